@@ -1,0 +1,34 @@
+/**
+ * cbir-core: content-based image retrieval on TensorFlow.js, platform-free.
+ *
+ * Models mirror the notebook's PyTorch autoencoders exactly and load their weights; see the guides in `docs/`.
+ * @packageDocumentation
+ */
+export {
+  CbirError,
+  DimensionMismatchError,
+  NotFittedError,
+  BackendUnavailableError,
+  ImageDecodeError,
+  FormatError,
+  IndexFormatError,
+  WeightsMismatchError,
+  type CbirErrorCode,
+} from './errors.js';
+export { Autoencoder, type AutoencoderOptions, type AutoencoderArchitecture, type SummaryRow } from './models/autoencoder.js';
+export { ConvAutoencoder, CONV_AUTOENCODER } from './models/conv-autoencoder.js';
+export { ConvAutoencoderV2, CONV_AUTOENCODER_V2 } from './models/conv-autoencoder-v2.js';
+export type { TorchModuleSpec, TorchConvSpec } from './models/torch-modules.js';
+export {
+  loadTorchWeights,
+  exportTorchWeights,
+  readTorchStateDict,
+  type LoadTorchWeightsOptions,
+  type LoadTorchWeightsResult,
+} from './io/torch-weights.js';
+export { readSafetensors, writeSafetensors, type Float32Tensors } from './io/safetensors.js';
+export { readTorchFile } from './io/torch-file.js';
+export { TorchTensor, type TorchDType } from './io/torch-tensor.js';
+export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
+export { crc32 } from './io/crc32.js';
+export { type RawImage, type ImageDecoder, pixelView, imagesToTensor, tensorToImage } from './image/raw-image.js';

@@ -1,0 +1,58 @@
+import { FormatError } from '../errors.js';
+
+/** An array read from a `.npy` file. */
+export interface NpyArray {
+  /** NumPy dtype string, e.g. `<f4`. */
+  dtype: string;
+  shape: number[];
+  /** Values in C (row-major) order. */
+  data: Float32Array | Float64Array | Int32Array | Uint8Array;
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/**
+ * Reads a NumPy `.npy` file (format versions 1 to 3) holding little-endian `f4`, `f8`, `i4` or `u1` values in C order.
+ *
+ * @throws {@link FormatError} for another dtype, Fortran order, a bad magic or truncation.
+ */
+export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new FormatError(`readNpy: ${source} does not start with the .npy magic.`);
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = (major === 1 ? 10 : 12) + headerLen;
+  const header = new TextDecoder().decode(bytes.subarray(major === 1 ? 10 : 12, start));
+  const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!dtype || fortran) throw new FormatError(`readNpy: ${source} has header ${header.trim()}; expected a C-order array.`);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const ctor = { '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '|u1': Uint8Array }[dtype];
+  if (!ctor) throw new FormatError(`readNpy: ${source} has dtype ${dtype}; supported: <f4, <f8, <i4, |u1.`);
+  if (start + count * ctor.BYTES_PER_ELEMENT > bytes.length) throw new FormatError(`readNpy: ${source} is truncated.`);
+  const copy = bytes.slice(start, start + count * ctor.BYTES_PER_ELEMENT);
+  return { dtype, shape, data: new ctor(copy.buffer) };
+}
+
+/**
+ * Writes a float32 array as a `.npy` file (format 1.0, `<f4`, C order) that `numpy.load` reads.
+ *
+ * @param data - Values in row-major order.
+ * @param shape - The array's shape; its product must equal `data.length`.
+ */
+export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
+  if (shape.reduce((a, b) => a * b, 1) !== data.length) {
+    throw new FormatError(`writeNpy: shape [${shape.join(', ')}] has ${shape.reduce((a, b) => a * b, 1)} elements, data has ${data.length}.`);
+  }
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const out = new Uint8Array(10 + header.length + data.length * 4);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}

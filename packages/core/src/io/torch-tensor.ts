@@ -1,0 +1,117 @@
+import { FormatError } from '../errors.js';
+
+/** Element types of tensors found in PyTorch files (safetensors names in comments). */
+export type TorchDType =
+  | 'float32' // F32
+  | 'float64' // F64
+  | 'float16' // F16
+  | 'bfloat16' // BF16
+  | 'int64' // I64
+  | 'int32' // I32
+  | 'int16' // I16
+  | 'int8' // I8
+  | 'uint8' // U8
+  | 'bool'; // BOOL
+
+/** Bytes per element of each {@link TorchDType}. */
+export const DTYPE_BYTES: Readonly<Record<TorchDType, number>> = {
+  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+};
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/**
+ * A tensor read from a PyTorch file: element type, shape (PyTorch order, e.g. Conv2d weights `[O, I, kH, kW]`),
+ * and a strided view of little-endian storage bytes. Values are decoded on demand by {@link TorchTensor.toFloat32}.
+ */
+export class TorchTensor {
+  constructor(
+    readonly dtype: TorchDType,
+    readonly shape: readonly number[],
+    private readonly storage: Uint8Array,
+    /** Element strides; defaults to row-major contiguous. */
+    readonly strides: readonly number[] = contiguousStrides(shape),
+    /** Offset of the first element, in elements. */
+    readonly offset = 0,
+  ) {
+    const size = this.size;
+    if (size > 0) {
+      let last = offset;
+      for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * strides[d];
+      if ((last + 1) * DTYPE_BYTES[dtype] > storage.byteLength) {
+        throw new FormatError(
+          `TorchTensor: a ${dtype} tensor of shape [${shape.join(', ')}] needs ${(last + 1) * DTYPE_BYTES[dtype]} bytes ` +
+            `of storage, but only ${storage.byteLength} are present (truncated or corrupted file).`,
+        );
+      }
+    }
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /** The values as a new row-major Float32Array (integers and half floats converted). */
+  toFloat32(): Float32Array {
+    const out = new Float32Array(this.size);
+    const view = new DataView(this.storage.buffer, this.storage.byteOffset, this.storage.byteLength);
+    const read = reader(this.dtype, view);
+    const contiguous = this.strides.every((s, d) => s === contiguousStrides(this.shape)[d]);
+    if (contiguous) {
+      if (this.dtype === 'float32' && (this.storage.byteOffset + this.offset * 4) % 4 === 0) {
+        out.set(new Float32Array(this.storage.buffer, this.storage.byteOffset + this.offset * 4, out.length));
+        return out;
+      }
+      for (let i = 0; i < out.length; i++) out[i] = read(this.offset + i);
+      return out;
+    }
+    const rank = this.shape.length;
+    const index = new Array<number>(rank).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      let at = this.offset;
+      for (let d = 0; d < rank; d++) at += index[d] * this.strides[d];
+      out[i] = read(at);
+      for (let d = rank - 1; d >= 0; d--) {
+        if (++index[d] < this.shape[d]) break;
+        index[d] = 0;
+      }
+    }
+    return out;
+  }
+}
+
+/** Row-major strides, in elements, for `shape`. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+function reader(dtype: TorchDType, v: DataView): (i: number) => number {
+  switch (dtype) {
+    case 'float32': return (i) => v.getFloat32(i * 4, true);
+    case 'float64': return (i) => v.getFloat64(i * 8, true);
+    case 'float16': return (i) => halfToFloat(v.getUint16(i * 2, true));
+    case 'bfloat16': {
+      const scratch = new DataView(new ArrayBuffer(4));
+      return (i) => (scratch.setUint32(0, v.getUint16(i * 2, true) << 16, true), scratch.getFloat32(0, true));
+    }
+    case 'int64': return (i) => Number(v.getBigInt64(i * 8, true));
+    case 'int32': return (i) => v.getInt32(i * 4, true);
+    case 'int16': return (i) => v.getInt16(i * 2, true);
+    case 'int8': return (i) => v.getInt8(i);
+    case 'uint8': case 'bool': return (i) => v.getUint8(i);
+  }
+}

@@ -1,0 +1,4 @@
+// Test access to modules that are not part of the public API.
+export { torchWeightShape as torchWeightShapeOf } from '../../src/models/torch-modules.js';
+export { writeSafetensors } from '../../src/io/safetensors.js';
+export type { Autoencoder } from '../../src/models/autoencoder.js';

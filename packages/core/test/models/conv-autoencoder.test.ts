@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CbirError, ConvAutoencoder, DimensionMismatchError } from 'cbir-core';
+import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { fixtureBytes, fixtureJson } from '../helpers/fixtures.js';
+import { parityAgainstTorch } from '../helpers/parity.js';
+
+interface Manifest {
+  models: Record<string, { params: number; summary512: unknown[]; sizes: Record<string, { latentShape: number[]; summary: unknown[] }> }>;
+}
+const manifest = fixtureJson<Manifest>('models/manifest.json');
+
+describe('ConvAutoencoder geometry', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it('has 6,851 parameters and the 8x42x42 latent at 512, as PyTorch', () => {
+    const ae = new ConvAutoencoder();
+    expect(ae.countParams()).toBe(6851);
+    expect(manifest.models.v1.params).toBe(6851);
+    expect(ae.latentShape).toEqual([8, 42, 42]);
+    expect(ae.latentDim).toBe(8 * 42 * 42);
+    expect(ae.summary()).toEqual(manifest.models.v1.summary512);
+    ae.dispose();
+  });
+
+  it.each([68, 128])('summary rows at %i equal PyTorch forward hooks', (size) => {
+    const ae = new ConvAutoencoder({ inputSize: size });
+    expect(ae.summary()).toEqual(manifest.models.v1.sizes[size].summary);
+    expect(ae.latentShape).toEqual(manifest.models.v1.sizes[size].latentShape);
+    // The tfjs graph agrees with the PyTorch formulas the summary uses.
+    const [c, h, w] = ae.latentShape;
+    expect(ae.encoder.outputs[0].shape).toEqual([null, h, w, c]);
+    expect(ae.model.outputs[0].shape).toEqual([null, size, size, 3]);
+    expect(ae.formatSummary()).toContain('Total params: 6,851');
+    ae.dispose();
+  });
+
+  it('accepts exactly the sizes that are 8 mod 12', () => {
+    for (let s = 20; s <= 520; s++) {
+      if (s % 12 === 8) expect(() => new ConvAutoencoder({ inputSize: s }).dispose(), `size ${s}`).not.toThrow();
+    }
+    for (const s of [64, 100, 256, 511, 513]) expect(() => new ConvAutoencoder({ inputSize: s })).toThrow(CbirError);
+  });
+
+  it('names the nearest valid sizes when a size is rejected', () => {
+    expect(() => new ConvAutoencoder({ inputSize: 100 })).toThrow(/inputSize 100 .*Nearest valid sizes: 92 and 104/);
+    expect(() => new ConvAutoencoder({ inputSize: 0 })).toThrow(/Nearest valid sizes: .*20/);
+    expect(() => new ConvAutoencoder({ inputSize: 128.5 })).toThrow(/Nearest valid sizes: 128 and 140/);
+  });
+
+  it('rejects inputs of the wrong shape with a DimensionMismatchError', () => {
+    const ae = new ConvAutoencoder({ inputSize: 68 });
+    const x = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
+    expect(() => ae.encode(x)).toThrow(DimensionMismatchError);
+    expect(() => ae.reconstruct(x)).toThrow(/expected NHWC images of shape \[n, 68, 68, 3\], got \[1, 64, 64, 3\]/);
+    x.dispose();
+    ae.dispose();
+  });
+
+  it('same seed, same weights; different seed, different weights', () => {
+    const w = (seed: number) => {
+      const ae = new ConvAutoencoder({ inputSize: 68, seed });
+      const values = ae.model.getWeights().map((t) => Array.from(t.dataSync()));
+      ae.dispose();
+      return values;
+    };
+    expect(w(3)).toEqual(w(3));
+    expect(w(3)).not.toEqual(w(4));
+  });
+});
+
+describe.each(BACKENDS)('ConvAutoencoder parity with PyTorch on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+  afterAll(() => useBackend('cpu'));
+
+  it.each([
+    ['safetensors', 'v1.safetensors'],
+    ['torch.save state dict', 'v1-state-dict.pth'],
+    ['torch.save checkpoint', 'v1-checkpoint.pth'],
+  ])('latent and reconstruction within 1e-4 at 68 and 128 (%s)', (_, file) => {
+    for (const size of [68, 128]) {
+      const ae = new ConvAutoencoder({ inputSize: size });
+      const diff = parityAgainstTorch(ae, fixtureBytes(`models/${file}`), 'v1', size);
+      expect(diff.latent).toBeLessThanOrEqual(1e-4);
+      expect(diff.recon).toBeLessThanOrEqual(1e-4);
+      ae.dispose();
+    }
+  });
+});

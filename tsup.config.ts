@@ -1,0 +1,31 @@
+import { defineConfig } from 'tsup';
+
+// One config for every published package: ESM + CJS + .d.ts, tfjs and sharp left external so that
+// the application has a single tfjs registry (kernels and backends register into it).
+const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray'];
+
+export default defineConfig([
+  {
+    entry: { index: 'packages/core/src/index.ts' },
+    outDir: 'packages/core/dist',
+    format: ['esm', 'cjs'],
+    dts: { compilerOptions: { composite: false } },
+    tsconfig: 'packages/core/tsconfig.json',
+    sourcemap: true,
+    clean: true,
+    target: 'es2022',
+    external,
+  },
+  {
+    entry: { index: 'packages/node/src/index.ts', 'cli/main': 'packages/node/src/cli/main.ts' },
+    outDir: 'packages/node/dist',
+    format: ['esm', 'cjs'],
+    dts: { entry: { index: 'packages/node/src/index.ts' }, compilerOptions: { composite: false, paths: {} } },
+    tsconfig: 'packages/node/tsconfig.json',
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    external,
+  },
+]);
