@@ -4,7 +4,7 @@ import { defineConfig } from 'tsup';
 // the application has a single tfjs registry (kernels and backends register into it).
 const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray'];
 
-export default defineConfig([
+const configs = [
   {
     entry: { index: 'packages/core/src/index.ts' },
     outDir: 'packages/core/dist',
@@ -28,4 +28,10 @@ export default defineConfig([
     platform: 'node',
     external,
   },
-]);
+];
+
+// Built one package at a time (core first) so that cbir-node's declarations can import cbir-core's.
+export default defineConfig((options) => {
+  const only = (options.env as Record<string, string> | undefined)?.PKG;
+  return only ? configs.filter((c) => c.outDir === `packages/${only}/dist`) : configs;
+});

@@ -1,0 +1,97 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError } from 'cbir-core';
+
+/** The tfjs backends cbir-node can run on, fastest first. */
+export type NodeBackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** Options of {@link initNodeBackend}. */
+export interface InitNodeBackendOptions {
+  /**
+   * Backends to try, in order.
+   * @defaultValue `['tensorflow', 'wasm', 'cpu']`
+   */
+  prefer?: NodeBackendName[];
+}
+
+/** What {@link initNodeBackend} chose, and why each backend before it was skipped. */
+export interface BackendChoice {
+  name: NodeBackendName;
+  /** The tfjs backend name now active (`tensorflow`, `wasm` or `cpu`). */
+  tfjsBackend: string;
+  skipped: { name: NodeBackendName; reason: string }[];
+}
+
+const require = createRequire(import.meta.url);
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
+}
+
+async function tryTensorflow(): Promise<void> {
+  const failures: string[] = [];
+  // tfjs-node(-gpu) are optional peer dependencies: imported only when the user installed them.
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(/* @vite-ignore */ pkg);
+      if (await tf.setBackend('tensorflow')) return;
+      failures.push(`${pkg} loaded but the 'tensorflow' backend did not initialise`);
+    } catch (e) {
+      failures.push(`${pkg}: ${message(e)}`);
+    }
+  }
+  throw new Error(`${failures.join('; ')} (install @tensorflow/tfjs-node or -node-gpu to use libtensorflow)`);
+}
+
+async function tryWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // In Node the .wasm binaries are read from the package's dist folder.
+  wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+}
+
+async function tryCpu(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+}
+
+const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTensorflow, wasm: tryWasm, cpu: tryCpu };
+
+/**
+ * Chooses and initialises the tfjs backend for Node, trying in order `tensorflow` (libtensorflow through
+ * `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`, when the user has installed one), `wasm` (the default:
+ * installs everywhere) and `cpu` (pure JS, slow).
+ *
+ * @param options - `prefer`: the backends to try, in order.
+ * @returns The backend chosen and why each one before it was skipped.
+ * @throws {@link BackendUnavailableError} listing every backend tried with its cause, when none works.
+ *
+ * @example
+ * ```ts
+ * import { initNodeBackend } from 'cbir-node';
+ * const { name, skipped } = await initNodeBackend();
+ * console.log(name, skipped); // 'wasm', [{ name: 'tensorflow', reason: "@tensorflow/tfjs-node-gpu: Cannot find package ..." }]
+ * ```
+ */
+export async function initNodeBackend(options: InitNodeBackendOptions = {}): Promise<BackendChoice> {
+  const prefer = options.prefer ?? ['tensorflow', 'wasm', 'cpu'];
+  const skipped: BackendChoice['skipped'] = [];
+  for (const name of prefer) {
+    if (!TRY[name]) {
+      skipped.push({ name, reason: `unknown backend; valid: ${Object.keys(TRY).join(', ')}` });
+      continue;
+    }
+    try {
+      await TRY[name]();
+      await tf.ready();
+      return { name, tfjsBackend: tf.getBackend(), skipped };
+    } catch (e) {
+      skipped.push({ name, reason: message(e) });
+    }
+  }
+  throw new BackendUnavailableError(
+    `initNodeBackend: no backend could be initialised. Tried: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}. ` +
+      'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.',
+  );
+}

@@ -1,0 +1,21 @@
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { initNodeBackend } from '../backend.js';
+
+export async function doctor(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return console.log('Usage: cbir doctor [--json]\n\nPrints the backend cbir would use and why others were skipped.');
+  const choice = await initNodeBackend();
+  const report = {
+    node: process.version,
+    tfjs: tf.version_core,
+    backend: choice.name,
+    skipped: choice.skipped,
+    wasmSimd: choice.name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined,
+    wasmThreads: choice.name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) : undefined,
+  };
+  if (values.json) return console.log(JSON.stringify(report));
+  console.log(`node ${report.node}, tfjs ${report.tfjs}\nbackend: ${report.backend}`);
+  for (const s of report.skipped) console.log(`  skipped ${s.name}: ${s.reason}`);
+  if (report.wasmSimd !== undefined) console.log(`wasm SIMD: ${report.wasmSimd}, wasm threads: ${report.wasmThreads}`);
+}

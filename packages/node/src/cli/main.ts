@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { CbirError } from 'cbir-core';
+import { demo } from './demo.js';
+import { doctor } from './doctor.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  demo: { run: demo, help: 'build a model, print its summary, load PyTorch weights, reconstruct an image made on the fly' },
+  doctor: { run: doctor, help: 'print the backend cbir would use, why others were skipped, the tfjs version' },
+};
+
+function usage(): string {
+  return ['Usage: cbir <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.help}`), '', 'Run cbir <command> --help for its options.'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h') {
+    console.log(usage());
+    return command ? 0 : 2;
+  }
+  const cmd = COMMANDS[command];
+  if (!cmd) {
+    console.error(`cbir: unknown command "${command}".\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    await cmd.run(rest);
+    return 0;
+  } catch (e) {
+    // Usage errors (bad flags) exit 2; cbir's own errors (bad files, sizes) exit 1 with their message.
+    if (e instanceof CbirError) {
+      console.error(`cbir ${command}: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`cbir ${command}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

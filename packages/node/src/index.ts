@@ -1,0 +1,9 @@
+/**
+ * cbir-node: cbir for Node.js. Backend selection (libtensorflow when installed, wasm by default, cpu), sharp image
+ * decoding, atomic file writes, and the `cbir` CLI. Re-exports the whole of cbir-core.
+ * @packageDocumentation
+ */
+export * from 'cbir-core';
+export { initNodeBackend, type NodeBackendName, type InitNodeBackendOptions, type BackendChoice } from './backend.js';
+export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './image/sharp-decoder.js';
+export { writeFileAtomic } from './io/atomic-write.js';
