@@ -1,10 +1,10 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 // One config for every published package: ESM + CJS + .d.ts, tfjs and sharp left external so that
 // the application has a single tfjs registry (kernels and backends register into it).
 const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray'];
 
-const configs = [
+const configs: Options[] = [
   {
     entry: { index: 'packages/core/src/index.ts' },
     outDir: 'packages/core/dist',
