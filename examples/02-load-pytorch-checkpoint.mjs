@@ -12,5 +12,6 @@ const info = loadTorchWeights(ae, new Uint8Array(await readFile(path)), { source
 console.log(`${info.format}: epoch ${info.epoch}, loss ${info.loss}, ${info.loaded.length} tensors`);
 const x = tf.randomUniform([1, 128, 128, 3], -1, 1);
 const y = ae.reconstruct(x);
-console.log('reconstruction', y.shape, 'mean', tf.mean(y).dataSync()[0].toFixed(4));
+const mean = tf.tidy(() => tf.mean(y).dataSync()[0]);
+console.log('reconstruction', y.shape, 'mean', mean.toFixed(4));
 tf.dispose([x, y]);
