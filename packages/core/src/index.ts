@@ -32,3 +32,4 @@ export { TorchTensor, type TorchDType } from './io/torch-tensor.js';
 export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
 export { crc32 } from './io/crc32.js';
 export { type RawImage, type ImageDecoder, pixelView, imagesToTensor, tensorToImage } from './image/raw-image.js';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register-wasm-kernels.js';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError } from 'cbir-core';
+import { BackendUnavailableError, registerWasmTrainingKernels } from 'cbir-core';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
 export type NodeBackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -48,6 +48,8 @@ async function tryWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // In Node the .wasm binaries are read from the package's dist folder.
   wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
+  // tfjs's wasm backend cannot train convolutions as shipped; cbir's gradient kernels make it train, fast.
+  registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
 }
 

@@ -1,0 +1,39 @@
+import { getKernel, type Attribute, type KernelBackend, type KernelConfig, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+
+/** The kernels ours replaced, by name, for the cases ours hands back to them. */
+export const FALLBACKS = new Map<string, KernelConfig>();
+const SET_UP = new WeakSet<KernelConfig>();
+
+/**
+ * Runs another kernel registered for `backend`'s backend directly, without going through the engine: the building
+ * block of composite kernels. The caller disposes the result with `backend.disposeData(result.dataId)` when it is an
+ * intermediate.
+ */
+export function runKernel(
+  backendName: string,
+  backend: KernelBackend,
+  kernelName: string,
+  inputs: NamedTensorInfoMap,
+  attrs: Record<string, Attribute> = {},
+): TensorInfo {
+  const kernel = getKernel(kernelName, backendName);
+  if (!kernel) throw new Error(`runKernel: no ${kernelName} kernel is registered for backend '${backendName}'`);
+  return kernel.kernelFunc({ inputs, attrs, backend }) as TensorInfo;
+}
+
+/** Disposes intermediate results of {@link runKernel}. */
+export function disposeAll(backend: KernelBackend, infos: TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+/** Runs the kernel that ours replaced, or throws `why` when there was none. */
+export function runFallback(kernelName: string, args: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs: object }, why: string): TensorInfo {
+  const fallback = FALLBACKS.get(kernelName);
+  if (!fallback) throw new Error(`wasm ${kernelName}: ${why}`);
+  // A kernel unregistered before the backend initialised never had its setup run.
+  if (fallback.setupFunc && !SET_UP.has(fallback)) {
+    fallback.setupFunc(args.backend);
+    SET_UP.add(fallback);
+  }
+  return fallback.kernelFunc(args as never) as TensorInfo;
+}

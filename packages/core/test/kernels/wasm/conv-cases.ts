@@ -1,0 +1,35 @@
+/** Convolution shapes the gradient kernels are checked on: strides 1-3, valid/same/explicit padding, odd sizes. */
+export interface ConvCase {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: [number, number];
+  pad: 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
+}
+
+export const CONV_CASES: ConvCase[] = [
+  { name: '3x3 s1 valid', x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'valid' },
+  { name: '3x3 s1 same, odd size', x: [1, 11, 7, 5], filter: [3, 3, 5, 6], strides: [1, 1], pad: 'same' },
+  { name: '3x3 s2 same', x: [2, 10, 10, 4], filter: [3, 3, 4, 3], strides: [2, 2], pad: 'same' },
+  { name: '3x3 s2 valid, odd size', x: [3, 13, 11, 2], filter: [3, 3, 2, 5], strides: [2, 2], pad: 'valid' },
+  { name: '3x3 s3 valid (V1 encoder.0)', x: [2, 20, 20, 3], filter: [3, 3, 3, 16], strides: [3, 3], pad: 'valid' },
+  { name: '5x5 s3 same', x: [1, 17, 16, 3], filter: [5, 5, 3, 4], strides: [3, 3], pad: 'same' },
+  { name: '4x4 s2 valid (V2 decoder)', x: [2, 10, 10, 6], filter: [4, 4, 6, 5], strides: [2, 2], pad: 'valid' },
+  { name: '6x6 s2 valid (V1 decoder.4)', x: [1, 14, 14, 3], filter: [6, 6, 3, 8], strides: [2, 2], pad: 'valid' },
+  { name: '2x2 s2 valid', x: [2, 8, 8, 3], filter: [2, 2, 3, 3], strides: [2, 2], pad: 'valid' },
+  { name: '3x2 kernel, unequal strides', x: [2, 9, 10, 3], filter: [3, 2, 3, 4], strides: [2, 1], pad: 'same' },
+  { name: 'explicit padding', x: [1, 8, 9, 2], filter: [3, 3, 2, 3], strides: [2, 2], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { name: 'batch 32', x: [32, 6, 6, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'same' },
+  { name: '1x1', x: [2, 5, 5, 8], filter: [1, 1, 8, 4], strides: [1, 1], pad: 'valid' },
+];
+
+/** Forward output spatial size of a case, for building `dy`. */
+export function outSize(c: ConvCase): [number, number] {
+  const [, h, w] = c.x;
+  const [kh, kw] = c.filter;
+  const [sh, sw] = c.strides;
+  if (c.pad === 'same') return [Math.ceil(h / sh), Math.ceil(w / sw)];
+  const [pt, pb] = c.pad === 'valid' ? [0, 0] : c.pad[1];
+  const [pl, pr] = c.pad === 'valid' ? [0, 0] : c.pad[2];
+  return [Math.floor((h + pt + pb - kh) / sh) + 1, Math.floor((w + pl + pr - kw) / sw) + 1];
+}
