@@ -2,9 +2,18 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { FALLBACKS } from './wasm/run-kernel.js';
 import { wasmConv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { wasmConv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
+import { wasmMaxPoolGradConfig } from './wasm/max-pool-grad.js';
+import { wasmSliceConfig } from './wasm/slice.js';
+import { wasmSumConfig } from './wasm/sum.js';
 
 /** The kernels cbir adds to tfjs's wasm backend so that it trains the autoencoders. */
-export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [wasmConv2DBackpropFilterConfig, wasmConv2DBackpropInputConfig];
+export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
+  wasmConv2DBackpropFilterConfig,
+  wasmConv2DBackpropInputConfig,
+  wasmMaxPoolGradConfig,
+  wasmSliceConfig,
+  wasmSumConfig,
+];
 
 /**
  * Registers {@link WASM_TRAINING_KERNELS} with tfjs, replacing any kernel of the same name for `wasm` (tfjs refuses

@@ -158,7 +158,7 @@ export abstract class Autoencoder {
    */
   encode(x: tf.Tensor4D): tf.Tensor4D {
     this.checkInput('encode', x);
-    return this.encoder.predict(x) as tf.Tensor4D;
+    return tf.tidy(() => this.encoder.apply(x, { training: false }) as tf.Tensor4D);
   }
 
   /**
@@ -170,7 +170,7 @@ export abstract class Autoencoder {
    */
   reconstruct(x: tf.Tensor4D): tf.Tensor4D {
     this.checkInput('reconstruct', x);
-    return this.model.predict(x) as tf.Tensor4D;
+    return tf.tidy(() => this.model.apply(x, { training: false }) as tf.Tensor4D);
   }
 
   /** Number of trainable parameters (V1: 6,851; V2: 3,313,731, whatever the input size). */

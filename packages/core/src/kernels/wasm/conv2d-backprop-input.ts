@@ -8,7 +8,8 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { disposeAll, runFallback, runKernel } from './run-kernel.js';
+import { interleavePhases } from './interleave-phases.js';
+import { disposeAll, runFallback, runKernel, type WasmHeapBackend } from './run-kernel.js';
 
 /**
  * Rearranges a forward filter `w[kh, kw, ci, co]` into the filter of the equivalent stride-1 convolution over `dy`
@@ -47,7 +48,7 @@ export function phaseFilter(w: Float32Array, kh: number, kw: number, ci: number,
  * A stride-`s` transposed convolution is `s x s` stride-1 convolutions over `dy`, one per output phase, each with
  * the taps of the filter that land on that phase (sub-pixel decomposition). {@link phaseFilter} stacks the phases'
  * filters along the output channels, so one stride-1 `Conv2D` (XNNPACK) computes every phase with no multiplications
- * by inserted zeros; `DepthToSpace` interleaves the phases and a `Slice` removes the forward padding.
+ * by inserted zeros; {@link interleavePhases} interleaves the phases and removes the forward padding in one pass.
  */
 function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend: KernelBackend; attrs: Conv2DBackpropInputAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -59,8 +60,8 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format,
   );
   const { batchSize: n, inHeight, inWidth, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  if (format !== 'channelsLast' || sh !== sw) {
-    return runFallback(Conv2DBackpropInput, args as never, 'only NHWC with equal strides is supported');
+  if (format !== 'channelsLast') {
+    return runFallback(Conv2DBackpropInput, args as never, 'only NHWC is supported');
   }
   const { top, left } = info.padInfo;
   const run = (name: string, ins: Record<string, TensorInfo>, at: Record<string, unknown> = {}) => runKernel('wasm', backend, name, ins, at as never);
@@ -84,12 +85,11 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
   temps.push(padded);
   const phases = run('Conv2D', { x: padded, filter: fInfo }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
   temps.push(phases);
-  let full = phases;
-  if (sh > 1) {
-    full = run('DepthToSpace', { x: phases }, { blockSize: sh, dataFormat: 'NHWC' });
-    temps.push(full);
-  }
-  const out = run('Slice', { x: full }, { begin: [0, top, left, 0], size: [n, inHeight, inWidth, ci] });
+  const wasm = backend as WasmHeapBackend;
+  const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
+  interleavePhases(wasm.typedArrayFromHeap(phases), wasm.typedArrayFromHeap(out), {
+    n, qh, qw, sh, sw, c: ci, h: inHeight, w: inWidth, top, left,
+  });
   disposeAll(backend, temps);
   return out;
 }

@@ -37,3 +37,10 @@ export function runFallback(kernelName: string, args: { inputs: NamedTensorInfoM
   }
   return fallback.kernelFunc(args as never) as TensorInfo;
 }
+
+/** The parts of tfjs's `BackendWasm` that JS-side kernels use to read and write tensors on the wasm heap. */
+export interface WasmHeapBackend extends KernelBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  /** A view of the tensor's memory; invalid once the heap grows, so take views after allocating outputs. */
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
+}

@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConvAutoencoderV2 } from 'cbir-core';
+import { initNodeBackend } from 'cbir-node';
+await initNodeBackend({ prefer: ['wasm'] });
+const ae = new ConvAutoencoderV2({ inputSize: 128 });
+const opt = tf.train.adam(3e-4, 0.9, 0.999, 1e-8);
+const x = tf.randomUniform([32, 128, 128, 3], -1, 1) as tf.Tensor4D;
+const step = () => { const l = opt.minimize(() => tf.losses.meanSquaredError(x, ae.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true); l!.dataSync(); l!.dispose(); };
+step();
+(globalThis as any).__inner = new Map();
+const t = performance.now(); step(); console.log('step', (performance.now() - t).toFixed(0));
+for (const [k, v] of [...(globalThis as any).__inner].sort((a: any, b: any) => b[1] - a[1]).slice(0, 25)) console.log(v.toFixed(0).padStart(6), k);

@@ -1,0 +1,45 @@
+/** Geometry of {@link interleavePhases}. */
+export interface PhaseLayout {
+  n: number;
+  /** Phase grid size: `phases` has shape `[n, qh, qw, sh * sw * c]`. */
+  qh: number;
+  qw: number;
+  sh: number;
+  sw: number;
+  c: number;
+  /** Output `[n, h, w, c]`: output row `i` is padded-input row `i + top`. */
+  h: number;
+  w: number;
+  top: number;
+  left: number;
+}
+
+/**
+ * Interleaves the `s x s` phase outputs of a sub-pixel transposed convolution into the full image and crops the
+ * forward padding, in one pass: `out[b, i, j, :] = phases[b, q_i, q_j, (r_i * sw + r_j) * c : ... + c]` where
+ * `i + top = q_i * sh + r_i` and `j + left = q_j * sw + r_j`. (DepthToSpace followed by Slice, without the
+ * intermediate tensor.)
+ */
+export function interleavePhases(phases: Float32Array, out: Float32Array, g: PhaseLayout): void {
+  const { n, qh, qw, sh, sw, c, h, w, top, left } = g;
+  const pc = sh * sw * c;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < h; i++) {
+      const qi = Math.floor((i + top) / sh);
+      const ri = i + top - qi * sh;
+      const rowIn = (b * qh + qi) * qw;
+      let o = (b * h + i) * w * c;
+      for (let j = 0; j < w; j++) {
+        const qj = Math.floor((j + left) / sw);
+        const rj = j + left - qj * sw;
+        let p = (rowIn + qj) * pc + (ri * sw + rj) * c;
+        if (c >= 16) {
+          out.set(phases.subarray(p, p + c), o);
+          o += c;
+        } else {
+          for (let k = 0; k < c; k++) out[o++] = phases[p++];
+        }
+      }
+    }
+  }
+}

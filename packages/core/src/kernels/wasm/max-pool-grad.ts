@@ -1,0 +1,66 @@
+import {
+  backend_util,
+  MaxPoolGrad,
+  type KernelConfig,
+  type KernelFunc,
+  type MaxPoolGradAttrs,
+  type MaxPoolGradInputs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { runFallback, type WasmHeapBackend } from './run-kernel.js';
+
+/**
+ * `MaxPoolGrad` for the wasm backend, in JS on the wasm heap: each output's gradient goes to the first maximum of its
+ * window in row-major order (as tfjs's cpu kernel and PyTorch's `max_pool2d` pick it, which matters after ReLU, where
+ * windows of equal zeros are common). One pass over the input, no intermediate tensors.
+ */
+function maxPoolGrad(args: { inputs: MaxPoolGradInputs; backend: WasmHeapBackend; attrs: MaxPoolGradAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy as TensorInfo;
+  const x = inputs.input as TensorInfo;
+  const info = backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode,
+  );
+  if (info.dataFormat !== 'channelsLast' || x.dtype !== 'float32') return runFallback(MaxPoolGrad, args as never, 'only float32 NHWC is supported');
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const out = backend.makeOutput([n, h, w, c], 'float32');
+  const dx = backend.typedArrayFromHeap(out);
+  dx.fill(0);
+  const xs = backend.typedArrayFromHeap(x);
+  const dys = backend.typedArrayFromHeap(dy);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const y0 = Math.max(0, i * sh - top);
+      const y1 = Math.min(h, i * sh - top + fh);
+      for (let j = 0; j < ow; j++) {
+        const x0 = Math.max(0, j * sw - left);
+        const x1 = Math.min(w, j * sw - left + fw);
+        const g = ((b * oh + i) * ow + j) * c;
+        for (let k = 0; k < c; k++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let y = y0; y < y1; y++) {
+            for (let xx = x0; xx < x1; xx++) {
+              const p = ((b * h + y) * w + xx) * c + k;
+              const v = xs[p];
+              if (v > best || at < 0) {
+                best = v;
+                at = p;
+              }
+            }
+          }
+          if (at >= 0) dx[at] += dys[g + k];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The wasm backend's `MaxPoolGrad` in JS, as a kernel config to register. */
+export const wasmMaxPoolGradConfig: KernelConfig = {
+  kernelName: MaxPoolGrad,
+  backendName: 'wasm',
+  kernelFunc: maxPoolGrad as unknown as KernelFunc,
+};

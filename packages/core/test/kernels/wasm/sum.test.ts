@@ -1,0 +1,21 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from 'cbir-core';
+import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
+
+const CASES = [
+  { name: 'bias gradient [n, h, w, c] -> [c]', x: [8, 9, 7, 5], axis: [0, 1, 2], keepDims: false },
+  { name: 'leading axis, keepDims', x: [6, 4], axis: [0], keepDims: true },
+  { name: 'axes out of order', x: [3, 4, 5], axis: [1, 0], keepDims: false },
+  { name: 'trailing axis (tfjs kernel)', x: [4, 6], axis: [1], keepDims: false },
+  { name: 'all axes (tfjs kernel)', x: [4, 6], axis: [0, 1], keepDims: false },
+];
+
+describe('wasm Sum equals the cpu kernel', () => {
+  beforeAll(() => registerWasmTrainingKernels());
+
+  it.each(CASES)('$name', async (c) => {
+    const { cpu, wasm } = await onBothBackends('Sum', { x: { shape: c.x, data: values(c.x, 11) } }, { axis: c.axis, keepDims: c.keepDims });
+    expect(wasm.shape).toEqual(cpu.shape);
+    expect(relativeError(wasm.data, cpu.data)).toBeLessThanOrEqual(1e-5);
+  });
+});
