@@ -17,7 +17,12 @@ const configs: Options[] = [
     external,
   },
   {
-    entry: { index: 'packages/node/src/index.ts', 'cli/main': 'packages/node/src/cli/main.ts' },
+    entry: {
+      index: 'packages/node/src/index.ts',
+      'cli/main': 'packages/node/src/cli/main.ts',
+      'workers/encoder-worker': 'packages/node/src/workers/encoder-worker.js',
+    },
+    shims: true,
     outDir: 'packages/node/dist',
     format: ['esm', 'cjs'],
     dts: { entry: { index: 'packages/node/src/index.ts' }, compilerOptions: { composite: false, paths: {} } },

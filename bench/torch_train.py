@@ -42,7 +42,7 @@ def bench(model_cls, size, batch, steps, threads):
         for _ in range(steps):
             model.encoder(x)
         encode = batch * steps / (time.perf_counter() - t)
-    return {'model': model_cls.__name__, 'size': size, 'threads': threads, 'batch': batch,
+    return {'model': model_cls.__name__, 'torch': torch.__version__, 'size': size, 'threads': threads, 'batch': batch,
             'trainImagesPerSec': train, 'encodeImagesPerSec': encode,
             'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

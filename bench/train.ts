@@ -1,86 +1,104 @@
-// pnpm bench:train: training and encoder images/s of both models at 128x128, on our default Node backend (wasm with
-// cbir's kernels), on tfjs's cpu backend, and for the PyTorch reference measured in the same run.
+// pnpm bench:train: training and encoder images/s of both models at 128x128 on our default Node backend (wasm with
+// cbir's kernels, plus EncoderPool on every core), on tfjs's cpu backend, and for the PyTorch reference, measured in
+// the same run. Each backend runs in its own process so that peak memory is its own.
+// Options: --quick (fewer steps, for CI), --backend wasm|cpu (internal: measure one backend, print JSON).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConvAutoencoder, ConvAutoencoderV2, type Autoencoder } from 'cbir-core';
-import { initNodeBackend, type NodeBackendName } from 'cbir-node';
+import { EncoderPool, initNodeBackend, type NodeBackendName } from 'cbir-node';
 
 const SIZE = 128;
 const BATCH = 32;
-const args = new Set(process.argv.slice(2));
-const quick = args.has('--quick');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const only = argv.includes('--backend') ? (argv[argv.indexOf('--backend') + 1] as NodeBackendName) : undefined;
 
-interface Row { model: string; backend: string; batch: number; train: number; encode: number; peakMB: number }
+interface Row { model: string; backend: string; batch: number; train: number; encode: number; pooled?: number; peakMB: number }
 
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
-const timer = setInterval(sample, 50);
 
-/** Runs `fn` repeatedly (after one warm-up) until `minSteps` and `minMs` are both reached; returns calls per second. */
-function rate(fn: () => void, minSteps: number, minMs: number): number {
-  fn();
+/** Calls `fn` after one warm-up until `minSteps` calls and `minMs` have both passed; returns calls per second. */
+async function rate(fn: () => unknown, minSteps: number, minMs: number): Promise<number> {
+  await fn();
   let steps = 0;
   const t = performance.now();
   while (steps < minSteps || performance.now() - t < minMs) {
-    fn();
+    await fn();
     steps++;
     sample();
   }
   return (steps * 1000) / (performance.now() - t);
 }
 
-function measure(make: () => Autoencoder, backend: string, batch: number, trainSteps: number): Row {
+async function measure(make: () => Autoencoder, backend: NodeBackendName, batch: number): Promise<Row> {
   const ae = make();
   const opt = tf.train.adam(3e-4, 0.9, 0.999, 1e-8);
   const x = tf.randomUniform([batch, SIZE, SIZE, 3], -1, 1) as tf.Tensor4D;
-  const train = rate(() => {
+  const trainStep = () => {
     const loss = opt.minimize(() => tf.losses.meanSquaredError(x, ae.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
     loss!.dataSync();
     loss!.dispose();
-  }, trainSteps, quick ? 0 : 3000) * batch;
-  const encode = rate(() => {
+  };
+  const train = (await rate(trainStep, backend === 'cpu' ? 1 : 3, quick ? 0 : 3000)) * batch;
+  const encodeStep = () => {
     const z = ae.encode(x);
     z.dataSync();
     z.dispose();
-  }, 3, quick ? 0 : 2000) * batch;
-  tf.dispose([x]);
+  };
+  const encode = (await rate(encodeStep, 3, quick ? 0 : 2000)) * batch;
+  let pooled: number | undefined;
+  if (backend === 'wasm') {
+    const pool = await EncoderPool.create(ae);
+    const pixels = x.dataSync() as Float32Array;
+    pooled = (await rate(() => pool.encode(pixels, batch), 3, quick ? 0 : 2000)) * batch;
+    await pool.close();
+  }
+  tf.dispose(x);
   opt.dispose();
-  const name = ae.architecture.name;
+  const model = ae.architecture.name;
   ae.dispose();
-  return { model: name, backend, batch, train, encode, peakMB: peakRss / 2 ** 20 };
+  return { model, backend: backend === 'wasm' ? 'wasm (cbir kernels)' : backend, batch, train, encode, pooled, peakMB: peakRss / 2 ** 20 };
 }
 
-const rows: Row[] = [];
-const models: [string, () => Autoencoder][] = [
-  ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: SIZE, seed: 0 })],
-  ['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: SIZE, seed: 0 })],
-];
-for (const backend of ['wasm', 'cpu'] as NodeBackendName[]) {
-  await initNodeBackend({ prefer: [backend] });
+if (only) {
+  await initNodeBackend({ prefer: [only] });
+  const timer = setInterval(sample, 50);
+  const models: [string, () => Autoencoder][] = [
+    ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: SIZE, seed: 0 })],
+    ['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: SIZE, seed: 0 })],
+  ];
   for (const [name, make] of models) {
     // tfjs's cpu backend needs minutes per V2 step at batch 32: it is measured at batch 4 (images/s are comparable).
-    const batch = backend === 'cpu' && name === 'ConvAutoencoderV2' ? 4 : BATCH;
-    peakRss = 0;
-    rows.push(measure(make, backend === 'wasm' ? 'wasm (cbir kernels)' : 'cpu', batch, backend === 'cpu' ? 1 : 3));
-    console.error(`measured ${name} on ${backend}`);
+    console.log(JSON.stringify(await measure(make, only, only === 'cpu' && name === 'ConvAutoencoderV2' ? 4 : BATCH)));
   }
+  clearInterval(timer);
+  process.exit(0);
 }
-clearInterval(timer);
 
-const script = fileURLToPath(new URL('./torch_train.py', import.meta.url));
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const parse = (out: string) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+const rows: Row[] = [];
+for (const backend of ['wasm', 'cpu']) {
+  const out = execFileSync(here('../node_modules/.bin/vite-node'), ['--config', here('../vitest.config.ts'), here('./train.ts'), '--', ...argv, '--backend', backend], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  rows.push(...parse(out));
+}
 const threads = Number(process.env.CBIR_BENCH_THREADS ?? 2);
-const torchRows = execFileSync('/usr/bin/python3', [script, '--threads', String(threads), '--batch', String(BATCH), '--steps', quick ? '1' : '4', '--size', String(SIZE)], { encoding: 'utf8' })
-  .trim().split('\n').map((l) => JSON.parse(l) as { model: string; trainImagesPerSec: number; encodeImagesPerSec: number; peakRssMB: number });
-for (const t of torchRows) {
-  rows.push({ model: t.model, backend: `PyTorch ${threads} threads`, batch: BATCH, train: t.trainImagesPerSec, encode: t.encodeImagesPerSec, peakMB: t.peakRssMB });
+const torch = execFileSync('/usr/bin/python3', [here('./torch_train.py'), '--threads', String(threads), '--batch', String(BATCH), '--steps', quick ? '1' : '4', '--size', String(SIZE)], { encoding: 'utf8' });
+for (const t of parse(torch)) {
+  rows.push({ model: t.model, backend: `PyTorch ${t.torch} (${threads} threads)`, batch: BATCH, train: t.trainImagesPerSec, encode: t.encodeImagesPerSec, peakMB: t.peakRssMB });
 }
 
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-console.log(`\nbench:train, ${SIZE}x${SIZE}, tfjs ${tf.version_core}, node ${process.version} (wasm is single-threaded in Node)\n`);
-console.log('| model | backend | batch | train img/s | encode img/s | train vs PyTorch | encode vs PyTorch | peak RSS MB |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(`\nbench:train: ${SIZE}x${SIZE}, tfjs ${tf.version_core}, node ${process.version}; tfjs's wasm backend is single-threaded in Node, EncoderPool uses every core\n`);
+console.log('| model | backend | batch | train img/s | encode img/s | encode img/s, EncoderPool | train vs PyTorch | encode vs PyTorch (best) | peak RSS MB |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const ref = rows.find((t) => t.model === r.model && t.backend.startsWith('PyTorch'))!;
-  console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${fmt(r.train)} | ${fmt(r.encode)} | ${(r.train / ref.train).toFixed(2)}x | ${(r.encode / ref.encode).toFixed(2)}x | ${r.peakMB.toFixed(0)} |`);
+  const best = Math.max(r.encode, r.pooled ?? 0);
+  console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${fmt(r.train)} | ${fmt(r.encode)} | ${r.pooled ? fmt(r.pooled) : '-'} | ${(r.train / ref.train).toFixed(2)}x | ${(best / ref.encode).toFixed(2)}x | ${r.peakMB.toFixed(0)} |`);
 }

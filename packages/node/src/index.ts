@@ -7,3 +7,4 @@ export * from 'cbir-core';
 export { initNodeBackend, type NodeBackendName, type InitNodeBackendOptions, type BackendChoice } from './backend.js';
 export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './image/sharp-decoder.js';
 export { writeFileAtomic } from './io/atomic-write.js';
+export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';

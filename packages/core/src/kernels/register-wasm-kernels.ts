@@ -3,6 +3,7 @@ import { FALLBACKS } from './wasm/run-kernel.js';
 import { wasmConv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { wasmConv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
 import { wasmMaxPoolGradConfig } from './wasm/max-pool-grad.js';
+import { wasmPadV2Config } from './wasm/pad-v2.js';
 import { wasmSliceConfig } from './wasm/slice.js';
 import { wasmSumConfig } from './wasm/sum.js';
 
@@ -11,6 +12,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   wasmConv2DBackpropFilterConfig,
   wasmConv2DBackpropInputConfig,
   wasmMaxPoolGradConfig,
+  wasmPadV2Config,
   wasmSliceConfig,
   wasmSumConfig,
 ];

@@ -1,0 +1,134 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { CbirError, DimensionMismatchError, type Autoencoder } from 'cbir-core';
+
+/** Options of {@link EncoderPool.create}. */
+export interface EncoderPoolOptions {
+  /**
+   * Worker threads, each with its own tfjs on the wasm backend.
+   * @defaultValue `os.availableParallelism()`
+   */
+  workers?: number;
+}
+
+interface Pending {
+  resolve: (v: Float32Array) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Encodes batches on every CPU core. tfjs's wasm backend runs on one thread in Node (its threaded build is disabled
+ * there), so `EncoderPool` runs one encoder per worker thread and splits each batch between them: on a 2-core machine
+ * it encodes about twice as fast as {@link Autoencoder.encode}. The weights are copied to the workers when the pool is
+ * created; later changes to the model are not seen (create a new pool after training).
+ *
+ * @example
+ * ```ts
+ * const pool = await EncoderPool.create(ae);             // one worker per core
+ * const latent = await pool.encode(pixels, 64);          // pixels: NHWC [64, size, size, 3] in [-1, 1]
+ * await pool.close();
+ * ```
+ */
+export class EncoderPool {
+  private next = 0;
+  private readonly pending = new Map<number, Pending>();
+
+  private constructor(
+    private readonly workers: Worker[],
+    /** Side of the input images. */
+    readonly inputSize: number,
+    /** Latent shape per image, NHWC order `[h, w, c]`. */
+    readonly latentShape: readonly [number, number, number],
+  ) {
+    for (const worker of workers) {
+      worker.on('message', (m: { id: number; data?: Float32Array; error?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.error) p.reject(new CbirError('INVALID_ARGUMENT', `EncoderPool: a worker failed: ${m.error}`));
+        else p.resolve(m.data!);
+      });
+      worker.on('error', (e) => {
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      });
+    }
+  }
+
+  /**
+   * Starts the workers and loads the encoder's current weights into each.
+   *
+   * @param model - The autoencoder whose encoder to run.
+   * @param options - `workers` (default: one per core).
+   */
+  static async create(model: Autoencoder, options: EncoderPoolOptions = {}): Promise<EncoderPool> {
+    const count = options.workers ?? availableParallelism();
+    if (!Number.isInteger(count) || count < 1) throw new CbirError('INVALID_ARGUMENT', `EncoderPool.create: workers must be a positive integer, got ${count}.`);
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await model.encoder.save(tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const url = new URL('./workers/encoder-worker.js', import.meta.url);
+    const workers = await Promise.all(
+      Array.from({ length: count }, () => new Promise<Worker>((resolve, reject) => {
+        const worker = new Worker(url, { workerData: { artifacts, backend: 'wasm' } });
+        worker.once('message', () => resolve(worker));
+        worker.once('error', reject);
+      })),
+    );
+    const [c, h, w] = model.latentShape;
+    return new EncoderPool(workers, model.inputSize, [h, w, c]);
+  }
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Encodes `n` images, split evenly between the workers.
+   *
+   * @param pixels - NHWC float32 images in [-1, 1], row-major, shape `[n, inputSize, inputSize, 3]`.
+   * @param n - Number of images in `pixels`.
+   * @returns The NHWC latents, row-major, shape `[n, h, w, c]`.
+   * @throws {@link DimensionMismatchError} if `pixels.length` is not `n * inputSize^2 * 3`.
+   */
+  async encode(pixels: Float32Array, n: number): Promise<Float32Array> {
+    const per = this.inputSize * this.inputSize * 3;
+    if (pixels.length !== n * per) {
+      throw new DimensionMismatchError(`EncoderPool.encode: expected ${n} x ${this.inputSize}x${this.inputSize}x3 = ${n * per} values, got ${pixels.length}.`);
+    }
+    const latent = this.latentShape[0] * this.latentShape[1] * this.latentShape[2];
+    const chunk = Math.ceil(n / this.workers.length);
+    const parts = await Promise.all(
+      this.workers.map((worker, i) => {
+        const lo = i * chunk;
+        const hi = Math.min(n, lo + chunk);
+        if (hi <= lo) return Promise.resolve(new Float32Array(0));
+        const data = pixels.slice(lo * per, hi * per);
+        const id = this.next++;
+        return new Promise<Float32Array>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject });
+          worker.postMessage({ id, data, n: hi - lo, size: this.inputSize }, [data.buffer]);
+        });
+      }),
+    );
+    const out = new Float32Array(n * latent);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+void tfl;

@@ -1,0 +1,37 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConvAutoencoderV2, DimensionMismatchError, EncoderPool, initNodeBackend } from 'cbir-node';
+
+describe('EncoderPool', () => {
+  let ae: ConvAutoencoderV2;
+  let pool: EncoderPool;
+  beforeAll(async () => {
+    await initNodeBackend({ prefer: ['wasm'] });
+    ae = new ConvAutoencoderV2({ inputSize: 64, seed: 1 });
+    pool = await EncoderPool.create(ae, { workers: 2 });
+  });
+  afterAll(async () => {
+    await pool.close();
+    ae.dispose();
+  });
+
+  it('gives the same latents as encode on the main thread, for any batch size', async () => {
+    for (const n of [1, 3, 8]) {
+      const x = tf.randomUniform([n, 64, 64, 3], -1, 1, 'float32', n) as tf.Tensor4D;
+      const expected = ae.encode(x);
+      const got = await pool.encode(x.dataSync() as Float32Array, n);
+      expect(got.length).toBe(expected.size);
+      const want = expected.dataSync();
+      let diff = 0;
+      for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - want[i]));
+      expect(diff).toBeLessThanOrEqual(1e-6);
+      tf.dispose([x, expected]);
+    }
+    expect(pool.size).toBe(2);
+    expect(pool.latentShape).toEqual([2, 2, 256]);
+  });
+
+  it('rejects a buffer of the wrong length', async () => {
+    await expect(pool.encode(new Float32Array(10), 1)).rejects.toBeInstanceOf(DimensionMismatchError);
+  });
+});
