@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Options of {@link Adam}: PyTorch's `torch.optim.Adam` defaults except the learning rate, which is the notebook's. */
+export interface AdamOptions {
+  /** @defaultValue 3e-4 (the notebook's) */
+  lr?: number;
+  /** @defaultValue 0.9 */
+  beta1?: number;
+  /** @defaultValue 0.999 */
+  beta2?: number;
+  /** @defaultValue 1e-8 (PyTorch's; tfjs's Adam would take the backend's epsilon, 1e-7) */
+  eps?: number;
+}
+
+/**
+ * Adam with exactly PyTorch's update, in the same order of float32 operations:
+ * `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`, `p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`.
+ * Its state (step and moments) can be read and restored, so training resumes where it stopped.
+ *
+ * @remarks Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+ */
+export class Adam {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** Number of steps taken. */
+  step = 0;
+  private m: tf.Tensor[] = [];
+  private v: tf.Tensor[] = [];
+
+  constructor(options: AdamOptions = {}) {
+    this.lr = options.lr ?? 3e-4;
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.eps = options.eps ?? 1e-8;
+  }
+
+  /** Applies one update to `params` given their gradients (same order). Disposes nothing it does not own. */
+  apply(params: tf.Variable[], grads: tf.Tensor[]): void {
+    if (this.m.length === 0) {
+      this.m = params.map((p) => tf.keep(tf.zerosLike(p)));
+      this.v = params.map((p) => tf.keep(tf.zerosLike(p)));
+    }
+    this.step++;
+    const bc1 = 1 - this.beta1 ** this.step;
+    const bc2 = 1 - this.beta2 ** this.step;
+    tf.tidy(() => {
+      params.forEach((p, i) => {
+        const g = grads[i];
+        const m = tf.add(tf.mul(this.m[i], this.beta1), tf.mul(g, 1 - this.beta1));
+        const v = tf.add(tf.mul(this.v[i], this.beta2), tf.mul(tf.mul(g, g), 1 - this.beta2));
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), this.lr / bc1)));
+        this.m[i].dispose();
+        this.v[i].dispose();
+        this.m[i] = tf.keep(m);
+        this.v[i] = tf.keep(v);
+      });
+    });
+  }
+
+  /** The moments as float32 arrays (empty before the first step), for checkpoints. */
+  getState(): { step: number; m: Float32Array[]; v: Float32Array[] } {
+    return { step: this.step, m: this.m.map((t) => t.dataSync() as Float32Array), v: this.v.map((t) => t.dataSync() as Float32Array) };
+  }
+
+  /** Restores {@link Adam.getState}'s output; `shapes` are the parameters' shapes, in order. */
+  setState(state: { step: number; m: Float32Array[]; v: Float32Array[] }, shapes: number[][]): void {
+    this.dispose();
+    this.step = state.step;
+    this.m = state.m.map((d, i) => tf.keep(tf.tensor(d, shapes[i])));
+    this.v = state.v.map((d, i) => tf.keep(tf.tensor(d, shapes[i])));
+  }
+
+  /** Releases the moments. */
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+    this.m = [];
+    this.v = [];
+  }
+}
