@@ -7,3 +7,8 @@ declare class TextDecoder {
   constructor(label?: string);
   decode(input?: ArrayBufferView | ArrayBuffer): string;
 }
+// AbortSignal is universal too (Node >= 15, browsers); core only reads `aborted`.
+interface AbortSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+}

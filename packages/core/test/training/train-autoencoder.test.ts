@@ -1,0 +1,236 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Adam,
+  CbirError,
+  ConvAutoencoder,
+  ConvAutoencoderV2,
+  ImageDecodeError,
+  arrayDataset,
+  deserializeCheckpoint,
+  exportTorchWeights,
+  loadTorchWeights,
+  mseGradients,
+  readSafetensors,
+  registerWasmTrainingKernels,
+  serializeCheckpoint,
+  splitIndices,
+  trainAutoencoder,
+  Rng,
+  type Autoencoder,
+  type Checkpoint,
+  type ImageDataset,
+  type ProgressEvent,
+  type RawImage,
+} from 'cbir-core';
+import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { fixtureBytes, fixtureJson, fixtureNpy, maxAbsDiff } from '../helpers/fixtures.js';
+import { formulaSafetensors } from '../helpers/formula-weights.js';
+
+interface Manifest { v1: { losses: number[] }; v2: { keys: string[]; losses: number[] } }
+const manifest = fixtureJson<Manifest>('training/manifest.json');
+
+/** The model's weights (or gradients, same order) in PyTorch names and layouts. */
+function torchLayout(model: Autoencoder, tensors: tf.Tensor[]): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  [...model.convLayers.keys()].forEach((name, i) => {
+    const [k, b] = [tensors[2 * i], tensors[2 * i + 1]];
+    out.set(`${name}.weight`, tf.tidy(() => tf.transpose(k, [3, 2, 0, 1]).dataSync() as Float32Array));
+    out.set(`${name}.bias`, b.dataSync() as Float32Array);
+  });
+  return out;
+}
+
+function expectMatches(got: Map<string, Float32Array>, file: string, keys?: string[]): void {
+  const want = readSafetensors(fixtureBytes(file)).tensors;
+  for (const [k, t] of want) {
+    if (keys && !keys.includes(k)) continue;
+    const ref = t.toFloat32();
+    const scale = Math.max(1e-3, ...Array.from(ref, Math.abs));
+    expect(maxAbsDiff(got.get(k)!, ref) / scale, `${file}: ${k}`).toBeLessThanOrEqual(1e-4);
+  }
+}
+
+describe.each(BACKENDS)('training step parity with PyTorch on %s', (backend) => {
+  beforeAll(async () => {
+    registerWasmTrainingKernels();
+    await useBackend(backend);
+  });
+  afterAll(() => useBackend('cpu'));
+
+  it.each([
+    ['v1', () => new ConvAutoencoder({ inputSize: 68 }), () => fixtureBytes('models/v1.safetensors')],
+    ['v2', () => new ConvAutoencoderV2({ inputSize: 32 }), undefined],
+  ] as const)('%s: loss, gradients, and parameters after 1 and 10 Adam steps', (tag, make, weights) => {
+    const ae = make();
+    loadTorchWeights(ae, weights ? weights() : formulaSafetensors(ae));
+    const keys = tag === 'v2' ? manifest.v2.keys : undefined;
+    const input = fixtureNpy(`training/${tag}-input.npy`);
+    const x = tf.tensor4d(input.data as Float32Array, input.shape as [number, number, number, number]);
+    const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const adam = new Adam({ lr: 3e-4 });
+    const before = tf.memory().numTensors;
+    const losses: number[] = [];
+    // tfjs's cpu backend needs ~10 s per V2 gradient: it checks one step there, wasm all ten.
+    const steps = tag === 'v2' && backend === 'cpu' ? 1 : 10;
+    for (let step = 1; step <= steps; step++) {
+      tf.tidy(() => {
+        const { loss, grads } = mseGradients(ae, x, vars);
+        losses.push(loss);
+        if (step === 1) expectMatches(torchLayout(ae, grads), `training/${tag}-grads.safetensors`, keys);
+        adam.apply(vars, grads);
+      });
+      if (step === 1 || step === 10) expectMatches(torchLayout(ae, vars), `training/${tag}-params-${step}.safetensors`, keys);
+      if (step === 1) expect(tf.memory().numTensors).toBe(before + 2 * vars.length); // Adam's moments, nothing else
+    }
+    const ref = manifest[tag].losses;
+    expect(losses).toHaveLength(steps);
+    losses.forEach((l, i) => expect(Math.abs(l - ref[i]) / ref[i], `loss ${i + 1}`).toBeLessThanOrEqual(1e-5));
+    adam.dispose();
+    x.dispose();
+    ae.dispose();
+  });
+});
+
+/** 24 images of 32x32: smooth gradients with a per-image colour, so the model can learn something. */
+function syntheticDataset(bad: number[] = []): ImageDataset {
+  const items = Array.from({ length: 24 }, (_, n) => {
+    const data = new Uint8Array(32 * 32 * 3);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
+      const p = (y * 32 + x) * 3;
+      data[p] = (x * 8 + n * 10) % 256;
+      data[p + 1] = (y * 8) % 256;
+      data[p + 2] = (n * 37) % 256;
+    }
+    return { id: `img${n}`, image: { data, width: 32, height: 32, channels: 3 } as RawImage, label: String(n % 3) };
+  });
+  const base = arrayDataset(32, items);
+  return { ...base, read: async (i) => {
+    if (bad.includes(i)) throw new ImageDecodeError(`img${i} is corrupt`);
+    return base.read(i);
+  } };
+}
+
+const weightsOf = (ae: Autoencoder) => ae.model.getWeights().map((t) => t.dataSync() as Float32Array);
+
+describe('trainAutoencoder', () => {
+  beforeAll(async () => {
+    registerWasmTrainingKernels();
+    await useBackend('wasm');
+  });
+
+  it('splits 85/15 by seed, the same way every time', () => {
+    const a = splitIndices(100, 0.15, new Rng(0));
+    expect(a.val).toHaveLength(15);
+    expect(a.train).toHaveLength(85);
+    expect(new Set([...a.train, ...a.val]).size).toBe(100);
+    expect(splitIndices(100, 0.15, new Rng(0))).toEqual(a);
+    expect(splitIndices(100, 0.15, new Rng(1))).not.toEqual(a);
+  });
+
+  it('lowers the loss, keeps tensor counts flat across epochs, and reports progress', async () => {
+    const ae = new ConvAutoencoder({ inputSize: 32, seed: 0 });
+    const counts: number[] = [];
+    const events: ProgressEvent[] = [];
+    const result = await trainAutoencoder(ae, syntheticDataset(), {
+      epochs: 4, batchSize: 4, lr: 3e-3,
+      onProgress: (e) => {
+        events.push(e);
+        if (e.stage === 'epoch') counts.push(tf.memory().numTensors);
+      },
+    });
+    expect(result.history).toHaveLength(4);
+    expect(result.history[3].trainLoss).toBeLessThan(result.history[0].trainLoss);
+    expect(result.history[3].valLoss).toBeLessThan(result.history[0].valLoss);
+    expect(new Set(counts).size).toBe(1);
+    expect(events.filter((e) => e.stage === 'train')).toHaveLength(4 * 5); // 20 training images / 4 per batch
+    expect(result.bestValLoss).toBe(Math.min(...result.history.map((h) => h.valLoss)));
+    ae.dispose();
+  });
+
+  it('resumed from a checkpoint taken mid-epoch, ends with the same weights as a run that never stopped', async () => {
+    const run = async (stopAfterBatches?: number) => {
+      const ae = new ConvAutoencoder({ inputSize: 32, seed: 5 });
+      const controller = new AbortController();
+      let seen = 0;
+      let saved: Checkpoint | undefined;
+      const first = await trainAutoencoder(ae, syntheticDataset(), {
+        epochs: 3, batchSize: 4, seed: 7, signal: controller.signal,
+        onProgress: (e) => {
+          if (e.stage === 'train' && ++seen === stopAfterBatches) controller.abort();
+        },
+        onCheckpoint: (c, kind) => {
+          if (kind === 'last') saved = c;
+        },
+      });
+      if (stopAfterBatches === undefined) return { ae, result: first };
+      expect(first.stopped).toBe(true);
+      ae.dispose();
+      // A new process: a fresh model, the checkpoint read back from bytes.
+      const resumed = new ConvAutoencoder({ inputSize: 32, seed: 99 });
+      const checkpoint = deserializeCheckpoint(serializeCheckpoint(saved!));
+      expect(checkpoint.batch).toBe(stopAfterBatches % 5);
+      const result = await trainAutoencoder(resumed, syntheticDataset(), { epochs: 3, resume: checkpoint });
+      return { ae: resumed, result };
+    };
+    const straight = await run();
+    for (const stop of [7, 10]) {
+      const resumed = await run(stop); // mid-epoch 1, and at the boundary of epoch 2
+      expect(resumed.result.history.map((h) => h.valLoss)).toEqual(straight.result.history.map((h) => h.valLoss));
+      const a = weightsOf(straight.ae);
+      const b = weightsOf(resumed.ae);
+      a.forEach((w, i) => expect(maxAbsDiff(b[i], w), `weight ${i}`).toBeLessThanOrEqual(1e-5));
+      resumed.ae.dispose();
+    }
+    straight.ae.dispose();
+  });
+
+  it('reports and skips images that fail to decode', async () => {
+    const ae = new ConvAutoencoder({ inputSize: 32 });
+    const warnings: string[] = [];
+    const result = await trainAutoencoder(ae, syntheticDataset([0, 5, 11]), {
+      epochs: 2, batchSize: 4,
+      onProgress: (e) => e.stage === 'warning' && warnings.push(e.message),
+    });
+    expect(warnings).toHaveLength(3); // once each, then skipped
+    expect(result.checkpoint.skipped).toEqual([0, 5, 11]);
+    expect(Number.isFinite(result.history[1].valLoss)).toBe(true);
+    ae.dispose();
+  });
+
+  it('rejects mismatched sizes, bad options and a checkpoint of another model', async () => {
+    const ae = new ConvAutoencoder({ inputSize: 44 });
+    await expect(trainAutoencoder(ae, syntheticDataset(), { epochs: 1 })).rejects.toThrow(/images are 32x32, the model takes 44x44/);
+    const ok = new ConvAutoencoder({ inputSize: 32 });
+    await expect(trainAutoencoder(ok, syntheticDataset(), { epochs: 0 })).rejects.toBeInstanceOf(CbirError);
+    const other = { architecture: 'ConvAutoencoderV2', inputSize: 32 } as Checkpoint;
+    await expect(trainAutoencoder(ok, syntheticDataset(), { epochs: 1, resume: { ...other, options: { batchSize: 4, lr: 1, seed: 0, valFraction: 0.15 } } })).rejects.toThrow(/checkpoint is for ConvAutoencoderV2/);
+    ae.dispose();
+    ok.dispose();
+  });
+});
+
+describe('checkpoint files', () => {
+  it('round-trip exactly and reject bad magic, version, truncation and corruption', async () => {
+    await useBackend('cpu');
+    const ae = new ConvAutoencoder({ inputSize: 32 });
+    const { checkpoint } = await trainAutoencoder(ae, syntheticDataset(), { epochs: 1, batchSize: 8 });
+    const bytes = serializeCheckpoint(checkpoint);
+    const back = deserializeCheckpoint(bytes);
+    expect(back.history).toEqual(checkpoint.history);
+    expect(back.params.map((p) => Array.from(p.data))).toEqual(checkpoint.params.map((p) => Array.from(p.data)));
+    expect(back.adam.step).toBe(checkpoint.adam.step);
+    expect(() => deserializeCheckpoint(bytes.subarray(0, bytes.length - 7), 'x.ckpt')).toThrow(/x\.ckpt .*checksum/);
+    const flipped = bytes.slice();
+    flipped[bytes.length - 100] ^= 1;
+    expect(() => deserializeCheckpoint(flipped)).toThrow(/checksum/);
+    const magic = bytes.slice();
+    magic[0] = 0;
+    expect(() => deserializeCheckpoint(magic)).toThrow(/bad magic/);
+    const version = bytes.slice();
+    new DataView(version.buffer).setUint32(8, 99, true);
+    expect(() => deserializeCheckpoint(version)).toThrow(/version 99/);
+    void exportTorchWeights;
+    ae.dispose();
+  });
+});
