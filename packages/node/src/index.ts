@@ -8,3 +8,5 @@ export { initNodeBackend, type NodeBackendName, type InitNodeBackendOptions, typ
 export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './image/sharp-decoder.js';
 export { writeFileAtomic } from './io/atomic-write.js';
 export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';
+export { directoryDataset, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
+export { saveModel, loadModel, type ModelMetadata } from './io/model-files.js';

@@ -31,7 +31,7 @@ export interface Checkpoint {
   bestValLoss: number;
   bestEpoch: number;
   history: EpochRecord[];
-  options: { batchSize: number; lr: number; seed: number; valFraction: number };
+  options: { batchSize: number; lr: number; seed: number; valFraction: number; epochs: number };
   /** Parameters in the model's weight order, with their shapes. */
   params: { name: string; shape: number[]; data: Float32Array }[];
   adam: { step: number; m: Float32Array[]; v: Float32Array[] };

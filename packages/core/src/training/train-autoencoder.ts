@@ -113,7 +113,7 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
     inputSize: model.inputSize,
     epoch, batch, order: [...order], partial: { ...partial }, split, skipped: [...skipped].sort((a, b) => a - b),
     rngState: rng.state, bestValLoss, bestEpoch, history: [...history],
-    options: { batchSize, lr, seed, valFraction },
+    options: { batchSize, lr, seed, valFraction, epochs },
     params: vars.map((v, i) => ({ name: model.model.trainableWeights[i].originalName, shape: v.shape, data: v.dataSync() as Float32Array })),
     adam: adam.getState(),
   });

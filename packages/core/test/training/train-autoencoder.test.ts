@@ -204,7 +204,7 @@ describe('trainAutoencoder', () => {
     const ok = new ConvAutoencoder({ inputSize: 32 });
     await expect(trainAutoencoder(ok, syntheticDataset(), { epochs: 0 })).rejects.toBeInstanceOf(CbirError);
     const other = { architecture: 'ConvAutoencoderV2', inputSize: 32 } as Checkpoint;
-    await expect(trainAutoencoder(ok, syntheticDataset(), { epochs: 1, resume: { ...other, options: { batchSize: 4, lr: 1, seed: 0, valFraction: 0.15 } } })).rejects.toThrow(/checkpoint is for ConvAutoencoderV2/);
+    await expect(trainAutoencoder(ok, syntheticDataset(), { epochs: 1, resume: { ...other, options: { batchSize: 4, lr: 1, seed: 0, valFraction: 0.15, epochs: 1 } } })).rejects.toThrow(/checkpoint is for ConvAutoencoderV2/);
     ae.dispose();
     ok.dispose();
   });

@@ -2,9 +2,13 @@
 import { CbirError } from 'cbir-core';
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
+import { embed } from './embed.js';
+import { train } from './train.js';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
   demo: { run: demo, help: 'build a model, print its summary, load PyTorch weights, reconstruct an image made on the fly' },
+  train: { run: train, help: 'train an autoencoder on a folder of images (resumable)' },
+  embed: { run: embed, help: 'turn a folder of images into a feature file with a trained model' },
   doctor: { run: doctor, help: 'print the backend cbir would use, why others were skipped, the tfjs version' },
 };
 
@@ -24,8 +28,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await cmd.run(rest);
-    return 0;
+    return (await cmd.run(rest)) ?? 0;
   } catch (e) {
     // Usage errors (bad flags) exit 2; cbir's own errors (bad files, sizes) exit 1 with their message.
     if (e instanceof CbirError) {

@@ -1,0 +1,146 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CbirError, ImageDecodeError } from '../errors.js';
+import type { ImageDataset } from '../data/image-dataset.js';
+import { imagesToTensor, type RawImage } from '../image/raw-image.js';
+import type { Matrix } from '../matrix.js';
+import type { Autoencoder } from '../models/autoencoder.js';
+import type { LongRunning } from '../progress.js';
+import { fitPca } from './pca.js';
+import { parseReduce, projectionMatrix, reduceLatent, type ReduceSpec, type ReducerState } from './reducer.js';
+
+/** Options of {@link embedImages}. */
+export interface EmbedOptions extends LongRunning {
+  /** @defaultValue 32 */
+  batchSize?: number;
+  /** How latents become features. @defaultValue 'none' (the notebook's flattened latent) */
+  reduce?: ReduceSpec;
+  /** A reducer fitted before (e.g. on the indexed collection), to embed queries the same way. Overrides `reduce`. */
+  reducer?: ReducerState;
+  /** Scale each feature vector to unit L2 norm. @defaultValue false */
+  l2?: boolean;
+  /** Seed of `rp` and of `pca`'s randomized solver. @defaultValue 0 */
+  seed?: number;
+  /**
+   * Encodes a batch: NHWC pixels `[n, s, s, 3]` -> NHWC latents. Defaults to `model.encode` on the active backend;
+   * cbir-node passes an `EncoderPool` to use every core.
+   */
+  encode?: (pixels: Float32Array, n: number) => Promise<Float32Array>;
+}
+
+/** Features of a dataset: one row per image that decoded. */
+export interface Features {
+  /** `[n, dim]`, row-major. */
+  matrix: Matrix;
+  ids: string[];
+  labels: (string | undefined)[];
+  /** Ids of the items that failed to decode and were skipped. */
+  skipped: string[];
+  /** The fitted reducer, to embed queries with the same transform. */
+  reducer: ReducerState;
+}
+
+/** Scales `v` to unit L2 norm in place (a zero vector stays zero). */
+export function l2Normalize(v: Float32Array): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  if (s > 0) {
+    const k = 1 / Math.sqrt(s);
+    for (let i = 0; i < v.length; i++) v[i] *= k;
+  }
+  return v;
+}
+
+/**
+ * Embeds every image of a dataset with the model's encoder: decodes in batches (the next batch decodes while this one
+ * encodes), encodes, and reduces each latent to a feature vector. Items that fail to decode are reported
+ * (`warning` events) and skipped.
+ *
+ * @returns The `[n, dim]` features with ids and labels, and the fitted reducer (save it with the model).
+ * @throws {@link CbirError} if the dataset's image size differs from the model's or `reduce` is malformed.
+ *
+ * @example
+ * ```ts
+ * const { matrix, ids, reducer } = await embedImages(ae, data, { reduce: 'avgpool', l2: true });
+ * ```
+ */
+export async function embedImages(model: Autoencoder, data: ImageDataset, options: EmbedOptions = {}): Promise<Features> {
+  const { batchSize = 32, l2 = false, seed = 0, onProgress, signal } = options;
+  if (data.imageSize !== model.inputSize) {
+    throw new CbirError('INVALID_ARGUMENT', `embedImages: the data's images are ${data.imageSize}x${data.imageSize}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
+  }
+  const latentShape = [...model.latentShape] as [number, number, number];
+  const latentDim = model.latentDim;
+  const spec = options.reducer ? { kind: options.reducer.kind, dim: options.reducer.dim } : parseReduce(options.reduce ?? 'none');
+  const outDim = spec.kind === 'none' ? latentDim : spec.kind === 'avgpool' ? latentShape[0] : spec.dim!;
+  const state: ReducerState = options.reducer ?? { kind: spec.kind, latentShape, dim: outDim, seed: spec.kind === 'rp' ? seed : undefined };
+  if (state.latentShape.join() !== latentShape.join()) {
+    throw new CbirError('INVALID_ARGUMENT', `embedImages: the reducer was fitted on latents [${state.latentShape}], this model gives [${latentShape}].`);
+  }
+  const projection = state.kind === 'rp' ? projectionMatrix(latentDim, state.dim, state.seed ?? 0) : undefined;
+  const fitLater = state.kind === 'pca' && !state.components;
+  const encode = options.encode ?? (async (pixels: Float32Array, n: number) => {
+    const x = tf.tensor4d(pixels, [n, model.inputSize, model.inputSize, 3]);
+    const z = model.encode(x);
+    const out = z.dataSync() as Float32Array;
+    tf.dispose([x, z]);
+    return out;
+  });
+
+  const rows: Float32Array[] = [];
+  const ids: string[] = [];
+  const labels: (string | undefined)[] = [];
+  const skipped: string[] = [];
+  const load = (lo: number) => Promise.all(Array.from({ length: Math.min(batchSize, data.size - lo) }, async (_, k) => {
+    try {
+      return await data.read(lo + k);
+    } catch (e) {
+      if (!(e instanceof ImageDecodeError)) throw e;
+      skipped.push(data.entry(lo + k).id);
+      onProgress?.({ stage: 'warning', code: 'IMAGE_SKIPPED', message: `${data.entry(lo + k).id}: ${e.message}` });
+      return undefined;
+    }
+  }));
+  let next = data.size > 0 ? load(0) : undefined;
+  for (let lo = 0; lo < data.size; lo += batchSize) {
+    if (signal?.aborted) throw new CbirError('INVALID_ARGUMENT', 'embedImages: stopped by its signal.', { cause: signal.reason });
+    const batch = await next!;
+    next = lo + batchSize < data.size ? load(lo + batchSize) : undefined;
+    const ok = batch.map((img, k) => ({ img, i: lo + k })).filter((b): b is { img: RawImage; i: number } => b.img !== undefined);
+    if (ok.length) {
+      const x = imagesToTensor(ok.map((b) => b.img), model.inputSize);
+      const pixels = x.dataSync() as Float32Array;
+      x.dispose();
+      const latents = await encode(pixels, ok.length);
+      ok.forEach((b, k) => {
+        const latent = latents.subarray(k * latentDim, (k + 1) * latentDim);
+        rows.push(fitLater ? reduceLatent(latent, { ...state, kind: 'none', dim: latentDim }) : reduceLatent(latent, state, projection));
+        const e = data.entry(b.i);
+        ids.push(e.id);
+        labels.push(e.label);
+      });
+    }
+    onProgress?.({ stage: 'embed', done: Math.min(data.size, lo + batchSize), total: data.size });
+  }
+
+  let dim = fitLater ? latentDim : state.dim;
+  let flat = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => flat.set(r, i * dim));
+  if (fitLater) {
+    const { mean, components } = fitPca({ data: flat, rows: rows.length, cols: dim }, state.dim, seed);
+    state.mean = mean;
+    state.components = components;
+    const reduced = new Float32Array(rows.length * state.dim);
+    rows.forEach((r, i) => {
+      // r is CHW already: project directly.
+      for (let j = 0; j < state.dim; j++) {
+        let s = 0;
+        for (let t = 0; t < dim; t++) s += (r[t] - mean[t]) * components[j * dim + t];
+        reduced[i * state.dim + j] = s;
+      }
+    });
+    flat = reduced;
+    dim = state.dim;
+  }
+  if (l2) for (let i = 0; i < ids.length; i++) l2Normalize(flat.subarray(i * dim, (i + 1) * dim));
+  return { matrix: { data: flat, rows: ids.length, cols: dim }, ids, labels, skipped, reducer: state };
+}

@@ -1,0 +1,101 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CbirError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
+import { Rng } from '../utils/rng.js';
+
+/** Eigen-decomposition of a small symmetric matrix (cyclic Jacobi). Returns eigenvalues descending, vectors as columns. */
+export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const m = Float64Array.from(a);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;
+    if (off < 1e-22) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p * n + q];
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (m[q * n + q] - m[p * n + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const mkp = m[k * n + p];
+          const mkq = m[k * n + q];
+          m[k * n + p] = c * mkp - s * mkq;
+          m[k * n + q] = s * mkp + c * mkq;
+        }
+        for (let k = 0; k < n; k++) {
+          const mpk = m[p * n + k];
+          const mqk = m[q * n + k];
+          m[p * n + k] = c * mpk - s * mqk;
+          m[q * n + k] = s * mpk + c * mqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p];
+          const vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => m[j * n + j] - m[i * n + i]);
+  const values = Float64Array.from(order, (i) => m[i * n + i]);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = v[k * n + src];
+  });
+  return { values, vectors };
+}
+
+/**
+ * Fits PCA on `x` (`[n, d]`): the mean and the top `k` principal axes (`[k, d]`, unit rows, sign fixed so that each
+ * axis's largest-magnitude coordinate is positive). Randomized subspace iteration on the Gram matrix, then an exact
+ * small eigenproblem (Halko, Martinsson & Tropp 2011), so `d` may be far larger than `n` (the notebook's 65,536-d
+ * latents).
+ */
+export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; components: Float32Array } {
+  const { rows: n, cols: d } = x;
+  if (k > Math.min(n, d)) throw new CbirError('INVALID_ARGUMENT', `pca:${k}: at most min(n, d) = ${Math.min(n, d)} components can be fitted from ${n} vectors of dim ${d}.`);
+  const kk = Math.min(n, k + 10);
+  let result: { mean: Float32Array; components: Float32Array } | undefined;
+  tf.tidy(() => {
+    const X = tf.tensor2d(x.data, [n, d]);
+    const mean = tf.mean(X, 0);
+    const Xc = tf.sub(X, mean);
+    const G = tf.matMul(Xc, Xc, false, true); // [n, n]
+    const rng = new Rng(seed);
+    let Q: tf.Tensor2D = tf.tensor2d(Float32Array.from({ length: n * kk }, () => rng.normal()), [n, kk]);
+    const orthonormalize = (Y: tf.Tensor2D): tf.Tensor2D => {
+      // Cholesky-free: eigen-decompose Y^T Y (kk x kk) and whiten; stable enough after scaling.
+      const S = Float64Array.from(tf.matMul(Y, Y, true, false).dataSync());
+      const { values, vectors } = symmetricEigen(S, kk);
+      const w = new Float32Array(kk * kk);
+      for (let i = 0; i < kk; i++) for (let j = 0; j < kk; j++) w[i * kk + j] = vectors[i * kk + j] / Math.sqrt(Math.max(values[j], 1e-30));
+      return tf.matMul(Y, tf.tensor2d(w, [kk, kk]));
+    };
+    Q = orthonormalize(Q);
+    for (let it = 0; it < 6; it++) Q = orthonormalize(tf.matMul(G, Q));
+    const T = Float64Array.from(tf.matMul(Q, tf.matMul(G, Q), true, false).dataSync());
+    const { values, vectors } = symmetricEigen(T, kk);
+    const U = new Float32Array(kk * k);
+    for (let i = 0; i < kk; i++) for (let j = 0; j < k; j++) U[i * k + j] = vectors[i * kk + j] / Math.sqrt(Math.max(values[j], 1e-30));
+    const V = tf.matMul(tf.matMul(Q, tf.tensor2d(U, [kk, k])), Xc, true, false); // [k, d] = (Q U / sqrt(l))^T Xc
+    const comps = V.dataSync() as Float32Array;
+    for (let j = 0; j < k; j++) {
+      const row = comps.subarray(j * d, (j + 1) * d);
+      let norm = 0;
+      let big = 0;
+      for (let i = 0; i < d; i++) {
+        norm += row[i] * row[i];
+        if (Math.abs(row[i]) > Math.abs(big)) big = row[i];
+      }
+      const s = (big < 0 ? -1 : 1) / Math.sqrt(norm || 1);
+      for (let i = 0; i < d; i++) row[i] *= s;
+    }
+    result = { mean: Float32Array.from(mean.dataSync()), components: Float32Array.from(comps) };
+  });
+  return result!;
+}

@@ -1,0 +1,88 @@
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
+import { CbirError, type DatasetEntry, type ImageDataset, type RawImage } from 'cbir-core';
+import { sharpDecoder, type Fit } from '../image/sharp-decoder.js';
+
+/** File extensions read as images (case-insensitive). */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp'] as const;
+
+/** Options of {@link directoryDataset}. */
+export interface DirectoryDatasetOptions {
+  /** Side of the square images produced (resized with sharp's Lanczos-3 kernel). */
+  size: number;
+  /** How non-square images are fitted. @defaultValue 'cover' */
+  fit?: Fit;
+}
+
+/** An {@link ImageDataset} over a folder, plus what the walk found. */
+export interface DirectoryDataset extends ImageDataset {
+  /** The folder, as given. */
+  readonly root: string;
+  /** Absolute path of item `i`. */
+  path(i: number): string;
+  /** Files that were not taken as images (by extension), relative to the root. */
+  readonly ignored: readonly string[];
+  /** The distinct labels, sorted. */
+  readonly labels: readonly string[];
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+}
+
+/**
+ * A dataset over a folder of images, walked recursively and sorted by path. An item's label is the name of the first
+ * sub-folder under the root (none for files at the root); its id is its path relative to the root, with `/`. Images
+ * are decoded only when read (never the whole folder in memory), converted to 3-channel sRGB whatever they were
+ * (grayscale, alpha, palette, CMYK, 16-bit) and resized to `size` x `size` by `fit`: the same pipeline for training,
+ * embedding and queries.
+ *
+ * A file that does not decode throws `ImageDecodeError` when read: trainers and embedders report it and skip it.
+ *
+ * @throws {@link CbirError} if `dir` is not a readable folder or holds no images.
+ *
+ * @example
+ * ```ts
+ * const data = await directoryDataset('photos/', { size: 128 });
+ * console.log(data.size, data.labels);     // 1000 ['africa', 'beach', ...]
+ * const image = await data.read(0);        // RawImage, 128x128x3
+ * ```
+ */
+export async function directoryDataset(dir: string, options: DirectoryDatasetOptions): Promise<DirectoryDataset> {
+  const { size, fit = 'cover' } = options;
+  if (!Number.isInteger(size) || size < 1) throw new CbirError('INVALID_ARGUMENT', `directoryDataset: size must be a positive integer, got ${size}.`);
+  const info = await stat(dir).catch((cause) => {
+    throw new CbirError('INVALID_ARGUMENT', `directoryDataset: cannot read ${dir} (${(cause as Error).message}). Pass a folder of images.`, { cause });
+  });
+  if (!info.isDirectory()) throw new CbirError('INVALID_ARGUMENT', `directoryDataset: ${dir} is a file, not a folder. Pass a folder of images.`);
+  const files: string[] = [];
+  await walk(dir, files);
+  files.sort();
+  const images: string[] = [];
+  const ignored: string[] = [];
+  for (const f of files) ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()) ? images : ignored).push(f);
+  if (images.length === 0) {
+    throw new CbirError('INVALID_ARGUMENT', `directoryDataset: ${dir} holds no images (looked for ${IMAGE_EXTENSIONS.join(', ')}, recursively).`);
+  }
+  const entries: DatasetEntry[] = images.map((p) => {
+    const rel = relative(dir, p).split(sep);
+    return { id: rel.join('/'), label: rel.length > 1 ? rel[0] : undefined };
+  });
+  const decoder = sharpDecoder({ size, fit });
+  return {
+    root: dir,
+    size: images.length,
+    imageSize: size,
+    ignored: ignored.map((p) => relative(dir, p).split(sep).join('/')),
+    labels: [...new Set(entries.map((e) => e.label).filter((l): l is string => l !== undefined))].sort(),
+    entry: (i) => entries[i],
+    path: (i) => images[i],
+    read: (i): Promise<RawImage> => decoder.decode(images[i]),
+  };
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { CbirError, ImageDecodeError, directoryDataset } from 'cbir-node';
+import { makeImageFolder } from '../helpers.js';
+
+describe('directoryDataset', () => {
+  it('walks class folders in sorted order, labels by sub-folder, ignores non-images', async () => {
+    const dir = await makeImageFolder(3, ['b', 'a']);
+    const data = await directoryDataset(dir, { size: 32 });
+    expect(data.size).toBe(7); // 6 images + the corrupt .jpg
+    expect(data.labels).toEqual(['a', 'b']);
+    expect(data.ignored).toEqual(['README.md']);
+    expect(data.entry(0)).toEqual({ id: 'a/0.jpg', label: 'a' });
+    expect(Array.from({ length: data.size }, (_, i) => data.entry(i).id)).toEqual(
+      ['a/0.jpg', 'a/1.png', 'a/2.jpg', 'b/0.jpg', 'b/1.png', 'b/2.jpg', 'b/corrupt.jpg'],
+    );
+  });
+
+  it('decodes every mode to size x size RGB and reports a corrupt file as ImageDecodeError', async () => {
+    const dir = await makeImageFolder(5, ['x']);
+    const data = await directoryDataset(dir, { size: 24, fit: 'contain' });
+    for (let i = 0; i < data.size; i++) {
+      if (data.entry(i).id.endsWith('corrupt.jpg')) {
+        await expect(data.read(i)).rejects.toBeInstanceOf(ImageDecodeError);
+        continue;
+      }
+      const img = await data.read(i);
+      expect([img.width, img.height, img.channels, img.data.length]).toEqual([24, 24, 3, 24 * 24 * 3]);
+    }
+  });
+
+  it('rejects a missing folder, a file and an empty folder with clear errors', async () => {
+    await expect(directoryDataset('/nonexistent', { size: 32 })).rejects.toThrow(/cannot read \/nonexistent/);
+    const dir = await makeImageFolder(1, ['a']);
+    await expect(directoryDataset(`${dir}/README.md`, { size: 32 })).rejects.toThrow(/is a file, not a folder/);
+    await expect(directoryDataset(dir, { size: 0 })).rejects.toBeInstanceOf(CbirError);
+  });
+});
