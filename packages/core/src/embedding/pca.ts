@@ -59,7 +59,7 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
 export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; components: Float32Array } {
   const { rows: n, cols: d } = x;
   if (k > Math.min(n, d)) throw new CbirError('INVALID_ARGUMENT', `pca:${k}: at most min(n, d) = ${Math.min(n, d)} components can be fitted from ${n} vectors of dim ${d}.`);
-  const kk = Math.min(n, k + 10);
+  const kk = Math.min(n, d, k + 10);
   let result: { mean: Float32Array; components: Float32Array } | undefined;
   tf.tidy(() => {
     const X = tf.tensor2d(x.data, [n, d]);
@@ -73,7 +73,8 @@ export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; co
       const S = Float64Array.from(tf.matMul(Y, Y, true, false).dataSync());
       const { values, vectors } = symmetricEigen(S, kk);
       const w = new Float32Array(kk * kk);
-      for (let i = 0; i < kk; i++) for (let j = 0; j < kk; j++) w[i * kk + j] = vectors[i * kk + j] / Math.sqrt(Math.max(values[j], 1e-30));
+      // Directions with no energy (rank-deficient data) are dropped rather than blown up.
+      for (let i = 0; i < kk; i++) for (let j = 0; j < kk; j++) w[i * kk + j] = values[j] > values[0] * 1e-10 ? vectors[i * kk + j] / Math.sqrt(values[j]) : 0;
       return tf.matMul(Y, tf.tensor2d(w, [kk, kk]));
     };
     Q = orthonormalize(Q);
