@@ -6,14 +6,18 @@ const MAGIC = 'CBIRFEAT';
 const VERSION = 1;
 
 /** What a feature file holds: {@link Features} without the reducer's arrays, plus free-form metadata. */
-export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & { metadata?: Record<string, unknown> };
+export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
+  /** Where each image was read from (absolute paths in Node), when known: for montages and search results. */
+  paths?: string[];
+  metadata?: Record<string, unknown>;
+};
 
 /**
  * Serialises features: `CBIRFEAT`, version (u32), JSON header length (u32), JSON header (`rows`, `cols`, `ids`,
- * `labels`, `metadata`), the float32 matrix row-major, CRC-32 of all before it (u32). Little-endian.
+ * `labels`, optional `paths`, `metadata`), the float32 matrix row-major, CRC-32 of all before it (u32). Little-endian.
  */
 export function serializeFeatures(f: FeatureFile): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({ rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, metadata: f.metadata ?? {} }));
+  const header = new TextEncoder().encode(JSON.stringify({ rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {} }));
   const body = f.matrix.data;
   const out = new Uint8Array(16 + header.length + body.byteLength + 4);
   const dv = new DataView(out.buffer);
@@ -47,5 +51,8 @@ export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'):
   const start = 16 + headerLen;
   if (end - start !== h.rows * h.cols * 4 || h.ids.length !== h.rows) fail(`says ${h.rows} x ${h.cols} but holds ${(end - start) / 4} values`);
   const data = new Float32Array(bytes.slice(start, end).buffer);
-  return { matrix: { data, rows: h.rows, cols: h.cols }, ids: h.ids, labels: h.labels.map((l: string | null) => l ?? undefined), metadata: h.metadata };
+  return {
+    matrix: { data, rows: h.rows, cols: h.cols }, ids: h.ids, labels: h.labels.map((l: string | null) => l ?? undefined),
+    ...(h.paths ? { paths: h.paths } : {}), metadata: h.metadata,
+  };
 }

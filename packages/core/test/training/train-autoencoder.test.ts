@@ -113,10 +113,10 @@ function syntheticDataset(bad: number[] = []): ImageDataset {
 
 const weightsOf = (ae: Autoencoder) => ae.model.getWeights().map((t) => t.dataSync() as Float32Array);
 
-describe('trainAutoencoder', () => {
+describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
   beforeAll(async () => {
     registerWasmTrainingKernels();
-    await useBackend('wasm');
+    await useBackend(backend);
   });
 
   it('splits 85/15 by seed, the same way every time', () => {

@@ -42,7 +42,7 @@ export async function embed(argv: string[]): Promise<void> {
     });
     const seconds = (Date.now() - started) / 1000;
     const metadata = { model: modelDir, architecture: model.architecture.name, inputSize: model.inputSize, reduce: values.reduce, l2: values.l2 };
-    await writeFileAtomic(resolve(values.out!), serializeFeatures({ ...features, metadata }));
+    await writeFileAtomic(resolve(values.out!), serializeFeatures({ ...features, paths: features.ids.map((id) => join(data.root, id)), metadata }));
     await writeFileAtomic(join(modelDir, 'reducer.bin'), serializeReducer(features.reducer));
     if (values.npy) await writeFileAtomic(resolve(values.npy), writeNpy(features.matrix.data, [features.matrix.rows, features.matrix.cols]));
     print({ stage: 'done', rows: features.matrix.rows, cols: features.matrix.cols, skipped: features.skipped.length, seconds, out: values.out });

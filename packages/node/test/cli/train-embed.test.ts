@@ -24,7 +24,7 @@ describe('cbir train and cbir embed', () => {
     const ev = events(stdout);
     expect(ev.filter((e) => e.stage === 'epoch')).toHaveLength(2);
     expect(ev.filter((e) => e.stage === 'warning')).toHaveLength(1); // corrupt.jpg, reported once
-    expect(ev.at(-1)).toMatchObject({ stage: 'done', stopped: false });
+    expect(ev.at(-1)).toMatchObject({ stage: 'done', stopped: false, skipped: ['red/corrupt.jpg'] });
     for (const f of ['model.json', 'weights.bin', 'last.ckpt', 'history.json']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(JSON.parse(await readFile(join(out, 'history.json'), 'utf8'))).toHaveLength(2);
 
@@ -36,6 +36,7 @@ describe('cbir train and cbir embed', () => {
     expect(f.matrix.cols).toBe(8); // avgpool: the latent's channels
     expect(new Set(f.labels)).toEqual(new Set(['red', 'green', 'blue']));
     expect(f.ids).not.toContain('red/corrupt.jpg');
+    expect(f.paths![0]).toBe(join(data, f.ids[0]));
     const a = readNpy(new Uint8Array(await readFile(npy)));
     expect(a.shape).toEqual([18, 8]);
     expect(Array.from(a.data)).toEqual(Array.from(f.matrix.data));

@@ -28,6 +28,18 @@ describe('directoryDataset', () => {
     }
   });
 
+  it('reads palette PNGs as RGB', async () => {
+    const dir = await makeImageFolder(1, ['p']);
+    const sharp = (await import('sharp')).default;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${dir}/p/palette.png`, await sharp({ create: { width: 20, height: 10, channels: 3, background: '#3366cc' } }).png({ palette: true }).toBuffer());
+    const data = await directoryDataset(dir, { size: 8 });
+    const i = Array.from({ length: data.size }, (_, k) => data.entry(k).id).indexOf('p/palette.png');
+    const img = await data.read(i);
+    expect(img.channels).toBe(3);
+    expect(Math.abs(img.data[2] - 0xcc)).toBeLessThanOrEqual(2);
+  });
+
   it('rejects a missing folder, a file and an empty folder with clear errors', async () => {
     await expect(directoryDataset('/nonexistent', { size: 32 })).rejects.toThrow(/cannot read \/nonexistent/);
     const dir = await makeImageFolder(1, ['a']);
