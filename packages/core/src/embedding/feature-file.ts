@@ -1,5 +1,5 @@
 import { FormatError } from '../errors.js';
-import { crc32 } from '../io/crc32.js';
+import { readFramed, writeFramed } from '../io/framed-file.js';
 import type { Features } from './embed-images.js';
 
 const MAGIC = 'CBIRFEAT';
@@ -13,22 +13,12 @@ export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
 };
 
 /**
- * Serialises features: `CBIRFEAT`, version (u32), JSON header length (u32), JSON header (`rows`, `cols`, `ids`,
- * `labels`, optional `paths`, `metadata`), the float32 matrix row-major, CRC-32 of all before it (u32). Little-endian.
+ * Serialises features as a framed cbir file (`CBIRFEAT`; see `writeFramed`): the JSON header holds `rows`, `cols`,
+ * `ids`, `labels`, optional `paths` and `metadata`; the body the float32 matrix, row-major.
  */
 export function serializeFeatures(f: FeatureFile): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({ rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {} }));
-  const body = f.matrix.data;
-  const out = new Uint8Array(16 + header.length + body.byteLength + 4);
-  const dv = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(MAGIC));
-  dv.setUint32(8, VERSION, true);
-  dv.setUint32(12, header.length, true);
-  out.set(header, 16);
-  out.set(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), 16 + header.length);
-  const end = out.length - 4;
-  dv.setUint32(end, crc32(out.subarray(0, end)), true);
-  return out;
+  const header = { rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {} };
+  return writeFramed(MAGIC, VERSION, header, [f.matrix.data]);
 }
 
 /**
@@ -37,22 +27,15 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
  * @throws {@link FormatError} naming `source` on any mismatch.
  */
 export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'): FeatureFile {
-  const fail = (what: string): never => {
-    throw new FormatError(`deserializeFeatures: ${source} ${what}. Recreate it with \`cbir embed\`.`);
-  };
-  if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('is not a cbir feature file (bad magic)');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(8, true) !== VERSION) fail(`has format version ${dv.getUint32(8, true)}; this cbir reads ${VERSION}`);
-  const headerLen = dv.getUint32(12, true);
-  const end = bytes.length - 4;
-  if (16 + headerLen > end) fail('is truncated');
-  if (crc32(bytes.subarray(0, end)) !== dv.getUint32(end, true)) fail('fails its checksum (truncated or corrupted)');
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen)));
-  const start = 16 + headerLen;
-  if (end - start !== h.rows * h.cols * 4 || h.ids.length !== h.rows) fail(`says ${h.rows} x ${h.cols} but holds ${(end - start) / 4} values`);
-  const data = new Float32Array(bytes.slice(start, end).buffer);
+  const f = readFramed<{ rows: number; cols: number; ids: string[]; labels: (string | null)[]; paths?: string[]; metadata?: Record<string, unknown> }>(
+    bytes, MAGIC, VERSION, 'deserializeFeatures', source, 'Recreate it with `cbir embed`.',
+  );
+  const h = f.header;
+  if (h.ids.length !== h.rows) throw new FormatError(`deserializeFeatures: ${source} has ${h.ids.length} ids for ${h.rows} rows. Recreate it with \`cbir embed\`.`);
+  const data = f.take(h.rows * h.cols);
+  f.end();
   return {
-    matrix: { data, rows: h.rows, cols: h.cols }, ids: h.ids, labels: h.labels.map((l: string | null) => l ?? undefined),
+    matrix: { data, rows: h.rows, cols: h.cols }, ids: h.ids, labels: h.labels.map((l) => l ?? undefined),
     ...(h.paths ? { paths: h.paths } : {}), metadata: h.metadata,
   };
 }

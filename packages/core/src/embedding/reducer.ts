@@ -1,5 +1,5 @@
-import { CbirError, FormatError } from '../errors.js';
-import { crc32 } from '../io/crc32.js';
+import { CbirError } from '../errors.js';
+import { readFramed, writeFramed } from '../io/framed-file.js';
 import { Rng } from '../utils/rng.js';
 
 /**
@@ -87,43 +87,23 @@ export function reduceLatent(latent: Float32Array, state: ReducerState, projecti
 }
 
 const MAGIC = 'CBIRREDU';
+const VERSION = 1;
 
-/** Serialises a fitted reducer (`CBIRREDU`, JSON header length u32, JSON, float32 mean and components, CRC-32). */
+/** Serialises a fitted reducer as a framed cbir file (`CBIRREDU`): the JSON header, then `mean` and `components`. */
 export function serializeReducer(state: ReducerState): Uint8Array {
   const { mean, components, ...rest } = state;
-  const header = new TextEncoder().encode(JSON.stringify({ ...rest, meanLength: mean?.length ?? 0, componentsLength: components?.length ?? 0 }));
-  const arrays = [mean ?? new Float32Array(0), components ?? new Float32Array(0)];
-  const out = new Uint8Array(12 + header.length + arrays[0].byteLength + arrays[1].byteLength + 4);
-  const dv = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(MAGIC));
-  dv.setUint32(8, header.length, true);
-  out.set(header, 12);
-  let at = 12 + header.length;
-  for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
-    at += a.byteLength;
-  }
-  dv.setUint32(at, crc32(out.subarray(0, at)), true);
-  return out;
+  const header = { ...rest, meanLength: mean?.length ?? 0, componentsLength: components?.length ?? 0 };
+  return writeFramed(MAGIC, VERSION, header, [mean ?? new Float32Array(0), components ?? new Float32Array(0)]);
 }
 
-/** Reads {@link serializeReducer}'s bytes. @throws {@link FormatError} on a bad magic, size or checksum. */
+/** Reads {@link serializeReducer}'s bytes. @throws {@link FormatError} on a bad magic, version, size or checksum. */
 export function deserializeReducer(bytes: Uint8Array, source = 'reducer file'): ReducerState {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const end = bytes.length - 4;
-  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw new FormatError(`deserializeReducer: ${source} is not a cbir reducer file.`);
-  if (crc32(bytes.subarray(0, end)) !== dv.getUint32(end, true)) throw new FormatError(`deserializeReducer: ${source} fails its checksum (truncated or corrupted).`);
-  const headerLen = dv.getUint32(8, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLen)));
-  let at = 12 + headerLen;
-  const take = (n: number) => {
-    const a = new Float32Array(bytes.slice(at, at + n * 4).buffer);
-    at += n * 4;
-    return a;
-  };
-  const mean = take(h.meanLength);
-  const components = take(h.componentsLength);
-  if (at !== end) throw new FormatError(`deserializeReducer: ${source} has the wrong size.`);
-  const { meanLength, componentsLength, ...rest } = h;
+  const f = readFramed<ReducerState & { meanLength: number; componentsLength: number }>(
+    bytes, MAGIC, VERSION, 'deserializeReducer', source, 'Embed the collection again to refit it.',
+  );
+  const { meanLength, componentsLength, ...rest } = f.header;
+  const mean = f.take(meanLength);
+  const components = f.take(componentsLength);
+  f.end();
   return { ...rest, ...(meanLength ? { mean } : {}), ...(componentsLength ? { components } : {}) };
 }

@@ -8,7 +8,7 @@ import {
   type KernelBackend,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { disposeAll, runKernel } from './run-kernel.js';
+import { compositeScope } from './run-kernel.js';
 
 /**
  * `Conv2DBackpropFilter` for the wasm backend, which does not ship one (so tfjs cannot train convolutions on wasm).
@@ -30,9 +30,7 @@ function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backen
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format,
   );
   const { top, bottom, left, right } = info.padInfo;
-  const run = (name: string, ins: Record<string, TensorInfo>, at: Record<string, unknown> = {}) =>
-    runKernel('wasm', backend, name, ins, at as never);
-  const temps: TensorInfo[] = [];
+  const { run, dispose } = compositeScope(backend);
 
   let xp = x;
   // Only the rows and columns the forward convolution read matter; SAME padding may add a bottom/right margin.
@@ -40,20 +38,17 @@ function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backen
   const usedW = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
   if (top || bottom || left || right) {
     xp = run('PadV2', { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
-    temps.push(xp);
   }
   if (xp.shape[1] !== usedH || xp.shape[2] !== usedW) {
-    const cut = run('Slice', { x: xp }, { begin: [0, 0, 0, 0], size: [xp.shape[0], usedH, usedW, xp.shape[3]] });
-    temps.push(cut);
-    xp = cut;
+    xp = run('Slice', { x: xp }, { begin: [0, 0, 0, 0], size: [xp.shape[0], usedH, usedW, xp.shape[3]] });
   }
   const xt = run('Transpose', { x: xp }, { perm: [3, 1, 2, 0] }); // [ci, h, w, n]
   const dyt = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [oh, ow, n, co]: the filter
   const conv = run('Conv2D', { x: xt, filter: dyt }, {
     strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [info.strideHeight, info.strideWidth], dimRoundingMode: undefined,
   }); // [ci, kh, kw, co]
-  const out = run('Transpose', { x: conv }, { perm: [1, 2, 0, 3] }); // [kh, kw, ci, co]
-  disposeAll(backend, [...temps, xt, dyt, conv]);
+  const out = run('Transpose', { x: conv }, { perm: [1, 2, 0, 3] }, true); // [kh, kw, ci, co]
+  dispose();
   return out;
 }
 

@@ -9,7 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { interleavePhases } from './interleave-phases.js';
-import { disposeAll, runFallback, runKernel, type WasmHeapBackend } from './run-kernel.js';
+import { compositeScope, runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**
  * Rearranges a forward filter `w[kh, kw, ci, co]` into the filter of the equivalent stride-1 convolution over `dy`
@@ -64,12 +64,10 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
     return runFallback(Conv2DBackpropInput, args as never, 'only NHWC is supported');
   }
   const { top, left } = info.padInfo;
-  const run = (name: string, ins: Record<string, TensorInfo>, at: Record<string, unknown> = {}) => runKernel('wasm', backend, name, ins, at as never);
-  const temps: TensorInfo[] = [];
+  const { run, temp, dispose } = compositeScope(backend);
 
   const f = phaseFilter(backend.readSync(filter.dataId) as Float32Array, kh, kw, ci, co, sh, sw);
-  const fInfo: TensorInfo = { dataId: backend.write(f.data, f.shape, 'float32'), shape: f.shape, dtype: 'float32' };
-  temps.push(fInfo);
+  const fInfo = temp({ dataId: backend.write(f.data, f.shape, 'float32'), shape: f.shape, dtype: 'float32' });
   const [kkh, kkw] = f.shape;
   // Phase positions q cover padded-input rows j = q * s + r in [top, top + inHeight).
   const qh = Math.floor((top + inHeight - 1) / sh) + 1;
@@ -77,20 +75,17 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
   let d = dy;
   if (dy.shape[1] > qh || dy.shape[2] > qw) {
     d = run('Slice', { x: dy }, { begin: [0, 0, 0, 0], size: [n, Math.min(dy.shape[1], qh), Math.min(dy.shape[2], qw), co] });
-    temps.push(d);
   }
   const padded = run('PadV2', { x: d }, {
     paddings: [[0, 0], [kkh - 1, qh - d.shape[1]], [kkw - 1, qw - d.shape[2]], [0, 0]], constantValue: 0,
   });
-  temps.push(padded);
   const phases = run('Conv2D', { x: padded, filter: fInfo }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
-  temps.push(phases);
   const wasm = backend as WasmHeapBackend;
   const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
   interleavePhases(wasm.typedArrayFromHeap(phases), wasm.typedArrayFromHeap(out), {
     n, qh, qw, sh, sw, c: ci, h: inHeight, w: inWidth, top, left,
   });
-  disposeAll(backend, temps);
+  dispose();
   return out;
 }
 

@@ -44,3 +44,24 @@ export interface WasmHeapBackend extends KernelBackend {
   /** A view of the tensor's memory; invalid once the heap grows, so take views after allocating outputs. */
   typedArrayFromHeap(info: TensorInfo): Float32Array;
 }
+
+/**
+ * A scope for composite kernels: `run` calls another wasm kernel and remembers its result as a temporary,
+ * `dispose` frees every temporary. The kernel's own output is made with `makeOutput` or returned by `run(.., true)`.
+ */
+export function compositeScope(backend: KernelBackend): {
+  run: (name: string, inputs: NamedTensorInfoMap, attrs?: Record<string, unknown>, keep?: boolean) => TensorInfo;
+  temp: (info: TensorInfo) => TensorInfo;
+  dispose: () => void;
+} {
+  const temps: TensorInfo[] = [];
+  const temp = (info: TensorInfo) => (temps.push(info), info);
+  return {
+    run: (name, inputs, attrs = {}, keep = false) => {
+      const out = runKernel('wasm', backend, name, inputs, attrs as Record<string, Attribute>);
+      return keep ? out : temp(out);
+    },
+    temp,
+    dispose: () => disposeAll(backend, temps),
+  };
+}

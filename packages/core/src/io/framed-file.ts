@@ -1,0 +1,69 @@
+import { FormatError } from '../errors.js';
+import { crc32 } from './crc32.js';
+
+/**
+ * The layout every cbir binary file shares (checkpoints, feature files, reducers, indexes): an 8-byte ASCII magic,
+ * a format version (u32), the JSON header's length (u32), the JSON header, a body of float32 arrays back to back,
+ * and the CRC-32 of everything before it (u32). Little-endian.
+ */
+export function writeFramed(magic: string, version: number, header: unknown, arrays: readonly Float32Array[]): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const bodyBytes = arrays.reduce((a, x) => a + x.byteLength, 0);
+  const out = new Uint8Array(16 + json.length + bodyBytes + 4);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(magic.padEnd(8).slice(0, 8)));
+  dv.setUint32(8, version, true);
+  dv.setUint32(12, json.length, true);
+  out.set(json, 16);
+  let at = 16 + json.length;
+  for (const a of arrays) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    at += a.byteLength;
+  }
+  dv.setUint32(at, crc32(out.subarray(0, at)), true);
+  return out;
+}
+
+/** A framed file's parsed header and a reader of its float32 body. */
+export interface Framed<H> {
+  header: H;
+  /** Takes the next `n` float32 values of the body (a copy). */
+  take(n: number): Float32Array;
+  /** Throws unless the whole body has been taken. */
+  end(): void;
+}
+
+/**
+ * Reads {@link writeFramed}'s bytes, checking the magic, the version, the checksum and (through `take`/`end`) the sizes.
+ *
+ * @param what - The reader's name for messages, e.g. `deserializeCheckpoint`.
+ * @param hint - How to fix a bad file, appended to every message.
+ * @throws {@link FormatError} naming `source` on any mismatch.
+ */
+export function readFramed<H>(bytes: Uint8Array, magic: string, version: number, what: string, source: string, hint: string): Framed<H> {
+  const fail = (problem: string): never => {
+    throw new FormatError(`${what}: ${source} ${problem}. ${hint}`);
+  };
+  if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== magic.padEnd(8).slice(0, 8)) fail(`is not a ${magic} file (bad magic)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const v = dv.getUint32(8, true);
+  if (v !== version) fail(`has format version ${v}; this cbir reads version ${version}`);
+  const headerLen = dv.getUint32(12, true);
+  const end = bytes.length - 4;
+  if (16 + headerLen > end) fail('is truncated');
+  if (crc32(bytes.subarray(0, end)) !== dv.getUint32(end, true)) fail('fails its checksum (truncated or corrupted)');
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen))) as H;
+  let at = 16 + headerLen;
+  return {
+    header,
+    take(n) {
+      if (at + n * 4 > end) fail('is truncated');
+      const a = new Float32Array(bytes.slice(at, at + n * 4).buffer);
+      at += n * 4;
+      return a;
+    },
+    end() {
+      if (at !== end) fail(`has ${end - at} unexpected bytes`);
+    },
+  };
+}
