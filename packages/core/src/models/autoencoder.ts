@@ -43,6 +43,11 @@ export interface AutoencoderArchitecture {
   readonly decoder: readonly TorchModuleSpec[];
 }
 
+/** ReLU can run inside a convolution (Conv2d, ConvTranspose2d) as a fused activation. */
+function canFuseRelu(spec: TorchModuleSpec): boolean {
+  return spec.type === 'Conv2d' || spec.type === 'ConvTranspose2d';
+}
+
 /** Side lengths after each module for input side `n`, or `undefined` once a side drops below 1. */
 function sides(modules: readonly TorchModuleSpec[], n: number): number[] | undefined {
   const out: number[] = [];
@@ -116,13 +121,22 @@ export abstract class Autoencoder {
 
     const convLayers = new Map<string, { spec: TorchConvSpec; layer: tfl.layers.Layer }>();
     let seedIndex = 0;
-    const build = (specs: readonly TorchModuleSpec[]) =>
-      specs.flatMap((spec) => {
-        const seed = options.seed === undefined ? undefined : options.seed + 2 * seedIndex++;
-        const { layers, conv } = toTfjsLayers(spec, seed);
-        if (conv) convLayers.set(spec.name, { spec: spec as TorchConvSpec, layer: conv });
-        return layers;
+    let side = inputSize;
+    const build = (specs: readonly TorchModuleSpec[]) => {
+      const layers: tfl.layers.Layer[] = [];
+      specs.forEach((spec, i) => {
+        const fusedInto = i > 0 && spec.type === 'ReLU' && specs[i - 1].type !== 'ReLU' && canFuseRelu(specs[i - 1]);
+        if (!fusedInto) {
+          const seed = options.seed === undefined ? undefined : options.seed + 2 * seedIndex++;
+          const fuseRelu = specs[i + 1]?.type === 'ReLU' && canFuseRelu(spec);
+          const { layers: made, conv } = toTfjsLayers(spec, { seed, inputSide: side, fuseRelu });
+          if (conv) convLayers.set(spec.name, { spec: spec as TorchConvSpec, layer: conv });
+          layers.push(...made);
+        }
+        side = outputSide(spec, side);
       });
+      return layers;
+    };
     const encoderLayers = build(arch.encoder);
     const decoderLayers = build(arch.decoder);
     this.convLayers = convLayers;

@@ -46,12 +46,39 @@ export function torchWeightShape(spec: TorchConvSpec): number[] {
  *   PyTorch's `(n - 1) * stride + kernel` output when `kernel >= stride`, and cropping removes `p` from each side);
  * - `MaxPool2d` -> valid `MaxPooling2D` (PyTorch's floor mode), activations -> `Activation`.
  *
+ * Where exact, `Conv2d` uses TF's `same` padding instead (see {@link samePaddingMatches}), and a following ReLU is
+ * fused into the convolution (`fuseRelu`).
+ *
  * The conv layer is named after the PyTorch module so weights can be found by name; helper layers get a suffix.
  * Kernels and biases are initialised as PyTorch does (uniform in +-1/sqrt(fan_in)).
  *
  * @returns The layers in order and, for Conv2d and ConvTranspose2d, the layer that holds the weights.
  */
-export function toTfjsLayers(spec: TorchModuleSpec, seed?: number): { layers: tfl.layers.Layer[]; conv?: tfl.layers.Layer } {
+/**
+ * Whether TF's `same` padding reads exactly the windows PyTorch's explicit `padding=p` reads for an input of side `n`:
+ * the same output size and `p` rows/columns of zeros before the first window (a larger unused margin after the
+ * last window does not matter). Then a `Conv2D` with `same` padding replaces `ZeroPadding2D` + `valid`, saving a
+ * pad in the forward pass and a slice in the backward pass.
+ */
+export function samePaddingMatches(spec: TorchConvSpec, n: number): boolean {
+  const { kernelSize: k, stride: s, padding: p } = spec;
+  const outSame = Math.ceil(n / s);
+  const top = Math.floor(Math.max((outSame - 1) * s + k - n, 0) / 2);
+  return outSame === outputSide(spec, n) && top === p;
+}
+
+/** How {@link toTfjsLayers} may fuse a module with its neighbours. */
+export interface TfjsLayerOptions {
+  /** Initialiser seed. */
+  seed?: number;
+  /** The input side, when known: lets `Conv2d` use TF's `same` padding where it is exact. */
+  inputSide?: number;
+  /** Apply ReLU inside the convolution (the next module is a ReLU, which then emits no layer). */
+  fuseRelu?: boolean;
+}
+
+export function toTfjsLayers(spec: TorchModuleSpec, options: TfjsLayerOptions = {}): { layers: tfl.layers.Layer[]; conv?: tfl.layers.Layer } {
+  const { seed, inputSide, fuseRelu = false } = options;
   switch (spec.type) {
     case 'Conv2d':
     case 'ConvTranspose2d': {
@@ -66,11 +93,16 @@ export function toTfjsLayers(spec: TorchModuleSpec, seed?: number): { layers: tf
         kernelSize: spec.kernelSize,
         strides: spec.stride,
         padding: 'valid' as const,
+        activation: fuseRelu ? ('relu' as const) : undefined,
         kernelInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed }),
         biasInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed === undefined ? undefined : seed + 1 }),
       };
       const p = spec.padding;
       if (spec.type === 'Conv2d') {
+        if (p > 0 && inputSide !== undefined && samePaddingMatches(spec, inputSide)) {
+          const conv = tfl.layers.conv2d({ ...args, padding: 'same' });
+          return { layers: [conv], conv };
+        }
         const conv = tfl.layers.conv2d(args);
         return { layers: p > 0 ? [tfl.layers.zeroPadding2d({ padding: p, name: `${spec.name}.pad` }), conv] : [conv], conv };
       }
