@@ -29,7 +29,7 @@ export {
 export { readSafetensors, writeSafetensors, type Float32Tensors } from './io/safetensors.js';
 export { readTorchFile } from './io/torch-file.js';
 export { TorchTensor, type TorchDType } from './io/torch-tensor.js';
-export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
+export { readNpy, readNpz, writeNpy, type NpyArray } from './io/npy.js';
 export { crc32 } from './io/crc32.js';
 export { type RawImage, type ImageDecoder, pixelView, imagesToTensor, tensorToImage } from './image/raw-image.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register-wasm-kernels.js';
@@ -44,3 +44,8 @@ export { type ReduceSpec, type ReducerState, parseReduce, reduceLatent, latentTo
 export { fitPca } from './embedding/pca.js';
 export { embedImages, l2Normalize, type EmbedOptions, type Features } from './embedding/embed-images.js';
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
+export { type Index, type Metric, type SearchResult, type ItemMetadata } from './indexes/index.js';
+export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
+export { CosineIndex } from './indexes/cosine-index.js';
+export { LSHIndex, lshashPlanes, type LSHIndexOptions, type LSHDistance } from './indexes/lsh-index.js';
+export { deserializeIndex } from './indexes/deserialize-index.js';

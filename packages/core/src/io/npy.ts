@@ -1,4 +1,5 @@
 import { FormatError } from '../errors.js';
+import { readZip } from './zip.js';
 
 /** An array read from a `.npy` file. */
 export interface NpyArray {
@@ -55,4 +56,13 @@ export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Arr
   out.set(new TextEncoder().encode(header), 10);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;
+}
+
+/**
+ * Reads a NumPy `.npz` archive (`numpy.savez` or `savez_compressed`) into arrays by name (without `.npy`).
+ *
+ * @param inflateRaw - Raw-deflate decompressor for compressed archives (Node: `zlib.inflateRawSync`).
+ */
+export function readNpz(bytes: Uint8Array, inflateRaw?: (data: Uint8Array) => Uint8Array, source = '.npz file'): Map<string, NpyArray> {
+  return new Map(readZip(bytes, source, inflateRaw).map((e) => [e.name.replace(/\.npy$/, ''), readNpy(e.data, `${source}: ${e.name}`)]));
 }

@@ -15,7 +15,8 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
 /**
- * Reads the entries of a zip archive stored without compression, the layout `torch.save` writes.
+ * Reads the entries of a zip archive: stored entries (the layout `torch.save` writes) and, given `inflateRaw` (e.g.
+ * Node's `zlib.inflateRawSync`; core has no inflater of its own), deflated ones (`numpy.savez_compressed`).
  * Supports zip64. Verifies each entry's CRC-32.
  *
  * @param bytes - The whole archive.
@@ -23,7 +24,7 @@ const LOCAL = 0x04034b50;
  * @returns The entries in central-directory order.
  * @throws {@link FormatError} if the bytes are not a zip archive, are truncated, use compression, or fail a CRC.
  */
-export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
+export function readZip(bytes: Uint8Array, source = 'zip archive', inflateRaw?: (data: Uint8Array) => Uint8Array): ZipEntry[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (what: string): never => {
     throw new FormatError(`readZip: ${source} ${what}. Expected a zip archive as torch.save writes it.`);
@@ -73,11 +74,12 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
       }
       e += 4 + len;
     }
-    if (method !== 0) fail(`entry "${name}" is compressed (method ${method}); only stored entries are read`);
+    if (method !== 0 && !(method === 8 && inflateRaw)) fail(`entry "${name}" is compressed (method ${method}); only stored entries are read${method === 8 ? ' unless an inflateRaw function is given' : ''}`);
     if (local + 30 > bytes.length || view.getUint32(local, true) !== LOCAL) fail(`entry "${name}" has a broken local header`);
     const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
     if (start + size > bytes.length) fail(`is truncated: entry "${name}" needs bytes up to ${start + size}, the file has ${bytes.length}`);
-    const data = bytes.subarray(start, start + size);
+    const raw = bytes.subarray(start, start + size);
+    const data = method === 8 ? inflateRaw!(raw) : raw;
     if (crc32(data) !== crc) fail(`entry "${name}" fails its CRC-32 check (corrupted)`);
     entries.push({ name, data });
     p += 46 + nameLen + extraLen + commentLen;

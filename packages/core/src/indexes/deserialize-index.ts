@@ -1,0 +1,62 @@
+import { IndexFormatError } from '../errors.js';
+import { readFramed } from '../io/framed-file.js';
+import { CosineIndex } from './cosine-index.js';
+import { ExactEuclideanIndex } from './exact-euclidean-index.js';
+import type { Index, ItemMetadata } from './index.js';
+import { LSHIndex, type LSHDistance } from './lsh-index.js';
+
+interface Header {
+  kind: 'exact' | 'cosine' | 'lsh';
+  dim: number;
+  size: number;
+  ids: number[];
+  metadata: (ItemMetadata | null)[];
+  hashSize?: number;
+  numHashtables?: number;
+  distanceFunc?: LSHDistance;
+  probeRadius?: number;
+  fillToK?: boolean;
+  seed?: number;
+  centre?: boolean;
+  hasCentre?: boolean;
+}
+
+/**
+ * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md).
+ *
+ * @throws {@link IndexFormatError} naming `source` for a bad magic, version, size, kind or checksum.
+ */
+export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
+  let f;
+  try {
+    f = readFramed<Header>(bytes, 'CBIRINDX', 1, 'deserializeIndex', source, 'Rebuild it with `cbir index`.');
+  } catch (e) {
+    throw new IndexFormatError((e as Error).message, { cause: e });
+  }
+  const h = f.header;
+  const fail = (what: string): never => {
+    throw new IndexFormatError(`deserializeIndex: ${source} ${what}. Rebuild it with \`cbir index\`.`);
+  };
+  if (h.ids.length !== h.size || h.metadata.length !== h.size) fail('has inconsistent ids or metadata');
+  const meta = h.metadata.map((m) => m ?? undefined);
+  let index: ExactEuclideanIndex | LSHIndex;
+  if (h.kind === 'exact' || h.kind === 'cosine') {
+    index = h.kind === 'exact' ? new ExactEuclideanIndex(h.dim) : new CosineIndex(h.dim);
+  } else if (h.kind === 'lsh') {
+    const planes = Array.from({ length: h.numHashtables! }, () => f.take(h.hashSize! * h.dim));
+    index = new LSHIndex({
+      hashSize: h.hashSize!, numHashtables: h.numHashtables, inputDim: h.dim, seed: h.seed, distanceFunc: h.distanceFunc,
+      probeRadius: h.probeRadius, fillToK: h.fillToK, centre: h.centre, planes,
+    });
+    if (h.hasCentre) index.setCentre(f.take(h.dim));
+  } else {
+    return fail(`has unknown kind "${String(h.kind)}"`);
+  }
+  const data = f.take(h.size * h.dim);
+  f.end();
+  if (h.size === 0) return index;
+  // Rows come back exactly as stored (cosine rows are unit-normalised already).
+  if (index instanceof ExactEuclideanIndex) index.restore({ data, rows: h.size, cols: h.dim }, h.ids, meta);
+  else index.add({ data, rows: h.size, cols: h.dim }, h.ids, meta);
+  return index;
+}

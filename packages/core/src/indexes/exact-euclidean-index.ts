@@ -1,0 +1,210 @@
+import { writeFramed } from '../io/framed-file.js';
+import type { Matrix } from '../matrix.js';
+import { FlatStore } from './flat-store.js';
+import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
+
+/** Rows of the database scanned per block (a block of 64 x dim floats stays in L2 with the query block). */
+const BLOCK = 64;
+
+/** Keeps the `m` smallest (value, row) pairs seen, as a max-heap. */
+class TopM {
+  readonly vals: Float64Array;
+  readonly rows: Int32Array;
+  n = 0;
+  constructor(readonly m: number) {
+    this.vals = new Float64Array(m);
+    this.rows = new Int32Array(m);
+  }
+  get worst(): number {
+    return this.n < this.m ? Infinity : this.vals[0];
+  }
+  push(v: number, row: number): void {
+    const { vals, rows } = this;
+    if (this.n < this.m) {
+      let i = this.n++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (vals[p] >= v) break;
+        vals[i] = vals[p];
+        rows[i] = rows[p];
+        i = p;
+      }
+      vals[i] = v;
+      rows[i] = row;
+      return;
+    }
+    if (v >= vals[0]) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.n) break;
+      const c = l + 1 < this.n && vals[l + 1] > vals[l] ? l + 1 : l;
+      if (vals[c] <= v) break;
+      vals[i] = vals[c];
+      rows[i] = rows[c];
+      i = c;
+    }
+    vals[i] = v;
+    rows[i] = row;
+  }
+}
+
+/** Exact float64 distance between row `r` of `data` and query `q`. */
+function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: number, dim: number): number {
+  let s = 0;
+  const o = r * dim;
+  for (let j = 0; j < dim; j++) {
+    const d = data[o + j] - q[qo + j];
+    s += d * d;
+  }
+  return Math.sqrt(s);
+}
+
+/**
+ * Exact nearest neighbours by Euclidean distance, ties broken by id.
+ *
+ * Candidates come from a blocked scan of `|x|^2 - 2 q.x` (float32 dot products over cache-sized blocks of rows); the
+ * best `k + 16` are re-ranked by their exact distance in float64. When float32 rounding could have pushed a true
+ * neighbour out of the candidates (the margin is checked against an error bound), the query falls back to a float64
+ * scan, so results always equal a brute-force float64 oracle's.
+ *
+ * @example
+ * ```ts
+ * const index = new ExactEuclideanIndex(4096);
+ * index.add(features.matrix, undefined, features.ids.map((id, i) => ({ path: id, label: features.labels[i] })));
+ * const { ids, distances } = index.search(query, 10);
+ * ```
+ */
+export class ExactEuclideanIndex implements Index {
+  readonly metric: Metric = 'euclidean';
+  protected readonly store: FlatStore;
+  private norms = new Float64Array(16);
+
+  constructor(readonly dim: number) {
+    if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`ExactEuclideanIndex: dim must be a positive integer, got ${dim}`);
+    this.store = new FlatStore(dim);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
+    const where = `${this.constructor.name}.add`;
+    checkMatrix(where, vectors, this.dim, 'vectors');
+    const next = this.store.ids.reduce((a, b) => Math.max(a, b + 1), 0);
+    const resolved = resolveIds(where, vectors.rows, ids, (id) => this.store.has(id), next);
+    this.beforeAdd(vectors);
+    const first = this.store.append(vectors, resolved, metadata);
+    if (this.norms.length < this.size) {
+      const grown = new Float64Array(Math.max(this.size, this.norms.length * 2));
+      grown.set(this.norms);
+      this.norms = grown;
+    }
+    for (let r = first; r < this.size; r++) this.norms[r] = this.rowNorm2(r);
+  }
+
+  /**
+   * Adds rows exactly as stored by `serialize` (for `deserializeIndex`): no transformation by subclasses.
+   * @internal
+   */
+  restore(vectors: Matrix, ids: number[], metadata: readonly (ItemMetadata | undefined)[]): void {
+    ExactEuclideanIndex.prototype.add.call(this, vectors, ids, metadata);
+  }
+
+  /** Hook for subclasses that check vectors before they are stored. */
+  protected beforeAdd(_vectors: Matrix): void {}
+
+  search(queries: Matrix, k: number): SearchResult {
+    const where = `${this.constructor.name}.search`;
+    checkMatrix(where, queries, this.dim, 'queries');
+    checkK(where, k);
+    const result = emptyResult(queries.rows, k);
+    const n = this.size;
+    if (n === 0) return result;
+    const m = Math.min(n, k + 16);
+    const { dim } = this;
+    const data = this.store.data;
+    const heaps = Array.from({ length: queries.rows }, () => new TopM(m));
+    const q = queries.data;
+    // Blocked scan: each block of database rows is reused for every query while it is in cache.
+    for (let b0 = 0; b0 < n; b0 += BLOCK) {
+      const b1 = Math.min(n, b0 + BLOCK);
+      for (let qi = 0; qi < queries.rows; qi++) {
+        const qo = qi * dim;
+        const heap = heaps[qi];
+        for (let r = b0; r < b1; r++) {
+          const o = r * dim;
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          let j = 0;
+          for (; j + 3 < dim; j += 4) {
+            s0 += data[o + j] * q[qo + j];
+            s1 += data[o + j + 1] * q[qo + j + 1];
+            s2 += data[o + j + 2] * q[qo + j + 2];
+            s3 += data[o + j + 3] * q[qo + j + 3];
+          }
+          for (; j < dim; j++) s0 += data[o + j] * q[qo + j];
+          heap.push(this.norms[r] - 2 * (s0 + s1 + s2 + s3), r);
+        }
+      }
+    }
+    for (let qi = 0; qi < queries.rows; qi++) {
+      const heap = heaps[qi];
+      let qn = 0;
+      for (let j = 0; j < dim; j++) qn += q[qi * dim + j] ** 2;
+      // Rounding bound of |x|^2 - 2 q.x in float64 accumulation of float32 products: generous, relative to magnitudes.
+      let maxNorm = 0;
+      for (let t = 0; t < heap.n; t++) maxNorm = Math.max(maxNorm, this.norms[heap.rows[t]]);
+      const bound = 1e-9 * dim * (qn + maxNorm + 1);
+      let rows = Array.from(heap.rows.subarray(0, heap.n));
+      let dists = rows.map((r) => this.distance(r, q, qi * dim));
+      const order = rows.map((_, t) => t).sort((a, b) => dists[a] - dists[b] || this.store.ids[rows[a]] - this.store.ids[rows[b]]);
+      const kth = this.squaredForBound(dists[order[Math.min(k, rows.length) - 1]]);
+      // Every row outside the candidates has approx >= heap.worst; safe when that exceeds the k-th exact value.
+      if (heap.n === m && m < n && !(heap.worst - bound > kth - qn + bound)) {
+        rows = Array.from({ length: n }, (_, r) => r);
+        dists = rows.map((r) => this.distance(r, q, qi * dim));
+      }
+      const ranked = rows.map((r, t) => ({ id: this.store.ids[r], d: dists[t] })).sort((a, b) => a.d - b.d || a.id - b.id);
+      for (let j = 0; j < Math.min(k, ranked.length); j++) {
+        result.ids[qi * k + j] = ranked[j].id;
+        result.distances[qi * k + j] = ranked[j].d;
+      }
+    }
+    return result;
+  }
+
+  /** The reported distance between row `r` and the query at `q[qo..]`, in float64. */
+  protected distance(r: number, q: Float32Array, qo: number): number {
+    return exactDistance(this.store.data, r, q, qo, this.dim);
+  }
+
+  /** The reported distance as the squared distance the scan bounds (identity for cosine, which overrides search). */
+  protected squaredForBound(d: number): number {
+    return d * d;
+  }
+
+  private rowNorm2(r: number): number {
+    let s = 0;
+    const o = r * this.dim;
+    for (let j = 0; j < this.dim; j++) s += this.store.data[o + j] ** 2;
+    return s;
+  }
+
+  remove(ids: ArrayLike<number>): number {
+    return this.store.remove(ids, (from, to) => (this.norms[to] = this.norms[from]));
+  }
+
+  metadata(id: number): ItemMetadata | undefined {
+    return this.store.metadata(id);
+  }
+
+  serialize(): Uint8Array {
+    return writeFramed('CBIRINDX', 1, this.header(), [this.store.vectors()]);
+  }
+
+  /** The JSON header of this index's file. */
+  protected header(): Record<string, unknown> {
+    return { kind: 'exact', metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList() };
+  }
+}

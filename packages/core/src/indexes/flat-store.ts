@@ -1,0 +1,81 @@
+import type { Matrix } from '../matrix.js';
+import type { ItemMetadata } from './index.js';
+
+/** Row storage shared by the indexes: a growable row-major float32 buffer, ids, row lookup, and metadata. */
+export class FlatStore {
+  data: Float32Array;
+  ids: number[] = [];
+  private readonly rowOf = new Map<number, number>();
+  private readonly meta = new Map<number, ItemMetadata>();
+
+  constructor(readonly dim: number) {
+    this.data = new Float32Array(dim * 16);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  has(id: number): boolean {
+    return this.rowOf.has(id);
+  }
+
+  row(id: number): number | undefined {
+    return this.rowOf.get(id);
+  }
+
+  /** Appends rows (already validated); returns the first new row. */
+  append(vectors: Matrix, ids: number[], metadata?: readonly (ItemMetadata | undefined)[]): number {
+    const first = this.size;
+    const need = (first + vectors.rows) * this.dim;
+    if (need > this.data.length) {
+      const grown = new Float32Array(Math.max(need, this.data.length * 2));
+      grown.set(this.data.subarray(0, first * this.dim));
+      this.data = grown;
+    }
+    this.data.set(vectors.data, first * this.dim);
+    ids.forEach((id, i) => {
+      this.ids.push(id);
+      this.rowOf.set(id, first + i);
+      const m = metadata?.[i];
+      if (m) this.meta.set(id, { ...m });
+    });
+    return first;
+  }
+
+  /** Removes ids by moving the last row into each hole; `onMove(from, to)` lets an index fix its own per-row data. */
+  remove(ids: ArrayLike<number>, onMove?: (from: number, to: number) => void, onRemove?: (id: number, row: number) => void): number {
+    let removed = 0;
+    for (const id of Array.from(ids)) {
+      const row = this.rowOf.get(id);
+      if (row === undefined) continue;
+      onRemove?.(id, row);
+      const last = this.size - 1;
+      if (row !== last) {
+        this.data.copyWithin(row * this.dim, last * this.dim, (last + 1) * this.dim);
+        const moved = this.ids[last];
+        this.ids[row] = moved;
+        this.rowOf.set(moved, row);
+        onMove?.(last, row);
+      }
+      this.ids.pop();
+      this.rowOf.delete(id);
+      this.meta.delete(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  metadata(id: number): ItemMetadata | undefined {
+    return this.meta.get(id);
+  }
+
+  /** Metadata in row order, for serialisation. */
+  metadataList(): (ItemMetadata | null)[] {
+    return this.ids.map((id) => this.meta.get(id) ?? null);
+  }
+
+  vectors(): Float32Array {
+    return this.data.subarray(0, this.size * this.dim);
+  }
+}

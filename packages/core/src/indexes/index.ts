@@ -1,0 +1,87 @@
+import { CbirError, DimensionMismatchError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
+
+/** Distance an index ranks by. */
+export type Metric = 'euclidean' | 'cosine' | 'lsh';
+
+/** Optional information kept with an id. */
+export interface ItemMetadata {
+  path?: string;
+  label?: string;
+}
+
+/**
+ * Results of a batched search, row-major `[nq, k]`: `ids[q * k + j]` is the j-th nearest item to query `q`.
+ * Rows with fewer than `k` results are padded with id `-1` and distance `Infinity`, as faiss does.
+ */
+export interface SearchResult {
+  nq: number;
+  k: number;
+  ids: Float64Array;
+  distances: Float64Array;
+}
+
+/**
+ * The contract every index implements (faiss-shaped, always batched).
+ *
+ * @example
+ * ```ts
+ * const index = new ExactEuclideanIndex(256);
+ * index.add(features);                        // Matrix [n, 256]; ids 0..n-1
+ * const { ids, distances } = index.search(queries, 10);
+ * ```
+ */
+export interface Index {
+  readonly dim: number;
+  readonly size: number;
+  readonly metric: Metric;
+  /** Adds `vectors` (`[n, dim]`) under `ids` (default: `size`, `size + 1`, ...). */
+  add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void;
+  /** The `k` nearest items to each query (`[nq, dim]`). */
+  search(queries: Matrix, k: number): SearchResult;
+  /** Removes `ids`; returns how many were present. */
+  remove(ids: ArrayLike<number>): number;
+  /** The metadata stored with `id`, if any. */
+  metadata(id: number): ItemMetadata | undefined;
+  /** The index as bytes (a framed cbir file), for `deserializeIndex`. */
+  serialize(): Uint8Array;
+}
+
+/** Checks a matrix at an index boundary: shape, dim, finite values. */
+export function checkMatrix(where: string, m: Matrix, dim: number, what: string): void {
+  if (!m || !(m.data instanceof Float32Array) || m.data.length !== m.rows * m.cols) {
+    throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} must be a Matrix { data: Float32Array, rows, cols } with data.length = rows * cols.`);
+  }
+  if (m.rows === 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} is empty (0 rows).`);
+  if (m.cols !== dim) {
+    throw new DimensionMismatchError(`${where}: ${what} have ${m.cols} columns but the index has dim ${dim}. Embed them with the encoder and reducer that built the index.`);
+  }
+  for (let i = 0; i < m.data.length; i++) {
+    if (!Number.isFinite(m.data[i])) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} row ${Math.floor(i / dim)} has a non-finite value (${m.data[i]}) at column ${i % dim}.`);
+    }
+  }
+}
+
+/** Checks `k`. */
+export function checkK(where: string, k: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new CbirError('INVALID_ARGUMENT', `${where}: k must be a positive integer, got ${k}.`);
+}
+
+/** Resolves the ids of an `add`: given ones (checked) or the next consecutive ones. */
+export function resolveIds(where: string, n: number, given: ArrayLike<number> | undefined, taken: (id: number) => boolean, next: number): number[] {
+  const ids = given ? Array.from(given) : Array.from({ length: n }, (_, i) => next + i);
+  if (ids.length !== n) throw new CbirError('INVALID_ARGUMENT', `${where}: ${ids.length} ids for ${n} vectors; give one id per vector.`);
+  const seen = new Set<number>();
+  for (const id of ids) {
+    if (!Number.isSafeInteger(id) || id < 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ids must be non-negative integers, got ${id}.`);
+    if (seen.has(id) || taken(id)) throw new CbirError('INVALID_ARGUMENT', `${where}: id ${id} is already in the index; remove it first or choose another.`);
+    seen.add(id);
+  }
+  return ids;
+}
+
+/** An empty result of `nq` rows padded as faiss pads. */
+export function emptyResult(nq: number, k: number): SearchResult {
+  return { nq, k, ids: new Float64Array(nq * k).fill(-1), distances: new Float64Array(nq * k).fill(Infinity) };
+}
