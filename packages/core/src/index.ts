@@ -49,3 +49,4 @@ export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex } from './indexes/cosine-index.js';
 export { LSHIndex, lshashPlanes, type LSHIndexOptions, type LSHDistance } from './indexes/lsh-index.js';
 export { deserializeIndex } from './indexes/deserialize-index.js';
+export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, type RetrievalReport } from './eval/metrics.js';

@@ -1,0 +1,105 @@
+import { CbirError } from '../errors.js';
+import type { Index, SearchResult } from '../indexes/index.js';
+import type { Matrix } from '../matrix.js';
+
+/**
+ * Precision at k of one ranked list: the fraction of the first `k` results that are relevant.
+ * Padding (`-1`) counts as not relevant.
+ */
+export function precisionAtK(ranked: ArrayLike<number>, relevant: (id: number) => boolean, k: number): number {
+  let hits = 0;
+  for (let j = 0; j < k && j < ranked.length; j++) if (ranked[j] >= 0 && relevant(ranked[j])) hits++;
+  return hits / k;
+}
+
+/**
+ * Average precision of one ranked list: the mean over relevant items of the precision at their rank,
+ * `(1 / R) * sum_{i relevant} P@i`, where `R` is the number of relevant items in the collection (so relevant items
+ * missing from the list count as zero).
+ */
+export function averagePrecision(ranked: ArrayLike<number>, relevant: (id: number) => boolean, totalRelevant: number): number {
+  if (totalRelevant === 0) return 0;
+  let hits = 0;
+  let sum = 0;
+  for (let j = 0; j < ranked.length; j++) {
+    if (ranked[j] >= 0 && relevant(ranked[j])) {
+      hits++;
+      sum += hits / (j + 1);
+    }
+  }
+  return sum / totalRelevant;
+}
+
+/** Recall at k of an approximate search against the exact one: the mean fraction of each exact top-k found. */
+export function recallAtK(approx: SearchResult, exact: SearchResult, k = exact.k): number {
+  if (approx.nq !== exact.nq) throw new CbirError('INVALID_ARGUMENT', `recallAtK: ${approx.nq} approximate rows but ${exact.nq} exact rows.`);
+  let sum = 0;
+  for (let q = 0; q < exact.nq; q++) {
+    const truth = new Set<number>();
+    for (let j = 0; j < k; j++) if (exact.ids[q * exact.k + j] >= 0) truth.add(exact.ids[q * exact.k + j]);
+    let found = 0;
+    for (let j = 0; j < Math.min(k, approx.k); j++) if (truth.has(approx.ids[q * approx.k + j])) found++;
+    sum += truth.size ? found / truth.size : 1;
+  }
+  return sum / exact.nq;
+}
+
+/** Retrieval quality by label. */
+export interface RetrievalReport {
+  /** Mean P@k over the queries, by k. */
+  precisionAtK: Record<number, number>;
+  /** Mean average precision over the queries. */
+  meanAveragePrecision: number;
+  queries: number;
+  perClass: Record<string, { queries: number; precisionAtK: Record<number, number>; meanAveragePrecision: number }>;
+}
+
+/**
+ * Leave-one-out retrieval evaluation, as CBIR papers report it on Wang-1K: every labelled item queries the index;
+ * the item itself is excluded from its results; a result is relevant when it has the query's label. Reports P@k for
+ * each `k` and mAP (over the full ranking), overall and per class.
+ *
+ * @param index - Holds the items of `features` under `ids` (e.g. built by `cbir index`).
+ * @param features - The same items' vectors (`[n, dim]`), ids and labels.
+ */
+export function evaluateRetrieval(
+  index: Index,
+  features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] },
+  ks: readonly number[],
+): RetrievalReport {
+  const { matrix, ids, labels } = features;
+  if (ids.length !== matrix.rows || labels.length !== matrix.rows) throw new CbirError('INVALID_ARGUMENT', 'evaluateRetrieval: ids, labels and matrix rows must have the same length.');
+  if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new CbirError('INVALID_ARGUMENT', `evaluateRetrieval: every k must be a positive integer, got ${ks.join(', ')}.`);
+  const labelOf = new Map(ids.map((id, i) => [id, labels[i]]));
+  const counts = new Map<string, number>();
+  for (const l of labels) if (l !== undefined) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const depth = index.size; // full ranking for mAP
+  const sums = { p: new Map<number, number>(), ap: 0, n: 0 };
+  const perClass = new Map<string, { p: Map<number, number>; ap: number; n: number }>();
+  for (let i = 0; i < matrix.rows; i++) {
+    const label = labels[i];
+    if (label === undefined) continue;
+    const res = index.search({ data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols }, depth);
+    const ranked = Array.from(res.ids).filter((id) => id !== ids[i]);
+    const relevant = (id: number) => labelOf.get(id) === label;
+    const c = perClass.get(label) ?? { p: new Map(), ap: 0, n: 0 };
+    perClass.set(label, c);
+    for (const k of ks) {
+      const p = precisionAtK(ranked, relevant, k);
+      sums.p.set(k, (sums.p.get(k) ?? 0) + p);
+      c.p.set(k, (c.p.get(k) ?? 0) + p);
+    }
+    const ap = averagePrecision(ranked, relevant, counts.get(label)! - 1);
+    sums.ap += ap;
+    c.ap += ap;
+    sums.n++;
+    c.n++;
+  }
+  const mean = (m: Map<number, number>, n: number) => Object.fromEntries(ks.map((k) => [k, n ? (m.get(k) ?? 0) / n : 0]));
+  return {
+    precisionAtK: mean(sums.p, sums.n),
+    meanAveragePrecision: sums.n ? sums.ap / sums.n : 0,
+    queries: sums.n,
+    perClass: Object.fromEntries([...perClass].sort(([a], [b]) => a.localeCompare(b)).map(([l, c]) => [l, { queries: c.n, precisionAtK: mean(c.p, c.n), meanAveragePrecision: c.ap / c.n }])),
+  };
+}
