@@ -10,3 +10,5 @@ export { writeFileAtomic } from './io/atomic-write.js';
 export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';
 export { directoryDataset, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
 export { saveModel, loadModel, type ModelMetadata } from './io/model-files.js';
+export { saveIndex, loadIndex } from './io/index-files.js';
+export { buildMontage, type MontageTile } from './image/montage.js';

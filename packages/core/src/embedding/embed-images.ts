@@ -64,7 +64,8 @@ export function l2Normalize(v: Float32Array): Float32Array {
  * ```
  */
 export async function embedImages(model: Autoencoder, data: ImageDataset, options: EmbedOptions = {}): Promise<Features> {
-  const { batchSize = 32, l2 = false, seed = 0, onProgress, signal } = options;
+  const { batchSize = 32, seed = 0, onProgress, signal } = options;
+  const l2 = options.reducer?.l2 ?? options.l2 ?? false;
   if (data.imageSize !== model.inputSize) {
     throw new CbirError('INVALID_ARGUMENT', `embedImages: the data's images are ${data.imageSize}x${data.imageSize}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
   }
@@ -142,5 +143,5 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
     dim = state.dim;
   }
   if (l2) for (let i = 0; i < ids.length; i++) l2Normalize(flat.subarray(i * dim, (i + 1) * dim));
-  return { matrix: { data: flat, rows: ids.length, cols: dim }, ids, labels, skipped, reducer: state };
+  return { matrix: { data: flat, rows: ids.length, cols: dim }, ids, labels, skipped, reducer: { ...state, l2 } };
 }

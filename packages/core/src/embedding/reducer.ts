@@ -21,6 +21,8 @@ export interface ReducerState {
   /** `pca`: the mean of the training features and the components `[dim, c * h * w]`, row-major. */
   mean?: Float32Array;
   components?: Float32Array;
+  /** Whether features were scaled to unit L2 norm after reduction. */
+  l2?: boolean;
 }
 
 /** Parses a {@link ReduceSpec}, listing the valid forms when it is wrong. */

@@ -199,6 +199,14 @@ export class ExactEuclideanIndex implements Index {
     return this.store.metadata(id);
   }
 
+  vector(id: number): Float32Array | undefined {
+    return this.store.vector(id);
+  }
+
+  idList(): number[] {
+    return [...this.store.ids];
+  }
+
   serialize(): Uint8Array {
     return writeFramed('CBIRINDX', 1, this.header(), [this.store.vectors()]);
   }

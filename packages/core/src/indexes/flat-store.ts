@@ -66,6 +66,11 @@ export class FlatStore {
     return removed;
   }
 
+  vector(id: number): Float32Array | undefined {
+    const r = this.rowOf.get(id);
+    return r === undefined ? undefined : this.data.slice(r * this.dim, (r + 1) * this.dim);
+  }
+
   metadata(id: number): ItemMetadata | undefined {
     return this.meta.get(id);
   }

@@ -41,6 +41,10 @@ export interface Index {
   search(queries: Matrix, k: number): SearchResult;
   /** Removes `ids`; returns how many were present. */
   remove(ids: ArrayLike<number>): number;
+  /** The vector stored for `id` (as the index keeps it: unit-normalised for cosine), or undefined. */
+  vector(id: number): Float32Array | undefined;
+  /** The ids in the index, in storage order. */
+  idList(): number[];
   /** The metadata stored with `id`, if any. */
   metadata(id: number): ItemMetadata | undefined;
   /** The index as bytes (a framed cbir file), for `deserializeIndex`. */

@@ -242,6 +242,14 @@ export class LSHIndex implements Index {
     return this.store.metadata(id);
   }
 
+  vector(id: number): Float32Array | undefined {
+    return this.store.vector(id);
+  }
+
+  idList(): number[] {
+    return [...this.store.ids];
+  }
+
   serialize(): Uint8Array {
     const header = {
       kind: 'lsh', metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList(),

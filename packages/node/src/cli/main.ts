@@ -3,12 +3,18 @@ import { CbirError } from 'cbir-core';
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { embed } from './embed.js';
+import { evalCmd } from './eval.js';
+import { indexCmd } from './index-cmd.js';
+import { search } from './search.js';
 import { train } from './train.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
   demo: { run: demo, help: 'build a model, print its summary, load PyTorch weights, reconstruct an image made on the fly' },
   train: { run: train, help: 'train an autoencoder on a folder of images (resumable)' },
   embed: { run: embed, help: 'turn a folder of images into a feature file with a trained model' },
+  index: { run: indexCmd, help: 'build an exact, cosine or LSH index over a feature file' },
+  search: { run: search, help: 'find the images nearest to a new image or an indexed one; --montage draws them' },
+  eval: { run: evalCmd, help: 'leave-one-out P@k and mAP by label' },
   doctor: { run: doctor, help: 'print the backend cbir would use, why others were skipped, the tfjs version' },
 };
 

@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, deserializeFeatures, type Index, type LSHDistance } from 'cbir-core';
+import { saveIndex } from '../io/index-files.js';
+
+const HELP = `Usage: cbir index --features FILE --type exact|cosine|lsh --out FILE
+                  [--hash-size 12] [--tables 5] [--distance hamming] [--probe-radius R] [--centre] [--fill-to-k] [--seed 0]
+
+Builds an index over a feature file from \`cbir embed\` (row i gets id i; paths and labels are kept).`;
+
+export async function indexCmd(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      features: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
+      'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
+      'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
+      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(HELP);
+  if (!values.features || !values.out) throw new CbirError('INVALID_ARGUMENT', `--features and --out are required.\n\n${HELP}`);
+  const path = resolve(values.features);
+  const f = deserializeFeatures(new Uint8Array(await readFile(path).catch((cause) => {
+    throw new CbirError('INVALID_ARGUMENT', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  })), path);
+  const dim = f.matrix.cols;
+  let index: Index;
+  if (values.type === 'exact') index = new ExactEuclideanIndex(dim);
+  else if (values.type === 'cosine') index = new CosineIndex(dim);
+  else if (values.type === 'lsh') {
+    index = new LSHIndex({
+      inputDim: dim, hashSize: Number(values['hash-size']), numHashtables: Number(values.tables), distanceFunc: values.distance as LSHDistance,
+      probeRadius: values['probe-radius'] === undefined ? undefined : Number(values['probe-radius']), centre: values.centre,
+      fillToK: values['fill-to-k'], seed: Number(values.seed),
+    });
+  } else throw new CbirError('INVALID_ARGUMENT', `--type must be exact, cosine or lsh, got "${values.type}".`);
+  const started = Date.now();
+  index.add(f.matrix, undefined, f.ids.map((id, i) => ({ path: f.paths?.[i] ?? id, label: f.labels[i] })));
+  await saveIndex(index, resolve(values.out));
+  const report = { stage: 'done', type: values.type, size: index.size, dim, seconds: (Date.now() - started) / 1000, out: values.out };
+  console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} (${values.type}) into ${values.out}`);
+}

@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, reduceLatent, type ReducerState } from 'cbir-core';
+import { initNodeBackend } from '../backend.js';
+import { buildMontage } from '../image/montage.js';
+import { sharpDecoder } from '../image/sharp-decoder.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { loadIndex } from '../io/index-files.js';
+import { loadModel } from '../io/model-files.js';
+
+const HELP = `Usage: cbir search --index FILE (--query IMAGE --model DIR | --id ID) [-k 10] [--montage out.png] [--json]
+
+Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
+and reducer) or to an indexed item (--id, itself excluded). --montage writes the query and its results as a
+labelled grid with distances.`;
+
+export async function search(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      index: { type: 'string' }, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
+      model: { type: 'string' }, montage: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(HELP);
+  if (!values.index || (!values.query === !values.id)) throw new CbirError('INVALID_ARGUMENT', `--index and one of --query or --id are required.\n\n${HELP}`);
+  const k = Number(values.k);
+  const index = await loadIndex(resolve(values.index));
+  let vector: Float32Array;
+  let queryPath: string;
+  let exclude: number | undefined;
+  if (values.id !== undefined) {
+    exclude = Number(values.id);
+    const v = index.vector(exclude);
+    if (!v) throw new CbirError('INVALID_ARGUMENT', `--id ${values.id} is not in ${values.index} (ids are the feature file's rows, 0..${index.size - 1}).`);
+    vector = v;
+    queryPath = index.metadata(exclude)?.path ?? String(exclude);
+  } else {
+    if (!values.model) throw new CbirError('INVALID_ARGUMENT', '--query needs --model DIR: the model that embedded the indexed collection.');
+    await initNodeBackend();
+    const modelDir = resolve(values.model);
+    const { model } = await loadModel(modelDir);
+    const reducerPath = join(modelDir, 'reducer.bin');
+    const reducer: ReducerState = existsSync(reducerPath)
+      ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
+      : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
+    queryPath = resolve(values.query!);
+    const image = await sharpDecoder({ size: model.inputSize }).decode(queryPath);
+    const x = imagesToTensor([image], model.inputSize);
+    const z = model.encode(x);
+    vector = reduceLatent(z.dataSync() as Float32Array, reducer);
+    if (reducer.l2) l2Normalize(vector);
+    tf.dispose([x, z]);
+    model.dispose();
+  }
+  const res = index.search({ data: vector, rows: 1, cols: vector.length }, exclude === undefined ? k : k + 1);
+  const hits = Array.from(res.ids).map((id, j) => ({ id, distance: res.distances[j], ...index.metadata(id) }))
+    .filter((h) => h.id >= 0 && h.id !== exclude).slice(0, k);
+  if (values.montage) {
+    const tiles = [{ path: queryPath, caption: 'query', highlight: true }, ...hits.map((h, j) => ({
+      path: h.path ?? '', caption: `#${j + 1} ${h.distance.toFixed(3)}${h.label ? ` ${h.label}` : ''}`,
+    }))];
+    await writeFileAtomic(resolve(values.montage), await buildMontage(tiles));
+  }
+  if (values.json) console.log(JSON.stringify({ query: queryPath, results: hits }));
+  else {
+    console.log(`query: ${queryPath}`);
+    hits.forEach((h, j) => console.log(`${String(j + 1).padStart(3)}  ${h.distance.toFixed(4)}  ${h.label ?? ''}  ${h.path ?? h.id}`));
+    if (values.montage) console.log(`montage: ${values.montage}`);
+  }
+}

@@ -1,0 +1,19 @@
+import { readFile } from 'node:fs/promises';
+import { IndexFormatError, deserializeIndex, type Index } from 'cbir-core';
+import { writeFileAtomic } from './atomic-write.js';
+
+/** Writes an index to `path` atomically (temp file + rename). */
+export async function saveIndex(index: Index, path: string): Promise<void> {
+  await writeFileAtomic(path, index.serialize());
+}
+
+/**
+ * Reads an index file, checking magic, version, sizes and checksum.
+ * @throws {@link IndexFormatError} naming `path`.
+ */
+export async function loadIndex(path: string): Promise<Index> {
+  const bytes = await readFile(path).catch((cause) => {
+    throw new IndexFormatError(`loadIndex: cannot read ${path} (${(cause as Error).message}). Build one with \`cbir index\`.`, { cause });
+  });
+  return deserializeIndex(new Uint8Array(bytes), path);
+}
