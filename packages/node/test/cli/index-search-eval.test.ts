@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { makeImageFolder } from '../helpers.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const cbir = (...a: string[]) =>
+  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a], { cwd: root, maxBuffer: 1 << 26 });
+
+describe('cbir index, search and eval', () => {
+  it('index a feature file, search by a new image and by id with a montage, evaluate by label', async () => {
+    const data = await makeImageFolder(5);
+    const out = await mkdtemp(join(tmpdir(), 'cbir-index-'));
+    await cbir('train', '--data', data, '--size', '32', '--epochs', '1', '--batch', '4', '--out', out, '--json');
+    const feats = join(out, 'f.cbirfeat');
+    await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'rp:16', '--l2', '--workers', '1');
+    for (const type of ['exact', 'cosine', 'lsh']) await cbir('index', '--features', feats, '--type', type, '--out', join(out, `${type}.idx`), '--hash-size', '4', '--tables', '3');
+
+    // A new image, not in the index: a file of the red class, re-encoded, goes through the same pipeline.
+    const query = join(out, 'query.png');
+    await sharp(join(data, 'red', '0.jpg')).png().toFile(query);
+    const montage = join(out, 'm.png');
+    const { stdout } = await cbir('search', '--index', join(out, 'exact.idx'), '--query', query, '--model', out, '-k', '4', '--montage', montage, '--json');
+    const res = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{'))!);
+    expect(res.results).toHaveLength(4);
+    expect(res.results[0].path).toBe(join(data, 'red', '0.jpg')); // its own source image, re-encoded as PNG
+    expect(res.results[0].distance).toBeLessThan(0.05);
+    for (let j = 1; j < 4; j++) expect(res.results[j].distance).toBeGreaterThanOrEqual(res.results[j - 1].distance);
+    const meta = await sharp(montage).metadata();
+    expect(meta.width).toBeGreaterThan(4 * 160);
+
+    const byId = JSON.parse((await cbir('search', '--index', join(out, 'lsh.idx'), '--id', '2', '-k', '3', '--json')).stdout.split('\n').find((l) => l.startsWith('{'))!);
+    expect(byId.results.every((r: { id: number }) => r.id !== 2)).toBe(true);
+
+    const report = JSON.parse((await cbir('eval', '--index', join(out, 'cosine.idx'), '-k', '1,3', '--json')).stdout.split('\n').find((l) => l.startsWith('{'))!);
+    expect(report.queries).toBe(15);
+    expect(Object.keys(report.perClass)).toEqual(['blue', 'green', 'red']);
+    expect(report.meanAveragePrecision).toBeGreaterThan(0);
+    expect(report.meanAveragePrecision).toBeLessThanOrEqual(1);
+  });
+
+  it('names the file when an index is damaged, and exits 1', async () => {
+    const e = await cbir('eval', '--index', join(root, 'package.json')).catch((x) => x);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toMatch(/package\.json is not a CBIRINDX file/);
+  });
+});
