@@ -7,11 +7,15 @@
 // Data: Gaussian clusters (seeded), so neighbours are meaningful. --quick shrinks everything (for CI smoke runs).
 import { createRequire } from 'node:module';
 import { ExactEuclideanIndex, LSHIndex, Rng, recallAtK, type Matrix } from 'cbir-core';
+import { initNodeBackend } from 'cbir-node';
 
 const require = createRequire(import.meta.url);
 const usearch = require('usearch') as typeof import('usearch');
 const { BruteforceSearch } = require('hnswlib-node') as typeof import('hnswlib-node');
 const quick = process.argv.includes('--quick');
+// The default Node backend (wasm): batched exact search runs its distance products on the backend's matMul.
+const backend = await initNodeBackend();
+console.error(`backend: ${backend.name}`);
 
 function clustered(n: number, d: number, seed: number, centres = 64): Matrix {
   const rng = new Rng(seed);
@@ -80,7 +84,7 @@ for (const [n, d, nBatch] of quick ? [[5000, 64, 50]] : [[100_000, 256, 1000], [
   console.error(`${label}: ids agree with usearch on ${(agree * 100).toFixed(0)}% of the top-10s`);
 }
 
-console.log('\nbench:index, exact search, ms per call (lower is better)\n');
+console.log(`\nbench:index, exact search, ms per call (lower is better), tfjs backend ${backend.name}\n`);
 console.log('| data | queries | cbir ExactEuclideanIndex | usearch exactSearch | hnswlib-node BruteforceSearch | notebook loop | usearch / cbir | loop / cbir |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
