@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
-import { FlatStore } from './flat-store.js';
+import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
 
 /** Rows of the database scanned per block (a block of 64 x dim floats stays in L2 with the query block). */
@@ -98,25 +98,19 @@ function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: numbe
  * const { ids, distances } = index.search(query, 10);
  * ```
  */
-export class ExactEuclideanIndex implements Index {
+export class ExactEuclideanIndex extends StoredIndex implements Index {
   readonly metric: Metric = 'euclidean';
-  protected readonly store: FlatStore;
   private norms = new Float64Array(16);
 
   constructor(readonly dim: number) {
     if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`ExactEuclideanIndex: dim must be a positive integer, got ${dim}`);
-    this.store = new FlatStore(dim);
-  }
-
-  get size(): number {
-    return this.store.size;
+    super(dim);
   }
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
     const where = `${this.constructor.name}.add`;
     checkMatrix(where, vectors, this.dim, 'vectors');
-    const next = this.store.ids.reduce((a, b) => Math.max(a, b + 1), 0);
-    const resolved = resolveIds(where, vectors.rows, ids, (id) => this.store.has(id), next);
+    const resolved = resolveIds(where, vectors.rows, ids, (id) => this.store.has(id), this.nextId());
     this.beforeAdd(vectors);
     const first = this.store.append(vectors, resolved, metadata);
     if (this.norms.length < this.size) {
@@ -256,18 +250,6 @@ export class ExactEuclideanIndex implements Index {
 
   remove(ids: ArrayLike<number>): number {
     return this.store.remove(ids, (from, to) => (this.norms[to] = this.norms[from]));
-  }
-
-  metadata(id: number): ItemMetadata | undefined {
-    return this.store.metadata(id);
-  }
-
-  vector(id: number): Float32Array | undefined {
-    return this.store.vector(id);
-  }
-
-  idList(): number[] {
-    return [...this.store.ids];
   }
 
   serialize(): Uint8Array {

@@ -84,3 +84,33 @@ export class FlatStore {
     return this.data.subarray(0, this.size * this.dim);
   }
 }
+
+/** What every index that keeps its rows in a {@link FlatStore} answers the same way. */
+export abstract class StoredIndex {
+  protected readonly store: FlatStore;
+
+  protected constructor(dim: number) {
+    this.store = new FlatStore(dim);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  metadata(id: number): ItemMetadata | undefined {
+    return this.store.metadata(id);
+  }
+
+  vector(id: number): Float32Array | undefined {
+    return this.store.vector(id);
+  }
+
+  idList(): number[] {
+    return [...this.store.ids];
+  }
+
+  /** The next free id: one past the largest. */
+  protected nextId(): number {
+    return this.store.ids.reduce((a, b) => Math.max(a, b + 1), 0);
+  }
+}

@@ -3,7 +3,7 @@ import { writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { Rng } from '../utils/rng.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
-import { FlatStore } from './flat-store.js';
+import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
 
 /** lshashpy3's distance functions, with its names and exact semantics. */
@@ -56,7 +56,7 @@ function popcount(x: number): number {
  * lsh.search(query, 10);
  * ```
  */
-export class LSHIndex implements Index {
+export class LSHIndex extends StoredIndex implements Index {
   readonly metric: Metric = 'lsh';
   readonly dim: number;
   readonly hashSize: number;
@@ -70,7 +70,6 @@ export class LSHIndex implements Index {
   private readonly planes: Float32Array[];
   private centreVector?: Float32Array;
   private readonly wantCentre: boolean;
-  private readonly store: FlatStore;
   /** Per table: key -> ids, in insertion order. */
   private readonly tables: Map<number, number[]>[];
   private readonly keysOf = new Map<number, number[]>();
@@ -80,6 +79,7 @@ export class LSHIndex implements Index {
     if (!Number.isInteger(hashSize) || hashSize < 1 || hashSize > 30) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: hashSize must be an integer in [1, 30], got ${hashSize}.`);
     if (!Number.isInteger(inputDim) || inputDim < 1) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: inputDim must be a positive integer, got ${inputDim}.`);
     if (!Number.isInteger(numHashtables) || numHashtables < 1) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: numHashtables must be a positive integer, got ${numHashtables}.`);
+    super(inputDim);
     const valid: LSHDistance[] = ['hamming', 'euclidean', 'true_euclidean', 'centred_euclidean', 'cosine', 'l1norm'];
     if (!valid.includes(distanceFunc)) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: distanceFunc "${distanceFunc}" is not one of ${valid.join(', ')}.`);
     this.dim = inputDim;
@@ -99,12 +99,7 @@ export class LSHIndex implements Index {
       const rng = new Rng(seed);
       this.planes = Array.from({ length: numHashtables }, () => Float32Array.from({ length: hashSize * inputDim }, () => rng.normal()));
     }
-    this.store = new FlatStore(inputDim);
     this.tables = Array.from({ length: numHashtables }, () => new Map());
-  }
-
-  get size(): number {
-    return this.store.size;
   }
 
   /** The key of `x` (`x[o..o + dim]`) in table `t`: bit `hashSize - 1 - j` is `planes[j] . x > 0` (lshashpy3's string, read as binary). */
@@ -128,7 +123,7 @@ export class LSHIndex implements Index {
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
     checkMatrix('LSHIndex.add', vectors, this.dim, 'vectors');
-    const resolved = resolveIds('LSHIndex.add', vectors.rows, ids, (id) => this.store.has(id), this.store.ids.reduce((a, b) => Math.max(a, b + 1), 0));
+    const resolved = resolveIds('LSHIndex.add', vectors.rows, ids, (id) => this.store.has(id), this.nextId());
     if (this.wantCentre && !this.centreVector) {
       const c = new Float64Array(this.dim);
       for (let r = 0; r < vectors.rows; r++) for (let i = 0; i < this.dim; i++) c[i] += vectors.data[r * this.dim + i] / vectors.rows;
@@ -236,18 +231,6 @@ export class LSHIndex implements Index {
       });
       this.keysOf.delete(id);
     });
-  }
-
-  metadata(id: number): ItemMetadata | undefined {
-    return this.store.metadata(id);
-  }
-
-  vector(id: number): Float32Array | undefined {
-    return this.store.vector(id);
-  }
-
-  idList(): number[] {
-    return [...this.store.ids];
   }
 
   serialize(): Uint8Array {
