@@ -1,7 +1,6 @@
 // Profiles one training step (forward, MSE, backward, Adam) per kernel: where does the time go?
 // Usage: vite-node --config vitest.config.ts bench/profile-train-step.ts [v1|v2] [size] [backend] [batch]
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { ConvAutoencoder, ConvAutoencoderV2, registerWasmTrainingKernels } from 'cbir-core';
 import { initNodeBackend } from 'cbir-node';
 
@@ -26,4 +25,3 @@ const byKernel = new Map<string, number>();
 for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
 console.log(`${which} @${size} batch ${batch} on ${tf.getBackend()}: step ${total.toFixed(0)} ms (${((batch * 1000) / total).toFixed(2)} img/s)`);
 for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${k.padEnd(24)} ${ms.toFixed(1)} ms`);
-void tfl;

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { CbirError, DimensionMismatchError, type Autoencoder } from 'cbir-core';
 
 /** Options of {@link EncoderPool.create}. */
@@ -131,4 +130,3 @@ export class EncoderPool {
   }
 }
 
-void tfl;
