@@ -6,7 +6,7 @@ import type { Matrix } from '../matrix.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
 import { fitPca } from './pca.js';
-import { parseReduce, projectionMatrix, reduceLatent, type ReduceSpec, type ReducerState } from './reducer.js';
+import { parseReduce, projectPca, projectionMatrix, reduceLatent, type ReduceSpec, type ReducerState } from './reducer.js';
 
 /** Options of {@link embedImages}. */
 export interface EmbedOptions extends LongRunning {
@@ -131,14 +131,7 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
     state.mean = mean;
     state.components = components;
     const reduced = new Float32Array(rows.length * state.dim);
-    rows.forEach((r, i) => {
-      // r is CHW already: project directly.
-      for (let j = 0; j < state.dim; j++) {
-        let s = 0;
-        for (let t = 0; t < dim; t++) s += (r[t] - mean[t]) * components[j * dim + t];
-        reduced[i * state.dim + j] = s;
-      }
-    });
+    rows.forEach((r, i) => projectPca(r, state, reduced.subarray(i * state.dim, (i + 1) * state.dim)));
     flat = reduced;
     dim = state.dim;
   }

@@ -77,8 +77,14 @@ export function reduceLatent(latent: Float32Array, state: ReducerState, projecti
     }
     return out;
   }
+  return projectPca(flat, state, out);
+}
+
+/** Projects a CHW-flattened latent on a fitted PCA reducer's components: `(x - mean) . components[j]`. */
+export function projectPca(flat: Float32Array, state: ReducerState, out = new Float32Array(state.dim)): Float32Array {
   const { mean, components } = state;
   if (!mean || !components) throw new CbirError('NOT_FITTED', 'reduceLatent: the pca reducer has not been fitted. Embed a dataset first.');
+  const d = flat.length;
   for (let j = 0; j < state.dim; j++) {
     let s = 0;
     const row = j * d;

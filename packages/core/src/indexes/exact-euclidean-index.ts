@@ -111,7 +111,6 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const where = `${this.constructor.name}.add`;
     checkMatrix(where, vectors, this.dim, 'vectors');
     const resolved = resolveIds(where, vectors.rows, ids, (id) => this.store.has(id), this.nextId());
-    this.beforeAdd(vectors);
     const first = this.store.append(vectors, resolved, metadata);
     if (this.norms.length < this.size) {
       const grown = new Float64Array(Math.max(this.size, this.norms.length * 2));
@@ -128,9 +127,6 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
   restore(vectors: Matrix, ids: number[], metadata: readonly (ItemMetadata | undefined)[]): void {
     ExactEuclideanIndex.prototype.add.call(this, vectors, ids, metadata);
   }
-
-  /** Hook for subclasses that check vectors before they are stored. */
-  protected beforeAdd(_vectors: Matrix): void {}
 
   search(queries: Matrix, k: number): SearchResult {
     const where = `${this.constructor.name}.search`;

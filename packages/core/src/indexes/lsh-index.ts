@@ -147,12 +147,15 @@ export class LSHIndex extends StoredIndex implements Index {
     checkK('LSHIndex.search', k);
     const result = emptyResult(queries.rows, k);
     this.lastCandidates = [];
+    let exact: ExactEuclideanIndex | undefined; // built once per search, only if some query needs filling
     for (let qi = 0; qi < queries.rows; qi++) {
       const ranked = this.candidates(queries.data, qi * this.dim);
       this.lastCandidates.push(ranked.length);
       if (this.fillToK && ranked.length < Math.min(k, this.size)) {
-        const exact = new ExactEuclideanIndex(this.dim);
-        exact.add({ data: this.store.vectors().slice(), rows: this.size, cols: this.dim }, this.store.ids);
+        if (!exact) {
+          exact = new ExactEuclideanIndex(this.dim);
+          exact.add({ data: this.store.vectors().slice(), rows: this.size, cols: this.dim }, this.store.ids);
+        }
         const have = new Set(ranked.map((r) => r.id));
         const more = exact.search({ data: queries.data.subarray(qi * this.dim, (qi + 1) * this.dim), rows: 1, cols: this.dim }, k);
         for (let j = 0; j < k && ranked.length < k; j++) {
