@@ -7,8 +7,9 @@ declare class TextDecoder {
   constructor(label?: string);
   decode(input?: ArrayBufferView | ArrayBuffer): string;
 }
-// AbortSignal is universal too (Node >= 15, browsers); core only reads `aborted`.
+// AbortSignal is universal too (Node >= 17.3, browsers since 2022); core reads `aborted` and calls `throwIfAborted`.
 interface AbortSignal {
   readonly aborted: boolean;
   readonly reason: unknown;
+  throwIfAborted(): void;
 }

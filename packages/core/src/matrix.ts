@@ -1,6 +1,24 @@
+import { CbirError } from './errors.js';
+
 /** A dense float32 matrix, row-major: element `(i, j)` is `data[i * cols + j]`. Feature matrices are `[n, dim]`. */
 export interface Matrix {
   data: Float32Array;
   rows: number;
   cols: number;
+}
+
+/**
+ * Checks a matrix at an API boundary: its shape, that it has rows, and that every value is finite.
+ * @internal
+ */
+export function checkFiniteMatrix(where: string, m: Matrix, what: string): void {
+  if (!m || !(m.data instanceof Float32Array) || m.data.length !== m.rows * m.cols || m.cols < 1) {
+    throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} must be a Matrix { data: Float32Array, rows, cols } with data.length = rows * cols.`);
+  }
+  if (m.rows === 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} is empty (0 rows).`);
+  for (let i = 0; i < m.data.length; i++) {
+    if (!Number.isFinite(m.data[i])) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} row ${Math.floor(i / m.cols)} has a non-finite value (${m.data[i]}) at column ${i % m.cols}.`);
+    }
+  }
 }

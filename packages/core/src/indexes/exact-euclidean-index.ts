@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFramed } from '../io/framed-file.js';
+import { hasFastMatMul } from '../utils/active-backend.js';
 import type { Matrix } from '../matrix.js';
 import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
 
 /** Rows of the database scanned per block (a block of 64 x dim floats stays in L2 with the query block). */
 const BLOCK = 64;
-/** Backends whose `matMul` beats the JS scan for batches (measured: XNNPACK on wasm is ~10x the JS loop). */
-const MATMUL_BACKENDS = new Set(['wasm', 'webgl', 'webgpu', 'tensorflow']);
 /**
  * Widest vectors scanned with `matMul`. Its float32 accumulation error grows with the dimension, and past this the
  * exactness check (see `search`) sends so many queries to the float64 fallback that the JS scan is faster (measured
@@ -18,15 +17,6 @@ const MATMUL_MAX_DIM = 4096;
 const MATMUL_ROWS = 8192;
 /** Unit roundoff of float32, for the error bound of float32 dot products. */
 const U32 = 2 ** -24;
-
-/** The active tfjs backend's name, or undefined when none is registered (indexes work without one). */
-function activeBackend(): string | undefined {
-  try {
-    return tf.getBackend();
-  } catch {
-    return undefined;
-  }
-}
 
 /** Keeps the `m` smallest (value, row) pairs seen, as a max-heap. */
 class TopM {
@@ -139,7 +129,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const { dim } = this;
     const heaps = Array.from({ length: queries.rows }, () => new TopM(m));
     const q = queries.data;
-    const useMatMul = queries.rows >= 4 && dim <= MATMUL_MAX_DIM && MATMUL_BACKENDS.has(activeBackend() ?? '');
+    const useMatMul = queries.rows >= 4 && dim <= MATMUL_MAX_DIM && hasFastMatMul();
     if (useMatMul) this.scanMatMul(queries, heaps);
     else this.scanJs(queries, heaps);
     for (let qi = 0; qi < queries.rows; qi++) {

@@ -1,5 +1,5 @@
 import { CbirError, DimensionMismatchError } from '../errors.js';
-import type { Matrix } from '../matrix.js';
+import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 
 /** Distance an index ranks by. */
 export type Metric = 'euclidean' | 'cosine' | 'lsh';
@@ -53,18 +53,10 @@ export interface Index {
 
 /** Checks a matrix at an index boundary: shape, dim, finite values. */
 export function checkMatrix(where: string, m: Matrix, dim: number, what: string): void {
-  if (!m || !(m.data instanceof Float32Array) || m.data.length !== m.rows * m.cols) {
-    throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} must be a Matrix { data: Float32Array, rows, cols } with data.length = rows * cols.`);
-  }
-  if (m.rows === 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} is empty (0 rows).`);
-  if (m.cols !== dim) {
+  if (m && m.data instanceof Float32Array && m.cols !== dim) {
     throw new DimensionMismatchError(`${where}: ${what} have ${m.cols} columns but the index has dim ${dim}. Embed them with the encoder and reducer that built the index.`);
   }
-  for (let i = 0; i < m.data.length; i++) {
-    if (!Number.isFinite(m.data[i])) {
-      throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} row ${Math.floor(i / dim)} has a non-finite value (${m.data[i]}) at column ${i % dim}.`);
-    }
-  }
+  checkFiniteMatrix(where, m, what);
 }
 
 /** Checks `k`. */

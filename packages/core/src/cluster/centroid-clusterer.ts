@@ -1,0 +1,147 @@
+import { CbirError, DimensionMismatchError, NotFittedError } from '../errors.js';
+import { checkFiniteMatrix, type Matrix } from '../matrix.js';
+import type { Rng } from '../utils/rng.js';
+import { kmeansPlusPlus } from './kmeans-plus-plus.js';
+import { PointDistances } from './point-distances.js';
+
+/** How the first centres are chosen: scikit-learn's names, or the centres themselves (`[nClusters, dim]`). */
+export type KMeansInit = 'k-means++' | 'random' | Matrix;
+
+/** Settings shared by {@link KMeans} and {@link MiniBatchKMeans}. */
+export interface CentroidClustererOptions {
+  /** The number of clusters `k`. @defaultValue 8 */
+  nClusters?: number;
+  /** @defaultValue 'k-means++' */
+  init?: KMeansInit;
+  /**
+   * Number of initialisations; the best is kept. `'auto'` is scikit-learn's: 1 for k-means++ or given centres, and
+   * 10 (KMeans) or 3 (MiniBatchKMeans) for `'random'`. @defaultValue 'auto'
+   */
+  nInit?: number | 'auto';
+  /** Seed of every random choice: the same seed gives the same result. @defaultValue 0 */
+  seed?: number;
+}
+
+/**
+ * What KMeans and MiniBatchKMeans share: settings, validation, initialisation, the learned attributes and `predict`.
+ * @internal
+ */
+export abstract class CentroidClusterer {
+  readonly nClusters: number;
+  readonly init: KMeansInit;
+  protected fitted?: { centroids: Matrix; labels: Int32Array; inertia: number; nIter: number };
+
+  protected constructor(options: CentroidClustererOptions, readonly randomNInit: number) {
+    this.nClusters = options.nClusters ?? 8;
+    this.init = options.init ?? 'k-means++';
+    const where = this.constructor.name;
+    if (!Number.isInteger(this.nClusters) || this.nClusters < 1) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters must be a positive integer, got ${options.nClusters}.`);
+    }
+    const nInit = options.nInit ?? 'auto';
+    if (nInit !== 'auto' && (!Number.isInteger(nInit) || nInit < 1)) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: nInit must be a positive integer or 'auto', got ${nInit}.`);
+    }
+    if (typeof this.init !== 'string' && !(this.init && this.init.data instanceof Float32Array)) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: init must be 'k-means++', 'random' or a Matrix of centres, got ${String(this.init)}.`);
+    }
+    this.nInitResolved = nInit === 'auto' ? (this.init === 'random' ? randomNInit : 1) : typeof this.init === 'string' ? nInit : 1;
+  }
+
+  /** The number of initialisations run (`nInit` resolved; always 1 for given centres, as scikit-learn does). */
+  readonly nInitResolved: number;
+
+  /** The centres, `[nClusters, dim]`. @throws {@link NotFittedError} before `fit`. */
+  get centroids(): Matrix {
+    return this.fittedOrThrow().centroids;
+  }
+
+  /** The cluster of each row given to `fit`. @throws {@link NotFittedError} before `fit`. */
+  get labels(): Int32Array {
+    return this.fittedOrThrow().labels;
+  }
+
+  /** Sum of squared distances of the rows given to `fit` to their nearest centre. @throws {@link NotFittedError} before `fit`. */
+  get inertia(): number {
+    return this.fittedOrThrow().inertia;
+  }
+
+  /** Iterations (KMeans) or passes over the data (MiniBatchKMeans) the fit took. @throws {@link NotFittedError} before `fit`. */
+  get nIter(): number {
+    return this.fittedOrThrow().nIter;
+  }
+
+  /**
+   * The nearest centre of each row of `x` (`[n, dim]`).
+   * @throws {@link NotFittedError} before `fit`; {@link DimensionMismatchError} for the wrong number of columns.
+   */
+  predict(x: Matrix): Int32Array {
+    const { centroids } = this.fittedOrThrow();
+    this.checkInput(x, 'predict', 1);
+    if (x.cols !== centroids.cols) {
+      throw new DimensionMismatchError(`${this.constructor.name}.predict: x has ${x.cols} columns; the model was fitted on ${centroids.cols}.`);
+    }
+    return assign(x, centroids.data, this.nClusters).labels;
+  }
+
+  protected fittedOrThrow(): NonNullable<CentroidClusterer['fitted']> {
+    if (!this.fitted) throw new NotFittedError(`${this.constructor.name}: call fit(x) before reading results or predicting.`);
+    return this.fitted;
+  }
+
+  /** Validates a data matrix: finite values, at least `minRows` rows, given centres of the right shape. */
+  protected checkInput(x: Matrix, method: string, minRows = this.nClusters): void {
+    const where = `${this.constructor.name}.${method}`;
+    checkFiniteMatrix(where, x, 'x');
+    if (x.rows < minRows) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters = ${this.nClusters} is more than the ${x.rows} rows of x; use at most ${x.rows} clusters.`);
+    }
+    const init = this.init;
+    if (typeof init !== 'string' && (init.rows !== this.nClusters || init.cols !== x.cols)) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: init centres are [${init.rows}, ${init.cols}]; expected [${this.nClusters}, ${x.cols}] (nClusters x the columns of x).`);
+    }
+  }
+
+  /** First centres (`[k, dim]`, float64) for the rows of `points`, by `this.init`. */
+  protected initialCentres(points: PointDistances, rng: Rng): Float64Array {
+    const { dim, rows } = points;
+    const k = this.nClusters;
+    const init = this.init;
+    if (typeof init !== 'string') return Float64Array.from(init.data);
+    const chosen = init === 'random' ? rng.shuffle(Array.from({ length: rows }, (_, i) => i)).slice(0, k) : kmeansPlusPlus(points, k, rng);
+    const centres = new Float64Array(k * dim);
+    chosen.forEach((r, c) => centres.set(points.x.data.subarray(r * dim, (r + 1) * dim), c * dim));
+    return centres;
+  }
+}
+
+/** Labels of the rows of `x` by the nearest of `k` centres, and the exact float64 inertia. @internal */
+export function assign(x: Matrix, centres: ArrayLike<number>, k: number, points?: PointDistances): { labels: Int32Array; inertia: number } {
+  const labels = new Int32Array(x.rows);
+  const p = points ?? new PointDistances(x);
+  try {
+    p.nearest(centres, k, labels, new Float64Array(x.rows));
+  } finally {
+    if (!points) p.dispose();
+  }
+  return { labels, inertia: exactInertia(x, centres, labels) };
+}
+
+/** Sum over rows of the squared distance to the row's centre, in float64 from the data (as scikit-learn's `_inertia`). @internal */
+export function exactInertia(x: Matrix, centres: ArrayLike<number>, labels: Int32Array): number {
+  const { rows, cols, data } = x;
+  let s = 0;
+  for (let i = 0; i < rows; i++) {
+    const c = labels[i] * cols;
+    for (let j = 0; j < cols; j++) {
+      const d = data[i * cols + j] - centres[c + j];
+      s += d * d;
+    }
+  }
+  return s;
+}
+
+/** `[k, dim]` float64 centres as a float32 Matrix. @internal */
+export function toMatrix(centres: Float64Array, k: number, dim: number): Matrix {
+  return { data: Float32Array.from(centres), rows: k, cols: dim };
+}

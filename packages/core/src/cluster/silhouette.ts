@@ -1,0 +1,125 @@
+import { CbirError } from '../errors.js';
+import { checkFiniteMatrix, type Matrix } from '../matrix.js';
+import { Rng } from '../utils/rng.js';
+import { PointDistances } from './point-distances.js';
+
+/** Options of {@link silhouetteSamples}. */
+export interface SilhouetteOptions {
+  /** Rows whose distances are computed at once: memory is O(n x blockSize). @defaultValue chosen so a block holds ~4M distances */
+  blockSize?: number;
+}
+
+/** Options of {@link silhouetteScore}. */
+export interface SilhouetteScoreOptions extends SilhouetteOptions {
+  /** Score a random sample of this many rows (without replacement) instead of all of them. @defaultValue all rows */
+  sampleSize?: number;
+  /** Seed of the sample. @defaultValue 0 */
+  seed?: number;
+}
+
+/**
+ * The silhouette coefficient of each row, as scikit-learn's `silhouette_samples` with the Euclidean metric:
+ * `(b - a) / max(a, b)`, where `a` is the mean distance to the other members of the row's cluster and `b` the mean
+ * distance to the members of the nearest other cluster; 0 for a row alone in its cluster.
+ *
+ * Exact, computed in blocks of rows (memory O(n x blockSize), never an n x n matrix); distances come from the active
+ * backend's `matMul` when that pays, summed in float64.
+ *
+ * @param x - `[n, dim]` features.
+ * @param labels - The cluster of each row: any integers, at least 2 and at most n - 1 distinct values.
+ * @throws {@link CbirError} for labels of the wrong length, fewer than 2 or more than n - 1 clusters, or non-finite x.
+ *
+ * @example
+ * ```ts
+ * const km = new KMeans({ nClusters: 5 }).fit(x);
+ * const s = silhouetteSamples(x, km.labels);   // Float64Array [n], each in [-1, 1]
+ * ```
+ */
+export function silhouetteSamples(x: Matrix, labels: ArrayLike<number>, options: SilhouetteOptions = {}): Float64Array {
+  const { codes, sizes } = checkLabels('silhouetteSamples', x, labels);
+  const n = x.rows;
+  const nc = sizes.length;
+  const block = Math.max(1, Math.min(n, options.blockSize ?? Math.ceil((1 << 22) / n)));
+  const points = new PointDistances(x);
+  const out = new Float64Array(n);
+  try {
+    const sums = new Float64Array(block * nc);
+    for (let r0 = 0; r0 < n; r0 += block) {
+      const b = Math.min(block, n - r0);
+      const d2 = points.toPoints(x.data.subarray(r0 * x.cols, (r0 + b) * x.cols), b); // [n, b]
+      sums.fill(0);
+      for (let i = 0; i < n; i++) {
+        const c = codes[i];
+        const row = i * b;
+        for (let t = 0; t < b; t++) sums[t * nc + c] += Math.sqrt(d2[row + t]);
+      }
+      for (let t = 0; t < b; t++) {
+        const i = r0 + t;
+        const own = codes[i];
+        // The diagonal is 0 by definition; remove what rounding left there.
+        sums[t * nc + own] -= Math.sqrt(d2[i * b + t]);
+        if (sizes[own] === 1) continue; // scikit-learn: 0 for singletons
+        const a = sums[t * nc + own] / (sizes[own] - 1);
+        let bMin = Infinity;
+        for (let c = 0; c < nc; c++) if (c !== own) bMin = Math.min(bMin, sums[t * nc + c] / sizes[c]);
+        const m = Math.max(a, bMin);
+        out[i] = m > 0 ? (bMin - a) / m : 0;
+      }
+    }
+  } finally {
+    points.dispose();
+  }
+  return out;
+}
+
+/**
+ * The mean silhouette coefficient over all rows (or a random sample of `sampleSize` rows), as scikit-learn's
+ * `silhouette_score`. Between -1 and 1; higher means denser, better separated clusters.
+ *
+ * @example
+ * ```ts
+ * for (const k of [3, 4, 5, 6]) console.log(k, silhouetteScore(x, new KMeans({ nClusters: k }).fit(x).labels));
+ * ```
+ */
+export function silhouetteScore(x: Matrix, labels: ArrayLike<number>, options: SilhouetteScoreOptions = {}): number {
+  checkLabels('silhouetteScore', x, labels);
+  let xs = x;
+  let ls = labels;
+  const { sampleSize } = options;
+  if (sampleSize !== undefined && sampleSize < x.rows) {
+    if (!Number.isInteger(sampleSize) || sampleSize < 2) throw new CbirError('INVALID_ARGUMENT', `silhouetteScore: sampleSize must be an integer >= 2, got ${sampleSize}.`);
+    const idx = new Rng(options.seed ?? 0).shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, sampleSize);
+    const data = new Float32Array(sampleSize * x.cols);
+    idx.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
+    xs = { data, rows: sampleSize, cols: x.cols };
+    ls = idx.map((r) => labels[r]);
+  }
+  const s = silhouetteSamples(xs, ls, options);
+  return s.reduce((a, b) => a + b, 0) / s.length;
+}
+
+/** Validates labels and maps them to codes 0..nc-1 with cluster sizes. */
+function checkLabels(where: string, x: Matrix, labels: ArrayLike<number>): { codes: Int32Array; sizes: number[] } {
+  checkFiniteMatrix(where, x, 'x');
+  if (!labels || labels.length !== x.rows) {
+    throw new CbirError('INVALID_ARGUMENT', `${where}: ${labels?.length ?? 'no'} labels for ${x.rows} rows; give one label per row of x.`);
+  }
+  const codeOf = new Map<number, number>();
+  const codes = new Int32Array(x.rows);
+  const sizes: number[] = [];
+  for (let i = 0; i < x.rows; i++) {
+    const l = labels[i];
+    if (!Number.isInteger(l)) throw new CbirError('INVALID_ARGUMENT', `${where}: label ${i} is ${l}; labels must be integers.`);
+    let c = codeOf.get(l);
+    if (c === undefined) {
+      codeOf.set(l, (c = sizes.length));
+      sizes.push(0);
+    }
+    codes[i] = c;
+    sizes[c]++;
+  }
+  if (sizes.length < 2 || sizes.length > x.rows - 1) {
+    throw new CbirError('INVALID_ARGUMENT', `${where}: the labels name ${sizes.length} clusters; the silhouette needs 2 to n - 1 = ${x.rows - 1}.`);
+  }
+  return { codes, sizes };
+}
