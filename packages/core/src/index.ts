@@ -54,4 +54,7 @@ export { MiniBatchKMeans, type MiniBatchKMeansOptions } from './cluster/mini-bat
 export { type KMeansInit, type CentroidClustererOptions } from './cluster/centroid-clusterer.js';
 export { elbow, distortion, type ElbowOptions, type ElbowPoint } from './cluster/elbow.js';
 export { silhouetteSamples, silhouetteScore, type SilhouetteOptions, type SilhouetteScoreOptions } from './cluster/silhouette.js';
+export { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from './features/color-histogram.js';
+export { orbDescriptors, ORB_DESCRIPTOR_BYTES, type OpenCv, type OpenCvMat, type OrbOptions } from './features/orb.js';
+export { BagOfVisualWords, descriptorMatrix, type BagOfVisualWordsOptions, type DescriptorEncoding } from './features/bag-of-visual-words.js';
 export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, type RetrievalReport } from './eval/metrics.js';

@@ -34,6 +34,9 @@ interface StreamState {
   noImprovement: number;
   steps: number;
   rng: Rng;
+  /** Scratch buffers of the batch's labels and squared distances. */
+  labels: Int32Array;
+  dist2: Float64Array;
 }
 
 /**
@@ -115,9 +118,13 @@ export class MiniBatchKMeans extends CentroidClusterer {
       const state = (this.state = this.newState(best!, rng));
       const tolAbs = this.tol > 0 ? this.tol * meanVariance(x, points.mean) : 0;
       const nSteps = Math.floor((this.maxIter * n) / this.batchSize);
+      const batch: Matrix = { data: new Float32Array(this.batchSize * x.cols), rows: this.batchSize, cols: x.cols };
       for (let i = 0; i < nSteps; i++) {
         signal?.throwIfAborted();
-        const batch = subset(x, Array.from({ length: this.batchSize }, () => rng.int(n)));
+        for (let r = 0, to = 0; r < this.batchSize; r++) {
+          const from = rng.int(n) * x.cols;
+          for (let j = 0; j < x.cols; j++) batch.data[to++] = x.data[from + j];
+        }
         const before = tolAbs > 0 ? Float64Array.from(state.centres) : undefined;
         const batchInertia = this.step(batch, state);
         let shift = 0;
@@ -177,7 +184,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
   }
 
   private newState(centres: Float64Array, rng: Rng): StreamState {
-    return { centres, counts: new Float64Array(this.nClusters), sinceReassign: 0, noImprovement: 0, steps: 0, rng };
+    return { centres, counts: new Float64Array(this.nClusters), sinceReassign: 0, noImprovement: 0, steps: 0, rng, labels: new Int32Array(0), dist2: new Float64Array(0) };
   }
 
   /** scikit-learn's `_mini_batch_step`; returns the batch's inertia before the update. */
@@ -192,7 +199,19 @@ export class MiniBatchKMeans extends CentroidClusterer {
       state.sinceReassign = 0;
       reassign = true;
     }
-    const { labels, inertia } = assign(batch, centres, k);
+    if (state.labels.length < b) {
+      state.labels = new Int32Array(b);
+      state.dist2 = new Float64Array(b);
+    }
+    const { labels, dist2 } = state;
+    const points = new PointDistances(batch);
+    try {
+      points.nearest(centres, k, labels, dist2);
+    } finally {
+      points.dispose();
+    }
+    let inertia = 0;
+    for (let i = 0; i < b; i++) inertia += dist2[i];
     const old = Float64Array.from(centres);
     const batchCounts = new Float64Array(k);
     for (let i = 0; i < b; i++) batchCounts[labels[i]]++;

@@ -24,31 +24,37 @@ const MATMUL_MIN_WORK = 1 << 21;
 export class PointDistances {
   readonly rows: number;
   readonly dim: number;
-  /** The column means of `x` (float64). */
-  readonly mean: Float64Array;
-  /** Squared norms of the centred rows. */
-  private readonly norms: Float64Array;
-  /** `x` centred on its mean, float32. */
-  private readonly centred: Float32Array;
+  private centring?: { mean: Float64Array; centred: Float32Array; norms: Float64Array };
   private tensor?: tf.Tensor2D;
 
   constructor(readonly x: Matrix) {
-    const { rows, cols, data } = x;
-    this.rows = rows;
-    this.dim = cols;
-    this.mean = new Float64Array(cols);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) this.mean[j] += data[i * cols + j];
-    for (let j = 0; j < cols; j++) this.mean[j] /= rows;
-    this.centred = new Float32Array(data.length);
-    this.norms = new Float64Array(rows);
+    this.rows = x.rows;
+    this.dim = x.cols;
+  }
+
+  /** The column means of `x` (float64). */
+  get mean(): Float64Array {
+    return this.centred().mean;
+  }
+
+  /** `x` centred on its mean (float32) with the centred rows' squared norms; computed on first use. */
+  private centred(): NonNullable<PointDistances['centring']> {
+    if (this.centring) return this.centring;
+    const { rows, cols, data } = this.x;
+    const mean = new Float64Array(cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j];
+    for (let j = 0; j < cols; j++) mean[j] /= rows;
+    const centred = new Float32Array(data.length);
+    const norms = new Float64Array(rows);
     for (let i = 0; i < rows; i++) {
       let s = 0;
       for (let j = 0; j < cols; j++) {
-        const v = (this.centred[i * cols + j] = data[i * cols + j] - this.mean[j]);
+        const v = (centred[i * cols + j] = data[i * cols + j] - mean[j]);
         s += v * v;
       }
-      this.norms[i] = s;
+      norms[i] = s;
     }
+    return (this.centring = { mean, centred, norms });
   }
 
   /**
@@ -59,30 +65,20 @@ export class PointDistances {
     const { dim } = this;
     const n = r1 - r0;
     const out = new Float64Array(n * m);
-    if (n * m * dim >= MATMUL_MIN_WORK && hasFastMatMul()) {
-      this.matMulInto(points, m, r0, r1, out);
+    if (this.useMatMul(n, m)) {
+      const { dots, pn, norms } = this.matMulDots(points, m, r0, r1);
+      for (let i = 0; i < n; i++) {
+        const xn = norms[r0 + i];
+        for (let c = 0; c < m; c++) {
+          const v = xn + pn[c] - 2 * dots[i * m + c];
+          out[i * m + c] = v > 0 ? v : 0;
+        }
+      }
       return out;
     }
     const data = this.x.data;
-    for (let i = 0; i < n; i++) {
-      const o = (r0 + i) * dim;
-      for (let c = 0; c < m; c++) {
-        const p = c * dim;
-        let s0 = 0, s1 = 0;
-        let j = 0;
-        for (; j + 1 < dim; j += 2) {
-          const d0 = data[o + j] - points[p + j];
-          const d1 = data[o + j + 1] - points[p + j + 1];
-          s0 += d0 * d0;
-          s1 += d1 * d1;
-        }
-        if (j < dim) {
-          const d0 = data[o + j] - points[p + j];
-          s0 += d0 * d0;
-        }
-        out[i * m + c] = s0 + s1;
-      }
-    }
+    const p = asFloat64(points);
+    for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) out[i * m + c] = squaredDistance(data, (r0 + i) * dim, p, c * dim, dim);
     return out;
   }
 
@@ -91,14 +87,37 @@ export class PointDistances {
    * distance into `dist2[i - r0]`.
    */
   nearest(points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array, r0 = 0, r1 = this.rows): void {
-    const d = this.toPoints(points, m, r0, r1);
-    for (let i = 0; i < r1 - r0; i++) {
+    const { dim } = this;
+    const n = r1 - r0;
+    if (this.useMatMul(n, m)) {
+      // argmin over c of |p_c|^2 - 2 x.p_c (|x|^2 is the same for every c).
+      const { dots, pn, norms } = this.matMulDots(points, m, r0, r1);
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        let bestD = Infinity;
+        for (let c = 0; c < m; c++) {
+          const v = pn[c] - 2 * dots[i * m + c];
+          if (v < bestD) {
+            bestD = v;
+            best = c;
+          }
+        }
+        labels[i] = best;
+        const d = norms[r0 + i] + bestD;
+        dist2[i] = d > 0 ? d : 0;
+      }
+      return;
+    }
+    const data = this.x.data;
+    const p = asFloat64(points);
+    for (let i = 0; i < n; i++) {
+      const o = (r0 + i) * dim;
       let best = 0;
-      let bestD = d[i * m];
-      for (let c = 1; c < m; c++) {
-        const v = d[i * m + c];
-        if (v < bestD) {
-          bestD = v;
+      let bestD = Infinity;
+      for (let c = 0; c < m; c++) {
+        const s = squaredDistance(data, o, p, c * dim, dim);
+        if (s < bestD) {
+          bestD = s;
           best = c;
         }
       }
@@ -113,8 +132,14 @@ export class PointDistances {
     this.tensor = undefined;
   }
 
-  private matMulInto(points: ArrayLike<number>, m: number, r0: number, r1: number, out: Float64Array): void {
-    const { dim, mean } = this;
+  private useMatMul(n: number, m: number): boolean {
+    return n * m * this.dim >= MATMUL_MIN_WORK && hasFastMatMul();
+  }
+
+  /** Dot products of the centred rows `[r0, r1)` with the centred points (`[n, m]`, float32), and the squared norms. */
+  private matMulDots(points: ArrayLike<number>, m: number, r0: number, r1: number): { dots: Float32Array; pn: Float64Array; norms: Float64Array } {
+    const { dim } = this;
+    const { mean, centred, norms } = this.centred();
     // Centred points, transposed to [dim, m] in JS (tfjs's wasm matMul leaves XNNPACK for transposed operands).
     const pt = new Float32Array(dim * m);
     const pn = new Float64Array(m);
@@ -127,20 +152,39 @@ export class PointDistances {
       }
       pn[c] = s;
     }
-    this.tensor ??= tf.tensor2d(this.centred, [this.rows, dim]);
+    this.tensor ??= tf.tensor2d(centred, [this.rows, dim]);
     const x = this.tensor;
-    const dots = tf.tidy(() => {
+    const result = tf.tidy(() => {
       const rows = r0 === 0 && r1 === this.rows ? x : tf.slice(x, [r0, 0], [r1 - r0, dim]);
       return tf.matMul(rows, tf.tensor2d(pt, [dim, m]));
     });
-    const s = dots.dataSync();
-    dots.dispose();
-    for (let i = 0; i < r1 - r0; i++) {
-      const xn = this.norms[r0 + i];
-      for (let c = 0; c < m; c++) {
-        const v = xn + pn[c] - 2 * s[i * m + c];
-        out[i * m + c] = v > 0 ? v : 0;
-      }
-    }
+    const dots = result.dataSync() as Float32Array;
+    result.dispose();
+    return { dots, pn, norms };
   }
+}
+
+function asFloat64(points: ArrayLike<number>): Float64Array {
+  return points instanceof Float64Array ? points : Float64Array.from(points);
+}
+
+/** `sum_j (a[ao + j] - b[bo + j])^2` in float64, four accumulators. */
+function squaredDistance(a: Float32Array, ao: number, b: Float64Array, bo: number, dim: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 3 < dim; j += 4) {
+    const d0 = a[ao + j] - b[bo + j];
+    const d1 = a[ao + j + 1] - b[bo + j + 1];
+    const d2 = a[ao + j + 2] - b[bo + j + 2];
+    const d3 = a[ao + j + 3] - b[bo + j + 3];
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    s3 += d3 * d3;
+  }
+  for (; j < dim; j++) {
+    const d0 = a[ao + j] - b[bo + j];
+    s0 += d0 * d0;
+  }
+  return s0 + s1 + s2 + s3;
 }

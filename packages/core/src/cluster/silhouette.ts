@@ -5,7 +5,7 @@ import { PointDistances } from './point-distances.js';
 
 /** Options of {@link silhouetteSamples}. */
 export interface SilhouetteOptions {
-  /** Rows whose distances are computed at once: memory is O(n x blockSize). @defaultValue chosen so a block holds ~4M distances */
+  /** Rows whose distances are computed at once: memory is O(n x blockSize). @defaultValue n / 8, and at most ~4M distances per block */
   blockSize?: number;
 }
 
@@ -22,8 +22,8 @@ export interface SilhouetteScoreOptions extends SilhouetteOptions {
  * `(b - a) / max(a, b)`, where `a` is the mean distance to the other members of the row's cluster and `b` the mean
  * distance to the members of the nearest other cluster; 0 for a row alone in its cluster.
  *
- * Exact, computed in blocks of rows (memory O(n x blockSize), never an n x n matrix); distances come from the active
- * backend's `matMul` when that pays, summed in float64.
+ * Exact, computed in blocks of rows (memory O(n x blockSize), never an n x n matrix), each distance computed once
+ * (they are symmetric); distances come from the active backend's `matMul` when that pays, summed in float64.
  *
  * @param x - `[n, dim]` features.
  * @param labels - The cluster of each row: any integers, at least 2 and at most n - 1 distinct values.
@@ -39,35 +39,41 @@ export function silhouetteSamples(x: Matrix, labels: ArrayLike<number>, options:
   const { codes, sizes } = checkLabels('silhouetteSamples', x, labels);
   const n = x.rows;
   const nc = sizes.length;
-  const block = Math.max(1, Math.min(n, options.blockSize ?? Math.ceil((1 << 22) / n)));
+  // At least 8 blocks, so that the symmetry saves nearly half the distances; at most ~4M distances per block.
+  const block = Math.max(1, Math.min(n, options.blockSize ?? Math.min(Math.ceil(n / 8), Math.ceil((1 << 22) / n))));
   const points = new PointDistances(x);
-  const out = new Float64Array(n);
+  // sums[i * nc + c]: the sum of distances from row i to the rows of cluster c. Distances are symmetric, so each
+  // block of rows is compared with itself and the rows after it only, and every distance is added to both ends.
+  const sums = new Float64Array(n * nc);
   try {
-    const sums = new Float64Array(block * nc);
     for (let r0 = 0; r0 < n; r0 += block) {
       const b = Math.min(block, n - r0);
-      const d2 = points.toPoints(x.data.subarray(r0 * x.cols, (r0 + b) * x.cols), b); // [n, b]
-      sums.fill(0);
-      for (let i = 0; i < n; i++) {
-        const c = codes[i];
-        const row = i * b;
-        for (let t = 0; t < b; t++) sums[t * nc + c] += Math.sqrt(d2[row + t]);
-      }
-      for (let t = 0; t < b; t++) {
-        const i = r0 + t;
-        const own = codes[i];
-        // The diagonal is 0 by definition; remove what rounding left there.
-        sums[t * nc + own] -= Math.sqrt(d2[i * b + t]);
-        if (sizes[own] === 1) continue; // scikit-learn: 0 for singletons
-        const a = sums[t * nc + own] / (sizes[own] - 1);
-        let bMin = Infinity;
-        for (let c = 0; c < nc; c++) if (c !== own) bMin = Math.min(bMin, sums[t * nc + c] / sizes[c]);
-        const m = Math.max(a, bMin);
-        out[i] = m > 0 ? (bMin - a) / m : 0;
+      const d2 = points.toPoints(x.data.subarray(r0 * x.cols, (r0 + b) * x.cols), b, r0, n); // [n - r0, b]
+      for (let i = r0; i < n; i++) {
+        const ci = codes[i];
+        const row = (i - r0) * b;
+        // Inside the diagonal block only pairs j < i (the diagonal itself is 0 by definition).
+        const tEnd = i < r0 + b ? i - r0 : b;
+        for (let t = 0; t < tEnd; t++) {
+          const d = Math.sqrt(d2[row + t]);
+          const j = r0 + t;
+          sums[j * nc + ci] += d;
+          sums[i * nc + codes[j]] += d;
+        }
       }
     }
   } finally {
     points.dispose();
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const own = codes[i];
+    if (sizes[own] === 1) continue; // scikit-learn: 0 for singletons
+    const a = sums[i * nc + own] / (sizes[own] - 1);
+    let bMin = Infinity;
+    for (let c = 0; c < nc; c++) if (c !== own) bMin = Math.min(bMin, sums[i * nc + c] / sizes[c]);
+    const m = Math.max(a, bMin);
+    out[i] = m > 0 ? (bMin - a) / m : 0;
   }
   return out;
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, ImageDecodeError } from '../errors.js';
+import { CbirError } from '../errors.js';
+import { readBatches } from '../data/read-batches.js';
 import type { ImageDataset } from '../data/image-dataset.js';
-import { imagesToTensor, type RawImage } from '../image/raw-image.js';
+import { imagesToTensor } from '../image/raw-image.js';
 import type { Matrix } from '../matrix.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
@@ -91,36 +92,18 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
   const ids: string[] = [];
   const labels: (string | undefined)[] = [];
   const skipped: string[] = [];
-  const load = (lo: number) => Promise.all(Array.from({ length: Math.min(batchSize, data.size - lo) }, async (_, k) => {
-    try {
-      return await data.read(lo + k);
-    } catch (e) {
-      if (!(e instanceof ImageDecodeError)) throw e;
-      skipped.push(data.entry(lo + k).id);
-      onProgress?.({ stage: 'warning', code: 'IMAGE_SKIPPED', message: `${data.entry(lo + k).id}: ${e.message}` });
-      return undefined;
-    }
-  }));
-  let next = data.size > 0 ? load(0) : undefined;
-  for (let lo = 0; lo < data.size; lo += batchSize) {
-    if (signal?.aborted) throw new CbirError('INVALID_ARGUMENT', 'embedImages: stopped by its signal.', { cause: signal.reason });
-    const batch = await next!;
-    next = lo + batchSize < data.size ? load(lo + batchSize) : undefined;
-    const ok = batch.map((img, k) => ({ img, i: lo + k })).filter((b): b is { img: RawImage; i: number } => b.img !== undefined);
-    if (ok.length) {
-      const x = imagesToTensor(ok.map((b) => b.img), model.inputSize);
-      const pixels = x.dataSync() as Float32Array;
-      x.dispose();
-      const latents = await encode(pixels, ok.length);
-      ok.forEach((b, k) => {
-        const latent = latents.subarray(k * latentDim, (k + 1) * latentDim);
-        rows.push(fitLater ? reduceLatent(latent, { ...state, kind: 'none', dim: latentDim }) : reduceLatent(latent, state, projection));
-        const e = data.entry(b.i);
-        ids.push(e.id);
-        labels.push(e.label);
-      });
-    }
-    onProgress?.({ stage: 'embed', done: Math.min(data.size, lo + batchSize), total: data.size });
+  for await (const ok of readBatches(data, { batchSize, onProgress, signal, where: 'embedImages' }, skipped)) {
+    if (!ok.length) continue;
+    const x = imagesToTensor(ok.map((b) => b.image), model.inputSize);
+    const pixels = x.dataSync() as Float32Array;
+    x.dispose();
+    const latents = await encode(pixels, ok.length);
+    ok.forEach((b, k) => {
+      const latent = latents.subarray(k * latentDim, (k + 1) * latentDim);
+      rows.push(fitLater ? reduceLatent(latent, { ...state, kind: 'none', dim: latentDim }) : reduceLatent(latent, state, projection));
+      ids.push(b.entry.id);
+      labels.push(b.entry.label);
+    });
   }
 
   let dim = fitLater ? latentDim : state.dim;

@@ -58,7 +58,8 @@ export function readFramed<H>(bytes: Uint8Array, magic: string, version: number,
     header,
     take(n) {
       if (at + n * 4 > end) fail('is truncated');
-      const a = new Float32Array(bytes.slice(at, at + n * 4).buffer);
+      // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice() is a view into a shared pool).
+      const a = new Float32Array(Uint8Array.prototype.slice.call(bytes, at, at + n * 4).buffer);
       at += n * 4;
       return a;
     },

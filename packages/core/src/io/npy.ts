@@ -32,7 +32,8 @@ export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
   const ctor = { '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '|u1': Uint8Array }[dtype];
   if (!ctor) throw new FormatError(`readNpy: ${source} has dtype ${dtype}; supported: <f4, <f8, <i4, |u1.`);
   if (start + count * ctor.BYTES_PER_ELEMENT > bytes.length) throw new FormatError(`readNpy: ${source} is truncated.`);
-  const copy = bytes.slice(start, start + count * ctor.BYTES_PER_ELEMENT);
+  // Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice() is a view into a shared pool.
+  const copy = Uint8Array.prototype.slice.call(bytes, start, start + count * ctor.BYTES_PER_ELEMENT);
   return { dtype, shape, data: new ctor(copy.buffer) };
 }
 

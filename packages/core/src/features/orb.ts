@@ -1,0 +1,75 @@
+import { CbirError } from '../errors.js';
+import type { RawImage } from '../image/raw-image.js';
+
+/** An OpenCV matrix as OpenCV.js exposes it (the members cbir uses). */
+export interface OpenCvMat {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Uint8Array;
+  delete(): void;
+}
+
+/**
+ * The part of OpenCV.js (`@techstark/opencv-js`, OpenCV's own wasm build) that cbir uses. Core takes the module as an
+ * argument and never imports it: cbir-node and cbir-browser load it (`loadOpenCv()`).
+ */
+export interface OpenCv {
+  Mat: new () => OpenCvMat;
+  matFromArray(rows: number, cols: number, type: number, array: ArrayLike<number>): OpenCvMat;
+  ORB: new (nfeatures?: number) => { detectAndCompute(image: OpenCvMat, mask: OpenCvMat, keypoints: { size(): number; delete(): void }, descriptors: OpenCvMat): void; delete(): void };
+  KeyPointVector: new () => { size(): number; delete(): void };
+  cvtColor(src: OpenCvMat, dst: OpenCvMat, code: number): void;
+  COLOR_RGB2GRAY: number;
+  COLOR_RGBA2GRAY: number;
+  CV_8UC1: number;
+  CV_8UC3: number;
+  CV_8UC4: number;
+}
+
+/** Options of {@link orbDescriptors}. */
+export interface OrbOptions {
+  /** Most keypoints kept (OpenCV's `nfeatures`). @defaultValue 500, OpenCV's default and the notebook's */
+  nFeatures?: number;
+}
+
+/** ORB descriptors are 32 bytes (256 binary tests). */
+export const ORB_DESCRIPTOR_BYTES = 32;
+
+/**
+ * ORB keypoints and binary descriptors of an image, by OpenCV's own implementation (OpenCV.js): the image is converted
+ * to grayscale with `cvtColor`, then `ORB.detectAndCompute` runs with OpenCV's defaults. Every OpenCV object is freed
+ * before returning, also on error.
+ *
+ * @param cv - The OpenCV.js module (from `loadOpenCv()` in cbir-node or cbir-browser).
+ * @returns `n x 32` bytes, row-major (n may be 0 for a flat image).
+ * @example
+ * ```ts
+ * const cv = await loadOpenCv();
+ * const d = orbDescriptors(cv, image);  // Uint8Array, d.length / 32 descriptors
+ * ```
+ */
+export function orbDescriptors(cv: OpenCv, image: RawImage, options: OrbOptions = {}): Uint8Array {
+  const { data, width, height, channels } = image;
+  if (data.length !== width * height * channels || width * height === 0) {
+    throw new CbirError('INVALID_ARGUMENT', `orbDescriptors: image data has ${data.length} bytes for ${width}x${height}x${channels}; expected width * height * channels > 0.`);
+  }
+  const owned: { delete(): void }[] = [];
+  const keep = <T extends { delete(): void }>(o: T): T => (owned.push(o), o);
+  try {
+    const type = channels === 1 ? cv.CV_8UC1 : channels === 4 ? cv.CV_8UC4 : cv.CV_8UC3;
+    const src = keep(cv.matFromArray(height, width, type, data));
+    let gray = src;
+    if (channels !== 1) {
+      gray = keep(new cv.Mat());
+      cv.cvtColor(src, gray, channels === 4 ? cv.COLOR_RGBA2GRAY : cv.COLOR_RGB2GRAY);
+    }
+    const orb = keep(new cv.ORB(options.nFeatures ?? 500));
+    const keypoints = keep(new cv.KeyPointVector());
+    const descriptors = keep(new cv.Mat());
+    const mask = keep(new cv.Mat());
+    orb.detectAndCompute(gray, mask, keypoints, descriptors);
+    return descriptors.rows === 0 ? new Uint8Array(0) : Uint8Array.from(descriptors.data.subarray(0, descriptors.rows * ORB_DESCRIPTOR_BYTES));
+  } finally {
+    for (const o of owned.reverse()) o.delete();
+  }
+}
