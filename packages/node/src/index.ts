@@ -12,3 +12,6 @@ export { directoryDataset, IMAGE_EXTENSIONS, type DirectoryDataset, type Directo
 export { saveModel, loadModel, type ModelMetadata } from './io/model-files.js';
 export { saveIndex, loadIndex } from './io/index-files.js';
 export { buildMontage, type MontageTile } from './image/montage.js';
+export { renderSvg, writePlot } from './plots/write-plot.js';
+export { loadOpenCv } from './features/load-opencv.js';
+export { loadFeatures, saveFeatures } from './io/feature-files.js';

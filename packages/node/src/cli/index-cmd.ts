@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, deserializeFeatures, type Index, type LSHDistance } from 'cbir-core';
+import { CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, type Index, type LSHDistance } from 'cbir-core';
+import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
 
 const HELP = `Usage: cbir index --features FILE --type exact|cosine|lsh --out FILE
@@ -21,10 +21,7 @@ export async function indexCmd(argv: string[]): Promise<void> {
   });
   if (values.help) return console.log(HELP);
   if (!values.features || !values.out) throw new CbirError('INVALID_ARGUMENT', `--features and --out are required.\n\n${HELP}`);
-  const path = resolve(values.features);
-  const f = deserializeFeatures(new Uint8Array(await readFile(path).catch((cause) => {
-    throw new CbirError('INVALID_ARGUMENT', `cannot read ${path}: ${(cause as Error).message}`, { cause });
-  })), path);
+  const f = await loadFeatures(values.features);
   const dim = f.matrix.cols;
   let index: Index;
   if (values.type === 'exact') index = new ExactEuclideanIndex(dim);

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { CbirError } from 'cbir-core';
+import { bow } from './bow.js';
+import { cluster } from './cluster.js';
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { embed } from './embed.js';
 import { evalCmd } from './eval.js';
+import { features } from './features.js';
 import { indexCmd } from './index-cmd.js';
 import { search } from './search.js';
 import { train } from './train.js';
@@ -15,6 +18,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   index: { run: indexCmd, help: 'build an exact, cosine or LSH index over a feature file' },
   search: { run: search, help: 'find the images nearest to a new image or an indexed one; --montage draws them' },
   eval: { run: evalCmd, help: 'leave-one-out P@k and mAP by label' },
+  cluster: { run: cluster, help: 'KMeans elbow and silhouette analysis of a feature file, with plots' },
+  bow: { run: bow, help: 'ORB bag of visual words: descriptors, elbow, vocabulary and BoW features of a folder' },
+  features: { run: features, help: 'colour-histogram or BoW features of a folder, as a feature file' },
   doctor: { run: doctor, help: 'print the backend cbir would use, why others were skipped, the tfjs version' },
 };
 

@@ -1,0 +1,138 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  CbirError,
+  KMeans,
+  MiniBatchKMeans,
+  clusterScatterSpec,
+  elbow,
+  elbowPlotSpec,
+  fitPca,
+  Rng,
+  silhouetteSamples,
+  silhouettePlotSpec,
+  type ElbowPoint,
+  type Matrix,
+} from 'cbir-core';
+import { initNodeBackend } from '../backend.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { loadFeatures } from '../io/feature-files.js';
+import { writePlot } from '../plots/write-plot.js';
+import { progressPrinter } from './progress-bar.js';
+import { parseIntRange } from './ranges.js';
+
+const HELP = `Usage: cbir cluster --features FILE --out DIR [--k 4..9] [--silhouette 3..9] [--mini-batch] [--n-init 10]
+                    [--batch 1024] [--seed 0] [--json]
+
+Clusters a feature file (cbir embed, cbir features, cbir bow) as the notebook's exploration section does:
+  - the elbow method over --k: distortion and inertia, plotted (elbow.svg/.png);
+  - for each k of --silhouette: the silhouette score, the silhouette plot (silhouette-K.svg/.png) and the clusters
+    on the first two principal components (clusters-K.svg/.png);
+  - summary.json (all numbers) and assignments.csv (each item's cluster for every k).
+--mini-batch uses MiniBatchKMeans (for large files); otherwise KMeans with --n-init starts.`;
+
+export async function cluster(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      features: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, silhouette: { type: 'string' },
+      'mini-batch': { type: 'boolean', default: false }, 'n-init': { type: 'string', default: '10' }, batch: { type: 'string', default: '1024' },
+      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(HELP);
+  if (!values.features || !values.out) throw new CbirError('INVALID_ARGUMENT', `--features and --out are required.\n\n${HELP}`);
+  const print = progressPrinter(values.json!);
+  await initNodeBackend();
+  const ks = parseIntRange('k', values.k!);
+  const silhouetteKs = values.silhouette ? parseIntRange('silhouette', values.silhouette) : ks;
+  const f = await loadFeatures(values.features);
+  const x = f.matrix;
+  const out = resolve(values.out);
+  await mkdir(out, { recursive: true });
+  const estimator = { nInit: Number(values['n-init']), batchSize: Number(values.batch), seed: Number(values.seed) };
+  const miniBatch = values['mini-batch']!;
+  const started = Date.now();
+
+  const curve = elbow(x, { ks, miniBatch, estimator });
+  for (const p of curve) print({ stage: 'elbow', k: p.k, distortion: p.distortion, inertia: p.inertia, nIter: p.nIter });
+  await writePlot(elbowPlotSpec(curve, { title: `The elbow method (${x.rows} items, dim ${x.cols})` }), join(out, 'elbow'));
+
+  const fitted = new Map<number, Pick<ElbowPoint, 'labels' | 'centroids'>>(curve.map((p) => [p.k, p]));
+  const projection = project2d(x, Number(values.seed));
+  const silhouettes: { k: number; score: number }[] = [];
+  for (const k of silhouetteKs) {
+    if (k < 2 || k >= x.rows) throw new CbirError('INVALID_ARGUMENT', `--silhouette: k = ${k}; the silhouette needs 2 <= k < ${x.rows} (the number of items).`);
+    let model = fitted.get(k);
+    if (!model) {
+      const m = miniBatch ? new MiniBatchKMeans({ ...estimator, nClusters: k }).fit(x) : new KMeans({ ...estimator, nClusters: k }).fit(x);
+      model = { labels: m.labels, centroids: m.centroids };
+      fitted.set(k, model);
+    }
+    const samples = silhouetteSamples(x, model.labels);
+    const score = samples.reduce((a, b) => a + b, 0) / samples.length;
+    silhouettes.push({ k, score });
+    print({ stage: 'silhouette', k, score });
+    await writePlot(silhouettePlotSpec(samples, model.labels, { title: `Silhouette plot, k = ${k} (average ${score.toFixed(3)})` }), join(out, `silhouette-${k}`));
+    await writePlot(
+      clusterScatterSpec(projection.apply(x), model.labels, projection.apply(model.centroids), { title: `Clusters, k = ${k}`, xTitle: 'PC 1', yTitle: 'PC 2' }),
+      join(out, `clusters-${k}`),
+    );
+  }
+
+  const allKs = [...fitted.keys()].sort((a, b) => a - b);
+  const csv = ['id,label,' + allKs.map((k) => `k${k}`).join(','), ...f.ids.map((id, i) => [csvField(id), csvField(f.labels[i] ?? ''), ...allKs.map((k) => fitted.get(k)!.labels[i])].join(','))];
+  await writeFileAtomic(join(out, 'assignments.csv'), Buffer.from(csv.join('\n') + '\n'));
+  const best = silhouettes.reduce<{ k: number; score: number } | undefined>((a, b) => (!a || b.score > a.score ? b : a), undefined);
+  const summary = {
+    features: resolve(values.features), rows: x.rows, cols: x.cols, estimator: miniBatch ? 'MiniBatchKMeans' : 'KMeans', ...estimator,
+    elbow: curve.map(({ k, distortion, inertia, nIter }) => ({ k, distortion, inertia, nIter })), silhouette: silhouettes, bestSilhouetteK: best?.k,
+    seconds: (Date.now() - started) / 1000,
+  };
+  await writeFileAtomic(join(out, 'summary.json'), Buffer.from(JSON.stringify(summary, null, 2) + '\n'));
+  if (values.json) print({ stage: 'done', ...summary });
+  else {
+    console.log(`k   distortion   inertia${silhouettes.length ? '        silhouette' : ''}`);
+    for (const k of allKs) {
+      const p = curve.find((c) => c.k === k);
+      const s = silhouettes.find((c) => c.k === k);
+      console.log(`${String(k).padEnd(3)} ${p ? p.distortion.toFixed(4).padStart(10) : ''.padStart(10)}   ${p ? p.inertia.toExponential(4) : ''.padStart(10)}   ${s ? s.score.toFixed(4) : ''}`);
+    }
+    console.log(`wrote plots, summary.json and assignments.csv to ${out}${best ? ` (best silhouette at k = ${best.k})` : ''}`);
+  }
+}
+
+/** Rows the 2-D projection is fitted on at most (its PCA holds an n x n Gram matrix). */
+const PCA_SAMPLE = 4000;
+
+/** The first two principal components of `x` (fitted on a sample of rows), as a projection of any matrix with the same columns. */
+function project2d(x: Matrix, seed: number): { apply: (m: Matrix) => Float32Array } {
+  const dims = Math.min(2, x.cols);
+  let fitOn = x;
+  if (x.rows > PCA_SAMPLE) {
+    const rng = new Rng(seed);
+    const rows = rng.shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, PCA_SAMPLE);
+    const data = new Float32Array(PCA_SAMPLE * x.cols);
+    rows.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
+    fitOn = { data, rows: PCA_SAMPLE, cols: x.cols };
+  }
+  const { mean, components } = fitPca(fitOn, dims, seed);
+  return {
+    apply(m) {
+      const out = new Float32Array(m.rows * 2);
+      for (let i = 0; i < m.rows; i++) {
+        for (let c = 0; c < dims; c++) {
+          let s = 0;
+          for (let j = 0; j < m.cols; j++) s += (m.data[i * m.cols + j] - mean[j]) * components[c * m.cols + j];
+          out[i * 2 + c] = s;
+        }
+      }
+      return out;
+    },
+  };
+}
+
+function csvField(v: string): string {
+  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}

@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import { BagOfVisualWords, mapImages, orbDescriptors, type ImageDataset, type LongRunning, type PerImage } from 'cbir-core';
+import { loadOpenCv } from '../features/load-opencv.js';
+
+/** ORB descriptors of every image of a folder dataset (OpenCV.js), with ids, labels and skipped files. */
+export async function orbOfDataset(data: ImageDataset, nFeatures: number, options: LongRunning): Promise<PerImage<Uint8Array>> {
+  const cv = await loadOpenCv();
+  return mapImages(data, (image) => orbDescriptors(cv, image, { nFeatures }), options);
+}
+
+/** Feature-file fields of a BoW transform over a dataset's descriptors. */
+export function bowFeatureFile(bow: BagOfVisualWords, perImage: PerImage<Uint8Array>, root: string, metadata: Record<string, unknown>) {
+  return {
+    matrix: bow.transform(perImage.values),
+    ids: perImage.ids,
+    labels: perImage.labels,
+    paths: perImage.ids.map((id) => join(root, id)),
+    metadata: { kind: 'bow', k: bow.k, encoding: bow.encoding, tfidf: bow.tfidf, l2: bow.l2, ...metadata },
+  };
+}
