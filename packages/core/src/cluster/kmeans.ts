@@ -84,13 +84,7 @@ export class KMeans extends CentroidClusterer {
     while (iter < this.maxIter) {
       signal?.throwIfAborted();
       points.nearest(centres, k, labels, dist2);
-      const next = new Float64Array(k * dim);
-      const counts = new Float64Array(k);
-      for (let i = 0; i < n; i++) {
-        const c = labels[i];
-        counts[c]++;
-        for (let j = 0; j < dim; j++) next[c * dim + j] += x[i * dim + j];
-      }
+      const { sums: next, counts } = points.clusterSums(labels, k);
       relocateEmptyClusters(x, dim, centres, labels, next, counts);
       let shift = 0;
       for (let c = 0; c < k; c++) {

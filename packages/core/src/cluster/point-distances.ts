@@ -24,37 +24,35 @@ const MATMUL_MIN_WORK = 1 << 21;
 export class PointDistances {
   readonly rows: number;
   readonly dim: number;
-  private centring?: { mean: Float64Array; centred: Float32Array; norms: Float64Array };
-  private tensor?: tf.Tensor2D;
+  private meanCache?: Float64Array;
+  private uploaded?: { tensor: tf.Tensor2D; norms: Float32Array };
 
   constructor(readonly x: Matrix) {
     this.rows = x.rows;
     this.dim = x.cols;
   }
 
-  /** The column means of `x` (float64). */
+  /** The column means of `x` (float64), computed on first use. */
   get mean(): Float64Array {
-    return this.centred().mean;
-  }
-
-  /** `x` centred on its mean (float32) with the centred rows' squared norms; computed on first use. */
-  private centred(): NonNullable<PointDistances['centring']> {
-    if (this.centring) return this.centring;
+    if (this.meanCache) return this.meanCache;
     const { rows, cols, data } = this.x;
     const mean = new Float64Array(cols);
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j];
     for (let j = 0; j < cols; j++) mean[j] /= rows;
-    const centred = new Float32Array(data.length);
-    const norms = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) {
-      let s = 0;
-      for (let j = 0; j < cols; j++) {
-        const v = (centred[i * cols + j] = data[i * cols + j] - mean[j]);
-        s += v * v;
-      }
-      norms[i] = s;
-    }
-    return (this.centring = { mean, centred, norms });
+    return (this.meanCache = mean);
+  }
+
+  /** `x` centred on its mean, uploaded once, with the centred rows' squared norms (centred on the backend, in float32). */
+  private centred(): { tensor: tf.Tensor2D; norms: Float32Array } {
+    if (this.uploaded) return this.uploaded;
+    const mean = Float32Array.from(this.mean);
+    const [tensor, norms] = tf.tidy(() => {
+      const xc = tf.sub(tf.tensor2d(this.x.data, [this.rows, this.dim]), tf.tensor1d(mean)) as tf.Tensor2D;
+      return [xc, tf.sum(tf.square(xc), 1)] as const;
+    });
+    const n = norms.dataSync() as Float32Array;
+    norms.dispose();
+    return (this.uploaded = { tensor, norms: n });
   }
 
   /**
@@ -126,10 +124,39 @@ export class PointDistances {
     }
   }
 
+  /**
+   * The sum of the rows of each of `k` clusters (`[k, dim]`, float64) and their sizes. For large work on a fast
+   * backend, one `matMul` of the one-hot `[k, n]` assignment with the centred rows (then `count x mean` added back).
+   */
+  clusterSums(labels: Int32Array, k: number): { sums: Float64Array; counts: Float64Array } {
+    const { rows: n, dim } = this;
+    const counts = new Float64Array(k);
+    for (let i = 0; i < n; i++) counts[labels[i]]++;
+    const sums = new Float64Array(k * dim);
+    if (this.useMatMul(n, k)) {
+      const { mean } = this;
+      const x = this.centred().tensor;
+      const onehot = new Float32Array(k * n);
+      for (let i = 0; i < n; i++) onehot[labels[i] * n + i] = 1;
+      const result = tf.tidy(() => tf.matMul(tf.tensor2d(onehot, [k, n]), x));
+      const s = result.dataSync();
+      result.dispose();
+      for (let c = 0; c < k; c++) for (let j = 0; j < dim; j++) sums[c * dim + j] = s[c * dim + j] + counts[c] * mean[j];
+      return { sums, counts };
+    }
+    const data = this.x.data;
+    for (let i = 0; i < n; i++) {
+      const o = labels[i] * dim;
+      const r = i * dim;
+      for (let j = 0; j < dim; j++) sums[o + j] += data[r + j];
+    }
+    return { sums, counts };
+  }
+
   /** Frees the tensor uploaded for the `matMul` path. */
   dispose(): void {
-    this.tensor?.dispose();
-    this.tensor = undefined;
+    this.uploaded?.tensor.dispose();
+    this.uploaded = undefined;
   }
 
   private useMatMul(n: number, m: number): boolean {
@@ -137,9 +164,9 @@ export class PointDistances {
   }
 
   /** Dot products of the centred rows `[r0, r1)` with the centred points (`[n, m]`, float32), and the squared norms. */
-  private matMulDots(points: ArrayLike<number>, m: number, r0: number, r1: number): { dots: Float32Array; pn: Float64Array; norms: Float64Array } {
-    const { dim } = this;
-    const { mean, centred, norms } = this.centred();
+  private matMulDots(points: ArrayLike<number>, m: number, r0: number, r1: number): { dots: Float32Array; pn: Float64Array; norms: Float32Array } {
+    const { dim, mean } = this;
+    const { tensor: x, norms } = this.centred();
     // Centred points, transposed to [dim, m] in JS (tfjs's wasm matMul leaves XNNPACK for transposed operands).
     const pt = new Float32Array(dim * m);
     const pn = new Float64Array(m);
@@ -152,8 +179,6 @@ export class PointDistances {
       }
       pn[c] = s;
     }
-    this.tensor ??= tf.tensor2d(centred, [this.rows, dim]);
-    const x = this.tensor;
     const result = tf.tidy(() => {
       const rows = r0 === 0 && r1 === this.rows ? x : tf.slice(x, [r0, 0], [r1 - r0, dim]);
       return tf.matMul(rows, tf.tensor2d(pt, [dim, m]));

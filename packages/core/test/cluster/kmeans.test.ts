@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, KMeans, NotFittedError } from 'cbir-core';
+import { CbirError, KMeans, NotFittedError, Rng } from 'cbir-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { maxAbsDiff } from '../helpers/fixtures.js';
@@ -33,6 +33,25 @@ describe.each(BACKENDS)('KMeans against scikit-learn 1.2 (%s)', (backend) => {
     const before = tf.memory().numTensors;
     new KMeans({ nClusters: 5, nInit: 2 }).fit(x).predict(x);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('KMeans: the matMul kernels (wasm, large work) agree with the float64 JS loops (cpu)', () => {
+  it('same labels and centres from the same start on 4,096 x 64 (n x k x dim above the matMul threshold)', async () => {
+    const rng = new Rng(11);
+    const centres = Array.from({ length: 8 * 64 }, () => rng.normal() * 4);
+    const data = new Float32Array(4096 * 64);
+    for (let i = 0; i < 4096; i++) for (let j = 0; j < 64; j++) data[i * 64 + j] = centres[(i % 8) * 64 + j] + rng.normal() + 100;
+    const x = { data, rows: 4096, cols: 64 };
+    const init = { data: data.slice(0, 8 * 64), rows: 8, cols: 64 };
+    await useBackend('cpu');
+    const js = new KMeans({ nClusters: 8, init }).fit(x);
+    await useBackend('wasm');
+    const mm = new KMeans({ nClusters: 8, init }).fit(x);
+    expect(Array.from(mm.labels)).toEqual(Array.from(js.labels));
+    expect(maxAbsDiff(mm.centroids.data, js.centroids.data)).toBeLessThan(1e-4 * 100);
+    expect(Math.abs(mm.inertia / js.inertia - 1)).toBeLessThan(1e-9);
+    expect(mm.nIter).toBe(js.nIter);
   });
 });
 
