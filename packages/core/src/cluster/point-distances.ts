@@ -26,6 +26,7 @@ export class PointDistances {
   readonly dim: number;
   private meanCache?: Float64Array;
   private uploaded?: { tensor: tf.Tensor2D; norms: Float32Array };
+  private onehot?: Float32Array;
 
   constructor(readonly x: Matrix) {
     this.rows = x.rows;
@@ -136,9 +137,12 @@ export class PointDistances {
     if (this.useMatMul(n, k)) {
       const { mean } = this;
       const x = this.centred().tensor;
-      const onehot = new Float32Array(k * n);
+      // The one-hot buffer is reused across calls (a fresh [k, n] array per Lloyd iteration is mostly GC work).
+      if (!this.onehot || this.onehot.length !== k * n) this.onehot = new Float32Array(k * n);
+      const onehot = this.onehot;
       for (let i = 0; i < n; i++) onehot[labels[i] * n + i] = 1;
       const result = tf.tidy(() => tf.matMul(tf.tensor2d(onehot, [k, n]), x));
+      for (let i = 0; i < n; i++) onehot[labels[i] * n + i] = 0;
       const s = result.dataSync();
       result.dispose();
       for (let c = 0; c < k; c++) for (let j = 0; j < dim; j++) sums[c * dim + j] = s[c * dim + j] + counts[c] * mean[j];
