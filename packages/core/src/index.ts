@@ -57,6 +57,6 @@ export { silhouetteSamples, silhouetteScore, type SilhouetteOptions, type Silhou
 export { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from './features/color-histogram.js';
 export { orbDescriptors, ORB_DESCRIPTOR_BYTES, type OpenCv, type OpenCvMat, type OrbOptions } from './features/orb.js';
 export { BagOfVisualWords, descriptorMatrix, type BagOfVisualWordsOptions, type DescriptorEncoding } from './features/bag-of-visual-words.js';
-export { elbowPlotSpec, silhouettePlotSpec, clusterScatterSpec, type VegaLiteSpec } from './plots/plot-specs.js';
+export { elbowPlotSpec, silhouettePlotSpec, clusterScatterSpec, trainingCurveSpec, type VegaLiteSpec } from './plots/plot-specs.js';
 export { mapImages, extractFeatures, type PerImage } from './features/extract-features.js';
 export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, type RetrievalReport } from './eval/metrics.js';

@@ -15,3 +15,4 @@ export { buildMontage, type MontageTile } from './image/montage.js';
 export { renderSvg, writePlot } from './plots/write-plot.js';
 export { loadOpenCv } from './features/load-opencv.js';
 export { loadFeatures, saveFeatures } from './io/feature-files.js';
+export { exportFashionMnist, FASHION_MNIST_CLASSES, type ExportFashionMnistOptions } from './dataset/fashion-mnist.js';

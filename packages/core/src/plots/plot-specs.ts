@@ -147,3 +147,34 @@ export function clusterScatterSpec(points: ArrayLike<number>, labels: ArrayLike<
     config: { font: 'sans-serif' },
   };
 }
+
+/**
+ * Training curves: the training and validation loss (MSE) per epoch, as the notebook plots them after training.
+ *
+ * @example
+ * ```ts
+ * const { history } = await trainAutoencoder(model, data, { epochs: 10 });
+ * await writePlot(trainingCurveSpec(history), 'report/training');
+ * ```
+ */
+export function trainingCurveSpec(history: readonly { epoch: number; trainLoss: number; valLoss: number }[], options: { title?: string } = {}): VegaLiteSpec {
+  if (!history.length) throw new CbirError('INVALID_ARGUMENT', 'trainingCurveSpec: no epochs in the history; train for at least one epoch.');
+  const values = history.flatMap((h) => [
+    { epoch: h.epoch + 1, loss: h.trainLoss, split: 'train' },
+    { epoch: h.epoch + 1, loss: h.valLoss, split: 'validation' },
+  ]);
+  return {
+    $schema: SCHEMA,
+    title: options.title ?? 'Training curves (MSE)',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1 } },
+      y: { field: 'loss', type: 'quantitative', title: 'Loss', scale: { zero: false } },
+      color: { field: 'split', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#ff7f0e'] } },
+    },
+    config: { font: 'sans-serif' },
+  };
+}

@@ -8,10 +8,12 @@ import { embed } from './embed.js';
 import { evalCmd } from './eval.js';
 import { features } from './features.js';
 import { indexCmd } from './index-cmd.js';
+import { quickstart } from './quickstart.js';
 import { search } from './search.js';
 import { train } from './train.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
+  quickstart: { run: quickstart, help: 'the whole notebook on Fashion-MNIST (or --data DIR): train, index, evaluate, cluster, report.html' },
   demo: { run: demo, help: 'build a model, print its summary, load PyTorch weights, reconstruct an image made on the fly' },
   train: { run: train, help: 'train an autoencoder on a folder of images (resumable)' },
   embed: { run: embed, help: 'turn a folder of images into a feature file with a trained model' },

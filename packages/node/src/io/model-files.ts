@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConvAutoencoder, ConvAutoencoderV2, FormatError, type Autoencoder } from 'cbir-core';
@@ -37,6 +37,7 @@ export async function saveModel(model: Autoencoder, dir: string, extra: Record<s
     userDefinedMetadata: { cbir },
   };
   const data = a.weightData as ArrayBuffer;
+  await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, 'weights.bin'), new Uint8Array(data));
   await writeFileAtomic(join(dir, 'model.json'), new TextEncoder().encode(JSON.stringify(json)));
 }
