@@ -55,7 +55,7 @@ export { type KMeansInit, type CentroidClustererOptions } from './cluster/centro
 export { elbow, distortion, type ElbowOptions, type ElbowPoint } from './cluster/elbow.js';
 export { silhouetteSamples, silhouetteScore, type SilhouetteOptions, type SilhouetteScoreOptions } from './cluster/silhouette.js';
 export { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from './features/color-histogram.js';
-export { orbDescriptors, ORB_DESCRIPTOR_BYTES, type OpenCv, type OpenCvMat, type OrbOptions } from './features/orb.js';
+export { orbDescriptors, ORB_DESCRIPTOR_BYTES, type OpenCv, type OpenCvMat, type OpenCvOrb, type OpenCvKeyPoints, type OrbOptions } from './features/orb.js';
 export { BagOfVisualWords, descriptorMatrix, type BagOfVisualWordsOptions, type DescriptorEncoding } from './features/bag-of-visual-words.js';
 export { elbowPlotSpec, silhouettePlotSpec, clusterScatterSpec, trainingCurveSpec, type VegaLiteSpec } from './plots/plot-specs.js';
 export { mapImages, extractFeatures, type PerImage } from './features/extract-features.js';

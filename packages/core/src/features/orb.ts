@@ -6,6 +6,23 @@ export interface OpenCvMat {
   readonly rows: number;
   readonly cols: number;
   readonly data: Uint8Array;
+  /** Frees the matrix's wasm memory (OpenCV.js objects are not garbage-collected). */
+  delete(): void;
+}
+
+/** OpenCV.js's ORB detector (the members cbir uses). */
+export interface OpenCvOrb {
+  /** Finds keypoints in `image` (where `mask` is non-zero, or everywhere for an empty mask) and their descriptors. */
+  detectAndCompute(image: OpenCvMat, mask: OpenCvMat, keypoints: OpenCvKeyPoints, descriptors: OpenCvMat): void;
+  /** Frees the detector. */
+  delete(): void;
+}
+
+/** OpenCV.js's vector of keypoints (the members cbir uses). */
+export interface OpenCvKeyPoints {
+  /** The number of keypoints. */
+  size(): number;
+  /** Frees the vector. */
   delete(): void;
 }
 
@@ -14,10 +31,15 @@ export interface OpenCvMat {
  * argument and never imports it: cbir-node and cbir-browser load it (`loadOpenCv()`).
  */
 export interface OpenCv {
+  /** An empty matrix. */
   Mat: new () => OpenCvMat;
+  /** A `rows x cols` matrix of OpenCV type `type` holding a copy of `array`. */
   matFromArray(rows: number, cols: number, type: number, array: ArrayLike<number>): OpenCvMat;
-  ORB: new (nfeatures?: number) => { detectAndCompute(image: OpenCvMat, mask: OpenCvMat, keypoints: { size(): number; delete(): void }, descriptors: OpenCvMat): void; delete(): void };
-  KeyPointVector: new () => { size(): number; delete(): void };
+  /** An ORB detector keeping at most `nfeatures` keypoints. */
+  ORB: new (nfeatures?: number) => OpenCvOrb;
+  /** An empty vector of keypoints. */
+  KeyPointVector: new () => OpenCvKeyPoints;
+  /** Converts `src` to another colour space (`code`, e.g. `COLOR_RGB2GRAY`) into `dst`. */
   cvtColor(src: OpenCvMat, dst: OpenCvMat, code: number): void;
   COLOR_RGB2GRAY: number;
   COLOR_RGBA2GRAY: number;

@@ -16,6 +16,7 @@ export interface RawImage {
 /** Decodes some platform-specific source (a path, a Blob, ...) into a {@link RawImage}. */
 export interface ImageDecoder<Source = unknown> {
   readonly name: string;
+  /** Decodes `source` to pixels. @throws {@link ImageDecodeError} when it is not a readable image. */
   decode(source: Source): Promise<RawImage>;
 }
 

@@ -12,6 +12,7 @@ export class FlatStore {
     this.data = new Float32Array(dim * 16);
   }
 
+  /** The number of vectors stored. */
   get size(): number {
     return this.ids.length;
   }
@@ -93,6 +94,7 @@ export abstract class StoredIndex {
     this.store = new FlatStore(dim);
   }
 
+  /** The number of vectors in the index. */
   get size(): number {
     return this.store.size;
   }
