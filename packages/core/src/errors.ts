@@ -30,28 +30,60 @@ export class CbirError extends Error {
   }
 }
 
-/** A vector, matrix or tensor has the wrong shape for the model or index it is given to. */
+/**
+ * A vector, matrix or tensor has the wrong shape for the model or index it is given to.
+ *
+ * @example
+ * ```ts
+ * try { index.search(queries, 10); }
+ * catch (e) { if (e instanceof DimensionMismatchError) console.error('embed queries with the same model and reducer'); }
+ * ```
+ */
 export class DimensionMismatchError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('DIMENSION_MISMATCH', message, options);
   }
 }
 
-/** A learned attribute was read before `fit` was called. */
+/**
+ * A learned attribute was read before `fit` was called.
+ *
+ * @example
+ * ```ts
+ * const km = new KMeans({ nClusters: 3 });
+ * try { km.labels; } catch (e) { console.log(e instanceof NotFittedError); } // true: call fit(x) first
+ * ```
+ */
 export class NotFittedError extends CbirError {
   constructor(message: string) {
     super('NOT_FITTED', message);
   }
 }
 
-/** No tfjs backend could be initialised. The message lists each backend tried and why it failed. */
+/**
+ * No tfjs backend could be initialised. The message lists each backend tried and why it failed.
+ *
+ * @example
+ * ```ts
+ * try { await initNodeBackend({ prefer: ['tensorflow'] }); }
+ * catch (e) { if (e instanceof BackendUnavailableError) console.error(e.message); } // lists each backend tried
+ * ```
+ */
 export class BackendUnavailableError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('BACKEND_UNAVAILABLE', message, options);
   }
 }
 
-/** An image could not be decoded. */
+/**
+ * An image could not be decoded.
+ *
+ * @example
+ * ```ts
+ * try { await decoder.decode('broken.jpg'); }
+ * catch (e) { if (e instanceof ImageDecodeError) console.warn('skipping', e.message); }
+ * ```
+ */
 export class ImageDecodeError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('IMAGE_DECODE', message, options);
@@ -61,6 +93,12 @@ export class ImageDecodeError extends CbirError {
 /**
  * A file or byte buffer is not in the expected format: wrong magic, unsupported version, truncated,
  * checksum mismatch, or (for PyTorch files) a pickle opcode or zip feature cbir does not read.
+ *
+ * @example
+ * ```ts
+ * try { deserializeIndex(bytes, 'photos.cbirindex'); }
+ * catch (e) { if (e instanceof FormatError) console.error(e.message); } // names the file and what is wrong
+ * ```
  */
 export class FormatError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -68,12 +106,26 @@ export class FormatError extends CbirError {
   }
 }
 
-/** Index files that fail validation. A {@link FormatError} specialised for indexes. */
+/**
+ * Index files that fail validation. A {@link FormatError} specialised for indexes.
+ *
+ * @example
+ * ```ts
+ * try { await loadIndex('photos.cbirindex'); }
+ * catch (e) { if (e instanceof IndexFormatError) console.error('rebuild it with cbir index:', e.message); }
+ * ```
+ */
 export class IndexFormatError extends FormatError {}
 
 /**
  * A weight file does not match the model: missing keys, unexpected keys or shapes that differ.
  * {@link WeightsMismatchError.problems} lists every problem found, not just the first.
+ *
+ * @example
+ * ```ts
+ * try { loadTorchWeights(ae, bytes); }
+ * catch (e) { if (e instanceof WeightsMismatchError) console.error(e.problems.join('\n')); } // one line per key
+ * ```
  */
 export class WeightsMismatchError extends CbirError {
   /** One line per problem, e.g. `missing key "decoder.4.bias"`. */

@@ -40,7 +40,14 @@ export interface Features {
   reducer: ReducerState;
 }
 
-/** Scales `v` to unit L2 norm in place (a zero vector stays zero). */
+/**
+ * Scales `v` to unit L2 norm in place (a zero vector stays zero).
+ *
+ * @example
+ * ```ts
+ * const v = l2Normalize(Float32Array.of(3, 4)); // [0.6, 0.8]
+ * ```
+ */
 export function l2Normalize(v: Float32Array): Float32Array {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];

@@ -15,6 +15,11 @@ export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
 /**
  * Serialises features as a framed cbir file (`CBIRFEAT`; see `writeFramed`): the JSON header holds `rows`, `cols`,
  * `ids`, `labels`, optional `paths` and `metadata`; the body the float32 matrix, row-major.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic('photos.cbirfeat', serializeFeatures({ matrix, ids, labels }));
+ * ```
  */
 export function serializeFeatures(f: FeatureFile): Uint8Array {
   const header = { rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {} };
@@ -25,6 +30,11 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
  * Reads {@link serializeFeatures}'s bytes, checking magic, version, sizes and checksum.
  *
  * @throws {@link FormatError} naming `source` on any mismatch.
+ *
+ * @example
+ * ```ts
+ * const { matrix, ids, labels } = deserializeFeatures(await readFile('photos.cbirfeat'), 'photos.cbirfeat');
+ * ```
  */
 export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'): FeatureFile {
   const f = readFramed<{ rows: number; cols: number; ids: string[]; labels: (string | null)[]; paths?: string[]; metadata?: Record<string, unknown> }>(

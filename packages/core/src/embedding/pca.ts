@@ -55,6 +55,11 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
  * axis's largest-magnitude coordinate is positive). Randomized subspace iteration on the Gram matrix, then an exact
  * small eigenproblem (Halko, Martinsson & Tropp 2011), so `d` may be far larger than `n` (the notebook's 65,536-d
  * latents).
+ *
+ * @example
+ * ```ts
+ * const { mean, components } = fitPca(features, 64);   // components: [64, dim], row-major
+ * ```
  */
 export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; components: Float32Array } {
   const { rows: n, cols: d } = x;

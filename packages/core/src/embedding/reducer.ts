@@ -25,7 +25,15 @@ export interface ReducerState {
   l2?: boolean;
 }
 
-/** Parses a {@link ReduceSpec}, listing the valid forms when it is wrong. */
+/**
+ * Parses a {@link ReduceSpec}, listing the valid forms when it is wrong.
+ *
+ * @example
+ * ```ts
+ * parseReduce('pca:256');   // { kind: 'pca', dim: 256 }
+ * parseReduce('avgpool');   // { kind: 'avgpool' }
+ * ```
+ */
 export function parseReduce(spec: string): { kind: ReducerState['kind']; dim?: number } {
   if (spec === 'none' || spec === 'avgpool') return { kind: spec };
   const m = /^(rp|pca):(\d+)$/.exec(spec);
@@ -35,13 +43,27 @@ export function parseReduce(spec: string): { kind: ReducerState['kind']; dim?: n
   return { kind: m[1] as 'rp' | 'pca', dim: Number(m[2]) };
 }
 
-/** Converts NHWC latents of one image (`[h, w, c]`, row-major) to the `[c, h, w]` flattening PyTorch's `.flatten()` gives. */
+/**
+ * Converts NHWC latents of one image (`[h, w, c]`, row-major) to the `[c, h, w]` flattening PyTorch's `.flatten()` gives.
+ *
+ * @example
+ * ```ts
+ * const chw = latentToChw(latentNhwc, [8, 42, 42]); // PyTorch's flatten order, as the notebook's features
+ * ```
+ */
 export function latentToChw(latent: Float32Array, [c, h, w]: readonly [number, number, number], out = new Float32Array(c * h * w)): Float32Array {
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(k * h + y) * w + x] = latent[(y * w + x) * c + k];
   return out;
 }
 
-/** The Gaussian projection matrix of `rp`, `[inDim, dim]` row-major, entries N(0, 1/dim), regenerated from `seed`. */
+/**
+ * The Gaussian projection matrix of `rp`, `[inDim, dim]` row-major, entries N(0, 1/dim), regenerated from `seed`.
+ *
+ * @example
+ * ```ts
+ * const p = projectionMatrix(65536, 256, 0);   // Float32Array [256, 65536], seeded Gaussian / sqrt(256)
+ * ```
+ */
 export function projectionMatrix(inDim: number, dim: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   const m = new Float32Array(inDim * dim);
@@ -54,6 +76,11 @@ export function projectionMatrix(inDim: number, dim: number, seed: number): Floa
  * Reduces one image's NHWC latent with a fitted reducer (for `pca`, `state` must hold `mean` and `components`).
  *
  * @returns The feature vector, `state.dim` long.
+ *
+ * @example
+ * ```ts
+ * const feature = reduceLatent(latent, reducerState);   // Float32Array [reducerState.dim] (pass the projection for 'rp')
+ * ```
  */
 export function reduceLatent(latent: Float32Array, state: ReducerState, projection?: Float32Array): Float32Array {
   const [c, h, w] = state.latentShape;
@@ -97,14 +124,29 @@ export function projectPca(flat: Float32Array, state: ReducerState, out = new Fl
 const MAGIC = 'CBIRREDU';
 const VERSION = 1;
 
-/** Serialises a fitted reducer as a framed cbir file (`CBIRREDU`): the JSON header, then `mean` and `components`. */
+/**
+ * Serialises a fitted reducer as a framed cbir file (`CBIRREDU`): the JSON header, then `mean` and `components`.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic('model/reducer.bin', serializeReducer(features.reducer));
+ * ```
+ */
 export function serializeReducer(state: ReducerState): Uint8Array {
   const { mean, components, ...rest } = state;
   const header = { ...rest, meanLength: mean?.length ?? 0, componentsLength: components?.length ?? 0 };
   return writeFramed(MAGIC, VERSION, header, [mean ?? new Float32Array(0), components ?? new Float32Array(0)]);
 }
 
-/** Reads {@link serializeReducer}'s bytes. @throws {@link FormatError} on a bad magic, version, size or checksum. */
+/**
+ * Reads {@link serializeReducer}'s bytes. @throws {@link FormatError} on a bad magic, version, size or checksum.
+ *
+ * @example
+ * ```ts
+ * const reducer = deserializeReducer(await readFile('model/reducer.bin'));
+ * const q = await embedImages(model, queries, { reducer });   // embedded as the collection was
+ * ```
+ */
 export function deserializeReducer(bytes: Uint8Array, source = 'reducer file'): ReducerState {
   const f = readFramed<ReducerState & { meanLength: number; componentsLength: number }>(
     bytes, MAGIC, VERSION, 'deserializeReducer', source, 'Embed the collection again to refit it.',

@@ -5,6 +5,11 @@ import type { Matrix } from '../matrix.js';
 /**
  * Precision at k of one ranked list: the fraction of the first `k` results that are relevant.
  * Padding (`-1`) counts as not relevant.
+ *
+ * @example
+ * ```ts
+ * precisionAtK([7, 3, 9, 1], (id) => id < 5, 2);   // 0.5: one of the first two is relevant
+ * ```
  */
 export function precisionAtK(ranked: ArrayLike<number>, relevant: (id: number) => boolean, k: number): number {
   let hits = 0;
@@ -16,6 +21,11 @@ export function precisionAtK(ranked: ArrayLike<number>, relevant: (id: number) =
  * Average precision of one ranked list: the mean over relevant items of the precision at their rank,
  * `(1 / R) * sum_{i relevant} P@i`, where `R` is the number of relevant items in the collection (so relevant items
  * missing from the list count as zero).
+ *
+ * @example
+ * ```ts
+ * const ap = averagePrecision([4, 9, 2], (id) => labelOf(id) === 'cat', 2); // 2 relevant items exist in all
+ * ```
  */
 export function averagePrecision(ranked: ArrayLike<number>, relevant: (id: number) => boolean, totalRelevant: number): number {
   if (totalRelevant === 0) return 0;
@@ -30,7 +40,14 @@ export function averagePrecision(ranked: ArrayLike<number>, relevant: (id: numbe
   return sum / totalRelevant;
 }
 
-/** Recall at k of an approximate search against the exact one: the mean fraction of each exact top-k found. */
+/**
+ * Recall at k of an approximate search against the exact one: the mean fraction of each exact top-k found.
+ *
+ * @example
+ * ```ts
+ * const recall = recallAtK(lsh.search(q, 10), exact.search(q, 10));   // share of the true top 10 found
+ * ```
+ */
 export function recallAtK(approx: SearchResult, exact: SearchResult, k = exact.k): number {
   if (approx.nq !== exact.nq) throw new CbirError('INVALID_ARGUMENT', `recallAtK: ${approx.nq} approximate rows but ${exact.nq} exact rows.`);
   let sum = 0;
@@ -61,6 +78,12 @@ export interface RetrievalReport {
  *
  * @param index - Holds the items of `features` under `ids` (e.g. built by `cbir index`).
  * @param features - The same items' vectors (`[n, dim]`), ids and labels.
+ *
+ * @example
+ * ```ts
+ * const report = evaluateRetrieval(index, { matrix, ids: matrix.rows ? ids : [], labels }, [1, 5, 10]);
+ * console.log(report.precisionAtK[10], report.meanAveragePrecision, report.perClass);
+ * ```
  */
 export function evaluateRetrieval(
   index: Index,

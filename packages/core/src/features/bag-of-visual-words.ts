@@ -27,7 +27,15 @@ export interface BagOfVisualWordsOptions extends Omit<MiniBatchKMeansOptions, 'n
   l2?: boolean;
 }
 
-/** Stacks per-image binary descriptors (`n_i x 32` bytes each) into one matrix in the given encoding. */
+/**
+ * Stacks per-image binary descriptors (`n_i x 32` bytes each) into one matrix in the given encoding.
+ *
+ * @example
+ * ```ts
+ * const x = descriptorMatrix(perImageDescriptors, 'bits'); // Matrix [total descriptors, 256] of 0/1
+ * new MiniBatchKMeans({ nClusters: 100 }).fit(x);
+ * ```
+ */
 export function descriptorMatrix(descriptors: readonly Uint8Array[], encoding: DescriptorEncoding = 'bytes'): Matrix {
   const rows = descriptors.reduce((a, d) => a + d.length / ORB_DESCRIPTOR_BYTES, 0);
   const cols = encoding === 'bits' ? ORB_DESCRIPTOR_BYTES * 8 : ORB_DESCRIPTOR_BYTES;

@@ -13,7 +13,15 @@ export interface ColorHistogramOptions {
   normalize?: 'l1' | 'l2' | 'none';
 }
 
-/** The length of {@link colorHistogram}'s vector for these options. */
+/**
+ * The length of {@link colorHistogram}'s vector for these options.
+ *
+ * @example
+ * ```ts
+ * colorHistogramDim();                                   // 288 (joint HSV 8x12x3)
+ * colorHistogramDim({ space: 'rgb', bins: 4, joint: false }); // 12
+ * ```
+ */
 export function colorHistogramDim(options: ColorHistogramOptions = {}): number {
   const b = resolveBins(options);
   return (options.joint ?? true) ? b[0] * b[1] * b[2] : b[0] + b[1] + b[2];

@@ -22,6 +22,12 @@ export interface ImageDecoder<Source = unknown> {
 
 /**
  * A strided `[height, width, channels]` view of an image's pixels, without copying (`view.get(y, x, c)`).
+ *
+ * @example
+ * ```ts
+ * const px = pixelView(image);   // ndarray [height, width, channels] over image.data
+ * px.get(0, 0, 1);               // green of the top-left pixel
+ * ```
  */
 export function pixelView(image: RawImage): ndarray.NdArray<Uint8Array> {
   return ndarray(image.data, [image.height, image.width, image.channels]);
@@ -35,6 +41,13 @@ export function pixelView(image: RawImage): ndarray.NdArray<Uint8Array> {
  * @param images - Images that all have the same `size` x `size` dimensions.
  * @returns Shape `[images.length, size, size, 3]`. The caller disposes it.
  * @throws {@link DimensionMismatchError} if an image is not `size` x `size`.
+ *
+ * @example
+ * ```ts
+ * const x = imagesToTensor([image], 128);   // tf.Tensor4D [1, 128, 128, 3] in [-1, 1]
+ * const z = ae.encode(x);
+ * tf.dispose([x, z]);
+ * ```
  */
 export function imagesToTensor(images: readonly RawImage[], size: number): tf.Tensor4D {
   const out = new Float32Array(images.length * size * size * 3);
@@ -59,6 +72,11 @@ export function imagesToTensor(images: readonly RawImage[], size: number): tf.Te
  * Converts one image of a model's output (NHWC in [-1, 1]) back to 8-bit RGB.
  *
  * @param x - Shape `[1, h, w, 3]` or `[h, w, 3]`.
+ *
+ * @example
+ * ```ts
+ * const image = tensorToImage(ae.reconstruct(x).squeeze([0]));   // RawImage, [-1, 1] mapped to 0..255
+ * ```
  */
 export function tensorToImage(x: tf.Tensor): RawImage {
   const [h, w] = x.rank === 4 ? x.shape.slice(1, 3) : x.shape.slice(0, 2);

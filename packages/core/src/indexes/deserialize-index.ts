@@ -25,6 +25,12 @@ interface Header {
  * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md).
  *
  * @throws {@link IndexFormatError} naming `source` for a bad magic, version, size, kind or checksum.
+ *
+ * @example
+ * ```ts
+ * const index = deserializeIndex(await readFile('photos.cbirindex'), 'photos.cbirindex');
+ * index.search(queries, 10);
+ * ```
  */
 export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
   let f;

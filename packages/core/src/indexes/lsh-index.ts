@@ -258,6 +258,12 @@ export class LSHIndex extends StoredIndex implements Index {
  * @remarks lshashpy3 itself reloads the file with the names sorted as strings (`arr_0, arr_1, arr_10, ...`), which
  * permutes the tables when there are more than 10; bucket membership per plane set, and query results (a union over
  * tables), are the same either way.
+ *
+ * @example
+ * ```ts
+ * const planes = lshashPlanes(readNpz(await readFile('planes.npz')));   // lshashpy3's saved planes, one Float32Array per table
+ * const lsh = new LSHIndex({ hashSize: 12, inputDim: 256, numHashtables: 5, planes });
+ * ```
  */
 export function lshashPlanes(npz: ReadonlyMap<string, { shape: number[]; data: ArrayLike<number> }>): Float32Array[] {
   const names = [...npz.keys()].filter((k) => /^arr_\d+$/.test(k)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));

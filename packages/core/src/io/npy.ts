@@ -16,6 +16,11 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  * Reads a NumPy `.npy` file (format versions 1 to 3) holding little-endian `f4`, `f8`, `i4` or `u1` values in C order.
  *
  * @throws {@link FormatError} for another dtype, Fortran order, a bad magic or truncation.
+ *
+ * @example
+ * ```ts
+ * const { shape, data } = readNpy(await readFile('features.npy'));
+ * ```
  */
 export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new FormatError(`readNpy: ${source} does not start with the .npy magic.`);
@@ -42,6 +47,11 @@ export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
  *
  * @param data - Values in row-major order.
  * @param shape - The array's shape; its product must equal `data.length`.
+ *
+ * @example
+ * ```ts
+ * await writeFile('features.npy', writeNpy(matrix.data, [matrix.rows, matrix.cols]));   // numpy.load reads it
+ * ```
  */
 export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
   if (shape.reduce((a, b) => a * b, 1) !== data.length) {
@@ -63,6 +73,12 @@ export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Arr
  * Reads a NumPy `.npz` archive (`numpy.savez` or `savez_compressed`) into arrays by name (without `.npy`).
  *
  * @param inflateRaw - Raw-deflate decompressor for compressed archives (Node: `zlib.inflateRawSync`).
+ *
+ * @example
+ * ```ts
+ * const arrays = readNpz(await readFile('planes.npz'), (b) => zlib.inflateRawSync(b));
+ * arrays.get('planes_0')?.shape;
+ * ```
  */
 export function readNpz(bytes: Uint8Array, inflateRaw?: (data: Uint8Array) => Uint8Array, source = '.npz file'): Map<string, NpyArray> {
   return new Map(readZip(bytes, source, inflateRaw).map((e) => [e.name.replace(/\.npy$/, ''), readNpy(e.data, `${source}: ${e.name}`)]));

@@ -22,6 +22,12 @@ export function isSafetensors(bytes: Uint8Array): boolean {
  *
  * @returns Tensors by name, in header order, and the optional `__metadata__` strings.
  * @throws {@link FormatError} if the header is malformed or an offset falls outside the file.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = readSafetensors(await readFile('weights.safetensors'));
+ * tensors.get('encoder.0.weight')?.shape;
+ * ```
  */
 export function readSafetensors(
   bytes: Uint8Array,
@@ -66,6 +72,11 @@ export function readSafetensors(
  *
  * @param tensors - Name -> `{ shape, data }`, written in map order.
  * @param metadata - Optional string metadata, stored under `__metadata__`.
+ *
+ * @example
+ * ```ts
+ * await writeFile('weights.safetensors', writeSafetensors(new Map([['w', { shape: [2], data: Float32Array.of(1, 2) }]])));
+ * ```
  */
 export function writeSafetensors(tensors: Float32Tensors, metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};

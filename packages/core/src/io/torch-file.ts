@@ -26,6 +26,11 @@ type Callable = (args: unknown[]) => unknown;
  * @param source - A name for the file in error messages.
  * @returns The unpickled object: Python dicts as `Map`, tensors as {@link TorchTensor}.
  * @throws {@link FormatError} for a non-zip or legacy file, truncation, a CRC failure or an unsupported pickle feature.
+ *
+ * @example
+ * ```ts
+ * const obj = readTorchFile(await readFile('autoencoder_checkpoint.pth'));   // the unpickled object tree (dicts as Maps)
+ * ```
  */
 export function readTorchFile(bytes: Uint8Array, source = 'torch file'): unknown {
   if (!isZip(bytes)) {

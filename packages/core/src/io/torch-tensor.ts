@@ -30,6 +30,13 @@ function halfToFloat(h: number): number {
 /**
  * A tensor read from a PyTorch file: element type, shape (PyTorch order, e.g. Conv2d weights `[O, I, kH, kW]`),
  * and a strided view of little-endian storage bytes. Values are decoded on demand by {@link TorchTensor.toFloat32}.
+ *
+ * @example
+ * ```ts
+ * const { stateDict } = readTorchStateDict(bytes);
+ * const w: TorchTensor = stateDict.get('encoder.0.weight')!;
+ * console.log(w.shape, w.dtype);
+ * ```
  */
 export class TorchTensor {
   constructor(

@@ -41,6 +41,12 @@ export interface LoadTorchWeightsResult {
  * `{'epoch', 'model_state_dict', 'optimizer_state_dict', 'loss'}`).
  *
  * @throws {@link FormatError} if the bytes are neither format, or do not contain a state dict.
+ *
+ * @example
+ * ```ts
+ * const { format, stateDict } = readTorchStateDict(await readFile('autoencoder_checkpoint.pth'));
+ * console.log(format, [...stateDict.keys()]);
+ * ```
  */
 export function readTorchStateDict(
   bytes: Uint8Array,

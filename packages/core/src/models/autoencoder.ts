@@ -87,6 +87,13 @@ export function nearestValidSizes(arch: AutoencoderArchitecture, n: number, limi
  * A convolutional autoencoder built on tfjs-layers, module for module a PyTorch `nn.Sequential` encoder and decoder.
  * Inputs are NHWC float32 tensors in [-1, 1] (the notebook's `ToTensor()` + `Normalize(0.5, 0.5)`, transposed to
  * channels-last). {@link ConvAutoencoder} and {@link ConvAutoencoderV2} are the two architectures of the notebook.
+ *
+ * @example
+ * ```ts
+ * const ae: Autoencoder = new ConvAutoencoderV2({ inputSize: 128 });
+ * const z = ae.encode(x);          // x: [n, 128, 128, 3] in [-1, 1]
+ * console.log(ae.latentShape, ae.countParams());
+ * ```
  */
 export abstract class Autoencoder {
   /** The full model: `[n, inputSize, inputSize, 3]` -> `[n, inputSize, inputSize, 3]`. Train this one. */

@@ -48,6 +48,12 @@ export function elbowPlotSpec(points: readonly { k: number; distortion: number; 
  *
  * @param samples - `silhouetteSamples(x, labels)`.
  * @param labels - The cluster of each row.
+ *
+ * @example
+ * ```ts
+ * const s = silhouetteSamples(x, km.labels);
+ * await writePlot(silhouettePlotSpec(s, km.labels), 'out/silhouette');
+ * ```
  */
 export function silhouettePlotSpec(samples: ArrayLike<number>, labels: ArrayLike<number>, options: { title?: string; maxPerCluster?: number } = {}): VegaLiteSpec {
   if (samples.length !== labels.length || samples.length === 0) {
@@ -114,6 +120,12 @@ export function silhouettePlotSpec(samples: ArrayLike<number>, labels: ArrayLike
  *
  * @param points - `[n, 2]` row-major coordinates.
  * @param centres - `[k, 2]` row-major coordinates of the centres, or undefined.
+ *
+ * @example
+ * ```ts
+ * const xy = new Float32Array([0, 0, 1, 1, 5, 5]);            // [n, 2] coordinates
+ * await writePlot(clusterScatterSpec(xy, [0, 0, 1], [0.5, 0.5, 5, 5]), 'out/clusters');
+ * ```
  */
 export function clusterScatterSpec(points: ArrayLike<number>, labels: ArrayLike<number>, centres?: ArrayLike<number>, options: { title?: string; xTitle?: string; yTitle?: string } = {}): VegaLiteSpec {
   if (points.length !== 2 * labels.length) {

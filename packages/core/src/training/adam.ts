@@ -18,6 +18,13 @@ export interface AdamOptions {
  * Its state (step and moments) can be read and restored, so training resumes where it stopped.
  *
  * @remarks Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+ *
+ * @example
+ * ```ts
+ * const adam = new Adam({ lr: 3e-4 });
+ * adam.apply(params, grads);       // params: tf.Variable[], grads: tf.Tensor[] in the same order
+ * const saved = adam.getState();   // later: adam.setState(saved)
+ * ```
  */
 export class Adam {
   readonly lr: number;

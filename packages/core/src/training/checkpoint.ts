@@ -42,6 +42,11 @@ const VERSION = 1;
 /**
  * Serialises a {@link Checkpoint} as a framed cbir file (`CBIRCKPT`; see `writeFramed`): the JSON header holds all but
  * the tensors, the body the params, then Adam's m, then v.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic('out/last.ckpt', serializeCheckpoint(checkpoint));
+ * ```
  */
 export function serializeCheckpoint(c: Checkpoint): Uint8Array {
   const { params, adam, ...rest } = c;
@@ -59,6 +64,12 @@ export function serializeCheckpoint(c: Checkpoint): Uint8Array {
  * Reads {@link serializeCheckpoint}'s bytes, verifying magic, version, sizes and checksum.
  *
  * @throws {@link FormatError} naming `source` if any check fails.
+ *
+ * @example
+ * ```ts
+ * const ckpt = deserializeCheckpoint(await readFile('out/last.ckpt'), 'out/last.ckpt');
+ * await trainAutoencoder(model, data, { epochs: 20, resume: ckpt });
+ * ```
  */
 export function deserializeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
   const f = readFramed<Record<string, unknown> & { params: { name: string; shape: number[] }[]; adamStep: number; hasMoments: boolean; bestValLoss: number | null }>(

@@ -40,7 +40,14 @@ export interface TrainResult {
   checkpoint: Checkpoint;
 }
 
-/** The notebook's split: `valFraction` of a seeded permutation for validation, the rest for training. */
+/**
+ * The notebook's split: `valFraction` of a seeded permutation for validation, the rest for training.
+ *
+ * @example
+ * ```ts
+ * const { train, val } = splitIndices(1000, 0.15, new Rng(0));   // 850 and 150 indices, as trainAutoencoder splits
+ * ```
+ */
 export function splitIndices(n: number, valFraction: number, rng: Rng): { train: number[]; val: number[] } {
   const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
   const nVal = Math.round(n * valFraction);
@@ -198,6 +205,12 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
  * with respect to `vars` (default: the model's trainable weights, in order). Call inside `tf.tidy`.
  *
  * @param x - NHWC images in [-1, 1], shape `[n, inputSize, inputSize, 3]`.
+ *
+ * @example
+ * ```ts
+ * const { loss, grads } = mseGradients(model, x);   // loss: number; grads: tf.Tensor[] in trainable-weight order
+ * tf.dispose(grads);
+ * ```
  */
 export function mseGradients(model: Autoencoder, x: tf.Tensor4D, vars = model.model.trainableWeights.map((w) => w.read() as tf.Variable)): { loss: number; grads: tf.Tensor[] } {
   const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(x, model.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);

@@ -45,7 +45,14 @@ export function sharpDecoder(options: SharpDecoderOptions = {}): ImageDecoder<st
   };
 }
 
-/** Encodes an RGB {@link RawImage} as PNG bytes. */
+/**
+ * Encodes an RGB {@link RawImage} as PNG bytes.
+ *
+ * @example
+ * ```ts
+ * await writeFile('out.png', await encodePng(tensorToImage(reconstruction)));
+ * ```
+ */
 export async function encodePng(image: RawImage): Promise<Uint8Array> {
   const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -20,7 +20,14 @@ export async function loadFeatures(path: string): Promise<FeatureFile> {
   return deserializeFeatures(new Uint8Array(bytes), abs);
 }
 
-/** Writes a feature file atomically (temp file + rename). */
+/**
+ * Writes a feature file atomically (temp file + rename).
+ *
+ * @example
+ * ```ts
+ * await saveFeatures({ matrix, ids, labels, paths }, 'photos.cbirfeat');
+ * ```
+ */
 export async function saveFeatures(features: FeatureFile, path: string): Promise<void> {
   await writeFileAtomic(resolve(path), serializeFeatures(features));
 }

@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { IndexFormatError, deserializeIndex, type Index } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
 
-/** Writes an index to `path` atomically (temp file + rename). */
+/**
+ * Writes an index to `path` atomically (temp file + rename).
+ *
+ * @example
+ * ```ts
+ * await saveIndex(index, 'photos.cbirindex');   // atomic: temp file + rename
+ * ```
+ */
 export async function saveIndex(index: Index, path: string): Promise<void> {
   await writeFileAtomic(path, index.serialize());
 }
@@ -10,6 +17,12 @@ export async function saveIndex(index: Index, path: string): Promise<void> {
 /**
  * Reads an index file, checking magic, version, sizes and checksum.
  * @throws {@link IndexFormatError} naming `path`.
+ *
+ * @example
+ * ```ts
+ * const index = await loadIndex('photos.cbirindex');   // checks magic, version, sizes, checksum
+ * index.search(queries, 10);
+ * ```
  */
 export async function loadIndex(path: string): Promise<Index> {
   const bytes = await readFile(path).catch((cause) => {

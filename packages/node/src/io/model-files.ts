@@ -19,6 +19,11 @@ const CLASSES = { ConvAutoencoder, ConvAutoencoderV2 } as const;
  * metadata, each file written atomically.
  *
  * @param extra - More metadata to store (history, reducer state).
+ *
+ * @example
+ * ```ts
+ * await saveModel(ae, 'model/', { bestValLoss: 0.01 });   // model.json + weights.bin, loadable by tf.loadLayersModel
+ * ```
  */
 export async function saveModel(model: Autoencoder, dir: string, extra: Record<string, unknown> = {}): Promise<void> {
   let artifacts: tf.io.ModelArtifacts | undefined;
@@ -48,6 +53,12 @@ export async function saveModel(model: Autoencoder, dir: string, extra: Record<s
  *
  * @returns The model and its metadata.
  * @throws {@link FormatError} naming the file if it is missing, not cbir's, or inconsistent.
+ *
+ * @example
+ * ```ts
+ * const { model, metadata } = await loadModel('model/');
+ * const z = model.encode(x);
+ * ```
  */
 export async function loadModel(dir: string): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
   const jsonPath = join(dir, 'model.json');
