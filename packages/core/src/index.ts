@@ -59,4 +59,5 @@ export { orbDescriptors, ORB_DESCRIPTOR_BYTES, type OpenCv, type OpenCvMat, type
 export { BagOfVisualWords, descriptorMatrix, type BagOfVisualWordsOptions, type DescriptorEncoding } from './features/bag-of-visual-words.js';
 export { elbowPlotSpec, silhouettePlotSpec, clusterScatterSpec, trainingCurveSpec, type VegaLiteSpec } from './plots/plot-specs.js';
 export { mapImages, extractFeatures, type PerImage } from './features/extract-features.js';
+export { modelToArtifacts, modelFromArtifacts, modelToFiles, modelFromFiles, type ModelMetadata } from './io/model-artifacts.js';
 export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, type RetrievalReport } from './eval/metrics.js';
