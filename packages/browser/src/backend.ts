@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError, registerWasmTrainingKernels } from 'cbir-core';
+
+/** The tfjs backends cbir-browser can run on, fastest first. */
+export type BrowserBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** Options of {@link initBrowserBackend}. */
+export interface InitBrowserBackendOptions {
+  /** Backends to try, in order. @defaultValue `['webgpu', 'webgl', 'wasm', 'cpu']` */
+  prefer?: BrowserBackendName[];
+  /**
+   * Where the wasm backend's `.wasm` files are served, for static hosting: a URL prefix ending in `/`, or a map from
+   * file name (`tfjs-backend-wasm-simd.wasm`, ...) to URL (what bundlers' `?url` imports give). Default: the
+   * tfjs's own default (the jsDelivr CDN), which does not work offline.
+   */
+  wasmPaths?: string | Record<string, string>;
+}
+
+/** What {@link initBrowserBackend} chose, and why each backend before it was skipped. */
+export interface BrowserBackendChoice {
+  name: BrowserBackendName;
+  skipped: { name: BrowserBackendName; reason: string }[];
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0] : String(e));
+
+const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<void>> = {
+  async webgpu() {
+    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) throw new Error('navigator.gpu is not available (WebGPU is off or unsupported)');
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise (no adapter)');
+  },
+  async webgl() {
+    await import('@tensorflow/tfjs-backend-webgl');
+    if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend did not initialise (no WebGL context)');
+  },
+  async wasm(o) {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (o.wasmPaths) wasm.setWasmPaths(o.wasmPaths as string);
+    registerWasmTrainingKernels();
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  },
+  async cpu() {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+  },
+};
+
+/**
+ * Chooses and initialises a tfjs backend in the browser, trying in order `webgpu`, `webgl`, `wasm` (with cbir's
+ * training kernels, so it trains) and `cpu`.
+ *
+ * @returns The backend chosen and why each one before it was skipped.
+ * @throws {@link BackendUnavailableError} listing every backend tried with its cause, when none works.
+ * @example
+ * ```ts
+ * const { name, skipped } = await initBrowserBackend({ prefer: ['webgl', 'wasm'], wasmPaths: '/tfjs-wasm/' });
+ * ```
+ */
+export async function initBrowserBackend(options: InitBrowserBackendOptions = {}): Promise<BrowserBackendChoice> {
+  const prefer = options.prefer ?? ['webgpu', 'webgl', 'wasm', 'cpu'];
+  const skipped: BrowserBackendChoice['skipped'] = [];
+  for (const name of prefer) {
+    if (!TRY[name]) {
+      skipped.push({ name, reason: `unknown backend; valid: ${Object.keys(TRY).join(', ')}` });
+      continue;
+    }
+    try {
+      await TRY[name](options);
+      await tf.ready();
+      return { name, skipped };
+    } catch (e) {
+      skipped.push({ name, reason: message(e) });
+    }
+  }
+  throw new BackendUnavailableError(`initBrowserBackend: no tfjs backend works here. Tried: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}.`);
+}
