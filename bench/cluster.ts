@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KMeans, MiniBatchKMeans, Rng, readNpy, silhouetteScore, writeNpy, type Matrix } from 'cbir-core';
 import { initNodeBackend } from 'cbir-node';
+import { clustered } from './synthetic.js';
 
 const quick = process.argv.includes('--quick');
 const backend = await initNodeBackend();
@@ -16,16 +17,6 @@ const dir = resolve('bench/.cache/cluster');
 mkdirSync(dir, { recursive: true });
 const wang = process.env.CBIR_WANG1K ?? resolve('../shared/datasets/wang1k');
 
-function clustered(n: number, d: number, seed: number, centres = 12): Matrix {
-  const rng = new Rng(seed);
-  const c = Float32Array.from({ length: centres * d }, () => rng.normal() * 2);
-  const data = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const k = rng.int(centres);
-    for (let j = 0; j < d; j++) data[i * d + j] = c[k * d + j] + rng.normal();
-  }
-  return { data, rows: n, cols: d };
-}
 
 /** ORB descriptors of every Wang-1K image (OpenCV's defaults: up to 500 per image), cached as .npy. */
 function orbDescriptors(): { x: Matrix; source: string } {
@@ -49,8 +40,8 @@ np.save(sys.argv[2], np.concatenate([d for d in ds if d is not None]).astype(np.
 
 const ks = quick ? [4, 5] : [4, 5, 6, 7, 8, 9];
 const nInit = quick ? 2 : 10;
-const big = clustered(quick ? 200 : 1000, quick ? 512 : 4096, 1);
-const tall = clustered(quick ? 5000 : 100_000, 64, 2);
+const big = clustered(quick ? 200 : 1000, quick ? 512 : 4096, 1, 12, 2);
+const tall = clustered(quick ? 5000 : 100_000, 64, 2, 12, 2);
 const orb = orbDescriptors();
 const sil = { data: tall.data.subarray(0, (quick ? 2000 : 20_000) * 64), rows: quick ? 2000 : 20_000, cols: 64 };
 

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { ExactEuclideanIndex, LSHIndex, Rng, recallAtK, type Matrix } from 'cbir-core';
 import { initNodeBackend } from 'cbir-node';
+import { clustered } from './synthetic.js';
 
 const require = createRequire(import.meta.url);
 const usearch = require('usearch') as typeof import('usearch');
@@ -17,16 +18,6 @@ const quick = process.argv.includes('--quick');
 const backend = await initNodeBackend();
 console.error(`backend: ${backend.name}`);
 
-function clustered(n: number, d: number, seed: number, centres = 64): Matrix {
-  const rng = new Rng(seed);
-  const c = Float32Array.from({ length: centres * d }, () => rng.normal() * 3);
-  const data = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const k = rng.int(centres);
-    for (let j = 0; j < d; j++) data[i * d + j] = c[k * d + j] + rng.normal();
-  }
-  return { data, rows: n, cols: d };
-}
 
 function time(fn: () => void, minMs = quick ? 0 : 1500): number {
   fn();

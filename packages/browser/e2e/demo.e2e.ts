@@ -166,7 +166,7 @@ describe('the demo page in Chromium', () => {
     await saveModel(fresh, join(dir, 'node-model'));
     const json = await readFile(join(dir, 'node-model', 'model.json'));
     const weights = await readFile(join(dir, 'node-model', 'weights.bin'));
-    const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 3);
+    const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
     const z = fresh.encode(x);
     const inNode = Array.from(z.dataSync());
     // Bytes cross into the page as base64 (a 13 MB array of numbers takes a minute to serialise).
@@ -207,9 +207,10 @@ describe('the demo page in Chromium', () => {
     console.log(`default backend in headless Chromium: ${footer}`);
     expect(['webgpu', 'webgl', 'wasm', 'cpu']).toContain(chosen);
     if (chosen !== 'webgpu') expect(footer).toContain('webgpu:'); // the reason it was skipped
-    // One epoch on that backend too, for the record.
-    await page.setInputFiles('#files', files);
-    await page.click('#train');
+    // One epoch on that backend too, for the record (software WebGL in headless Chromium blocks the page while it
+    // compiles shaders, hence the long timeouts).
+    await page.setInputFiles('#files', files, { timeout: 120_000 });
+    await page.click('#train', { timeout: 120_000 });
     await page.waitForSelector('body[data-trained="true"]', { timeout: 300_000 });
     console.log(`one epoch on ${chosen}: ${(await page.evaluate(() => (window as any).cbirDemo.epochSeconds as number)).toFixed(2)} s`);
   });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, registerWasmTrainingKernels } from 'cbir-core';
+import { chooseBackend, registerWasmTrainingKernels } from 'cbir-core';
 
 /** The tfjs backends cbir-browser can run on, fastest first. */
 export type BrowserBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -21,8 +21,6 @@ export interface BrowserBackendChoice {
   name: BrowserBackendName;
   skipped: { name: BrowserBackendName; reason: string }[];
 }
-
-const message = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0] : String(e));
 
 const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<void>> = {
   async webgpu() {
@@ -59,19 +57,6 @@ const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<
  */
 export async function initBrowserBackend(options: InitBrowserBackendOptions = {}): Promise<BrowserBackendChoice> {
   const prefer = options.prefer ?? ['webgpu', 'webgl', 'wasm', 'cpu'];
-  const skipped: BrowserBackendChoice['skipped'] = [];
-  for (const name of prefer) {
-    if (!TRY[name]) {
-      skipped.push({ name, reason: `unknown backend; valid: ${Object.keys(TRY).join(', ')}` });
-      continue;
-    }
-    try {
-      await TRY[name](options);
-      await tf.ready();
-      return { name, skipped };
-    } catch (e) {
-      skipped.push({ name, reason: message(e) });
-    }
-  }
-  throw new BackendUnavailableError(`initBrowserBackend: no tfjs backend works here. Tried: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}.`);
+  const tryers = Object.fromEntries(Object.entries(TRY).map(([n, f]) => [n, () => f(options)])) as Record<BrowserBackendName, () => Promise<void>>;
+  return chooseBackend('initBrowserBackend', prefer, tryers);
 }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, registerWasmTrainingKernels } from 'cbir-core';
+import { chooseBackend, registerWasmTrainingKernels } from 'cbir-core';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
 export type NodeBackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -77,23 +77,7 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTenso
  * ```
  */
 export async function initNodeBackend(options: InitNodeBackendOptions = {}): Promise<BackendChoice> {
-  const prefer = options.prefer ?? ['tensorflow', 'wasm', 'cpu'];
-  const skipped: BackendChoice['skipped'] = [];
-  for (const name of prefer) {
-    if (!TRY[name]) {
-      skipped.push({ name, reason: `unknown backend; valid: ${Object.keys(TRY).join(', ')}` });
-      continue;
-    }
-    try {
-      await TRY[name]();
-      await tf.ready();
-      return { name, tfjsBackend: tf.getBackend(), skipped };
-    } catch (e) {
-      skipped.push({ name, reason: message(e) });
-    }
-  }
-  throw new BackendUnavailableError(
-    `initNodeBackend: no backend could be initialised. Tried: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}. ` +
-      'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.',
-  );
+  const { name, skipped } = await chooseBackend('initNodeBackend', options.prefer ?? ['tensorflow', 'wasm', 'cpu'], TRY,
+    'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.');
+  return { name, tfjsBackend: tf.getBackend(), skipped };
 }

@@ -1,0 +1,13 @@
+import { Rng, type Matrix } from 'cbir-core';
+
+/** `n` points in `d` dims around `centres` Gaussian centres (spread `scale`), unit noise; seeded, so runs compare. */
+export function clustered(n: number, d: number, seed: number, centres = 64, scale = 3): Matrix {
+  const rng = new Rng(seed);
+  const c = Float32Array.from({ length: centres * d }, () => rng.normal() * scale);
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const k = rng.int(centres);
+    for (let j = 0; j < d; j++) data[i * d + j] = c[k * d + j] + rng.normal();
+  }
+  return { data, rows: n, cols: d };
+}
