@@ -34,6 +34,19 @@ const configs: Options[] = [
     platform: 'node',
     external,
   },
+  {
+    // The browser package: ESM only (what bundlers want), no Node built-ins, platform 'browser'.
+    entry: { index: 'packages/browser/src/index.ts' },
+    outDir: 'packages/browser/dist',
+    format: ['esm'],
+    dts: { compilerOptions: { composite: false, paths: {}, types: [] } },
+    tsconfig: 'packages/browser/tsconfig.json',
+    sourcemap: true,
+    clean: true,
+    target: 'es2022',
+    platform: 'browser',
+    external,
+  },
 ];
 
 // Built one package at a time (core first) so that cbir-node's declarations can import cbir-core's.
