@@ -86,14 +86,23 @@ for (const job of jobs) {
   ours[job.name] = { seconds, value };
   console.error(`cbir   ${job.name}: ${seconds.toFixed(2)} s`);
 }
-const sk = JSON.parse(execFileSync('/usr/bin/python3', [resolve('bench/sklearn_cluster.py'), dir], { encoding: 'utf8' })) as typeof ours;
+const runSklearn = (threads?: number) =>
+  JSON.parse(execFileSync('/usr/bin/python3', [resolve('bench/sklearn_cluster.py'), dir], {
+    encoding: 'utf8',
+    env: threads ? { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } : process.env,
+  })) as typeof ours;
+const sk = runSklearn();
+// scikit-learn uses both cores (OpenMP in its Cython loops, threaded OpenBLAS); cbir runs on one (tfjs's wasm backend
+// has no threads in Node). The single-thread column shows how much of the gap that is.
+const sk1 = runSklearn(1);
 
 console.log(`\nbackend: ${backend.name}; scikit-learn: Debian python3-sklearn, same machine, same data\n`);
-console.log('| job | cbir s | scikit-learn s | speed vs scikit-learn | cbir mean inertia / score | scikit-learn |');
-console.log('|---|---|---|---|---|---|');
+console.log('| job | cbir s | scikit-learn s (2 threads) | speed vs scikit-learn | scikit-learn s (1 thread) | speed vs 1 thread | cbir mean inertia / score | scikit-learn |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const job of jobs) {
   const a = ours[job.name];
   const b = sk[job.name];
+  const c = sk1[job.name];
   const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(4) : v.toFixed(4));
-  console.log(`| ${job.name} | ${a.seconds.toFixed(2)} | ${b.seconds.toFixed(2)} | ${(b.seconds / a.seconds).toFixed(2)}x | ${fmt(a.value)} | ${fmt(b.value)} |`);
+  console.log(`| ${job.name} | ${a.seconds.toFixed(2)} | ${b.seconds.toFixed(2)} | ${(b.seconds / a.seconds).toFixed(2)}x | ${c.seconds.toFixed(2)} | ${(c.seconds / a.seconds).toFixed(2)}x | ${fmt(a.value)} | ${fmt(b.value)} |`);
 }
