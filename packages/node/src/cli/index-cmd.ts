@@ -1,13 +1,17 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, type Index, type LSHDistance } from 'cbir-core';
+import { inflateRawSync } from 'node:zlib';
+import { CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
 import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
 
 const HELP = `Usage: cbir index --features FILE --type exact|cosine|lsh --out FILE
                   [--hash-size 12] [--tables 5] [--distance hamming] [--probe-radius R] [--centre] [--fill-to-k] [--seed 0]
+                  [--planes FILE.npz]
 
-Builds an index over a feature file from \`cbir embed\` (row i gets id i; paths and labels are kept).`;
+Builds an index over a feature file from \`cbir embed\` (row i gets id i; paths and labels are kept).
+--planes imports lshashpy3's saved hyperplanes (the .npz its matrices_filename writes) so that both hash identically.`;
 
 export async function indexCmd(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -16,7 +20,7 @@ export async function indexCmd(argv: string[]): Promise<void> {
       features: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
       'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
       'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      seed: { type: 'string', default: '0' }, planes: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
@@ -30,12 +34,22 @@ export async function indexCmd(argv: string[]): Promise<void> {
     index = new LSHIndex({
       inputDim: dim, hashSize: Number(values['hash-size']), numHashtables: Number(values.tables), distanceFunc: values.distance as LSHDistance,
       probeRadius: values['probe-radius'] === undefined ? undefined : Number(values['probe-radius']), centre: values.centre,
-      fillToK: values['fill-to-k'], seed: Number(values.seed),
+      fillToK: values['fill-to-k'], seed: Number(values.seed), planes: values.planes ? await readPlanes(values.planes) : undefined,
     });
   } else throw new CbirError('INVALID_ARGUMENT', `--type must be exact, cosine or lsh, got "${values.type}".`);
+  if (values.planes && values.type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
   const started = Date.now();
   index.add(f.matrix, undefined, f.ids.map((id, i) => ({ path: f.paths?.[i] ?? id, label: f.labels[i] })));
   await saveIndex(index, resolve(values.out));
   const report = { stage: 'done', type: values.type, size: index.size, dim, seconds: (Date.now() - started) / 1000, out: values.out };
   console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} (${values.type}) into ${values.out}`);
+}
+
+/** lshashpy3's planes file (`np.savez_compressed`, so deflated entries) as one Float32Array per table. */
+async function readPlanes(path: string): Promise<Float32Array[]> {
+  const abs = resolve(path);
+  const bytes = await readFile(abs).catch((cause: Error) => {
+    throw new CbirError('INVALID_ARGUMENT', `--planes: cannot read ${abs}: ${cause.message}`, { cause });
+  });
+  return lshashPlanes(readNpz(new Uint8Array(bytes), (b) => new Uint8Array(inflateRawSync(b)), abs));
 }

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { loadIndex, readNpy, serializeFeatures } from 'cbir-node';
 import { describe, expect, it } from 'vitest';
 import { makeImageFolder } from '../helpers.js';
 
@@ -49,5 +50,28 @@ describe('cbir index, search and eval', () => {
     const e = await cbir('eval', '--index', join(root, 'package.json')).catch((x) => x);
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(/package\.json is not a CBIRINDX file/);
+  });
+
+  it("cbir index --planes imports lshashpy3's hyperplanes: the CLI's index ranks as lshashpy3 does", async () => {
+    const fixtures = join(root, 'packages/core/test/fixtures/lshashpy3');
+    const data = readNpy(new Uint8Array(await readFile(join(fixtures, 'data.npy'))));
+    const queries = readNpy(new Uint8Array(await readFile(join(fixtures, 'queries.npy'))));
+    const expected = JSON.parse(await readFile(join(fixtures, 'expected.json'), 'utf8'));
+    const config = expected.configs[0];
+    const out = await mkdtemp(join(tmpdir(), 'cbir-planes-'));
+    const rows = data.shape[0];
+    const matrix = { data: Float32Array.from(data.data), rows, cols: data.shape[1] };
+    // lshashpy3 indexed item i under extra_data=i; our ids are row numbers, the same.
+    await writeFile(join(out, 'f.cbirfeat'), serializeFeatures({ matrix, ids: Array.from({ length: rows }, (_, i) => String(i)), labels: [] }));
+    await cbir('index', '--features', join(out, 'f.cbirfeat'), '--type', 'lsh', '--hash-size', String(config.hash_size), '--tables', String(config.num_hashtables),
+      '--planes', join(fixtures, config.planes_file), '--out', join(out, 'lsh.idx'));
+    const index = await loadIndex(join(out, 'lsh.idx'));
+    const d = queries.shape[1];
+    for (let q = 0; q < 5; q++) {
+      const want: number[] = config.results.hamming[q].ids;
+      const got = index.search({ data: Float32Array.from(queries.data.subarray(q * d, (q + 1) * d)), rows: 1, cols: d }, want.length);
+      expect(Array.from(got.ids)).toEqual(want);
+    }
+    await expect(cbir('index', '--features', join(out, 'f.cbirfeat'), '--type', 'exact', '--planes', 'x.npz', '--out', join(out, 'e.idx'))).rejects.toMatchObject({ stderr: expect.stringContaining('--planes applies to --type lsh only') });
   });
 });
