@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseBackend, registerWasmTrainingKernels } from 'cbir-core';
+import { setWasmPaths } from './wasm-paths.js';
 
 /** The tfjs backends cbir-browser can run on, fastest first. */
 export type BrowserBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -33,8 +34,8 @@ const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<
     if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend did not initialise (no WebGL context)');
   },
   async wasm(o) {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    if (o.wasmPaths) wasm.setWasmPaths(o.wasmPaths as string);
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (o.wasmPaths) setWasmPaths(o.wasmPaths);
     registerWasmTrainingKernels();
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
   },

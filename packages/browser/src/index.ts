@@ -9,4 +9,4 @@ export { initBrowserBackend, type BrowserBackendName, type InitBrowserBackendOpt
 export { canvasDecoder, type CanvasDecoderOptions, type BrowserImageSource } from './image/canvas-decoder.js';
 export { fileListDataset, type FileListDataset } from './data/file-list-dataset.js';
 export { saveBytes, loadBytes, deleteBytes, saveModelToIndexedDb, loadModelFromIndexedDb, downloadBytes, downloadModel, modelFromUploads } from './io/indexeddb-store.js';
-export { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+export { setWasmPaths } from './wasm-paths.js';
