@@ -154,7 +154,7 @@ function showResults(queryCaption: string, querySrc: string, vector: Float32Arra
   }
   const k = Math.min(10, state.index.size);
   const res = state.index.search({ data: vector, rows: 1, cols: vector.length }, k);
-  const hits = Array.from(res.ids).map((id, j) => ({ id, distance: res.distances[j] })).filter((h) => h.id >= 0);
+  const hits = cbir.searchHits(state.index, res);
   state.lastResults = hits.map((h) => ({ id: state.features!.ids[h.id], distance: h.distance }));
   const q = tile(querySrc, queryCaption);
   q.classList.add('query');

@@ -127,6 +127,7 @@ describe('the demo page in Chromium', () => {
       return { architecture: metadata.architecture, inputSize: model.inputSize, size: index.size, vector: Array.from(index.vector(0) as Float32Array).slice(0, 8) };
     });
     expect(after).toMatchObject({ architecture: 'ConvAutoencoderV2', inputSize: 32, size: 40 });
+    expect(after.vector).toHaveLength(8);
     after.vector.forEach((v, i) => expect(v).toBeCloseTo(before[i], 6));
   });
 
@@ -155,6 +156,7 @@ describe('the demo page in Chromium', () => {
     for (const f of files) await writeFile(join(imagesDir, f.name), f.buffer);
     const nodeFeatures = await embedImages(model, await directoryDataset(imagesDir, { size: 32 }));
     const pageFeatures = await page.evaluate(() => Array.from((window as any).cbirDemo.features.matrix.data as Float32Array));
+    expect(pageFeatures).toHaveLength(nodeFeatures.matrix.data.length);
     let maxDiff = 0;
     pageFeatures.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - nodeFeatures.matrix.data[i]))));
     expect(maxDiff).toBeLessThan(1e-4);
@@ -178,8 +180,8 @@ describe('the demo page in Chromium', () => {
       return Array.from(t.dataSync() as Float32Array);
     }, [json.toString('base64'), weights.toString('base64'), Array.from(x.dataSync())] as const);
     tf.dispose([x, z]);
-    expect(inPage).not.toBeNull();
-    inPage!.forEach((v, i) => expect(Math.abs(v - inNode[i])).toBeLessThan(1e-4));
+    expect(inPage).toHaveLength(inNode.length);
+    inPage.forEach((v, i) => expect(Math.abs(v - inNode[i])).toBeLessThan(1e-4));
   });
 
   it('works with the network off after the first load (service worker)', async () => {

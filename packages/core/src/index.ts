@@ -40,12 +40,12 @@ export { type ImageDataset, type DatasetEntry, arrayDataset } from './data/image
 export { Adam, type AdamOptions } from './training/adam.js';
 export { serializeCheckpoint, deserializeCheckpoint, type Checkpoint, type EpochRecord } from './training/checkpoint.js';
 export { trainAutoencoder, splitIndices, mseGradients, type TrainOptions, type TrainResult } from './training/train-autoencoder.js';
-export { type Matrix } from './matrix.js';
+export { type Matrix, selectRows } from './matrix.js';
 export { type ReduceSpec, type ReducerState, parseReduce, reduceLatent, latentToChw, projectionMatrix, serializeReducer, deserializeReducer } from './embedding/reducer.js';
 export { fitPca } from './embedding/pca.js';
 export { embedImages, l2Normalize, type EmbedOptions, type Features } from './embedding/embed-images.js';
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
-export { type Index, type Metric, type SearchResult, type ItemMetadata } from './indexes/index.js';
+export { type Index, type Metric, type SearchResult, type ItemMetadata, type SearchHit, searchHits } from './indexes/index.js';
 export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex } from './indexes/cosine-index.js';
 export { LSHIndex, lshashPlanes, type LSHIndexOptions, type LSHDistance } from './indexes/lsh-index.js';

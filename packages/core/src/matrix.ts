@@ -22,3 +22,18 @@ export function checkFiniteMatrix(where: string, m: Matrix, what: string): void 
     }
   }
 }
+
+/**
+ * The rows `rows` of `x` (in that order, repeats allowed) as a new matrix.
+ *
+ * @example
+ * ```ts
+ * const sample = selectRows(features, [0, 5, 9]);   // Matrix [3, features.cols]
+ * ```
+ */
+export function selectRows(x: Matrix, rows: ArrayLike<number>): Matrix {
+  const { cols } = x;
+  const data = new Float32Array(rows.length * cols);
+  for (let i = 0; i < rows.length; i++) data.set(x.data.subarray(rows[i] * cols, (rows[i] + 1) * cols), i * cols);
+  return { data, rows: rows.length, cols };
+}

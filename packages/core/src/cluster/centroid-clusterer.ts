@@ -129,16 +129,23 @@ export function assign(x: Matrix, centres: ArrayLike<number>, k: number, points?
 
 /** Sum over rows of the squared distance to the row's centre, in float64 from the data (as scikit-learn's `_inertia`). @internal */
 export function exactInertia(x: Matrix, centres: ArrayLike<number>, labels: Int32Array): number {
-  const { rows, cols, data } = x;
   let s = 0;
+  forEachSquaredDistanceToCentre(x, centres, labels, (d2) => (s += d2));
+  return s;
+}
+
+/** Calls `f` with each row's squared distance to its centre `labels[i]`, computed in float64 from the data. @internal */
+export function forEachSquaredDistanceToCentre(x: Matrix, centres: ArrayLike<number>, labels: Int32Array, f: (d2: number) => void): void {
+  const { rows, cols, data } = x;
   for (let i = 0; i < rows; i++) {
     const c = labels[i] * cols;
+    let s = 0;
     for (let j = 0; j < cols; j++) {
       const d = data[i * cols + j] - centres[c + j];
       s += d * d;
     }
+    f(s);
   }
-  return s;
 }
 
 /** `[k, dim]` float64 centres as a float32 Matrix. @internal */

@@ -3,6 +3,7 @@ import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { KMeans, type KMeansOptions } from './kmeans.js';
 import { MiniBatchKMeans, type MiniBatchKMeansOptions } from './mini-batch-kmeans.js';
+import { forEachSquaredDistanceToCentre } from './centroid-clusterer.js';
 import { PointDistances } from './point-distances.js';
 
 /** One point of the elbow curve. */
@@ -50,7 +51,7 @@ export function elbow(x: Matrix, options: ElbowOptions): ElbowPoint[] {
     signal?.throwIfAborted();
     const model = miniBatch ? new MiniBatchKMeans({ ...estimator, nClusters: k }) : new KMeans({ ...estimator, nClusters: k });
     model.fit(x, { onProgress, signal });
-    return { k, distortion: distortion(x, model.centroids), inertia: model.inertia, nIter: model.nIter, labels: model.labels, centroids: model.centroids };
+    return { k, distortion: meanDistanceToCentres(x, model.centroids.data, model.labels), inertia: model.inertia, nIter: model.nIter, labels: model.labels, centroids: model.centroids };
   });
 }
 
@@ -69,17 +70,17 @@ export function distortion(x: Matrix, centroids: Matrix): number {
   const points = new PointDistances(x);
   try {
     const labels = new Int32Array(x.rows);
-    const d2 = new Float64Array(x.rows);
-    points.nearest(centroids.data, centroids.rows, labels, d2);
-    // Recompute the winners' distances exactly: the scan may have run in float32.
-    let s = 0;
-    for (let i = 0; i < x.rows; i++) {
-      let e = 0;
-      for (let j = 0; j < x.cols; j++) e += (x.data[i * x.cols + j] - centroids.data[labels[i] * x.cols + j]) ** 2;
-      s += Math.sqrt(e);
-    }
-    return s / x.rows;
+    points.nearest(centroids.data, centroids.rows, labels, new Float64Array(x.rows));
+    // The winners' distances again, exactly: the scan may have run in float32.
+    return meanDistanceToCentres(x, centroids.data, labels);
   } finally {
     points.dispose();
   }
+}
+
+/** Mean over rows of the float64 Euclidean distance to the row's own centre (`labels` are the nearest centres). */
+function meanDistanceToCentres(x: Matrix, centres: ArrayLike<number>, labels: Int32Array): number {
+  let s = 0;
+  forEachSquaredDistanceToCentre(x, centres, labels, (d2) => (s += Math.sqrt(d2)));
+  return s / x.rows;
 }

@@ -1,5 +1,5 @@
 import { CbirError, DimensionMismatchError } from '../errors.js';
-import type { Matrix } from '../matrix.js';
+import { selectRows, type Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { Rng } from '../utils/rng.js';
 import { assign, CentroidClusterer, toMatrix, type CentroidClustererOptions } from './centroid-clusterer.js';
@@ -104,7 +104,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
     const points = new PointDistances(x);
     const initSize = this.initSize(n);
     try {
-      const validation = subset(x, Array.from({ length: initSize }, () => rng.int(n)));
+      const validation = selectRows(x, Array.from({ length: initSize }, () => rng.int(n)));
       let best: Float64Array | undefined;
       let bestInertia = Infinity;
       for (let run = 0; run < this.nInitResolved; run++) {
@@ -175,7 +175,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
   /** Initial centres computed on a random sample of `initSize` rows (all rows when that is all of them). */
   private initialCentresOnSample(x: Matrix, points: PointDistances, initSize: number, rng: Rng): Float64Array {
     if (initSize >= x.rows || typeof this.init !== 'string') return this.initialCentres(points, rng);
-    const sample = new PointDistances(subset(x, Array.from({ length: initSize }, () => rng.int(x.rows))));
+    const sample = new PointDistances(selectRows(x, Array.from({ length: initSize }, () => rng.int(x.rows))));
     try {
       return this.initialCentres(sample, rng);
     } finally {
@@ -270,11 +270,4 @@ export class MiniBatchKMeans extends CentroidClusterer {
     } else state.noImprovement++;
     return this.maxNoImprovement !== null && state.noImprovement >= this.maxNoImprovement;
   }
-}
-
-/** The rows `idx` of `x` as a new matrix. */
-function subset(x: Matrix, idx: number[]): Matrix {
-  const out = new Float32Array(idx.length * x.cols);
-  idx.forEach((r, i) => out.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
-  return { data: out, rows: idx.length, cols: x.cols };
 }

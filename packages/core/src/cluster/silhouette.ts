@@ -1,5 +1,5 @@
 import { CbirError } from '../errors.js';
-import { checkFiniteMatrix, type Matrix } from '../matrix.js';
+import { checkFiniteMatrix, selectRows, type Matrix } from '../matrix.js';
 import { Rng } from '../utils/rng.js';
 import { PointDistances } from './point-distances.js';
 
@@ -88,16 +88,14 @@ export function silhouetteSamples(x: Matrix, labels: ArrayLike<number>, options:
  * ```
  */
 export function silhouetteScore(x: Matrix, labels: ArrayLike<number>, options: SilhouetteScoreOptions = {}): number {
-  checkLabels('silhouetteScore', x, labels);
+  const { sampleSize } = options;
   let xs = x;
   let ls = labels;
-  const { sampleSize } = options;
   if (sampleSize !== undefined && sampleSize < x.rows) {
+    checkLabels('silhouetteScore', x, labels);
     if (!Number.isInteger(sampleSize) || sampleSize < 2) throw new CbirError('INVALID_ARGUMENT', `silhouetteScore: sampleSize must be an integer >= 2, got ${sampleSize}.`);
     const idx = new Rng(options.seed ?? 0).shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, sampleSize);
-    const data = new Float32Array(sampleSize * x.cols);
-    idx.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
-    xs = { data, rows: sampleSize, cols: x.cols };
+    xs = selectRows(x, idx);
     ls = idx.map((r) => labels[r]);
   }
   const s = silhouetteSamples(xs, ls, options);

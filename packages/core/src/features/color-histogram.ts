@@ -14,8 +14,9 @@ export interface ColorHistogramOptions {
 }
 
 /**
- * The length of {@link colorHistogram}'s vector for these options.
+ * The length of {@link colorHistogram}'s vector for these options, which it checks (call it to validate options early).
  *
+ * @throws {@link CbirError} for an unknown space or normalisation, or bad bins.
  * @example
  * ```ts
  * colorHistogramDim();                                   // 288 (joint HSV 8x12x3)
@@ -80,6 +81,9 @@ export function colorHistogram(image: RawImage, options: ColorHistogramOptions =
 
 function resolveBins(options: ColorHistogramOptions): [number, number, number] {
   const space = options.space ?? 'hsv';
+  if (space !== 'hsv' && space !== 'rgb') throw new CbirError('INVALID_ARGUMENT', `colorHistogram: space must be 'hsv' or 'rgb', got ${JSON.stringify(space)}.`);
+  const mode = options.normalize ?? 'l1';
+  if (mode !== 'l1' && mode !== 'l2' && mode !== 'none') throw new CbirError('INVALID_ARGUMENT', `colorHistogram: normalize must be 'l1', 'l2' or 'none', got ${JSON.stringify(mode)}.`);
   const given = options.bins ?? (space === 'hsv' ? [8, 12, 3] : 8);
   const b = (typeof given === 'number' ? [given, given, given] : [...given]) as [number, number, number];
   if (b.length !== 3 || b.some((v) => !Number.isInteger(v) || v < 1 || v > 256)) {

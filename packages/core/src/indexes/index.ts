@@ -81,3 +81,28 @@ export function resolveIds(where: string, n: number, given: ArrayLike<number> | 
 export function emptyResult(nq: number, k: number): SearchResult {
   return { nq, k, ids: new Float64Array(nq * k).fill(-1), distances: new Float64Array(nq * k).fill(Infinity) };
 }
+
+/** One result of a search with its stored metadata, as {@link searchHits} lists them. */
+export interface SearchHit extends ItemMetadata {
+  id: number;
+  distance: number;
+}
+
+/**
+ * The results of query `row` of a search as a list, nearest first, with each item's metadata (path, label); the
+ * padding (`id` -1) is left out.
+ *
+ * @example
+ * ```ts
+ * const hits = searchHits(index, index.search(queries, 10), 0);
+ * for (const h of hits) console.log(h.distance.toFixed(3), h.label, h.path);
+ * ```
+ */
+export function searchHits(index: Pick<Index, 'metadata'>, result: SearchResult, row = 0): SearchHit[] {
+  const hits: SearchHit[] = [];
+  for (let j = 0; j < result.k; j++) {
+    const id = result.ids[row * result.k + j];
+    if (id >= 0) hits.push({ id, distance: result.distances[row * result.k + j], ...index.metadata(id) });
+  }
+  return hits;
+}

@@ -1,15 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MiniBatchKMeans, NotFittedError, type Matrix } from 'cbir-core';
+import { MiniBatchKMeans, NotFittedError, selectRows } from 'cbir-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { maxAbsDiff } from '../helpers/fixtures.js';
 import { CLUSTER_MANIFEST, DATASETS, sklearnFixture } from './sklearn-fixtures.js';
 
-function rowsOf(x: Matrix, idx: ArrayLike<number>): Matrix {
-  const data = new Float32Array(idx.length * x.cols);
-  Array.from(idx).forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
-  return { data, rows: idx.length, cols: x.cols };
-}
 
 describe.each(BACKENDS)('MiniBatchKMeans against scikit-learn 1.2 (%s)', (backend) => {
   beforeAll(() => useBackend(backend));
@@ -20,7 +15,7 @@ describe.each(BACKENDS)('MiniBatchKMeans against scikit-learn 1.2 (%s)', (backen
       const batches = f.get(`mbk_batches_${k}`);
       const [steps, size] = batches.shape;
       const mbk = new MiniBatchKMeans({ nClusters: k, init: f.matrix(`init_${k}`), reassignmentRatio: 0, batchSize: size });
-      for (let s = 0; s < steps; s++) mbk.partialFit(rowsOf(f.x, batches.data.subarray(s * size, (s + 1) * size)));
+      for (let s = 0; s < steps; s++) mbk.partialFit(selectRows(f.x, batches.data.subarray(s * size, (s + 1) * size)));
       const ref = f.matrix(`mbk_centres_${k}`);
       expect(maxAbsDiff(mbk.centroids.data, ref.data) / Math.max(...ref.data.map(Math.abs))).toBeLessThan(1e-4);
       expect(Array.from(mbk.counts)).toEqual(Array.from(f.get(`mbk_counts_${k}`).data));
@@ -67,7 +62,7 @@ describe('MiniBatchKMeans behaviour', () => {
   it('checks its input', () => {
     expect(() => new MiniBatchKMeans({ batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
     expect(() => new MiniBatchKMeans().counts).toThrow(NotFittedError);
-    const m = new MiniBatchKMeans({ nClusters: 2 }).partialFit(rowsOf(x, [0, 1, 2]));
+    const m = new MiniBatchKMeans({ nClusters: 2 }).partialFit(selectRows(x, [0, 1, 2]));
     expect(() => m.partialFit({ data: new Float32Array(3), rows: 1, cols: 3 })).toThrow(/3 columns; the model was fitted on 8/);
   });
 });

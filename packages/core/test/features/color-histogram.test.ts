@@ -43,6 +43,8 @@ describe('colorHistogram options', () => {
   });
   it('rejects bad bins and bad images', () => {
     expect(() => colorHistogram(image, { bins: 0 })).toThrow(/bins must be an integer from 1 to 256/);
+    expect(() => colorHistogramDim({ space: 'lab' as 'hsv' })).toThrow(/space must be 'hsv' or 'rgb', got "lab"/);
+    expect(() => colorHistogram(image, { normalize: 'max' as 'l1' })).toThrow(/normalize must be 'l1', 'l2' or 'none'/);
     expect(() => colorHistogram({ ...image, width: 3 })).toThrow(/expected width \* height \* channels/);
   });
 });

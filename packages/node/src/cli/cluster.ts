@@ -10,6 +10,7 @@ import {
   elbowPlotSpec,
   fitPca,
   Rng,
+  selectRows,
   silhouetteSamples,
   silhouettePlotSpec,
   type ElbowPoint,
@@ -111,11 +112,7 @@ function project2d(x: Matrix, seed: number): { apply: (m: Matrix) => Float32Arra
   const dims = Math.min(2, x.cols);
   let fitOn = x;
   if (x.rows > PCA_SAMPLE) {
-    const rng = new Rng(seed);
-    const rows = rng.shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, PCA_SAMPLE);
-    const data = new Float32Array(PCA_SAMPLE * x.cols);
-    rows.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
-    fitOn = { data, rows: PCA_SAMPLE, cols: x.cols };
+    fitOn = selectRows(x, new Rng(seed).shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, PCA_SAMPLE));
   }
   const { mean, components } = fitPca(fitOn, dims, seed);
   return {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BagOfVisualWords, CbirError, colorHistogram, extractFeatures, type ColorHistogramOptions } from 'cbir-core';
+import { BagOfVisualWords, CbirError, colorHistogram, colorHistogramDim, extractFeatures, type ColorHistogramOptions } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset } from '../dataset/directory-dataset.js';
 import { saveFeatures } from '../io/feature-files.js';
@@ -40,7 +40,7 @@ export async function features(argv: string[]): Promise<void> {
       space: values.space as 'hsv' | 'rgb', joint: !values['per-channel'],
       bins: bins ? (bins.length === 1 ? bins[0] : (bins as [number, number, number])) : undefined,
     };
-    colorHistogram({ data: new Uint8Array(3), width: 1, height: 1, channels: 3 }, options); // validates the options before reading the folder
+    colorHistogramDim(options); // checks the options before reading the folder
     const f = await extractFeatures(data, (image) => colorHistogram(image, options), { onProgress: print });
     file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind: 'colorhist', ...options, size: Number(values.size) } };
   } else if (values.kind === 'bow') {

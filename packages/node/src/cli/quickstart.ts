@@ -8,12 +8,12 @@ import {
   ConvAutoencoderV2,
   ExactEuclideanIndex,
   LSHIndex,
-  KMeans,
   elbow,
   elbowPlotSpec,
   embedImages,
   evaluateRetrieval,
   recallAtK,
+  searchHits,
   serializeFeatures,
   silhouetteSamples,
   silhouettePlotSpec,
@@ -128,7 +128,7 @@ export async function quickstart(argv: string[]): Promise<void> {
     const picked = pickOnePerLabel(queries.ids.map((id, i) => ({ row: i, path: join(queryRoot, id), label: queries.labels[i] }))).slice(0, 6);
     for (const [n, q] of picked.entries()) {
       const res = exact.search({ data: queries.matrix.data.subarray(q.row * dim, (q.row + 1) * dim), rows: 1, cols: dim }, k);
-      const hits = Array.from(res.ids).map((id, j) => ({ id, distance: res.distances[j], ...exact.metadata(id) })).filter((h) => h.id >= 0);
+      const hits = searchHits(exact, res);
       const file = `query-${n + 1}.png`;
       await writeFileAtomic(join(out, file), await buildMontage([
         { path: q.path, caption: `query${q.label ? ` (${q.label})` : ''}`, highlight: true },
@@ -142,7 +142,7 @@ export async function quickstart(argv: string[]): Promise<void> {
     const elbowKs = [...new Set([2, 4, 6, 8, nClasses, 12, 14])].filter((c) => c < features.matrix.rows).sort((a, b) => a - b);
     const curve = await time('cluster', () => elbow(features.matrix, { ks: elbowKs, estimator: { nInit: 3, seed } }));
     await writePlot(elbowPlotSpec(curve), join(out, 'elbow'));
-    const km = new KMeans({ nClusters: nClasses, nInit: 3, seed }).fit(features.matrix);
+    const km = curve.find((p) => p.k === nClasses)!; // the elbow fitted it already
     const samples = silhouetteSamples(features.matrix, km.labels);
     const silhouette = samples.reduce((a, b) => a + b, 0) / samples.length;
     await writePlot(silhouettePlotSpec(samples, km.labels, { title: `Silhouette plot, k = ${nClasses} (average ${silhouette.toFixed(3)})` }), join(out, 'silhouette'));

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, reduceLatent, type ReducerState } from 'cbir-core';
+import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, reduceLatent, type ReducerState, searchHits } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { buildMontage } from '../image/montage.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
@@ -57,8 +57,7 @@ export async function search(argv: string[]): Promise<void> {
     model.dispose();
   }
   const res = index.search({ data: vector, rows: 1, cols: vector.length }, exclude === undefined ? k : k + 1);
-  const hits = Array.from(res.ids).map((id, j) => ({ id, distance: res.distances[j], ...index.metadata(id) }))
-    .filter((h) => h.id >= 0 && h.id !== exclude).slice(0, k);
+  const hits = searchHits(index, res).filter((h) => h.id !== exclude).slice(0, k);
   if (values.montage) {
     const tiles = [{ path: queryPath, caption: 'query', highlight: true }, ...hits.map((h, j) => ({
       path: h.path ?? '', caption: `#${j + 1} ${h.distance.toFixed(3)}${h.label ? ` ${h.label}` : ''}`,
