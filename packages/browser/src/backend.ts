@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { chooseBackend, registerWasmTrainingKernels } from 'cbir-core';
+import { chooseBackend, prepareSimdKernels, registerWasmTrainingKernels } from 'cbir-core';
 import { setWasmPaths } from './wasm-paths.js';
 
 /** The tfjs backends cbir-browser can run on, fastest first. */
@@ -59,5 +59,7 @@ const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<
 export async function initBrowserBackend(options: InitBrowserBackendOptions = {}): Promise<BrowserBackendChoice> {
   const prefer = options.prefer ?? ['webgpu', 'webgl', 'wasm', 'cpu'];
   const tryers = Object.fromEntries(Object.entries(TRY).map(([n, f]) => [n, () => f(options)])) as Record<BrowserBackendName, () => Promise<void>>;
+  // The main thread may not compile cbir's SIMD kernels (over 4 KB) synchronously: compile them now.
+  await prepareSimdKernels();
   return chooseBackend('initBrowserBackend', prefer, tryers);
 }

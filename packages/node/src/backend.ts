@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { chooseBackend, registerWasmTrainingKernels } from 'cbir-core';
+import { chooseBackend, prepareSimdKernels, registerWasmTrainingKernels } from 'cbir-core';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
 export type NodeBackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -77,6 +77,7 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTenso
  * ```
  */
 export async function initNodeBackend(options: InitNodeBackendOptions = {}): Promise<BackendChoice> {
+  await prepareSimdKernels();
   const { name, skipped } = await chooseBackend('initNodeBackend', options.prefer ?? ['tensorflow', 'wasm', 'cpu'], TRY,
     'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.');
   return { name, tfjsBackend: tf.getBackend(), skipped };

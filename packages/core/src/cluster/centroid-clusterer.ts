@@ -121,10 +121,10 @@ export function assign(x: Matrix, centres: ArrayLike<number>, k: number, points?
   const p = points ?? new PointDistances(x);
   try {
     p.nearest(centres, k, labels, new Float64Array(x.rows));
+    return { labels, inertia: p.inertia(centres, labels) };
   } finally {
     if (!points) p.dispose();
   }
-  return { labels, inertia: exactInertia(x, centres, labels) };
 }
 
 /** Sum over rows of the squared distance to the row's centre, in float64 from the data (as scikit-learn's `_inertia`). @internal */

@@ -2,7 +2,7 @@ import { CbirError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { Rng } from '../utils/rng.js';
-import { CentroidClusterer, exactInertia, toMatrix, type CentroidClustererOptions } from './centroid-clusterer.js';
+import { CentroidClusterer, toMatrix, type CentroidClustererOptions } from './centroid-clusterer.js';
 import { PointDistances } from './point-distances.js';
 
 /** Settings of {@link KMeans}: scikit-learn's, in camelCase. */
@@ -106,7 +106,7 @@ export class KMeans extends CentroidClusterer {
     }
     // Labels that match the final centres.
     if (!strict) points.nearest(centres, k, labels, dist2);
-    return { centres, labels, inertia: exactInertia(points.x, centres, labels), nIter: iter };
+    return { centres, labels, inertia: points.inertia(centres, labels), nIter: iter };
   }
 }
 

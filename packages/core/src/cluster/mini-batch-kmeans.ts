@@ -118,15 +118,13 @@ export class MiniBatchKMeans extends CentroidClusterer {
       const state = (this.state = this.newState(best!, rng));
       const tolAbs = this.tol > 0 ? this.tol * meanVariance(x, points.mean) : 0;
       const nSteps = Math.floor((this.maxIter * n) / this.batchSize);
-      const batch: Matrix = { data: new Float32Array(this.batchSize * x.cols), rows: this.batchSize, cols: x.cols };
+      // Mini-batches are rows of x drawn with replacement, used in place (no copy).
+      const batch = new Int32Array(this.batchSize);
       for (let i = 0; i < nSteps; i++) {
         signal?.throwIfAborted();
-        for (let r = 0, to = 0; r < this.batchSize; r++) {
-          const from = rng.int(n) * x.cols;
-          for (let j = 0; j < x.cols; j++) batch.data[to++] = x.data[from + j];
-        }
+        for (let r = 0; r < this.batchSize; r++) batch[r] = rng.int(n);
         const before = tolAbs > 0 ? Float64Array.from(state.centres) : undefined;
-        const batchInertia = this.step(batch, state);
+        const batchInertia = this.step(points, batch, state);
         let shift = 0;
         if (before) for (let j = 0; j < before.length; j++) shift += (state.centres[j] - before[j]) ** 2;
         const stop = this.converged(state, i, n, shift, tolAbs, batchInertia);
@@ -160,7 +158,12 @@ export class MiniBatchKMeans extends CentroidClusterer {
       }
     }
     const state = this.state;
-    this.step(x, state);
+    const points = new PointDistances(x);
+    try {
+      this.step(points, undefined, state);
+    } finally {
+      points.dispose();
+    }
     const { labels, inertia } = assign(x, state.centres, this.nClusters);
     this.fitted = { centroids: toMatrix(state.centres, this.nClusters, x.cols), labels, inertia, nIter: this.fitted ? this.fitted.nIter : 0 };
     return this;
@@ -187,10 +190,15 @@ export class MiniBatchKMeans extends CentroidClusterer {
     return { centres, counts: new Float64Array(this.nClusters), sinceReassign: 0, noImprovement: 0, steps: 0, rng, labels: new Int32Array(0), dist2: new Float64Array(0) };
   }
 
-  /** scikit-learn's `_mini_batch_step`; returns the batch's inertia before the update. */
-  private step(batch: Matrix, state: StreamState): number {
+  /**
+   * scikit-learn's `_mini_batch_step` on the rows `rows` of `points.x` (all of them when undefined); returns the
+   * batch's inertia before the update.
+   */
+  private step(points: PointDistances, rows: Int32Array | undefined, state: StreamState): number {
     const k = this.nClusters;
-    const { rows: b, cols: dim, data } = batch;
+    const { cols: dim, data } = points.x;
+    const b = rows ? rows.length : points.rows;
+    const rowAt = rows ? (i: number) => rows[i] * dim : (i: number) => i * dim;
     const { centres, counts } = state;
     // _random_reassign: every 10 k rows, or whenever a centre has never been hit.
     state.sinceReassign += this.batchSize;
@@ -203,52 +211,32 @@ export class MiniBatchKMeans extends CentroidClusterer {
       state.labels = new Int32Array(b);
       state.dist2 = new Float64Array(b);
     }
-    const { labels, dist2 } = state;
-    const points = new PointDistances(batch);
-    try {
-      points.nearest(centres, k, labels, dist2);
-    } finally {
-      points.dispose();
-    }
+    const labels = state.labels.subarray(0, b);
+    const dist2 = state.dist2.subarray(0, b);
+    if (rows) points.nearestRows(rows, centres, k, labels, dist2);
+    else points.nearest(centres, k, labels, dist2);
     let inertia = 0;
     for (let i = 0; i < b; i++) inertia += dist2[i];
-    const old = Float64Array.from(centres);
-    const batchCounts = new Float64Array(k);
-    for (let i = 0; i < b; i++) batchCounts[labels[i]]++;
-    for (let c = 0; c < k; c++) {
-      if (batchCounts[c] === 0) continue;
-      for (let j = 0; j < dim; j++) centres[c * dim + j] = old[c * dim + j] * counts[c];
-    }
-    for (let i = 0; i < b; i++) {
-      const c = labels[i];
-      for (let j = 0; j < dim; j++) centres[c * dim + j] += data[i * dim + j];
-    }
-    for (let c = 0; c < k; c++) {
-      if (batchCounts[c] === 0) continue;
-      counts[c] += batchCounts[c];
-      const alpha = 1 / counts[c];
-      for (let j = 0; j < dim; j++) centres[c * dim + j] *= alpha;
-    }
-    if (reassign && this.reassignmentRatio > 0) this.reassignSmall(batch, state);
+    points.miniBatchUpdate(rows, labels, k, centres, counts);
+    if (reassign && this.reassignmentRatio > 0) this.reassignSmall(data, b, rowAt, dim, state);
     state.steps++;
     return inertia;
   }
 
   /** Moves centres with a count below `reassignmentRatio * max(count)` to random rows of the batch. */
-  private reassignSmall(batch: Matrix, { centres, counts, rng }: StreamState): void {
+  private reassignSmall(data: Float32Array, batchRows: number, rowAt: (i: number) => number, dim: number, { centres, counts, rng }: StreamState): void {
     const k = this.nClusters;
-    const dim = batch.cols;
     const max = Math.max(...counts);
     const toReassign = Array.from(counts, (c) => c < this.reassignmentRatio * max);
     // Never more than half the batch: keep the largest counts.
-    if (toReassign.filter(Boolean).length > 0.5 * batch.rows) {
+    if (toReassign.filter(Boolean).length > 0.5 * batchRows) {
       const order = Array.from(counts.keys()).sort((a, b) => counts[a] - counts[b] || a - b);
-      for (const c of order.slice(Math.floor(0.5 * batch.rows))) toReassign[c] = false;
+      for (const c of order.slice(Math.floor(0.5 * batchRows))) toReassign[c] = false;
     }
     const moved = toReassign.flatMap((r, c) => (r ? [c] : []));
     if (moved.length === 0) return;
-    const rows = rng.shuffle(Array.from({ length: batch.rows }, (_, i) => i)).slice(0, moved.length);
-    moved.forEach((c, t) => centres.set(batch.data.subarray(rows[t] * dim, (rows[t] + 1) * dim), c * dim));
+    const picks = rng.shuffle(Array.from({ length: batchRows }, (_, i) => i)).slice(0, moved.length);
+    moved.forEach((c, t) => centres.set(data.subarray(rowAt(picks[t]), rowAt(picks[t]) + dim), c * dim));
     let minKept = Infinity;
     for (let c = 0; c < k; c++) if (!toReassign[c]) minKept = Math.min(minKept, counts[c]);
     for (const c of moved) counts[c] = minKept;

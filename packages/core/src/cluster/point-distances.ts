@@ -1,25 +1,32 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Matrix } from '../matrix.js';
-import { hasFastMatMul } from '../utils/active-backend.js';
+import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
+import { productEngine } from '../utils/active-backend.js';
 
 /**
- * Below this many multiply-adds (`rows * points * dim`) the float64 JS loop beats uploading the rows and a `matMul`.
+ * Below this many multiply-adds (`rows * points * dim`) the float64 loop is used (it is exact, and there it costs
+ * little more). For the JS loop against `matMul`, the crossover was measured on wasm, upload included:
  * Measured on wasm, upload included: 1024 x 4 x 32 (131k) JS 0.135 ms, matMul 0.157 ms; 1024 x 9 x 32 (295k) JS
  * 0.287 ms, matMul 0.221 ms; 1024 x 8 x 256 (2.1M) JS 1.83 ms, matMul 0.80 ms.
  */
-const MATMUL_MIN_WORK = 1 << 18;
+const GEMM_MIN_WORK = 1 << 18;
+/** Wasm memory kept free for per-call buffers when `x` is copied into the SIMD kernels' memory. */
+const SCRATCH_BYTES = 256 * 2 ** 20;
+/** Scores per block of the SIMD GEMM form's nearest-point search (8 MB of float64). */
+const SIMD_SCORES = 1 << 20;
 
 /**
  * Squared Euclidean distances from the rows of a fixed matrix `x` to sets of points (centres, candidates, blocks of
  * `x` itself): the kernel under KMeans, MiniBatchKMeans, k-means++ and the silhouette.
  *
- * Two paths, chosen per call by the amount of work and the backend:
- * - the active backend's `matMul` (XNNPACK on wasm, the GPU on webgl/webgpu) computing `|x|^2 + |p|^2 - 2 x.p` in
- *   float32 on data centred on its mean (as scikit-learn centres it, which keeps the cancellation error small), with
- *   `x` uploaded once;
- * - a JS loop summing `(x - p)^2` in float64, for small work or when no fast backend is active.
+ * Two forms, chosen per call by the amount of work:
+ * - for large work, the GEMM form `|x|^2 + |p|^2 - 2 x.p` in float32 on data centred on its mean (as scikit-learn
+ *   centres it, which keeps the cancellation error small), by cbir's SIMD kernel on `x` copied once into its memory,
+ *   or by the active backend's `matMul` on a GPU/native backend (see {@link productEngine});
+ * - for small work, `(x - p)^2` summed in float64, by cbir's SIMD kernel, or plain JS where WebAssembly SIMD is
+ *   unavailable.
  *
- * Call {@link PointDistances.dispose} when done (it frees the uploaded tensor).
+ * Call {@link PointDistances.dispose} when done (it frees the uploaded tensor and the kernels' memory).
  * @internal
  */
 export class PointDistances {
@@ -28,6 +35,9 @@ export class PointDistances {
   private meanCache?: Float64Array;
   private uploaded?: { tensor: tf.Tensor2D; norms: Float32Array };
   private onehot?: Float32Array;
+  private simd?: { kernels: SimdKernels; x: SimdBuffer; centred?: { x: SimdBuffer; norms: Float64Array } } | null;
+  /** Passes of `nearest` over all of `x` so far. */
+  private fullPasses = 0;
 
   constructor(readonly x: Matrix) {
     this.rows = x.rows;
@@ -39,22 +49,17 @@ export class PointDistances {
     if (this.meanCache) return this.meanCache;
     const { rows, cols, data } = this.x;
     const mean = new Float64Array(cols);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j];
+    const simd = this.kernels();
+    if (simd) {
+      const { kernels, x } = simd;
+      const sb = kernels.alloc(cols, 8);
+      kernels.f64(sb).fill(0);
+      kernels.k.column_sums_f64(x.ptr, rows, cols, sb.ptr);
+      mean.set(kernels.f64(sb));
+      kernels.release();
+    } else for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j];
     for (let j = 0; j < cols; j++) mean[j] /= rows;
     return (this.meanCache = mean);
-  }
-
-  /** `x` centred on its mean, uploaded once, with the centred rows' squared norms (centred on the backend, in float32). */
-  private centred(): { tensor: tf.Tensor2D; norms: Float32Array } {
-    if (this.uploaded) return this.uploaded;
-    const mean = Float32Array.from(this.mean);
-    const [tensor, norms] = tf.tidy(() => {
-      const xc = tf.sub(tf.tensor2d(this.x.data, [this.rows, this.dim]), tf.tensor1d(mean)) as tf.Tensor2D;
-      return [xc, tf.sum(tf.square(xc), 1)] as const;
-    });
-    const n = norms.dataSync() as Float32Array;
-    norms.dispose();
-    return (this.uploaded = { tensor, norms: n });
   }
 
   /**
@@ -65,7 +70,24 @@ export class PointDistances {
     const { dim } = this;
     const n = r1 - r0;
     const out = new Float64Array(n * m);
-    if (this.useMatMul(n, m)) {
+    const engine = this.engine(n, m);
+    if (engine === 'simd-gemm') {
+      const { kernels, centred } = this.centredSimd();
+      const { pb, pn } = this.centredPoints(kernels, points, m);
+      const ob = kernels.alloc(n * m, 8);
+      kernels.k.dots_f32(centred.x.ptr + r0 * dim * 4, n, pb.ptr, m, dim, ob.ptr);
+      const dots = kernels.f64(ob);
+      for (let i = 0; i < n; i++) {
+        const xn = centred.norms[r0 + i];
+        for (let c = 0; c < m; c++) {
+          const v = xn + pn[c] - 2 * dots[i * m + c];
+          out[i * m + c] = v > 0 ? v : 0;
+        }
+      }
+      kernels.release();
+      return out;
+    }
+    if (engine === 'matMul') {
       const { dots, pn, norms } = this.matMulDots(points, m, r0, r1);
       for (let i = 0; i < n; i++) {
         const xn = norms[r0 + i];
@@ -74,6 +96,17 @@ export class PointDistances {
           out[i * m + c] = v > 0 ? v : 0;
         }
       }
+      return out;
+    }
+    const simd = this.kernels();
+    if (simd) {
+      const { kernels, x } = simd;
+      const pb = kernels.alloc(m * dim, 8);
+      const ob = kernels.alloc(n * m, 8);
+      kernels.f64(pb).set(points);
+      kernels.k.sqdist_f64(x.ptr + r0 * dim * 4, n, pb.ptr, m, dim, ob.ptr);
+      out.set(kernels.f64(ob));
+      kernels.release();
       return out;
     }
     const data = this.x.data;
@@ -87,10 +120,69 @@ export class PointDistances {
    * distance into `dist2[i - r0]`.
    */
   nearest(points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array, r0 = 0, r1 = this.rows): void {
+    this.nearestOf(undefined, points, m, labels, dist2, r0, r1);
+  }
+
+  /** As {@link PointDistances.nearest}, for the rows `rows[i]` of `x` (a mini-batch drawn from it). */
+  nearestRows(rows: Int32Array, points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array): void {
+    this.nearestOf(rows, points, m, labels, dist2, 0, rows.length);
+  }
+
+  private nearestOf(rows: Int32Array | undefined, points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array, r0: number, r1: number): void {
     const { dim } = this;
     const n = r1 - r0;
-    if (this.useMatMul(n, m)) {
-      // argmin over c of |p_c|^2 - 2 x.p_c (|x|^2 is the same for every c).
+    const engine = this.engine(n, m);
+    if (engine === 'simd-gemm') {
+      // argmin over c of |p_c|^2 - 2 x.p_c (|x|^2 is the same for every c), by blocks of rows (bounded scratch).
+      // Rows come from the centred copy of x, made on the third pass over all of x (until then each block is
+      // centred as it is used, which costs a pass of its own), or, for a mini-batch, are gathered and centred alone.
+      const centred = !rows && (this.simd?.centred || ++this.fullPasses > 2) ? this.centredSimd().centred : undefined;
+      const { kernels, x } = this.kernels()!;
+      const { mean } = this;
+      const { pb, pnb } = this.centredPoints(kernels, points, m);
+      // Blocks centred on the fly stay in L2 (1024 rows of dim <= 64: <= 256 KB).
+      const rowsCap = centred ? Math.floor(SIMD_SCORES / m) : Math.max(64, Math.floor(2 ** 16 / dim));
+      const block = Math.max(1, Math.min(n, rowsCap, Math.floor(SIMD_SCORES / m)));
+      const ib = rows ? kernels.alloc(n, 4) : undefined;
+      const gb = rows ? kernels.alloc(block * dim, 4) : undefined;
+      const xb = centred ? undefined : kernels.alloc(block * dim, 4);
+      const mb = kernels.alloc(dim, 4);
+      const nb = kernels.alloc(block, 8);
+      const ob = kernels.alloc(block * m, 8);
+      const lb = kernels.alloc(block, 4);
+      const vb = kernels.alloc(block, 8);
+      if (ib && rows) kernels.i32(ib).set(rows);
+      kernels.f32(mb).set(mean);
+      for (let b0 = 0; b0 < n; b0 += block) {
+        const b = Math.min(block, n - b0);
+        let xp: number;
+        let norms: Float64Array;
+        if (centred) {
+          xp = centred.x.ptr + (r0 + b0) * dim * 4;
+          norms = centred.norms.subarray(r0 + b0, r0 + b0 + b);
+        } else {
+          let src = x.ptr + (r0 + b0) * dim * 4;
+          if (ib && gb) {
+            kernels.k.gather_rows_f32(x.ptr, ib.ptr + b0 * 4, b, dim, gb.ptr);
+            src = gb.ptr;
+          }
+          kernels.k.centre_f32(src, b, dim, mb.ptr, xb!.ptr, nb.ptr);
+          xp = xb!.ptr;
+          norms = kernels.f64(nb);
+        }
+        kernels.k.dots_f32(xp, b, pb.ptr, m, dim, ob.ptr);
+        kernels.k.argmin_dots(ob.ptr, b, m, pnb.ptr, lb.ptr, vb.ptr);
+        labels.set(kernels.i32(lb).subarray(0, b), b0);
+        const vals = kernels.f64(vb);
+        for (let i = 0; i < b; i++) {
+          const d = norms[i] + vals[i];
+          dist2[b0 + i] = d > 0 ? d : 0;
+        }
+      }
+      kernels.release();
+      return;
+    }
+    if (engine === 'matMul' && !rows) {
       const { dots, pn, norms } = this.matMulDots(points, m, r0, r1);
       for (let i = 0; i < n; i++) {
         let best = 0;
@@ -108,10 +200,32 @@ export class PointDistances {
       }
       return;
     }
+    const simd = this.kernels();
+    if (simd) {
+      const { kernels, x } = simd;
+      const ib = rows ? kernels.alloc(n, 4) : undefined;
+      const gb = rows ? kernels.alloc(n * dim, 4) : undefined;
+      const pb = kernels.alloc(m * dim, 8);
+      const lb = kernels.alloc(n, 4);
+      const db = kernels.alloc(n, 8);
+      let xp = x.ptr + r0 * dim * 4;
+      if (ib && gb && rows) {
+        // Gathered first: a copy loop overlaps the cache misses of rows scattered over x, the distance loop does not.
+        kernels.i32(ib).set(rows);
+        kernels.k.gather_rows_f32(x.ptr, ib.ptr, n, dim, gb.ptr);
+        xp = gb.ptr;
+      }
+      kernels.f64(pb).set(points);
+      kernels.k.nearest_f64(xp, n, pb.ptr, m, dim, lb.ptr, db.ptr);
+      labels.set(kernels.i32(lb));
+      dist2.set(kernels.f64(db));
+      kernels.release();
+      return;
+    }
     const data = this.x.data;
     const p = asFloat64(points);
     for (let i = 0; i < n; i++) {
-      const o = (r0 + i) * dim;
+      const o = (rows ? rows[i] : r0 + i) * dim;
       let best = 0;
       let bestD = Infinity;
       for (let c = 0; c < m; c++) {
@@ -126,16 +240,92 @@ export class PointDistances {
     }
   }
 
+  /** Sum over rows of the squared distance to centre `labels[i]` (float64, from the data: scikit-learn's inertia). */
+  inertia(centres: ArrayLike<number>, labels: Int32Array): number {
+    const simd = this.kernels();
+    if (!simd) {
+      const p = asFloat64(centres);
+      let s = 0;
+      for (let i = 0; i < this.rows; i++) s += squaredDistance(this.x.data, i * this.dim, p, labels[i] * this.dim, this.dim);
+      return s;
+    }
+    const { kernels, x } = simd;
+    const k = centres.length / this.dim;
+    const lb = kernels.alloc(this.rows, 4);
+    const cb = kernels.alloc(k * this.dim, 8);
+    kernels.i32(lb).set(labels);
+    kernels.f64(cb).set(centres);
+    const s = kernels.k.inertia_f64(x.ptr, this.rows, this.dim, lb.ptr, cb.ptr);
+    kernels.release();
+    return s;
+  }
+
   /**
-   * The sum of the rows of each of `k` clusters (`[k, dim]`, float64) and their sizes. For large work on a fast
-   * backend, one `matMul` of the one-hot `[k, n]` assignment with the centred rows (then `count x mean` added back).
+   * scikit-learn's mini-batch centre update, in place, for the rows `rows[i]` of `x` (every row when undefined) with
+   * their `labels`: each centre hit by the batch becomes `(centre * count + sum of its rows) / (count + hits)`, and
+   * `counts` grow by the hits.
+   */
+  miniBatchUpdate(rows: Int32Array | undefined, labels: Int32Array, k: number, centres: Float64Array, counts: Float64Array): void {
+    const { dim } = this;
+    const n = rows ? rows.length : this.rows;
+    const simd = this.kernels();
+    if (simd) {
+      const { kernels, x } = simd;
+      const ib = rows ? kernels.alloc(n, 4) : undefined;
+      const lb = kernels.alloc(n, 4);
+      const cb = kernels.alloc(k * dim, 8);
+      const nb = kernels.alloc(k, 8);
+      const hb = kernels.alloc(k, 8);
+      if (ib && rows) kernels.i32(ib).set(rows);
+      kernels.i32(lb).set(labels.subarray(0, n));
+      kernels.f64(cb).set(centres);
+      kernels.f64(nb).set(counts);
+      kernels.k.centre_update_f64(x.ptr, ib ? ib.ptr : 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
+      centres.set(kernels.f64(cb));
+      counts.set(kernels.f64(nb));
+      kernels.release();
+      return;
+    }
+    const data = this.x.data;
+    const hits = new Float64Array(k);
+    for (let i = 0; i < n; i++) hits[labels[i]]++;
+    for (let c = 0; c < k; c++) if (hits[c] > 0) for (let j = 0; j < dim; j++) centres[c * dim + j] *= counts[c];
+    for (let i = 0; i < n; i++) {
+      const c = labels[i] * dim;
+      const o = (rows ? rows[i] : i) * dim;
+      for (let j = 0; j < dim; j++) centres[c + j] += data[o + j];
+    }
+    for (let c = 0; c < k; c++) {
+      if (hits[c] === 0) continue;
+      counts[c] += hits[c];
+      const alpha = 1 / counts[c];
+      for (let j = 0; j < dim; j++) centres[c * dim + j] *= alpha;
+    }
+  }
+
+  /**
+   * The sum of the rows of each of `k` clusters (`[k, dim]`, float64) and their sizes: cbir's SIMD kernel, or for
+   * large work on a GPU/native backend one `matMul` of the one-hot `[k, n]` assignment with the centred rows (then
+   * `count x mean` added back).
    */
   clusterSums(labels: Int32Array, k: number): { sums: Float64Array; counts: Float64Array } {
     const { rows: n, dim } = this;
     const counts = new Float64Array(k);
     for (let i = 0; i < n; i++) counts[labels[i]]++;
     const sums = new Float64Array(k * dim);
-    if (this.useMatMul(n, k)) {
+    const simd = this.engine(n, k) === 'matMul' ? null : this.kernels();
+    if (simd) {
+      const { kernels, x } = simd;
+      const lb = kernels.alloc(n, 4);
+      const sb = kernels.alloc(k * dim, 8);
+      kernels.i32(lb).set(labels);
+      kernels.f64(sb).fill(0);
+      kernels.k.cluster_sums_f64(x.ptr, n, dim, lb.ptr, sb.ptr);
+      sums.set(kernels.f64(sb));
+      kernels.release();
+      return { sums, counts };
+    }
+    if (this.engine(n, k) === 'matMul') {
       const { mean } = this;
       const x = this.centred().tensor;
       // The one-hot buffer is reused across calls (a fresh [k, n] array per Lloyd iteration is mostly GC work).
@@ -158,14 +348,87 @@ export class PointDistances {
     return { sums, counts };
   }
 
-  /** Frees the tensor uploaded for the `matMul` path. */
+  /** Frees the tensor uploaded for the `matMul` path and returns the SIMD kernels' memory to the pool. */
   dispose(): void {
     this.uploaded?.tensor.dispose();
     this.uploaded = undefined;
+    if (this.simd) SimdKernels.recycle(this.simd.kernels);
+    this.simd = undefined;
   }
 
-  private useMatMul(n: number, m: number): boolean {
-    return n * m * this.dim >= MATMUL_MIN_WORK && hasFastMatMul();
+  /** Which computation serves `n` rows against `m` points: the GEMM form for large work, float64 sums for small. */
+  private engine(n: number, m: number): 'simd-gemm' | 'matMul' | 'float64' {
+    if (n * m * this.dim < GEMM_MIN_WORK) return 'float64';
+    const engine = productEngine();
+    if (engine === 'simd' && this.kernels()) return 'simd-gemm';
+    return engine === 'matMul' ? 'matMul' : 'float64';
+  }
+
+  /** The SIMD kernels with `x` in their memory (copied on first use), or null where they cannot run or `x` does not fit. */
+  private kernels(): { kernels: SimdKernels; x: SimdBuffer; centred?: { x: SimdBuffer; norms: Float64Array } } | null {
+    if (this.simd !== undefined) return this.simd;
+    if (productEngine() === 'js') return (this.simd = null);
+    // Room for `x`, its centred copy and the per-call scratch (tens of MB: the silhouette's blocks are <= 4M distances).
+    if (!SimdKernels.fits(this.x.data.length * 8 + SCRATCH_BYTES)) return (this.simd = null);
+    const kernels = SimdKernels.acquire();
+    if (!kernels) return (this.simd = null);
+    const x = kernels.alloc(this.x.data.length, 4);
+    kernels.f32(x).set(this.x.data);
+    kernels.mark();
+    return (this.simd = { kernels, x });
+  }
+
+  /** The kernels with `x` centred on its mean (float32) and the centred rows' squared norms, made on first use. */
+  private centredSimd(): { kernels: SimdKernels; centred: { x: SimdBuffer; norms: Float64Array } } {
+    const simd = this.kernels()!;
+    if (!simd.centred) {
+      const { kernels } = simd;
+      const { rows, dim, mean } = this; // (mean first: it uses scratch of its own)
+      kernels.release();
+      const xb = kernels.alloc(rows * dim, 4);
+      kernels.mark();
+      const mb = kernels.alloc(dim, 4);
+      const nb = kernels.alloc(rows, 8);
+      kernels.f32(mb).set(mean);
+      kernels.k.centre_f32(simd.x.ptr, rows, dim, mb.ptr, xb.ptr, nb.ptr);
+      simd.centred = { x: xb, norms: Float64Array.from(kernels.f64(nb)) };
+      kernels.release();
+    }
+    return { kernels: simd.kernels, centred: simd.centred };
+  }
+
+  /** `m` points centred on the mean of `x`, as float32 in the kernels' scratch, with their squared norms (float64). */
+  private centredPoints(kernels: SimdKernels, points: ArrayLike<number>, m: number): { pb: SimdBuffer; pnb: SimdBuffer; pn: Float64Array } {
+    const { dim, mean } = this;
+    const pc = new Float32Array(m * dim);
+    const pn = new Float64Array(m);
+    for (let c = 0; c < m; c++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) {
+        const v = Math.fround(points[c * dim + j] - mean[j]);
+        pc[c * dim + j] = v;
+        s += v * v;
+      }
+      pn[c] = s;
+    }
+    const pb = kernels.alloc(m * dim, 4);
+    const pnb = kernels.alloc(m, 8);
+    kernels.f32(pb).set(pc);
+    kernels.f64(pnb).set(pn);
+    return { pb, pnb, pn };
+  }
+
+  /** `x` centred on its mean, uploaded once, with the centred rows' squared norms (centred on the backend, in float32). */
+  private centred(): { tensor: tf.Tensor2D; norms: Float32Array } {
+    if (this.uploaded) return this.uploaded;
+    const mean = Float32Array.from(this.mean);
+    const [tensor, norms] = tf.tidy(() => {
+      const xc = tf.sub(tf.tensor2d(this.x.data, [this.rows, this.dim]), tf.tensor1d(mean)) as tf.Tensor2D;
+      return [xc, tf.sum(tf.square(xc), 1)] as const;
+    });
+    const n = norms.dataSync() as Float32Array;
+    norms.dispose();
+    return (this.uploaded = { tensor, norms: n });
   }
 
   /** Dot products of the centred rows `[r0, r1)` with the centred points (`[n, m]`, float32), and the squared norms. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFramed } from '../io/framed-file.js';
-import { hasFastMatMul } from '../utils/active-backend.js';
+import { productEngine } from '../utils/active-backend.js';
 import type { Matrix } from '../matrix.js';
 import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
@@ -8,15 +8,21 @@ import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMeta
 /** Rows of the database scanned per block (a block of 64 x dim floats stays in L2 with the query block). */
 const BLOCK = 64;
 /**
- * Widest vectors scanned with `matMul`. Its float32 accumulation error grows with the dimension, and past this the
- * exactness check (see `search`) sends so many queries to the float64 fallback that the JS scan is faster (measured
- * at d = 65,536: 25 s against 14 s for 50 queries over 5,000 rows).
+ * Columns per `matMul` product. Its float32 accumulation error grows with the columns summed, and past this the
+ * exactness check (see `search`) sent so many queries to the float64 fallback that a JS scan was faster (measured
+ * at d = 65,536 unchunked: 25 s against 14 s for 50 queries over 5,000 rows); wider vectors are scanned by chunks.
  */
-const MATMUL_MAX_DIM = 4096;
+const MATMUL_CHUNK = 4096;
 /** Database rows per `matMul` block: bounds the `[block, nq]` score matrix. */
 const MATMUL_ROWS = 8192;
+/** Floats of the database per `matMul` block (64 MB): bounds the block uploaded to the backend. */
+const MATMUL_BLOCK = 1 << 24;
 /** Unit roundoff of float32, for the error bound of float32 dot products. */
 const U32 = 2 ** -24;
+/** Columns the SIMD kernel sums in float32 before adding into float64 (`CHUNK` in simd/kernels.c). */
+const SIMD_CHUNK = 256;
+/** Scores per SIMD block: bounds the block's `[rows, nq]` float64 output (8 MB). */
+const SIMD_OUT = 1 << 20;
 
 /** Keeps the `m` smallest (value, row) pairs seen, as a max-heap. */
 class TopM {
@@ -129,18 +135,19 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const { dim } = this;
     const heaps = Array.from({ length: queries.rows }, () => new TopM(m));
     const q = queries.data;
-    const useMatMul = queries.rows >= 4 && dim <= MATMUL_MAX_DIM && hasFastMatMul();
-    if (useMatMul) this.scanMatMul(queries, heaps);
-    else this.scanJs(queries, heaps);
+    // Batches go to the backend's matMul on a GPU/native backend (or on wasm without WebAssembly SIMD).
+    const useMatMul = queries.rows >= 4 && productEngine() === 'matMul';
+    const boundFactor = useMatMul ? this.scanMatMul(queries, heaps) : this.scanCpu(queries, heaps);
+    // The largest squared norm of any row: a row outside the candidates may have any of them.
+    let maxNorm = 0;
+    for (let r = 0; r < n; r++) if (this.norms[r] > maxNorm) maxNorm = this.norms[r];
     for (let qi = 0; qi < queries.rows; qi++) {
       const heap = heaps[qi];
       let qn = 0;
       for (let j = 0; j < dim; j++) qn += q[qi * dim + j] ** 2;
-      // Rounding bound of the scanned |x|^2 - 2 q.x: float64 sums of exact float32 products (JS scan), or float32
-      // GEMM accumulation (matMul), whose worst case is dim * u * (|q|^2 + |x|^2).
-      let maxNorm = 0;
-      for (let t = 0; t < heap.n; t++) maxNorm = Math.max(maxNorm, this.norms[heap.rows[t]]);
-      const bound = (useMatMul ? 2 * dim * U32 : 1e-9 * dim) * (qn + maxNorm + 1);
+      // Rounding bound of the scanned |x|^2 - 2 q.x: a dot product summed in float32 over c terms errs by at most
+      // c * u * sum |q_j x_j| <= c * u * |q| |x| (boundFactor = 2 c u for the scan's c), plus float64 roundings.
+      const bound = boundFactor * Math.sqrt(qn * maxNorm) + 2 ** -48 * (qn + maxNorm);
       let rows = Array.from(heap.rows.subarray(0, heap.n));
       let dists = rows.map((r) => this.distance(r, q, qi * dim));
       const order = rows.map((_, t) => t).sort((a, b) => dists[a] - dists[b] || this.store.ids[rows[a]] - this.store.ids[rows[b]]);
@@ -159,15 +166,44 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     return result;
   }
 
-  /** Candidate scan in JS: blocks of rows reused for every query while in cache. */
-  private scanJs(queries: Matrix, heaps: TopM[]): void {
+  /**
+   * Candidate scan on the CPU: cbir's SIMD kernel on the rows where they live (float32 products summed in float32
+   * over chunks of {@link SIMD_CHUNK} columns, then in float64), or a JS loop over cache-sized blocks without
+   * WebAssembly SIMD. Returns the rounding bound factor of the scanned values (see `search`).
+   */
+  private scanCpu(queries: Matrix, heaps: TopM[]): number {
     const { dim } = this;
+    const n = this.size;
+    const nq = queries.rows;
+    const simd = productEngine() === 'js' ? undefined : this.store.simd;
+    if (simd) {
+      const { kernels, rows } = simd;
+      const block = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / nq)));
+      const qb = kernels.alloc(nq * dim, 4);
+      const ob = kernels.alloc(block * nq, 8);
+      kernels.f32(qb).set(queries.data);
+      const out = kernels.f64(ob);
+      for (let b0 = 0; b0 < n; b0 += block) {
+        const b1 = Math.min(n, b0 + block);
+        kernels.k.dots_f32(rows.ptr + b0 * dim * 4, b1 - b0, qb.ptr, nq, dim, ob.ptr);
+        for (let r = b0, o = 0; r < b1; r++) {
+          const norm = this.norms[r];
+          for (let qi = 0; qi < nq; qi++, o++) {
+            const v = norm - 2 * out[o];
+            const heap = heaps[qi];
+            if (v < heap.worst) heap.push(v, r);
+          }
+        }
+      }
+      kernels.release();
+      // Each SIMD lane sums SIMD_CHUNK / 4 products in float32 (one more rounding each), then float64 takes over.
+      return 2 * (Math.min(dim, SIMD_CHUNK) / 4 + 2) * U32;
+    }
     const data = this.store.data;
     const q = queries.data;
-    const n = this.size;
     for (let b0 = 0; b0 < n; b0 += BLOCK) {
       const b1 = Math.min(n, b0 + BLOCK);
-      for (let qi = 0; qi < queries.rows; qi++) {
+      for (let qi = 0; qi < nq; qi++) {
         const qo = qi * dim;
         const heap = heaps[qi];
         for (let r = b0; r < b1; r++) {
@@ -185,23 +221,48 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
         }
       }
     }
+    // Float64 sums of exact float32 products.
+    return 2 * dim * 2 ** -53;
   }
 
   /**
-   * Candidate scan with the active backend's `matMul`: `X Q^T` by blocks of rows. (Neither operand transposed inside
-   * `matMul`: tfjs's wasm kernel leaves the fast XNNPACK path for transposed operands.)
+   * Candidate scan with the active backend's `matMul`: `X Q^T` by blocks of rows, and past {@link MATMUL_CHUNK}
+   * columns by chunks of columns whose float32 products are added in float64 (so that the rounding bound, and the
+   * exactness check's fallbacks, stay those of a {@link MATMUL_CHUNK}-wide product). Neither operand is transposed
+   * inside `matMul`: tfjs's wasm kernel leaves the fast XNNPACK path for transposed operands. Returns the rounding
+   * bound factor (see `search`).
    */
-  private scanMatMul(queries: Matrix, heaps: TopM[]): void {
+  private scanMatMul(queries: Matrix, heaps: TopM[]): number {
     const { dim } = this;
     const n = this.size;
     const nq = queries.rows;
-    const Qt = tf.tidy(() => tf.transpose(tf.tensor2d(queries.data, [nq, dim])));
+    const chunks: [number, number][] = [];
+    for (let c0 = 0; c0 < dim; c0 += MATMUL_CHUNK) chunks.push([c0, Math.min(dim, c0 + MATMUL_CHUNK)]);
+    const Qt = tf.tidy(() => {
+      const t = tf.transpose(tf.tensor2d(queries.data, [nq, dim]));
+      return chunks.length === 1 ? [t] : chunks.map(([c0, c1]) => tf.slice(t, [c0, 0], [c1 - c0, nq]));
+    });
+    const blockRows = Math.max(1, Math.min(MATMUL_ROWS, Math.floor(MATMUL_BLOCK / dim)));
+    const acc = chunks.length > 1 ? new Float64Array(blockRows * nq) : undefined;
     try {
-      for (let b0 = 0; b0 < n; b0 += MATMUL_ROWS) {
-        const b1 = Math.min(n, b0 + MATMUL_ROWS);
-        const scores = tf.tidy(() => tf.matMul(tf.tensor2d(this.store.data.subarray(b0 * dim, b1 * dim), [b1 - b0, dim]), Qt));
-        const s = scores.dataSync(); // [rows, nq]
-        scores.dispose();
+      for (let b0 = 0; b0 < n; b0 += blockRows) {
+        const b1 = Math.min(n, b0 + blockRows);
+        const rows = b1 - b0;
+        let s: ArrayLike<number>; // [rows, nq]
+        if (!acc) s = this.blockScores(() => tf.matMul(tf.tensor2d(this.store.data.subarray(b0 * dim, b1 * dim), [rows, dim]), Qt[0]));
+        else {
+          acc.fill(0);
+          const X = tf.tensor2d(this.store.data.subarray(b0 * dim, b1 * dim), [rows, dim]);
+          try {
+            chunks.forEach(([c0, c1], c) => {
+              const part = this.blockScores(() => tf.matMul(tf.slice(X, [0, c0], [rows, c1 - c0]), Qt[c]));
+              for (let t = 0; t < rows * nq; t++) acc[t] += part[t];
+            });
+          } finally {
+            X.dispose();
+          }
+          s = acc;
+        }
         for (let r = b0; r < b1; r++) {
           const norm = this.norms[r];
           const row = (r - b0) * nq;
@@ -213,8 +274,17 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
         }
       }
     } finally {
-      Qt.dispose();
+      tf.dispose(Qt);
     }
+    return 2 * Math.min(dim, MATMUL_CHUNK) * U32;
+  }
+
+  /** Runs `fn` in a tidy scope and reads its result back. */
+  private blockScores(fn: () => tf.Tensor): Float32Array {
+    const t = tf.tidy(fn);
+    const s = t.dataSync() as Float32Array;
+    t.dispose();
+    return s;
   }
 
   /** The reported distance between row `r` and the query at `q[qo..]`, in float64. */

@@ -1,15 +1,48 @@
 import type { Matrix } from '../matrix.js';
+import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
 import type { ItemMetadata } from './index.js';
 
-/** Row storage shared by the indexes: a growable row-major float32 buffer, ids, row lookup, and metadata. */
+/**
+ * Row storage shared by the indexes: a growable row-major float32 buffer, ids, row lookup, and metadata.
+ *
+ * Where WebAssembly SIMD runs, the rows live in the memory of the store's own {@link SimdKernels} (at its start, so
+ * growing keeps them in place), and the scans run on them there with no copy; otherwise in a plain `Float32Array`.
+ */
 export class FlatStore {
-  data: Float32Array;
   ids: number[] = [];
   private readonly rowOf = new Map<number, number>();
   private readonly meta = new Map<number, ItemMetadata>();
+  private plain?: Float32Array;
+  private wasm?: { kernels: SimdKernels; rows: SimdBuffer; view: Float32Array };
 
   constructor(readonly dim: number) {
-    this.data = new Float32Array(dim * 16);
+    const kernels = SimdKernels.create();
+    if (kernels) this.wasm = this.place(kernels, dim * 16);
+    else this.plain = new Float32Array(dim * 16);
+  }
+
+  /** The row buffer (capacity >= size * dim). Read it again after `append`: growing replaces it. */
+  get data(): Float32Array {
+    const w = this.wasm;
+    if (!w) return this.plain!;
+    // A grown wasm memory detaches the views on its old buffer.
+    if (w.view.length !== w.rows.length) w.view = w.kernels.f32(w.rows);
+    return w.view;
+  }
+
+  /**
+   * The SIMD kernels and the rows' place in their memory, or undefined where WebAssembly SIMD is unavailable. Scratch
+   * allocated by callers must be released (`kernels.release()`) before they return.
+   */
+  get simd(): { kernels: SimdKernels; rows: SimdBuffer } | undefined {
+    return this.wasm;
+  }
+
+  private place(kernels: SimdKernels, capacity: number) {
+    kernels.reset();
+    const rows = kernels.alloc(capacity, 4);
+    kernels.mark();
+    return { kernels, rows, view: kernels.f32(rows) };
   }
 
   /** The number of vectors stored. */
@@ -29,10 +62,16 @@ export class FlatStore {
   append(vectors: Matrix, ids: number[], metadata?: readonly (ItemMetadata | undefined)[]): number {
     const first = this.size;
     const need = (first + vectors.rows) * this.dim;
-    if (need > this.data.length) {
-      const grown = new Float32Array(Math.max(need, this.data.length * 2));
-      grown.set(this.data.subarray(0, first * this.dim));
-      this.data = grown;
+    const capacity = this.data.length;
+    if (need > capacity) {
+      const grown = Math.max(need, capacity * 2);
+      if (this.wasm && SimdKernels.fits(grown * 4)) this.wasm = this.place(this.wasm.kernels, grown); // rows stay at the start
+      else {
+        const plain = new Float32Array(grown);
+        plain.set(this.data.subarray(0, first * this.dim));
+        this.plain = plain;
+        this.wasm = undefined; // past wasm32's 4 GiB: plain JS from now on
+      }
     }
     this.data.set(vectors.data, first * this.dim);
     ids.forEach((id, i) => {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CbirError, KMeans, NotFittedError, Rng } from 'cbir-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { setProductEngine } from '../helpers/internal.js';
 import { maxAbsDiff } from '../helpers/fixtures.js';
 import { CLUSTER_MANIFEST, DATASETS, sklearnFixture } from './sklearn-fixtures.js';
 
@@ -36,8 +37,9 @@ describe.each(BACKENDS)('KMeans against scikit-learn 1.2 (%s)', (backend) => {
   });
 });
 
-describe('KMeans: the matMul kernels (wasm, large work) agree with the float64 JS loops (cpu)', () => {
-  it('same labels and centres from the same start on 4,096 x 64 (n x k x dim above the matMul threshold)', async () => {
+describe('KMeans: the GEMM-form kernels (SIMD, or matMul on wasm; large work) agree with the float64 JS loops', () => {
+  afterAll(() => setProductEngine(undefined));
+  it.each(['simd', 'matMul'] as const)('%s: same labels and centres from the same start on 4,096 x 64 (above the GEMM threshold)', async (engine) => {
     const rng = new Rng(11);
     const centres = Array.from({ length: 8 * 64 }, () => rng.normal() * 4);
     const data = new Float32Array(4096 * 64);
@@ -45,8 +47,10 @@ describe('KMeans: the matMul kernels (wasm, large work) agree with the float64 J
     const x = { data, rows: 4096, cols: 64 };
     const init = { data: data.slice(0, 8 * 64), rows: 8, cols: 64 };
     await useBackend('cpu');
+    setProductEngine('js');
     const js = new KMeans({ nClusters: 8, init }).fit(x);
     await useBackend('wasm');
+    setProductEngine(engine);
     const mm = new KMeans({ nClusters: 8, init }).fit(x);
     expect(Array.from(mm.labels)).toEqual(Array.from(js.labels));
     expect(maxAbsDiff(mm.centroids.data, js.centroids.data)).toBeLessThan(1e-4 * 100);

@@ -2,3 +2,5 @@
 export { torchWeightShape as torchWeightShapeOf } from '../../src/models/torch-modules.js';
 export { writeSafetensors } from '../../src/io/safetensors.js';
 export type { Autoencoder } from '../../src/models/autoencoder.js';
+export { setProductEngine, type ProductEngine } from '../../src/utils/active-backend.js';
+export { SimdKernels } from '../../src/simd/simd-kernels.js';

@@ -1,16 +1,46 @@
 import { ExactEuclideanIndex } from 'cbir-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../helpers/backends.js';
+import { setProductEngine } from '../helpers/internal.js';
 import { describeIndexContract, euclidean, oracle } from './index-contract.js';
 
-// Batches scan with the backend's matMul on wasm and with the JS loop on cpu: both must meet the contract.
+// Every scan must meet the contract: cbir's SIMD kernel (the default), the JS loop (no WebAssembly SIMD), and
+// the backend's matMul for batches (GPU and native backends; forced here on wasm).
 describe.each([
-  ['JS scan (cpu backend)', 'cpu'],
-  ['matMul scan (wasm backend)', 'wasm'],
-] as const)('%s', (_, backend) => {
-  beforeAll(() => useBackend(backend));
-  afterAll(() => useBackend('cpu'));
+  ['SIMD scan', 'cpu', 'simd'],
+  ['JS scan', 'cpu', 'js'],
+  ['matMul scan (wasm backend)', 'wasm', 'matMul'],
+] as const)('%s', (_, backend, engine) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+    setProductEngine(engine);
+  });
+  afterAll(async () => {
+    setProductEngine(undefined);
+    await useBackend('cpu');
+  });
   describeIndexContract('ExactEuclideanIndex', (dim) => new ExactEuclideanIndex(dim), euclidean);
+
+  it.each([
+    [37, 3, 1],
+    [101, 257, 3],
+    [66, 4099, 5],
+    [23, 9001, 6],
+  ])('equals the float64 oracle for n = %i, dim = %i, %i queries (odd sizes, chunk and block edges)', (n, dim, nq) => {
+    let seed = n * dim;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const x = { data: Float32Array.from({ length: n * dim }, rand), rows: n, cols: dim };
+    const q = { data: Float32Array.from({ length: nq * dim }, rand), rows: nq, cols: dim };
+    const index = new ExactEuclideanIndex(dim);
+    index.add(x);
+    const k = 7;
+    const r = index.search(q, k);
+    const want = oracle(x, Array.from({ length: n }, (_, i) => i), q, k, euclidean);
+    for (let i = 0; i < nq; i++) {
+      expect(Array.from(r.ids.subarray(i * k, (i + 1) * k))).toEqual(want[i].map((w) => w.id));
+      want[i].forEach((w, j) => expect(r.distances[i * k + j]).toBeCloseTo(w.d, 9));
+    }
+  });
 
   it('stays exact when float rounding crowds the candidates (large offsets, near-duplicates)', () => {
     const dim = 8;

@@ -1,0 +1,223 @@
+// cbir's own WebAssembly SIMD kernels: the distance loops under the indexes and the clustering.
+// Built by scripts/build-simd.sh (clang-14 --target=wasm32 -msimd128) into simd-binary.ts; no libc, no allocator:
+// the caller lays out every buffer in the module's imported memory.
+#include <wasm_simd128.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+static inline double hsum_f64(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
+static inline double hsum_f32(v128_t v) {
+  return ((double)wasm_f32x4_extract_lane(v, 0) + (double)wasm_f32x4_extract_lane(v, 1)) +
+         ((double)wasm_f32x4_extract_lane(v, 2) + (double)wasm_f32x4_extract_lane(v, 3));
+}
+
+// Squared distance sum_j (x[j] - p[j])^2 in float64 for a float32 row and a float64 point (same order of
+// summation for every pair, so equal inputs give equal outputs).
+static inline double sqdist_row(const float *x, const double *p, int d) {
+  v128_t a0 = wasm_f64x2_splat(0), a1 = wasm_f64x2_splat(0);
+  int j = 0;
+  for (; j + 4 <= d; j += 4) {
+    v128_t xv = wasm_v128_load(x + j);
+    v128_t lo = wasm_f64x2_promote_low_f32x4(xv);
+    v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(xv, xv, 2, 3, 0, 1));
+    v128_t d0 = wasm_f64x2_sub(lo, wasm_v128_load(p + j));
+    v128_t d1 = wasm_f64x2_sub(hi, wasm_v128_load(p + j + 2));
+    a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(d0, d0));
+    a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(d1, d1));
+  }
+  double s = hsum_f64(wasm_f64x2_add(a0, a1));
+  for (; j < d; j++) {
+    double t = (double)x[j] - p[j];
+    s += t * t;
+  }
+  return s;
+}
+
+// acc[j] += x[j] for j < d, in float64.
+static inline void add_row_f64(double *acc, const float *x, int d) {
+  int j = 0;
+  for (; j + 4 <= d; j += 4) {
+    v128_t xv = wasm_v128_load(x + j);
+    wasm_v128_store(acc + j, wasm_f64x2_add(wasm_v128_load(acc + j), wasm_f64x2_promote_low_f32x4(xv)));
+    wasm_v128_store(acc + j + 2, wasm_f64x2_add(wasm_v128_load(acc + j + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(xv, xv, 2, 3, 0, 1))));
+  }
+  for (; j < d; j++) acc[j] += x[j];
+}
+
+// out[i * m + c] = |x_i - p_c|^2 (float64), x: [n, d] float32, p: [m, d] float64, both row-major.
+EXPORT void sqdist_f64(const float *x, int n, const double *p, int m, int d, double *out) {
+  for (int i = 0; i < n; i++) {
+    const float *xi = x + (long)i * d;
+    for (int c = 0; c < m; c++) out[(long)i * m + c] = sqdist_row(xi, p + (long)c * d, d);
+  }
+}
+
+// For each row of x, the nearest of the m points (lowest index on ties) and its squared distance (float64).
+EXPORT void nearest_f64(const float *x, int n, const double *p, int m, int d, int *labels, double *dist2) {
+  for (int i = 0; i < n; i++) {
+    const float *xi = x + (long)i * d;
+    int best = 0;
+    double bestD = __builtin_inf();
+    for (int c = 0; c < m; c++) {
+      double s = sqdist_row(xi, p + (long)c * d, d);
+      if (s < bestD) {
+        bestD = s;
+        best = c;
+      }
+    }
+    labels[i] = best;
+    dist2[i] = bestD;
+  }
+}
+
+// For each row of dots ([n, m] float64), the column minimising pn[c] - 2 dots[i, c] (lowest on ties), and that value:
+// with the GEMM form |x|^2 + |p|^2 - 2 x.p, the nearest point (|x|^2 is the same for every c).
+EXPORT void argmin_dots(const double *dots, int n, int m, const double *pn, int *labels, double *vals) {
+  for (int i = 0; i < n; i++) {
+    const double *row = dots + (long)i * m;
+    int best = 0;
+    double bestV = __builtin_inf();
+    for (int c = 0; c < m; c++) {
+      double v = pn[c] - 2 * row[c];
+      if (v < bestV) {
+        bestV = v;
+        best = c;
+      }
+    }
+    labels[i] = best;
+    vals[i] = bestV;
+  }
+}
+
+// Sum of the rows of each cluster in float64: sums[labels[i] * d + j] += x[i * d + j] (sums zeroed by the caller).
+EXPORT void cluster_sums_f64(const float *x, int n, int d, const int *labels, double *sums) {
+  for (int i = 0; i < n; i++) add_row_f64(sums + (long)labels[i] * d, x + (long)i * d, d);
+}
+
+// Float32 products are summed in float32 over chunks of this many columns (each of the 4 SIMD lanes sums CHUNK / 4
+// of them), then in float64: a dot product's rounding error is at most (CHUNK / 4 + 1) float32 units of roundoff
+// times sum |x_j q_j|, whatever d is.
+#define CHUNK 256
+
+static inline v128_t madd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+
+// out[i * nq + t] = x_i . q_t with x: [n, d], q: [nq, d] float32, row-major. Blocked for the cache: four rows of x
+// and one chunk of columns (16 KB) stay in L1 while every query's chunk streams past them, two queries at a time.
+EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, double *out) {
+  for (long o = 0; o < (long)n * nq; o++) out[o] = 0;
+  int d4 = d & ~3;
+  int i = 0;
+  for (; i < n; i += 4) {
+    int rows = n - i < 4 ? n - i : 4;
+    const float *xr[4];
+    for (int r = 0; r < 4; r++) xr[r] = x + (long)(i + (r < rows ? r : 0)) * d;
+    double *o = out + (long)i * nq;
+    for (int j0 = 0; j0 < d4; j0 += CHUNK) {
+      int j1 = j0 + CHUNK < d4 ? j0 + CHUNK : d4;
+      int t = 0;
+      for (; t + 2 <= nq; t += 2) {
+        const float *qa = q + (long)t * d, *qb = qa + d;
+        v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int j = j0; j < j1; j += 4) {
+          v128_t va = wasm_v128_load(qa + j), vb = wasm_v128_load(qb + j);
+          v128_t x0 = wasm_v128_load(xr[0] + j), x1 = wasm_v128_load(xr[1] + j);
+          v128_t x2 = wasm_v128_load(xr[2] + j), x3 = wasm_v128_load(xr[3] + j);
+          a0 = madd(a0, x0, va); b0 = madd(b0, x0, vb);
+          a1 = madd(a1, x1, va); b1 = madd(b1, x1, vb);
+          a2 = madd(a2, x2, va); b2 = madd(b2, x2, vb);
+          a3 = madd(a3, x3, va); b3 = madd(b3, x3, vb);
+        }
+        double sa[4] = {hsum_f32(a0), hsum_f32(a1), hsum_f32(a2), hsum_f32(a3)};
+        double sb[4] = {hsum_f32(b0), hsum_f32(b1), hsum_f32(b2), hsum_f32(b3)};
+        for (int r = 0; r < rows; r++) {
+          o[(long)r * nq + t] += sa[r];
+          o[(long)r * nq + t + 1] += sb[r];
+        }
+      }
+      for (; t < nq; t++) {
+        const float *qa = q + (long)t * d;
+        v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = j0; j < j1; j += 4) {
+          v128_t va = wasm_v128_load(qa + j);
+          a0 = madd(a0, wasm_v128_load(xr[0] + j), va);
+          a1 = madd(a1, wasm_v128_load(xr[1] + j), va);
+          a2 = madd(a2, wasm_v128_load(xr[2] + j), va);
+          a3 = madd(a3, wasm_v128_load(xr[3] + j), va);
+        }
+        double sa[4] = {hsum_f32(a0), hsum_f32(a1), hsum_f32(a2), hsum_f32(a3)};
+        for (int r = 0; r < rows; r++) o[(long)r * nq + t] += sa[r];
+      }
+    }
+    for (int r = 0; r < rows; r++)
+      for (int t = 0; t < nq; t++) {
+        const float *qt = q + (long)t * d;
+        double s = 0;
+        for (int j = d4; j < d; j++) s += (double)xr[r][j] * qt[j];
+        o[(long)r * nq + t] += s;
+      }
+  }
+}
+
+// dst[i * d + j] = src[idx[i] * d + j]: rows of a matrix gathered into a contiguous block.
+EXPORT void gather_rows_f32(const float *src, const int *idx, int n, int d, float *dst) {
+  for (int i = 0; i < n; i++) {
+    const float *s = src + (long)idx[i] * d;
+    float *o = dst + (long)i * d;
+    int j = 0;
+    for (; j + 4 <= d; j += 4) wasm_v128_store(o + j, wasm_v128_load(s + j));
+    for (; j < d; j++) o[j] = s[j];
+  }
+}
+
+// sums[j] = sum_i x[i * d + j] in float64 (sums zeroed by the caller).
+EXPORT void column_sums_f64(const float *x, int n, int d, double *sums) {
+  for (int i = 0; i < n; i++) add_row_f64(sums, x + (long)i * d, d);
+}
+
+// dst = x - mean row by row in float32 (mean already rounded to float32), and norms[i] = |dst_i|^2 in float64.
+EXPORT void centre_f32(const float *x, int n, int d, const float *mean, float *dst, double *norms) {
+  for (int i = 0; i < n; i++) {
+    const float *xi = x + (long)i * d;
+    float *o = dst + (long)i * d;
+    v128_t acc = wasm_f64x2_splat(0);
+    int j = 0;
+    for (; j + 4 <= d; j += 4) {
+      v128_t v = wasm_f32x4_sub(wasm_v128_load(xi + j), wasm_v128_load(mean + j));
+      wasm_v128_store(o + j, v);
+      v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+      v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+      acc = wasm_f64x2_add(acc, wasm_f64x2_add(wasm_f64x2_mul(lo, lo), wasm_f64x2_mul(hi, hi)));
+    }
+    double s = hsum_f64(acc);
+    for (; j < d; j++) {
+      float v = xi[j] - mean[j];
+      o[j] = v;
+      s += (double)v * v;
+    }
+    norms[i] = s;
+  }
+}
+
+// scikit-learn's mini-batch centre update for the rows idx[i] of x (row i when idx is null) with labels[i]: each
+// centre hit by the batch becomes (centre * count + sum of its rows) / (count + hits), in float64.
+EXPORT void centre_update_f64(const float *x, const int *idx, int n, int d, const int *labels, int k, double *centres, double *counts, double *hits) {
+  for (int c = 0; c < k; c++) hits[c] = 0;
+  for (int i = 0; i < n; i++) hits[labels[i]]++;
+  for (int c = 0; c < k; c++)
+    if (hits[c] > 0)
+      for (int j = 0; j < d; j++) centres[(long)c * d + j] *= counts[c];
+  for (int i = 0; i < n; i++) add_row_f64(centres + (long)labels[i] * d, x + (long)(idx ? idx[i] : i) * d, d);
+  for (int c = 0; c < k; c++) {
+    if (hits[c] == 0) continue;
+    counts[c] += hits[c];
+    double alpha = 1 / counts[c];
+    for (int j = 0; j < d; j++) centres[(long)c * d + j] *= alpha;
+  }
+}
+
+// sum_i |x_i - centres[labels[i]]|^2 in float64 (scikit-learn's inertia), x float32, centres float64.
+EXPORT double inertia_f64(const float *x, int n, int d, const int *labels, const double *centres) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += sqdist_row(x + (long)i * d, centres + (long)labels[i] * d, d);
+  return s;
+}

@@ -1,0 +1,180 @@
+import { SIMD_WASM_BASE64 } from './simd-binary.js';
+
+/** The exports of kernels.c (pointers are byte offsets into the instance's memory). */
+interface KernelExports {
+  __heap_base: { value: number };
+  sqdist_f64(x: number, n: number, p: number, m: number, d: number, out: number): void;
+  nearest_f64(x: number, n: number, p: number, m: number, d: number, labels: number, dist2: number): void;
+  gather_rows_f32(src: number, idx: number, n: number, d: number, dst: number): void;
+  inertia_f64(x: number, n: number, d: number, labels: number, centres: number): number;
+  column_sums_f64(x: number, n: number, d: number, sums: number): void;
+  centre_f32(x: number, n: number, d: number, mean: number, dst: number, norms: number): void;
+  centre_update_f64(x: number, idx: number, n: number, d: number, labels: number, k: number, centres: number, counts: number, hits: number): void;
+  argmin_dots(dots: number, n: number, m: number, pn: number, labels: number, vals: number): void;
+  cluster_sums_f64(x: number, n: number, d: number, labels: number, sums: number): void;
+  dots_f32(x: number, n: number, q: number, nq: number, d: number, out: number): void;
+}
+
+const PAGE = 65536;
+/** wasm32's addressable bytes (4 GiB) less one page. */
+const MAX_BYTES = 65535 * PAGE;
+
+let compiled: WebAssembly.Module | null | undefined;
+/** Instances freed by their owners, kept for reuse (creating one costs a memory and an instantiation). */
+const pool: SimdKernels[] = [];
+const POOL_SIZE = 4;
+/** Instances whose memory grew past this are dropped rather than pooled, so the pool holds no large memory. */
+const POOL_MAX_BYTES = 64 * 2 ** 20;
+
+function decodeBase64(s: string): Uint8Array {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const lookup = new Uint8Array(128);
+  for (let i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
+  const clean = s.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  for (let i = 0, o = 0; i < clean.length; i += 4) {
+    const n = (lookup[clean.charCodeAt(i)] << 18) | (lookup[clean.charCodeAt(i + 1)] << 12) | (lookup[clean.charCodeAt(i + 2)] << 6) | lookup[clean.charCodeAt(i + 3)];
+    if (o < out.length) out[o++] = n >> 16;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  return out;
+}
+
+/**
+ * The compiled module, or null where WebAssembly SIMD is unavailable (then callers use their JS loops). Compiled
+ * synchronously on first use unless {@link prepareSimdKernels} compiled it already: browsers refuse to compile
+ * modules over 4 KB synchronously on their main thread, so there the first use without it finds null.
+ */
+function kernelModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    const bytes = decodeBase64(SIMD_WASM_BASE64);
+    compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/**
+ * Compiles cbir's WebAssembly SIMD kernels (the distance loops of the indexes and the clustering) ahead of use,
+ * asynchronously. `initNodeBackend` and `initBrowserBackend` call it; call it yourself before using indexes or
+ * clustering on a browser's main thread without `initBrowserBackend`, where synchronous compilation is refused.
+ *
+ * @returns Whether the kernels are available (false where WebAssembly SIMD is not: then JS loops run instead).
+ * @example
+ * ```ts
+ * import { prepareSimdKernels } from 'cbir-core';
+ * await prepareSimdKernels();   // true in Node >= 16.4 and current browsers
+ * ```
+ */
+export async function prepareSimdKernels(): Promise<boolean> {
+  if (compiled) return true;
+  try {
+    const bytes = decodeBase64(SIMD_WASM_BASE64);
+    compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? await WebAssembly.compile(bytes) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled !== null;
+}
+
+/** A region of a {@link SimdKernels} memory: its byte offset and length in elements. */
+export interface SimdBuffer {
+  readonly ptr: number;
+  readonly length: number;
+}
+
+/**
+ * cbir's WebAssembly SIMD kernels (src/simd/kernels.c) with a memory of their own: the distance loops under the
+ * indexes and the clustering, 3-6x the JS loops they replace, with the same float64 results where those loops were
+ * float64.
+ *
+ * Buffers are bump-allocated: `alloc` what a computation keeps (a copied data matrix), `mark()`, then allocate
+ * scratch per call and `release()` back to the mark. Views (`f32`, `f64`, `i32`) must be re-read after any `alloc`,
+ * which may grow (and so replace) the memory's buffer. One instance per owner; they share the compiled module.
+ * @internal
+ */
+export class SimdKernels {
+  readonly k: KernelExports;
+  private readonly memory: WebAssembly.Memory;
+  private top: number;
+  private markAt: number;
+
+  private constructor(module: WebAssembly.Module) {
+    this.memory = new WebAssembly.Memory({ initial: 2 });
+    this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.top = this.markAt = this.k.__heap_base.value;
+  }
+
+  /** A new instance, or undefined where WebAssembly SIMD is unavailable. */
+  static create(): SimdKernels | undefined {
+    const module = kernelModule();
+    return module ? new SimdKernels(module) : undefined;
+  }
+
+  /** An instance from the pool (emptied), or a new one; undefined where WebAssembly SIMD is unavailable. */
+  static acquire(): SimdKernels | undefined {
+    const pooled = pool.pop();
+    if (pooled) return pooled;
+    return SimdKernels.create();
+  }
+
+  /** Returns an instance to the pool; the caller must not use it afterwards. */
+  static recycle(kernels: SimdKernels): void {
+    kernels.reset();
+    if (pool.length < POOL_SIZE && kernels.memory.buffer.byteLength <= POOL_MAX_BYTES) pool.push(kernels);
+  }
+
+  /** Whether the kernels can run here (WebAssembly with SIMD). */
+  static get available(): boolean {
+    return kernelModule() !== null;
+  }
+
+  /** Whether `bytes` (with the module's own stack and data) fit in one instance's memory (wasm32: 4 GiB). */
+  static fits(bytes: number): boolean {
+    return bytes + PAGE * 2 <= MAX_BYTES;
+  }
+
+  /**
+   * Allocates `length` elements of `bytesPer` bytes, 16-byte aligned.
+   * @throws RangeError past wasm32's 4 GiB (check {@link SimdKernels.fits} first).
+   */
+  alloc(length: number, bytesPer: 4 | 8): SimdBuffer {
+    const ptr = Math.ceil(this.top / 16) * 16;
+    const end = ptr + length * bytesPer;
+    if (end > MAX_BYTES) throw new RangeError(`SimdKernels.alloc: ${end} bytes exceed wasm32's 4 GiB memory.`);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    this.top = end;
+    return { ptr, length };
+  }
+
+  /** Everything allocated from now on is scratch, freed by {@link SimdKernels.release}. */
+  mark(): void {
+    this.markAt = this.top;
+  }
+
+  /** Frees the scratch allocated since the last {@link SimdKernels.mark}. */
+  release(): void {
+    this.top = this.markAt;
+  }
+
+  /** Frees everything. */
+  reset(): void {
+    this.top = this.markAt = this.k.__heap_base.value;
+  }
+
+  f32(b: SimdBuffer): Float32Array {
+    return new Float32Array(this.memory.buffer, b.ptr, b.length);
+  }
+
+  f64(b: SimdBuffer): Float64Array {
+    return new Float64Array(this.memory.buffer, b.ptr, b.length);
+  }
+
+  i32(b: SimdBuffer): Int32Array {
+    return new Int32Array(this.memory.buffer, b.ptr, b.length);
+  }
+}
