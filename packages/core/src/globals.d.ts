@@ -13,21 +13,3 @@ interface AbortSignal {
   readonly reason: unknown;
   throwIfAborted(): void;
 }
-// WebAssembly is part of every runtime cbir supports; core uses only the subset below (its own SIMD
-// kernels, src/simd/), declared here because TypeScript's declarations of it live in the DOM library.
-declare namespace WebAssembly {
-  class Module {
-    constructor(bytes: Uint8Array);
-  }
-  class Instance {
-    constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
-    readonly exports: Record<string, unknown>;
-  }
-  class Memory {
-    constructor(descriptor: { initial: number; maximum?: number });
-    readonly buffer: ArrayBuffer;
-    grow(delta: number): number;
-  }
-  function validate(bytes: Uint8Array): boolean;
-  function compile(bytes: Uint8Array): Promise<Module>;
-}

@@ -35,7 +35,7 @@ export { type RawImage, type ImageDecoder, pixelView, imagesToTensor, tensorToIm
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register-wasm-kernels.js';
 export { type ProgressEvent, type LongRunning } from './progress.js';
 export { Rng } from './utils/rng.js';
-export { prepareSimdKernels } from './simd/simd-kernels.js';
+export { prepareSimdKernels, setSimdThreads, SIMD_KERNEL_NAMES, type SimdThreadPool, type SimdKernelName } from './simd/simd-kernels.js';
 export { chooseBackend } from './utils/choose-backend.js';
 export { type ImageDataset, type DatasetEntry, arrayDataset } from './data/image-dataset.js';
 export { Adam, type AdamOptions } from './training/adam.js';

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { chooseBackend, prepareSimdKernels, registerWasmTrainingKernels } from 'cbir-core';
+import { availableParallelism } from 'node:os';
+import { CbirError, chooseBackend, prepareSimdKernels, registerWasmTrainingKernels, setSimdThreads } from 'cbir-core';
+import { SimdThreads } from './simd-threads.js';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
 export type NodeBackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -13,6 +15,12 @@ export interface InitNodeBackendOptions {
    * @defaultValue `['tensorflow', 'wasm', 'cpu']`
    */
   prefer?: NodeBackendName[];
+  /**
+   * Threads for cbir's SIMD kernels (exact search, LSH hashing, clustering): the main thread plus `threads - 1`
+   * workers; 1 keeps everything on the main thread. (tfjs's own wasm backend has one thread in Node whatever this is.)
+   * @defaultValue `os.availableParallelism()`
+   */
+  threads?: number;
 }
 
 /** What {@link initNodeBackend} chose, and why each backend before it was skipped. */
@@ -58,6 +66,18 @@ async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
 }
 
+let installed: { threads: number; pool?: SimdThreads } = { threads: 1 };
+
+/** Installs SIMD threads once per thread count (initNodeBackend may be called again, e.g. to switch backends). */
+function setSimdKernelThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new CbirError('INVALID_ARGUMENT', `initNodeBackend: threads must be a positive integer, got ${threads}.`);
+  if (installed.threads === threads) return;
+  void installed.pool?.close();
+  const pool = threads > 1 ? new SimdThreads(threads - 1) : undefined;
+  setSimdThreads(pool);
+  installed = { threads, pool };
+}
+
 const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTensorflow, wasm: tryWasm, cpu: tryCpu };
 
 /**
@@ -77,7 +97,7 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTenso
  * ```
  */
 export async function initNodeBackend(options: InitNodeBackendOptions = {}): Promise<BackendChoice> {
-  await prepareSimdKernels();
+  if (await prepareSimdKernels()) setSimdKernelThreads(options.threads ?? availableParallelism());
   const { name, skipped } = await chooseBackend('initNodeBackend', options.prefer ?? ['tensorflow', 'wasm', 'cpu'], TRY,
     'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.');
   return { name, tfjsBackend: tf.getBackend(), skipped };

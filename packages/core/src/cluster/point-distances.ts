@@ -75,7 +75,7 @@ export class PointDistances {
       const { kernels, centred } = this.centredSimd();
       const { pb, pn } = this.centredPoints(kernels, points, m);
       const ob = kernels.alloc(n * m, 8);
-      kernels.k.dots_f32(centred.x.ptr + r0 * dim * 4, n, pb.ptr, m, dim, ob.ptr);
+      kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
       const dots = kernels.f64(ob);
       for (let i = 0; i < n; i++) {
         const xn = centred.norms[r0 + i];
@@ -104,7 +104,7 @@ export class PointDistances {
       const pb = kernels.alloc(m * dim, 8);
       const ob = kernels.alloc(n * m, 8);
       kernels.f64(pb).set(points);
-      kernels.k.sqdist_f64(x.ptr + r0 * dim * 4, n, pb.ptr, m, dim, ob.ptr);
+      kernels.rows('sqdist_f64', n, m * dim, (a, b) => [x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
       out.set(kernels.f64(ob));
       kernels.release();
       return out;
@@ -170,7 +170,7 @@ export class PointDistances {
           xp = xb!.ptr;
           norms = kernels.f64(nb);
         }
-        kernels.k.dots_f32(xp, b, pb.ptr, m, dim, ob.ptr);
+        kernels.rows('dots_f32', b, m * dim, (a, c) => [xp + a * dim * 4, c - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
         kernels.k.argmin_dots(ob.ptr, b, m, pnb.ptr, lb.ptr, vb.ptr);
         labels.set(kernels.i32(lb).subarray(0, b), b0);
         const vals = kernels.f64(vb);
@@ -216,7 +216,7 @@ export class PointDistances {
         xp = gb.ptr;
       }
       kernels.f64(pb).set(points);
-      kernels.k.nearest_f64(xp, n, pb.ptr, m, dim, lb.ptr, db.ptr);
+      kernels.rows('nearest_f64', n, m * dim, (a, b) => [xp + a * dim * 4, b - a, pb.ptr, m, dim, lb.ptr + a * 4, db.ptr + a * 8]);
       labels.set(kernels.i32(lb));
       dist2.set(kernels.f64(db));
       kernels.release();
@@ -255,7 +255,8 @@ export class PointDistances {
     const cb = kernels.alloc(k * this.dim, 8);
     kernels.i32(lb).set(labels);
     kernels.f64(cb).set(centres);
-    const s = kernels.k.inertia_f64(x.ptr, this.rows, this.dim, lb.ptr, cb.ptr);
+    const dim = this.dim;
+    const s = kernels.rows('inertia_f64', this.rows, dim, (a, b) => [x.ptr + a * dim * 4, b - a, dim, lb.ptr + a * 4, cb.ptr]).reduce((u, v) => u + v, 0);
     kernels.release();
     return s;
   }
@@ -390,7 +391,7 @@ export class PointDistances {
       const mb = kernels.alloc(dim, 4);
       const nb = kernels.alloc(rows, 8);
       kernels.f32(mb).set(mean);
-      kernels.k.centre_f32(simd.x.ptr, rows, dim, mb.ptr, xb.ptr, nb.ptr);
+      kernels.rows('centre_f32', rows, dim, (a, b) => [simd.x.ptr + a * dim * 4, b - a, dim, mb.ptr, xb.ptr + a * dim * 4, nb.ptr + a * 8]);
       simd.centred = { x: xb, norms: Float64Array.from(kernels.f64(nb)) };
       kernels.release();
     }

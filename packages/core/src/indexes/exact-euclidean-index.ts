@@ -21,7 +21,9 @@ const MATMUL_BLOCK = 1 << 24;
 const U32 = 2 ** -24;
 /** Columns the SIMD kernel sums in float32 before adding into float64 (`CHUNK` in simd/kernels.c). */
 const SIMD_CHUNK = 256;
-/** Scores per SIMD block: bounds the block's `[rows, nq]` float64 output (8 MB). */
+/** Queries per SIMD pass over a block of rows (their 1 KB chunks, 64 KB, stay in L2). */
+const QUERY_TILE = 64;
+/** Scores per SIMD block: bounds the block's `[rows, tile]` float64 output (8 MB). */
 const SIMD_OUT = 1 << 20;
 
 /** Keeps the `m` smallest (value, row) pairs seen, as a max-heap. */
@@ -178,20 +180,26 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const simd = productEngine() === 'js' ? undefined : this.store.simd;
     if (simd) {
       const { kernels, rows } = simd;
-      const block = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / nq)));
+      // Queries by tiles of QUERY_TILE, whose chunks stay in L2 while blocks of rows stream past them.
+      const tile = Math.min(nq, QUERY_TILE);
+      const block = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / tile)));
       const qb = kernels.alloc(nq * dim, 4);
-      const ob = kernels.alloc(block * nq, 8);
+      const ob = kernels.alloc(block * tile, 8);
       kernels.f32(qb).set(queries.data);
       const out = kernels.f64(ob);
       for (let b0 = 0; b0 < n; b0 += block) {
         const b1 = Math.min(n, b0 + block);
-        kernels.k.dots_f32(rows.ptr + b0 * dim * 4, b1 - b0, qb.ptr, nq, dim, ob.ptr);
-        for (let r = b0, o = 0; r < b1; r++) {
-          const norm = this.norms[r];
-          for (let qi = 0; qi < nq; qi++, o++) {
-            const v = norm - 2 * out[o];
-            const heap = heaps[qi];
-            if (v < heap.worst) heap.push(v, r);
+        for (let t0 = 0; t0 < nq; t0 += tile) {
+          const t = Math.min(tile, nq - t0);
+          const qp = qb.ptr + t0 * dim * 4;
+          kernels.rows('dots_f32', b1 - b0, t * dim, (r0, r1) => [rows.ptr + (b0 + r0) * dim * 4, r1 - r0, qp, t, dim, ob.ptr + r0 * t * 8]);
+          for (let r = b0, o = 0; r < b1; r++) {
+            const norm = this.norms[r];
+            for (let qi = t0; qi < t0 + t; qi++, o++) {
+              const v = norm - 2 * out[o];
+              const heap = heaps[qi];
+              if (v < heap.worst) heap.push(v, r);
+            }
           }
         }
       }

@@ -1,6 +1,7 @@
 import { CbirError } from '../errors.js';
 import { writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
+import { productEngine } from '../utils/active-backend.js';
 import { Rng } from '../utils/rng.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import { StoredIndex } from './flat-store.js';
@@ -33,6 +34,37 @@ export interface LSHIndexOptions {
   fillToK?: boolean;
   /** Planes to use instead of seeded ones: one `[hashSize, inputDim]` row-major array per table (e.g. lshashpy3's `.npz`). */
   planes?: Float32Array[];
+}
+
+/** Floats of plane-by-vector products per hashing block (8 MB of float64). */
+const HASH_SCORES = 1 << 20;
+
+/** The indexes of the `k` smallest `d[i]`, ascending, ties by `idOf(i)` (a max-heap of `k`, then a sort of `k`). */
+function smallestK(d: Float64Array, idOf: (i: number) => number, k: number): number[] {
+  const heap: number[] = [];
+  const worse = (a: number, b: number) => d[a] > d[b] || (d[a] === d[b] && idOf(a) > idOf(b));
+  for (let i = 0; i < d.length; i++) {
+    if (heap.length < k) {
+      heap.push(i);
+      for (let c = heap.length - 1; c > 0; ) {
+        const p = (c - 1) >> 1;
+        if (!worse(heap[c], heap[p])) break;
+        [heap[c], heap[p]] = [heap[p], heap[c]];
+        c = p;
+      }
+    } else if (k > 0 && worse(heap[0], i)) {
+      heap[0] = i;
+      for (let p = 0; ; ) {
+        const l = 2 * p + 1;
+        if (l >= k) break;
+        const c = l + 1 < k && worse(heap[l + 1], heap[l]) ? l + 1 : l;
+        if (!worse(heap[c], heap[p])) break;
+        [heap[c], heap[p]] = [heap[p], heap[c]];
+        p = c;
+      }
+    }
+  }
+  return heap.sort((a, b) => d[a] - d[b] || idOf(a) - idOf(b));
 }
 
 function popcount(x: number): number {
@@ -68,11 +100,20 @@ export class LSHIndex extends StoredIndex implements Index {
   /** Candidates scanned by each query of the last `search`. */
   lastCandidates: number[] = [];
   private readonly planes: Float32Array[];
+  /** Every table's planes, one after another (`[numHashtables * hashSize, dim]`), and each plane's norm. */
+  private readonly allPlanes: Float32Array;
+  private readonly planeNorms: Float64Array;
   private centreVector?: Float32Array;
   private readonly wantCentre: boolean;
-  /** Per table: key -> ids, in insertion order. */
+  /** Per table: key -> the rows in that bucket, in insertion order. */
   private readonly tables: Map<number, number[]>[];
-  private readonly keysOf = new Map<number, number[]>();
+  /** Per row: its key in each table (`[row * numHashtables + t]`). */
+  private rowKeys = new Int32Array(0);
+  /** Per row: the query that last saw it (de-duplicates candidates across buckets without a Set). */
+  private seenBy = new Uint32Array(0);
+  private visit = 0;
+  /** Keys within the probe radius are enumerated as `key ^ mask` when that is fewer lookups than the buckets. */
+  private readonly masks: number[];
 
   constructor(options: LSHIndexOptions) {
     const { hashSize, inputDim, numHashtables = 1, seed = 0, distanceFunc = 'euclidean' } = options;
@@ -87,6 +128,7 @@ export class LSHIndex extends StoredIndex implements Index {
     this.numHashtables = numHashtables;
     this.distanceFunc = distanceFunc;
     this.probeRadius = options.probeRadius ?? (distanceFunc === 'hamming' ? 1 : 0);
+    if (!Number.isInteger(this.probeRadius) || this.probeRadius < 0) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: probeRadius must be a non-negative integer, got ${this.probeRadius}.`);
     this.fillToK = options.fillToK ?? false;
     this.wantCentre = options.centre ?? false;
     this.seed = seed;
@@ -99,26 +141,96 @@ export class LSHIndex extends StoredIndex implements Index {
       const rng = new Rng(seed);
       this.planes = Array.from({ length: numHashtables }, () => Float32Array.from({ length: hashSize * inputDim }, () => rng.normal()));
     }
+    this.allPlanes = new Float32Array(numHashtables * hashSize * inputDim);
+    this.planes.forEach((p, t) => this.allPlanes.set(p, t * hashSize * inputDim));
+    this.planeNorms = new Float64Array(numHashtables * hashSize);
+    for (let i = 0; i < this.planeNorms.length; i++) {
+      let s = 0;
+      for (let j = 0; j < inputDim; j++) s += this.allPlanes[i * inputDim + j] ** 2;
+      this.planeNorms[i] = Math.sqrt(s);
+    }
     this.tables = Array.from({ length: numHashtables }, () => new Map());
+    this.masks = [];
+    if (this.probeRadius < hashSize) for (let m = 0; m < 2 ** hashSize && this.masks.length <= 1 << 16; m++) if (popcount(m) <= this.probeRadius) this.masks.push(m);
   }
 
   /** The key of `x` (`x[o..o + dim]`) in table `t`: bit `hashSize - 1 - j` is `planes[j] . x > 0` (lshashpy3's string, read as binary). */
   keyOf(t: number, x: Float32Array, o = 0): number {
-    const p = this.planes[t];
-    const c = this.centreVector;
     let key = 0;
-    for (let j = 0; j < this.hashSize; j++) {
-      let s = 0;
-      const po = j * this.dim;
-      for (let i = 0; i < this.dim; i++) s += p[po + i] * (c ? x[o + i] - c[i] : x[o + i]);
-      key = key * 2 + (s > 0 ? 1 : 0);
-    }
+    for (let j = 0; j < this.hashSize; j++) key = key * 2 + (this.projection(t * this.hashSize + j, x, o) > 0 ? 1 : 0);
     return key;
+  }
+
+  /** `planes[i] . (x - centre)` in float64 (all planes of all tables numbered in one sequence). */
+  private projection(i: number, x: Float32Array, o: number): number {
+    const p = this.allPlanes;
+    const c = this.centreVector;
+    const po = i * this.dim;
+    let s = 0;
+    for (let j = 0; j < this.dim; j++) s += p[po + j] * (c ? x[o + j] - c[j] : x[o + j]);
+    return s;
+  }
+
+  /**
+   * The keys of `n` vectors (`x`, row-major) in every table, `[n * numHashtables]`: on the SIMD kernels, a float32
+   * product of the planes with every vector whose sign is trusted only beyond its rounding bound (the float64
+   * {@link LSHIndex.projection} decides the rest), so the keys are those of float64 arithmetic, as lshashpy3's.
+   */
+  private keysOfRows(x: Float32Array, n: number): Int32Array {
+    const { dim, hashSize, numHashtables } = this;
+    const planes = numHashtables * hashSize;
+    const keys = new Int32Array(n * numHashtables);
+    const kernels = productEngine() === 'js' ? undefined : this.store.simd?.kernels;
+    if (!kernels) {
+      for (let r = 0; r < n; r++) for (let t = 0; t < numHashtables; t++) keys[r * numHashtables + t] = this.keyOf(t, x, r * dim);
+      return keys;
+    }
+    const c = this.centreVector;
+    const block = Math.max(1, Math.min(n, Math.floor(HASH_SCORES / planes)));
+    const pb = kernels.alloc(planes * dim, 4);
+    const xb = kernels.alloc(block * dim, 4);
+    const ob = kernels.alloc(planes * block, 8);
+    kernels.f32(pb).set(this.allPlanes);
+    // Centring rounds x - c to float32 (one more unit of roundoff), and each SIMD lane sums dim / 4 products per
+    // chunk: see dots_f32 in simd/kernels.c.
+    const factor = (Math.min(dim, 256) / 4 + 3) * 2 ** -24;
+    for (let b0 = 0; b0 < n; b0 += block) {
+      const b = Math.min(block, n - b0);
+      const xs = kernels.f32(xb);
+      xs.set(x.subarray(b0 * dim, (b0 + b) * dim));
+      const xNorm = new Float64Array(b);
+      for (let r = 0; r < b; r++) {
+        let s = 0;
+        for (let j = 0, o = r * dim; j < dim; j++, o++) {
+          if (c) xs[o] -= c[j];
+          s += xs[o] * xs[o];
+        }
+        xNorm[r] = Math.sqrt(s);
+      }
+      kernels.rows('dots_f32', planes, b * dim, (p0, p1) => [pb.ptr + p0 * dim * 4, p1 - p0, xb.ptr, b, dim, ob.ptr + p0 * b * 8]); // [planes, b]
+      const s = kernels.f64(ob);
+      for (let r = 0; r < b; r++) {
+        for (let t = 0; t < numHashtables; t++) {
+          let key = 0;
+          for (let j = 0; j < hashSize; j++) {
+            const i = t * hashSize + j;
+            let v = s[i * b + r];
+            if (Math.abs(v) <= factor * this.planeNorms[i] * xNorm[r] * 1.01 + 1e-30) v = this.projection(i, x, (b0 + r) * dim);
+            key = key * 2 + (v > 0 ? 1 : 0);
+          }
+          keys[(b0 + r) * numHashtables + t] = key;
+        }
+      }
+    }
+    kernels.release();
+    return keys;
   }
 
   /** Item `id`'s key in each table, as lshashpy3's bit strings. */
   keys(id: number): string[] | undefined {
-    return this.keysOf.get(id)?.map((k) => k.toString(2).padStart(this.hashSize, '0'));
+    const r = this.store.row(id);
+    if (r === undefined) return undefined;
+    return Array.from(this.rowKeys.subarray(r * this.numHashtables, (r + 1) * this.numHashtables), (k) => k.toString(2).padStart(this.hashSize, '0'));
   }
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
@@ -129,17 +241,26 @@ export class LSHIndex extends StoredIndex implements Index {
       for (let r = 0; r < vectors.rows; r++) for (let i = 0; i < this.dim; i++) c[i] += vectors.data[r * this.dim + i] / vectors.rows;
       this.centreVector = Float32Array.from(c);
     }
-    this.store.append(vectors, resolved, metadata);
-    resolved.forEach((id, r) => {
-      const keys = this.tables.map((table, t) => {
-        const key = this.keyOf(t, vectors.data, r * this.dim);
-        const bucket = table.get(key);
-        if (bucket) bucket.push(id);
-        else table.set(key, [id]);
-        return key;
-      });
-      this.keysOf.set(id, keys);
-    });
+    const first = this.store.append(vectors, resolved, metadata);
+    const keys = this.keysOfRows(vectors.data, vectors.rows);
+    const T = this.numHashtables;
+    if (this.rowKeys.length < this.size * T) {
+      const grown = new Int32Array(Math.max(this.size, (this.rowKeys.length / T) * 2) * T);
+      grown.set(this.rowKeys);
+      this.rowKeys = grown;
+      const seen = new Uint32Array(grown.length / T);
+      seen.set(this.seenBy);
+      this.seenBy = seen;
+    }
+    this.rowKeys.set(keys, first * T);
+    for (let r = 0; r < vectors.rows; r++) {
+      for (let t = 0; t < T; t++) {
+        const key = keys[r * T + t];
+        const bucket = this.tables[t].get(key);
+        if (bucket) bucket.push(first + r);
+        else this.tables[t].set(key, [first + r]);
+      }
+    }
   }
 
   search(queries: Matrix, k: number): SearchResult {
@@ -147,10 +268,12 @@ export class LSHIndex extends StoredIndex implements Index {
     checkK('LSHIndex.search', k);
     const result = emptyResult(queries.rows, k);
     this.lastCandidates = [];
+    const keys = this.keysOfRows(queries.data, queries.rows);
     let exact: ExactEuclideanIndex | undefined; // built once per search, only if some query needs filling
     for (let qi = 0; qi < queries.rows; qi++) {
-      const ranked = this.candidates(queries.data, qi * this.dim);
-      this.lastCandidates.push(ranked.length);
+      const rows = this.probe(keys.subarray(qi * this.numHashtables, (qi + 1) * this.numHashtables));
+      this.lastCandidates.push(rows.length);
+      const ranked = this.rank(rows, queries.data, qi * this.dim, k);
       if (this.fillToK && ranked.length < Math.min(k, this.size)) {
         if (!exact) {
           exact = new ExactEuclideanIndex(this.dim);
@@ -173,16 +296,61 @@ export class LSHIndex extends StoredIndex implements Index {
 
   /** Every candidate of the query at `q[qo..]`, de-duplicated and ranked by distance, ties by id. */
   candidates(q: Float32Array, qo = 0): { id: number; d: number }[] {
-    const seen = new Set<number>();
-    this.tables.forEach((table, t) => {
-      const key = this.keyOf(t, q, qo);
-      if (this.probeRadius === 0) {
-        for (const id of table.get(key) ?? []) seen.add(id);
-        return;
+    const keys = Int32Array.from({ length: this.numHashtables }, (_, t) => this.keyOf(t, q, qo));
+    const rows = this.probe(keys);
+    return this.rank(rows, q, qo, rows.length);
+  }
+
+  /** The rows in the buckets within the probe radius of `keys` (one per table), each once. */
+  private probe(keys: Int32Array): number[] {
+    const stamp = ++this.visit;
+    if (stamp === 0xffffffff) {
+      this.seenBy.fill(0);
+      this.visit = 1;
+    }
+    const seen = this.seenBy;
+    const out: number[] = [];
+    const take = (bucket: number[] | undefined) => {
+      if (!bucket) return;
+      for (const r of bucket) {
+        if (seen[r] !== this.visit) {
+          seen[r] = this.visit;
+          out.push(r);
+        }
       }
-      for (const [k, bucket] of table) if (popcount(k ^ key) <= this.probeRadius) for (const id of bucket) seen.add(id);
+    };
+    this.tables.forEach((table, t) => {
+      const key = keys[t];
+      if (this.probeRadius === 0) take(table.get(key));
+      else if (this.probeRadius < this.hashSize && this.masks.length <= table.size) for (const m of this.masks) take(table.get(key ^ m));
+      else for (const [k, bucket] of table) if (popcount(k ^ key) <= this.probeRadius) take(bucket);
     });
-    return [...seen].map((id) => ({ id, d: this.distanceTo(this.store.row(id)!, q, qo) })).sort((a, b) => a.d - b.d || a.id - b.id);
+    return out;
+  }
+
+  /** The best `k` of `rows` for the query at `q[qo..]` by `distanceFunc`, as ids and distances, ties by id. */
+  private rank(rows: number[], q: Float32Array, qo: number, k: number): { id: number; d: number }[] {
+    const n = rows.length;
+    const ids = this.store.ids;
+    let d: Float64Array;
+    const simd = productEngine() === 'js' ? undefined : this.store.simd;
+    if (simd && n > 0 && (this.distanceFunc === 'hamming' || this.distanceFunc === 'euclidean' || this.distanceFunc === 'true_euclidean')) {
+      const { kernels, rows: stored } = simd;
+      const ib = kernels.alloc(n, 4);
+      const qb = kernels.alloc(this.dim, 8);
+      const ob = kernels.alloc(n, 8);
+      kernels.i32(ib).set(rows);
+      kernels.f64(qb).set(q.subarray(qo, qo + this.dim));
+      kernels.k.sqdist_rows_f64(stored.ptr, ib.ptr, n, qb.ptr, this.dim, ob.ptr);
+      d = Float64Array.from(kernels.f64(ob));
+      kernels.release();
+      if (this.distanceFunc === 'true_euclidean') for (let i = 0; i < n; i++) d[i] = Math.sqrt(d[i]);
+    } else {
+      d = new Float64Array(n);
+      for (let i = 0; i < n; i++) d[i] = this.distanceTo(rows[i], q, qo);
+    }
+    const order = smallestK(d, (i) => ids[rows[i]], Math.min(k, n));
+    return order.map((i) => ({ id: ids[rows[i]], d: d[i] }));
   }
 
   private distanceTo(r: number, q: Float32Array, qo: number): number {
@@ -226,14 +394,26 @@ export class LSHIndex extends StoredIndex implements Index {
   }
 
   remove(ids: ArrayLike<number>): number {
-    return this.store.remove(ids, undefined, (id) => {
-      this.keysOf.get(id)?.forEach((key, t) => {
-        const bucket = this.tables[t].get(key)!;
-        bucket.splice(bucket.indexOf(id), 1);
-        if (bucket.length === 0) this.tables[t].delete(key);
-      });
-      this.keysOf.delete(id);
-    });
+    const T = this.numHashtables;
+    return this.store.remove(
+      ids,
+      (from, to) => {
+        // The store moved its last row into the hole: rename it in its buckets and move its keys.
+        for (let t = 0; t < T; t++) {
+          const bucket = this.tables[t].get(this.rowKeys[from * T + t])!;
+          bucket[bucket.indexOf(from)] = to;
+          this.rowKeys[to * T + t] = this.rowKeys[from * T + t];
+        }
+      },
+      (_, row) => {
+        for (let t = 0; t < T; t++) {
+          const key = this.rowKeys[row * T + t];
+          const bucket = this.tables[t].get(key)!;
+          bucket.splice(bucket.indexOf(row), 1);
+          if (bucket.length === 0) this.tables[t].delete(key);
+        }
+      },
+    );
   }
 
   serialize(): Uint8Array {
@@ -250,6 +430,7 @@ export class LSHIndex extends StoredIndex implements Index {
     this.centreVector = c;
   }
 }
+
 
 /**
  * The planes of an lshashpy3 `.npz` (`matrices_filename`; read it with `readNpz`) in the order lshashpy3 created

@@ -103,15 +103,16 @@ static inline v128_t madd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_ad
 
 // out[i * nq + t] = x_i . q_t with x: [n, d], q: [nq, d] float32, row-major. Blocked for the cache: four rows of x
 // and one chunk of columns (16 KB) stay in L1 while every query's chunk streams past them, two queries at a time.
+// No arrays and no calls, so nothing is on the shadow stack (threads share one memory: see simd-threads in cbir-node).
 EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, double *out) {
   for (long o = 0; o < (long)n * nq; o++) out[o] = 0;
   int d4 = d & ~3;
-  int i = 0;
-  for (; i < n; i += 4) {
+  for (int i = 0; i < n; i += 4) {
     int rows = n - i < 4 ? n - i : 4;
-    const float *xr[4];
-    for (int r = 0; r < 4; r++) xr[r] = x + (long)(i + (r < rows ? r : 0)) * d;
-    double *o = out + (long)i * nq;
+    // Rows past the end repeat row i (computed, never stored).
+    const float *x0 = x + (long)i * d;
+    const float *x1 = rows > 1 ? x0 + d : x0, *x2 = rows > 2 ? x0 + 2 * d : x0, *x3 = rows > 3 ? x0 + 3 * d : x0;
+    double *o0 = out + (long)i * nq, *o1 = o0 + nq, *o2 = o1 + nq, *o3 = o2 + nq;
     for (int j0 = 0; j0 < d4; j0 += CHUNK) {
       int j1 = j0 + CHUNK < d4 ? j0 + CHUNK : d4;
       int t = 0;
@@ -120,40 +121,43 @@ EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, doubl
         v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (int j = j0; j < j1; j += 4) {
           v128_t va = wasm_v128_load(qa + j), vb = wasm_v128_load(qb + j);
-          v128_t x0 = wasm_v128_load(xr[0] + j), x1 = wasm_v128_load(xr[1] + j);
-          v128_t x2 = wasm_v128_load(xr[2] + j), x3 = wasm_v128_load(xr[3] + j);
-          a0 = madd(a0, x0, va); b0 = madd(b0, x0, vb);
-          a1 = madd(a1, x1, va); b1 = madd(b1, x1, vb);
-          a2 = madd(a2, x2, va); b2 = madd(b2, x2, vb);
-          a3 = madd(a3, x3, va); b3 = madd(b3, x3, vb);
+          v128_t v0 = wasm_v128_load(x0 + j), v1 = wasm_v128_load(x1 + j);
+          v128_t v2 = wasm_v128_load(x2 + j), v3 = wasm_v128_load(x3 + j);
+          a0 = madd(a0, v0, va); b0 = madd(b0, v0, vb);
+          a1 = madd(a1, v1, va); b1 = madd(b1, v1, vb);
+          a2 = madd(a2, v2, va); b2 = madd(b2, v2, vb);
+          a3 = madd(a3, v3, va); b3 = madd(b3, v3, vb);
         }
-        double sa[4] = {hsum_f32(a0), hsum_f32(a1), hsum_f32(a2), hsum_f32(a3)};
-        double sb[4] = {hsum_f32(b0), hsum_f32(b1), hsum_f32(b2), hsum_f32(b3)};
-        for (int r = 0; r < rows; r++) {
-          o[(long)r * nq + t] += sa[r];
-          o[(long)r * nq + t + 1] += sb[r];
-        }
+        o0[t] += hsum_f32(a0); o0[t + 1] += hsum_f32(b0);
+        if (rows > 1) { o1[t] += hsum_f32(a1); o1[t + 1] += hsum_f32(b1); }
+        if (rows > 2) { o2[t] += hsum_f32(a2); o2[t + 1] += hsum_f32(b2); }
+        if (rows > 3) { o3[t] += hsum_f32(a3); o3[t + 1] += hsum_f32(b3); }
       }
       for (; t < nq; t++) {
         const float *qa = q + (long)t * d;
         v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
         for (int j = j0; j < j1; j += 4) {
           v128_t va = wasm_v128_load(qa + j);
-          a0 = madd(a0, wasm_v128_load(xr[0] + j), va);
-          a1 = madd(a1, wasm_v128_load(xr[1] + j), va);
-          a2 = madd(a2, wasm_v128_load(xr[2] + j), va);
-          a3 = madd(a3, wasm_v128_load(xr[3] + j), va);
+          a0 = madd(a0, wasm_v128_load(x0 + j), va);
+          a1 = madd(a1, wasm_v128_load(x1 + j), va);
+          a2 = madd(a2, wasm_v128_load(x2 + j), va);
+          a3 = madd(a3, wasm_v128_load(x3 + j), va);
         }
-        double sa[4] = {hsum_f32(a0), hsum_f32(a1), hsum_f32(a2), hsum_f32(a3)};
-        for (int r = 0; r < rows; r++) o[(long)r * nq + t] += sa[r];
+        o0[t] += hsum_f32(a0);
+        if (rows > 1) o1[t] += hsum_f32(a1);
+        if (rows > 2) o2[t] += hsum_f32(a2);
+        if (rows > 3) o3[t] += hsum_f32(a3);
       }
     }
-    for (int r = 0; r < rows; r++)
+    if (d4 < d)
       for (int t = 0; t < nq; t++) {
         const float *qt = q + (long)t * d;
-        double s = 0;
-        for (int j = d4; j < d; j++) s += (double)xr[r][j] * qt[j];
-        o[(long)r * nq + t] += s;
+        for (int j = d4; j < d; j++) {
+          o0[t] += (double)x0[j] * qt[j];
+          if (rows > 1) o1[t] += (double)x1[j] * qt[j];
+          if (rows > 2) o2[t] += (double)x2[j] * qt[j];
+          if (rows > 3) o3[t] += (double)x3[j] * qt[j];
+        }
       }
   }
 }
@@ -220,4 +224,9 @@ EXPORT double inertia_f64(const float *x, int n, int d, const int *labels, const
   double s = 0;
   for (int i = 0; i < n; i++) s += sqdist_row(x + (long)i * d, centres + (long)labels[i] * d, d);
   return s;
+}
+
+// out[i] = |x_{idx[i]} - q|^2 in float64 for the rows idx of x (x float32 [*, d], q float64 [d]), read in place.
+EXPORT void sqdist_rows_f64(const float *x, const int *idx, int n, const double *q, int d, double *out) {
+  for (int i = 0; i < n; i++) out[i] = sqdist_row(x + (long)idx[i] * d, q, d);
 }

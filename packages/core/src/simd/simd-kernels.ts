@@ -1,10 +1,11 @@
-import { SIMD_WASM_BASE64 } from './simd-binary.js';
+import { SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from './simd-binary.js';
 
 /** The exports of kernels.c (pointers are byte offsets into the instance's memory). */
 interface KernelExports {
   __heap_base: { value: number };
   sqdist_f64(x: number, n: number, p: number, m: number, d: number, out: number): void;
   nearest_f64(x: number, n: number, p: number, m: number, d: number, labels: number, dist2: number): void;
+  sqdist_rows_f64(x: number, idx: number, n: number, q: number, d: number, out: number): void;
   gather_rows_f32(src: number, idx: number, n: number, d: number, dst: number): void;
   inertia_f64(x: number, n: number, d: number, labels: number, centres: number): number;
   column_sums_f64(x: number, n: number, d: number, sums: number): void;
@@ -19,9 +20,64 @@ const PAGE = 65536;
 /** wasm32's addressable bytes (4 GiB) less one page. */
 const MAX_BYTES = 65535 * PAGE;
 
+/** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64'] as const;
+/** One of {@link SIMD_KERNEL_NAMES}. */
+export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
+
+/**
+ * Threads that run cbir's SIMD kernels in parallel on one shared memory, synchronously: the caller starts the
+ * workers' shares, computes its own, then blocks until theirs are done. cbir-node provides one on worker_threads
+ * (`initNodeBackend({ threads })`); browsers cannot block their main thread, so there the kernels run on one thread.
+ */
+export interface SimdThreadPool {
+  /** Worker threads (the calling thread computes a share too). */
+  readonly workers: number;
+  /**
+   * Instantiates `module` (a `WebAssembly.Module` of the kernels) on `memory` (a shared `WebAssembly.Memory`) in
+   * every worker, synchronously; returns the handle `start` takes.
+   */
+  attach(module: object, memory: object): number;
+  /** Lets the workers forget a handle (its memory can then be collected). */
+  detach(handle: number): void;
+  /** Starts kernel `name` on worker `w` with `args[w]` (one list per worker); returns at once. */
+  start(handle: number, name: SimdKernelName, args: number[][]): void;
+  /** Blocks until the calls of the last `start` are done; returns their results, by worker. */
+  wait(): number[];
+}
+
+let threads: SimdThreadPool | undefined;
+let compiledShared: WebAssembly.Module | null | undefined;
+const detachOnCollect = new FinalizationRegistry<number>((handle) => threads?.detach(handle));
+
+/**
+ * Installs (or, with undefined, removes) the threads that SIMD kernels created from now on run on. cbir-node's
+ * `initNodeBackend` installs one with a worker per extra core; call it yourself only to change that.
+ *
+ * @example
+ * ```ts
+ * import { setSimdThreads } from 'cbir-core';
+ * setSimdThreads(undefined);   // every kernel created from now on runs on the calling thread only
+ * ```
+ */
+export function setSimdThreads(pool: SimdThreadPool | undefined): void {
+  threads = pool;
+  pool_.length = 0;
+  if (pool && compiledShared === undefined) {
+    try {
+      compiledShared = new WebAssembly.Module(decodeBase64(SIMD_SHARED_WASM_BASE64));
+    } catch {
+      compiledShared = null;
+    }
+  }
+}
+
+/** Work (multiply-adds or so) below which a kernel call runs on the calling thread only: waking a worker costs ~10 us. */
+const PARALLEL_MIN_WORK = 1 << 19;
+
 let compiled: WebAssembly.Module | null | undefined;
 /** Instances freed by their owners, kept for reuse (creating one costs a memory and an instantiation). */
-const pool: SimdKernels[] = [];
+const pool_: SimdKernels[] = [];
 const POOL_SIZE = 4;
 /** Instances whose memory grew past this are dropped rather than pooled, so the pool holds no large memory. */
 const POOL_MAX_BYTES = 64 * 2 ** 20;
@@ -102,10 +158,43 @@ export class SimdKernels {
   private top: number;
   private markAt: number;
 
+  /** The threads this instance's memory is attached to, and its handle there. */
+  private readonly threads?: SimdThreadPool;
+  private readonly handle: number = 0;
+
   private constructor(module: WebAssembly.Module) {
-    this.memory = new WebAssembly.Memory({ initial: 2 });
-    this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    const shared = threads && compiledShared;
+    if (shared) {
+      this.memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+      this.k = new WebAssembly.Instance(shared, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+      this.threads = threads;
+      this.handle = threads!.attach(shared, this.memory);
+      detachOnCollect.register(this, this.handle);
+    } else {
+      this.memory = new WebAssembly.Memory({ initial: 2 });
+      this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    }
     this.top = this.markAt = this.k.__heap_base.value;
+  }
+
+  /**
+   * Runs kernel `name` over `n` rows, split between the calling thread and the workers when there are any and the
+   * work (`n * workPerRow`) pays for waking them. `args(r0, r1)` gives the kernel's arguments for rows `[r0, r1)`.
+   * @returns Each share's result (for kernels that return a value), the caller's first.
+   */
+  rows(name: SimdKernelName, n: number, workPerRow: number, args: (r0: number, r1: number) => number[]): number[] {
+    const fn = this.k[name] as (...a: number[]) => number;
+    const pool = this.threads;
+    if (!pool || n < 2 || n * workPerRow < PARALLEL_MIN_WORK) return [fn(...args(0, n))];
+    const parts = Math.min(pool.workers + 1, n);
+    // Shares in multiples of 4 rows (the dot kernel's register block), the caller's last.
+    const step = Math.ceil(n / parts / 4) * 4;
+    const bounds = Array.from({ length: parts }, (_, i) => [Math.min(n, i * step), Math.min(n, (i + 1) * step)]);
+    const theirs = bounds.slice(0, parts - 1).map(([a, b]) => args(a, b));
+    pool.start(this.handle, name, theirs);
+    const [a, b] = bounds[parts - 1];
+    const mine = b > a ? fn(...args(a, b)) : 0;
+    return [mine, ...pool.wait()];
   }
 
   /** A new instance, or undefined where WebAssembly SIMD is unavailable. */
@@ -116,7 +205,7 @@ export class SimdKernels {
 
   /** An instance from the pool (emptied), or a new one; undefined where WebAssembly SIMD is unavailable. */
   static acquire(): SimdKernels | undefined {
-    const pooled = pool.pop();
+    const pooled = pool_.pop();
     if (pooled) return pooled;
     return SimdKernels.create();
   }
@@ -124,7 +213,7 @@ export class SimdKernels {
   /** Returns an instance to the pool; the caller must not use it afterwards. */
   static recycle(kernels: SimdKernels): void {
     kernels.reset();
-    if (pool.length < POOL_SIZE && kernels.memory.buffer.byteLength <= POOL_MAX_BYTES) pool.push(kernels);
+    if (pool_.length < POOL_SIZE && kernels.memory.buffer.byteLength <= POOL_MAX_BYTES && kernels.threads === threads) pool_.push(kernels);
   }
 
   /** Whether the kernels can run here (WebAssembly with SIMD). */

@@ -1,7 +1,8 @@
 import { inflateRawSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LSHIndex, lshashPlanes, readNpz, type LSHDistance } from 'cbir-core';
 import { fixtureBytes, fixtureJson, fixtureNpy } from '../helpers/fixtures.js';
+import { setProductEngine } from '../helpers/internal.js';
 import { describeIndexContract, euclidean, randomMatrix } from './index-contract.js';
 
 // With 2 bits and probe radius 2, every bucket is probed: LSHIndex must then meet the exact contract.
@@ -11,7 +12,10 @@ interface Expected {
   configs: { hash_size: number; num_hashtables: number; planes_file: string; item_keys: string[][]; query_keys: string[][]; results: Record<LSHDistance, { ids: number[]; distances: number[] }[]> }[];
 }
 
-describe('LSHIndex against lshashpy3', () => {
+// Keys and ranking run on cbir's SIMD kernels by default, in JS without WebAssembly SIMD: both must match lshashpy3.
+describe.each(['simd', 'js'] as const)('LSHIndex against lshashpy3 (%s)', (engine) => {
+  beforeAll(() => setProductEngine(engine));
+  afterAll(() => setProductEngine(undefined));
   const expected = fixtureJson<Expected>('lshashpy3/expected.json');
   const data = fixtureNpy('lshashpy3/data.npy');
   const queries = fixtureNpy('lshashpy3/queries.npy');

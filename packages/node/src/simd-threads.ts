@@ -1,0 +1,116 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { CbirError, SIMD_KERNEL_NAMES, type SimdKernelName, type SimdThreadPool } from 'cbir-core';
+
+/** Int32 slots per worker in the control buffer: command, handle, kernel, argument count, arguments. */
+const SLOT = 32;
+const ARGS = 4;
+const CMD = { idle: 0, attach: 1, detach: 2, run: 3, exit: 4 } as const;
+
+/**
+ * cbir's SIMD kernels on every core: worker threads that share each kernel memory with the main thread and run their
+ * share of a call while it runs its own, synchronously (the main thread blocks in `Atomics.wait`, which Node allows).
+ * {@link initNodeBackend} installs one (`threads` option); the distance kernels of the indexes and the clustering then
+ * split their rows between the threads.
+ *
+ * @example
+ * ```ts
+ * import { setSimdThreads } from 'cbir-core';
+ * import { SimdThreads } from 'cbir-node';
+ * setSimdThreads(new SimdThreads(1));   // the main thread and one worker
+ * ```
+ */
+export class SimdThreads implements SimdThreadPool {
+  readonly workers: number;
+  private readonly ctl: Int32Array;
+  private readonly results: Float64Array;
+  private readonly ports: MessagePort[] = [];
+  private readonly threads: Worker[] = [];
+  /** Kernel calls shared with the workers so far. */
+  runs = 0;
+  private nextHandle = 1;
+  private running = 0;
+
+  /**
+   * Starts `workers` worker threads (they do not keep the process alive).
+   * @param workers - Worker threads besides the caller's. @defaultValue `os.availableParallelism() - 1`
+   */
+  constructor(workers = availableParallelism() - 1) {
+    if (!Number.isInteger(workers) || workers < 1) throw new CbirError('INVALID_ARGUMENT', `SimdThreads: workers must be a positive integer, got ${workers}.`);
+    this.workers = workers;
+    this.ctl = new Int32Array(new SharedArrayBuffer(workers * SLOT * 4));
+    this.results = new Float64Array(new SharedArrayBuffer(workers * 8));
+    for (let slot = 0; slot < workers; slot++) {
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(new URL('./workers/simd-worker.js', import.meta.url), {
+        workerData: { control: this.ctl.buffer, results: this.results.buffer, port: port2, slot, names: SIMD_KERNEL_NAMES, SLOT, ARGS },
+        transferList: [port2],
+      });
+      worker.unref();
+      this.threads.push(worker);
+      this.ports.push(port1);
+    }
+  }
+
+  attach(module: object, memory: object): number {
+    const handle = this.nextHandle++;
+    for (let w = 0; w < this.workers; w++) {
+      this.ports[w].postMessage({ handle, module, memory });
+      this.command(w, CMD.attach, handle);
+    }
+    this.waitAll(this.workers, 'attach');
+    return handle;
+  }
+
+  detach(handle: number): void {
+    if (this.running) return; // called by a finalizer mid-call: a later detach is not needed for correctness
+    for (let w = 0; w < this.workers; w++) this.command(w, CMD.detach, handle);
+    this.waitAll(this.workers, 'detach');
+  }
+
+  start(handle: number, name: SimdKernelName, args: number[][]): void {
+    const fn = SIMD_KERNEL_NAMES.indexOf(name);
+    args.forEach((a, w) => {
+      const base = w * SLOT;
+      this.ctl[base + 2] = fn;
+      this.ctl[base + 3] = a.length;
+      a.forEach((v, i) => (this.ctl[base + ARGS + i] = v));
+      this.command(w, CMD.run, handle);
+    });
+    this.running = args.length;
+    this.runs++;
+  }
+
+  wait(): number[] {
+    const n = this.running;
+    this.running = 0;
+    this.waitAll(n, 'kernel');
+    return Array.from(this.results.subarray(0, n));
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    for (let w = 0; w < this.workers; w++) this.command(w, CMD.exit, 0);
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+
+  private command(w: number, cmd: number, handle: number): void {
+    const base = w * SLOT;
+    this.ctl[base + 1] = handle;
+    Atomics.store(this.ctl, base, cmd);
+    Atomics.notify(this.ctl, base);
+  }
+
+  private waitAll(n: number, what: string): void {
+    let failed = false;
+    for (let w = 0; w < n; w++) {
+      const base = w * SLOT;
+      for (let v = Atomics.load(this.ctl, base); v > 0; v = Atomics.load(this.ctl, base)) Atomics.wait(this.ctl, base, v, 1000);
+      if (Atomics.load(this.ctl, base) < 0) {
+        failed = true;
+        Atomics.store(this.ctl, base, 0);
+      }
+    }
+    if (failed) throw new CbirError('INVALID_ARGUMENT', `SimdThreads: a worker failed in ${what} (its error is on stderr).`);
+  }
+}

@@ -1,0 +1,70 @@
+import { ExactEuclideanIndex, KMeans, LSHIndex, MiniBatchKMeans, Rng, setSimdThreads, silhouetteSamples, type Matrix } from 'cbir-core';
+import { SimdThreads } from 'cbir-node';
+import { afterAll, describe, expect, it } from 'vitest';
+
+function blobs(n: number, dim: number, seed: number): Matrix {
+  const rng = new Rng(seed);
+  const centres = Array.from({ length: 6 * dim }, () => rng.normal() * 3);
+  const data = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) data[i * dim + j] = centres[(i % 6) * dim + j] + rng.normal();
+  return { data, rows: n, cols: dim };
+}
+
+/** Runs `fn` with the kernels on one thread, then on the main thread and a worker. */
+function bothWays<T>(fn: () => T): [T, T] {
+  setSimdThreads(undefined);
+  const one = fn();
+  setSimdThreads(pool);
+  const runs = pool.runs;
+  const two = fn();
+  setSimdThreads(undefined);
+  expect(pool.runs, 'kernel calls shared with the worker').toBeGreaterThan(runs);
+  return [one, two];
+}
+
+const pool = new SimdThreads(1);
+afterAll(async () => {
+  setSimdThreads(undefined);
+  await pool.close();
+});
+
+// Threads split the rows of each kernel call: every row's arithmetic is the same, so results are identical (sums
+// over rows, such as inertia, are added in another order: equal to 1e-12).
+describe('SimdThreads: the kernels split between threads give the single-thread results', () => {
+  it('exact search (single query and a batch, d = 300 and 5,000)', () => {
+    for (const [n, dim, nq] of [[4000, 300, 1], [4000, 300, 70], [600, 5000, 9]]) {
+      const x = blobs(n, dim, 1);
+      const q = blobs(nq, dim, 2);
+      const [a, b] = bothWays(() => {
+        const index = new ExactEuclideanIndex(dim);
+        index.add(x);
+        return index.search(q, 10);
+      });
+      expect(Array.from(b.ids)).toEqual(Array.from(a.ids));
+      expect(Array.from(b.distances)).toEqual(Array.from(a.distances));
+    }
+  });
+
+  it('KMeans, MiniBatchKMeans and the silhouette', () => {
+    const x = blobs(6000, 64, 3);
+    const [k1, k2] = bothWays(() => new KMeans({ nClusters: 6, nInit: 2, seed: 0 }).fit(x));
+    expect(Array.from(k2.labels)).toEqual(Array.from(k1.labels));
+    expect(k2.inertia / k1.inertia - 1).toBeLessThan(1e-12);
+    const [m1, m2] = bothWays(() => new MiniBatchKMeans({ nClusters: 6, batchSize: 2048, seed: 0 }).fit(x));
+    expect(Array.from(m2.centroids.data)).toEqual(Array.from(m1.centroids.data));
+    const [s1, s2] = bothWays(() => silhouetteSamples(x, k1.labels));
+    s1.forEach((v, i) => expect(Math.abs(v - s2[i])).toBeLessThan(1e-12));
+  });
+
+  it('LSH keys and results', () => {
+    const x = blobs(5000, 64, 4);
+    const q = blobs(50, 64, 5);
+    const [a, b] = bothWays(() => {
+      const lsh = new LSHIndex({ hashSize: 12, numHashtables: 8, inputDim: 64, seed: 2, centre: true });
+      lsh.add(x);
+      return { keys: lsh.keys(17), result: lsh.search(q, 10) };
+    });
+    expect(b.keys).toEqual(a.keys);
+    expect(Array.from(b.result.ids)).toEqual(Array.from(a.result.ids));
+  });
+});
