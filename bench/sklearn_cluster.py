@@ -1,7 +1,7 @@
 """scikit-learn side of `pnpm bench:cluster`: times the same jobs on the same data as bench/cluster.ts.
 
 Usage: /usr/bin/python3 bench/sklearn_cluster.py DIR   (DIR holds the .npy files bench/cluster.ts wrote)
-Prints one JSON object: job name -> {seconds, inertia or score}.
+Prints one JSON object: job name -> {seconds (median of 3 runs), inertia or score}.
 """
 import json
 import os
@@ -13,10 +13,14 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 
 
-def timed(fn):
-    t = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - t, value
+def timed(fn, runs=3):
+    """The median time of `runs` calls (as bench/cluster.ts times its side), and the last call's value."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2], value
 
 
 def main(d):

@@ -89,10 +89,14 @@ export abstract class CentroidClusterer {
     return this.fitted;
   }
 
-  /** Validates a data matrix: finite values, at least `minRows` rows, given centres of the right shape. */
-  protected checkInput(x: Matrix, method: string, minRows = this.nClusters): void {
+  /**
+   * Validates a data matrix: finite values, at least `minRows` rows, given centres of the right shape.
+   * `firstNonFinite` (called once the shape is known to be right) may find non-finite values faster than JS: a new
+   * {@link PointDistances}' SIMD kernels check the copy of `x` they make anyway.
+   */
+  protected checkInput(x: Matrix, method: string, minRows = this.nClusters, firstNonFinite?: () => number): void {
     const where = `${this.constructor.name}.${method}`;
-    checkFiniteMatrix(where, x, 'x');
+    checkFiniteMatrix(where, x, 'x', firstNonFinite);
     if (x.rows < minRows) {
       throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters = ${this.nClusters} is more than the ${x.rows} rows of x; use at most ${x.rows} clusters.`);
     }

@@ -53,10 +53,12 @@ export class KMeans extends CentroidClusterer {
    * @returns this, fitted.
    */
   fit(x: Matrix, options: LongRunning = {}): this {
-    this.checkInput(x, 'fit');
-    const rng = new Rng(this.seed);
-    const points = new PointDistances(x);
+    let created: PointDistances | undefined;
     try {
+      // The shape is checked first; then the values, by the kernels that copy x for the fit.
+      this.checkInput(x, 'fit', this.nClusters, () => (created = new PointDistances(x)).firstNonFinite());
+      const points = created!;
+      const rng = new Rng(this.seed);
       const tolAbs = this.tol * meanVariance(x, points.mean);
       let best: { centres: Float64Array; labels: Int32Array; inertia: number; nIter: number } | undefined;
       for (let run = 0; run < this.nInitResolved; run++) {
@@ -67,7 +69,7 @@ export class KMeans extends CentroidClusterer {
       this.fitted = { centroids: toMatrix(best!.centres, this.nClusters, x.cols), labels: best!.labels, inertia: best!.inertia, nIter: best!.nIter };
       return this;
     } finally {
-      points.dispose();
+      created?.dispose();
     }
   }
 

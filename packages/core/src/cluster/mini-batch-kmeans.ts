@@ -98,12 +98,14 @@ export class MiniBatchKMeans extends CentroidClusterer {
    *   inertia x n); `signal` stops between steps.
    */
   fit(x: Matrix, { onProgress, signal }: LongRunning = {}): this {
-    this.checkInput(x, 'fit');
-    const n = x.rows;
-    const rng = new Rng(this.seed);
-    const points = new PointDistances(x);
-    const initSize = this.initSize(n);
+    let created: PointDistances | undefined;
     try {
+      // The shape is checked first; then the values, by the kernels that copy x for the fit.
+      this.checkInput(x, 'fit', this.nClusters, () => (created = new PointDistances(x)).firstNonFinite());
+      const points = created!;
+      const n = x.rows;
+      const rng = new Rng(this.seed);
+      const initSize = this.initSize(n);
       const validation = selectRows(x, Array.from({ length: initSize }, () => rng.int(n)));
       let best: Float64Array | undefined;
       let bestInertia = Infinity;
@@ -135,7 +137,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
       this.fitted = { centroids: toMatrix(state.centres, this.nClusters, x.cols), labels, inertia, nIter: Math.ceil((state.steps * this.batchSize) / n) };
       return this;
     } finally {
-      points.dispose();
+      created?.dispose();
     }
   }
 
@@ -213,11 +215,14 @@ export class MiniBatchKMeans extends CentroidClusterer {
     }
     const labels = state.labels.subarray(0, b);
     const dist2 = state.dist2.subarray(0, b);
-    if (rows) points.nearestRows(rows, centres, k, labels, dist2);
-    else points.nearest(centres, k, labels, dist2);
+    // The batch's inertia is taken before the update, as scikit-learn takes it.
+    if (rows) points.miniBatchStep(rows, centres, k, counts, labels, dist2);
+    else {
+      points.nearest(centres, k, labels, dist2);
+      points.miniBatchUpdate(undefined, labels, k, centres, counts);
+    }
     let inertia = 0;
     for (let i = 0; i < b; i++) inertia += dist2[i];
-    points.miniBatchUpdate(rows, labels, k, centres, counts);
     if (reassign && this.reassignmentRatio > 0) this.reassignSmall(data, b, rowAt, dim, state);
     state.steps++;
     return inertia;

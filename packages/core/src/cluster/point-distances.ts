@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Matrix } from '../matrix.js';
+import { firstNonFiniteJs, type Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
 import { productEngine } from '../utils/active-backend.js';
 
@@ -115,6 +115,41 @@ export class PointDistances {
     return out;
   }
 
+  /** The index of the first NaN or infinity in `x.data`, or -1 (on the SIMD copy of `x` when there is one). */
+  firstNonFinite(): number {
+    const simd = this.kernels();
+    if (!simd) return firstNonFiniteJs(this.x);
+    const { cols } = this.x;
+    const found = simd.kernels.rows('first_nonfinite_f32', this.rows, cols, (a, b) => [simd.x.ptr + a * cols * 4, (b - a) * cols, a * cols]);
+    return found.find((i) => i >= 0) ?? -1;
+  }
+
+  /**
+   * As {@link PointDistances.toPoints} with the points rows `[p0, p0 + m)` of `x` itself (the silhouette's blocks): on
+   * the SIMD GEMM path the centred copy of `x` serves both sides, with nothing recomputed.
+   */
+  toRows(p0: number, m: number, r0 = 0, r1 = this.rows): Float64Array {
+    const { dim } = this;
+    const n = r1 - r0;
+    if (this.engine(n, m) !== 'simd-gemm') return this.toPoints(this.x.data.subarray(p0 * dim, (p0 + m) * dim), m, r0, r1);
+    const { kernels, centred } = this.centredSimd();
+    const out = new Float64Array(n * m);
+    const ob = kernels.alloc(n * m, 8);
+    const pb = centred.x.ptr + p0 * dim * 4;
+    kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb, m, dim, ob.ptr + a * m * 8]);
+    const dots = kernels.f64(ob);
+    const norms = centred.norms;
+    for (let i = 0; i < n; i++) {
+      const xn = norms[r0 + i];
+      for (let c = 0; c < m; c++) {
+        const v = xn + norms[p0 + c] - 2 * dots[i * m + c];
+        out[i * m + c] = v > 0 ? v : 0;
+      }
+    }
+    kernels.release();
+    return out;
+  }
+
   /**
    * For rows `[r0, r1)`, the nearest of `m` points (lowest index on ties) into `labels[i - r0]` and its squared
    * distance into `dist2[i - r0]`.
@@ -123,62 +158,100 @@ export class PointDistances {
     this.nearestOf(undefined, points, m, labels, dist2, r0, r1);
   }
 
-  /** As {@link PointDistances.nearest}, for the rows `rows[i]` of `x` (a mini-batch drawn from it). */
-  nearestRows(rows: Int32Array, points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array): void {
-    this.nearestOf(rows, points, m, labels, dist2, 0, rows.length);
+  /**
+   * One step of mini-batch k-means on the rows `rows[i]` of `x`: each row's nearest centre (`labels`, squared distance
+   * in `dist2`), then scikit-learn's centre update (see {@link PointDistances.miniBatchUpdate}) of `centres` and
+   * `counts`, in place. On the SIMD kernels the rows are gathered once and used by both halves.
+   */
+  miniBatchStep(rows: Int32Array, centres: Float64Array, k: number, counts: Float64Array, labels: Int32Array, dist2: Float64Array): void {
+    const simd = this.kernels();
+    const n = rows.length;
+    if (!simd) {
+      this.nearestOf(rows, centres, k, labels, dist2, 0, n);
+      this.miniBatchUpdate(rows, labels, k, centres, counts);
+      return;
+    }
+    const { dim } = this;
+    const { kernels, x } = simd;
+    const gemm = this.engine(n, k) === 'simd-gemm';
+    const { pb, pnb } = gemm ? this.centredPoints(kernels, centres, k) : { pb: undefined, pnb: undefined };
+    const ib = kernels.alloc(n, 4);
+    const gb = kernels.alloc(n * dim, 4);
+    const lb = kernels.alloc(n, 4);
+    const db = kernels.alloc(n, 8);
+    const cb = kernels.alloc(k * dim, 8);
+    const nb = kernels.alloc(k, 8);
+    const hb = kernels.alloc(k, 8);
+    kernels.i32(ib).set(rows);
+    // Gathered first: a copy loop overlaps the cache misses of rows scattered over x (2 threads: twice as many).
+    kernels.rows('gather_rows_f32', n, dim * 8, (a, c) => [x.ptr, ib.ptr + a * 4, c - a, dim, gb.ptr + a * dim * 4]);
+    kernels.f64(cb).set(centres);
+    kernels.f64(nb).set(counts);
+    if (pb && pnb) this.gemmNearest(kernels, gb.ptr, n, pb, pnb, k, labels, dist2);
+    else {
+      kernels.rows('nearest_f64', n, k * dim, (a, c) => [gb.ptr + a * dim * 4, c - a, cb.ptr, k, dim, lb.ptr + a * 4, db.ptr + a * 8]);
+      labels.set(kernels.i32(lb));
+      dist2.set(kernels.f64(db));
+    }
+    kernels.i32(lb).set(labels);
+    kernels.k.centre_update_f64(gb.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
+    centres.set(kernels.f64(cb));
+    counts.set(kernels.f64(nb));
+    kernels.release();
+  }
+
+  /**
+   * The GEMM-form nearest of `m` centred points (`pb`, norms `pnb`) for `n` contiguous rows of raw (uncentred) data at
+   * `src`, centred block by block into scratch. Leaves its scratch allocated (the caller releases).
+   */
+  private gemmNearest(kernels: SimdKernels, src: number, n: number, pb: SimdBuffer, pnb: SimdBuffer, m: number, labels: Int32Array, dist2: Float64Array, centred?: { x: SimdBuffer; norms: Float64Array }, r0 = 0): void {
+    const { dim } = this;
+    // Blocks centred on the fly are 1 MB (a share per thread stays in L2).
+    const rowsCap = centred ? Math.floor(SIMD_SCORES / m) : Math.max(64, Math.floor(2 ** 18 / dim));
+    const block = Math.max(1, Math.min(n, rowsCap, Math.floor(SIMD_SCORES / m)));
+    const xb = centred ? undefined : kernels.alloc(block * dim, 4);
+    const mb = kernels.alloc(dim, 4);
+    const nb = kernels.alloc(block, 8);
+    const ob = kernels.alloc(block * m, 8);
+    const lb = kernels.alloc(block, 4);
+    const vb = kernels.alloc(block, 8);
+    kernels.f32(mb).set(this.mean);
+    for (let b0 = 0; b0 < n; b0 += block) {
+      const b = Math.min(block, n - b0);
+      let xp: number;
+      let norms: Float64Array;
+      if (centred) {
+        xp = centred.x.ptr + (r0 + b0) * dim * 4;
+        norms = centred.norms.subarray(r0 + b0, r0 + b0 + b);
+      } else {
+        const from = src + b0 * dim * 4;
+        kernels.rows('centre_f32', b, dim, (a, c) => [from + a * dim * 4, c - a, dim, mb.ptr, xb!.ptr + a * dim * 4, nb.ptr + a * 8]);
+        xp = xb!.ptr;
+        norms = kernels.f64(nb);
+      }
+      kernels.rows('dots_f32', b, m * dim, (a, c) => [xp + a * dim * 4, c - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
+      kernels.k.argmin_dots(ob.ptr, b, m, pnb.ptr, lb.ptr, vb.ptr);
+      labels.set(kernels.i32(lb).subarray(0, b), b0);
+      const vals = kernels.f64(vb);
+      for (let i = 0; i < b; i++) {
+        const d = norms[i] + vals[i];
+        dist2[b0 + i] = d > 0 ? d : 0;
+      }
+    }
   }
 
   private nearestOf(rows: Int32Array | undefined, points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array, r0: number, r1: number): void {
     const { dim } = this;
     const n = r1 - r0;
     const engine = this.engine(n, m);
-    if (engine === 'simd-gemm') {
+    if (engine === 'simd-gemm' && !rows) {
       // argmin over c of |p_c|^2 - 2 x.p_c (|x|^2 is the same for every c), by blocks of rows (bounded scratch).
       // Rows come from the centred copy of x, made on the third pass over all of x (until then each block is
-      // centred as it is used, which costs a pass of its own), or, for a mini-batch, are gathered and centred alone.
-      const centred = !rows && (this.simd?.centred || ++this.fullPasses > 2) ? this.centredSimd().centred : undefined;
+      // centred as it is used, which costs a pass of its own).
+      const centred = this.simd?.centred || ++this.fullPasses > 2 ? this.centredSimd().centred : undefined;
       const { kernels, x } = this.kernels()!;
-      const { mean } = this;
       const { pb, pnb } = this.centredPoints(kernels, points, m);
-      // Blocks centred on the fly stay in L2 (1024 rows of dim <= 64: <= 256 KB).
-      const rowsCap = centred ? Math.floor(SIMD_SCORES / m) : Math.max(64, Math.floor(2 ** 16 / dim));
-      const block = Math.max(1, Math.min(n, rowsCap, Math.floor(SIMD_SCORES / m)));
-      const ib = rows ? kernels.alloc(n, 4) : undefined;
-      const gb = rows ? kernels.alloc(block * dim, 4) : undefined;
-      const xb = centred ? undefined : kernels.alloc(block * dim, 4);
-      const mb = kernels.alloc(dim, 4);
-      const nb = kernels.alloc(block, 8);
-      const ob = kernels.alloc(block * m, 8);
-      const lb = kernels.alloc(block, 4);
-      const vb = kernels.alloc(block, 8);
-      if (ib && rows) kernels.i32(ib).set(rows);
-      kernels.f32(mb).set(mean);
-      for (let b0 = 0; b0 < n; b0 += block) {
-        const b = Math.min(block, n - b0);
-        let xp: number;
-        let norms: Float64Array;
-        if (centred) {
-          xp = centred.x.ptr + (r0 + b0) * dim * 4;
-          norms = centred.norms.subarray(r0 + b0, r0 + b0 + b);
-        } else {
-          let src = x.ptr + (r0 + b0) * dim * 4;
-          if (ib && gb) {
-            kernels.k.gather_rows_f32(x.ptr, ib.ptr + b0 * 4, b, dim, gb.ptr);
-            src = gb.ptr;
-          }
-          kernels.k.centre_f32(src, b, dim, mb.ptr, xb!.ptr, nb.ptr);
-          xp = xb!.ptr;
-          norms = kernels.f64(nb);
-        }
-        kernels.rows('dots_f32', b, m * dim, (a, c) => [xp + a * dim * 4, c - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
-        kernels.k.argmin_dots(ob.ptr, b, m, pnb.ptr, lb.ptr, vb.ptr);
-        labels.set(kernels.i32(lb).subarray(0, b), b0);
-        const vals = kernels.f64(vb);
-        for (let i = 0; i < b; i++) {
-          const d = norms[i] + vals[i];
-          dist2[b0 + i] = d > 0 ? d : 0;
-        }
-      }
+      this.gemmNearest(kernels, x.ptr + r0 * dim * 4, n, pb, pnb, m, labels.subarray(0, n), dist2.subarray(0, n), centred, r0);
       kernels.release();
       return;
     }
@@ -200,21 +273,13 @@ export class PointDistances {
       }
       return;
     }
-    const simd = this.kernels();
+    const simd = rows ? null : this.kernels(); // (mini-batches on SIMD go through miniBatchStep)
     if (simd) {
       const { kernels, x } = simd;
-      const ib = rows ? kernels.alloc(n, 4) : undefined;
-      const gb = rows ? kernels.alloc(n * dim, 4) : undefined;
       const pb = kernels.alloc(m * dim, 8);
       const lb = kernels.alloc(n, 4);
       const db = kernels.alloc(n, 8);
-      let xp = x.ptr + r0 * dim * 4;
-      if (ib && gb && rows) {
-        // Gathered first: a copy loop overlaps the cache misses of rows scattered over x, the distance loop does not.
-        kernels.i32(ib).set(rows);
-        kernels.k.gather_rows_f32(x.ptr, ib.ptr, n, dim, gb.ptr);
-        xp = gb.ptr;
-      }
+      const xp = x.ptr + r0 * dim * 4;
       kernels.f64(pb).set(points);
       kernels.rows('nearest_f64', n, m * dim, (a, b) => [xp + a * dim * 4, b - a, pb.ptr, m, dim, lb.ptr + a * 4, db.ptr + a * 8]);
       labels.set(kernels.i32(lb));

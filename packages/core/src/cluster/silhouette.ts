@@ -48,7 +48,7 @@ export function silhouetteSamples(x: Matrix, labels: ArrayLike<number>, options:
   try {
     for (let r0 = 0; r0 < n; r0 += block) {
       const b = Math.min(block, n - r0);
-      const d2 = points.toPoints(x.data.subarray(r0 * x.cols, (r0 + b) * x.cols), b, r0, n); // [n - r0, b]
+      const d2 = points.toRows(r0, b, r0, n); // [n - r0, b]
       for (let i = r0; i < n; i++) {
         const ci = codes[i];
         const row = (i - r0) * b;

@@ -230,3 +230,19 @@ EXPORT double inertia_f64(const float *x, int n, int d, const int *labels, const
 EXPORT void sqdist_rows_f64(const float *x, const int *idx, int n, const double *q, int d, double *out) {
   for (int i = 0; i < n; i++) out[i] = sqdist_row(x + (long)idx[i] * d, q, d);
 }
+
+// The index of the first NaN or infinity among x[0..n) (exponent bits all ones), plus base; -1 if there is none.
+EXPORT int first_nonfinite_f32(const float *x, int n, int base) {
+  const v128_t exp = wasm_i32x4_splat(0x7f800000);
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    v128_t a = wasm_i32x4_eq(wasm_v128_and(wasm_v128_load(x + i), exp), exp);
+    v128_t b = wasm_i32x4_eq(wasm_v128_and(wasm_v128_load(x + i + 4), exp), exp);
+    v128_t c = wasm_i32x4_eq(wasm_v128_and(wasm_v128_load(x + i + 8), exp), exp);
+    v128_t d = wasm_i32x4_eq(wasm_v128_and(wasm_v128_load(x + i + 12), exp), exp);
+    if (wasm_v128_any_true(wasm_v128_or(wasm_v128_or(a, b), wasm_v128_or(c, d)))) break;
+  }
+  for (; i < n; i++)
+    if (x[i] - x[i] != 0) return base + i;
+  return -1;
+}

@@ -6,6 +6,7 @@ interface KernelExports {
   sqdist_f64(x: number, n: number, p: number, m: number, d: number, out: number): void;
   nearest_f64(x: number, n: number, p: number, m: number, d: number, labels: number, dist2: number): void;
   sqdist_rows_f64(x: number, idx: number, n: number, q: number, d: number, out: number): void;
+  first_nonfinite_f32(x: number, n: number, base: number): number;
   gather_rows_f32(src: number, idx: number, n: number, d: number, dst: number): void;
   inertia_f64(x: number, n: number, d: number, labels: number, centres: number): number;
   column_sums_f64(x: number, n: number, d: number, sums: number): void;
@@ -21,7 +22,7 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64'] as const;
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32'] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 
@@ -73,7 +74,7 @@ export function setSimdThreads(pool: SimdThreadPool | undefined): void {
 }
 
 /** Work (multiply-adds or so) below which a kernel call runs on the calling thread only: waking a worker costs ~10 us. */
-const PARALLEL_MIN_WORK = 1 << 19;
+const PARALLEL_MIN_WORK = 1 << 16;
 
 let compiled: WebAssembly.Module | null | undefined;
 /** Instances freed by their owners, kept for reuse (creating one costs a memory and an instantiation). */
