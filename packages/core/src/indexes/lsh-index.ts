@@ -39,10 +39,13 @@ export interface LSHIndexOptions {
 /** Floats of plane-by-vector products per hashing block (8 MB of float64). */
 const HASH_SCORES = 1 << 20;
 
-/** The indexes of the `k` smallest `d[i]`, ascending, ties by `idOf(i)` (a max-heap of `k`, then a sort of `k`). */
-function smallestK(d: Float64Array, idOf: (i: number) => number, k: number): number[] {
+/**
+ * The positions of the `k` smallest `d[i]`, ascending, ties by id (`ids[rows[i]]`): a max-heap of `k` over one pass,
+ * then a sort of those `k`.
+ */
+function smallestK(d: Float64Array, rows: number[], ids: number[], k: number): number[] {
   const heap: number[] = [];
-  const worse = (a: number, b: number) => d[a] > d[b] || (d[a] === d[b] && idOf(a) > idOf(b));
+  const worse = (a: number, b: number) => d[a] > d[b] || (d[a] === d[b] && ids[rows[a]] > ids[rows[b]]);
   for (let i = 0; i < d.length; i++) {
     if (heap.length < k) {
       heap.push(i);
@@ -52,7 +55,7 @@ function smallestK(d: Float64Array, idOf: (i: number) => number, k: number): num
         [heap[c], heap[p]] = [heap[p], heap[c]];
         c = p;
       }
-    } else if (k > 0 && worse(heap[0], i)) {
+    } else if (k > 0 && (d[i] < d[heap[0]] || (d[i] === d[heap[0]] && worse(heap[0], i)))) {
       heap[0] = i;
       for (let p = 0; ; ) {
         const l = 2 * p + 1;
@@ -64,7 +67,18 @@ function smallestK(d: Float64Array, idOf: (i: number) => number, k: number): num
       }
     }
   }
-  return heap.sort((a, b) => d[a] - d[b] || idOf(a) - idOf(b));
+  return heap.sort((a, b) => d[a] - d[b] || ids[rows[a]] - ids[rows[b]]);
+}
+
+/** Every `bits`-bit number with exactly `weight` bits set. */
+function masksOfWeight(bits: number, weight: number): number[] {
+  if (weight === 0) return [0];
+  const out: number[] = [];
+  for (const rest of masksOfWeight(bits, weight - 1)) {
+    const top = rest === 0 ? -1 : 31 - Math.clz32(rest);
+    for (let b = top + 1; b < bits; b++) out.push(rest | (1 << b));
+  }
+  return out;
 }
 
 function popcount(x: number): number {
@@ -151,7 +165,8 @@ export class LSHIndex extends StoredIndex implements Index {
     }
     this.tables = Array.from({ length: numHashtables }, () => new Map());
     this.masks = [];
-    if (this.probeRadius < hashSize) for (let m = 0; m < 2 ** hashSize && this.masks.length <= 1 << 16; m++) if (popcount(m) <= this.probeRadius) this.masks.push(m);
+    // Every mask within the probe radius, by increasing popcount (radius 0: just 0), when there are few enough.
+    for (let r = 0; r <= Math.min(this.probeRadius, hashSize) && this.masks.length <= 1 << 16; r++) this.masks.push(...masksOfWeight(hashSize, r));
   }
 
   /** The key of `x` (`x[o..o + dim]`) in table `t`: bit `hashSize - 1 - j` is `planes[j] . x > 0` (lshashpy3's string, read as binary). */
@@ -303,28 +318,29 @@ export class LSHIndex extends StoredIndex implements Index {
 
   /** The rows in the buckets within the probe radius of `keys` (one per table), each once. */
   private probe(keys: Int32Array): number[] {
-    const stamp = ++this.visit;
-    if (stamp === 0xffffffff) {
+    if (++this.visit === 0xffffffff) {
       this.seenBy.fill(0);
       this.visit = 1;
     }
+    const stamp = this.visit;
     const seen = this.seenBy;
     const out: number[] = [];
-    const take = (bucket: number[] | undefined) => {
-      if (!bucket) return;
-      for (const r of bucket) {
-        if (seen[r] !== this.visit) {
-          seen[r] = this.visit;
-          out.push(r);
+    for (let t = 0; t < this.tables.length; t++) {
+      const table = this.tables[t];
+      const key = keys[t];
+      const enumerate = this.probeRadius === 0 || (this.probeRadius < this.hashSize && this.masks.length <= table.size);
+      const buckets = enumerate ? this.masks.map((m) => table.get(key ^ m)) : [...table].filter(([k]) => popcount(k ^ key) <= this.probeRadius).map(([, b]) => b);
+      for (const bucket of buckets) {
+        if (!bucket) continue;
+        for (let i = 0; i < bucket.length; i++) {
+          const r = bucket[i];
+          if (seen[r] !== stamp) {
+            seen[r] = stamp;
+            out.push(r);
+          }
         }
       }
-    };
-    this.tables.forEach((table, t) => {
-      const key = keys[t];
-      if (this.probeRadius === 0) take(table.get(key));
-      else if (this.probeRadius < this.hashSize && this.masks.length <= table.size) for (const m of this.masks) take(table.get(key ^ m));
-      else for (const [k, bucket] of table) if (popcount(k ^ key) <= this.probeRadius) take(bucket);
-    });
+    }
     return out;
   }
 
@@ -341,7 +357,8 @@ export class LSHIndex extends StoredIndex implements Index {
       const ob = kernels.alloc(n, 8);
       kernels.i32(ib).set(rows);
       kernels.f64(qb).set(q.subarray(qo, qo + this.dim));
-      kernels.k.sqdist_rows_f64(stored.ptr, ib.ptr, n, qb.ptr, this.dim, ob.ptr);
+      // Rows scattered over the store: memory-latency bound, so worth a second thread at a few hundred rows.
+      kernels.rows('sqdist_rows_f64', n, this.dim * 8, (a, b) => [stored.ptr, ib.ptr + a * 4, b - a, qb.ptr, this.dim, ob.ptr + a * 8]);
       d = Float64Array.from(kernels.f64(ob));
       kernels.release();
       if (this.distanceFunc === 'true_euclidean') for (let i = 0; i < n; i++) d[i] = Math.sqrt(d[i]);
@@ -349,7 +366,7 @@ export class LSHIndex extends StoredIndex implements Index {
       d = new Float64Array(n);
       for (let i = 0; i < n; i++) d[i] = this.distanceTo(rows[i], q, qo);
     }
-    const order = smallestK(d, (i) => ids[rows[i]], Math.min(k, n));
+    const order = smallestK(d, rows, ids, Math.min(k, n));
     return order.map((i) => ({ id: ids[rows[i]], d: d[i] }));
   }
 

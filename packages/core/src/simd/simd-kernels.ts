@@ -22,7 +22,7 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32'] as const;
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64'] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 
