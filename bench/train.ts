@@ -1,6 +1,7 @@
 // pnpm bench:train: training and encoder images/s of both models at 128x128 on our default Node backend (wasm with
 // cbir's kernels, plus EncoderPool on every core), on tfjs's cpu backend, and for the PyTorch reference, measured in
 // the same run. Each backend runs in its own process so that peak memory is its own.
+// EncoderPool's workers load cbir's wasm kernels from cbir-core's build, which `pnpm bench:train` makes first.
 // Options: --quick (fewer steps, for CI), --backend wasm|cpu (internal: measure one backend, print JSON).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,8 @@ async function measure(make: () => Autoencoder, backend: NodeBackendName, batch:
   let pooled: number | undefined;
   if (backend === 'wasm') {
     const pool = await EncoderPool.create(ae);
+    // The workers import cbir's kernels from cbir-core's build (`pnpm bench:train` builds it first).
+    if (!pool.cbirKernels) console.error('EncoderPool: the workers run without cbir kernels (no cbir-core build)');
     const pixels = x.dataSync() as Float32Array;
     pooled = (await rate(() => pool.encode(pixels, batch), 3, quick ? 0 : 2000)) * batch;
     await pool.close();

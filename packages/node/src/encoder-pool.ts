@@ -1,15 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { CbirError, DimensionMismatchError, type Autoencoder } from 'cbir-core';
 
 /** Options of {@link EncoderPool.create}. */
 export interface EncoderPoolOptions {
   /**
-   * Worker threads, each with its own tfjs on the wasm backend.
+   * Threads that encode: the calling thread (on its tfjs backend) and `threads - 1` worker threads, each with its own
+   * tfjs on the wasm backend.
    * @defaultValue `os.availableParallelism()`
    */
-  workers?: number;
+  threads?: number;
 }
 
 interface Pending {
@@ -19,13 +21,13 @@ interface Pending {
 
 /**
  * Encodes batches on every CPU core. tfjs's wasm backend runs on one thread in Node (its threaded build is disabled
- * there), so `EncoderPool` runs one encoder per worker thread and splits each batch between them: on a 2-core machine
- * it encodes about twice as fast as {@link Autoencoder.encode}. The weights are copied to the workers when the pool is
- * created; later changes to the model are not seen (create a new pool after training).
+ * there), so `EncoderPool` splits each batch between the calling thread and a worker thread per extra core, each with
+ * its own encoder. The weights are copied when the pool is created; later changes to the model are not seen (create a
+ * new pool after training).
  *
  * @example
  * ```ts
- * const pool = await EncoderPool.create(ae);             // one worker per core
+ * const pool = await EncoderPool.create(ae);             // this thread and a worker per extra core
  * const latent = await pool.encode(pixels, 64);          // pixels: NHWC [64, size, size, 3] in [-1, 1]
  * await pool.close();
  * ```
@@ -36,10 +38,17 @@ export class EncoderPool {
 
   private constructor(
     private readonly workers: Worker[],
+    /** The calling thread's copy of the encoder (the weights at creation, as the workers have them). */
+    private readonly local: tfl.LayersModel,
     /** Side of the input images. */
     readonly inputSize: number,
     /** Latent shape per image, NHWC order `[h, w, c]`. */
     readonly latentShape: readonly [number, number, number],
+    /**
+     * Whether the workers run cbir's wasm kernels (they import them from cbir-core's build; without one, as when
+     * running from sources, they encode with tfjs's own kernels: the same numbers, slower for small models).
+     */
+    readonly cbirKernels: boolean,
   ) {
     for (const worker of workers) {
       worker.on('message', (m: { id: number; data?: Float32Array; error?: string }) => {
@@ -60,31 +69,37 @@ export class EncoderPool {
    * Starts the workers and loads the encoder's current weights into each.
    *
    * @param model - The autoencoder whose encoder to run.
-   * @param options - `workers` (default: one per core).
+   * @param options - `threads` (default: one per core, the calling thread included).
    */
   static async create(model: Autoencoder, options: EncoderPoolOptions = {}): Promise<EncoderPool> {
-    const count = options.workers ?? availableParallelism();
-    if (!Number.isInteger(count) || count < 1) throw new CbirError('INVALID_ARGUMENT', `EncoderPool.create: workers must be a positive integer, got ${count}.`);
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new CbirError('INVALID_ARGUMENT', `EncoderPool.create: threads must be a positive integer, got ${threads}.`);
+    const count = threads - 1;
     let artifacts: tf.io.ModelArtifacts | undefined;
     await model.encoder.save(tf.io.withSaveHandler(async (a) => {
       artifacts = a;
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }));
     const url = new URL('./workers/encoder-worker.js', import.meta.url);
+    let cbirKernels = true;
     const workers = await Promise.all(
       Array.from({ length: count }, () => new Promise<Worker>((resolve, reject) => {
         const worker = new Worker(url, { workerData: { artifacts, backend: 'wasm' } });
-        worker.once('message', () => resolve(worker));
+        worker.once('message', (m: { cbirKernels: boolean }) => {
+          cbirKernels &&= m.cbirKernels;
+          resolve(worker);
+        });
         worker.once('error', reject);
       })),
     );
+    const local = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
     const [c, h, w] = model.latentShape;
-    return new EncoderPool(workers, model.inputSize, [h, w, c]);
+    return new EncoderPool(workers, local, model.inputSize, [h, w, c], cbirKernels);
   }
 
-  /** Number of worker threads. */
+  /** Threads that encode, the calling thread included. */
   get size(): number {
-    return this.workers.length;
+    return this.workers.length + 1;
   }
 
   /**
@@ -101,23 +116,31 @@ export class EncoderPool {
       throw new DimensionMismatchError(`EncoderPool.encode: expected ${n} x ${this.inputSize}x${this.inputSize}x3 = ${n * per} values, got ${pixels.length}.`);
     }
     const latent = this.latentShape[0] * this.latentShape[1] * this.latentShape[2];
-    const chunk = Math.ceil(n / this.workers.length);
-    const parts = await Promise.all(
-      this.workers.map((worker, i) => {
-        const lo = i * chunk;
-        const hi = Math.min(n, lo + chunk);
-        if (hi <= lo) return Promise.resolve(new Float32Array(0));
-        const data = pixels.slice(lo * per, hi * per);
-        const id = this.next++;
-        return new Promise<Float32Array>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject });
-          worker.postMessage({ id, data, n: hi - lo, size: this.inputSize }, [data.buffer]);
-        });
-      }),
-    );
+    // Equal shares; the calling thread takes the last one and encodes it while the workers encode theirs.
+    const chunk = Math.ceil(n / this.size);
+    const parts = this.workers.map((worker, i) => {
+      const lo = i * chunk;
+      const hi = Math.min(n, lo + chunk);
+      if (hi <= lo) return Promise.resolve(new Float32Array(0));
+      const data = pixels.slice(lo * per, hi * per);
+      const id = this.next++;
+      return new Promise<Float32Array>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        worker.postMessage({ id, data, n: hi - lo, size: this.inputSize }, [data.buffer]);
+      });
+    });
+    const lo = Math.min(n, this.workers.length * chunk);
     const out = new Float32Array(n * latent);
+    if (n > lo) {
+      const mine = tf.tidy(() => {
+        const x = tf.tensor4d(pixels.subarray(lo * per, n * per), [n - lo, this.inputSize, this.inputSize, 3]);
+        return this.local.apply(x, { training: false }) as tf.Tensor;
+      });
+      out.set(mine.dataSync(), lo * latent);
+      mine.dispose();
+    }
     let at = 0;
-    for (const p of parts) {
+    for (const p of await Promise.all(parts)) {
       out.set(p, at);
       at += p.length;
     }
@@ -126,6 +149,7 @@ export class EncoderPool {
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    this.local.dispose();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -8,7 +8,7 @@ describe('EncoderPool', () => {
   beforeAll(async () => {
     await initNodeBackend({ prefer: ['wasm'] });
     ae = new ConvAutoencoderV2({ inputSize: 64, seed: 1 });
-    pool = await EncoderPool.create(ae, { workers: 2 });
+    pool = await EncoderPool.create(ae, { threads: 2 });
   });
   afterAll(async () => {
     await pool.close();

@@ -104,20 +104,20 @@ static inline v128_t madd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_ad
 // out[i * nq + t] = x_i . q_t with x: [n, d], q: [nq, d] float32, row-major. Blocked for the cache: four rows of x
 // and one chunk of columns (16 KB) stay in L1 while every query's chunk streams past them, two queries at a time.
 // No arrays and no calls, so nothing is on the shadow stack (threads share one memory: see simd-threads in cbir-node).
-EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, double *out) {
+EXPORT void dots_f32_ld(const float *x, int n, int ldx, const float *q, int nq, int ldq, int d, double *out) {
   for (long o = 0; o < (long)n * nq; o++) out[o] = 0;
   int d4 = d & ~3;
   for (int i = 0; i < n; i += 4) {
     int rows = n - i < 4 ? n - i : 4;
     // Rows past the end repeat row i (computed, never stored).
-    const float *x0 = x + (long)i * d;
-    const float *x1 = rows > 1 ? x0 + d : x0, *x2 = rows > 2 ? x0 + 2 * d : x0, *x3 = rows > 3 ? x0 + 3 * d : x0;
+    const float *x0 = x + (long)i * ldx;
+    const float *x1 = rows > 1 ? x0 + ldx : x0, *x2 = rows > 2 ? x0 + 2 * ldx : x0, *x3 = rows > 3 ? x0 + 3 * ldx : x0;
     double *o0 = out + (long)i * nq, *o1 = o0 + nq, *o2 = o1 + nq, *o3 = o2 + nq;
     for (int j0 = 0; j0 < d4; j0 += CHUNK) {
       int j1 = j0 + CHUNK < d4 ? j0 + CHUNK : d4;
       int t = 0;
       for (; t + 2 <= nq; t += 2) {
-        const float *qa = q + (long)t * d, *qb = qa + d;
+        const float *qa = q + (long)t * ldq, *qb = qa + ldq;
         v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (int j = j0; j < j1; j += 4) {
           v128_t va = wasm_v128_load(qa + j), vb = wasm_v128_load(qb + j);
@@ -134,7 +134,7 @@ EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, doubl
         if (rows > 3) { o3[t] += hsum_f32(a3); o3[t + 1] += hsum_f32(b3); }
       }
       for (; t < nq; t++) {
-        const float *qa = q + (long)t * d;
+        const float *qa = q + (long)t * ldq;
         v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
         for (int j = j0; j < j1; j += 4) {
           v128_t va = wasm_v128_load(qa + j);
@@ -151,7 +151,7 @@ EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, doubl
     }
     if (d4 < d)
       for (int t = 0; t < nq; t++) {
-        const float *qt = q + (long)t * d;
+        const float *qt = q + (long)t * ldq;
         for (int j = d4; j < d; j++) {
           o0[t] += (double)x0[j] * qt[j];
           if (rows > 1) o1[t] += (double)x1[j] * qt[j];
@@ -160,6 +160,25 @@ EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, doubl
         }
       }
   }
+}
+
+// dots_f32_ld with rows of length d stored contiguously.
+EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, double *out) { dots_f32_ld(x, n, d, q, nq, d, d, out); }
+
+// The NHWC tensor x [n, h, w, c] as c channel planes over an (hp x wp)-pixel grid per image, the image placed at
+// (top, left): dst[ch * ld + (i * hp + top + y) * wp + left + x] = x[i, y, x, ch]. The rest of dst is left as it is
+// (the caller zeroes it): a convolution's padded input, channel-major, whose filter gradient is then a dot product.
+EXPORT void nhwc_to_planes(const float *x, int n, int h, int w, int c, int hp, int wp, int top, int left, float *dst, int ld) {
+  for (int i = 0; i < n; i++)
+    for (int y = 0; y < h; y++) {
+      // Channel by channel along the row: each plane's writes are contiguous, and the row (w * c floats) stays in L1.
+      const float *row = x + (((long)i * h + y) * w) * c;
+      float *o = dst + ((long)i * hp + top + y) * wp + left;
+      for (int ch = 0; ch < c; ch++) {
+        float *oc = o + (long)ch * ld;
+        for (int xx = 0; xx < w; xx++) oc[xx] = row[(long)xx * c + ch];
+      }
+    }
 }
 
 // dst[i * d + j] = src[idx[i] * d + j]: rows of a matrix gathered into a contiguous block.

@@ -15,6 +15,8 @@ interface KernelExports {
   argmin_dots(dots: number, n: number, m: number, pn: number, labels: number, vals: number): void;
   cluster_sums_f64(x: number, n: number, d: number, labels: number, sums: number): void;
   dots_f32(x: number, n: number, q: number, nq: number, d: number, out: number): void;
+  dots_f32_ld(x: number, n: number, ldx: number, q: number, nq: number, ldq: number, d: number, out: number): void;
+  nhwc_to_planes(x: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number, dst: number, ld: number): void;
 }
 
 const PAGE = 65536;
@@ -22,7 +24,7 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64'] as const;
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'dots_f32_ld', 'nhwc_to_planes'] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 
@@ -185,7 +187,8 @@ export class SimdKernels {
    */
   rows(name: SimdKernelName, n: number, workPerRow: number, args: (r0: number, r1: number) => number[]): number[] {
     const fn = this.k[name] as (...a: number[]) => number;
-    const pool = this.threads;
+    // (A pool replaced since this instance attached to it may be closed: then this instance runs on one thread.)
+    const pool = this.threads === threads ? this.threads : undefined;
     if (!pool || n < 2 || n * workPerRow < PARALLEL_MIN_WORK) return [fn(...args(0, n))];
     const parts = Math.min(pool.workers + 1, n);
     // Shares in multiples of 4 rows (the dot kernel's register block), the caller's last.

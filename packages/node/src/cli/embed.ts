@@ -11,7 +11,7 @@ import { loadModel } from '../io/model-files.js';
 import { progressPrinter } from './progress-bar.js';
 
 const HELP = `Usage: cbir embed --model DIR --data DIR --out FILE [--reduce none|avgpool|pca:N|rp:N] [--l2] [--batch 32]
-                  [--workers N] [--npy FILE] [--json]
+                  [--threads N] [--npy FILE] [--json]
 
 Embeds every image of a folder with a trained model's encoder (same resize as training) and writes a feature file
 (--out; ids, labels, float32 matrix, checksum). --npy also writes the matrix as .npy for Python. The fitted reducer
@@ -22,7 +22,7 @@ export async function embed(argv: string[]): Promise<void> {
     args: argv,
     options: {
       model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, reduce: { type: 'string', default: 'none' },
-      l2: { type: 'boolean', default: false }, batch: { type: 'string', default: '32' }, workers: { type: 'string' },
+      l2: { type: 'boolean', default: false }, batch: { type: 'string', default: '32' }, threads: { type: 'string' },
       fit: { type: 'string', default: 'cover' }, npy: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -33,7 +33,7 @@ export async function embed(argv: string[]): Promise<void> {
   const modelDir = resolve(values.model!);
   const { model } = await loadModel(modelDir);
   const data = await directoryDataset(resolve(values.data!), { size: model.inputSize, fit: values.fit as Fit });
-  const pool = await EncoderPool.create(model, { workers: values.workers ? Number(values.workers) : availableParallelism() });
+  const pool = await EncoderPool.create(model, { threads: values.threads ? Number(values.threads) : availableParallelism() });
   try {
     const started = Date.now();
     const features = await embedImages(model, data, {

@@ -20,7 +20,7 @@ describe('cbir index, search and eval', () => {
     const out = await mkdtemp(join(tmpdir(), 'cbir-index-'));
     await cbir('train', '--data', data, '--size', '32', '--epochs', '1', '--batch', '4', '--out', out, '--json');
     const feats = join(out, 'f.cbirfeat');
-    await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'rp:16', '--l2', '--workers', '1');
+    await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'rp:16', '--l2', '--threads', '1');
     for (const type of ['exact', 'cosine', 'lsh']) await cbir('index', '--features', feats, '--type', type, '--out', join(out, `${type}.idx`), '--hash-size', '4', '--tables', '3');
 
     // A new image, not in the index: a file of the red class, re-encoded, goes through the same pipeline.

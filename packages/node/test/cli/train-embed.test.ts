@@ -30,7 +30,7 @@ describe('cbir train and cbir embed', () => {
 
     const feats = join(out, 'features.cbirfeat');
     const npy = join(out, 'features.npy');
-    await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'avgpool', '--l2', '--npy', npy, '--workers', '2');
+    await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'avgpool', '--l2', '--npy', npy, '--threads', '2');
     const f = deserializeFeatures(new Uint8Array(await readFile(feats)));
     expect(f.matrix.rows).toBe(18);
     expect(f.matrix.cols).toBe(8); // avgpool: the latent's channels

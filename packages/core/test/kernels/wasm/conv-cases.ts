@@ -21,6 +21,8 @@ export const CONV_CASES: ConvCase[] = [
   { name: 'explicit padding', x: [1, 8, 9, 2], filter: [3, 3, 2, 3], strides: [2, 2], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   { name: 'batch 32', x: [32, 6, 6, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'same' },
   { name: '1x1', x: [2, 5, 5, 8], filter: [1, 1, 8, 4], strides: [1, 1], pad: 'valid' },
+  { name: '5x5 s1 same, more in than out channels', x: [3, 9, 12, 9], filter: [5, 5, 9, 2], strides: [1, 1], pad: 'same' },
+  { name: 's1 explicit uneven padding', x: [2, 7, 8, 4], filter: [3, 3, 4, 6], strides: [1, 1], pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
 ];
 
 /** Forward output spatial size of a case, for building `dy`. */
