@@ -165,18 +165,24 @@ EXPORT void dots_f32_ld(const float *x, int n, int ldx, const float *q, int nq, 
 // dots_f32_ld with rows of length d stored contiguously.
 EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, double *out) { dots_f32_ld(x, n, d, q, nq, d, d, out); }
 
-// The NHWC tensor x [n, h, w, c] as c channel planes over an (hp x wp)-pixel grid per image, the image placed at
-// (top, left): dst[ch * ld + (i * hp + top + y) * wp + left + x] = x[i, y, x, ch]. The rest of dst is left as it is
-// (the caller zeroes it): a convolution's padded input, channel-major, whose filter gradient is then a dot product.
-EXPORT void nhwc_to_planes(const float *x, int n, int h, int w, int c, int hp, int wp, int top, int left, float *dst, int ld) {
+// The NHWC tensor x [n, h, w, c] as c channel planes over an (hp x wp)-pixel grid per image, sampled with strides
+// (sy, sx) from offsets (-top, -left): dst[ch * ld + (i * hp + Y) * wp + X] = x[i, sy * Y - top, sx * X - left, ch]
+// where that pixel exists; the rest of dst is left as it is (the caller zeroes it). For a convolution's filter
+// gradient these are the phases of its padded input, channel-major: each filter tap is then one dot product.
+EXPORT void nhwc_to_planes(const float *x, int n, int h, int w, int c, int hp, int wp, int top, int left, int sy, int sx, float *dst, int ld) {
   for (int i = 0; i < n; i++)
-    for (int y = 0; y < h; y++) {
-      // Channel by channel along the row: each plane's writes are contiguous, and the row (w * c floats) stays in L1.
+    for (int Y = 0; Y < hp; Y++) {
+      int y = sy * Y - top;
+      if (y < 0 || y >= h) continue;
       const float *row = x + (((long)i * h + y) * w) * c;
-      float *o = dst + ((long)i * hp + top + y) * wp + left;
+      float *o = dst + ((long)i * hp + Y) * wp;
+      // Channel by channel along the row: each plane's writes are contiguous, and the row (w * c floats) stays in L1.
       for (int ch = 0; ch < c; ch++) {
         float *oc = o + (long)ch * ld;
-        for (int xx = 0; xx < w; xx++) oc[xx] = row[(long)xx * c + ch];
+        for (int X = 0; X < wp; X++) {
+          int xx = sx * X - left;
+          if (xx >= 0 && xx < w) oc[X] = row[(long)xx * c + ch];
+        }
       }
     }
 }

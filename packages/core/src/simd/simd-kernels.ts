@@ -16,7 +16,7 @@ interface KernelExports {
   cluster_sums_f64(x: number, n: number, d: number, labels: number, sums: number): void;
   dots_f32(x: number, n: number, q: number, nq: number, d: number, out: number): void;
   dots_f32_ld(x: number, n: number, ldx: number, q: number, nq: number, ldq: number, d: number, out: number): void;
-  nhwc_to_planes(x: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number, dst: number, ld: number): void;
+  nhwc_to_planes(x: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number, sy: number, sx: number, dst: number, ld: number): void;
 }
 
 const PAGE = 65536;

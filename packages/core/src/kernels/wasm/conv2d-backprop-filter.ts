@@ -19,22 +19,25 @@ const SEGMENT = 16384;
 let simd: SimdKernels | undefined;
 
 /**
- * The filter gradient of a stride-1 convolution on cbir's SIMD kernels (all threads). With `x` padded and laid out as
- * channel planes over an `hp x wp` grid (`X[ci]`) and `dy` on the same grid (`D[co]`, zero outside the output),
- * `dW[kh, kw, ci, co]` is the dot product of `X[ci]` shifted by `kh * wp + kw` with `D[co]`: one dot-product call per
- * filter tap, reduced over every pixel of the batch, in float32 chunks summed in float64.
+ * The filter gradient on cbir's SIMD kernels (all threads). With `dy` laid out as channel planes over a pixel grid
+ * (`D[co]`, zero outside the output) and the padded `x` as its stride phases on the same grid (`X_p[ci]`: phase
+ * `(ph, pw)` holds `x_pad[s * Y + ph, s * X + pw]`), `dW[s * a + ph, s * b + pw, ci, co]` is the dot product of
+ * `X_p[ci]` shifted by `a * wp + b` with `D[co]`: one dot-product call per filter tap, reduced over every pixel of the
+ * batch, in float32 chunks summed in float64. At stride 1 there is one phase.
  */
 function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
   simd ??= SimdKernels.create();
   if (!simd) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sy, strideWidth: sx } = info;
   const { top, left } = info.padInfo;
-  const hp = Math.max(h + top, oh + kh - 1);
-  const wp = Math.max(w + left, ow + kw - 1);
+  // Taps per phase are at most ceil(k / s); the grid holds the output plus the largest shift.
+  const hp = oh + Math.ceil(kh / sy) - 1;
+  const wp = ow + Math.ceil(kw / sx) - 1;
   const len = n * hp * wp; // the reduction: every grid pixel of the batch (D is zero outside the output)
-  const margin = (kh - 1) * wp + (kw - 1); // X is read up to this far past a plane's last pixel
+  const margin = (hp - oh) * wp + (wp - ow); // X is read up to this far past a plane's last pixel
   const ldx = len + margin;
-  if (!SimdKernels.fits((ci * ldx + co * len + (n * h * w * ci + n * oh * ow * co) + 2 * kh * kw * ci * co) * 4)) return undefined;
+  if (!SimdKernels.fits((ci * ldx + co * len + (n * h * w * ci + n * oh * ow * co) + 2 * ci * co) * 4)) return undefined;
   const k = simd;
   k.reset();
   const xb = k.alloc(ci * ldx, 4);
@@ -44,33 +47,37 @@ function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
   // The larger channel count is the kernel's row dimension, which threads split.
   const rowsAreCo = co >= ci;
   const ob = k.alloc(ci * co, 8);
-  k.f32(xb).fill(0);
   k.f32(db).fill(0);
   k.f32(xs).set(backend.typedArrayFromHeap(x));
   k.f32(ds).set(backend.typedArrayFromHeap(dy));
   // Image by image on every thread.
   const grid = hp * wp * 4;
-  k.rows('nhwc_to_planes', n, h * w * ci * 4, (r0, r1) => [xs.ptr + r0 * h * w * ci * 4, r1 - r0, h, w, ci, hp, wp, top, left, xb.ptr + r0 * grid, ldx]);
-  k.rows('nhwc_to_planes', n, oh * ow * co * 4, (r0, r1) => [ds.ptr + r0 * oh * ow * co * 4, r1 - r0, oh, ow, co, hp, wp, 0, 0, db.ptr + r0 * grid, len]);
+  k.rows('nhwc_to_planes', n, oh * ow * co * 4, (r0, r1) => [ds.ptr + r0 * oh * ow * co * 4, r1 - r0, oh, ow, co, hp, wp, 0, 0, 1, 1, db.ptr + r0 * grid, len]);
   const grad = new Float32Array(kh * kw * ci * co);
   const acc = new Float64Array(ci * co);
-  for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) {
-      acc.fill(0);
-      // The reduction by segments, so that one segment of every plane stays in cache while the dot kernel passes
-      // over it once per block of rows (whole planes are tens of MB: streamed from memory once per block).
-      for (let s0 = 0; s0 < len; s0 += SEGMENT) {
-        const d = Math.min(SEGMENT, len - s0);
-        const xp = xb.ptr + (a * wp + b + s0) * 4;
-        const dp = db.ptr + s0 * 4;
-        if (rowsAreCo) k.rows('dots_f32_ld', co, ci * d, (r0, r1) => [dp + r0 * len * 4, r1 - r0, len, xp, ci, ldx, d, ob.ptr + r0 * ci * 8]);
-        else k.rows('dots_f32_ld', ci, co * d, (r0, r1) => [xp + r0 * ldx * 4, r1 - r0, ldx, dp, co, len, d, ob.ptr + r0 * co * 8]);
-        const dots = k.f64(ob);
-        for (let t = 0; t < acc.length; t++) acc[t] += dots[t];
+  for (let ph = 0; ph < Math.min(sy, kh); ph++) {
+    for (let pw = 0; pw < Math.min(sx, kw); pw++) {
+      k.f32(xb).fill(0);
+      k.rows('nhwc_to_planes', n, h * w * ci * 4, (r0, r1) => [xs.ptr + r0 * h * w * ci * 4, r1 - r0, h, w, ci, hp, wp, top - ph, left - pw, sy, sx, xb.ptr + r0 * grid, ldx]);
+      for (let a = 0; sy * a + ph < kh; a++) {
+        for (let b = 0; sx * b + pw < kw; b++) {
+          acc.fill(0);
+          // The reduction by segments, so that one segment of every plane stays in cache while the dot kernel passes
+          // over it once per block of rows (whole planes are tens of MB: streamed from memory once per block).
+          for (let s0 = 0; s0 < len; s0 += SEGMENT) {
+            const d = Math.min(SEGMENT, len - s0);
+            const xp = xb.ptr + (a * wp + b + s0) * 4;
+            const dp = db.ptr + s0 * 4;
+            if (rowsAreCo) k.rows('dots_f32_ld', co, ci * d, (r0, r1) => [dp + r0 * len * 4, r1 - r0, len, xp, ci, ldx, d, ob.ptr + r0 * ci * 8]);
+            else k.rows('dots_f32_ld', ci, co * d, (r0, r1) => [xp + r0 * ldx * 4, r1 - r0, ldx, dp, co, len, d, ob.ptr + r0 * co * 8]);
+            const dots = k.f64(ob);
+            for (let t = 0; t < acc.length; t++) acc[t] += dots[t];
+          }
+          const o = ((sy * a + ph) * kw + sx * b + pw) * ci * co;
+          if (rowsAreCo) for (let c = 0; c < co; c++) for (let i = 0; i < ci; i++) grad[o + i * co + c] = acc[c * ci + i];
+          else grad.set(acc, o);
+        }
       }
-      const o = (a * kw + b) * ci * co;
-      if (rowsAreCo) for (let c = 0; c < co; c++) for (let i = 0; i < ci; i++) grad[o + i * co + c] = acc[c * ci + i];
-      else grad.set(acc, o);
     }
   }
   k.reset();
@@ -86,9 +93,9 @@ function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
  * itself a convolution once the batch axis plays the role of channels: with `x` transposed to `[ci, h, w, n]` and
  * `dy` to `[oh, ow, n, co]` used as the filter, a stride-1 convolution dilated by the forward stride gives
  * `[ci, kh', kw', co]`, from which the first `kh x kw` positions are the gradient. That convolution runs on the
- * backend's own `Conv2D` kernel (XNNPACK), so the whole gradient is one fast GEMM plus three transposes. Stride-1
- * convolutions (the encoders') run on cbir's threaded SIMD kernels instead ({@link filterGradSimd}): 2.5-10x faster
- * there, where XNNPACK's reduction over the batch is short.
+ * backend's own `Conv2D` kernel (XNNPACK), so the whole gradient is one fast GEMM plus three transposes: the path
+ * without WebAssembly SIMD. With it, cbir's threaded SIMD kernels compute it ({@link filterGradSimd}): 2-5x faster,
+ * where XNNPACK's reduction over the batch, 32 channels per tap, is short.
  */
 function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backend: KernelBackend; attrs: Conv2DBackpropFilterAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -100,7 +107,7 @@ function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backen
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format,
   );
-  if (info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 && productEngine() !== 'js') {
+  if (info.dilationHeight === 1 && info.dilationWidth === 1 && productEngine() !== 'js') {
     const out = filterGradSimd(backend as WasmHeapBackend, x, dy, info);
     if (out) return out;
   }
