@@ -32,6 +32,7 @@ export class SimdThreads implements SimdThreadPool {
   runs = 0;
   private nextHandle = 1;
   private running = 0;
+  private closed = false;
 
   /**
    * Starts `workers` worker threads (they do not keep the process alive).
@@ -55,6 +56,7 @@ export class SimdThreads implements SimdThreadPool {
   }
 
   attach(module: object, memory: object): number {
+    if (this.closed) throw new CbirError('INVALID_ARGUMENT', 'SimdThreads.attach: the pool is closed; install a new one (setSimdThreads).');
     const handle = this.nextHandle++;
     for (let w = 0; w < this.workers; w++) {
       this.ports[w].postMessage({ handle, module, memory });
@@ -65,12 +67,14 @@ export class SimdThreads implements SimdThreadPool {
   }
 
   detach(handle: number): void {
-    if (this.running) return; // called by a finalizer mid-call: a later detach is not needed for correctness
+    // Called by a finalizer: mid-call (a later call does not need it gone), or after close (the workers are gone).
+    if (this.running || this.closed) return;
     for (let w = 0; w < this.workers; w++) this.command(w, CMD.detach, handle);
     this.waitAll(this.workers, 'detach');
   }
 
   start(handle: number, name: SimdKernelName, args: number[][]): void {
+    if (this.closed) throw new CbirError('INVALID_ARGUMENT', 'SimdThreads.start: the pool is closed; remove it first (setSimdThreads(undefined)) or install a new one.');
     const fn = SIMD_KERNEL_NAMES.indexOf(name);
     args.forEach((a, w) => {
       const base = w * SLOT;
@@ -92,6 +96,8 @@ export class SimdThreads implements SimdThreadPool {
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (let w = 0; w < this.workers; w++) this.command(w, CMD.exit, 0);
     await Promise.all(this.threads.map((t) => t.terminate()));
   }

@@ -56,6 +56,19 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
     s1.forEach((v, i) => expect(Math.abs(v - s2[i])).toBeLessThan(1e-12));
   });
 
+  it('a closed pool refuses work with a clear error, and kernels made for it run alone once it is replaced', async () => {
+    const other = new SimdThreads(1);
+    setSimdThreads(other);
+    const index = new ExactEuclideanIndex(300);
+    index.add(blobs(4000, 300, 7));
+    const q = blobs(70, 300, 8);
+    const before = index.search(q, 5);
+    await other.close();
+    expect(() => index.search(q, 5)).toThrow(/closed/);
+    setSimdThreads(undefined);
+    expect(Array.from(index.search(q, 5).ids)).toEqual(Array.from(before.ids));
+  });
+
   it('LSH keys and results', () => {
     const x = blobs(5000, 64, 4);
     const q = blobs(50, 64, 5);

@@ -41,7 +41,7 @@ export interface SimdThreadPool {
    * every worker, synchronously; returns the handle `start` takes.
    */
   attach(module: object, memory: object): number;
-  /** Lets the workers forget a handle (its memory can then be collected). */
+  /** Lets the workers forget a handle (its memory can then be collected); a no-op once the pool is closed. */
   detach(handle: number): void;
   /** Starts kernel `name` on worker `w` with `args[w]` (one list per worker); returns at once. */
   start(handle: number, name: SimdKernelName, args: number[][]): void;
@@ -51,7 +51,8 @@ export interface SimdThreadPool {
 
 let threads: SimdThreadPool | undefined;
 let compiledShared: WebAssembly.Module | null | undefined;
-const detachOnCollect = new FinalizationRegistry<number>((handle) => threads?.detach(handle));
+// A collected kernel memory is forgotten by the pool it was attached to (handles are per pool).
+const detachOnCollect = new FinalizationRegistry<{ pool: SimdThreadPool; handle: number }>(({ pool, handle }) => pool.detach(handle));
 
 /**
  * Installs (or, with undefined, removes) the threads that SIMD kernels created from now on run on. cbir-node's
@@ -172,7 +173,7 @@ export class SimdKernels {
       this.k = new WebAssembly.Instance(shared, { env: { memory: this.memory } }).exports as unknown as KernelExports;
       this.threads = threads;
       this.handle = threads!.attach(shared, this.memory);
-      detachOnCollect.register(this, this.handle);
+      detachOnCollect.register(this, { pool: threads!, handle: this.handle });
     } else {
       this.memory = new WebAssembly.Memory({ initial: 2 });
       this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
