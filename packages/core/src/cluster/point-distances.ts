@@ -334,19 +334,18 @@ export class PointDistances {
   miniBatchUpdate(rows: Int32Array | undefined, labels: Int32Array, k: number, centres: Float64Array, counts: Float64Array): void {
     const { dim } = this;
     const n = rows ? rows.length : this.rows;
-    const simd = this.kernels();
+    // (Mini-batches drawn from x go through miniBatchStep on the SIMD kernels; rows reach here only without them.)
+    const simd = rows ? null : this.kernels();
     if (simd) {
       const { kernels, x } = simd;
-      const ib = rows ? kernels.alloc(n, 4) : undefined;
       const lb = kernels.alloc(n, 4);
       const cb = kernels.alloc(k * dim, 8);
       const nb = kernels.alloc(k, 8);
       const hb = kernels.alloc(k, 8);
-      if (ib && rows) kernels.i32(ib).set(rows);
       kernels.i32(lb).set(labels.subarray(0, n));
       kernels.f64(cb).set(centres);
       kernels.f64(nb).set(counts);
-      kernels.k.centre_update_f64(x.ptr, ib ? ib.ptr : 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
+      kernels.k.centre_update_f64(x.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
       centres.set(kernels.f64(cb));
       counts.set(kernels.f64(nb));
       kernels.release();
