@@ -193,14 +193,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
           const t = Math.min(tile, nq - t0);
           const qp = qb.ptr + t0 * dim * 4;
           kernels.rows('dots_f32', b1 - b0, t * dim, (r0, r1) => [rows.ptr + (b0 + r0) * dim * 4, r1 - r0, qp, t, dim, ob.ptr + r0 * t * 8]);
-          for (let r = b0, o = 0; r < b1; r++) {
-            const norm = this.norms[r];
-            for (let qi = t0; qi < t0 + t; qi++, o++) {
-              const v = norm - 2 * out[o];
-              const heap = heaps[qi];
-              if (v < heap.worst) heap.push(v, r);
-            }
-          }
+          this.pushScores(out, heaps, b0, b1, t0, t);
         }
       }
       kernels.release();
@@ -271,20 +264,27 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
           }
           s = acc;
         }
-        for (let r = b0; r < b1; r++) {
-          const norm = this.norms[r];
-          const row = (r - b0) * nq;
-          for (let qi = 0; qi < nq; qi++) {
-            const v = norm - 2 * s[row + qi];
-            const heap = heaps[qi];
-            if (v < heap.worst) heap.push(v, r);
-          }
-        }
+        this.pushScores(s, heaps, b0, b1, 0, nq);
       }
     } finally {
       tf.dispose(Qt);
     }
     return 2 * Math.min(dim, MATMUL_CHUNK) * U32;
+  }
+
+  /**
+   * Offers rows `[b0, b1)` to the heaps of queries `[t0, t0 + t)`: `dots` holds their products, row-major
+   * `[b1 - b0, t]`, and the scanned value is `|x|^2 - 2 q.x`.
+   */
+  private pushScores(dots: ArrayLike<number>, heaps: TopM[], b0: number, b1: number, t0: number, t: number): void {
+    for (let r = b0, o = 0; r < b1; r++) {
+      const norm = this.norms[r];
+      for (let qi = t0; qi < t0 + t; qi++, o++) {
+        const v = norm - 2 * dots[o];
+        const heap = heaps[qi];
+        if (v < heap.worst) heap.push(v, r);
+      }
+    }
   }
 
   /** Runs `fn` in a tidy scope and reads its result back. */
