@@ -15,7 +15,7 @@ export {
   WeightsMismatchError,
   type CbirErrorCode,
 } from './errors.js';
-export { Autoencoder, type AutoencoderOptions, type AutoencoderArchitecture, type SummaryRow } from './models/autoencoder.js';
+export { Autoencoder, encodeChunkSize, type AutoencoderOptions, type AutoencoderArchitecture, type SummaryRow } from './models/autoencoder.js';
 export { ConvAutoencoder, CONV_AUTOENCODER } from './models/conv-autoencoder.js';
 export { ConvAutoencoderV2, CONV_AUTOENCODER_V2 } from './models/conv-autoencoder-v2.js';
 export type { TorchModuleSpec, TorchConvSpec } from './models/torch-modules.js';
@@ -35,7 +35,7 @@ export { type RawImage, type ImageDecoder, pixelView, imagesToTensor, tensorToIm
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register-wasm-kernels.js';
 export { type ProgressEvent, type LongRunning } from './progress.js';
 export { Rng } from './utils/rng.js';
-export { prepareSimdKernels, setSimdThreads, SIMD_KERNEL_NAMES, type SimdThreadPool, type SimdKernelName } from './simd/simd-kernels.js';
+export { prepareSimdKernels, setSimdThreads, withoutSimdThreads, SIMD_KERNEL_NAMES, type SimdThreadPool, type SimdKernelName } from './simd/simd-kernels.js';
 export { chooseBackend } from './utils/choose-backend.js';
 export { type ImageDataset, type DatasetEntry, arrayDataset } from './data/image-dataset.js';
 export { Adam, type AdamOptions } from './training/adam.js';

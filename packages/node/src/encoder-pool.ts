@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { CbirError, DimensionMismatchError, type Autoencoder } from 'cbir-core';
+import { CbirError, DimensionMismatchError, withoutSimdThreads, type Autoencoder } from 'cbir-core';
 
 /** Options of {@link EncoderPool.create}. */
 export interface EncoderPoolOptions {
@@ -49,6 +49,8 @@ export class EncoderPool {
      * running from sources, they encode with tfjs's own kernels: the same numbers, slower for small models).
      */
     readonly cbirKernels: boolean,
+    /** Images per run of the encoder (the model's {@link Autoencoder.encodeChunk}): each share goes in chunks. */
+    private readonly chunk: number,
   ) {
     for (const worker of workers) {
       worker.on('message', (m: { id: number; data?: Float32Array; error?: string }) => {
@@ -84,7 +86,7 @@ export class EncoderPool {
     let cbirKernels = true;
     const workers = await Promise.all(
       Array.from({ length: count }, () => new Promise<Worker>((resolve, reject) => {
-        const worker = new Worker(url, { workerData: { artifacts, backend: 'wasm' } });
+        const worker = new Worker(url, { workerData: { artifacts, backend: 'wasm', chunk: model.encodeChunk } });
         worker.once('message', (m: { cbirKernels: boolean }) => {
           cbirKernels &&= m.cbirKernels;
           resolve(worker);
@@ -94,7 +96,7 @@ export class EncoderPool {
     );
     const local = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
     const [c, h, w] = model.latentShape;
-    return new EncoderPool(workers, local, model.inputSize, [h, w, c], cbirKernels);
+    return new EncoderPool(workers, local, model.inputSize, [h, w, c], cbirKernels, model.encodeChunk);
   }
 
   /** Threads that encode, the calling thread included. */
@@ -131,13 +133,16 @@ export class EncoderPool {
     });
     const lo = Math.min(n, this.workers.length * chunk);
     const out = new Float32Array(n * latent);
-    if (n > lo) {
-      const mine = tf.tidy(() => {
-        const x = tf.tensor4d(pixels.subarray(lo * per, n * per), [n - lo, this.inputSize, this.inputSize, 3]);
+    // The workers keep the other cores busy: this share's kernels stay on this thread.
+    const step = Math.ceil((n - lo) / Math.ceil((n - lo) / this.chunk)); // equal chunks
+    for (let i = lo; i < n; i += step) {
+      const m = Math.min(step, n - i);
+      const z = withoutSimdThreads(() => tf.tidy(() => {
+        const x = tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, this.inputSize, this.inputSize, 3]);
         return this.local.apply(x, { training: false }) as tf.Tensor;
-      });
-      out.set(mine.dataSync(), lo * latent);
-      mine.dispose();
+      }));
+      out.set(z.dataSync(), i * latent);
+      z.dispose();
     }
     let at = 0;
     for (const p of await Promise.all(parts)) {

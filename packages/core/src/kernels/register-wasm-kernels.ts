@@ -2,6 +2,7 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { FALLBACKS } from './wasm/run-kernel.js';
 import { wasmConv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { wasmConv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
+import { wasmConv2DConfig, wasmFusedConv2DConfig } from './wasm/conv2d.js';
 import { wasmMaxPoolGradConfig } from './wasm/max-pool-grad.js';
 import { wasmPadV2Config } from './wasm/pad-v2.js';
 import { wasmSliceConfig } from './wasm/slice.js';
@@ -9,6 +10,8 @@ import { wasmSumConfig } from './wasm/sum.js';
 
 /** The kernels cbir adds to tfjs's wasm backend so that it trains the autoencoders. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
+  wasmConv2DConfig,
+  wasmFusedConv2DConfig,
   wasmConv2DBackpropFilterConfig,
   wasmConv2DBackpropInputConfig,
   wasmMaxPoolGradConfig,

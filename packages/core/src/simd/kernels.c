@@ -271,3 +271,107 @@ EXPORT int first_nonfinite_f32(const float *x, int n, int base) {
     if (x[i] - x[i] != 0) return base + i;
   return -1;
 }
+
+// A 2-D convolution's geometry for conv2d_nhwc (laid out by the caller in the module's memory, as int32s).
+typedef struct {
+  const float *x; // input [n, h, w, ci]
+  int n, h, w, ci;
+  const float *f; // filter packed in blocks of 8 output channels: [ceil(co / 8)][kh][kw][ci][8], zero past co
+  int kh, kw, co;
+  int oh, ow, sy, sx, dy, dx, top, left; // output size, strides, dilations, padding before
+  const float *bias; // [ceil(co / 8) * 8] (zeros when the convolution has none)
+  int relu;
+  const float *zero; // ci zeros: what a tap outside the input reads
+  float *out; // [n, oh, ow, co]
+} Conv;
+
+// Stores the first m (0..4) lanes of v at o.
+static inline void store_lanes(float *o, v128_t v, int m) {
+  if (m >= 4) { wasm_v128_store(o, v); return; }
+  if (m > 0) o[0] = wasm_f32x4_extract_lane(v, 0);
+  if (m > 1) o[1] = wasm_f32x4_extract_lane(v, 1);
+  if (m > 2) o[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+// Finishes 8 channels of one output pixel: ReLU if asked, then the first m (1..8) channels stored at o.
+static inline void store_pixel(float *o, v128_t a, v128_t b, int relu, int m) {
+  if (relu) {
+    a = wasm_f32x4_max(a, wasm_f32x4_splat(0));
+    b = wasm_f32x4_max(b, wasm_f32x4_splat(0));
+  }
+  store_lanes(o, a, m);
+  store_lanes(o + 4, b, m - 4);
+}
+
+// The inner product of one tile: for each of len values, the 4 pixels' values (q0..q3) splatted against 8 filter
+// values (f, 8 per value), added to the 8 accumulators. Inlined: the accumulators stay in registers.
+static inline __attribute__((always_inline)) void conv_taps(const float *q0, const float *q1, const float *q2, const float *q3, const float *f, int len,
+                                                            v128_t *a0, v128_t *a1, v128_t *b0, v128_t *b1, v128_t *c0, v128_t *c1, v128_t *d0, v128_t *d1) {
+  v128_t A0 = *a0, A1 = *a1, B0 = *b0, B1 = *b1, C0 = *c0, C1 = *c1, D0 = *d0, D1 = *d1;
+  for (int c = 0; c < len; c++, f += 8) {
+    const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
+    v128_t v = wasm_v128_load32_splat(q0 + c);
+    A0 = madd(A0, v, f0); A1 = madd(A1, v, f1);
+    v = wasm_v128_load32_splat(q1 + c);
+    B0 = madd(B0, v, f0); B1 = madd(B1, v, f1);
+    v = wasm_v128_load32_splat(q2 + c);
+    C0 = madd(C0, v, f0); C1 = madd(C1, v, f1);
+    v = wasm_v128_load32_splat(q3 + c);
+    D0 = madd(D0, v, f0); D1 = madd(D1, v, f1);
+  }
+  *a0 = A0; *a1 = A1; *b0 = B0; *b1 = B1; *c0 = C0; *c1 = C1; *d0 = D0; *d1 = D1;
+}
+
+// Output rows [r0, r1) of a convolution (row r is image r / oh, output row r % oh), NHWC:
+// out[i, oy, ox, c] = act(bias[c] + sum_{ky, kx, ci} x[i, oy*sy - top + ky*dy, ox*sx - left + kx*dx, ci] f[ky, kx, ci, c]).
+// An implicit GEMM: each tile of 4 output pixels x 8 channels is 8 SIMD accumulators, and every input value is
+// splatted against 8 filter values (the filter block of K x 8 stays in L1). Float32 sums, as XNNPACK and PyTorch.
+EXPORT void conv2d_nhwc(const Conv *p, int r0, int r1) {
+  const int ci = p->ci, co = p->co, ow = p->ow, w = p->w;
+  const int rowLen = w * ci, K = p->kh * p->kw * ci, blocks = (co + 7) >> 3;
+  for (int r = r0; r < r1; r++) {
+    const int i = r / p->oh, oy = r - i * p->oh;
+    const float *img = p->x + (long)i * p->h * rowLen;
+    float *orow = p->out + (long)r * ow * co;
+    for (int bk = 0; bk < blocks; bk++) {
+      const float *fb = p->f + (long)bk * K * 8;
+      const int c0 = bk * 8, m = co - c0 < 8 ? co - c0 : 8;
+      const v128_t bias0 = wasm_v128_load(p->bias + c0), bias1 = wasm_v128_load(p->bias + c0 + 4);
+      for (int ox = 0; ox < ow; ox += 4) {
+        const int px = ow - ox < 4 ? ow - ox : 4;
+        // Pixels past the row's end repeat its last (computed, never stored).
+        const int x0 = ox * p->sx - p->left, x1 = (ox + (px > 1)) * p->sx - p->left;
+        const int x2 = (ox + (px > 2 ? 2 : px - 1)) * p->sx - p->left, x3 = (ox + (px > 3 ? 3 : px - 1)) * p->sx - p->left;
+        v128_t a0 = bias0, a1 = bias1, b0 = bias0, b1 = bias1, c0v = bias0, c1v = bias1, d0 = bias0, d1 = bias1;
+        const float *fk = fb;
+        for (int ky = 0; ky < p->kh; ky++) {
+          const int iy = oy * p->sy - p->top + ky * p->dy;
+          if (iy < 0 || iy >= p->h) {
+            fk += p->kw * ci * 8;
+            continue;
+          }
+          const float *xrow = img + (long)iy * rowLen;
+          if (p->dx == 1 && x0 >= 0 && x3 + p->kw <= w) {
+            // Every tap of the row is inside the input: a pixel's kw taps are kw * ci contiguous values.
+            conv_taps(xrow + x0 * ci, xrow + x1 * ci, xrow + x2 * ci, xrow + x3 * ci, fk, p->kw * ci, &a0, &a1, &b0, &b1, &c0v, &c1v, &d0, &d1);
+            fk += p->kw * ci * 8;
+            continue;
+          }
+          for (int kx = 0; kx < p->kw; kx++, fk += ci * 8) {
+            const int off = kx * p->dx;
+            const float *q0 = (unsigned)(x0 + off) < (unsigned)w ? xrow + (x0 + off) * ci : p->zero;
+            const float *q1 = (unsigned)(x1 + off) < (unsigned)w ? xrow + (x1 + off) * ci : p->zero;
+            const float *q2 = (unsigned)(x2 + off) < (unsigned)w ? xrow + (x2 + off) * ci : p->zero;
+            const float *q3 = (unsigned)(x3 + off) < (unsigned)w ? xrow + (x3 + off) * ci : p->zero;
+            conv_taps(q0, q1, q2, q3, fk, ci, &a0, &a1, &b0, &b1, &c0v, &c1v, &d0, &d1);
+          }
+        }
+        float *o = orow + (long)ox * co + c0;
+        store_pixel(o, a0, a1, p->relu, m);
+        if (px > 1) store_pixel(o + co, b0, b1, p->relu, m);
+        if (px > 2) store_pixel(o + 2 * co, c0v, c1v, p->relu, m);
+        if (px > 3) store_pixel(o + 3 * co, d0, d1, p->relu, m);
+      }
+    }
+  }
+}

@@ -17,6 +17,7 @@ interface KernelExports {
   dots_f32(x: number, n: number, q: number, nq: number, d: number, out: number): void;
   dots_f32_ld(x: number, n: number, ldx: number, q: number, nq: number, ldq: number, d: number, out: number): void;
   nhwc_to_planes(x: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number, sy: number, sx: number, dst: number, ld: number): void;
+  conv2d_nhwc(params: number, r0: number, r1: number): void;
 }
 
 const PAGE = 65536;
@@ -24,7 +25,7 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'dots_f32_ld', 'nhwc_to_planes'] as const;
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'dots_f32_ld', 'nhwc_to_planes', 'conv2d_nhwc'] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 
@@ -74,6 +75,32 @@ export function setSimdThreads(pool: SimdThreadPool | undefined): void {
       compiledShared = null;
     }
   }
+}
+
+let suspended = 0;
+
+/**
+ * Runs `fn` with every SIMD kernel on the calling thread only. For callers that keep the other cores busy
+ * themselves, such as cbir-node's `EncoderPool`, whose worker threads each run a whole encoder.
+ *
+ * @example
+ * ```ts
+ * import { withoutSimdThreads } from 'cbir-core';
+ * const z = withoutSimdThreads(() => ae.encode(x));   // the kernels leave the other cores to your own workers
+ * ```
+ */
+export function withoutSimdThreads<T>(fn: () => T): T {
+  suspended++;
+  try {
+    return fn();
+  } finally {
+    suspended--;
+  }
+}
+
+/** Whether SIMD kernel calls may run on more than the calling thread now (threads installed, not suspended). */
+export function simdThreadsActive(): boolean {
+  return threads !== undefined && threads.workers > 0 && suspended === 0;
 }
 
 /** Work (multiply-adds or so) below which a kernel call runs on the calling thread only: waking a worker costs ~10 us. */
@@ -188,8 +215,9 @@ export class SimdKernels {
    */
   rows(name: SimdKernelName, n: number, workPerRow: number, args: (r0: number, r1: number) => number[]): number[] {
     const fn = this.k[name] as (...a: number[]) => number;
-    // (A pool replaced since this instance attached to it may be closed: then this instance runs on one thread.)
-    const pool = this.threads === threads ? this.threads : undefined;
+    // (A pool replaced since this instance attached to it may be closed: then this instance runs on one thread, as it
+    // does inside withoutSimdThreads.)
+    const pool = this.threads === threads && suspended === 0 ? this.threads : undefined;
     if (!pool || n < 2 || n * workPerRow < PARALLEL_MIN_WORK) return [fn(...args(0, n))];
     const parts = Math.min(pool.workers + 1, n);
     // Shares in multiples of 4 rows (the dot kernel's register block), the caller's last.
@@ -200,6 +228,11 @@ export class SimdKernels {
     const [a, b] = bounds[parts - 1];
     const mine = b > a ? fn(...args(a, b)) : 0;
     return [mine, ...pool.wait()];
+  }
+
+  /** Whether the threads installed now are not the ones this instance runs on (see {@link setSimdThreads}). */
+  get stale(): boolean {
+    return this.threads !== threads;
   }
 
   /** A new instance, or undefined where WebAssembly SIMD is unavailable. */

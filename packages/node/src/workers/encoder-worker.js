@@ -11,14 +11,20 @@ import '@tensorflow/tfjs-backend-cpu';
 const require = createRequire(import.meta.url);
 setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
 
-function serve(model, cbirKernels) {
+function serve(model, cbirKernels, chunk) {
   const [, h, w, c] = model.outputs[0].shape;
   parentPort.on('message', ({ id, data, n, size }) => {
     try {
-      const x = tf.tensor4d(data, [n, size, size, 3]);
-      const y = model.apply(x, { training: false });
-      const result = y.dataSync();
-      tf.dispose([x, y]);
+      // In chunks whose activations stay in cache (the model's encodeChunk).
+      const per = size * size * 3;
+      const result = new Float32Array(n * h * w * c);
+      const step = Math.ceil(n / Math.ceil(n / chunk)); // equal chunks
+      for (let i = 0; i < n; i += step) {
+        const m = Math.min(step, n - i);
+        const y = tf.tidy(() => model.apply(tf.tensor4d(data.subarray(i * per, (i + m) * per), [m, size, size, 3]), { training: false }));
+        result.set(y.dataSync(), i * h * w * c);
+        y.dispose();
+      }
       parentPort.postMessage({ id, data: result, shape: [n, h, w, c] }, [result.buffer]);
     } catch (error) {
       parentPort.postMessage({ id, error: String(error?.stack ?? error) });
@@ -45,7 +51,7 @@ async function registerCbirKernels() {
 async function main() {
   const cbirKernels = workerData.backend === 'wasm' && (await registerCbirKernels());
   if (!(await tf.setBackend(workerData.backend))) throw new Error(`worker: backend ${workerData.backend} did not initialise`);
-  serve(await tfl.loadLayersModel(tf.io.fromMemory(workerData.artifacts)), cbirKernels);
+  serve(await tfl.loadLayersModel(tf.io.fromMemory(workerData.artifacts)), cbirKernels, workerData.chunk ?? Infinity);
 }
 
 main().catch((error) => {

@@ -11,12 +11,10 @@ import {
 import { SimdKernels } from '../../simd/simd-kernels.js';
 import { productEngine } from '../../utils/active-backend.js';
 import { compositeScope, type WasmHeapBackend } from './run-kernel.js';
+import { tensorSimd } from './tensor-simd.js';
 
 /** Pixels of the reduction per dot-kernel call: 64 KB of each plane. */
 const SEGMENT = 16384;
-
-/** The filter gradient's own SIMD kernels: its buffers (both tensors, channel-major) are reused from step to step. */
-let simd: SimdKernels | undefined;
 
 /**
  * The filter gradient on cbir's SIMD kernels (all threads). With `dy` laid out as channel planes over a pixel grid
@@ -26,8 +24,8 @@ let simd: SimdKernels | undefined;
  * batch, in float32 chunks summed in float64. At stride 1 there is one phase.
  */
 function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
-  simd ??= SimdKernels.create();
-  if (!simd) return undefined;
+  const k = tensorSimd();
+  if (!k) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sy, strideWidth: sx } = info;
   const { top, left } = info.padInfo;
@@ -38,7 +36,6 @@ function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
   const margin = (hp - oh) * wp + (wp - ow); // X is read up to this far past a plane's last pixel
   const ldx = len + margin;
   if (!SimdKernels.fits((ci * ldx + co * len + (n * h * w * ci + n * oh * ow * co) + 2 * ci * co) * 4)) return undefined;
-  const k = simd;
   k.reset();
   const xb = k.alloc(ci * ldx, 4);
   const db = k.alloc(co * len, 4);

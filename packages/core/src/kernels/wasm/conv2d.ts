@@ -1,0 +1,148 @@
+import {
+  backend_util,
+  Conv2D,
+  FusedConv2D,
+  type Conv2DAttrs,
+  type Conv2DInputs,
+  type FusedConv2DAttrs,
+  type FusedConv2DInputs,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { SimdKernels, simdThreadsActive } from '../../simd/simd-kernels.js';
+import { productEngine } from '../../utils/active-backend.js';
+import { runFallback, type WasmHeapBackend } from './run-kernel.js';
+import { tensorSimd } from './tensor-simd.js';
+
+/** Output channels per filter block of `conv2d_nhwc` (two SIMD vectors). */
+const BLOCK = 8;
+/** The int32 fields of kernels.c's `Conv` struct, in order. */
+const CONV_FIELDS = 21;
+/**
+ * On one thread, XNNPACK is faster for filters with fewer taps than this (`kh * kw * ci`): ConvAutoencoder's first
+ * convolution (27 taps) at 128 px, batch 32, takes 1.3-1.45 ms on XNNPACK and 1.7-1.9 ms here; at 144 taps, 0.21 ms
+ * against 0.16-0.19. With threads, this kernel is the faster at every size the models use.
+ */
+const MIN_TAPS_ONE_THREAD = 64;
+/**
+ * The tensors are copied into the kernels' memory and back: below this many multiply-adds per value copied, the
+ * copies cost more than the threads gain. ConvAutoencoder's convolutions (10 and 15) stay on XNNPACK; the smallest of
+ * ConvAutoencoderV2 (its first, 25) gains 25% here.
+ */
+const MIN_INTENSITY = 20;
+
+/**
+ * Packs an HWIO filter `[kh, kw, ci, co]` into `conv2d_nhwc`'s blocks of 8 output channels,
+ * `[ceil(co / 8)][kh][kw][ci][8]`, zero past `co`: the kernel then reads each block's filter contiguously.
+ */
+export function packFilter(f: Float32Array, k: number, co: number, out: Float32Array): void {
+  const blocks = Math.ceil(co / BLOCK);
+  out.fill(0);
+  for (let b = 0; b < blocks; b++) {
+    const c0 = b * BLOCK;
+    const m = Math.min(BLOCK, co - c0);
+    for (let t = 0; t < k; t++) {
+      const src = t * co + c0;
+      const dst = (b * k + t) * BLOCK;
+      for (let j = 0; j < m; j++) out[dst + j] = f[src + j];
+    }
+  }
+}
+
+/** What a convolution adds after the sum: a bias per output channel and optionally ReLU. */
+export interface ConvEpilogue {
+  bias?: Float32Array;
+  relu?: boolean;
+}
+
+/**
+ * A convolution (NHWC, HWIO filter) on cbir's threaded SIMD kernels: an implicit GEMM over the input as it lies,
+ * with the padding read as zeros, so nothing is padded or unfolded first. Returns undefined where the kernels are
+ * unavailable, where XNNPACK is faster (small filters on one thread) or where the tensors do not fit the kernels'
+ * memory: the caller then runs tfjs's kernel.
+ */
+export function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, epilogue: ConvEpilogue = {}): TensorInfo | undefined {
+  const k = tensorSimd();
+  if (!k) return undefined;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const taps = kh * kw * ci;
+  const blocks = Math.ceil(co / BLOCK);
+  const inLen = n * h * w * ci;
+  const outLen = n * oh * ow * co;
+  if ((outLen * taps) / (inLen + outLen) < MIN_INTENSITY || (taps < MIN_TAPS_ONE_THREAD && !simdThreadsActive())) return undefined;
+  if (!SimdKernels.fits((inLen + outLen + blocks * taps * BLOCK + blocks * BLOCK + ci + CONV_FIELDS) * 4)) return undefined;
+  k.reset();
+  const xb = k.alloc(inLen, 4);
+  const fb = k.alloc(blocks * taps * BLOCK, 4);
+  const bb = k.alloc(blocks * BLOCK, 4);
+  const zb = k.alloc(Math.max(ci, 4), 4);
+  const ob = k.alloc(outLen, 4);
+  const pb = k.alloc(CONV_FIELDS, 4);
+  k.f32(xb).set(backend.typedArrayFromHeap(x));
+  packFilter(backend.typedArrayFromHeap(filter), taps, co, k.f32(fb));
+  const bias = k.f32(bb);
+  bias.fill(0);
+  if (epilogue.bias) {
+    if (epilogue.bias.length === 1) bias.fill(epilogue.bias[0], 0, co);
+    else bias.set(epilogue.bias);
+  }
+  k.f32(zb).fill(0);
+  const { top, left } = info.padInfo;
+  k.i32(pb).set([
+    xb.ptr, n, h, w, ci, fb.ptr, kh, kw, co, oh, ow, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    top, left, bb.ptr, epilogue.relu ? 1 : 0, zb.ptr, ob.ptr,
+  ]);
+  k.rows('conv2d_nhwc', n * oh, ow * co * taps, (r0, r1) => [pb.ptr, r0, r1]);
+  const out = backend.makeOutput([n, oh, ow, co], 'float32');
+  backend.typedArrayFromHeap(out).set(k.f32(ob));
+  k.reset();
+  return out;
+}
+
+function conv2DInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | FusedConv2DAttrs): backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
+  return backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode,
+    false, backend_util.convertConv2DDataFormat(dataFormat),
+  );
+}
+
+/** `Conv2D` for the wasm backend on cbir's threaded SIMD kernels; tfjs's (XNNPACK, one thread in Node) otherwise. */
+function conv2D(args: { inputs: Conv2DInputs; backend: KernelBackend; attrs: Conv2DAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  if (attrs.dataFormat === 'NHWC' && productEngine() === 'simd') {
+    const out = convSimd(backend as WasmHeapBackend, x, filter, conv2DInfo(x, filter, attrs));
+    if (out) return out;
+  }
+  return runFallback(Conv2D, args as never, 'the SIMD kernels are unavailable');
+}
+
+/** `FusedConv2D` (bias and ReLU or none) for the wasm backend on cbir's SIMD kernels; tfjs's for anything else. */
+function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: KernelBackend; attrs: FusedConv2DAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const bias = inputs.bias as TensorInfo | undefined;
+  const activation = attrs.activation ?? 'linear';
+  const co = filter.shape[3];
+  const biasOk = !bias || bias.shape.reduce((a, b) => a * b, 1) === co || bias.shape.reduce((a, b) => a * b, 1) === 1;
+  if (attrs.dataFormat === 'NHWC' && (activation === 'linear' || activation === 'relu') && biasOk && productEngine() === 'simd') {
+    const wasm = backend as WasmHeapBackend;
+    const out = convSimd(wasm, x, filter, conv2DInfo(x, filter, attrs), {
+      bias: bias ? wasm.typedArrayFromHeap(bias).slice() : undefined,
+      relu: activation === 'relu',
+    });
+    if (out) return out;
+  }
+  return runFallback(FusedConv2D, args as never, 'the SIMD kernels are unavailable');
+}
+
+/** The wasm backend's `Conv2D` on cbir's SIMD kernels, as a kernel config to register. */
+export const wasmConv2DConfig: KernelConfig = { kernelName: Conv2D, backendName: 'wasm', kernelFunc: conv2D as unknown as KernelFunc };
+
+/** The wasm backend's `FusedConv2D` on cbir's SIMD kernels, as a kernel config to register. */
+export const wasmFusedConv2DConfig: KernelConfig = { kernelName: FusedConv2D, backendName: 'wasm', kernelFunc: fusedConv2D as unknown as KernelFunc };

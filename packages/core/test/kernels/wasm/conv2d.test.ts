@@ -1,0 +1,56 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from 'cbir-core';
+import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
+import { CONV_CASES, type ConvCase } from './conv-cases.js';
+
+/** Forward-only cases: dilation (tfjs allows it at stride 1), wide rows and more than one block of 8 channels. */
+const FORWARD_CASES: (ConvCase & { dilations?: [number, number] })[] = [
+  ...CONV_CASES,
+  { name: 'dilation 2, same', x: [2, 11, 10, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilations: [2, 2] },
+  { name: 'dilation 2x3, valid', x: [1, 12, 13, 4], filter: [2, 3, 4, 9], strides: [1, 1], pad: 'valid', dilations: [2, 3] },
+  { name: '3x3 s1 same, 48 -> 64 channels (V2 encoder.3)', x: [2, 16, 16, 48], filter: [3, 3, 48, 64], strides: [1, 1], pad: 'same' },
+  { name: '1x1, 17 channels, 1-pixel rows', x: [3, 7, 1, 5], filter: [1, 1, 5, 17], strides: [1, 1], pad: 'valid' },
+];
+
+describe('wasm Conv2D and FusedConv2D equal the cpu kernels', () => {
+  beforeAll(() => registerWasmTrainingKernels());
+
+  it.each(FORWARD_CASES)('Conv2D $name', async (c) => {
+    const { cpu, wasm } = await onBothBackends(
+      'Conv2D',
+      { x: { shape: c.x, data: values(c.x, 5) }, filter: { shape: c.filter, data: values(c.filter, 6) } },
+      { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: c.dilations ?? [1, 1] },
+    );
+    expect(wasm.shape).toEqual(cpu.shape);
+    expect(relativeError(wasm.data, cpu.data)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each([
+    ['relu', 'bias and ReLU'],
+    ['linear', 'bias only'],
+  ])('FusedConv2D with %s (%s)', async (activation) => {
+    for (const c of FORWARD_CASES) {
+      const bias = [c.filter[3]];
+      const { cpu, wasm } = await onBothBackends(
+        'FusedConv2D',
+        { x: { shape: c.x, data: values(c.x, 7) }, filter: { shape: c.filter, data: values(c.filter, 8) }, bias: { shape: bias, data: values(bias, 9) } },
+        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: c.dilations ?? [1, 1], activation },
+      );
+      expect(wasm.shape, c.name).toEqual(cpu.shape);
+      expect(relativeError(wasm.data, cpu.data), c.name).toBeLessThanOrEqual(1e-4);
+      if (activation === 'relu') expect(Math.min(...wasm.data), c.name).toBe(0);
+    }
+  });
+
+  it('FusedConv2D without a bias, and with an activation it leaves to tfjs (elu)', async () => {
+    const c = CONV_CASES[2];
+    for (const activation of ['relu', 'elu']) {
+      const { cpu, wasm } = await onBothBackends(
+        'FusedConv2D',
+        { x: { shape: c.x, data: values(c.x, 10) }, filter: { shape: c.filter, data: values(c.filter, 11) } },
+        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1], activation },
+      );
+      expect(relativeError(wasm.data, cpu.data), activation).toBeLessThanOrEqual(1e-4);
+    }
+  });
+});
