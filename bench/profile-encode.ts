@@ -1,5 +1,6 @@
 // Profiles the encoder's forward pass per kernel: where does encoding time go?
 // Usage: vite-node --config vitest.config.ts bench/profile-encode.ts [v1|v2] [size] [backend] [batch]
+// THREADS=n sets the SIMD threads (default: one per core).
 import * as tf from '@tensorflow/tfjs-core';
 import { ConvAutoencoder, ConvAutoencoderV2 } from 'cbir-core';
 import { initNodeBackend } from 'cbir-node';

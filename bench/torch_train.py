@@ -1,7 +1,9 @@
 """PyTorch reference for `pnpm bench:train`: training and encoder images/s of the notebook's models.
 
 Prints one JSON line per (model, size, threads). Uses scripts/fixtures/models.py, the same modules cbir mirrors.
-Usage: /usr/bin/python3 bench/torch_train.py --threads 2 --batch 32 --steps 5
+Measured as bench/train.ts measures cbir: a warm-up (at least one call and --warmup-seconds), then calls until both
+--steps calls and --min-seconds (3 s for training, 2 s for encoding, as for cbir) have passed.
+Usage: /usr/bin/python3 bench/torch_train.py --threads 2 --batch 32
 """
 import argparse
 import json
@@ -16,7 +18,21 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'scripts', 'fix
 from models import ConvAutoencoder, ConvAutoencoderV2  # noqa: E402
 
 
-def bench(model_cls, size, batch, steps, threads):
+def rate(fn, steps, min_seconds, warmup_seconds):
+    """Calls per second of fn after a warm-up, over at least `steps` calls and `min_seconds`."""
+    w = time.perf_counter()
+    fn()
+    while time.perf_counter() - w < warmup_seconds:
+        fn()
+    n = 0
+    t = time.perf_counter()
+    while n < steps or time.perf_counter() - t < min_seconds:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - t)
+
+
+def bench(model_cls, size, batch, steps, threads, min_seconds, warmup_seconds):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = model_cls()
@@ -30,18 +46,11 @@ def bench(model_cls, size, batch, steps, threads):
         opt.step()
         return loss.item()
 
-    step()  # warm-up
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    train = batch * steps / (time.perf_counter() - t)
     model.eval()
     with torch.no_grad():
-        model.encoder(x)
-        t = time.perf_counter()
-        for _ in range(steps):
-            model.encoder(x)
-        encode = batch * steps / (time.perf_counter() - t)
+        encode = batch * rate(lambda: model.encoder(x), steps, 2 * min_seconds / 3, warmup_seconds)
+    model.train()
+    train = batch * rate(step, steps, min_seconds, warmup_seconds)
     return {'model': model_cls.__name__, 'torch': torch.__version__, 'size': size, 'threads': threads, 'batch': batch,
             'trainImagesPerSec': train, 'encodeImagesPerSec': encode,
             'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -51,8 +60,10 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--batch', type=int, default=32)
-    p.add_argument('--steps', type=int, default=5)
+    p.add_argument('--steps', type=int, default=3)
+    p.add_argument('--min-seconds', type=float, default=3)
+    p.add_argument('--warmup-seconds', type=float, default=1)
     p.add_argument('--size', type=int, default=128)
     a = p.parse_args()
     for cls in (ConvAutoencoderV2, ConvAutoencoder):
-        print(json.dumps(bench(cls, a.size, a.batch, a.steps, a.threads)), flush=True)
+        print(json.dumps(bench(cls, a.size, a.batch, a.steps, a.threads, a.min_seconds, a.warmup_seconds)), flush=True)

@@ -1,8 +1,9 @@
 // pnpm bench:train: training and encoder images/s of both models at 128x128 on our default Node backend (wasm with
 // cbir's kernels, plus EncoderPool on every core), on tfjs's cpu backend, and for the PyTorch reference, measured in
-// the same run. Each backend runs in its own process so that peak memory is its own.
+// the same run. Each model on each backend runs in its own process, so that peak memory is its own and one model's
+// heap (V2's training grows the wasm heap past 2 GB) does not slow the next.
 // EncoderPool's workers load cbir's wasm kernels from cbir-core's build, which `pnpm bench:train` makes first.
-// Options: --quick (fewer steps, for CI), --backend wasm|cpu (internal: measure one backend, print JSON).
+// Options: --quick (fewer steps, for CI), --backend wasm|cpu --model V2|V1 (internal: measure one, print JSON).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,15 +15,24 @@ const BATCH = 32;
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const only = argv.includes('--backend') ? (argv[argv.indexOf('--backend') + 1] as NodeBackendName) : undefined;
+const onlyModel = argv.includes('--model') ? argv[argv.indexOf('--model') + 1] : undefined;
 
 interface Row { model: string; backend: string; batch: number; train: number; encode: number; pooled?: number; peakMB: number }
 
 let peakRss = 0;
-const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
+const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage.rss()));
 
-/** Calls `fn` after one warm-up until `minSteps` calls and `minMs` have both passed; returns calls per second. */
+/** Warm-up before each measurement: long enough for V8 to tier the wasm code up (EncoderPool's workers start cold). */
+const WARMUP_MS = quick ? 0 : 1000;
+
+/**
+ * Calls `fn` for a warm-up (at least once and WARMUP_MS), then until `minSteps` calls and `minMs` have both passed;
+ * returns calls per second. torch_train.py measures PyTorch the same way.
+ */
 async function rate(fn: () => unknown, minSteps: number, minMs: number): Promise<number> {
-  await fn();
+  const w = performance.now();
+  do await fn();
+  while (performance.now() - w < WARMUP_MS);
   let steps = 0;
   const t = performance.now();
   while (steps < minSteps || performance.now() - t < minMs) {
@@ -66,17 +76,17 @@ async function measure(make: () => Autoencoder, backend: NodeBackendName, batch:
   return { model, backend: backend === 'wasm' ? 'wasm (cbir kernels)' : backend, batch, train, encode, pooled, peakMB: peakRss / 2 ** 20 };
 }
 
-if (only) {
+const MODELS: Record<string, [string, () => Autoencoder]> = {
+  V2: ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: SIZE, seed: 0 })],
+  V1: ['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: SIZE, seed: 0 })],
+};
+
+if (only && onlyModel) {
   await initNodeBackend({ prefer: [only] });
   const timer = setInterval(sample, 50);
-  const models: [string, () => Autoencoder][] = [
-    ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: SIZE, seed: 0 })],
-    ['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: SIZE, seed: 0 })],
-  ];
-  for (const [name, make] of models) {
-    // tfjs's cpu backend needs minutes per V2 step at batch 32: it is measured at batch 4 (images/s are comparable).
-    console.log(JSON.stringify(await measure(make, only, only === 'cpu' && name === 'ConvAutoencoderV2' ? 4 : BATCH)));
-  }
+  const [name, make] = MODELS[onlyModel];
+  // tfjs's cpu backend needs minutes per V2 step at batch 32: it is measured at batch 4 (images/s are comparable).
+  console.log(JSON.stringify(await measure(make, only, only === 'cpu' && name === 'ConvAutoencoderV2' ? 4 : BATCH)));
   clearInterval(timer);
   process.exit(0);
 }
@@ -85,14 +95,17 @@ const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const parse = (out: string) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 const rows: Row[] = [];
 for (const backend of ['wasm', 'cpu']) {
-  const out = execFileSync(here('../node_modules/.bin/vite-node'), ['--config', here('../vitest.config.ts'), here('./train.ts'), '--', ...argv, '--backend', backend], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  rows.push(...parse(out));
+  for (const model of Object.keys(MODELS)) {
+    const out = execFileSync(here('../node_modules/.bin/vite-node'), ['--config', here('../vitest.config.ts'), here('./train.ts'), '--', ...argv, '--backend', backend, '--model', model], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    rows.push(...parse(out));
+  }
 }
 const threads = Number(process.env.CBIR_BENCH_THREADS ?? 2);
-const torch = execFileSync('/usr/bin/python3', [here('./torch_train.py'), '--threads', String(threads), '--batch', String(BATCH), '--steps', quick ? '1' : '4', '--size', String(SIZE)], { encoding: 'utf8' });
+const torchArgs = ['--threads', String(threads), '--batch', String(BATCH), '--size', String(SIZE), ...(quick ? ['--steps', '1', '--min-seconds', '0', '--warmup-seconds', '0'] : [])];
+const torch = execFileSync('/usr/bin/python3', [here('./torch_train.py'), ...torchArgs], { encoding: 'utf8' });
 for (const t of parse(torch)) {
   rows.push({ model: t.model, backend: `PyTorch ${t.torch} (${threads} threads)`, batch: BATCH, train: t.trainImagesPerSec, encode: t.encodeImagesPerSec, peakMB: t.peakRssMB });
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConvAutoencoderV2, DimensionMismatchError, EncoderPool, initNodeBackend } from 'cbir-node';
+import { ConvAutoencoder, ConvAutoencoderV2, DimensionMismatchError, EncoderPool, initNodeBackend } from 'cbir-node';
 
 describe('EncoderPool', () => {
   let ae: ConvAutoencoderV2;
@@ -33,5 +33,27 @@ describe('EncoderPool', () => {
 
   it('rejects a buffer of the wrong length', async () => {
     await expect(pool.encode(new Float32Array(10), 1)).rejects.toBeInstanceOf(DimensionMismatchError);
+  });
+});
+
+describe('EncoderPool with ConvAutoencoder, in cache-sized chunks', () => {
+  it('gives the latents of encode for a batch that spans several chunks', async () => {
+    await initNodeBackend({ prefer: ['wasm'] });
+    const ae = new ConvAutoencoder({ inputSize: 128, seed: 2 });
+    const pool = await EncoderPool.create(ae, { threads: 2 });
+    try {
+      const x = tf.randomUniform([23, 128, 128, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+      const expected = ae.encode(x);
+      const got = await pool.encode(x.dataSync() as Float32Array, 23); // shares of 12 and 11, in chunks of 6, 6 and 6, 5
+      const want = expected.dataSync();
+      expect(got.length).toBe(want.length);
+      let diff = 0;
+      for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - want[i]));
+      expect(diff).toBeLessThanOrEqual(1e-6);
+      tf.dispose([x, expected]);
+    } finally {
+      await pool.close();
+      ae.dispose();
+    }
   });
 });

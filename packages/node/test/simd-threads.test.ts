@@ -1,5 +1,6 @@
 import { ExactEuclideanIndex, KMeans, LSHIndex, MiniBatchKMeans, Rng, setSimdThreads, silhouetteSamples, type Matrix } from 'cbir-core';
-import { SimdThreads } from 'cbir-node';
+import * as tf from '@tensorflow/tfjs-core';
+import { initNodeBackend, SimdThreads } from 'cbir-node';
 import { afterAll, describe, expect, it } from 'vitest';
 
 function blobs(n: number, dim: number, seed: number): Matrix {
@@ -79,5 +80,28 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
     });
     expect(b.keys).toEqual(a.keys);
     expect(Array.from(b.result.ids)).toEqual(Array.from(a.result.ids));
+  });
+
+  it("the wasm backend's convolutions: Conv2D, FusedConv2D with bias and ReLU, and the transposed convolution", async () => {
+    await initNodeBackend({ prefer: ['wasm'] });
+    const x = tf.randomUniform([4, 19, 17, 24], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const f = tf.randomUniform([3, 3, 24, 20], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const bias = tf.randomUniform([20], -1, 1, 'float32', 3) as tf.Tensor1D;
+    const dy = tf.randomUniform([4, 10, 9, 20], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const g = tf.randomUniform([4, 4, 24, 20], -1, 1, 'float32', 5) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const [a, b] = bothWays(() => {
+      const outs = [
+        tf.conv2d(x, f, 2, 'same'),
+        tf.fused.conv2d({ x, filter: f, bias, activation: 'relu', strides: 1, pad: 'valid' }),
+        tf.conv2dTranspose(dy, g, [4, 20, 18, 24], 2, 'same'),
+      ];
+      const values = outs.map((t) => Array.from(t.dataSync()));
+      tf.dispose(outs);
+      return values;
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    for (let i = 0; i < a.length; i++) expect(b[i], `output ${i}`).toEqual(a[i]);
+    tf.dispose([x, f, bias, dy, g]);
   });
 });

@@ -4,3 +4,4 @@ export { writeSafetensors } from '../../src/io/safetensors.js';
 export type { Autoencoder } from '../../src/models/autoencoder.js';
 export { setProductEngine, type ProductEngine } from '../../src/utils/active-backend.js';
 export { SimdKernels } from '../../src/simd/simd-kernels.js';
+export { convSimdTesting } from '../../src/kernels/wasm/conv2d.js';

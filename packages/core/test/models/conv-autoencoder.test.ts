@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CbirError, ConvAutoencoder, DimensionMismatchError } from 'cbir-core';
+import { CbirError, ConvAutoencoder, ConvAutoencoderV2, DimensionMismatchError, encodeChunkSize } from 'cbir-core';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { fixtureBytes, fixtureJson } from '../helpers/fixtures.js';
 import { parityAgainstTorch } from '../helpers/parity.js';
@@ -85,5 +85,27 @@ describe.each(BACKENDS)('ConvAutoencoder parity with PyTorch on %s', (backend) =
       expect(diff.recon).toBeLessThanOrEqual(1e-4);
       ae.dispose();
     }
+  });
+});
+
+describe('Autoencoder.encode in cache-sized chunks', () => {
+  it.each(BACKENDS)('gives what one pass through the encoder gives, on %s, and frees every chunk', async (backend) => {
+    await useBackend(backend);
+    const ae = new ConvAutoencoder({ inputSize: 128, seed: 3 });
+    // 130 x 130 x 3 floats (the padded input) are the largest activation: 10 images in 2 MiB.
+    expect(ae.encodeChunk).toBe(10);
+    expect(encodeChunkSize(new ConvAutoencoderV2({ inputSize: 128 }).architecture, 128)).toBe(Infinity);
+    const x = tf.randomUniform([23, 128, 128, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const whole = ae.encoder.apply(x, { training: false }) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const z = ae.encode(x); // chunks of 8, 8 and 7
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(z.shape).toEqual(whole.shape);
+    const [a, b] = [z.dataSync(), whole.dataSync()];
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    expect(diff).toBeLessThanOrEqual(1e-6);
+    tf.dispose([x, whole, z]);
+    ae.dispose();
   });
 });

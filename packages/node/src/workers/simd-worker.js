@@ -12,7 +12,7 @@ const CMD = 0, HANDLE = 1, FN = 2, NARGS = 3;
 
 // After each command the worker spins a little before it sleeps: waking a sleeping thread costs tens of
 // microseconds, as much as a small kernel call.
-const SPIN = Number(process.env.CBIR_SPIN ?? 300000);
+const SPIN = 300000;
 for (;;) {
   for (let i = 0; i < SPIN && Atomics.load(ctl, base + CMD) === 0; i++);
   Atomics.wait(ctl, base + CMD, 0);

@@ -9,6 +9,8 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { interleavePhases } from './interleave-phases.js';
+import { productEngine } from '../../utils/active-backend.js';
+import { convOnSimd } from './conv2d.js';
 import { compositeScope, runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**
@@ -42,13 +44,16 @@ export function phaseFilter(w: Float32Array, kh: number, kw: number, ci: number,
 }
 
 /**
- * `Conv2DBackpropInput` for the wasm backend on XNNPACK. tfjs's own wasm kernel is a scalar loop, and it runs in the
- * forward pass of every transposed convolution as well as in the backward pass of every convolution.
+ * `Conv2DBackpropInput` for the wasm backend, on cbir's threaded SIMD convolution or on XNNPACK's. tfjs's own wasm
+ * kernel is a scalar loop, and it runs in the forward pass of every transposed convolution as well as in the backward
+ * pass of every convolution.
  *
  * A stride-`s` transposed convolution is `s x s` stride-1 convolutions over `dy`, one per output phase, each with
  * the taps of the filter that land on that phase (sub-pixel decomposition). {@link phaseFilter} stacks the phases'
- * filters along the output channels, so one stride-1 `Conv2D` (XNNPACK) computes every phase with no multiplications
- * by inserted zeros; {@link interleavePhases} interleaves the phases and removes the forward padding in one pass.
+ * filters along the output channels, so one stride-1 convolution computes every phase with no multiplications by
+ * inserted zeros; {@link interleavePhases} interleaves the phases and removes the forward padding in one pass. On the
+ * SIMD kernels, `dy`'s padding is read as zeros and the phases are interleaved straight from the kernels' memory;
+ * on XNNPACK, `dy` is padded first.
  */
 function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend: KernelBackend; attrs: Conv2DBackpropInputAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -64,14 +69,28 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
     return runFallback(Conv2DBackpropInput, args as never, 'only NHWC is supported');
   }
   const { top, left } = info.padInfo;
-  const { run, temp, dispose } = compositeScope(backend);
-
-  const f = phaseFilter(backend.readSync(filter.dataId) as Float32Array, kh, kw, ci, co, sh, sw);
-  const fInfo = temp({ dataId: backend.write(f.data, f.shape, 'float32'), shape: f.shape, dtype: 'float32' });
+  const wasm = backend as WasmHeapBackend;
+  const f = phaseFilter(wasm.typedArrayFromHeap(filter), kh, kw, ci, co, sh, sw);
   const [kkh, kkw] = f.shape;
   // Phase positions q cover padded-input rows j = q * s + r in [top, top + inHeight).
   const qh = Math.floor((top + inHeight - 1) / sh) + 1;
   const qw = Math.floor((left + inWidth - 1) / sw) + 1;
+  const layout = { n, qh, qw, sh, sw, c: ci, h: inHeight, w: inWidth, top, left };
+  if (productEngine() === 'simd') {
+    // The phases on cbir's SIMD kernels, which read dy's padding (kk - 1 before, zeros past its end) as zeros.
+    const done = convOnSimd(wasm.typedArrayFromHeap(dy), f.data, {
+      batchSize: n, inHeight: dy.shape[1], inWidth: dy.shape[2], inChannels: co, outChannels: sh * sw * ci, filterHeight: kkh, filterWidth: kkw,
+      outHeight: qh, outWidth: qw, strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padInfo: { top: kkh - 1, left: kkw - 1 },
+    });
+    if (done) {
+      const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
+      interleavePhases(done.out, wasm.typedArrayFromHeap(out), layout);
+      done.k.reset();
+      return out;
+    }
+  }
+  const { run, temp, dispose } = compositeScope(backend);
+  const fInfo = temp({ dataId: backend.write(f.data, f.shape, 'float32'), shape: f.shape, dtype: 'float32' });
   let d = dy;
   if (dy.shape[1] > qh || dy.shape[2] > qw) {
     d = run('Slice', { x: dy }, { begin: [0, 0, 0, 0], size: [n, Math.min(dy.shape[1], qh), Math.min(dy.shape[2], qw), co] });
@@ -80,11 +99,8 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
     paddings: [[0, 0], [kkh - 1, qh - d.shape[1]], [kkw - 1, qw - d.shape[2]], [0, 0]], constantValue: 0,
   });
   const phases = run('Conv2D', { x: padded, filter: fInfo }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
-  const wasm = backend as WasmHeapBackend;
   const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
-  interleavePhases(wasm.typedArrayFromHeap(phases), wasm.typedArrayFromHeap(out), {
-    n, qh, qw, sh, sw, c: ci, h: inHeight, w: inWidth, top, left,
-  });
+  interleavePhases(wasm.typedArrayFromHeap(phases), wasm.typedArrayFromHeap(out), layout);
   dispose();
   return out;
 }

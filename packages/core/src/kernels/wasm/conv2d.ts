@@ -16,6 +16,9 @@ import { productEngine } from '../../utils/active-backend.js';
 import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 import { tensorSimd } from './tensor-simd.js';
 
+/** Test hooks: run every convolution the kernels can take on them (no speed heuristics), and count the runs. */
+export const convSimdTesting = { always: false, runs: 0 };
+
 /** Output channels per filter block of `conv2d_nhwc` (two SIMD vectors). */
 const BLOCK = 8;
 /** The int32 fields of kernels.c's `Conv` struct, in order. */
@@ -57,21 +60,30 @@ export interface ConvEpilogue {
   relu?: boolean;
 }
 
+/** The geometry {@link convOnSimd} reads (tfjs's `Conv2DInfo` has it all). */
+export type ConvGeometry = Pick<
+  backend_util.Conv2DInfo,
+  | 'batchSize' | 'inHeight' | 'inWidth' | 'inChannels' | 'outChannels' | 'filterHeight' | 'filterWidth' | 'outHeight' | 'outWidth'
+  | 'strideHeight' | 'strideWidth' | 'dilationHeight' | 'dilationWidth'
+> & { padInfo: { top: number; left: number } };
+
 /**
- * A convolution (NHWC, HWIO filter) on cbir's threaded SIMD kernels: an implicit GEMM over the input as it lies,
- * with the padding read as zeros, so nothing is padded or unfolded first. Returns undefined where the kernels are
- * unavailable, where XNNPACK is faster (small filters on one thread) or where the tensors do not fit the kernels'
- * memory: the caller then runs tfjs's kernel.
+ * A convolution (NHWC input `x`, HWIO `filter`) on cbir's threaded SIMD kernels: an implicit GEMM over the input as it
+ * lies, with the padding (and anything past the input's edge) read as zeros, so nothing is padded or unfolded first.
+ * Returns the output `[n, oh, ow, co]` as a view of the kernels' memory, valid until the caller's `k.reset()`; or
+ * undefined where the kernels are unavailable, where XNNPACK is faster (small filters on one thread) or where the
+ * tensors do not fit the kernels' memory: the caller then runs tfjs's kernel.
  */
-export function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, epilogue: ConvEpilogue = {}): TensorInfo | undefined {
+export function convOnSimd(x: Float32Array, filter: Float32Array, g: ConvGeometry, epilogue: ConvEpilogue = {}): { k: SimdKernels; out: Float32Array } | undefined {
   const k = tensorSimd();
   if (!k) return undefined;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = g;
   const taps = kh * kw * ci;
   const blocks = Math.ceil(co / BLOCK);
   const inLen = n * h * w * ci;
   const outLen = n * oh * ow * co;
-  if ((outLen * taps) / (inLen + outLen) < MIN_INTENSITY || (taps < MIN_TAPS_ONE_THREAD && !simdThreadsActive())) return undefined;
+  const slower = (outLen * taps) / (inLen + outLen) < MIN_INTENSITY || (taps < MIN_TAPS_ONE_THREAD && !simdThreadsActive());
+  if (slower && !convSimdTesting.always) return undefined;
   if (!SimdKernels.fits((inLen + outLen + blocks * taps * BLOCK + blocks * BLOCK + ci + CONV_FIELDS) * 4)) return undefined;
   k.reset();
   const xb = k.alloc(inLen, 4);
@@ -80,8 +92,8 @@ export function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: Tensor
   const zb = k.alloc(Math.max(ci, 4), 4);
   const ob = k.alloc(outLen, 4);
   const pb = k.alloc(CONV_FIELDS, 4);
-  k.f32(xb).set(backend.typedArrayFromHeap(x));
-  packFilter(backend.typedArrayFromHeap(filter), taps, co, k.f32(fb));
+  k.f32(xb).set(x);
+  packFilter(filter, taps, co, k.f32(fb));
   const bias = k.f32(bb);
   bias.fill(0);
   if (epilogue.bias) {
@@ -89,15 +101,23 @@ export function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: Tensor
     else bias.set(epilogue.bias);
   }
   k.f32(zb).fill(0);
-  const { top, left } = info.padInfo;
+  const { top, left } = g.padInfo;
   k.i32(pb).set([
-    xb.ptr, n, h, w, ci, fb.ptr, kh, kw, co, oh, ow, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    xb.ptr, n, h, w, ci, fb.ptr, kh, kw, co, oh, ow, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth,
     top, left, bb.ptr, epilogue.relu ? 1 : 0, zb.ptr, ob.ptr,
   ]);
   k.rows('conv2d_nhwc', n * oh, ow * co * taps, (r0, r1) => [pb.ptr, r0, r1]);
-  const out = backend.makeOutput([n, oh, ow, co], 'float32');
-  backend.typedArrayFromHeap(out).set(k.f32(ob));
-  k.reset();
+  convSimdTesting.runs++;
+  return { k, out: k.f32(ob) };
+}
+
+/** {@link convOnSimd} on tensors of the wasm backend: the output as a new tensor, or undefined as there. */
+function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, epilogue: ConvEpilogue = {}): TensorInfo | undefined {
+  const done = convOnSimd(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(filter), info, epilogue);
+  if (!done) return undefined;
+  const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+  backend.typedArrayFromHeap(out).set(done.out);
+  done.k.reset();
   return out;
 }
 
