@@ -9,8 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { interleavePhases } from './interleave-phases.js';
-import { productEngine } from '../../utils/active-backend.js';
-import { convOnSimd } from './conv2d.js';
+import { convOnSimd, convOnSimdPays } from './conv2d.js';
 import { compositeScope, runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**
@@ -76,7 +75,7 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
   const qh = Math.floor((top + inHeight - 1) / sh) + 1;
   const qw = Math.floor((left + inWidth - 1) / sw) + 1;
   const layout = { n, qh, qw, sh, sw, c: ci, h: inHeight, w: inWidth, top, left };
-  if (productEngine() === 'simd') {
+  if (convOnSimdPays(backend)) {
     // The phases on cbir's SIMD kernels, which read dy's padding (kk - 1 before, zeros past its end) as zeros.
     const done = convOnSimd(wasm.typedArrayFromHeap(dy), f.data, {
       batchSize: n, inHeight: dy.shape[1], inWidth: dy.shape[2], inChannels: co, outChannels: sh * sw * ci, filterHeight: kkh, filterWidth: kkw,

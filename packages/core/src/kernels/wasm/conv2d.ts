@@ -13,7 +13,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { SimdKernels, simdThreadsActive } from '../../simd/simd-kernels.js';
 import { productEngine } from '../../utils/active-backend.js';
-import { runFallback, type WasmHeapBackend } from './run-kernel.js';
+import { runFallback, tfjsWasmThreads, type WasmHeapBackend } from './run-kernel.js';
 import { tensorSimd } from './tensor-simd.js';
 
 /** Test hooks: run every convolution the kernels can take on them (no speed heuristics), and count the runs. */
@@ -111,8 +111,18 @@ export function convOnSimd(x: Float32Array, filter: Float32Array, g: ConvGeometr
   return { k, out: k.f32(ob) };
 }
 
+/**
+ * Whether the convolutions of `backend` should try cbir's SIMD kernels: WebAssembly SIMD is there, and tfjs's own
+ * XNNPACK is not itself on more threads than cbir's (as in a cross-origin isolated page, where tfjs loads its
+ * threaded build and cbir's kernels run on one thread).
+ */
+export function convOnSimdPays(backend: KernelBackend): boolean {
+  return productEngine() === 'simd' && (simdThreadsActive() || tfjsWasmThreads(backend) <= 1 || convSimdTesting.always);
+}
+
 /** {@link convOnSimd} on tensors of the wasm backend: the output as a new tensor, or undefined as there. */
 function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, epilogue: ConvEpilogue = {}): TensorInfo | undefined {
+  if (!convOnSimdPays(backend)) return undefined;
   const done = convOnSimd(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(filter), info, epilogue);
   if (!done) return undefined;
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
@@ -134,7 +144,7 @@ function conv2D(args: { inputs: Conv2DInputs; backend: KernelBackend; attrs: Con
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
   const filter = inputs.filter as TensorInfo;
-  if (attrs.dataFormat === 'NHWC' && productEngine() === 'simd') {
+  if (attrs.dataFormat === 'NHWC') {
     const out = convSimd(backend as WasmHeapBackend, x, filter, conv2DInfo(x, filter, attrs));
     if (out) return out;
   }
@@ -150,7 +160,7 @@ function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: KernelBackend; 
   const activation = attrs.activation ?? 'linear';
   const co = filter.shape[3];
   const biasOk = !bias || bias.shape.reduce((a, b) => a * b, 1) === co || bias.shape.reduce((a, b) => a * b, 1) === 1;
-  if (attrs.dataFormat === 'NHWC' && (activation === 'linear' || activation === 'relu') && biasOk && productEngine() === 'simd') {
+  if (attrs.dataFormat === 'NHWC' && (activation === 'linear' || activation === 'relu') && biasOk) {
     const wasm = backend as WasmHeapBackend;
     const out = convSimd(wasm, x, filter, conv2DInfo(x, filter, attrs), {
       bias: bias ? wasm.typedArrayFromHeap(bias).slice() : undefined,

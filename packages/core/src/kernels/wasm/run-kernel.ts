@@ -65,3 +65,12 @@ export function compositeScope(backend: KernelBackend): {
     dispose: () => disposeAll(backend, temps),
   };
 }
+
+/**
+ * The threads tfjs's own wasm kernels (XNNPACK) run on: 1 in Node, more in a browser page that is cross-origin
+ * isolated, where tfjs loads its threaded build. Read from the backend's module, 1 when it does not say.
+ */
+export function tfjsWasmThreads(backend: KernelBackend): number {
+  const wasm = (backend as unknown as { wasm?: { _get_threads_count?: () => number } }).wasm;
+  return wasm?._get_threads_count?.() ?? 1;
+}
