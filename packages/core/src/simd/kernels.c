@@ -1,4 +1,5 @@
-// cbir's own WebAssembly SIMD kernels: the distance loops under the indexes and the clustering.
+// cbir's own WebAssembly SIMD kernels: the distance loops under the indexes and the clustering, and the wasm
+// backend's convolutions and filter gradients (src/kernels/wasm).
 // Built by scripts/build-simd.sh (clang-14 --target=wasm32 -msimd128) into simd-binary.ts; no libc, no allocator:
 // the caller lays out every buffer in the module's imported memory.
 #include <wasm_simd128.h>
