@@ -82,7 +82,7 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
     expect(Array.from(b.result.ids)).toEqual(Array.from(a.result.ids));
   });
 
-  it("the wasm backend's convolutions: Conv2D, FusedConv2D with bias and ReLU, and the transposed convolution", async () => {
+  it("the wasm backend's convolutions: Conv2D, FusedConv2D with bias and ReLU, the transposed convolution, the filter gradient", async () => {
     await initNodeBackend({ prefer: ['wasm'] });
     const x = tf.randomUniform([4, 19, 17, 24], -1, 1, 'float32', 1) as tf.Tensor4D;
     const f = tf.randomUniform([3, 3, 24, 20], -1, 1, 'float32', 2) as tf.Tensor4D;
@@ -95,6 +95,7 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
         tf.conv2d(x, f, 2, 'same'),
         tf.fused.conv2d({ x, filter: f, bias, activation: 'relu', strides: 1, pad: 'valid' }),
         tf.conv2dTranspose(dy, g, [4, 20, 18, 24], 2, 'same'),
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 24, 20] }) as tf.Tensor,
       ];
       const values = outs.map((t) => Array.from(t.dataSync()));
       tf.dispose(outs);

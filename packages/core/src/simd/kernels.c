@@ -105,7 +105,7 @@ static inline v128_t madd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_ad
 // out[i * nq + t] = x_i . q_t with x: [n, d], q: [nq, d] float32, row-major. Blocked for the cache: four rows of x
 // and one chunk of columns (16 KB) stay in L1 while every query's chunk streams past them, two queries at a time.
 // No arrays and no calls, so nothing is on the shadow stack (threads share one memory: see simd-threads in cbir-node).
-EXPORT void dots_f32_ld(const float *x, int n, int ldx, const float *q, int nq, int ldq, int d, double *out) {
+static void dots_f32_ld(const float *x, int n, int ldx, const float *q, int nq, int ldq, int d, double *out) {
   for (long o = 0; o < (long)n * nq; o++) out[o] = 0;
   int d4 = d & ~3;
   for (int i = 0; i < n; i += 4) {
@@ -163,30 +163,8 @@ EXPORT void dots_f32_ld(const float *x, int n, int ldx, const float *q, int nq, 
   }
 }
 
-// dots_f32_ld with rows of length d stored contiguously.
+// dots_f32_ld with rows of length d stored contiguously (ldx = ldq = d), the form cbir calls.
 EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, double *out) { dots_f32_ld(x, n, d, q, nq, d, d, out); }
-
-// The NHWC tensor x [n, h, w, c] as c channel planes over an (hp x wp)-pixel grid per image, sampled with strides
-// (sy, sx) from offsets (-top, -left): dst[ch * ld + (i * hp + Y) * wp + X] = x[i, sy * Y - top, sx * X - left, ch]
-// where that pixel exists; the rest of dst is left as it is (the caller zeroes it). For a convolution's filter
-// gradient these are the phases of its padded input, channel-major: each filter tap is then one dot product.
-EXPORT void nhwc_to_planes(const float *x, int n, int h, int w, int c, int hp, int wp, int top, int left, int sy, int sx, float *dst, int ld) {
-  for (int i = 0; i < n; i++)
-    for (int Y = 0; Y < hp; Y++) {
-      int y = sy * Y - top;
-      if (y < 0 || y >= h) continue;
-      const float *row = x + (((long)i * h + y) * w) * c;
-      float *o = dst + ((long)i * hp + Y) * wp;
-      // Channel by channel along the row: each plane's writes are contiguous, and the row (w * c floats) stays in L1.
-      for (int ch = 0; ch < c; ch++) {
-        float *oc = o + (long)ch * ld;
-        for (int X = 0; X < wp; X++) {
-          int xx = sx * X - left;
-          if (xx >= 0 && xx < w) oc[X] = row[(long)xx * c + ch];
-        }
-      }
-    }
-}
 
 // dst[i * d + j] = src[idx[i] * d + j]: rows of a matrix gathered into a contiguous block.
 EXPORT void gather_rows_f32(const float *src, const int *idx, int n, int d, float *dst) {
@@ -373,6 +351,85 @@ EXPORT void conv2d_nhwc(const Conv *p, int r0, int r1) {
         if (px > 2) store_pixel(o + 2 * co, c0v, c1v, p->relu, m);
         if (px > 3) store_pixel(o + 3 * co, d0, d1, p->relu, m);
       }
+    }
+  }
+}
+
+// A convolution's filter gradient for conv_filter_grad (int32 fields in the module's memory, as Conv).
+typedef struct {
+  const float *x; // input [n, h, w, ci], with 4 floats of slack after it
+  int n, h, w, ci;
+  const float *dy; // output gradient [n, oh, ow, co], with 8 floats of slack after it
+  int oh, ow, co;
+  int kh, kw, sy, sx, top, left;
+  int rowsPerBlock; // output rows (of all images) per block of the reduction
+  double *dw; // [kh, kw, ci, co] in float64, zeroed by the caller
+} ConvGrad;
+
+// d[0..m) += the first m (1..8) lanes of (a, b), in float64.
+static inline void add_lanes_f64(double *d, v128_t a, v128_t b, int m) {
+  if (m == 8) {
+    wasm_v128_store(d, wasm_f64x2_add(wasm_v128_load(d), wasm_f64x2_promote_low_f32x4(a)));
+    wasm_v128_store(d + 2, wasm_f64x2_add(wasm_v128_load(d + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 0, 1))));
+    wasm_v128_store(d + 4, wasm_f64x2_add(wasm_v128_load(d + 4), wasm_f64x2_promote_low_f32x4(b)));
+    wasm_v128_store(d + 6, wasm_f64x2_add(wasm_v128_load(d + 6), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(b, b, 2, 3, 0, 1))));
+    return;
+  }
+  if (m > 0) d[0] += wasm_f32x4_extract_lane(a, 0);
+  if (m > 1) d[1] += wasm_f32x4_extract_lane(a, 1);
+  if (m > 2) d[2] += wasm_f32x4_extract_lane(a, 2);
+  if (m > 3) d[3] += wasm_f32x4_extract_lane(a, 3);
+  if (m > 4) d[4] += wasm_f32x4_extract_lane(b, 0);
+  if (m > 5) d[5] += wasm_f32x4_extract_lane(b, 1);
+  if (m > 6) d[6] += wasm_f32x4_extract_lane(b, 2);
+}
+
+// Rows [r0, r1) of a convolution's filter gradient, row r being output channels 8 (r % ceil(co / 8)) .. + 8 of filter
+// tap t and input channels 4 c .. 4 c + 4, where r / ceil(co / 8) = t ceil(ci / 4) + c:
+// dw[ky, kx, c, o] = sum_{i, oy, ox} x[i, oy*sy - top + ky, ox*sx - left + kx, c] dy[i, oy, ox, o] (taps outside the
+// input add nothing). Each tile of 4 input x 8 output channels is 8 SIMD accumulators over a block of output rows
+// (float32, every dy value against 4 splatted x values), then added to dw in float64; the blocks are the outer loop,
+// so that a block of x and dy stays in cache while every tile passes over it.
+EXPORT void conv_filter_grad(const ConvGrad *p, int r0, int r1) {
+  const int ci = p->ci, co = p->co, ow = p->ow, cb = (ci + 3) >> 2, coBlocks = (co + 7) >> 3;
+  const int rows = p->n * p->oh;
+  for (int b0 = 0; b0 < rows; b0 += p->rowsPerBlock) {
+    const int b1 = b0 + p->rowsPerBlock < rows ? b0 + p->rowsPerBlock : rows;
+    for (int r = r0; r < r1; r++) {
+      const int tile = r / coBlocks, ob = r - tile * coBlocks;
+      const int tap = tile / cb, c0 = (tile - tap * cb) * 4, ky = tap / p->kw, kx = tap - ky * p->kw;
+      const int mc = ci - c0 < 4 ? ci - c0 : 4, o0 = ob * 8, m = co - o0 < 8 ? co - o0 : 8;
+      // The output columns whose tap lands inside the input: ox*sx - left + kx in [0, w).
+      const int d0 = p->left - kx;
+      const int lo = d0 > 0 ? (d0 + p->sx - 1) / p->sx : 0;
+      int hi = (p->w - 1 + d0) >= 0 ? (p->w - 1 + d0) / p->sx + 1 : 0;
+      if (hi > ow) hi = ow;
+      if (lo >= hi) continue;
+      v128_t a0 = wasm_f32x4_splat(0), a1 = a0, b0v = a0, b1v = a0, e0 = a0, e1 = a0, g0 = a0, g1 = a0;
+      const int xs = p->sx * ci;
+      for (int row = b0; row < b1; row++) {
+        const int i = row / p->oh, oy = row - i * p->oh;
+        const int iy = oy * p->sy - p->top + ky;
+        if (iy < 0 || iy >= p->h) continue;
+        const float *xr = p->x + (((long)i * p->h + iy) * p->w + (lo * p->sx - d0)) * ci + c0;
+        const float *dr = p->dy + ((long)row * ow + lo) * co + o0;
+        for (int ox = lo; ox < hi; ox++, xr += xs, dr += co) {
+          const v128_t f0 = wasm_v128_load(dr), f1 = wasm_v128_load(dr + 4);
+          v128_t v = wasm_v128_load32_splat(xr);
+          a0 = madd(a0, v, f0); a1 = madd(a1, v, f1);
+          v = wasm_v128_load32_splat(xr + 1);
+          b0v = madd(b0v, v, f0); b1v = madd(b1v, v, f1);
+          v = wasm_v128_load32_splat(xr + 2);
+          e0 = madd(e0, v, f0); e1 = madd(e1, v, f1);
+          v = wasm_v128_load32_splat(xr + 3);
+          g0 = madd(g0, v, f0); g1 = madd(g1, v, f1);
+        }
+      }
+      double *d = p->dw + ((long)tap * ci + c0) * co + o0;
+      add_lanes_f64(d, a0, a1, m);
+      if (mc > 1) add_lanes_f64(d + co, b0v, b1v, m);
+      if (mc > 2) add_lanes_f64(d + 2 * co, e0, e1, m);
+      if (mc > 3) add_lanes_f64(d + 3 * co, g0, g1, m);
     }
   }
 }

@@ -15,9 +15,8 @@ interface KernelExports {
   argmin_dots(dots: number, n: number, m: number, pn: number, labels: number, vals: number): void;
   cluster_sums_f64(x: number, n: number, d: number, labels: number, sums: number): void;
   dots_f32(x: number, n: number, q: number, nq: number, d: number, out: number): void;
-  dots_f32_ld(x: number, n: number, ldx: number, q: number, nq: number, ldq: number, d: number, out: number): void;
-  nhwc_to_planes(x: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number, sy: number, sx: number, dst: number, ld: number): void;
   conv2d_nhwc(params: number, r0: number, r1: number): void;
+  conv_filter_grad(params: number, r0: number, r1: number): void;
 }
 
 const PAGE = 65536;
@@ -25,7 +24,7 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'dots_f32_ld', 'nhwc_to_planes', 'conv2d_nhwc'] as const;
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'conv2d_nhwc', 'conv_filter_grad'] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 

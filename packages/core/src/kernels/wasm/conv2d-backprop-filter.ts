@@ -11,75 +11,48 @@ import {
 import { SimdKernels } from '../../simd/simd-kernels.js';
 import { productEngine } from '../../utils/active-backend.js';
 import { compositeScope, type WasmHeapBackend } from './run-kernel.js';
+import { convSimdTesting } from './conv2d.js';
 import { tensorSimd } from './tensor-simd.js';
 
-/** Pixels of the reduction per dot-kernel call: 64 KB of each plane. */
-const SEGMENT = 16384;
+/** Output pixels per block of the reduction: float32 sums of at most this many products, then float64. */
+const BLOCK_PIXELS = 256;
+/** The int32 fields of kernels.c's `ConvGrad` struct, in order. */
+const GRAD_FIELDS = 17;
 
 /**
- * The filter gradient on cbir's SIMD kernels (all threads). With `dy` laid out as channel planes over a pixel grid
- * (`D[co]`, zero outside the output) and the padded `x` as its stride phases on the same grid (`X_p[ci]`: phase
- * `(ph, pw)` holds `x_pad[s * Y + ph, s * X + pw]`), `dW[s * a + ph, s * b + pw, ci, co]` is the dot product of
- * `X_p[ci]` shifted by `a * wp + b` with `D[co]`: one dot-product call per filter tap, reduced over every pixel of the
- * batch, in float32 chunks summed in float64. At stride 1 there is one phase.
+ * The filter gradient on cbir's SIMD kernels (all threads), from `x` and `dy` as they lie (NHWC):
+ * `dW[ky, kx, ci, co] = sum_{n, oy, ox} x[n, oy*s - top + ky, ox*s - left + kx, ci] dy[n, oy, ox, co]`, a tile of
+ * 4 input x 8 output channels of one tap at a time in SIMD registers, over blocks of 256 output pixels that stay in
+ * cache while every tile passes over them; each block's float32 sums are added in float64. Taps outside the input
+ * add nothing, so neither tensor is padded or rearranged first.
  */
 function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
   const k = tensorSimd();
   if (!k) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
-  const { strideHeight: sy, strideWidth: sx } = info;
+  const xLen = n * h * w * ci;
+  const dyLen = n * oh * ow * co;
+  const wLen = kh * kw * ci * co;
+  if (!SimdKernels.fits((xLen + 4 + dyLen + 8 + GRAD_FIELDS) * 4 + wLen * 8)) return undefined;
+  k.reset();
+  const xb = k.alloc(xLen + 4, 4); // slack: a tile's last 4 channels may read past the last pixel (never stored)
+  const db = k.alloc(dyLen + 8, 4);
+  const wb = k.alloc(wLen, 8);
+  const pb = k.alloc(GRAD_FIELDS, 4);
+  k.f32(xb).set(backend.typedArrayFromHeap(x));
+  k.f32(db).set(backend.typedArrayFromHeap(dy));
+  k.f64(wb).fill(0);
   const { top, left } = info.padInfo;
-  // Taps per phase are at most ceil(k / s); the grid holds the output plus the largest shift.
-  const hp = oh + Math.ceil(kh / sy) - 1;
-  const wp = ow + Math.ceil(kw / sx) - 1;
-  const len = n * hp * wp; // the reduction: every grid pixel of the batch (D is zero outside the output)
-  const margin = (hp - oh) * wp + (wp - ow); // X is read up to this far past a plane's last pixel
-  const ldx = len + margin;
-  if (!SimdKernels.fits((ci * ldx + co * len + (n * h * w * ci + n * oh * ow * co) + 2 * ci * co) * 4)) return undefined;
-  k.reset();
-  const xb = k.alloc(ci * ldx, 4);
-  const db = k.alloc(co * len, 4);
-  const xs = k.alloc(n * h * w * ci, 4);
-  const ds = k.alloc(n * oh * ow * co, 4);
-  // The larger channel count is the kernel's row dimension, which threads split.
-  const rowsAreCo = co >= ci;
-  const ob = k.alloc(ci * co, 8);
-  k.f32(db).fill(0);
-  k.f32(xs).set(backend.typedArrayFromHeap(x));
-  k.f32(ds).set(backend.typedArrayFromHeap(dy));
-  // Image by image on every thread.
-  const grid = hp * wp * 4;
-  k.rows('nhwc_to_planes', n, oh * ow * co * 4, (r0, r1) => [ds.ptr + r0 * oh * ow * co * 4, r1 - r0, oh, ow, co, hp, wp, 0, 0, 1, 1, db.ptr + r0 * grid, len]);
-  const grad = new Float32Array(kh * kw * ci * co);
-  const acc = new Float64Array(ci * co);
-  for (let ph = 0; ph < Math.min(sy, kh); ph++) {
-    for (let pw = 0; pw < Math.min(sx, kw); pw++) {
-      k.f32(xb).fill(0);
-      k.rows('nhwc_to_planes', n, h * w * ci * 4, (r0, r1) => [xs.ptr + r0 * h * w * ci * 4, r1 - r0, h, w, ci, hp, wp, top - ph, left - pw, sy, sx, xb.ptr + r0 * grid, ldx]);
-      for (let a = 0; sy * a + ph < kh; a++) {
-        for (let b = 0; sx * b + pw < kw; b++) {
-          acc.fill(0);
-          // The reduction by segments, so that one segment of every plane stays in cache while the dot kernel passes
-          // over it once per block of rows (whole planes are tens of MB: streamed from memory once per block).
-          for (let s0 = 0; s0 < len; s0 += SEGMENT) {
-            const d = Math.min(SEGMENT, len - s0);
-            const xp = xb.ptr + (a * wp + b + s0) * 4;
-            const dp = db.ptr + s0 * 4;
-            if (rowsAreCo) k.rows('dots_f32_ld', co, ci * d, (r0, r1) => [dp + r0 * len * 4, r1 - r0, len, xp, ci, ldx, d, ob.ptr + r0 * ci * 8]);
-            else k.rows('dots_f32_ld', ci, co * d, (r0, r1) => [xp + r0 * ldx * 4, r1 - r0, ldx, dp, co, len, d, ob.ptr + r0 * co * 8]);
-            const dots = k.f64(ob);
-            for (let t = 0; t < acc.length; t++) acc[t] += dots[t];
-          }
-          const o = ((sy * a + ph) * kw + sx * b + pw) * ci * co;
-          if (rowsAreCo) for (let c = 0; c < co; c++) for (let i = 0; i < ci; i++) grad[o + i * co + c] = acc[c * ci + i];
-          else grad.set(acc, o);
-        }
-      }
-    }
-  }
-  k.reset();
+  k.i32(pb).set([
+    xb.ptr, n, h, w, ci, db.ptr, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth, top, left,
+    Math.max(1, Math.floor(BLOCK_PIXELS / ow)), wb.ptr,
+  ]);
+  const tiles = kh * kw * Math.ceil(ci / 4) * Math.ceil(co / 8);
+  k.rows('conv_filter_grad', tiles, n * oh * ow * 32, (r0, r1) => [pb.ptr, r0, r1]);
+  convSimdTesting.runs++;
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
-  backend.typedArrayFromHeap(out).set(grad);
+  backend.typedArrayFromHeap(out).set(k.f64(wb));
+  k.reset();
   return out;
 }
 
@@ -91,9 +64,7 @@ function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
  * `dy` to `[oh, ow, n, co]` used as the filter, a stride-1 convolution dilated by the forward stride gives
  * `[ci, kh', kw', co]`, from which the first `kh x kw` positions are the gradient. That convolution runs on the
  * backend's own `Conv2D` kernel (XNNPACK), so the whole gradient is one fast GEMM plus three transposes: the path
- * without WebAssembly SIMD. With it, cbir's threaded SIMD kernels compute it ({@link filterGradSimd}): in a
- * ConvAutoencoderV2 step at 128 px, batch 32, 769 ms against 1,862 ms (`tf.profile`), where XNNPACK's reduction over
- * the batch, 32 channels per tap, is short.
+ * without WebAssembly SIMD. With it, cbir's threaded SIMD kernels compute it ({@link filterGradSimd}).
  */
 function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backend: KernelBackend; attrs: Conv2DBackpropFilterAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;

@@ -16,7 +16,10 @@ import { productEngine } from '../../utils/active-backend.js';
 import { runFallback, tfjsWasmThreads, type WasmHeapBackend } from './run-kernel.js';
 import { tensorSimd } from './tensor-simd.js';
 
-/** Test hooks: run every convolution the kernels can take on them (no speed heuristics), and count the runs. */
+/**
+ * Test hooks: run every convolution the kernels can take on them (no speed heuristics), and count the runs of the
+ * convolution and filter-gradient kernels.
+ */
 export const convSimdTesting = { always: false, runs: 0 };
 
 /** Output channels per filter block of `conv2d_nhwc` (two SIMD vectors). */
