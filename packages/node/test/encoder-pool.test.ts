@@ -31,6 +31,21 @@ describe('EncoderPool', () => {
     expect(pool.latentShape).toEqual([2, 2, 256]);
   });
 
+  it('encodes calls made at once, without waiting for each other, correctly', async () => {
+    const xs = [4, 6].map((n, k) => tf.randomUniform([n, 64, 64, 3], -1, 1, 'float32', 10 + k) as tf.Tensor4D);
+    // Both calls are in flight together: the second cannot reuse the first's shared buffer.
+    const got = await Promise.all(xs.map((x) => pool.encode(x.dataSync() as Float32Array, x.shape[0])));
+    xs.forEach((x, k) => {
+      const want = ae.encode(x);
+      const w = want.dataSync();
+      let diff = 0;
+      for (let i = 0; i < w.length; i++) diff = Math.max(diff, Math.abs(got[k][i] - w[i]));
+      expect(got[k].length).toBe(w.length);
+      expect(diff).toBeLessThanOrEqual(1e-6);
+      tf.dispose([x, want]);
+    });
+  });
+
   it('rejects a buffer of the wrong length', async () => {
     await expect(pool.encode(new Float32Array(10), 1)).rejects.toBeInstanceOf(DimensionMismatchError);
   });

@@ -13,8 +13,10 @@ setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'
 
 function serve(model, cbirKernels, chunk) {
   const [, h, w, c] = model.outputs[0].shape;
-  parentPort.on('message', ({ id, data, n, size }) => {
+  parentPort.on('message', ({ id, data, shared, n, size }) => {
     try {
+      // The pixels come in a buffer shared with the caller (reused between calls) or as a copy of their own.
+      if (shared) data = new Float32Array(shared, 0, n * size * size * 3);
       // In chunks whose activations stay in cache (the model's encodeChunk).
       const per = size * size * 3;
       const result = new Float32Array(n * h * w * c);

@@ -29,6 +29,9 @@ function maxPoolGrad(args: { inputs: MaxPoolGradInputs; backend: WasmHeapBackend
   dx.fill(0);
   const xs = backend.typedArrayFromHeap(x);
   const dys = backend.typedArrayFromHeap(dy);
+  // Window by window, the channels in the inner loop: every read of x is contiguous.
+  const best = new Float64Array(c);
+  const at = new Int32Array(c);
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
       const y0 = Math.max(0, i * sh - top);
@@ -36,22 +39,22 @@ function maxPoolGrad(args: { inputs: MaxPoolGradInputs; backend: WasmHeapBackend
       for (let j = 0; j < ow; j++) {
         const x0 = Math.max(0, j * sw - left);
         const x1 = Math.min(w, j * sw - left + fw);
-        const g = ((b * oh + i) * ow + j) * c;
-        for (let k = 0; k < c; k++) {
-          let best = -Infinity;
-          let at = -1;
-          for (let y = y0; y < y1; y++) {
-            for (let xx = x0; xx < x1; xx++) {
-              const p = ((b * h + y) * w + xx) * c + k;
-              const v = xs[p];
-              if (v > best || at < 0) {
-                best = v;
-                at = p;
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let y = y0; y < y1; y++) {
+          for (let xx = x0; xx < x1; xx++) {
+            const p = ((b * h + y) * w + xx) * c;
+            for (let k = 0; k < c; k++) {
+              const v = xs[p + k];
+              if (v > best[k] || at[k] < 0) {
+                best[k] = v;
+                at[k] = p + k;
               }
             }
           }
-          if (at >= 0) dx[at] += dys[g + k];
         }
+        const g = ((b * oh + i) * ow + j) * c;
+        for (let k = 0; k < c; k++) if (at[k] >= 0) dx[at[k]] += dys[g + k];
       }
     }
   }
