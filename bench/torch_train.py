@@ -62,7 +62,7 @@ if __name__ == '__main__':
     p.add_argument('--batch', type=int, default=32)
     p.add_argument('--steps', type=int, default=3)
     p.add_argument('--min-seconds', type=float, default=3)
-    p.add_argument('--warmup-seconds', type=float, default=1)
+    p.add_argument('--warmup-seconds', type=float, default=3)
     p.add_argument('--size', type=int, default=128)
     a = p.parse_args()
     for cls in (ConvAutoencoderV2, ConvAutoencoder):
