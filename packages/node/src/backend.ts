@@ -16,8 +16,9 @@ export interface InitNodeBackendOptions {
    */
   prefer?: NodeBackendName[];
   /**
-   * Threads for cbir's SIMD kernels (exact search, LSH hashing, clustering): the main thread plus `threads - 1`
-   * workers; 1 keeps everything on the main thread. (tfjs's own wasm backend has one thread in Node whatever this is.)
+   * Threads for cbir's SIMD kernels (the wasm backend's convolutions and their gradients, exact search, LSH hashing,
+   * clustering): the main thread plus `threads - 1` workers; 1 keeps everything on the main thread. (tfjs's own wasm
+   * kernels have one thread in Node whatever this is.)
    * @defaultValue `os.availableParallelism()`
    */
   threads?: number;
@@ -29,6 +30,8 @@ export interface BackendChoice {
   /** The tfjs backend name now active (`tensorflow`, `wasm` or `cpu`). */
   tfjsBackend: string;
   skipped: { name: NodeBackendName; reason: string }[];
+  /** Threads cbir's WebAssembly SIMD kernels run on (the calling thread included); 0 where WebAssembly SIMD is missing. */
+  simdThreads: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -97,8 +100,9 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTenso
  * ```
  */
 export async function initNodeBackend(options: InitNodeBackendOptions = {}): Promise<BackendChoice> {
-  if (await prepareSimdKernels()) setSimdKernelThreads(options.threads ?? availableParallelism());
+  const simd = await prepareSimdKernels();
+  if (simd) setSimdKernelThreads(options.threads ?? availableParallelism());
   const { name, skipped } = await chooseBackend('initNodeBackend', options.prefer ?? ['tensorflow', 'wasm', 'cpu'], TRY,
     'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.');
-  return { name, tfjsBackend: tf.getBackend(), skipped };
+  return { name, tfjsBackend: tf.getBackend(), skipped, simdThreads: simd ? installed.threads : 0 };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError, initNodeBackend } from 'cbir-node';
@@ -10,6 +11,10 @@ describe('initNodeBackend', () => {
     expect(choice.skipped).toHaveLength(1);
     expect(choice.skipped[0].name).toBe('tensorflow');
     expect(choice.skipped[0].reason).toMatch(/@tensorflow\/tfjs-node-gpu.*@tensorflow\/tfjs-node/);
+    // Node 20 has WebAssembly SIMD: cbir's kernels run on one thread per core by default.
+    expect(choice.simdThreads).toBe(availableParallelism());
+    expect((await initNodeBackend({ threads: 1 })).simdThreads).toBe(1);
+    await initNodeBackend();
   });
 
   it('honours prefer', async () => {

@@ -13,9 +13,15 @@ export async function doctor(argv: string[]): Promise<void> {
     skipped: choice.skipped,
     wasmSimd: choice.name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined,
     wasmThreads: choice.name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) : undefined,
+    simdThreads: choice.simdThreads,
   };
   if (values.json) return console.log(JSON.stringify(report));
   console.log(`node ${report.node}, tfjs ${report.tfjs}\nbackend: ${report.backend}`);
   for (const s of report.skipped) console.log(`  skipped ${s.name}: ${s.reason}`);
-  if (report.wasmSimd !== undefined) console.log(`wasm SIMD: ${report.wasmSimd}, wasm threads: ${report.wasmThreads}`);
+  if (report.wasmSimd !== undefined) console.log(`tfjs wasm: SIMD ${report.wasmSimd}, threads ${report.wasmThreads}`);
+  console.log(
+    report.simdThreads > 0
+      ? `cbir SIMD kernels: on ${report.simdThreads} thread${report.simdThreads > 1 ? 's' : ''} (the wasm backend's convolutions and their gradients, exact search, LSH, clustering)`
+      : 'cbir SIMD kernels: unavailable (no WebAssembly SIMD): JS loops and tfjs kernels instead',
+  );
 }
