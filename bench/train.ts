@@ -6,6 +6,7 @@
 // Both sides warm up for 3 s before each measurement (steady state).
 // Options: --quick (fewer steps, for CI), --backend wasm|cpu --model V2|V1 (internal: measure one, print JSON).
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConvAutoencoder, ConvAutoencoderV2, type Autoencoder } from 'cbir-core';
@@ -107,7 +108,8 @@ for (const backend of ['wasm', 'cpu']) {
     rows.push(...parse(out));
   }
 }
-const threads = Number(process.env.CBIR_BENCH_THREADS ?? 2);
+// PyTorch gets as many threads as cbir uses (one per core), unless CBIR_BENCH_THREADS says otherwise.
+const threads = Number(process.env.CBIR_BENCH_THREADS ?? availableParallelism());
 const torchArgs = ['--threads', String(threads), '--batch', String(BATCH), '--size', String(SIZE), ...(quick ? ['--steps', '1', '--min-seconds', '0', '--warmup-seconds', '0'] : [])];
 const torch = execFileSync('/usr/bin/python3', [here('./torch_train.py'), ...torchArgs], { encoding: 'utf8' });
 for (const t of parse(torch)) {
@@ -115,7 +117,7 @@ for (const t of parse(torch)) {
 }
 
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-console.log(`\nbench:train: ${SIZE}x${SIZE}, tfjs ${tf.version_core}, node ${process.version}; tfjs's wasm backend is single-threaded in Node, EncoderPool uses every core\n`);
+console.log(`\nbench:train: ${SIZE}x${SIZE}, tfjs ${tf.version_core}, node ${process.version}; tfjs's own wasm kernels run on one thread in Node; cbir's convolution kernels and EncoderPool use every core\n`);
 console.log('| model | backend | batch | train img/s | encode img/s | encode img/s, EncoderPool | train vs PyTorch | encode vs PyTorch (best) | peak RSS MB |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {

@@ -282,20 +282,21 @@ static inline void store_pixel(float *o, v128_t a, v128_t b, int relu, int m) {
   store_lanes(o + 4, b, m - 4);
 }
 
-// The inner product of one tile: for each of len values, the 4 pixels' values (q0..q3) splatted against 8 filter
-// values (f, 8 per value), added to the 8 accumulators. Inlined: the accumulators stay in registers.
-static inline __attribute__((always_inline)) void conv_taps(const float *q0, const float *q1, const float *q2, const float *q3, const float *f, int len,
-                                                            v128_t *a0, v128_t *a1, v128_t *b0, v128_t *b1, v128_t *c0, v128_t *c1, v128_t *d0, v128_t *d1) {
+// The inner loop of a 4 x 8 tile, shared by the convolution and its filter gradient: len times, the 4 values at
+// q0..q3 (each splatted) against the 8 values at f, added to the 8 accumulators; then q0..q3 advance by qs and f by
+// fs. Inlined: the accumulators stay in registers.
+static inline __attribute__((always_inline)) void tile_4x8(const float *q0, const float *q1, const float *q2, const float *q3, int qs, const float *f, int fs, int len,
+                                                           v128_t *a0, v128_t *a1, v128_t *b0, v128_t *b1, v128_t *c0, v128_t *c1, v128_t *d0, v128_t *d1) {
   v128_t A0 = *a0, A1 = *a1, B0 = *b0, B1 = *b1, C0 = *c0, C1 = *c1, D0 = *d0, D1 = *d1;
-  for (int c = 0; c < len; c++, f += 8) {
+  for (int t = 0; t < len; t++, q0 += qs, q1 += qs, q2 += qs, q3 += qs, f += fs) {
     const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
-    v128_t v = wasm_v128_load32_splat(q0 + c);
+    v128_t v = wasm_v128_load32_splat(q0);
     A0 = madd(A0, v, f0); A1 = madd(A1, v, f1);
-    v = wasm_v128_load32_splat(q1 + c);
+    v = wasm_v128_load32_splat(q1);
     B0 = madd(B0, v, f0); B1 = madd(B1, v, f1);
-    v = wasm_v128_load32_splat(q2 + c);
+    v = wasm_v128_load32_splat(q2);
     C0 = madd(C0, v, f0); C1 = madd(C1, v, f1);
-    v = wasm_v128_load32_splat(q3 + c);
+    v = wasm_v128_load32_splat(q3);
     D0 = madd(D0, v, f0); D1 = madd(D1, v, f1);
   }
   *a0 = A0; *a1 = A1; *b0 = B0; *b1 = B1; *c0 = C0; *c1 = C1; *d0 = D0; *d1 = D1;
@@ -303,7 +304,7 @@ static inline __attribute__((always_inline)) void conv_taps(const float *q0, con
 
 // Output rows [r0, r1) of a convolution (row r is image r / oh, output row r % oh), NHWC:
 // out[i, oy, ox, c] = act(bias[c] + sum_{ky, kx, ci} x[i, oy*sy - top + ky*dy, ox*sx - left + kx*dx, ci] f[ky, kx, ci, c]).
-// An implicit GEMM: each tile of 4 output pixels x 8 channels is 8 SIMD accumulators, and every input value is
+// An implicit GEMM: each tile of 4 output pixels x 8 channels is 8 SIMD accumulators (tile_4x8), and every input value is
 // splatted against 8 filter values (the filter block of K x 8 stays in L1). Float32 sums, as XNNPACK and PyTorch.
 EXPORT void conv2d_nhwc(const Conv *p, int r0, int r1) {
   const int ci = p->ci, co = p->co, ow = p->ow, w = p->w;
@@ -332,7 +333,7 @@ EXPORT void conv2d_nhwc(const Conv *p, int r0, int r1) {
           const float *xrow = img + (long)iy * rowLen;
           if (p->dx == 1 && x0 >= 0 && x3 + p->kw <= w) {
             // Every tap of the row is inside the input: a pixel's kw taps are kw * ci contiguous values.
-            conv_taps(xrow + x0 * ci, xrow + x1 * ci, xrow + x2 * ci, xrow + x3 * ci, fk, p->kw * ci, &a0, &a1, &b0, &b1, &c0v, &c1v, &d0, &d1);
+            tile_4x8(xrow + x0 * ci, xrow + x1 * ci, xrow + x2 * ci, xrow + x3 * ci, 1, fk, 8, p->kw * ci, &a0, &a1, &b0, &b1, &c0v, &c1v, &d0, &d1);
             fk += p->kw * ci * 8;
             continue;
           }
@@ -342,7 +343,7 @@ EXPORT void conv2d_nhwc(const Conv *p, int r0, int r1) {
             const float *q1 = (unsigned)(x1 + off) < (unsigned)w ? xrow + (x1 + off) * ci : p->zero;
             const float *q2 = (unsigned)(x2 + off) < (unsigned)w ? xrow + (x2 + off) * ci : p->zero;
             const float *q3 = (unsigned)(x3 + off) < (unsigned)w ? xrow + (x3 + off) * ci : p->zero;
-            conv_taps(q0, q1, q2, q3, fk, ci, &a0, &a1, &b0, &b1, &c0v, &c1v, &d0, &d1);
+            tile_4x8(q0, q1, q2, q3, 1, fk, 8, ci, &a0, &a1, &b0, &b1, &c0v, &c1v, &d0, &d1);
           }
         }
         float *o = orow + (long)ox * co + c0;
@@ -388,7 +389,7 @@ static inline void add_lanes_f64(double *d, v128_t a, v128_t b, int m) {
 // tap t and input channels 4 c .. 4 c + 4, where r / ceil(co / 8) = t ceil(ci / 4) + c:
 // dw[ky, kx, c, o] = sum_{i, oy, ox} x[i, oy*sy - top + ky, ox*sx - left + kx, c] dy[i, oy, ox, o] (taps outside the
 // input add nothing). Each tile of 4 input x 8 output channels is 8 SIMD accumulators over a block of output rows
-// (float32, every dy value against 4 splatted x values), then added to dw in float64; the blocks are the outer loop,
+// (float32, tile_4x8 with every dy value against 4 splatted x values), then added to dw in float64; the blocks are the outer loop,
 // so that a block of x and dy stays in cache while every tile passes over it.
 EXPORT void conv_filter_grad(const ConvGrad *p, int r0, int r1) {
   const int ci = p->ci, co = p->co, ow = p->ow, cb = (ci + 3) >> 2, coBlocks = (co + 7) >> 3;
@@ -413,17 +414,7 @@ EXPORT void conv_filter_grad(const ConvGrad *p, int r0, int r1) {
         if (iy < 0 || iy >= p->h) continue;
         const float *xr = p->x + (((long)i * p->h + iy) * p->w + (lo * p->sx - d0)) * ci + c0;
         const float *dr = p->dy + ((long)row * ow + lo) * co + o0;
-        for (int ox = lo; ox < hi; ox++, xr += xs, dr += co) {
-          const v128_t f0 = wasm_v128_load(dr), f1 = wasm_v128_load(dr + 4);
-          v128_t v = wasm_v128_load32_splat(xr);
-          a0 = madd(a0, v, f0); a1 = madd(a1, v, f1);
-          v = wasm_v128_load32_splat(xr + 1);
-          b0v = madd(b0v, v, f0); b1v = madd(b1v, v, f1);
-          v = wasm_v128_load32_splat(xr + 2);
-          e0 = madd(e0, v, f0); e1 = madd(e1, v, f1);
-          v = wasm_v128_load32_splat(xr + 3);
-          g0 = madd(g0, v, f0); g1 = madd(g1, v, f1);
-        }
+        tile_4x8(xr, xr + 1, xr + 2, xr + 3, xs, dr, co, hi - lo, &a0, &a1, &b0v, &b1v, &e0, &e1, &g0, &g1);
       }
       double *d = p->dw + ((long)tap * ci + c0) * co + o0;
       add_lanes_f64(d, a0, a1, m);

@@ -43,7 +43,7 @@ const MIN_INTENSITY = 20;
  * Packs an HWIO filter `[kh, kw, ci, co]` into `conv2d_nhwc`'s blocks of 8 output channels,
  * `[ceil(co / 8)][kh][kw][ci][8]`, zero past `co`: the kernel then reads each block's filter contiguously.
  */
-export function packFilter(f: Float32Array, k: number, co: number, out: Float32Array): void {
+function packFilter(f: Float32Array, k: number, co: number, out: Float32Array): void {
   const blocks = Math.ceil(co / BLOCK);
   out.fill(0);
   for (let b = 0; b < blocks; b++) {

@@ -1,3 +1,7 @@
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { registerWasmTrainingKernels } from 'cbir-core';
+import { convSimdTesting, setProductEngine } from '../../helpers/internal.js';
+
 /** Convolution shapes the gradient kernels are checked on: strides 1-3, valid/same/explicit padding, odd sizes. */
 export interface ConvCase {
   name: string;
@@ -34,4 +38,33 @@ export function outSize(c: ConvCase): [number, number] {
   const [pt, pb] = c.pad === 'valid' ? [0, 0] : c.pad[1];
   const [pl, pr] = c.pad === 'valid' ? [0, 0] : c.pad[2];
   return [Math.floor((h + pt + pb - kh) / sh) + 1, Math.floor((w + pl + pr - kw) / sw) + 1];
+}
+
+/** Where the wasm convolution kernels run in a describe block: cbir's SIMD kernel, or XNNPACK (no SIMD kernels). */
+export type ConvPath = 'simd' | 'xnnpack';
+export const CONV_PATHS: ConvPath[] = ['simd', 'xnnpack'];
+
+/**
+ * Sets the describe block's tests on `path` and checks after each that it was taken: on 'simd', every shape runs on
+ * cbir's kernel, including those its speed rules leave to XNNPACK (a run counter must grow); on 'xnnpack', the SIMD
+ * kernels are off (the counter must not move).
+ */
+export function useConvPath(path: ConvPath): void {
+  let runs = 0;
+  beforeAll(() => {
+    registerWasmTrainingKernels();
+    if (path === 'simd') convSimdTesting.always = true;
+    else setProductEngine('js');
+  });
+  afterAll(() => {
+    convSimdTesting.always = false;
+    setProductEngine(undefined);
+  });
+  beforeEach(() => {
+    runs = convSimdTesting.runs;
+  });
+  afterEach(() => {
+    if (path === 'simd') expect(convSimdTesting.runs, "runs on cbir's SIMD kernel").toBeGreaterThan(runs);
+    else expect(convSimdTesting.runs, 'no run on the SIMD kernel').toBe(runs);
+  });
 }

@@ -1,8 +1,6 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { describe, expect, it } from 'vitest';
 import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
-import { CONV_CASES, outSize, type ConvCase } from './conv-cases.js';
-import { convSimdTesting, setProductEngine } from '../../helpers/internal.js';
+import { CONV_CASES, CONV_PATHS, useConvPath, type ConvCase } from './conv-cases.js';
 
 /** Forward-only cases: dilation (tfjs allows it at stride 1), wide rows and more than one block of 8 channels. */
 const FORWARD_CASES: (ConvCase & { dilations?: [number, number] })[] = [
@@ -13,20 +11,8 @@ const FORWARD_CASES: (ConvCase & { dilations?: [number, number] })[] = [
   { name: '1x1, 17 channels, 1-pixel rows', x: [3, 7, 1, 5], filter: [1, 1, 5, 17], strides: [1, 1], pad: 'valid' },
 ];
 
-describe("wasm Conv2D and FusedConv2D on cbir's SIMD kernels equal the cpu kernels", () => {
-  // Every shape on the SIMD kernel, including those it leaves to XNNPACK for speed.
-  beforeAll(() => {
-    registerWasmTrainingKernels();
-    convSimdTesting.always = true;
-  });
-  afterAll(() => {
-    convSimdTesting.always = false;
-  });
-  let runs = 0;
-  beforeEach(() => {
-    runs = convSimdTesting.runs;
-  });
-  afterEach(() => expect(convSimdTesting.runs, 'runs on the SIMD kernel').toBeGreaterThan(runs));
+describe.each(CONV_PATHS)('wasm Conv2D and FusedConv2D on %s equal the cpu kernels', (path) => {
+  useConvPath(path);
 
   it.each(FORWARD_CASES)('Conv2D $name', async (c) => {
     const { cpu, wasm } = await onBothBackends(
@@ -55,7 +41,7 @@ describe("wasm Conv2D and FusedConv2D on cbir's SIMD kernels equal the cpu kerne
     }
   });
 
-  it('FusedConv2D without a bias, and with an activation it leaves to tfjs (elu)', async () => {
+  it('FusedConv2D without a bias, and with an activation left to tfjs (elu)', async () => {
     const c = CONV_CASES[2];
     for (const activation of ['relu', 'elu']) {
       const { cpu, wasm } = await onBothBackends(
@@ -65,35 +51,5 @@ describe("wasm Conv2D and FusedConv2D on cbir's SIMD kernels equal the cpu kerne
       );
       expect(relativeError(wasm.data, cpu.data), activation).toBeLessThanOrEqual(1e-4);
     }
-  });
-});
-
-describe('without WebAssembly SIMD, Conv2D and Conv2DBackpropInput run on XNNPACK and still equal the cpu kernels', () => {
-  beforeAll(() => {
-    registerWasmTrainingKernels();
-    setProductEngine('js');
-  });
-  afterAll(() => setProductEngine(undefined));
-  let runs = 0;
-  beforeEach(() => {
-    runs = convSimdTesting.runs;
-  });
-  afterEach(() => expect(convSimdTesting.runs, 'no run on the SIMD kernel').toBe(runs));
-
-  it.each(CONV_CASES)('$name', async (c) => {
-    const fwd = await onBothBackends(
-      'Conv2D',
-      { x: { shape: c.x, data: values(c.x, 12) }, filter: { shape: c.filter, data: values(c.filter, 13) } },
-      { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] },
-    );
-    expect(relativeError(fwd.wasm.data, fwd.cpu.data)).toBeLessThanOrEqual(1e-4);
-    const [oh, ow] = outSize(c);
-    const dyShape = [c.x[0], oh, ow, c.filter[3]];
-    const back = await onBothBackends(
-      'Conv2DBackpropInput',
-      { dy: { shape: dyShape, data: values(dyShape, 14) }, filter: { shape: c.filter, data: values(c.filter, 15) } },
-      { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x },
-    );
-    expect(relativeError(back.wasm.data, back.cpu.data)).toBeLessThanOrEqual(1e-4);
   });
 });
