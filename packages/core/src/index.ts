@@ -22,12 +22,16 @@ export type { TorchModuleSpec, TorchConvSpec } from './models/torch-modules.js';
 export {
   loadTorchWeights,
   exportTorchWeights,
+  exportTorchCheckpoint,
   readTorchStateDict,
   type LoadTorchWeightsOptions,
   type LoadTorchWeightsResult,
+  type TorchWeightsFormat,
+  type ExportTorchCheckpointOptions,
 } from './io/torch-weights.js';
 export { readSafetensors, writeSafetensors, type Float32Tensors } from './io/safetensors.js';
-export { readTorchFile } from './io/torch-file.js';
+export { readTorchFile, writeTorchFile, orderedDict } from './io/torch-file.js';
+export { PyFloat, PyTuple } from './io/pickle.js';
 export { TorchTensor, type TorchDType } from './io/torch-tensor.js';
 export { readNpy, readNpz, writeNpy, type NpyArray } from './io/npy.js';
 export { crc32 } from './io/crc32.js';
@@ -38,7 +42,7 @@ export { Rng } from './utils/rng.js';
 export { prepareSimdKernels, setSimdThreads, withoutSimdThreads, SIMD_KERNEL_NAMES, type SimdThreadPool, type SimdKernelName } from './simd/simd-kernels.js';
 export { chooseBackend } from './utils/choose-backend.js';
 export { type ImageDataset, type DatasetEntry, arrayDataset } from './data/image-dataset.js';
-export { Adam, type AdamOptions } from './training/adam.js';
+export { Adam, type AdamOptions, type AdamState, type AdamSnapshot } from './training/adam.js';
 export { serializeCheckpoint, deserializeCheckpoint, type Checkpoint, type EpochRecord } from './training/checkpoint.js';
 export { trainAutoencoder, splitIndices, mseGradients, type TrainOptions, type TrainResult } from './training/train-autoencoder.js';
 export { type Matrix, selectRows } from './matrix.js';

@@ -1,4 +1,4 @@
-import { FormatError } from '../errors.js';
+import { CbirError, FormatError } from '../errors.js';
 
 /** A Python global (`module.name`) that the unpickler met and resolved through `findClass`. */
 export interface PickleGlobal {
@@ -142,4 +142,161 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source = 'pickle
         );
     }
   }
+}
+
+/**
+ * A Python float, for a value that must be pickled as a float although it is an integer (`1.0`).
+ *
+ * @example
+ * ```ts
+ * writeTorchFile(new Map([['loss', new PyFloat(1)]]));   // torch.load -> {'loss': 1.0}, not {'loss': 1}
+ * ```
+ */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+/**
+ * A Python tuple (arrays pickle as lists).
+ *
+ * @example
+ * ```ts
+ * writeTorchFile(new Map([['betas', new PyTuple([0.9, 0.999])]]));   // torch.load -> {'betas': (0.9, 0.999)}
+ * ```
+ */
+export class PyTuple {
+  constructor(readonly items: readonly PickleValue[]) {}
+}
+
+/** A reference to a Python global, `module.name` (a class or a function), pickled by `GLOBAL`. */
+export class PyGlobal {
+  constructor(readonly module: string, readonly name: string) {}
+}
+
+/**
+ * `callable(*args)` evaluated on load (`REDUCE`), then optionally `BUILD` with `state`: how Python pickles an
+ * `OrderedDict` (then filled with `items`) or a tensor (`torch._utils._rebuild_tensor_v2(...)`).
+ */
+export class PyCall {
+  constructor(
+    readonly callable: PyGlobal,
+    readonly args: PyTuple,
+    /** Dict items set on the result (an `OrderedDict`'s entries). */
+    readonly items?: ReadonlyMap<PickleValue, PickleValue>,
+  ) {}
+}
+
+/** A persistent id (`BINPERSID`): how `torch.save` refers to a tensor storage kept outside the pickle. */
+export class PyPersistentId {
+  constructor(readonly id: PyTuple) {}
+}
+
+/** What {@link pickle} writes: JSON-like values, `Map`s (dicts) and the Python wrappers above. */
+export type PickleValue =
+  | null | boolean | number | string | readonly PickleValue[] | ReadonlyMap<PickleValue, PickleValue>
+  | PyFloat | PyTuple | PyGlobal | PyCall | PyPersistentId;
+
+/**
+ * Pickles `value` with protocol 2, the protocol `torch.save` uses, and with the opcodes Python's own pickler emits
+ * for these types (so `pickle.loads` and `torch.load` read it, and {@link unpickle} reads it back). Integers pickle
+ * as ints and other numbers as floats (wrap an integral float in {@link PyFloat}); arrays as lists; `Map`s as dicts.
+ *
+ * Written by hand because it is the inverse of {@link unpickle}'s allow-listed subset: no npm pickler writes
+ * torch.save's persistent ids, and none is needed for the few opcodes a checkpoint uses.
+ *
+ * @throws {@link CbirError} (`INVALID_ARGUMENT`) for a value outside {@link PickleValue} or a non-finite integer.
+ *
+ * @example
+ * ```ts
+ * const bytes = pickle(new Map([['epoch', 7], ['loss', 0.0123]]));   // pickle.loads(bytes) == {'epoch': 7, 'loss': 0.0123}
+ * ```
+ */
+export function pickle(value: PickleValue): Uint8Array {
+  const out: number[] = [0x80, 2];
+  const encoder = new TextEncoder();
+  const bytes = (b: ArrayLike<number>) => {
+    for (let i = 0; i < b.length; i++) out.push(b[i]);
+  };
+  const u32 = (n: number) => out.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff);
+  const float = (x: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, x, false);
+    out.push(0x47);
+    bytes(b);
+  };
+  const int = (n: number) => {
+    if (n >= 0 && n < 256) out.push(0x4b, n);
+    else if (n >= 0 && n < 65536) out.push(0x4d, n & 0xff, n >>> 8);
+    else if (n >= -(2 ** 31) && n < 2 ** 31) (out.push(0x4a), u32(n));
+    else {
+      // LONG1: little-endian two's complement, as short as the sign allows.
+      let v = BigInt(n);
+      const b: number[] = [];
+      do {
+        b.push(Number(v & 0xffn));
+        v >>= 8n;
+      } while (!((v === 0n && (b[b.length - 1] & 0x80) === 0) || (v === -1n && (b[b.length - 1] & 0x80) !== 0)));
+      out.push(0x8a, b.length, ...b);
+    }
+  };
+  const items = (list: readonly PickleValue[]) => {
+    for (let i = 0; i < list.length; i += 1000) {
+      const chunk = list.slice(i, i + 1000);
+      if (chunk.length > 1) out.push(0x28);
+      chunk.forEach(write);
+      out.push(chunk.length > 1 ? 0x65 : 0x61); // APPENDS, APPEND
+    }
+  };
+  const dictItems = (entries: [PickleValue, PickleValue][]) => {
+    for (let i = 0; i < entries.length; i += 1000) {
+      const chunk = entries.slice(i, i + 1000);
+      if (chunk.length > 1) out.push(0x28);
+      for (const [k, v] of chunk) (write(k), write(v));
+      out.push(chunk.length > 1 ? 0x75 : 0x73); // SETITEMS, SETITEM
+    }
+  };
+  const tuple = (t: PyTuple) => {
+    const n = t.items.length;
+    if (n === 0) return void out.push(0x29);
+    if (n > 3) out.push(0x28);
+    t.items.forEach(write);
+    out.push(n === 1 ? 0x85 : n === 2 ? 0x86 : n === 3 ? 0x87 : 0x74);
+  };
+  function write(v: PickleValue): void {
+    if (v === null) out.push(0x4e);
+    else if (v === true) out.push(0x88);
+    else if (v === false) out.push(0x89);
+    else if (typeof v === 'number') {
+      if (Number.isInteger(v) && Number.isSafeInteger(v)) int(v);
+      else if (Number.isInteger(v)) throw new CbirError('INVALID_ARGUMENT', `pickle: the integer ${v} is beyond 2^53; pass it as a PyFloat or a string.`);
+      else float(v);
+    } else if (v instanceof PyFloat) float(v.value);
+    else if (typeof v === 'string') {
+      const b = encoder.encode(v);
+      out.push(0x58);
+      u32(b.length);
+      bytes(b);
+    } else if (v instanceof PyTuple) tuple(v);
+    else if (v instanceof PyGlobal) bytes(encoder.encode(`c${v.module}\n${v.name}\n`));
+    else if (v instanceof PyCall) {
+      write(v.callable);
+      tuple(v.args);
+      out.push(0x52); // REDUCE
+      if (v.items && v.items.size > 0) dictItems([...v.items]);
+    } else if (v instanceof PyPersistentId) {
+      tuple(v.id);
+      out.push(0x51); // BINPERSID
+    } else if (Array.isArray(v)) {
+      out.push(0x5d);
+      if (v.length > 0) items(v);
+    } else if (v instanceof Map) {
+      out.push(0x7d);
+      if (v.size > 0) dictItems([...v]);
+    } else {
+      throw new CbirError('INVALID_ARGUMENT', `pickle: cannot pickle ${Object.prototype.toString.call(v)}; expected a PickleValue.`);
+    }
+  }
+  write(value);
+  out.push(0x2e);
+  return Uint8Array.from(out);
 }

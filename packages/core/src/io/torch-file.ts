@@ -1,7 +1,7 @@
 import { FormatError } from '../errors.js';
-import { unpickle } from './pickle.js';
-import { TorchTensor, type TorchDType } from './torch-tensor.js';
-import { isZip, readZip } from './zip.js';
+import { pickle, PyCall, PyGlobal, PyPersistentId, PyTuple, unpickle, type PickleValue } from './pickle.js';
+import { contiguousStrides, DTYPE_BYTES, TorchTensor, type TorchDType } from './torch-tensor.js';
+import { isZip, readZip, writeZip } from './zip.js';
 
 const STORAGE_DTYPES: Record<string, TorchDType> = {
   FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
@@ -91,4 +91,64 @@ export function readTorchFile(bytes: Uint8Array, source = 'torch file'): unknown
     },
     `${source} (data.pkl)`,
   );
+}
+
+const STORAGE_NAMES = Object.fromEntries(Object.entries(STORAGE_DTYPES).map(([name, dtype]) => [dtype, name])) as Record<TorchDType, string>;
+
+/**
+ * Writes `value` as `torch.save(value, path)` would (the zip format of PyTorch >= 1.6, pickle protocol 2): `Map`s
+ * become dicts, arrays lists, {@link PyTuple}s tuples, {@link TorchTensor}s tensors (each with a storage of its own,
+ * `requires_grad=False`), and a `Map` wrapped as `PyCall` of `collections.OrderedDict` an `OrderedDict` (see
+ * {@link orderedDict}). `torch.load` reads the result, and so does {@link readTorchFile}.
+ *
+ * @param value - The object to save.
+ * @param options - `archive`: the folder name inside the zip (PyTorch uses the file's stem, or `archive`).
+ * @returns The file's bytes.
+ * @throws {@link CbirError} (`INVALID_ARGUMENT`) for a value that is not picklable.
+ *
+ * @example
+ * ```ts
+ * const bytes = writeTorchFile(new Map([['epoch', 3], ['weight', TorchTensor.fromFloat32(w, [16, 3, 3, 3])]]));
+ * await writeFile('out.pt', bytes);   // torch.load('out.pt') -> {'epoch': 3, 'weight': tensor(...)}
+ * ```
+ */
+export function writeTorchFile(value: unknown, options: { archive?: string } = {}): Uint8Array {
+  const archive = options.archive ?? 'archive';
+  const storages: Uint8Array[] = [];
+  const rebuild = new PyGlobal('torch._utils', '_rebuild_tensor_v2');
+  const convert = (v: unknown): PickleValue => {
+    if (v instanceof TorchTensor) {
+      const contiguous = v.offset === 0 && v.strides.every((s, d) => s === contiguousStrides(v.shape)[d]);
+      const t = contiguous ? v : TorchTensor.fromFloat32(v.toFloat32(), v.shape);
+      const key = String(storages.length);
+      storages.push(t.storage.subarray(0, t.size * DTYPE_BYTES[t.dtype]));
+      const pid = new PyPersistentId(new PyTuple(['storage', new PyGlobal('torch', STORAGE_NAMES[t.dtype]), key, 'cpu', t.size]));
+      return new PyCall(rebuild, new PyTuple([pid, 0, new PyTuple([...t.shape]), new PyTuple(contiguousStrides(t.shape)), false, orderedDict(new Map())]));
+    }
+    if (v instanceof PyCall) return new PyCall(v.callable, new PyTuple(v.args.items.map(convert)), v.items && new Map([...v.items].map(([k, x]) => [k, convert(x)])));
+    if (v instanceof PyTuple) return new PyTuple(v.items.map(convert));
+    if (Array.isArray(v)) return v.map(convert);
+    if (v instanceof Map) return new Map([...v].map(([k, x]) => [convert(k), convert(x)]));
+    return v as PickleValue;
+  };
+  const data = pickle(convert(value));
+  const text = new TextEncoder();
+  return writeZip([
+    { name: `${archive}/data.pkl`, data },
+    { name: `${archive}/byteorder`, data: text.encode('little') },
+    ...storages.map((bytes, i) => ({ name: `${archive}/data/${i}`, data: bytes })),
+    { name: `${archive}/version`, data: text.encode('3\n') },
+  ]);
+}
+
+/**
+ * A Python `collections.OrderedDict` with `entries` (a model's `state_dict()` is one), for {@link writeTorchFile}.
+ *
+ * @example
+ * ```ts
+ * writeTorchFile(orderedDict(new Map([['encoder.0.bias', TorchTensor.fromFloat32(b, [64])]])));
+ * ```
+ */
+export function orderedDict(entries: ReadonlyMap<PickleValue, unknown>): PyCall {
+  return new PyCall(new PyGlobal('collections', 'OrderedDict'), new PyTuple([]), entries as ReadonlyMap<PickleValue, PickleValue>);
 }

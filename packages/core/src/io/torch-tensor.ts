@@ -42,7 +42,8 @@ export class TorchTensor {
   constructor(
     readonly dtype: TorchDType,
     readonly shape: readonly number[],
-    private readonly storage: Uint8Array,
+    /** The storage's little-endian bytes (a view into the file it came from). */
+    readonly storage: Uint8Array,
     /** Element strides; defaults to row-major contiguous. */
     readonly strides: readonly number[] = contiguousStrides(shape),
     /** Offset of the first element, in elements. */
@@ -59,6 +60,24 @@ export class TorchTensor {
         );
       }
     }
+  }
+
+  /**
+   * A contiguous float32 tensor holding a copy of `data`.
+   *
+   * @param data - Values in row-major order for `shape`.
+   * @param shape - PyTorch's shape, e.g. `[O, I, kH, kW]` for a Conv2d weight; `[]` for a scalar.
+   * @example
+   * ```ts
+   * const step = TorchTensor.fromFloat32(Float32Array.of(5), []);   // torch.tensor(5.)
+   * ```
+   */
+  static fromFloat32(data: Float32Array, shape: readonly number[]): TorchTensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) {
+      throw new FormatError(`TorchTensor.fromFloat32: shape [${shape.join(', ')}] holds ${size} values, got ${data.length}.`);
+    }
+    return new TorchTensor('float32', [...shape], new Uint8Array(data.slice().buffer));
   }
 
   /** Number of elements. */

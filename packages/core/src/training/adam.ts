@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { CbirError } from '../errors.js';
 
 /** Options of {@link Adam}: PyTorch's `torch.optim.Adam` defaults except the learning rate, which is the notebook's. */
 export interface AdamOptions {
@@ -10,6 +11,22 @@ export interface AdamOptions {
   beta2?: number;
   /** @defaultValue 1e-8 (PyTorch's; tfjs's Adam would take the backend's epsilon, 1e-7) */
   eps?: number;
+}
+
+/** Adam's step count and moments, one array per parameter in the model's weight order (tfjs layouts). */
+export interface AdamState {
+  /** Steps taken (PyTorch's `state[p]['step']`). */
+  step: number;
+  /** First moments (`exp_avg`); empty before the first step. */
+  m: Float32Array[];
+  /** Second moments (`exp_avg_sq`); empty before the first step. */
+  v: Float32Array[];
+}
+
+/** Adam's hyperparameters and state: everything needed to continue an optimisation where it stopped. */
+export interface AdamSnapshot {
+  options: Required<AdamOptions>;
+  state: AdamState;
 }
 
 /**
@@ -43,6 +60,28 @@ export class Adam {
     this.eps = options.eps ?? 1e-8;
   }
 
+  /**
+   * An Adam that continues `snapshot` (its hyperparameters, step and moments), e.g. a notebook checkpoint's
+   * `optimizer_state_dict` as {@link loadTorchWeights} imports it.
+   *
+   * @param shapes - The parameters' shapes, in order (the moments' shapes).
+   * @example
+   * ```ts
+   * const { optimizer } = loadTorchWeights(ae, await readFile('ckpt_epoch_4.pt'));
+   * const adam = Adam.restore(optimizer!, ae.model.trainableWeights.map((w) => w.shape as number[]));
+   * ```
+   */
+  static restore(snapshot: AdamSnapshot, shapes: number[][]): Adam {
+    const adam = new Adam(snapshot.options);
+    adam.setState(snapshot.state, shapes);
+    return adam;
+  }
+
+  /** The hyperparameters and state, for checkpoints ({@link Adam.restore} reverses it). */
+  snapshot(): AdamSnapshot {
+    return { options: { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps }, state: this.getState() };
+  }
+
   /** Applies one update to `params` given their gradients (same order). Disposes nothing it does not own. */
   apply(params: tf.Variable[], grads: tf.Tensor[]): void {
     if (this.m.length === 0) {
@@ -68,12 +107,21 @@ export class Adam {
   }
 
   /** The moments as float32 arrays (empty before the first step), for checkpoints. */
-  getState(): { step: number; m: Float32Array[]; v: Float32Array[] } {
+  getState(): AdamState {
     return { step: this.step, m: this.m.map((t) => t.dataSync() as Float32Array), v: this.v.map((t) => t.dataSync() as Float32Array) };
   }
 
   /** Restores {@link Adam.getState}'s output; `shapes` are the parameters' shapes, in order. */
-  setState(state: { step: number; m: Float32Array[]; v: Float32Array[] }, shapes: number[][]): void {
+  setState(state: AdamState, shapes: number[][]): void {
+    if (state.m.length !== state.v.length || (state.m.length > 0 && state.m.length !== shapes.length)) {
+      throw new CbirError('INVALID_ARGUMENT', `Adam.setState: the state has ${state.m.length} first and ${state.v.length} second moments for ${shapes.length} parameters.`);
+    }
+    state.m.forEach((d, i) => {
+      const n = shapes[i].reduce((a, b) => a * b, 1);
+      if (d.length !== n || state.v[i].length !== n) {
+        throw new CbirError('INVALID_ARGUMENT', `Adam.setState: parameter ${i} has shape [${shapes[i].join(', ')}] (${n} values), its moments hold ${d.length} and ${state.v[i].length}.`);
+      }
+    });
     this.dispose();
     this.step = state.step;
     this.m = state.m.map((d, i) => tf.keep(tf.tensor(d, shapes[i])));

@@ -1,4 +1,5 @@
 import { readFramed, writeFramed } from '../io/framed-file.js';
+import type { AdamState } from './adam.js';
 
 /** One epoch's record. Losses are MSE per image (mean over its pixels), averaged over the images. */
 export interface EpochRecord {
@@ -30,10 +31,11 @@ export interface Checkpoint {
   bestValLoss: number;
   bestEpoch: number;
   history: EpochRecord[];
-  options: { batchSize: number; lr: number; seed: number; valFraction: number; epochs: number };
+  /** The run's settings; Adam's betas and eps (absent in older checkpoints: PyTorch's defaults). */
+  options: { batchSize: number; lr: number; seed: number; valFraction: number; epochs: number; beta1?: number; beta2?: number; eps?: number };
   /** Parameters in the model's weight order, with their shapes. */
   params: { name: string; shape: number[]; data: Float32Array }[];
-  adam: { step: number; m: Float32Array[]; v: Float32Array[] };
+  adam: AdamState;
 }
 
 const MAGIC = 'CBIRCKPT';

@@ -5,7 +5,7 @@ import { imagesToTensor, type RawImage } from '../image/raw-image.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
 import { Rng } from '../utils/rng.js';
-import { Adam } from './adam.js';
+import { Adam, type AdamSnapshot } from './adam.js';
 import type { Checkpoint, EpochRecord } from './checkpoint.js';
 
 /** Options of {@link trainAutoencoder}. */
@@ -22,6 +22,12 @@ export interface TrainOptions extends LongRunning {
   valFraction?: number;
   /** Continue from this checkpoint (from `onCheckpoint` or a file); its split, order and RNG state are used. */
   resume?: Checkpoint;
+  /**
+   * Start Adam from this state instead of from zeros: a notebook checkpoint's `optimizer_state_dict`, as
+   * `loadTorchWeights(model, bytes).optimizer` imports it (lr, betas, eps, step and moments), so training continues as
+   * the notebook's RETRAIN does. Its lr is used unless `lr` is given. Ignored when `resume` is given.
+   */
+  initialOptimizer?: AdamSnapshot;
   /**
    * Called with a checkpoint at the end of every epoch (`last`), when the validation loss improves (`best`), and
    * when `signal` stops training (`last`). Node writes them to files; awaited before training goes on.
@@ -77,8 +83,10 @@ export function splitIndices(n: number, valFraction: number, rng: Rng): { train:
  */
 export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, options: TrainOptions): Promise<TrainResult> {
   const r = options.resume;
+  const init = r ? undefined : options.initialOptimizer;
   const batchSize = r?.options.batchSize ?? options.batchSize ?? 32;
-  const lr = r?.options.lr ?? options.lr ?? 3e-4;
+  const lr = r?.options.lr ?? options.lr ?? init?.options.lr ?? 3e-4;
+  const { beta1, beta2, eps } = r?.options ?? init?.options ?? {};
   const seed = r?.options.seed ?? options.seed ?? 0;
   const valFraction = r?.options.valFraction ?? options.valFraction ?? 0.15;
   const { epochs, onProgress, signal } = options;
@@ -97,9 +105,10 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
     }
     r.params.forEach((p, i) => vars[i].assign(tf.tensor(p.data, p.shape)));
   }
-  const adam = new Adam({ lr });
-  if (r && r.adam.m.length) adam.setState(r.adam, vars.map((v) => v.shape));
-  else if (r) adam.step = r.adam.step;
+  const adam = new Adam({ lr, beta1, beta2, eps });
+  const adamState = r?.adam ?? init?.state;
+  if (adamState && adamState.m.length) adam.setState(adamState, vars.map((v) => v.shape));
+  else if (adamState) adam.step = adamState.step;
 
   let rng = r ? Rng.fromState(r.rngState) : new Rng(seed);
   const split = r ? r.split : splitIndices(data.size, valFraction, rng);
@@ -120,7 +129,7 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
     inputSize: model.inputSize,
     epoch, batch, order: [...order], partial: { ...partial }, split, skipped: [...skipped].sort((a, b) => a - b),
     rngState: rng.state, bestValLoss, bestEpoch, history: [...history],
-    options: { batchSize, lr, seed, valFraction, epochs },
+    options: { batchSize, lr, seed, valFraction, epochs, beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps },
     params: vars.map((v, i) => ({ name: model.model.trainableWeights[i].originalName, shape: v.shape, data: v.dataSync() as Float32Array })),
     adam: adam.getState(),
   });

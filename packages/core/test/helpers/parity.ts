@@ -5,10 +5,15 @@ import { fixtureNpy, maxAbsDiff } from './fixtures.js';
 
 /** Max abs differences of latent and reconstruction against the PyTorch fixture `${tag}-${size}-*.npy`. */
 export function parityAgainstTorch(model: Autoencoder, weights: Uint8Array, tag: string, size: number): { latent: number; recon: number } {
+  return parityAgainstFiles(model, weights, `models/${tag}-${size}`);
+}
+
+/** Max abs differences of latent and reconstruction against the PyTorch fixtures `${prefix}-{input,latent,recon}.npy`. */
+export function parityAgainstFiles(model: Autoencoder, weights: Uint8Array, prefix: string): { latent: number; recon: number } {
   loadTorchWeights(model, weights);
-  const input = fixtureNpy(`models/${tag}-${size}-input.npy`);
-  const latent = fixtureNpy(`models/${tag}-${size}-latent.npy`);
-  const recon = fixtureNpy(`models/${tag}-${size}-recon.npy`);
+  const input = fixtureNpy(`${prefix}-input.npy`);
+  const latent = fixtureNpy(`${prefix}-latent.npy`);
+  const recon = fixtureNpy(`${prefix}-recon.npy`);
   const before = tf.memory().numTensors;
   const x = tf.tensor4d(input.data as Float32Array, input.shape as [number, number, number, number]);
   const z = model.encode(x);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FormatError, crc32 } from 'cbir-core';
-import { readZip } from '../../src/io/zip.js';
+import { readZip, writeZip } from '../../src/io/zip.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
 
 describe('readZip', () => {
@@ -20,5 +20,23 @@ describe('readZip', () => {
 describe('crc32', () => {
   it('matches the standard check value', () => {
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
+});
+
+describe('writeZip', () => {
+  it('writes stored entries at 64-byte offsets that readZip (and torch.load: see make_checkpoint_fixtures.py) reads back', () => {
+    const entries = [
+      { name: 'archive/data.pkl', data: Uint8Array.from([1, 2, 3]) },
+      { name: 'archive/data/0', data: new Uint8Array(1000).map((_, i) => i % 251) },
+      { name: 'archive/version', data: new TextEncoder().encode('3\n') },
+    ];
+    const zip = writeZip(entries);
+    const back = readZip(zip);
+    expect(back.map((e) => e.name)).toEqual(entries.map((e) => e.name));
+    back.forEach((e, i) => {
+      expect(e.data).toEqual(entries[i].data);
+      expect(e.data.byteOffset % 64).toBe(0);
+    });
+    expect(writeZip(entries)).toEqual(zip);
   });
 });
