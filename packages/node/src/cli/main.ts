@@ -6,6 +6,7 @@ import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { embed } from './embed.js';
 import { evalCmd } from './eval.js';
+import { exportCmd } from './export.js';
 import { features } from './features.js';
 import { indexCmd } from './index-cmd.js';
 import { quickstart } from './quickstart.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   demo: { run: demo, help: 'build a model, print its summary, load PyTorch weights, reconstruct an image made on the fly' },
   train: { run: train, help: 'train an autoencoder on a folder of images (resumable)' },
   embed: { run: embed, help: 'turn a folder of images into a feature file with a trained model' },
+  export: { run: exportCmd, help: "write a trained model as the notebook's PyTorch checkpoint (.pt), optimizer included" },
   index: { run: indexCmd, help: 'build an exact, cosine or LSH index over a feature file' },
   search: { run: search, help: 'find the images nearest to a new image or an indexed one; --montage draws them' },
   eval: { run: evalCmd, help: 'leave-one-out P@k and mAP by label' },

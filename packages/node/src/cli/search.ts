@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, reduceLatent, type ReducerState, searchHits } from 'cbir-core';
@@ -9,12 +9,14 @@ import { buildMontage } from '../image/montage.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadIndex } from '../io/index-files.js';
-import { loadModel } from '../io/model-files.js';
+import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
 
-const HELP = `Usage: cbir search --index FILE (--query IMAGE --model DIR | --id ID) [-k 10] [--montage out.png] [--json]
+const HELP = `Usage: cbir search --index FILE (--query IMAGE --model DIR|FILE.pt [--arch v1|v2] [--size S] | --id ID) [-k 10]
+                   [--montage out.png] [--json]
 
 Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
-and reducer) or to an indexed item (--id, itself excluded). --montage writes the query and its results as a
+and reducer; a PyTorch weight file is read into --arch at --size, as cbir embed does) or to an indexed item (--id,
+itself excluded). --montage writes the query and its results as a
 labelled grid with distances.`;
 
 export async function search(argv: string[]): Promise<void> {
@@ -22,12 +24,12 @@ export async function search(argv: string[]): Promise<void> {
     args: argv,
     options: {
       index: { type: 'string' }, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
-      model: { type: 'string' }, montage: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
   if (!values.index || (!values.query === !values.id)) throw new CbirError('INVALID_ARGUMENT', `--index and one of --query or --id are required.\n\n${HELP}`);
-  const k = Number(values.k);
+  const k = positiveInt('k', values.k!);
   const index = await loadIndex(resolve(values.index));
   let vector: Float32Array;
   let queryPath: string;
@@ -39,11 +41,11 @@ export async function search(argv: string[]): Promise<void> {
     vector = v;
     queryPath = index.metadata(exclude)?.path ?? String(exclude);
   } else {
-    if (!values.model) throw new CbirError('INVALID_ARGUMENT', '--query needs --model DIR: the model that embedded the indexed collection.');
+    if (!values.model) throw new CbirError('INVALID_ARGUMENT', '--query needs --model DIR|FILE.pt: the model that embedded the indexed collection.');
     await initNodeBackend();
-    const modelDir = resolve(values.model);
-    const { model } = await loadModel(modelDir);
-    const reducerPath = join(modelDir, 'reducer.bin');
+    const modelPath = resolve(values.model);
+    const { model, isDir } = await loadModelArg(modelPath, { arch: values.arch, size: values.size });
+    const reducerPath = reducerPathFor(modelPath, isDir);
     const reducer: ReducerState = existsSync(reducerPath)
       ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
       : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };

@@ -2,21 +2,25 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, ConvAutoencoder, ConvAutoencoderV2, deserializeCheckpoint, serializeCheckpoint, trainAutoencoder, type Checkpoint } from 'cbir-core';
+import { CbirError, deserializeCheckpoint, loadTorchWeights, serializeCheckpoint, trainAutoencoder, type AdamSnapshot, type Checkpoint } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset } from '../dataset/directory-dataset.js';
 import type { Fit } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { saveModel } from '../io/model-files.js';
+import { ARCHS, parseArch, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 
-const HELP = `Usage: cbir train --data DIR [--model v1|v2] [--size S] [--epochs E (10)] [--batch 32] [--lr 3e-4] [--seed 0]
-                  [--fit cover|contain|fill] [--out DIR] [--resume] [--json]
+const HELP = `Usage: cbir train --data DIR [--arch v1|v2 (v2)] [--size S (128)] [--epochs E (10)] [--batch 32] [--lr 3e-4]
+                  [--seed 0] [--fit cover|contain|fill] [--out DIR] [--init FILE.pt | --resume] [--json]
 
-Trains ConvAutoencoder (v1) or ConvAutoencoderV2 (v2) on a folder of images (sub-folder names are labels), as the
-notebook does: MSE, Adam, an 85/15 split by --seed. Writes to --out: model.json + weights.bin (the best validation
-loss so far, tfjs format), last.ckpt (to resume), history.json.
+Trains ConvAutoencoderV2 (v2, the notebook's ConvAutoencoder_v2) or ConvAutoencoder (v1) on a folder of images
+(sub-folder names are labels), as the notebook does: MSE, Adam, an 85/15 split by --seed. Writes to --out:
+model.json + weights.bin (the best validation loss so far, tfjs format), last.ckpt (to resume), history.json.
+--init starts from a PyTorch checkpoint (the notebook's .pt files, a state dict, safetensors), its Adam state
+included when it has one (lr from the file unless --lr is given), as the notebook's RETRAIN does.
 Ctrl-C stops at the next batch with a checkpoint; --resume continues from --out/last.ckpt.
+--model v1|v2 is an older spelling of --arch. cbir export writes the result back as a notebook checkpoint.
 Exit codes: 0 done, 1 error, 2 bad arguments, 130 stopped by Ctrl-C (resumable).`;
 
 /** Exit code of a run stopped by SIGINT with a checkpoint written. */
@@ -26,20 +30,27 @@ export async function train(argv: string[]): Promise<number | void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      data: { type: 'string' }, model: { type: 'string', default: 'v1' }, size: { type: 'string', default: '128' },
-      epochs: { type: 'string' }, batch: { type: 'string', default: '32' }, lr: { type: 'string', default: '3e-4' },
+      data: { type: 'string' }, arch: { type: 'string' }, model: { type: 'string' }, size: { type: 'string', default: '128' },
+      epochs: { type: 'string' }, batch: { type: 'string', default: '32' }, lr: { type: 'string' }, init: { type: 'string' },
       seed: { type: 'string', default: '0' }, fit: { type: 'string', default: 'cover' }, out: { type: 'string', default: 'cbir-model' },
       resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
   if (!values.data) throw new CbirError('INVALID_ARGUMENT', '--data DIR is required: a folder of images.');
-  if (values.model !== 'v1' && values.model !== 'v2') throw new CbirError('INVALID_ARGUMENT', `--model must be v1 or v2, got "${values.model}".`);
+  if (values.arch !== undefined && values.model !== undefined && values.arch !== values.model) {
+    throw new CbirError('INVALID_ARGUMENT', `--arch ${values.arch} and --model ${values.model} disagree; --model is an older spelling of --arch: pass one.`);
+  }
+  const archName = parseArch(values.arch ?? values.model);
+  if (values.init && values.resume) throw new CbirError('INVALID_ARGUMENT', '--init and --resume exclude each other: --init starts a run from a PyTorch checkpoint, --resume continues cbir\'s own.');
   const num = (name: string, v: string) => {
     const n = Number(v);
-    if (!Number.isFinite(n)) throw new CbirError('INVALID_ARGUMENT', `--${name} must be a number, got "${v}".`);
+    if (!Number.isFinite(n) || n <= 0) throw new CbirError('INVALID_ARGUMENT', `--${name} must be a positive number, got "${v}".`);
     return n;
   };
+  const epochsArg = values.epochs === undefined ? undefined : positiveInt('epochs', values.epochs);
+  const batchSize = positiveInt('batch', values.batch!);
+  const lrArg = values.lr === undefined ? undefined : num('lr', values.lr);
   const out = resolve(values.out!);
   const ckptPath = join(out, 'last.ckpt');
   let resume: Checkpoint | undefined;
@@ -47,16 +58,28 @@ export async function train(argv: string[]): Promise<number | void> {
     if (!existsSync(ckptPath)) throw new CbirError('INVALID_ARGUMENT', `--resume: there is no checkpoint at ${ckptPath}. Run without --resume to start.`);
     resume = deserializeCheckpoint(new Uint8Array(await readFile(ckptPath)), ckptPath);
   }
-  const size = resume?.inputSize ?? num('size', values.size!);
+  const size = resume?.inputSize ?? positiveInt('size', values.size!);
   const print = progressPrinter(values.json!);
   const backend = await initNodeBackend();
   print({ stage: 'backend', backend: backend.name });
   const data = await directoryDataset(resolve(values.data), { size, fit: values.fit as Fit });
   print({ stage: 'data', images: data.size, labels: data.labels.length, ignored: data.ignored.length });
   if (!values.json) console.log(`${data.size} images in ${data.labels.length} classes from ${values.data} (${data.ignored.length} other files ignored), backend ${backend.name}`);
-  const arch = resume?.architecture ?? (values.model === 'v1' ? 'ConvAutoencoder' : 'ConvAutoencoderV2');
-  const seed = num('seed', values.seed!);
-  const model = arch === 'ConvAutoencoder' ? new ConvAutoencoder({ inputSize: size, seed }) : new ConvAutoencoderV2({ inputSize: size, seed });
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new CbirError('INVALID_ARGUMENT', `--seed must be a non-negative integer, got "${values.seed}".`);
+  const arch = resume ? (resume.architecture === 'ConvAutoencoder' ? 'v1' : 'v2') : archName;
+  const model = ARCHS[arch](size, seed);
+  let initialOptimizer: AdamSnapshot | undefined;
+  if (values.init) {
+    const info = loadTorchWeights(model, new Uint8Array(await readFile(resolve(values.init))), { source: values.init });
+    initialOptimizer = info.optimizer;
+    print({ stage: 'init', file: values.init, format: info.format, epoch: info.epoch, adamStep: info.optimizer?.state.step, problems: info.problems });
+    if (!values.json) {
+      console.log(`initialised from ${values.init} (${info.format}${info.epoch === undefined ? '' : `, epoch ${info.epoch}`}): ` +
+        (info.optimizer ? `Adam continues from step ${info.optimizer.state.step}, lr ${info.optimizer.options.lr}` : 'no Adam state in the file, Adam starts afresh') +
+        (info.problems.length ? ` (${info.problems.join('; ')})` : ''));
+    }
+  }
   await mkdir(out, { recursive: true });
 
   const controller = new AbortController();
@@ -69,8 +92,8 @@ export async function train(argv: string[]): Promise<number | void> {
   try {
     const result = await trainAutoencoder(model, data, {
       // A resumed run keeps its target unless --epochs says otherwise.
-      epochs: values.epochs ? num('epochs', values.epochs) : (resume?.options.epochs ?? 10), batchSize: num('batch', values.batch!), lr: num('lr', values.lr!), seed,
-      resume, signal: controller.signal, onProgress: print,
+      epochs: epochsArg ?? resume?.options.epochs ?? 10, batchSize, lr: lrArg, seed,
+      resume, initialOptimizer, signal: controller.signal, onProgress: print,
       onCheckpoint: async (c, kind) => {
         if (kind === 'best') await saveModel(model, out, { bestValLoss: c.bestValLoss, bestEpoch: c.bestEpoch, history: c.history });
         else await writeFileAtomic(ckptPath, serializeCheckpoint(c));

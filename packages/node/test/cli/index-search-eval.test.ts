@@ -18,7 +18,7 @@ describe('cbir index, search and eval', () => {
   it('index a feature file, search by a new image and by id with a montage, evaluate by label', async () => {
     const data = await makeImageFolder(5);
     const out = await mkdtemp(join(tmpdir(), 'cbir-index-'));
-    await cbir('train', '--data', data, '--size', '32', '--epochs', '1', '--batch', '4', '--out', out, '--json');
+    await cbir('train', '--data', data, '--arch', 'v1', '--size', '32', '--epochs', '1', '--batch', '4', '--out', out, '--json');
     const feats = join(out, 'f.cbirfeat');
     await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'rp:16', '--l2', '--threads', '1');
     for (const type of ['exact', 'cosine', 'lsh']) await cbir('index', '--features', feats, '--type', type, '--out', join(out, `${type}.idx`), '--hash-size', '4', '--tables', '3');
