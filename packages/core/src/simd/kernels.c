@@ -424,3 +424,111 @@ EXPORT void conv_filter_grad(const ConvGrad *p, int r0, int r1) {
     }
   }
 }
+
+// A stride-1 3x3 convolution for conv3x3_winograd: Winograd's F(2x2, 3x3) (int32 fields in the module's memory).
+typedef struct {
+  const float *x; // input [n, h, w, ci], ci a multiple of 4
+  int n, h, w, ci;
+  const float *u; // transformed filter G g G^T, packed [16][ceil(co / 8)][ci][8], zero past co
+  int co, oh, ow, top, left;
+  const float *bias; // [ceil(co / 8) * 8]
+  int relu;
+  float *scratch; // per part: V [16][tw4][ci], then M [16][tw4][ceil(co / 8) * 8], tw4 = ceil(ceil(ow / 2) / 4) * 4
+  int scratchFloats; // floats of scratch per part
+  float *out; // [n, oh, ow, co]
+} Wino;
+
+// One 4-channel vector of the input at (iy, ix), or zeros outside the input.
+static inline v128_t wino_in(const float *img, int h, int w, int ci, int iy, int ix, int c) {
+  if ((unsigned)iy >= (unsigned)h || (unsigned)ix >= (unsigned)w) return wasm_f32x4_splat(0);
+  return wasm_v128_load(img + ((long)iy * w + ix) * ci + c);
+}
+
+// Rows [r0, r1) of tile rows (row r is image r / ceil(oh / 2), output rows 2 (r % ceil(oh / 2)) .. + 2), part `part`
+// of the call (its scratch). Y = A^T [(G g G^T) . (B^T d B)] A per 2x2 output tile and channel (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", CVPR 2016): 16 multiplies per output pair of channels where the
+// direct form takes 36. The 16 element-wise products summed over ci are 16 GEMMs of [tiles, ci] x [ci, co] on the
+// 4 x 8 tile of the direct convolution (tile_4x8). Transforms in float32: the matrices' entries are 0, +-1 and +-1/2,
+// exact in binary, so the error stays that of a float32 sum. Every value lives in a named local (no arrays): the
+// shared-memory build must not touch the shadow stack, which all threads share.
+EXPORT void conv3x3_winograd(const Wino *p, int r0, int r1, int part) {
+  const int ci = p->ci, co = p->co, w = p->w, h = p->h, ow = p->ow, oh = p->oh;
+  const int th = (oh + 1) >> 1, tw = (ow + 1) >> 1, tw4 = (tw + 3) & ~3, blocks = (co + 7) >> 3, cop = blocks * 8;
+  float *V = p->scratch + (long)part * p->scratchFloats;
+  float *M = V + 16L * tw4 * ci;
+  for (int r = r0; r < r1; r++) {
+    const int i = r / th, ty = r - i * th;
+    const float *img = p->x + (long)i * h * w * ci;
+    const int iy = 2 * ty - p->top;
+    // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], for every tile of the row.
+    for (int t = 0; t < tw4; t++) {
+      const int ix = 2 * (t < tw ? t : tw - 1) - p->left;
+      for (int c = 0; c < ci; c += 4) {
+#define D(a, b) const v128_t d##a##b = wino_in(img, h, w, ci, iy + a, ix + b, c);
+        D(0, 0) D(0, 1) D(0, 2) D(0, 3) D(1, 0) D(1, 1) D(1, 2) D(1, 3) D(2, 0) D(2, 1) D(2, 2) D(2, 3) D(3, 0) D(3, 1) D(3, 2) D(3, 3)
+#undef D
+        // Columns first: s_jb = (B^T d)_jb.
+#define COL(b) const v128_t s0##b = wasm_f32x4_sub(d0##b, d2##b), s1##b = wasm_f32x4_add(d1##b, d2##b), s2##b = wasm_f32x4_sub(d2##b, d1##b), s3##b = wasm_f32x4_sub(d1##b, d3##b);
+        COL(0) COL(1) COL(2) COL(3)
+#undef COL
+        float *v = V + (long)t * ci + c;
+        const long ps = (long)tw4 * ci; // one position's stride
+#define ROW(a) \
+  wasm_v128_store(v + (4 * a + 0) * ps, wasm_f32x4_sub(s##a##0, s##a##2)); \
+  wasm_v128_store(v + (4 * a + 1) * ps, wasm_f32x4_add(s##a##1, s##a##2)); \
+  wasm_v128_store(v + (4 * a + 2) * ps, wasm_f32x4_sub(s##a##2, s##a##1)); \
+  wasm_v128_store(v + (4 * a + 3) * ps, wasm_f32x4_sub(s##a##1, s##a##3));
+        ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+      }
+    }
+    // The 16 GEMMs: M[pos][t][o] = sum_c V[pos][t][c] U[pos][c][o].
+    for (int pos = 0; pos < 16; pos++) {
+      const float *vp = V + (long)pos * tw4 * ci;
+      float *mp = M + (long)pos * tw4 * cop;
+      for (int bk = 0; bk < blocks; bk++) {
+        const float *ub = p->u + ((long)pos * blocks + bk) * ci * 8;
+        for (int t = 0; t < tw4; t += 4) {
+          const v128_t z = wasm_f32x4_splat(0);
+          v128_t a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, e0 = z, e1 = z;
+          const float *q = vp + (long)t * ci;
+          tile_4x8(q, q + ci, q + 2 * ci, q + 3 * ci, 1, ub, 8, ci, &a0, &a1, &b0, &b1, &c0, &c1, &e0, &e1);
+          float *o = mp + (long)t * cop + bk * 8;
+          wasm_v128_store(o, a0); wasm_v128_store(o + 4, a1);
+          wasm_v128_store(o + cop, b0); wasm_v128_store(o + cop + 4, b1);
+          wasm_v128_store(o + 2 * cop, c0); wasm_v128_store(o + 2 * cop + 4, c1);
+          wasm_v128_store(o + 3 * cop, e0); wasm_v128_store(o + 3 * cop + 4, e1);
+        }
+      }
+    }
+    // Output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], then bias and ReLU; tiles past the output's edge are
+    // computed (on repeated input) and not stored.
+    const long ps = (long)tw4 * cop;
+    const int oy0 = 2 * ty, rowsOut = oh - oy0 < 2 ? oh - oy0 : 2;
+    for (int t = 0; t < tw; t++) {
+      const int ox0 = 2 * t, colsOut = ow - ox0 < 2 ? ow - ox0 : 2;
+      for (int c = 0; c < cop && c < co; c += 4) {
+        const float *m = M + (long)t * cop + c;
+#define L(a, b) const v128_t m##a##b = wasm_v128_load(m + (4 * a + b) * ps);
+        L(0, 0) L(0, 1) L(0, 2) L(0, 3) L(1, 0) L(1, 1) L(1, 2) L(1, 3) L(2, 0) L(2, 1) L(2, 2) L(2, 3) L(3, 0) L(3, 1) L(3, 2) L(3, 3)
+#undef L
+#define COL(b) const v128_t t0##b = wasm_f32x4_add(wasm_f32x4_add(m0##b, m1##b), m2##b), t1##b = wasm_f32x4_sub(wasm_f32x4_sub(m1##b, m2##b), m3##b);
+        COL(0) COL(1) COL(2) COL(3)
+#undef COL
+        const v128_t bias = wasm_v128_load(p->bias + c), zero = wasm_f32x4_splat(0);
+        const int lanes = co - c < 4 ? co - c : 4;
+#define OUT(a)                                                                                          \
+  if (a < rowsOut) {                                                                                    \
+    float *orow = p->out + (((long)i * oh + oy0 + a) * ow + ox0) * co + c;                             \
+    v128_t y0 = wasm_f32x4_add(bias, wasm_f32x4_add(wasm_f32x4_add(t##a##0, t##a##1), t##a##2));      \
+    v128_t y1 = wasm_f32x4_add(bias, wasm_f32x4_sub(wasm_f32x4_sub(t##a##1, t##a##2), t##a##3));      \
+    if (p->relu) { y0 = wasm_f32x4_max(y0, zero); y1 = wasm_f32x4_max(y1, zero); }                     \
+    store_lanes(orow, y0, lanes);                                                                       \
+    if (colsOut > 1) store_lanes(orow + co, y1, lanes);                                                 \
+  }
+        OUT(0) OUT(1)
+#undef OUT
+      }
+    }
+  }
+}

@@ -17,6 +17,7 @@ interface KernelExports {
   dots_f32(x: number, n: number, q: number, nq: number, d: number, out: number): void;
   conv2d_nhwc(params: number, r0: number, r1: number): void;
   conv_filter_grad(params: number, r0: number, r1: number): void;
+  conv3x3_winograd(params: number, r0: number, r1: number, part: number): void;
 }
 
 const PAGE = 65536;
@@ -24,7 +25,7 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'conv2d_nhwc', 'conv_filter_grad'] as const;
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'conv2d_nhwc', 'conv_filter_grad', 'conv3x3_winograd'] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 
@@ -207,25 +208,32 @@ export class SimdKernels {
     this.top = this.markAt = this.k.__heap_base.value;
   }
 
+  /** The most shares {@link SimdKernels.rows} splits a call into (the workers and the calling thread). */
+  get maxParts(): number {
+    const pool = this.threads === threads && suspended === 0 ? this.threads : undefined;
+    return pool ? pool.workers + 1 : 1;
+  }
+
   /**
    * Runs kernel `name` over `n` rows, split between the calling thread and the workers when there are any and the
-   * work (`n * workPerRow`) pays for waking them. `args(r0, r1)` gives the kernel's arguments for rows `[r0, r1)`.
+   * work (`n * workPerRow`) pays for waking them. `args(r0, r1, part)` gives the kernel's arguments for rows
+   * `[r0, r1)`; `part` (0 .. {@link SimdKernels.maxParts} - 1) numbers the shares, for kernels with scratch of their own.
    * @returns Each share's result (for kernels that return a value), the caller's first.
    */
-  rows(name: SimdKernelName, n: number, workPerRow: number, args: (r0: number, r1: number) => number[]): number[] {
+  rows(name: SimdKernelName, n: number, workPerRow: number, args: (r0: number, r1: number, part: number) => number[]): number[] {
     const fn = this.k[name] as (...a: number[]) => number;
     // (A pool replaced since this instance attached to it may be closed: then this instance runs on one thread, as it
     // does inside withoutSimdThreads.)
     const pool = this.threads === threads && suspended === 0 ? this.threads : undefined;
-    if (!pool || n < 2 || n * workPerRow < PARALLEL_MIN_WORK) return [fn(...args(0, n))];
+    if (!pool || n < 2 || n * workPerRow < PARALLEL_MIN_WORK) return [fn(...args(0, n, 0))];
     const parts = Math.min(pool.workers + 1, n);
     // Shares in multiples of 4 rows (the dot kernel's register block), the caller's last.
     const step = Math.ceil(n / parts / 4) * 4;
     const bounds = Array.from({ length: parts }, (_, i) => [Math.min(n, i * step), Math.min(n, (i + 1) * step)]);
-    const theirs = bounds.slice(0, parts - 1).map(([a, b]) => args(a, b));
+    const theirs = bounds.slice(0, parts - 1).map(([a, b], i) => args(a, b, i));
     pool.start(this.handle, name, theirs);
     const [a, b] = bounds[parts - 1];
-    const mine = b > a ? fn(...args(a, b)) : 0;
+    const mine = b > a ? fn(...args(a, b, parts - 1)) : 0;
     return [mine, ...pool.wait()];
   }
 

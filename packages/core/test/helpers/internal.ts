@@ -5,3 +5,4 @@ export type { Autoencoder } from '../../src/models/autoencoder.js';
 export { setProductEngine, type ProductEngine } from '../../src/utils/active-backend.js';
 export { SimdKernels } from '../../src/simd/simd-kernels.js';
 export { convSimdTesting } from '../../src/kernels/wasm/conv2d.js';
+export { winogradTesting } from '../../src/kernels/wasm/conv2d.js';

@@ -70,6 +70,92 @@ export type ConvGeometry = Pick<
   | 'strideHeight' | 'strideWidth' | 'dilationHeight' | 'dilationWidth'
 > & { padInfo: { top: number; left: number } };
 
+/** The kernels' bias buffer: the epilogue's bias (one per output channel, or one for all), zeros past it. */
+function writeBias(out: Float32Array, co: number, epilogue: ConvEpilogue): void {
+  out.fill(0);
+  if (epilogue.bias?.length === 1) out.fill(epilogue.bias[0], 0, co);
+  else if (epilogue.bias) out.set(epilogue.bias);
+}
+
+/** The int32 fields of kernels.c's `Wino` struct, in order. */
+const WINO_FIELDS = 16;
+/** F(2x2, 3x3): outputs per tile side, and the transformed tile's side. */
+const WINO_M = 2;
+const WINO_T = 4;
+/** Test hooks: `enabled: false` keeps every convolution on the direct kernel; `runs` counts the Winograd ones. */
+export const winogradTesting = { enabled: true, runs: 0 };
+
+/**
+ * Whether a convolution takes the Winograd kernel: 3x3, stride 1, no dilation, channels in SIMD vectors, and enough
+ * output channels for the transforms (per input and output value) to be paid back by the 2.25x fewer multiplications
+ * (8 and more: ConvAutoencoderV2's stride-1 layers have 32 to 256; its 3-channel first layer stays direct).
+ */
+function winogradFits(g: ConvGeometry): boolean {
+  return winogradTesting.enabled && g.filterHeight === 3 && g.filterWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 &&
+    g.dilationHeight === 1 && g.dilationWidth === 1 && g.inChannels % 4 === 0 && g.outChannels >= 8;
+}
+
+/**
+ * The filter's Winograd transform U = G g G^T per (input, output) channel, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2;
+ * 0 0 1], packed for `conv3x3_winograd` as `[16][ceil(co / 8)][ci][8]` (zero past `co`). In float64, rounded once.
+ */
+function winogradFilter(f: Float32Array, ci: number, co: number, out: Float32Array): void {
+  const blocks = Math.ceil(co / BLOCK);
+  out.fill(0);
+  const g = new Float64Array(9);
+  const gg = new Float64Array(12);
+  for (let c = 0; c < ci; c++) {
+    for (let o = 0; o < co; o++) {
+      for (let t = 0; t < 9; t++) g[t] = f[(t * ci + c) * co + o];
+      // G g: 4 x 3.
+      for (let x = 0; x < 3; x++) {
+        const a = g[x], b = g[3 + x], d = g[6 + x];
+        gg[x] = a;
+        gg[3 + x] = (a + b + d) / 2;
+        gg[6 + x] = (a - b + d) / 2;
+        gg[9 + x] = d;
+      }
+      // (G g) G^T: 4 x 4.
+      const bk = Math.floor(o / BLOCK);
+      for (let y = 0; y < WINO_T; y++) {
+        const a = gg[3 * y], b = gg[3 * y + 1], d = gg[3 * y + 2];
+        const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
+        for (let x = 0; x < WINO_T; x++) out[(((y * WINO_T + x) * blocks + bk) * ci + c) * BLOCK + (o % BLOCK)] = row[x];
+      }
+    }
+  }
+}
+
+/** {@link convOnSimd} for the convolutions {@link winogradFits} takes: Winograd's F(2x2, 3x3). */
+function winogradOnSimd(k: SimdKernels, x: Float32Array, filter: Float32Array, g: ConvGeometry, epilogue: ConvEpilogue): { k: SimdKernels; out: Float32Array } | undefined {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = g;
+  const blocks = Math.ceil(co / BLOCK);
+  const th = Math.ceil(oh / WINO_M);
+  const tw4 = Math.ceil(Math.ceil(ow / WINO_M) / 4) * 4;
+  const scratch = 16 * tw4 * (ci + blocks * BLOCK);
+  const parts = k.maxParts;
+  const inLen = n * h * w * ci;
+  const outLen = n * oh * ow * co;
+  const uLen = 16 * blocks * ci * BLOCK;
+  if (!SimdKernels.fits((inLen + outLen + uLen + blocks * BLOCK + parts * scratch + WINO_FIELDS) * 4)) return undefined;
+  k.reset();
+  const xb = k.alloc(inLen, 4);
+  const ub = k.alloc(uLen, 4);
+  const bb = k.alloc(blocks * BLOCK, 4);
+  const sb = k.alloc(parts * scratch, 4);
+  const ob = k.alloc(outLen, 4);
+  const pb = k.alloc(WINO_FIELDS, 4);
+  k.f32(xb).set(x);
+  winogradFilter(filter, ci, co, k.f32(ub));
+  writeBias(k.f32(bb), co, epilogue);
+  const { top, left } = g.padInfo;
+  k.i32(pb).set([xb.ptr, n, h, w, ci, ub.ptr, co, oh, ow, top, left, bb.ptr, epilogue.relu ? 1 : 0, sb.ptr, scratch, ob.ptr]);
+  k.rows('conv3x3_winograd', n * th, tw4 * 16 * ci * co, (r0, r1, part) => [pb.ptr, r0, r1, part]);
+  convSimdTesting.runs++;
+  winogradTesting.runs++;
+  return { k, out: k.f32(ob) };
+}
+
 /**
  * A convolution (NHWC input `x`, HWIO `filter`) on cbir's threaded SIMD kernels: an implicit GEMM over the input as it
  * lies, with the padding (and anything past the input's edge) read as zeros, so nothing is padded or unfolded first.
@@ -87,6 +173,10 @@ export function convOnSimd(x: Float32Array, filter: Float32Array, g: ConvGeometr
   const outLen = n * oh * ow * co;
   const slower = (outLen * taps) / (inLen + outLen) < MIN_INTENSITY || (taps < MIN_TAPS_ONE_THREAD && !simdThreadsActive());
   if (slower && !convSimdTesting.always) return undefined;
+  if (winogradFits(g)) {
+    const done = winogradOnSimd(k, x, filter, g, epilogue);
+    if (done) return done;
+  }
   if (!SimdKernels.fits((inLen + outLen + blocks * taps * BLOCK + blocks * BLOCK + ci + CONV_FIELDS) * 4)) return undefined;
   k.reset();
   const xb = k.alloc(inLen, 4);
@@ -97,12 +187,7 @@ export function convOnSimd(x: Float32Array, filter: Float32Array, g: ConvGeometr
   const pb = k.alloc(CONV_FIELDS, 4);
   k.f32(xb).set(x);
   packFilter(filter, taps, co, k.f32(fb));
-  const bias = k.f32(bb);
-  bias.fill(0);
-  if (epilogue.bias) {
-    if (epilogue.bias.length === 1) bias.fill(epilogue.bias[0], 0, co);
-    else bias.set(epilogue.bias);
-  }
+  writeBias(k.f32(bb), co, epilogue);
   k.f32(zb).fill(0);
   const { top, left } = g.padInfo;
   k.i32(pb).set([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
+import { winogradTesting } from '../../helpers/internal.js';
 import { CONV_CASES, CONV_PATHS, useConvPath, type ConvCase } from './conv-cases.js';
 
 /** Forward-only cases: dilation (tfjs allows it at stride 1), wide rows and more than one block of 8 channels. */
@@ -50,6 +51,27 @@ describe.each(CONV_PATHS)('wasm Conv2D and FusedConv2D on %s equal the cpu kerne
         { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1], activation },
       );
       expect(relativeError(wasm.data, cpu.data), activation).toBeLessThanOrEqual(1e-4);
+    }
+  });
+});
+
+describe('Winograd F(2x2, 3x3) on the SIMD kernels', () => {
+  useConvPath('simd');
+  const WINOGRAD = FORWARD_CASES.filter((c) => c.name.startsWith('Winograd') || c.name.includes('V2 encoder.3'));
+
+  it.each(WINOGRAD)('$name takes it, and gives the direct kernel\'s result to float32 tolerance', async (c) => {
+    const inputs = { x: { shape: c.x, data: values(c.x, 12) }, filter: { shape: c.filter, data: values(c.filter, 13) } };
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] };
+    const runs = winogradTesting.runs;
+    const fast = (await onBothBackends('Conv2D', inputs, attrs)).wasm;
+    expect(winogradTesting.runs).toBe(runs + 1);
+    winogradTesting.enabled = false;
+    try {
+      const direct = (await onBothBackends('Conv2D', inputs, attrs)).wasm;
+      expect(winogradTesting.runs).toBe(runs + 1);
+      expect(relativeError(fast.data, direct.data)).toBeLessThanOrEqual(1e-5);
+    } finally {
+      winogradTesting.enabled = true;
     }
   });
 });
