@@ -3,7 +3,8 @@
 Prints one JSON line per (model, size, threads). Uses scripts/fixtures/models.py, the same modules cbir mirrors.
 Measured as bench/train.ts measures cbir: a warm-up (at least one call and --warmup-seconds), then calls until both
 --steps calls and --min-seconds (3 s for training, 2 s for encoding, as for cbir) have passed.
-Usage: /usr/bin/python3 bench/torch_train.py --threads 2 --batch 32
+Usage: /usr/bin/python3 bench/torch_train.py --threads 2 --batch 32 [--size 128] [--model V2|V1|both]
+One model per process (--model) gives each its own peak RSS.
 """
 import argparse
 import json
@@ -64,6 +65,7 @@ if __name__ == '__main__':
     p.add_argument('--min-seconds', type=float, default=3)
     p.add_argument('--warmup-seconds', type=float, default=3)
     p.add_argument('--size', type=int, default=128)
+    p.add_argument('--model', choices=['V2', 'V1', 'both'], default='both')
     a = p.parse_args()
-    for cls in (ConvAutoencoderV2, ConvAutoencoder):
+    for cls in {'V2': [ConvAutoencoderV2], 'V1': [ConvAutoencoder], 'both': [ConvAutoencoderV2, ConvAutoencoder]}[a.model]:
         print(json.dumps(bench(cls, a.size, a.batch, a.steps, a.threads, a.min_seconds, a.warmup_seconds)), flush=True)

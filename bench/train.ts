@@ -1,25 +1,25 @@
-// pnpm bench:train: training and encoder images/s of both models at 128x128 on our default Node backend (wasm with
+// pnpm bench:train: training and encoder images/s of the notebook's models on our default Node backend (wasm with
 // cbir's kernels, plus EncoderPool on every core), on tfjs's cpu backend, and for the PyTorch reference, measured in
-// the same run. Each model on each backend runs in its own process, so that peak memory is its own and one model's
-// heap (V2's training grows the wasm heap past 2 GB) does not slow the next.
+// the same run: both models at 128 px, batch 32, and ConvAutoencoderV2 at the notebook's 512 px, batch 8.
+// Every (model, size, backend) runs in its own process on both sides, so that peak memory is its own and one model's
+// heap (the wasm heap only grows) does not slow the next.
+// Training is what trainAutoencoder runs: mseGradients (MSELoss of the reconstruction) and cbir's PyTorch-exact Adam.
 // EncoderPool's workers load cbir's wasm kernels from cbir-core's build, which `pnpm bench:train` makes first.
-// Both sides warm up for 3 s before each measurement (steady state).
-// Options: --quick (fewer steps, for CI), --backend wasm|cpu --model V2|V1 (internal: measure one, print JSON).
+// Both sides warm up for 3 s before each measurement (steady state). PyTorch runs with OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE unset (this machine sets them; they slow OpenBLAS) and one thread per core, as cbir uses.
+// Options: --quick (fewer steps, for CI), --no-512; internal: --backend wasm|cpu --model V2|V1 --size S --batch B.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvAutoencoder, ConvAutoencoderV2, type Autoencoder } from 'cbir-core';
+import { Adam, ConvAutoencoder, ConvAutoencoderV2, mseGradients, type Autoencoder } from 'cbir-core';
 import { EncoderPool, initNodeBackend, type NodeBackendName } from 'cbir-node';
 
-const SIZE = 128;
-const BATCH = 32;
 const argv = process.argv.slice(2);
+const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const quick = argv.includes('--quick');
-const only = argv.includes('--backend') ? (argv[argv.indexOf('--backend') + 1] as NodeBackendName) : undefined;
-const onlyModel = argv.includes('--model') ? argv[argv.indexOf('--model') + 1] : undefined;
 
-interface Row { model: string; backend: string; batch: number; train: number; encode: number; pooled?: number; peakMB: number }
+interface Row { model: string; backend: string; size: number; batch: number; train: number; encode: number; pooled?: number; peakMB: number }
 
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage.rss()));
@@ -50,78 +50,86 @@ async function rate(fn: () => unknown, minSteps: number, minMs: number): Promise
 
 async function measure(make: () => Autoencoder, backend: NodeBackendName, batch: number): Promise<Row> {
   const ae = make();
-  const opt = tf.train.adam(3e-4, 0.9, 0.999, 1e-8);
-  const x = tf.randomUniform([batch, SIZE, SIZE, 3], -1, 1) as tf.Tensor4D;
+  const size = ae.inputSize;
+  const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
   const encodeStep = () => {
     const z = ae.encode(x);
     z.dataSync();
     z.dispose();
   };
-  const encode = (await rate(encodeStep, 3, quick ? 0 : 2000)) * batch;
+  const encode = (await rate(encodeStep, quick ? 1 : 3, quick ? 0 : 2000)) * batch;
   let pooled: number | undefined;
   if (backend === 'wasm') {
     const pool = await EncoderPool.create(ae);
     // The workers import cbir's kernels from cbir-core's build (`pnpm bench:train` builds it first).
     if (!pool.cbirKernels) console.error('EncoderPool: the workers run without cbir kernels (no cbir-core build)');
     const pixels = x.dataSync() as Float32Array;
-    pooled = (await rate(() => pool.encode(pixels, batch), 3, quick ? 0 : 2000)) * batch;
+    pooled = (await rate(() => pool.encode(pixels, batch), quick ? 1 : 3, quick ? 0 : 2000)) * batch;
     await pool.close();
   }
-  const trainStep = () => {
-    const loss = opt.minimize(() => tf.losses.meanSquaredError(x, ae.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
-    loss!.dataSync();
-    loss!.dispose();
-  };
+  const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const adam = new Adam();
+  const trainStep = () => tf.tidy(() => {
+    const { grads } = mseGradients(ae, x, vars);
+    adam.apply(vars, grads);
+  });
   // Training last: its large working set stays in the wasm heap, which never shrinks.
-  const train = (await rate(trainStep, backend === 'cpu' ? 1 : 3, quick ? 0 : 3000)) * batch;
+  const train = (await rate(trainStep, backend === 'cpu' || quick ? 1 : 3, quick ? 0 : 3000)) * batch;
   tf.dispose(x);
-  opt.dispose();
+  adam.dispose();
   const model = ae.architecture.name;
   ae.dispose();
-  return { model, backend: backend === 'wasm' ? 'wasm (cbir kernels)' : backend, batch, train, encode, pooled, peakMB: peakRss / 2 ** 20 };
+  return { model, backend: backend === 'wasm' ? 'wasm (cbir kernels)' : backend, size, batch, train, encode, pooled, peakMB: peakRss / 2 ** 20 };
 }
 
-const MODELS: Record<string, [string, () => Autoencoder]> = {
-  V2: ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: SIZE, seed: 0 })],
-  V1: ['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: SIZE, seed: 0 })],
+const MODELS: Record<string, (size: number) => Autoencoder> = {
+  V2: (size) => new ConvAutoencoderV2({ inputSize: size, seed: 0 }),
+  V1: (size) => new ConvAutoencoder({ inputSize: size, seed: 0 }),
 };
 
-if (only && onlyModel) {
+const only = flag('--backend') as NodeBackendName | undefined;
+if (only) {
   await initNodeBackend({ prefer: [only] });
   const timer = setInterval(sample, 50);
-  const [name, make] = MODELS[onlyModel];
-  // tfjs's cpu backend needs minutes per V2 step at batch 32: it is measured at batch 4 (images/s are comparable).
-  console.log(JSON.stringify(await measure(make, only, only === 'cpu' && name === 'ConvAutoencoderV2' ? 4 : BATCH)));
+  console.log(JSON.stringify(await measure(() => MODELS[flag('--model')!](Number(flag('--size'))), only, Number(flag('--batch')))));
   clearInterval(timer);
   process.exit(0);
 }
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const parse = (out: string) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-const rows: Row[] = [];
-for (const backend of ['wasm', 'cpu']) {
-  for (const model of Object.keys(MODELS)) {
-    const out = execFileSync(here('../node_modules/.bin/vite-node'), ['--config', here('../vitest.config.ts'), here('./train.ts'), '--', ...argv, '--backend', backend, '--model', model], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    rows.push(...parse(out));
-  }
-}
 // PyTorch gets as many threads as cbir uses (one per core), unless CBIR_BENCH_THREADS says otherwise.
 const threads = Number(process.env.CBIR_BENCH_THREADS ?? availableParallelism());
-const torchArgs = ['--threads', String(threads), '--batch', String(BATCH), '--size', String(SIZE), ...(quick ? ['--steps', '1', '--min-seconds', '0', '--warmup-seconds', '0'] : [])];
-const torch = execFileSync('/usr/bin/python3', [here('./torch_train.py'), ...torchArgs], { encoding: 'utf8' });
-for (const t of parse(torch)) {
-  rows.push({ model: t.model, backend: `PyTorch ${t.torch} (${threads} threads)`, batch: BATCH, train: t.trainImagesPerSec, encode: t.encodeImagesPerSec, peakMB: t.peakRssMB });
+const torchEnv = { ...process.env };
+delete torchEnv.OPENBLAS_CORETYPE;
+delete torchEnv.OPENBLAS_L2_SIZE;
+
+// tfjs's cpu backend needs minutes per V2 step at batch 32: it is measured at batch 4 (images/s are comparable).
+const configs: { model: string; size: number; batch: number; backends: NodeBackendName[]; cpuBatch?: number }[] = [
+  { model: 'V2', size: 128, batch: 32, backends: ['wasm', 'cpu'], cpuBatch: 4 },
+  { model: 'V1', size: 128, batch: 32, backends: ['wasm', 'cpu'] },
+  ...(argv.includes('--no-512') ? [] : [{ model: 'V2', size: 512, batch: 8, backends: ['wasm'] as NodeBackendName[] }]),
+];
+const rows: Row[] = [];
+for (const c of configs) {
+  for (const backend of c.backends) {
+    const batch = backend === 'cpu' ? (c.cpuBatch ?? c.batch) : c.batch;
+    const out = execFileSync(here('../node_modules/.bin/vite-node'), ['--config', here('../vitest.config.ts'), here('./train.ts'), '--', ...argv,
+      '--backend', backend, '--model', c.model, '--size', String(c.size), '--batch', String(batch)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    rows.push(...parse(out));
+  }
+  const torchArgs = ['--threads', String(threads), '--batch', String(c.batch), '--size', String(c.size), '--model', c.model, ...(quick ? ['--steps', '1', '--min-seconds', '0', '--warmup-seconds', '0'] : [])];
+  for (const t of parse(execFileSync('/usr/bin/python3', [here('./torch_train.py'), ...torchArgs], { encoding: 'utf8', env: torchEnv }))) {
+    rows.push({ model: t.model, backend: `PyTorch ${t.torch} (${threads} threads)`, size: c.size, batch: c.batch, train: t.trainImagesPerSec, encode: t.encodeImagesPerSec, peakMB: t.peakRssMB });
+  }
 }
 
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-console.log(`\nbench:train: ${SIZE}x${SIZE}, tfjs ${tf.version_core}, node ${process.version}; tfjs's own wasm kernels run on one thread in Node; cbir's convolution kernels and EncoderPool use every core\n`);
-console.log('| model | backend | batch | train img/s | encode img/s | encode img/s, EncoderPool | train vs PyTorch | encode vs PyTorch (best) | peak RSS MB |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(`\nbench:train: tfjs ${tf.version_core}, node ${process.version}; tfjs's own wasm kernels run on one thread in Node; cbir's convolution kernels and EncoderPool use every core\n`);
+console.log('| model | size | backend | batch | train img/s | encode img/s | encode img/s, EncoderPool | train vs PyTorch | encode vs PyTorch (best) | peak RSS MB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  const ref = rows.find((t) => t.model === r.model && t.backend.startsWith('PyTorch'))!;
+  const ref = rows.find((t) => t.model === r.model && t.size === r.size && t.backend.startsWith('PyTorch'))!;
   const best = Math.max(r.encode, r.pooled ?? 0);
-  console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${fmt(r.train)} | ${fmt(r.encode)} | ${r.pooled ? fmt(r.pooled) : '-'} | ${(r.train / ref.train).toFixed(2)}x | ${(best / ref.encode).toFixed(2)}x | ${r.peakMB.toFixed(0)} |`);
+  console.log(`| ${r.model} | ${r.size} | ${r.backend} | ${r.batch} | ${fmt(r.train)} | ${fmt(r.encode)} | ${r.pooled ? fmt(r.pooled) : '-'} | ${(r.train / ref.train).toFixed(2)}x | ${(best / ref.encode).toFixed(2)}x | ${r.peakMB.toFixed(0)} |`);
 }
