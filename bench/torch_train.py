@@ -52,7 +52,9 @@ def bench(model_cls, size, batch, steps, threads, min_seconds, warmup_seconds):
         encode = batch * rate(lambda: model.encoder(x), steps, 2 * min_seconds / 3, warmup_seconds)
     model.train()
     train = batch * rate(step, steps, min_seconds, warmup_seconds)
-    return {'model': model_cls.__name__, 'torch': torch.__version__, 'size': size, 'threads': threads, 'batch': batch,
+    # cbir's names (the notebook's class is ConvAutoencoder_v2).
+    name = {'ConvAutoencoder_v2': 'ConvAutoencoderV2'}.get(model_cls.__name__, model_cls.__name__)
+    return {'model': name, 'torch': torch.__version__, 'size': size, 'threads': threads, 'batch': batch,
             'trainImagesPerSec': train, 'encodeImagesPerSec': encode,
             'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
