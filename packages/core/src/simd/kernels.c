@@ -444,6 +444,25 @@ static inline v128_t wino_in(const float *img, int h, int w, int ci, int iy, int
   return wasm_v128_load(img + ((long)iy * w + ix) * ci + c);
 }
 
+// The input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], of 4 channels (c .. c + 3) of the
+// 4 x 4 patch at (iy, ix) (zeros outside the input), stored at v + pos * ps for the 16 positions.
+static inline __attribute__((always_inline)) void wino_input(const float *img, int h, int w, int ci, int iy, int ix, int c, float *v, long ps) {
+#define D(a, b) const v128_t d##a##b = wino_in(img, h, w, ci, iy + a, ix + b, c);
+  D(0, 0) D(0, 1) D(0, 2) D(0, 3) D(1, 0) D(1, 1) D(1, 2) D(1, 3) D(2, 0) D(2, 1) D(2, 2) D(2, 3) D(3, 0) D(3, 1) D(3, 2) D(3, 3)
+#undef D
+  // Columns first: s_jb = (B^T d)_jb.
+#define COL(b) const v128_t s0##b = wasm_f32x4_sub(d0##b, d2##b), s1##b = wasm_f32x4_add(d1##b, d2##b), s2##b = wasm_f32x4_sub(d2##b, d1##b), s3##b = wasm_f32x4_sub(d1##b, d3##b);
+  COL(0) COL(1) COL(2) COL(3)
+#undef COL
+#define ROW(a) \
+  wasm_v128_store(v + (4 * a + 0) * ps, wasm_f32x4_sub(s##a##0, s##a##2)); \
+  wasm_v128_store(v + (4 * a + 1) * ps, wasm_f32x4_add(s##a##1, s##a##2)); \
+  wasm_v128_store(v + (4 * a + 2) * ps, wasm_f32x4_sub(s##a##2, s##a##1)); \
+  wasm_v128_store(v + (4 * a + 3) * ps, wasm_f32x4_sub(s##a##1, s##a##3));
+  ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+}
+
 // Rows [r0, r1) of tile rows (row r is image r / ceil(oh / 2), output rows 2 (r % ceil(oh / 2)) .. + 2), part `part`
 // of the call (its scratch). Y = A^T [(G g G^T) . (B^T d B)] A per 2x2 output tile and channel (Lavin & Gray, "Fast
 // Algorithms for Convolutional Neural Networks", CVPR 2016): 16 multiplies per output pair of channels where the
@@ -460,27 +479,10 @@ EXPORT void conv3x3_winograd(const Wino *p, int r0, int r1, int part) {
     const int i = r / th, ty = r - i * th;
     const float *img = p->x + (long)i * h * w * ci;
     const int iy = 2 * ty - p->top;
-    // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], for every tile of the row.
+    // The input transform of every tile of the row.
     for (int t = 0; t < tw4; t++) {
       const int ix = 2 * (t < tw ? t : tw - 1) - p->left;
-      for (int c = 0; c < ci; c += 4) {
-#define D(a, b) const v128_t d##a##b = wino_in(img, h, w, ci, iy + a, ix + b, c);
-        D(0, 0) D(0, 1) D(0, 2) D(0, 3) D(1, 0) D(1, 1) D(1, 2) D(1, 3) D(2, 0) D(2, 1) D(2, 2) D(2, 3) D(3, 0) D(3, 1) D(3, 2) D(3, 3)
-#undef D
-        // Columns first: s_jb = (B^T d)_jb.
-#define COL(b) const v128_t s0##b = wasm_f32x4_sub(d0##b, d2##b), s1##b = wasm_f32x4_add(d1##b, d2##b), s2##b = wasm_f32x4_sub(d2##b, d1##b), s3##b = wasm_f32x4_sub(d1##b, d3##b);
-        COL(0) COL(1) COL(2) COL(3)
-#undef COL
-        float *v = V + (long)t * ci + c;
-        const long ps = (long)tw4 * ci; // one position's stride
-#define ROW(a) \
-  wasm_v128_store(v + (4 * a + 0) * ps, wasm_f32x4_sub(s##a##0, s##a##2)); \
-  wasm_v128_store(v + (4 * a + 1) * ps, wasm_f32x4_add(s##a##1, s##a##2)); \
-  wasm_v128_store(v + (4 * a + 2) * ps, wasm_f32x4_sub(s##a##2, s##a##1)); \
-  wasm_v128_store(v + (4 * a + 3) * ps, wasm_f32x4_sub(s##a##1, s##a##3));
-        ROW(0) ROW(1) ROW(2) ROW(3)
-#undef ROW
-      }
+      for (int c = 0; c < ci; c += 4) wino_input(img, h, w, ci, iy, ix, c, V + (long)t * ci + c, (long)tw4 * ci);
     }
     // The 16 GEMMs: M[pos][t][o] = sum_c V[pos][t][c] U[pos][c][o].
     for (int pos = 0; pos < 16; pos++) {
@@ -528,6 +530,96 @@ EXPORT void conv3x3_winograd(const Wino *p, int r0, int r1, int part) {
   }
         OUT(0) OUT(1)
 #undef OUT
+      }
+    }
+  }
+}
+
+// The filter gradient of a stride-1 3x3 convolution for conv3x3_winograd_grad: F(2x2, 3x3) (int32 fields, as Wino).
+typedef struct {
+  const float *x; // input [n, h, w, ci], ci a multiple of 4
+  int n, h, w, ci;
+  const float *dy; // output gradient [n, oh, ow, co], co a multiple of 4
+  int oh, ow, co, top, left;
+  int blockRows; // tile rows per block of the reduction
+  float *scratch; // per part: V [16][bt][ci], then dM [16][bt][ceil(co / 8) * 8], bt = blockRows * tw rounded up to 4
+  int scratchFloats;
+  double *du; // per part [16][ci][ceil(co / 8) * 8] in float64, zeroed by the caller
+  int duDoubles;
+} WinoGrad;
+
+// One 4-channel vector of dy at (oy, ox), or zeros outside the output.
+static inline v128_t wino_dy(const WinoGrad *p, int i, int oy, int ox, int c) {
+  if (oy >= p->oh || ox >= p->ow) return wasm_f32x4_splat(0);
+  return wasm_v128_load(p->dy + (((long)i * p->oh + oy) * p->ow + ox) * p->co + c);
+}
+
+// Tile rows [r0, r1) of the filter gradient, into part `part`'s dU: the forward pass is Y = A^T [U . V] A per tile, so
+// dU = sum over tiles of V . (A dY A^T) (element-wise), 16 GEMMs [ci, tiles] x [tiles, co] over blocks of tiles on
+// the 4 x 8 tile of the direct kernels (float32 within a block, float64 across blocks); the caller adds the parts and
+// takes dW = G^T dU G. No arrays (no shadow stack: see conv3x3_winograd).
+EXPORT void conv3x3_winograd_grad(const WinoGrad *p, int r0, int r1, int part) {
+  const int ci = p->ci, co = p->co, w = p->w, h = p->h;
+  const int th = (p->oh + 1) >> 1, tw = (p->ow + 1) >> 1, blocks = (co + 7) >> 3, cop = blocks * 8;
+  const int bt = (p->blockRows * tw + 3) & ~3;
+  float *V = p->scratch + (long)part * p->scratchFloats;
+  float *M = V + 16L * bt * ci;
+  double *du = p->du + (long)part * p->duDoubles;
+  const v128_t zero = wasm_f32x4_splat(0);
+  for (int b0 = r0; b0 < r1; b0 += p->blockRows) {
+    const int b1 = b0 + p->blockRows < r1 ? b0 + p->blockRows : r1;
+    int t = 0;
+    for (int r = b0; r < b1; r++) {
+      const int i = r / th, ty = r - i * th;
+      const float *img = p->x + (long)i * h * w * ci;
+      for (int tx = 0; tx < tw; tx++, t++) {
+        for (int c = 0; c < ci; c += 4) wino_input(img, h, w, ci, 2 * ty - p->top, 2 * tx - p->left, c, V + (long)t * ci + c, (long)bt * ci);
+        // dM = A dY A^T, A^T = [1 1 1 0; 0 1 -1 -1], of the 2 x 2 output-gradient tile (zeros past the output).
+        float *m = M + (long)t * cop;
+        const long ps = (long)bt * cop;
+        for (int c = 0; c < cop; c += 4) {
+          if (c >= co) {
+            for (int pos = 0; pos < 16; pos++) wasm_v128_store(m + pos * ps + c, zero);
+            continue;
+          }
+          const v128_t g00 = wino_dy(p, i, 2 * ty, 2 * tx, c), g01 = wino_dy(p, i, 2 * ty, 2 * tx + 1, c);
+          const v128_t g10 = wino_dy(p, i, 2 * ty + 1, 2 * tx, c), g11 = wino_dy(p, i, 2 * ty + 1, 2 * tx + 1, c);
+          // Rows: e_a b = (A g)_ab, then columns: dM_ab' = (e A^T)_ab'.
+#define ROWS(b) const v128_t e0##b = g0##b, e1##b = wasm_f32x4_add(g0##b, g1##b), e2##b = wasm_f32x4_sub(g0##b, g1##b), e3##b = wasm_f32x4_neg(g1##b);
+          ROWS(0) ROWS(1)
+#undef ROWS
+#define COLS(a) \
+  wasm_v128_store(m + (4 * a + 0) * ps + c, e##a##0); \
+  wasm_v128_store(m + (4 * a + 1) * ps + c, wasm_f32x4_add(e##a##0, e##a##1)); \
+  wasm_v128_store(m + (4 * a + 2) * ps + c, wasm_f32x4_sub(e##a##0, e##a##1)); \
+  wasm_v128_store(m + (4 * a + 3) * ps + c, wasm_f32x4_neg(e##a##1));
+          COLS(0) COLS(1) COLS(2) COLS(3)
+#undef COLS
+        }
+      }
+    }
+    // Tiles past the block's last (up to a multiple of 4) add nothing.
+    for (; t < bt; t++) {
+      for (int pos = 0; pos < 16; pos++) {
+        for (int c = 0; c < ci; c += 4) wasm_v128_store(V + ((long)pos * bt + t) * ci + c, zero);
+        for (int c = 0; c < cop; c += 4) wasm_v128_store(M + ((long)pos * bt + t) * cop + c, zero);
+      }
+    }
+    for (int pos = 0; pos < 16; pos++) {
+      const float *vp = V + (long)pos * bt * ci;
+      const float *mp = M + (long)pos * bt * cop;
+      double *dp = du + (long)pos * ci * cop;
+      for (int c = 0; c < ci; c += 4) {
+        for (int bk = 0; bk < blocks; bk++) {
+          v128_t a0 = zero, a1 = zero, e0 = zero, e1 = zero, f0 = zero, f1 = zero, g0 = zero, g1 = zero;
+          const float *q = vp + c;
+          tile_4x8(q, q + 1, q + 2, q + 3, ci, mp + bk * 8, cop, bt, &a0, &a1, &e0, &e1, &f0, &f1, &g0, &g1);
+          double *d = dp + (long)c * cop + bk * 8;
+          add_lanes_f64(d, a0, a1, 8);
+          add_lanes_f64(d + cop, e0, e1, 8);
+          add_lanes_f64(d + 2 * cop, f0, f1, 8);
+          add_lanes_f64(d + 3 * cop, g0, g1, 8);
+        }
       }
     }
   }

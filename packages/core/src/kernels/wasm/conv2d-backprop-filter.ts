@@ -11,13 +11,79 @@ import {
 import { SimdKernels } from '../../simd/simd-kernels.js';
 import { productEngine } from '../../utils/active-backend.js';
 import { compositeScope, type WasmHeapBackend } from './run-kernel.js';
-import { convSimdTesting } from './conv2d.js';
+import { convSimdTesting, winogradFits, winogradTesting } from './conv2d.js';
 import { tensorSimd } from './tensor-simd.js';
 
 /** Output pixels per block of the reduction: float32 sums of at most this many products, then float64. */
 const BLOCK_PIXELS = 256;
 /** The int32 fields of kernels.c's `ConvGrad` struct, in order. */
 const GRAD_FIELDS = 17;
+
+/** The int32 fields of kernels.c's `WinoGrad` struct, in order. */
+const WINO_GRAD_FIELDS = 16;
+/** Tiles per block of the Winograd reduction: float32 sums of at most this many products, then float64. */
+const WINO_BLOCK_TILES = 256;
+
+/**
+ * The filter gradient of a stride-1 3x3 convolution by Winograd's F(2x2, 3x3), the transform of the forward pass
+ * (`winogradFits` in conv2d.ts): `dU = sum over tiles of (B^T d B) . (A dY A^T)` on the SIMD threads, each share into
+ * its own float64 `dU`; here the shares are added and `dW = G^T dU G` taken in float64. 2.25x fewer multiplications
+ * than the direct gradient.
+ */
+function winogradFilterGrad(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
+  const k = tensorSimd();
+  if (!k) return undefined;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
+  const cop = Math.ceil(co / 8) * 8;
+  const th = Math.ceil(oh / 2);
+  const tw = Math.ceil(ow / 2);
+  const blockRows = Math.max(1, Math.floor(WINO_BLOCK_TILES / tw));
+  const bt = Math.ceil((blockRows * tw) / 4) * 4;
+  const scratch = 16 * bt * (ci + cop);
+  const duLen = 16 * ci * cop;
+  const parts = k.maxParts;
+  const xLen = n * h * w * ci;
+  const dyLen = n * oh * ow * co;
+  if (!SimdKernels.fits((xLen + dyLen + parts * scratch + WINO_GRAD_FIELDS) * 4 + parts * duLen * 8 + 16)) return undefined;
+  k.reset();
+  const xb = k.alloc(xLen, 4);
+  const db = k.alloc(dyLen, 4);
+  const sb = k.alloc(parts * scratch, 4);
+  const ub = k.alloc(parts * duLen, 8);
+  const pb = k.alloc(WINO_GRAD_FIELDS, 4);
+  k.f32(xb).set(backend.typedArrayFromHeap(x));
+  k.f32(db).set(backend.typedArrayFromHeap(dy));
+  k.f64(ub).fill(0);
+  const { top, left } = info.padInfo;
+  k.i32(pb).set([xb.ptr, n, h, w, ci, db.ptr, oh, ow, co, top, left, blockRows, sb.ptr, scratch, ub.ptr, duLen]);
+  k.rows('conv3x3_winograd_grad', n * th, tw * 16 * ci * co, (r0, r1, part) => [pb.ptr, r0, r1, part]);
+  convSimdTesting.runs++;
+  winogradTesting.runs++;
+  const du = k.f64(ub);
+  for (let p = 1; p < parts; p++) for (let i = 0; i < duLen; i++) du[i] += du[p * duLen + i];
+  // dW = G^T dU G, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
+  const out = backend.makeOutput([3, 3, ci, co], 'float32');
+  const dw = backend.typedArrayFromHeap(out);
+  const gt = [[1, 0.5, 0.5, 0], [0, 0.5, -0.5, 0], [0, 0.5, 0.5, 1]];
+  for (let c = 0; c < ci; c++) {
+    for (let o = 0; o < co; o++) {
+      const at = c * cop + o;
+      for (let ky = 0; ky < 3; ky++) {
+        for (let kx = 0; kx < 3; kx++) {
+          let sum = 0;
+          for (let i = 0; i < 4; i++) {
+            const a = gt[ky][i];
+            if (a === 0) continue;
+            for (let j = 0; j < 4; j++) if (gt[kx][j] !== 0) sum += a * gt[kx][j] * du[(i * 4 + j) * ci * cop + at];
+          }
+          dw[((ky * 3 + kx) * ci + c) * co + o] = sum;
+        }
+      }
+    }
+  }
+  k.reset();
+  return out;
+}
 
 /**
  * The filter gradient on cbir's SIMD kernels (all threads), from `x` and `dy` as they lie (NHWC):
@@ -77,7 +143,8 @@ function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backen
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format,
   );
   if (info.dilationHeight === 1 && info.dilationWidth === 1 && productEngine() !== 'js') {
-    const out = filterGradSimd(backend as WasmHeapBackend, x, dy, info);
+    const out = (winogradFits(info) && info.outChannels % 4 === 0 ? winogradFilterGrad(backend as WasmHeapBackend, x, dy, info) : undefined) ??
+      filterGradSimd(backend as WasmHeapBackend, x, dy, info);
     if (out) return out;
   }
   const { top, bottom, left, right } = info.padInfo;

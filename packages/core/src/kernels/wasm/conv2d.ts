@@ -90,7 +90,7 @@ export const winogradTesting = { enabled: true, runs: 0 };
  * output channels for the transforms (per input and output value) to be paid back by the 2.25x fewer multiplications
  * (8 and more: ConvAutoencoderV2's stride-1 layers have 32 to 256; its 3-channel first layer stays direct).
  */
-function winogradFits(g: ConvGeometry): boolean {
+export function winogradFits(g: ConvGeometry): boolean {
   return winogradTesting.enabled && g.filterHeight === 3 && g.filterWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 &&
     g.dilationHeight === 1 && g.dilationWidth === 1 && g.inChannels % 4 === 0 && g.outChannels >= 8;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
-import { CONV_CASES, CONV_PATHS, outSize, useConvPath } from './conv-cases.js';
+import { winogradTesting } from '../../helpers/internal.js';
+import { CONV_CASES, CONV_PATHS, outSize, useConvPath, type ConvCase } from './conv-cases.js';
 
 // On 'xnnpack', the filter gradient is a convolution with the batch as channels on XNNPACK's Conv2D.
 describe.each(CONV_PATHS)('wasm Conv2DBackpropFilter on %s equals the cpu kernel', (path) => {
@@ -16,5 +17,32 @@ describe.each(CONV_PATHS)('wasm Conv2DBackpropFilter on %s equals the cpu kernel
     );
     expect(wasm.shape).toEqual(c.filter);
     expect(relativeError(wasm.data, cpu.data)).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+describe('the Winograd F(2x2, 3x3) filter gradient on the SIMD kernels', () => {
+  useConvPath('simd');
+  const WINOGRAD = [
+    ...CONV_CASES.filter((c) => c.name.startsWith('Winograd') && c.filter[3] % 4 === 0),
+    { name: 'V2 encoder.2 shape, 2 images', x: [2, 18, 17, 64], filter: [3, 3, 64, 64], strides: [1, 1], pad: 'same' },
+  ] as ConvCase[];
+
+  it.each(WINOGRAD)("$name takes it, and gives the direct gradient's result to float32 tolerance", async (c) => {
+    const [oh, ow] = outSize(c);
+    const dyShape = [c.x[0], oh, ow, c.filter[3]];
+    const inputs = { x: { shape: c.x, data: values(c.x, 3) }, dy: { shape: dyShape, data: values(dyShape, 4) } };
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
+    const runs = winogradTesting.runs;
+    const { cpu, wasm: fast } = await onBothBackends('Conv2DBackpropFilter', inputs, attrs);
+    expect(winogradTesting.runs).toBe(runs + 1);
+    expect(relativeError(fast.data, cpu.data)).toBeLessThanOrEqual(1e-4);
+    winogradTesting.enabled = false;
+    try {
+      const direct = (await onBothBackends('Conv2DBackpropFilter', inputs, attrs)).wasm;
+      expect(winogradTesting.runs).toBe(runs + 1);
+      expect(relativeError(fast.data, direct.data)).toBeLessThanOrEqual(1e-5);
+    } finally {
+      winogradTesting.enabled = true;
+    }
   });
 });
