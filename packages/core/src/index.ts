@@ -31,7 +31,7 @@ export {
 } from './io/torch-weights.js';
 export { readSafetensors, writeSafetensors, type Float32Tensors } from './io/safetensors.js';
 export { readTorchFile, writeTorchFile, orderedDict } from './io/torch-file.js';
-export { PyFloat, PyTuple } from './io/pickle.js';
+export { PyFloat, PyTuple, PyCall, PyGlobal, PyPersistentId, type PickleValue } from './io/pickle.js';
 export { TorchTensor, type TorchDType } from './io/torch-tensor.js';
 export { readNpy, readNpz, writeNpy, type NpyArray } from './io/npy.js';
 export { crc32 } from './io/crc32.js';

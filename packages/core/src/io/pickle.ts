@@ -168,14 +168,27 @@ export class PyTuple {
   constructor(readonly items: readonly PickleValue[]) {}
 }
 
-/** A reference to a Python global, `module.name` (a class or a function), pickled by `GLOBAL`. */
+/**
+ * A reference to a Python global, `module.name` (a class or a function), pickled by `GLOBAL`.
+ *
+ * @example
+ * ```ts
+ * new PyGlobal('collections', 'OrderedDict');
+ * ```
+ */
 export class PyGlobal {
   constructor(readonly module: string, readonly name: string) {}
 }
 
 /**
- * `callable(*args)` evaluated on load (`REDUCE`), then optionally `BUILD` with `state`: how Python pickles an
- * `OrderedDict` (then filled with `items`) or a tensor (`torch._utils._rebuild_tensor_v2(...)`).
+ * `callable(*args)` evaluated on load (`REDUCE`), then filled with `items` when given: how Python pickles an
+ * `OrderedDict` (see {@link orderedDict}) or a tensor (`torch._utils._rebuild_tensor_v2(...)`).
+ *
+ * @example
+ * ```ts
+ * // collections.OrderedDict([('x', 1)])
+ * const od = new PyCall(new PyGlobal('collections', 'OrderedDict'), new PyTuple([]), new Map([['x', 1]]));
+ * ```
  */
 export class PyCall {
   constructor(
@@ -186,12 +199,19 @@ export class PyCall {
   ) {}
 }
 
-/** A persistent id (`BINPERSID`): how `torch.save` refers to a tensor storage kept outside the pickle. */
+/**
+ * A persistent id (`BINPERSID`): how `torch.save` refers to a tensor storage kept outside the pickle.
+ *
+ * @example
+ * ```ts
+ * new PyPersistentId(new PyTuple(['storage', new PyGlobal('torch', 'FloatStorage'), '0', 'cpu', 16]));
+ * ```
+ */
 export class PyPersistentId {
   constructor(readonly id: PyTuple) {}
 }
 
-/** What {@link pickle} writes: JSON-like values, `Map`s (dicts) and the Python wrappers above. */
+/** What the pickle writer behind {@link writeTorchFile} writes: JSON-like values, `Map`s (dicts) and the Python wrappers above. */
 export type PickleValue =
   | null | boolean | number | string | readonly PickleValue[] | ReadonlyMap<PickleValue, PickleValue>
   | PyFloat | PyTuple | PyGlobal | PyCall | PyPersistentId;
