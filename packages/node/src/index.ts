@@ -12,7 +12,7 @@ export { SimdThreads } from './simd-threads.js';
 export { directoryDataset, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';
 export { saveIndex, loadIndex } from './io/index-files.js';
-export { buildMontage, type MontageTile } from './image/montage.js';
+export { buildMontage, buildNotebookMontage, type MontageTile } from './image/montage.js';
 export { renderSvg, writePlot } from './plots/write-plot.js';
 export { loadOpenCv } from './features/load-opencv.js';
 export { loadFeatures, saveFeatures } from './io/feature-files.js';

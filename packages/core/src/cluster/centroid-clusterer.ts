@@ -1,6 +1,6 @@
 import { CbirError, DimensionMismatchError, NotFittedError } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
-import type { Rng } from '../utils/rng.js';
+import { RandomState } from '../utils/random-state.js';
 import { kmeansPlusPlus } from './kmeans-plus-plus.js';
 import { PointDistances } from './point-distances.js';
 
@@ -14,11 +14,17 @@ export interface CentroidClustererOptions {
   /** @defaultValue 'k-means++' */
   init?: KMeansInit;
   /**
-   * Number of initialisations; the best is kept. `'auto'` is scikit-learn's: 1 for k-means++ or given centres, and
-   * 10 (KMeans) or 3 (MiniBatchKMeans) for `'random'`. @defaultValue 'auto'
+   * Number of initialisations; the best is kept. `'auto'` is scikit-learn 1.4's: 1 for k-means++ or given centres,
+   * and 10 (KMeans) or 3 (MiniBatchKMeans) for `'random'`. @defaultValue 10 for KMeans and 3 for MiniBatchKMeans
+   * (scikit-learn 1.2's, the notebook's)
    */
   nInit?: number | 'auto';
-  /** Seed of every random choice: the same seed gives the same result. @defaultValue 0 */
+  /**
+   * numpy's seed of every random choice, drawn as scikit-learn draws them (numpy's `RandomState`): the same
+   * `randomState` gives scikit-learn's starts for its `random_state`. @defaultValue 0
+   */
+  randomState?: number;
+  /** The same as `randomState` (its older name); `randomState` wins when both are given. */
   seed?: number;
 }
 
@@ -38,14 +44,25 @@ export abstract class CentroidClusterer {
     if (!Number.isInteger(this.nClusters) || this.nClusters < 1) {
       throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters must be a positive integer, got ${options.nClusters}.`);
     }
-    const nInit = options.nInit ?? 'auto';
+    const nInit = options.nInit ?? randomNInit;
     if (nInit !== 'auto' && (!Number.isInteger(nInit) || nInit < 1)) {
       throw new CbirError('INVALID_ARGUMENT', `${where}: nInit must be a positive integer or 'auto', got ${nInit}.`);
     }
     if (typeof this.init !== 'string' && !(this.init && this.init.data instanceof Float32Array)) {
       throw new CbirError('INVALID_ARGUMENT', `${where}: init must be 'k-means++', 'random' or a Matrix of centres, got ${String(this.init)}.`);
     }
+    this.randomState = options.randomState ?? options.seed ?? 0;
+    // Checked here, not on the first draw, so that a bad seed fails before any work.
+    new RandomState(this.randomState);
     this.nInitResolved = nInit === 'auto' ? (this.init === 'random' ? randomNInit : 1) : typeof this.init === 'string' ? nInit : 1;
+  }
+
+  /** numpy's seed of the random choices (`random_state`). */
+  readonly randomState: number;
+
+  /** The same as {@link CentroidClusterer.randomState}. */
+  get seed(): number {
+    return this.randomState;
   }
 
   /** The number of initialisations run (`nInit` resolved; always 1 for given centres, as scikit-learn does). */
@@ -107,12 +124,12 @@ export abstract class CentroidClusterer {
   }
 
   /** First centres (`[k, dim]`, float64) for the rows of `points`, by `this.init`. */
-  protected initialCentres(points: PointDistances, rng: Rng): Float64Array {
+  protected initialCentres(points: PointDistances, rng: RandomState): Float64Array {
     const { dim, rows } = points;
     const k = this.nClusters;
     const init = this.init;
     if (typeof init !== 'string') return Float64Array.from(init.data);
-    const chosen = init === 'random' ? rng.shuffle(Array.from({ length: rows }, (_, i) => i)).slice(0, k) : kmeansPlusPlus(points, k, rng);
+    const chosen = init === 'random' ? Array.from(rng.permutation(rows).subarray(0, k)) : kmeansPlusPlus(points, k, rng);
     const centres = new Float64Array(k * dim);
     chosen.forEach((r, c) => centres.set(points.x.data.subarray(r * dim, (r + 1) * dim), c * dim));
     return centres;

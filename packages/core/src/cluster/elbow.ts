@@ -37,7 +37,7 @@ export interface ElbowOptions extends LongRunning {
  *
  * @example
  * ```ts
- * const curve = elbow(features, { ks: [4, 5, 6, 7, 8, 9], estimator: { nInit: 10, seed: 0 } });
+ * const curve = elbow(features, { ks: [4, 5, 6, 7, 8, 9], estimator: { randomState: 0 } });   // KMeans(n_clusters=k, random_state=0)
  * for (const p of curve) console.log(p.k, p.distortion.toFixed(3), p.inertia.toFixed(1));
  * ```
  */

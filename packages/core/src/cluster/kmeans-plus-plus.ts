@@ -1,4 +1,4 @@
-import type { Rng } from '../utils/rng.js';
+import type { RandomState } from '../utils/random-state.js';
 import type { PointDistances } from './point-distances.js';
 
 /**
@@ -9,18 +9,18 @@ import type { PointDistances } from './point-distances.js';
  * @returns The indices of the rows chosen as centres, in order.
  * @internal
  */
-export function kmeansPlusPlus(points: PointDistances, k: number, rng: Rng): number[] {
+export function kmeansPlusPlus(points: PointDistances, k: number, rng: RandomState): number[] {
   const { rows: n, dim } = points;
   const x = points.x.data;
   const trials = 2 + Math.floor(Math.log(k));
-  const chosen = [rng.int(n)];
+  const chosen = [rng.randint(n)];
   let closest = points.toPoints(x.subarray(chosen[0] * dim, (chosen[0] + 1) * dim), 1);
   let potential = sum(closest);
   const cumsum = new Float64Array(n);
   for (let c = 1; c < k; c++) {
     let acc = 0;
     for (let i = 0; i < n; i++) cumsum[i] = acc += closest[i];
-    const candidates = Array.from({ length: trials }, () => Math.min(n - 1, searchSorted(cumsum, rng.next() * potential)));
+    const candidates = Array.from({ length: trials }, () => Math.min(n - 1, searchSorted(cumsum, rng.randomSample() * potential)));
     const cand = new Float32Array(trials * dim);
     candidates.forEach((r, t) => cand.set(x.subarray(r * dim, (r + 1) * dim), t * dim));
     const d = points.toPoints(cand, trials);

@@ -1,7 +1,7 @@
 import { CbirError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
-import { Rng } from '../utils/rng.js';
+import { RandomState } from '../utils/random-state.js';
 import { CentroidClusterer, toMatrix, type CentroidClustererOptions } from './centroid-clusterer.js';
 import { PointDistances } from './point-distances.js';
 
@@ -25,7 +25,7 @@ export interface KMeansOptions extends CentroidClustererOptions {
  *
  * @example
  * ```ts
- * const km = new KMeans({ nClusters: 10, nInit: 10, seed: 0 }).fit(features);   // features: Matrix [n, dim]
+ * const km = new KMeans({ nClusters: 10, randomState: 0 }).fit(features);   // features: Matrix [n, dim]
  * km.labels;      // Int32Array [n]
  * km.inertia;     // sum of squared distances to the nearest centre
  * km.predict(newFeatures);
@@ -34,13 +34,11 @@ export interface KMeansOptions extends CentroidClustererOptions {
 export class KMeans extends CentroidClusterer {
   readonly maxIter: number;
   readonly tol: number;
-  readonly seed: number;
 
   constructor(options: KMeansOptions = {}) {
     super(options, 10);
     this.maxIter = options.maxIter ?? 300;
     this.tol = options.tol ?? 1e-4;
-    this.seed = options.seed ?? 0;
     if (!Number.isInteger(this.maxIter) || this.maxIter < 1) throw new CbirError('INVALID_ARGUMENT', `KMeans: maxIter must be a positive integer, got ${this.maxIter}.`);
     if (!(this.tol >= 0)) throw new CbirError('INVALID_ARGUMENT', `KMeans: tol must be >= 0, got ${this.tol}.`);
   }
@@ -58,7 +56,7 @@ export class KMeans extends CentroidClusterer {
       // The shape is checked first; then the values, by the kernels that copy x for the fit.
       this.checkInput(x, 'fit', this.nClusters, () => (created = new PointDistances(x)).firstNonFinite());
       const points = created!;
-      const rng = new Rng(this.seed);
+      const rng = new RandomState(this.randomState);
       const tolAbs = this.tol * meanVariance(x, points.mean);
       let best: { centres: Float64Array; labels: Int32Array; inertia: number; nIter: number } | undefined;
       for (let run = 0; run < this.nInitResolved; run++) {

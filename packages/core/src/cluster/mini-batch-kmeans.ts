@@ -1,7 +1,7 @@
 import { CbirError, DimensionMismatchError } from '../errors.js';
 import { selectRows, type Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
-import { Rng } from '../utils/rng.js';
+import { RandomState } from '../utils/random-state.js';
 import { assign, CentroidClusterer, toMatrix, type CentroidClustererOptions } from './centroid-clusterer.js';
 import { meanVariance } from './kmeans.js';
 import { PointDistances } from './point-distances.js';
@@ -33,7 +33,7 @@ interface StreamState {
   ewaMin?: number;
   noImprovement: number;
   steps: number;
-  rng: Rng;
+  rng: RandomState;
   /** Scratch buffers of the batch's labels and squared distances. */
   labels: Int32Array;
   dist2: Float64Array;
@@ -46,7 +46,7 @@ interface StreamState {
  *
  * @example
  * ```ts
- * const mbk = new MiniBatchKMeans({ nClusters: 100, batchSize: 1024, seed: 0 }).fit(descriptors);
+ * const mbk = new MiniBatchKMeans({ nClusters: 100, batchSize: 1024, randomState: 0 }).fit(descriptors);
  * // or streaming:
  * const stream = new MiniBatchKMeans({ nClusters: 100 });
  * for await (const batch of batches) stream.partialFit(batch);
@@ -59,7 +59,6 @@ export class MiniBatchKMeans extends CentroidClusterer {
   readonly maxNoImprovement: number | null;
   readonly reassignmentRatio: number;
   readonly tol: number;
-  readonly seed: number;
   private readonly initSizeOption?: number;
   private state?: StreamState;
 
@@ -70,7 +69,6 @@ export class MiniBatchKMeans extends CentroidClusterer {
     this.maxNoImprovement = options.maxNoImprovement === undefined ? 10 : options.maxNoImprovement;
     this.reassignmentRatio = options.reassignmentRatio ?? 0.01;
     this.tol = options.tol ?? 0;
-    this.seed = options.seed ?? 0;
     this.initSizeOption = options.initSize;
     const bad = (what: string, v: unknown) => new CbirError('INVALID_ARGUMENT', `MiniBatchKMeans: ${what}, got ${v}.`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw bad('batchSize must be a positive integer', this.batchSize);
@@ -104,9 +102,9 @@ export class MiniBatchKMeans extends CentroidClusterer {
       this.checkInput(x, 'fit', this.nClusters, () => (created = new PointDistances(x)).firstNonFinite());
       const points = created!;
       const n = x.rows;
-      const rng = new Rng(this.seed);
+      const rng = new RandomState(this.randomState);
       const initSize = this.initSize(n);
-      const validation = selectRows(x, Array.from({ length: initSize }, () => rng.int(n)));
+      const validation = selectRows(x, Array.from({ length: initSize }, () => rng.randint(n)));
       let best: Float64Array | undefined;
       let bestInertia = Infinity;
       for (let run = 0; run < this.nInitResolved; run++) {
@@ -124,7 +122,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
       const batch = new Int32Array(this.batchSize);
       for (let i = 0; i < nSteps; i++) {
         signal?.throwIfAborted();
-        for (let r = 0; r < this.batchSize; r++) batch[r] = rng.int(n);
+        for (let r = 0; r < this.batchSize; r++) batch[r] = rng.randint(n);
         const before = tolAbs > 0 ? Float64Array.from(state.centres) : undefined;
         const batchInertia = this.step(points, batch, state);
         let shift = 0;
@@ -151,7 +149,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
       throw new DimensionMismatchError(`MiniBatchKMeans.partialFit: x has ${x.cols} columns; the model was fitted on ${this.fitted!.centroids.cols}.`);
     }
     if (!this.state) {
-      const rng = new Rng(this.seed);
+      const rng = new RandomState(this.randomState);
       const points = new PointDistances(x);
       try {
         this.state = this.newState(this.initialCentresOnSample(x, points, this.initSize(x.rows), rng), rng);
@@ -178,9 +176,9 @@ export class MiniBatchKMeans extends CentroidClusterer {
   }
 
   /** Initial centres computed on a random sample of `initSize` rows (all rows when that is all of them). */
-  private initialCentresOnSample(x: Matrix, points: PointDistances, initSize: number, rng: Rng): Float64Array {
+  private initialCentresOnSample(x: Matrix, points: PointDistances, initSize: number, rng: RandomState): Float64Array {
     if (initSize >= x.rows || typeof this.init !== 'string') return this.initialCentres(points, rng);
-    const sample = new PointDistances(selectRows(x, Array.from({ length: initSize }, () => rng.int(x.rows))));
+    const sample = new PointDistances(selectRows(x, Array.from({ length: initSize }, () => rng.randint(x.rows))));
     try {
       return this.initialCentres(sample, rng);
     } finally {
@@ -188,7 +186,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
     }
   }
 
-  private newState(centres: Float64Array, rng: Rng): StreamState {
+  private newState(centres: Float64Array, rng: RandomState): StreamState {
     return { centres, counts: new Float64Array(this.nClusters), sinceReassign: 0, noImprovement: 0, steps: 0, rng, labels: new Int32Array(0), dist2: new Float64Array(0) };
   }
 

@@ -16,8 +16,8 @@ export interface DatasetEntry {
 export interface ImageDataset {
   /** Number of items. */
   readonly size: number;
-  /** Side of the square RGB images {@link ImageDataset.read} returns. */
-  readonly imageSize: number;
+  /** Side of the square RGB images {@link ImageDataset.read} returns; undefined when each keeps its own size. */
+  readonly imageSize: number | undefined;
   /** Item `i`'s id and label, without decoding it. */
   entry(i: number): DatasetEntry;
   /**

@@ -75,7 +75,7 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
   const { batchSize = 32, seed = 0, onProgress, signal } = options;
   const l2 = options.reducer?.l2 ?? options.l2 ?? false;
   if (data.imageSize !== model.inputSize) {
-    throw new CbirError('INVALID_ARGUMENT', `embedImages: the data's images are ${data.imageSize}x${data.imageSize}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
+    throw new CbirError('INVALID_ARGUMENT', `embedImages: the data's images are ${data.imageSize === undefined ? 'of their own sizes' : `${data.imageSize}x${data.imageSize}`}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
   }
   const latentShape = [...model.latentShape] as [number, number, number];
   const latentDim = model.latentDim;

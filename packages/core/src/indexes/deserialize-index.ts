@@ -4,6 +4,7 @@ import { CosineIndex } from './cosine-index.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import type { Index, ItemMetadata } from './index.js';
 import { LSHIndex, type LSHDistance } from './lsh-index.js';
+import { readLshashPickle } from './lshash-pickle.js';
 
 interface Header {
   kind: 'exact' | 'cosine' | 'lsh';
@@ -22,7 +23,8 @@ interface Header {
 }
 
 /**
- * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md).
+ * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md), or the
+ * notebook's `lsh.p` (a pickled lshashpy3 `LSHash`; see {@link readLshashPickle}).
  *
  * @throws {@link IndexFormatError} naming `source` for a bad magic, version, size, kind or checksum.
  *
@@ -33,6 +35,8 @@ interface Header {
  * ```
  */
 export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
+  // A pickle (protocol 2 to 5) can only be lshashpy3's: cbir's own files start with their magic.
+  if (bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return readLshashPickle(bytes, source);
   let f;
   try {
     f = readFramed<Header>(bytes, 'CBIRINDX', 1, 'deserializeIndex', source, 'Rebuild it with `cbir index`.');

@@ -442,6 +442,28 @@ export class LSHIndex extends StoredIndex implements Index {
     return writeFramed('CBIRINDX', 1, header, [...this.planes, ...(this.centreVector ? [this.centreVector] : []), this.store.vectors()]);
   }
 
+  /**
+   * Files item `id` under the given keys (one per table) instead of the keys its vector hashes to: for indexes imported
+   * with their buckets (lshashpy3's pickles), whose keys were computed from float64 vectors and planes.
+   * @internal
+   */
+  setKeys(id: number, keys: readonly number[]): void {
+    const r = this.store.row(id);
+    if (r === undefined) throw new CbirError('INVALID_ARGUMENT', `LSHIndex.setKeys: id ${id} is not in the index.`);
+    const T = this.numHashtables;
+    keys.forEach((key, t) => {
+      const old = this.rowKeys[r * T + t];
+      if (old === key) return;
+      const bucket = this.tables[t].get(old)!;
+      bucket.splice(bucket.indexOf(r), 1);
+      if (bucket.length === 0) this.tables[t].delete(old);
+      const to = this.tables[t].get(key);
+      if (to) to.push(r);
+      else this.tables[t].set(key, [r]);
+      this.rowKeys[r * T + t] = key;
+    });
+  }
+
   /** Restores the centre vector (used by `deserializeIndex`). */
   setCentre(c: Float32Array): void {
     this.centreVector = c;

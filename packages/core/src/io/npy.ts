@@ -8,14 +8,16 @@ export interface NpyArray {
   shape: number[];
   /** Values in C (row-major) order. */
   data: Float32Array | Float64Array | Int32Array | Uint8Array;
+  // `<i8` arrays (numpy's default integers: ids, indexes) are read into a Float64Array, exact below 2^53.
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 /**
- * Reads a NumPy `.npy` file (format versions 1 to 3) holding little-endian `f4`, `f8`, `i4` or `u1` values in C order.
+ * Reads a NumPy `.npy` file (format versions 1 to 3) holding little-endian `f4`, `f8`, `i4`, `i8` or `u1` values in C
+ * order. `i8` values (numpy's default integer) come back in a Float64Array and must lie within +-2^53.
  *
- * @throws {@link FormatError} for another dtype, Fortran order, a bad magic or truncation.
+ * @throws {@link FormatError} for another dtype, Fortran order, a bad magic, a malformed shape or truncation.
  *
  * @example
  * ```ts
@@ -31,15 +33,29 @@ export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
   const header = new TextDecoder().decode(bytes.subarray(major === 1 ? 10 : 12, start));
   const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
-  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (!dtype || fortran) throw new FormatError(`readNpy: ${source} has header ${header.trim()}; expected a C-order array.`);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  const shape = (shapeText ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!dtype || fortran || shapeText === undefined || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new FormatError(`readNpy: ${source} has header ${header.trim()}; expected a C-order array with a shape of non-negative integers.`);
+  }
   const count = shape.reduce((a, b) => a * b, 1);
-  const ctor = { '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '|u1': Uint8Array }[dtype];
-  if (!ctor) throw new FormatError(`readNpy: ${source} has dtype ${dtype}; supported: <f4, <f8, <i4, |u1.`);
-  if (start + count * ctor.BYTES_PER_ELEMENT > bytes.length) throw new FormatError(`readNpy: ${source} is truncated.`);
+  const ctor = { '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '<i8': BigInt64Array, '|u1': Uint8Array }[dtype];
+  if (!ctor) throw new FormatError(`readNpy: ${source} has dtype ${dtype}; supported: <f4, <f8, <i4, <i8, |u1.`);
+  // The file must hold every byte its header claims before anything is allocated.
+  if (start + count * ctor.BYTES_PER_ELEMENT > bytes.length) {
+    throw new FormatError(`readNpy: ${source} is truncated: its header claims ${count} values of ${dtype}, ${start + count * ctor.BYTES_PER_ELEMENT} bytes in all; the file has ${bytes.length}.`);
+  }
   // Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice() is a view into a shared pool.
   const copy = Uint8Array.prototype.slice.call(bytes, start, start + count * ctor.BYTES_PER_ELEMENT);
-  return { dtype, shape, data: new ctor(copy.buffer) };
+  if (ctor !== BigInt64Array) return { dtype, shape, data: new (ctor as Float32ArrayConstructor)(copy.buffer) };
+  const big = new BigInt64Array(copy.buffer);
+  const data = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = big[i];
+    if (v > 9007199254740992n || v < -9007199254740992n) throw new FormatError(`readNpy: ${source} holds the int64 ${v} at index ${i}, beyond 2^53.`);
+    data[i] = Number(v);
+  }
+  return { dtype, shape, data };
 }
 
 /**
@@ -72,14 +88,14 @@ export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Arr
 /**
  * Reads a NumPy `.npz` archive (`numpy.savez` or `savez_compressed`) into arrays by name (without `.npy`).
  *
- * @param inflateRaw - Raw-deflate decompressor for compressed archives (Node: `zlib.inflateRawSync`).
+ * @param source - A name for the archive in error messages (its path, say).
  *
  * @example
  * ```ts
- * const arrays = readNpz(await readFile('planes.npz'), (b) => zlib.inflateRawSync(b));
- * arrays.get('planes_0')?.shape;
+ * const arrays = readNpz(await readFile('planes.npz'), 'planes.npz');
+ * arrays.get('arr_0')?.shape;   // [hashSize, inputDim]
  * ```
  */
-export function readNpz(bytes: Uint8Array, inflateRaw?: (data: Uint8Array) => Uint8Array, source = '.npz file'): Map<string, NpyArray> {
-  return new Map(readZip(bytes, source, inflateRaw).map((e) => [e.name.replace(/\.npy$/, ''), readNpy(e.data, `${source}: ${e.name}`)]));
+export function readNpz(bytes: Uint8Array, source = '.npz file'): Map<string, NpyArray> {
+  return new Map(readZip(bytes, source).map((e) => [e.name.replace(/\.npy$/, ''), readNpy(e.data, `${source}: ${e.name}`)]));
 }

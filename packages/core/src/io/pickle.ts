@@ -14,15 +14,19 @@ export interface PickleHooks {
   reduce(callable: unknown, args: unknown[]): unknown;
   /** Resolves `BINPERSID`. */
   persistentLoad(pid: unknown): unknown;
+  /** Evaluates `NEWOBJ` (`cls.__new__(cls, *args)`); without it `NEWOBJ` is refused. */
+  newObj?(cls: unknown, args: unknown[]): unknown;
+  /** Applies `BUILD` (`obj.__setstate__(state)`); without it the state is dropped (state dicts only set metadata there). */
+  build?(obj: unknown, state: unknown): void;
 }
 
 const MARK = Symbol('mark');
 
 /**
- * A small unpickler for the subset of Python's pickle protocols 2 to 5 that PyTorch state dicts use:
- * dicts, lists, tuples, strings, numbers, booleans, `None`, bytes, memo operations, globals (through
- * `hooks.findClass`), `REDUCE` and `BUILD`, and persistent ids. Python dicts become `Map`s (their keys
- * may be integers), tuples and lists become arrays.
+ * A small unpickler for the subset of Python's pickle protocols 2 to 5 that PyTorch state dicts and pickled numpy
+ * arrays and plain objects use: dicts, lists, tuples, strings, numbers, booleans, `None`, bytes and bytearrays, memo
+ * operations, globals (through `hooks.findClass`), `REDUCE`, `NEWOBJ` and `BUILD` (through the hooks), and persistent
+ * ids. Python dicts become `Map`s (their keys may be integers), tuples and lists become arrays.
  *
  * It never executes code: every global goes through `hooks.findClass`, which decides what is allowed.
  *
@@ -108,7 +112,14 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source = 'pickle
       case 0x63: { const module = line(); const name = line(); stack.push(hooks.findClass(module, name)); break; } // GLOBAL
       case 0x93: { const name = pop(); const module = pop(); stack.push(hooks.findClass(String(module), String(name))); break; } // STACK_GLOBAL
       case 0x52: { const args = pop(); const fn = pop(); stack.push(hooks.reduce(fn, args as unknown[])); break; } // REDUCE
-      case 0x62: pop(); break; // BUILD: state dicts only set attributes (OrderedDict._metadata) that we do not need
+      case 0x62: { const state = pop(); hooks.build?.(top(), state); break; } // BUILD
+      case 0x81: { // NEWOBJ
+        const args = pop();
+        const cls = pop();
+        if (!hooks.newObj) throw new FormatError(`unpickle: ${source} builds an object (NEWOBJ at byte ${at}), which this reader does not accept.`);
+        stack.push(hooks.newObj(cls, args as unknown[]));
+        break;
+      }
       case 0x51: stack.push(hooks.persistentLoad(pop())); break; // BINPERSID
       case 0x4a: stack.push(i32()); break; // BININT
       case 0x4b: stack.push(u8()); break; // BININT1
@@ -128,6 +139,7 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source = 'pickle
       case 0x8d: stack.push(decoder.decode(take(u64()))); break; // BINUNICODE8
       case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
       case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
+      case 0x8e: case 0x96: stack.push(take(u64()).slice()); break; // BINBYTES8, BYTEARRAY8 (protocol 5's in-band buffers)
       case 0x4e: stack.push(null); break; // NONE
       case 0x88: stack.push(true); break; // NEWTRUE
       case 0x89: stack.push(false); break; // NEWFALSE

@@ -1,3 +1,4 @@
+import { inflateSync } from 'fflate';
 import { CbirError, FormatError } from '../errors.js';
 import { crc32 } from './crc32.js';
 
@@ -15,16 +16,22 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
 /**
- * Reads the entries of a zip archive: stored entries (the layout `torch.save` writes) and, given `inflateRaw` (e.g.
- * Node's `zlib.inflateRawSync`; core has no inflater of its own), deflated ones (`numpy.savez_compressed`).
- * Supports zip64. Verifies each entry's CRC-32.
+ * Reads the entries of a zip archive: stored entries (the layout `torch.save` writes) and deflated ones
+ * (`numpy.savez_compressed`, inflated by fflate, which runs in browsers too). Supports zip64. Verifies each entry's
+ * sizes and CRC-32.
  *
  * @param bytes - The whole archive.
  * @param source - A name for the archive used in error messages (a file path, say).
  * @returns The entries in central-directory order.
- * @throws {@link FormatError} if the bytes are not a zip archive, are truncated, use compression, or fail a CRC.
+ * @throws {@link FormatError} if the bytes are not a zip archive, are truncated, use a method other than stored or
+ *   deflate, inflate to another size than the directory says, or fail a CRC.
+ *
+ * @example
+ * ```ts
+ * for (const { name, data } of readZip(await readFile('planes.npz'), 'planes.npz')) console.log(name, data.length);
+ * ```
  */
-export function readZip(bytes: Uint8Array, source = 'zip archive', inflateRaw?: (data: Uint8Array) => Uint8Array): ZipEntry[] {
+export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (what: string): never => {
     throw new FormatError(`readZip: ${source} ${what}. Expected a zip archive as torch.save writes it.`);
@@ -53,8 +60,9 @@ export function readZip(bytes: Uint8Array, source = 'zip archive', inflateRaw?: 
     if (p + 46 > bytes.length || view.getUint32(p, true) !== CENTRAL) fail(`has a broken central directory at byte ${p}`);
     const method = view.getUint16(p + 10, true);
     const crc = view.getUint32(p + 16, true);
-    let size = view.getUint32(p + 24, true);
-    let usize = view.getUint32(p + 20, true);
+    // The central directory holds the compressed size at offset 20 and the uncompressed size at 24.
+    let size = view.getUint32(p + 20, true);
+    let usize = view.getUint32(p + 24, true);
     const nameLen = view.getUint16(p + 28, true);
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
@@ -67,24 +75,41 @@ export function readZip(bytes: Uint8Array, source = 'zip archive', inflateRaw?: 
       const id = view.getUint16(e, true);
       const len = view.getUint16(e + 2, true);
       if (id === 0x0001) {
+        // In the zip64 record the uncompressed size comes first, then the compressed size.
         let q = e + 4;
-        if (size === 0xffffffff) (size = Number(view.getBigUint64(q, true))), (q += 8);
         if (usize === 0xffffffff) (usize = Number(view.getBigUint64(q, true))), (q += 8);
+        if (size === 0xffffffff) (size = Number(view.getBigUint64(q, true))), (q += 8);
         if (local === 0xffffffff) local = Number(view.getBigUint64(q, true));
       }
       e += 4 + len;
     }
-    if (method !== 0 && !(method === 8 && inflateRaw)) fail(`entry "${name}" is compressed (method ${method}); only stored entries are read${method === 8 ? ' unless an inflateRaw function is given' : ''}`);
+    if (method !== 0 && method !== 8) fail(`entry "${name}" uses compression method ${method}; only stored (0) and deflate (8) entries are read`);
+    if (method === 0 && usize !== size) fail(`entry "${name}" is stored but its sizes differ (${size} and ${usize} bytes)`);
+    // Every allocation is bounded by the file: deflate expands at most 1032 times.
+    if (method === 8 && usize > size * 1032 + 64) fail(`entry "${name}" claims ${usize} bytes from ${size} compressed, more than deflate can produce`);
     if (local + 30 > bytes.length || view.getUint32(local, true) !== LOCAL) fail(`entry "${name}" has a broken local header`);
     const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
     if (start + size > bytes.length) fail(`is truncated: entry "${name}" needs bytes up to ${start + size}, the file has ${bytes.length}`);
     const raw = bytes.subarray(start, start + size);
-    const data = method === 8 ? inflateRaw!(raw) : raw;
+    const data = method === 8 ? inflate(raw, usize, name, fail) : raw;
     if (crc32(data) !== crc) fail(`entry "${name}" fails its CRC-32 check (corrupted)`);
     entries.push({ name, data });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
+}
+
+/** Inflates a raw deflate stream into exactly `size` bytes. */
+function inflate(raw: Uint8Array, size: number, name: string, fail: (what: string) => never): Uint8Array {
+  const out = new Uint8Array(size);
+  let data: Uint8Array;
+  try {
+    data = inflateSync(raw, { out });
+  } catch (e) {
+    return fail(`entry "${name}" is not valid deflate data (${(e as Error).message})`);
+  }
+  if (data.length !== size) fail(`entry "${name}" inflates to ${data.length} bytes; its directory entry says ${size}`);
+  return data;
 }
 
 /** True when `bytes` starts like a zip archive (a local file header). */

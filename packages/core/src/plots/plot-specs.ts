@@ -161,6 +161,52 @@ export function clusterScatterSpec(points: ArrayLike<number>, labels: ArrayLike<
 }
 
 /**
+ * The notebook's silhouette analysis figure for one k, as one picture: on the left the silhouette plot
+ * ({@link silhouettePlotSpec}: each cluster's sorted coefficients, the average as a red dashed line), on the right the
+ * clustered data ({@link clusterScatterSpec}: points coloured by cluster, centres as numbered white circles), under the
+ * notebook's title "Silhouette analysis for KMeans clustering on sample data with n_clusters = k".
+ *
+ * @param samples - `silhouetteSamples(x, labels)`.
+ * @param labels - The cluster of each row.
+ * @param points - `[n, 2]` coordinates of the rows (the first two features, as the notebook plots, or two principal
+ *   components).
+ * @param centres - `[k, 2]` coordinates of the centres, in the same space.
+ * @param options - `xTitle`/`yTitle`: the scatter's axes. @defaultValue the notebook's ("Feature space for the 1st
+ *   feature", "... 2nd feature")
+ *
+ * @example
+ * ```ts
+ * const km = new KMeans({ nClusters: 4, randomState: 10 }).fit(x);   // x: Matrix [n, dim]
+ * const firstTwo = (m: Matrix) => Float32Array.from({ length: m.rows * 2 }, (_, i) => m.data[(i >> 1) * m.cols + (i & 1)]);
+ * const xy = firstTwo(x), c = firstTwo(km.centroids);                 // [n, 2] and [k, 2]: the notebook's view
+ * await writePlot(silhouetteAnalysisSpec(silhouetteSamples(x, km.labels), km.labels, xy, c), 'out/silhouette-4');
+ * ```
+ */
+export function silhouetteAnalysisSpec(
+  samples: ArrayLike<number>, labels: ArrayLike<number>, points: ArrayLike<number>, centres: ArrayLike<number>,
+  options: { xTitle?: string; yTitle?: string; estimator?: string } = {},
+): VegaLiteSpec {
+  const k = centres.length / 2;
+  const inner = (spec: VegaLiteSpec, title: string): VegaLiteSpec => {
+    const { $schema: _schema, config: _config, ...rest } = spec;
+    return { ...rest, title };
+  };
+  return {
+    $schema: SCHEMA,
+    title: { text: `Silhouette analysis for ${options.estimator ?? 'KMeans'} clustering on sample data with n_clusters = ${k}`, fontSize: 15, anchor: 'middle' },
+    hconcat: [
+      inner(silhouettePlotSpec(samples, labels), 'The silhouette plot for the various clusters.'),
+      inner(
+        clusterScatterSpec(points, labels, centres, { xTitle: options.xTitle ?? 'Feature space for the 1st feature', yTitle: options.yTitle ?? 'Feature space for the 2nd feature' }),
+        'The visualization of the clustered data.',
+      ),
+    ],
+    resolve: { scale: { color: 'independent' } },
+    config: { font: 'sans-serif' },
+  };
+}
+
+/**
  * Training curves: the training and validation loss (MSE) per epoch, as the notebook plots them after training.
  *
  * @example

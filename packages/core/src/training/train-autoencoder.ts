@@ -4,6 +4,7 @@ import type { ImageDataset } from '../data/image-dataset.js';
 import { imagesToTensor, type RawImage } from '../image/raw-image.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
+import { trainTestSplit } from '../utils/random-state.js';
 import { Rng } from '../utils/rng.js';
 import { Adam, type AdamSnapshot } from './adam.js';
 import type { Checkpoint, EpochRecord } from './checkpoint.js';
@@ -47,17 +48,17 @@ export interface TrainResult {
 }
 
 /**
- * The notebook's split: `valFraction` of a seeded permutation for validation, the rest for training.
+ * The notebook's split, `train_test_split(rows, test_size=valFraction, random_state=seed)`: the same validation and
+ * training rows, in the same order, as scikit-learn picks for the same ordered file list (see {@link trainTestSplit}).
  *
  * @example
  * ```ts
- * const { train, val } = splitIndices(1000, 0.15, new Rng(0));   // 850 and 150 indices, as trainAutoencoder splits
+ * const { train, val } = splitIndices(1000, 0.15, 0);   // 850 and 150 rows: the notebook's split of 1,000 files
  * ```
  */
-export function splitIndices(n: number, valFraction: number, rng: Rng): { train: number[]; val: number[] } {
-  const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
-  const nVal = Math.round(n * valFraction);
-  return { val: order.slice(0, nVal).sort((a, b) => a - b), train: order.slice(nVal).sort((a, b) => a - b) };
+export function splitIndices(n: number, valFraction: number, seed: number): { train: number[]; val: number[] } {
+  const { train, test } = trainTestSplit(n, valFraction, seed);
+  return { train, val: test };
 }
 
 /**
@@ -92,7 +93,7 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
   const { epochs, onProgress, signal } = options;
   const where = 'trainAutoencoder';
   if (data.imageSize !== model.inputSize) {
-    throw new CbirError('INVALID_ARGUMENT', `${where}: the data's images are ${data.imageSize}x${data.imageSize}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
+    throw new CbirError('INVALID_ARGUMENT', `${where}: the data's images are ${data.imageSize === undefined ? 'of their own sizes' : `${data.imageSize}x${data.imageSize}`}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
   }
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: epochs must be a positive integer, got ${epochs}.`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
@@ -111,7 +112,7 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
   else if (adamState) adam.step = adamState.step;
 
   let rng = r ? Rng.fromState(r.rngState) : new Rng(seed);
-  const split = r ? r.split : splitIndices(data.size, valFraction, rng);
+  const split = r ? r.split : splitIndices(data.size, valFraction, seed);
   if (split.train.length === 0 || split.val.length === 0) {
     throw new CbirError('INVALID_ARGUMENT', `${where}: the split leaves ${split.train.length} training and ${split.val.length} validation images; use more images or another valFraction.`);
   }

@@ -7,7 +7,7 @@ export const DATASETS = Object.keys(CLUSTER_MANIFEST.datasets);
 
 /** scikit-learn's outputs for one dataset, by array name. */
 export function sklearnFixture(name: string): { x: Matrix; get: (key: string) => NpyArray; matrix: (key: string) => Matrix; scalar: (key: string) => number } {
-  const arrays = readNpz(fixtureBytes(`cluster/${name}.npz`), undefined, `cluster/${name}.npz`);
+  const arrays = readNpz(fixtureBytes(`cluster/${name}.npz`), `cluster/${name}.npz`);
   const get = (key: string): NpyArray => {
     const a = arrays.get(key);
     if (!a) throw new Error(`cluster/${name}.npz has no ${key}`);

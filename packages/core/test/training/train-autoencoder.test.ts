@@ -118,13 +118,15 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     await useBackend(backend);
   });
 
-  it('splits 85/15 by seed, the same way every time', () => {
-    const a = splitIndices(100, 0.15, new Rng(0));
+  it("splits 85/15 as the notebook's train_test_split(random_state=seed): numpy's permutation, ceil for validation", () => {
+    const a = splitIndices(100, 0.15, 0);
     expect(a.val).toHaveLength(15);
     expect(a.train).toHaveLength(85);
     expect(new Set([...a.train, ...a.val]).size).toBe(100);
-    expect(splitIndices(100, 0.15, new Rng(0))).toEqual(a);
-    expect(splitIndices(100, 0.15, new Rng(1))).not.toEqual(a);
+    // np.random.RandomState(0).permutation(100)[:15]
+    expect(a.val).toEqual([26, 86, 2, 55, 75, 93, 16, 73, 54, 95, 53, 92, 78, 13, 7]);
+    expect(splitIndices(101, 0.15, 0).val).toHaveLength(16);
+    expect(splitIndices(100, 0.15, 1)).not.toEqual(a);
   });
 
   it('lowers the loss, keeps tensor counts flat across epochs, and reports progress', async () => {

@@ -12,13 +12,14 @@ import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
 
 const HELP = `Usage: cbir bow --data DIR --out DIR [--k 4..9] [--vocab K] [--encoding bytes|bits] [--tfidf] [--no-l2]
-                [--size 256] [--orb-features 500] [--batch 1024] [--seed 0] [--json]
+                [--size S] [--orb-features 500] [--batch 100] [--seed 0] [--json]
 
 The notebook's ORB bag of visual words: ORB descriptors of every image (OpenCV.js, OpenCV's defaults), the elbow of
 MiniBatchKMeans over --k on all descriptors (elbow.svg/.png), a vocabulary of --vocab words (default: the largest k)
 saved as vocabulary.bin, and one BoW histogram per image saved as features.cbirfeat (index it with cbir index,
-evaluate it with cbir eval). Images are resized to --size x --size first. --encoding bytes (the notebook's) clusters
-the 32 bytes as numbers; bits clusters the 256 bits (Euclidean = sqrt(Hamming), ORB's own metric).`;
+evaluate it with cbir eval). As in the notebook, images are read at their own size and the dictionary is a
+MiniBatchKMeans with --batch 100 rows per step; --size S resizes them to S x S first. --encoding bytes (the
+notebook's) clusters the 32 bytes as numbers; bits clusters the 256 bits (Euclidean = sqrt(Hamming), ORB's own metric).`;
 
 export async function bow(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -26,7 +27,7 @@ export async function bow(argv: string[]): Promise<void> {
     options: {
       data: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, vocab: { type: 'string' },
       encoding: { type: 'string', default: 'bytes' }, tfidf: { type: 'boolean', default: false }, 'no-l2': { type: 'boolean', default: false },
-      size: { type: 'string', default: '256' }, 'orb-features': { type: 'string', default: '500' }, batch: { type: 'string', default: '1024' },
+      size: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, batch: { type: 'string', default: '100' },
       seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -41,7 +42,8 @@ export async function bow(argv: string[]): Promise<void> {
   const out = resolve(values.out);
   await mkdir(out, { recursive: true });
   const started = Date.now();
-  const data = await directoryDataset(resolve(values.data), { size: Number(values.size) });
+  const size = values.size === undefined ? 'original' : Number(values.size);
+  const data = await directoryDataset(resolve(values.data), { size });
   const orb = await orbOfDataset(data, Number(values['orb-features']), { onProgress: print });
   const x = descriptorMatrix(orb.values, encoding);
   if (x.rows < Math.max(...ks, vocabK)) throw new CbirError('INVALID_ARGUMENT', `only ${x.rows} ORB descriptors in ${data.root}; need at least k = ${Math.max(...ks, vocabK)}. Add images or lower --k.`);
@@ -54,9 +56,9 @@ export async function bow(argv: string[]): Promise<void> {
 
   const model = new BagOfVisualWords({ k: vocabK, encoding, tfidf: values.tfidf, l2: !values['no-l2'], ...estimator }).fit(orb.values);
   await writeFileAtomic(join(out, 'vocabulary.bin'), model.serialize());
-  await saveFeatures(bowFeatureFile(model, orb, data.root, { images: data.root, size: Number(values.size) }), join(out, 'features.cbirfeat'));
+  await saveFeatures(bowFeatureFile(model, orb, data.root, { images: data.root, size }), join(out, 'features.cbirfeat'));
   const summary = {
-    data: data.root, images: orb.ids.length, skipped: orb.skipped, descriptors: x.rows, encoding, vocabulary: vocabK,
+    data: data.root, images: orb.ids.length, skipped: orb.skipped, descriptors: x.rows, encoding, vocabulary: vocabK, size, batchSize: estimator.batchSize,
     elbow: curve.map(({ k, distortion, inertia }) => ({ k, distortion, inertia })), seconds: (Date.now() - started) / 1000,
   };
   await writeFileAtomic(join(out, 'summary.json'), Buffer.from(JSON.stringify(summary, null, 2) + '\n'));

@@ -12,7 +12,7 @@ import {
   Rng,
   selectRows,
   silhouetteSamples,
-  silhouettePlotSpec,
+  silhouetteAnalysisSpec,
   type ElbowPoint,
   type Matrix,
 } from 'cbir-core';
@@ -23,21 +23,26 @@ import { writePlot } from '../plots/write-plot.js';
 import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
 
-const HELP = `Usage: cbir cluster --features FILE --out DIR [--k 4..9] [--silhouette 3..9] [--mini-batch] [--n-init 10]
-                    [--batch 1024] [--seed 0] [--json]
+const HELP = `Usage: cbir cluster --features FILE --out DIR [--k 4..9] [--silhouette 3..9] [--scatter pca|dims] [--mini-batch]
+                    [--n-init 10] [--batch 1024] [--seed 0] [--json]
 
-Clusters a feature file (cbir embed, cbir features, cbir bow) as the notebook's exploration section does:
+Clusters features (a cbir feature file from cbir embed, features or bow; the notebook's features.pkl; a .npy matrix)
+as the notebook's exploration section does:
   - the elbow method over --k: distortion and inertia, plotted (elbow.svg/.png);
-  - for each k of --silhouette: the silhouette score, the silhouette plot (silhouette-K.svg/.png) and the clusters
-    on the first two principal components (clusters-K.svg/.png);
+  - for each k of --silhouette: the silhouette score and the notebook's two-panel figure (silhouette-K.svg/.png: the
+    silhouette plot beside the clustered data), and the clustered data alone (clusters-K.svg/.png). --scatter dims
+    plots the first two features, as the notebook does; pca (the default) the first two principal components, which
+    read better for a wide latent;
   - summary.json (all numbers) and assignments.csv (each item's cluster for every k).
---mini-batch uses MiniBatchKMeans (for large files); otherwise KMeans with --n-init starts.`;
+KMeans takes --n-init k-means++ starts (10, scikit-learn 1.2's default, as the notebook ran it) drawn from numpy's
+RandomState(--seed), so the same seed gives scikit-learn's clusters for random_state=seed. --mini-batch uses
+MiniBatchKMeans with --batch rows per step (for large files).`;
 
 export async function cluster(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      features: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, silhouette: { type: 'string' },
+      features: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, silhouette: { type: 'string', default: '3..9' }, scatter: { type: 'string', default: 'pca' },
       'mini-batch': { type: 'boolean', default: false }, 'n-init': { type: 'string', default: '10' }, batch: { type: 'string', default: '1024' },
       seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
@@ -47,7 +52,8 @@ export async function cluster(argv: string[]): Promise<void> {
   const print = progressPrinter(values.json!);
   await initNodeBackend();
   const ks = parseIntRange('k', values.k!);
-  const silhouetteKs = values.silhouette ? parseIntRange('silhouette', values.silhouette) : ks;
+  const silhouetteKs = parseIntRange('silhouette', values.silhouette!);
+  if (values.scatter !== 'pca' && values.scatter !== 'dims') throw new CbirError('INVALID_ARGUMENT', `--scatter must be pca or dims, got "${values.scatter}".`);
   const f = await loadFeatures(values.features);
   const x = f.matrix;
   const out = resolve(values.out);
@@ -61,7 +67,8 @@ export async function cluster(argv: string[]): Promise<void> {
   await writePlot(elbowPlotSpec(curve, { title: `The elbow method (${x.rows} items, dim ${x.cols})` }), join(out, 'elbow'));
 
   const fitted = new Map<number, Pick<ElbowPoint, 'labels' | 'centroids'>>(curve.map((p) => [p.k, p]));
-  const projection = project2d(x, Number(values.seed));
+  const projection = values.scatter === 'dims' ? firstTwoFeatures() : project2d(x, Number(values.seed));
+  const axes = values.scatter === 'dims' ? {} : { xTitle: 'PC 1', yTitle: 'PC 2' };
   const silhouettes: { k: number; score: number }[] = [];
   for (const k of silhouetteKs) {
     if (k < 2 || k >= x.rows) throw new CbirError('INVALID_ARGUMENT', `--silhouette: k = ${k}; the silhouette needs 2 <= k < ${x.rows} (the number of items).`);
@@ -75,11 +82,10 @@ export async function cluster(argv: string[]): Promise<void> {
     const score = samples.reduce((a, b) => a + b, 0) / samples.length;
     silhouettes.push({ k, score });
     print({ stage: 'silhouette', k, score });
-    await writePlot(silhouettePlotSpec(samples, model.labels, { title: `Silhouette plot, k = ${k} (average ${score.toFixed(3)})` }), join(out, `silhouette-${k}`));
-    await writePlot(
-      clusterScatterSpec(projection.apply(x), model.labels, projection.apply(model.centroids), { title: `Clusters, k = ${k}`, xTitle: 'PC 1', yTitle: 'PC 2' }),
-      join(out, `clusters-${k}`),
-    );
+    const points = projection.apply(x);
+    const centres = projection.apply(model.centroids);
+    await writePlot(silhouetteAnalysisSpec(samples, model.labels, points, centres, { ...axes, estimator: miniBatch ? 'MiniBatchKMeans' : 'KMeans' }), join(out, `silhouette-${k}`));
+    await writePlot(clusterScatterSpec(points, model.labels, centres, { title: `Clusters, k = ${k}`, ...axes }), join(out, `clusters-${k}`));
   }
 
   const allKs = [...fitted.keys()].sort((a, b) => a - b);
@@ -102,6 +108,20 @@ export async function cluster(argv: string[]): Promise<void> {
     }
     console.log(`wrote plots, summary.json and assignments.csv to ${out}${best ? ` (best silhouette at k = ${best.k})` : ''}`);
   }
+}
+
+/** The notebook's view: the first two features (a single-feature matrix is drawn on a line). */
+function firstTwoFeatures(): { apply: (m: Matrix) => Float32Array } {
+  return {
+    apply(m) {
+      const out = new Float32Array(m.rows * 2);
+      for (let i = 0; i < m.rows; i++) {
+        out[i * 2] = m.data[i * m.cols];
+        out[i * 2 + 1] = m.cols > 1 ? m.data[i * m.cols + 1] : 0;
+      }
+      return out;
+    },
+  };
 }
 
 /** Rows the 2-D projection is fitted on at most (its PCA holds an n x n Gram matrix). */

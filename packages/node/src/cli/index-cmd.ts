@@ -1,23 +1,24 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
 import { CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
 import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
 
-const HELP = `Usage: cbir index --features FILE --type exact|cosine|lsh --out FILE
+const HELP = `Usage: cbir index --features FILE [--ids FILE.npy] --type exact|cosine|lsh --out FILE
                   [--hash-size 12] [--tables 5] [--distance hamming] [--probe-radius R] [--centre] [--fill-to-k] [--seed 0]
                   [--planes FILE.npz]
 
-Builds an index over a feature file from \`cbir embed\` (row i gets id i; paths and labels are kept).
+Builds an index over a feature file (row i gets id i; paths and labels are kept): a cbir feature file (cbir embed,
+cbir features, cbir bow), the notebook's features.pkl (its latents flattened), or a .npy matrix [n, ...] with its
+ids from --ids (a .npy of n ids; default the row numbers).
 --planes imports lshashpy3's saved hyperplanes (the .npz its matrices_filename writes) so that both hash identically.`;
 
 export async function indexCmd(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      features: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
+      features: { type: 'string' }, ids: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
       'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
       'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
       seed: { type: 'string', default: '0' }, planes: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
@@ -25,7 +26,7 @@ export async function indexCmd(argv: string[]): Promise<void> {
   });
   if (values.help) return console.log(HELP);
   if (!values.features || !values.out) throw new CbirError('INVALID_ARGUMENT', `--features and --out are required.\n\n${HELP}`);
-  const f = await loadFeatures(values.features);
+  const f = await loadFeatures(values.features, { ids: values.ids });
   const dim = f.matrix.cols;
   let index: Index;
   if (values.type === 'exact') index = new ExactEuclideanIndex(dim);
@@ -39,7 +40,9 @@ export async function indexCmd(argv: string[]): Promise<void> {
   } else throw new CbirError('INVALID_ARGUMENT', `--type must be exact, cosine or lsh, got "${values.type}".`);
   if (values.planes && values.type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
   const started = Date.now();
-  index.add(f.matrix, undefined, f.ids.map((id, i) => ({ path: f.paths?.[i] ?? id, label: f.labels[i] })));
+  // Integer ids (the notebook's indexes, a .npy of ids) are the index's ids; other ids (image names) are kept as paths.
+  const numericIds = f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;
+  index.add(f.matrix, numericIds ? f.ids.map(Number) : undefined, f.ids.map((id, i) => ({ path: f.paths?.[i] ?? (numericIds ? undefined : id), label: f.labels[i] })));
   await saveIndex(index, resolve(values.out));
   const report = { stage: 'done', type: values.type, size: index.size, dim, seconds: (Date.now() - started) / 1000, out: values.out };
   console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} (${values.type}) into ${values.out}`);
@@ -51,5 +54,5 @@ async function readPlanes(path: string): Promise<Float32Array[]> {
   const bytes = await readFile(abs).catch((cause: Error) => {
     throw new CbirError('INVALID_ARGUMENT', `--planes: cannot read ${abs}: ${cause.message}`, { cause });
   });
-  return lshashPlanes(readNpz(new Uint8Array(bytes), (b) => new Uint8Array(inflateRawSync(b)), abs));
+  return lshashPlanes(readNpz(new Uint8Array(bytes), abs));
 }

@@ -5,31 +5,34 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, reduceLatent, type ReducerState, searchHits } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
-import { buildMontage } from '../image/montage.js';
+import { buildMontage, buildNotebookMontage } from '../image/montage.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadIndex } from '../io/index-files.js';
 import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
 
 const HELP = `Usage: cbir search --index FILE (--query IMAGE --model DIR|FILE.pt [--arch v1|v2] [--size S] | --id ID) [-k 10]
-                   [--montage out.png] [--json]
+                   [--montage out.png [--layout captioned|notebook]] [--json]
 
 Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
 and reducer; a PyTorch weight file is read into --arch at --size, as cbir embed does) or to an indexed item (--id,
-itself excluded). --montage writes the query and its results as a
-labelled grid with distances.`;
+itself excluded). The index may be a cbir index or the notebook's lsh.p (a pickled lshashpy3 LSHash, queried as its
+hamming query). --montage writes the query and its results as a labelled grid with distances; --layout notebook
+writes the notebook's build_montages(results, (512, 512), (5, 2)) instead: the first 10 results as bare 512-px tiles,
+5 by 2, the query not in it (the notebook shows it apart).`;
 
 export async function search(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       index: { type: 'string' }, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
-      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, layout: { type: 'string', default: 'captioned' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
   if (!values.index || (!values.query === !values.id)) throw new CbirError('INVALID_ARGUMENT', `--index and one of --query or --id are required.\n\n${HELP}`);
   const k = positiveInt('k', values.k!);
+  if (values.layout !== 'captioned' && values.layout !== 'notebook') throw new CbirError('INVALID_ARGUMENT', `--layout must be captioned or notebook, got "${values.layout}".`);
   const index = await loadIndex(resolve(values.index));
   let vector: Float32Array;
   let queryPath: string;
@@ -64,7 +67,8 @@ export async function search(argv: string[]): Promise<void> {
     const tiles = [{ path: queryPath, caption: 'query', highlight: true }, ...hits.map((h, j) => ({
       path: h.path ?? '', caption: `#${j + 1} ${h.distance.toFixed(3)}${h.label ? ` ${h.label}` : ''}`,
     }))];
-    await writeFileAtomic(resolve(values.montage), await buildMontage(tiles));
+    const png = values.layout === 'notebook' ? await buildNotebookMontage(hits.map((h) => h.path ?? '')) : await buildMontage(tiles);
+    await writeFileAtomic(resolve(values.montage), png);
   }
   if (values.json) console.log(JSON.stringify({ query: queryPath, results: hits }));
   else {

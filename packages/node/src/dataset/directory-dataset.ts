@@ -8,8 +8,11 @@ export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif
 
 /** Options of {@link directoryDataset}. */
 export interface DirectoryDatasetOptions {
-  /** Side of the square images produced (resized with sharp's Lanczos-3 kernel). */
-  size: number;
+  /**
+   * Side of the square images produced (resized with sharp's Lanczos-3 kernel); `'original'` keeps each image at its
+   * own size (for features that take any size, as the notebook's ORB does).
+   */
+  size: number | 'original';
   /** How non-square images are fitted. @defaultValue 'cover' */
   fit?: Fit;
 }
@@ -56,7 +59,9 @@ async function walk(dir: string, out: string[]): Promise<void> {
  */
 export async function directoryDataset(dir: string, options: DirectoryDatasetOptions): Promise<DirectoryDataset> {
   const { size, fit = 'cover' } = options;
-  if (!Number.isInteger(size) || size < 1) throw new CbirError('INVALID_ARGUMENT', `directoryDataset: size must be a positive integer, got ${size}.`);
+  if (size !== 'original' && (!Number.isInteger(size) || size < 1)) {
+    throw new CbirError('INVALID_ARGUMENT', `directoryDataset: size must be a positive integer or 'original', got ${size}.`);
+  }
   const info = await stat(dir).catch((cause) => {
     throw new CbirError('INVALID_ARGUMENT', `directoryDataset: cannot read ${dir} (${(cause as Error).message}). Pass a folder of images.`, { cause });
   });
@@ -74,11 +79,11 @@ export async function directoryDataset(dir: string, options: DirectoryDatasetOpt
     const rel = relative(dir, p).split(sep);
     return { id: rel.join('/'), label: rel.length > 1 ? rel[0] : undefined };
   });
-  const decoder = sharpDecoder({ size, fit });
+  const decoder = sharpDecoder({ size: size === 'original' ? undefined : size, fit });
   return {
     root: dir,
     size: images.length,
-    imageSize: size,
+    imageSize: size === 'original' ? undefined : size,
     ignored: ignored.map((p) => relative(dir, p).split(sep).join('/')),
     labels: [...new Set(entries.map((e) => e.label).filter((l): l is string => l !== undefined))].sort(),
     entry: (i) => entries[i],

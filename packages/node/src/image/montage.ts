@@ -42,3 +42,29 @@ export async function buildMontage(tiles: readonly MontageTile[], options: { til
   const png = await sharp({ create: { width: w, height: h, channels: 3, background: '#ffffff' } }).composite(composites.flat()).png().toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
+
+/**
+ * The notebook's `build_montages(images, (512, 512), (5, 2))[0]`: the first `columns x rows` images, each resized to
+ * `tileSize` x `tileSize` (stretched, as `cv2.resize` does), laid out row by row on black with no gaps and no
+ * captions; missing tiles stay black. Unreadable images are black tiles too.
+ *
+ * @param paths - Image files, in order (the results of a query; the notebook shows the query apart).
+ * @param options - `tileSize` @defaultValue 512; `columns` @defaultValue 5; `rows` @defaultValue 2 (the notebook's).
+ *
+ * @example
+ * ```ts
+ * const png = await buildNotebookMontage(hits.map((h) => h.path!));   // 2,560 x 1,024 pixels
+ * ```
+ */
+export async function buildNotebookMontage(paths: readonly string[], options: { tileSize?: number; columns?: number; rows?: number } = {}): Promise<Uint8Array> {
+  const size = options.tileSize ?? 512;
+  const columns = options.columns ?? 5;
+  const rows = options.rows ?? 2;
+  const composites = await Promise.all(paths.slice(0, columns * rows).map(async (path, i) => {
+    const input = await sharp(path).rotate().resize(size, size, { fit: 'fill' }).removeAlpha().png().toBuffer()
+      .catch(() => sharp({ create: { width: size, height: size, channels: 3, background: '#000' } }).png().toBuffer());
+    return { input, left: (i % columns) * size, top: Math.floor(i / columns) * size };
+  }));
+  const png = await sharp({ create: { width: columns * size, height: rows * size, channels: 3, background: '#000000' } }).composite(composites).png().toBuffer();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}

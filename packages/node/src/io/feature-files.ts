@@ -1,23 +1,32 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CbirError, deserializeFeatures, serializeFeatures, type FeatureFile } from 'cbir-core';
+import { CbirError, readFeatures, readNpy, serializeFeatures, type FeatureFile } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
 
 /**
- * Reads a feature file (`cbir embed`, `cbir features`, `cbir bow`), checking magic, version, sizes and checksum.
+ * Reads features from a file: a cbir feature file (`cbir embed`, `cbir features`, `cbir bow`; magic, version, sizes
+ * and checksum checked), the notebook's `features.pkl`, or a `.npy` matrix (see `readFeatures`).
  *
- * @throws {@link CbirError} naming the file when it is missing, truncated or corrupted.
+ * @param options - `ids`: a `.npy` of ids (one per row) for a `.npy` matrix.
+ * @throws {@link CbirError} naming the file when it is missing, truncated, corrupted or of no known format.
  * @example
  * ```ts
  * const { matrix, ids, labels } = await loadFeatures('out/features.cbirfeat');
+ * const notebook = await loadFeatures('features.pkl');
+ * const plain = await loadFeatures('x.npy', { ids: 'ids.npy' });
  * ```
  */
-export async function loadFeatures(path: string): Promise<FeatureFile> {
-  const abs = resolve(path);
-  const bytes = await readFile(abs).catch((cause: Error) => {
-    throw new CbirError('INVALID_ARGUMENT', `cannot read the feature file ${abs}: ${cause.message}`, { cause });
-  });
-  return deserializeFeatures(new Uint8Array(bytes), abs);
+export async function loadFeatures(path: string, options: { ids?: string } = {}): Promise<FeatureFile> {
+  const read = async (file: string, what: string) => {
+    const abs = resolve(file);
+    const bytes = await readFile(abs).catch((cause: Error) => {
+      throw new CbirError('INVALID_ARGUMENT', `cannot read the ${what} ${abs}: ${cause.message}`, { cause });
+    });
+    return { abs, bytes: new Uint8Array(bytes) };
+  };
+  const { abs, bytes } = await read(path, 'feature file');
+  const ids = options.ids ? await read(options.ids, 'ids file') : undefined;
+  return readFeatures(bytes, abs, ids ? { ids: readNpy(ids.bytes, ids.abs).data } : {});
 }
 
 /**

@@ -26,7 +26,7 @@ describe('cbir features, cluster and bow', () => {
     expect(new Set(features.labels)).toEqual(new Set(['red', 'green', 'blue']));
 
     const dir = join(out, 'clusters');
-    const summary = lastJson((await cbir('cluster', '--features', feats, '--out', dir, '--k', '2..4', '--silhouette', '3', '--json')).stdout);
+    const summary = lastJson((await cbir('cluster', '--features', feats, '--out', dir, '--k', '2..4', '--silhouette', '3', '--scatter', 'dims', '--json')).stdout);
     expect(summary.elbow.map((p: { k: number }) => p.k)).toEqual([2, 3, 4]);
     // The command's numbers are the library's.
     const km = new KMeans({ nClusters: 3, nInit: 10, seed: 0 }).fit(features.matrix);
@@ -36,6 +36,11 @@ describe('cbir features, cluster and bow', () => {
       expect((await readFile(join(dir, `${name}.svg`), 'utf8')).startsWith('<svg')).toBe(true);
       expect((await sharp(join(dir, `${name}.png`)).metadata()).width).toBeGreaterThan(300);
     }
+    // The notebook's figure: both panels in one picture, its titles, the first two features on the axes (--scatter dims).
+    const figure = await readFile(join(dir, 'silhouette-3.svg'), 'utf8');
+    for (const text of ['Silhouette analysis for KMeans clustering on sample data with n_clusters = 3', 'The silhouette plot for the various clusters.',
+      'The visualization of the clustered data.', 'Feature space for the 1st feature', 'The silhouette coefficient values']) expect(figure).toContain(text);
+    expect((await sharp(join(dir, 'silhouette-3.png')).metadata()).width).toBeGreaterThan((await sharp(join(dir, 'clusters-3.png')).metadata()).width! * 1.5);
     const csv = (await readFile(join(dir, 'assignments.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('id,label,k2,k3,k4');
     expect(csv).toHaveLength(19);
@@ -47,15 +52,18 @@ describe('cbir features, cluster and bow', () => {
   it('ORB bag of visual words: elbow, vocabulary, features, and the same features from cbir features --kind bow', async () => {
     const data = await makeImageFolder(4);
     const out = await mkdtemp(join(tmpdir(), 'cbir-bow-'));
-    const summary = lastJson((await cbir('bow', '--data', data, '--out', out, '--k', '2..3', '--vocab', '5', '--batch', '64', '--json')).stdout);
+    // MiniBatchKMeans(batch_size=100), the notebook's, by default. The images are resized: at their own size
+    // (60 x 48 and up, flat colours) ORB finds no corners in them.
+    const summary = lastJson((await cbir('bow', '--data', data, '--out', out, '--k', '2..3', '--vocab', '5', '--size', '256', '--json')).stdout);
     expect(summary.images).toBe(12);
+    expect(summary).toMatchObject({ size: 256, batchSize: 100 });
     expect(summary.skipped).toEqual(['red/corrupt.jpg']);
     expect(summary.descriptors).toBeGreaterThan(12);
     expect(summary.elbow).toHaveLength(2);
     const bow = await loadFeatures(join(out, 'features.cbirfeat'));
     expect([bow.matrix.rows, bow.matrix.cols]).toEqual([12, 5]);
     const again = join(out, 'again.cbirfeat');
-    await cbir('features', '--data', data, '--kind', 'bow', '--vocab', join(out, 'vocabulary.bin'), '--out', again);
+    await cbir('features', '--data', data, '--kind', 'bow', '--vocab', join(out, 'vocabulary.bin'), '--size', '256', '--out', again);
     expect(Array.from((await loadFeatures(again)).matrix.data)).toEqual(Array.from(bow.matrix.data));
     expect((await sharp(join(out, 'elbow.png')).metadata()).format).toBe('png');
   });

@@ -28,6 +28,15 @@ describe('directoryDataset', () => {
     }
   });
 
+  it("size 'original' keeps each image at its own size (the notebook's ORB reads them so)", async () => {
+    const dir = await makeImageFolder(3, ['x']);
+    const data = await directoryDataset(dir, { size: 'original' });
+    expect(data.imageSize).toBeUndefined();
+    const sizes = await Promise.all([0, 1, 2].map(async (i) => (({ width, height, channels }) => [width, height, channels])(await data.read(i))));
+    expect(sizes).toEqual([[60, 48, 3], [67, 53, 3], [74, 58, 3]]);
+    await expect(directoryDataset(dir, { size: 0 })).rejects.toThrow(/positive integer or 'original'/);
+  });
+
   it('reads palette PNGs as RGB', async () => {
     const dir = await makeImageFolder(1, ['p']);
     const sharp = (await import('sharp')).default;
