@@ -26,7 +26,8 @@ const MARK = Symbol('mark');
  * A small unpickler for the subset of Python's pickle protocols 2 to 5 that PyTorch state dicts and pickled numpy
  * arrays and plain objects use: dicts, lists, tuples, strings, numbers, booleans, `None`, bytes and bytearrays, memo
  * operations, globals (through `hooks.findClass`), `REDUCE`, `NEWOBJ` and `BUILD` (through the hooks), and persistent
- * ids. Python dicts become `Map`s (their keys may be integers), tuples and lists become arrays.
+ * ids. Python dicts become `Map`s (their keys may be integers), tuples and lists become arrays, bytes views into
+ * `bytes` (not copies: a 2.5 GB array is not held twice).
  *
  * It never executes code: every global goes through `hooks.findClass`, which decides what is allowed.
  *
@@ -137,9 +138,9 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source = 'pickle
       case 0x58: stack.push(decoder.decode(take(u32()))); break; // BINUNICODE
       case 0x8c: stack.push(decoder.decode(take(u8()))); break; // SHORT_BINUNICODE
       case 0x8d: stack.push(decoder.decode(take(u64()))); break; // BINUNICODE8
-      case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
-      case 0x8e: case 0x96: stack.push(take(u64()).slice()); break; // BINBYTES8, BYTEARRAY8 (protocol 5's in-band buffers)
+      case 0x43: stack.push(take(u8())); break; // SHORT_BINBYTES
+      case 0x42: stack.push(take(u32())); break; // BINBYTES
+      case 0x8e: case 0x96: stack.push(take(u64())); break; // BINBYTES8, BYTEARRAY8 (protocol 5's in-band buffers)
       case 0x4e: stack.push(null); break; // NONE
       case 0x88: stack.push(true); break; // NEWTRUE
       case 0x89: stack.push(false); break; // NEWFALSE

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CbirError, readFeatures, readNpy, serializeFeatures, type FeatureFile } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
+import { readWholeFile } from './read-file.js';
 
 /**
  * Reads features from a file: a cbir feature file (`cbir embed`, `cbir features`, `cbir bow`; magic, version, sizes
@@ -19,10 +19,10 @@ import { writeFileAtomic } from './atomic-write.js';
 export async function loadFeatures(path: string, options: { ids?: string } = {}): Promise<FeatureFile> {
   const read = async (file: string, what: string) => {
     const abs = resolve(file);
-    const bytes = await readFile(abs).catch((cause: Error) => {
+    const bytes = await readWholeFile(abs).catch((cause: Error) => {
       throw new CbirError('INVALID_ARGUMENT', `cannot read the ${what} ${abs}: ${cause.message}`, { cause });
     });
-    return { abs, bytes: new Uint8Array(bytes) };
+    return { abs, bytes };
   };
   const { abs, bytes } = await read(path, 'feature file');
   const ids = options.ids ? await read(options.ids, 'ids file') : undefined;

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { IndexFormatError, deserializeIndex, type Index } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
+import { readWholeFile } from './read-file.js';
 
 /**
  * Writes an index to `path` atomically (temp file + rename).
@@ -25,8 +25,8 @@ export async function saveIndex(index: Index, path: string): Promise<void> {
  * ```
  */
 export async function loadIndex(path: string): Promise<Index> {
-  const bytes = await readFile(path).catch((cause) => {
+  const bytes = await readWholeFile(path).catch((cause) => {
     throw new IndexFormatError(`loadIndex: cannot read ${path} (${(cause as Error).message}). Build one with \`cbir index\`.`, { cause });
   });
-  return deserializeIndex(new Uint8Array(bytes), path);
+  return deserializeIndex(bytes, path);
 }
