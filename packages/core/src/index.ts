@@ -53,6 +53,7 @@ export { fitPca } from './embedding/pca.js';
 export { embedImages, l2Normalize, type EmbedOptions, type Features } from './embedding/embed-images.js';
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
 export { readFeatures, type ReadFeaturesOptions } from './embedding/read-features.js';
+export { modelFingerprint, pipelineMismatch, type EmbeddingPipeline } from './embedding/pipeline.js';
 export { type Index, type Metric, type SearchResult, type ItemMetadata, type SearchHit, searchHits } from './indexes/index.js';
 export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex } from './indexes/cosine-index.js';

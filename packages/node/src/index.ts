@@ -9,7 +9,7 @@ export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './i
 export { writeFileAtomic } from './io/atomic-write.js';
 export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';
 export { SimdThreads } from './simd-threads.js';
-export { directoryDataset, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
+export { directoryDataset, skippedNote, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';
 export { saveIndex, loadIndex } from './io/index-files.js';
 export { buildMontage, buildNotebookMontage, type MontageTile } from './image/montage.js';

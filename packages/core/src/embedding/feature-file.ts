@@ -1,15 +1,18 @@
 import { FormatError } from '../errors.js';
 import { readFramed, writeFramed } from '../io/framed-file.js';
 import type { Features } from './embed-images.js';
+import { pipelineFromFramed, pipelineToFramed, type EmbeddingPipeline } from './pipeline.js';
 
 const MAGIC = 'CBIRFEAT';
 const VERSION = 1;
 
-/** What a feature file holds: {@link Features} without the reducer's arrays, plus free-form metadata. */
+/** What a feature file holds: {@link Features} and what made them, plus free-form metadata. */
 export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
   /** Where each image was read from (absolute paths in Node), when known: for montages and search results. */
   paths?: string[];
   metadata?: Record<string, unknown>;
+  /** The model and fitted reducer that made the features (absent for hand-crafted or imported features). */
+  pipeline?: EmbeddingPipeline;
 };
 
 /**
@@ -22,8 +25,15 @@ export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
  * ```
  */
 export function serializeFeatures(f: FeatureFile): Uint8Array {
-  const header = { rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {} };
-  return writeFramed(MAGIC, VERSION, header, [f.matrix.data]);
+  const rows = f.matrix.rows;
+  for (const [name, list] of [['ids', f.ids], ['labels', f.labels], ['paths', f.paths]] as const) {
+    if (list !== undefined && list.length !== rows) {
+      throw new FormatError(`serializeFeatures: ${list.length} ${name} for ${rows} rows; give one per row (undefined for an unlabelled row).`);
+    }
+  }
+  const pipeline = pipelineToFramed(f.pipeline);
+  const header = { rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {}, pipeline: pipeline.header };
+  return writeFramed(MAGIC, VERSION, header, [f.matrix.data, ...pipeline.arrays]);
 }
 
 /**
@@ -37,15 +47,22 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
  * ```
  */
 export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'): FeatureFile {
-  const f = readFramed<{ rows: number; cols: number; ids: string[]; labels: (string | null)[]; paths?: string[]; metadata?: Record<string, unknown> }>(
+  const f = readFramed<{ rows: number; cols: number; ids: string[]; labels: (string | null)[]; paths?: string[]; metadata?: Record<string, unknown>; pipeline?: unknown }>(
     bytes, MAGIC, VERSION, 'deserializeFeatures', source, 'Recreate it with `cbir embed`.',
   );
   const h = f.header;
-  if (h.ids.length !== h.rows) throw new FormatError(`deserializeFeatures: ${source} has ${h.ids.length} ids for ${h.rows} rows. Recreate it with \`cbir embed\`.`);
+  const bad = (what: string): never => {
+    throw new FormatError(`deserializeFeatures: ${source} ${what}. Recreate it with \`cbir embed\`.`);
+  };
+  if (!Number.isSafeInteger(h.rows) || h.rows < 0 || !Number.isSafeInteger(h.cols) || h.cols < 1) bad(`has rows ${h.rows} and cols ${h.cols}; expected counts (cols >= 1)`);
+  if (!Array.isArray(h.ids) || h.ids.length !== h.rows) bad(`has ${Array.isArray(h.ids) ? h.ids.length : 'no'} ids for ${h.rows} rows`);
+  if (!Array.isArray(h.labels) || h.labels.length !== h.rows) bad(`has ${Array.isArray(h.labels) ? h.labels.length : 'no'} labels for ${h.rows} rows`);
+  if (h.paths !== undefined && (!Array.isArray(h.paths) || h.paths.length !== h.rows)) bad(`has ${Array.isArray(h.paths) ? h.paths.length : 'no'} paths for ${h.rows} rows`);
   const data = f.take(h.rows * h.cols);
+  const pipeline = pipelineFromFramed(h.pipeline, f, source);
   f.end();
   return {
     matrix: { data, rows: h.rows, cols: h.cols }, ids: h.ids, labels: h.labels.map((l) => l ?? undefined),
-    ...(h.paths ? { paths: h.paths } : {}), metadata: h.metadata,
+    ...(h.paths ? { paths: h.paths } : {}), metadata: h.metadata, ...(pipeline ? { pipeline } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { pipelineFromFramed } from '../embedding/pipeline.js';
 import { IndexFormatError } from '../errors.js';
 import { readFramed } from '../io/framed-file.js';
 import { CosineIndex } from './cosine-index.js';
@@ -8,6 +9,8 @@ import { readLshashPickle } from './lshash-pickle.js';
 
 interface Header {
   kind: 'exact' | 'cosine' | 'lsh';
+  metric: string;
+  pipeline?: unknown;
   dim: number;
   size: number;
   ids: number[];
@@ -62,8 +65,11 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
   } else {
     return fail(`has unknown kind "${String(h.kind)}"`);
   }
+  if (h.metric !== index.metric) fail(`says metric "${String(h.metric)}" for a ${h.kind} index, whose metric is "${index.metric}"`);
   const data = f.take(h.size * h.dim);
+  const pipeline = pipelineFromFramed(h.pipeline, f, source);
   f.end();
+  if (pipeline) index.pipeline = pipeline;
   if (h.size === 0) return index;
   // Rows come back exactly as stored (cosine rows are unit-normalised already).
   if (index instanceof ExactEuclideanIndex) index.restore({ data, rows: h.size, cols: h.dim }, h.ids, meta);

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFramed } from '../io/framed-file.js';
 import { productEngine } from '../utils/active-backend.js';
 import type { Matrix } from '../matrix.js';
 import { StoredIndex } from './flat-store.js';
@@ -317,7 +316,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
   }
 
   serialize(): Uint8Array {
-    return writeFramed('CBIRINDX', 1, this.header(), [this.store.vectors()]);
+    return this.framed(this.header(), [this.store.vectors()]);
   }
 
   /** The JSON header of this index's file. */

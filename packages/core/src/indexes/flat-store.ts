@@ -1,3 +1,5 @@
+import { pipelineToFramed, type EmbeddingPipeline } from '../embedding/pipeline.js';
+import { writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
 import type { ItemMetadata } from './index.js';
@@ -128,6 +130,8 @@ export class FlatStore {
 /** What every index that keeps its rows in a {@link FlatStore} answers the same way. */
 export abstract class StoredIndex {
   protected readonly store: FlatStore;
+  /** What made the vectors (see {@link Index.pipeline}); saved by `serialize`. */
+  pipeline?: EmbeddingPipeline;
 
   protected constructor(dim: number) {
     this.store = new FlatStore(dim);
@@ -148,6 +152,12 @@ export abstract class StoredIndex {
 
   idList(): number[] {
     return [...this.store.ids];
+  }
+
+  /** The index file: `header` and `arrays`, then the pipeline's header and arrays when there is one. */
+  protected framed(header: Record<string, unknown>, arrays: readonly Float32Array[]): Uint8Array {
+    const p = pipelineToFramed(this.pipeline);
+    return writeFramed('CBIRINDX', 1, { ...header, ...(p.header ? { pipeline: p.header } : {}) }, [...arrays, ...p.arrays]);
   }
 
   /** The next free id: one past the largest. */

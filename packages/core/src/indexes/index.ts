@@ -1,3 +1,4 @@
+import type { EmbeddingPipeline } from '../embedding/pipeline.js';
 import { CbirError, DimensionMismatchError } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 
@@ -49,6 +50,11 @@ export interface Index {
   metadata(id: number): ItemMetadata | undefined;
   /** The index as bytes (a framed cbir file), for `deserializeIndex`. */
   serialize(): Uint8Array;
+  /**
+   * What made the indexed vectors (model and fitted reducer), when they came from images: saved with the index so
+   * queries are embedded the same way and a query through another model is refused.
+   */
+  pipeline?: EmbeddingPipeline;
 }
 
 /** Checks a matrix at an index boundary: shape, dim, finite values. */

@@ -1,5 +1,4 @@
 import { CbirError } from '../errors.js';
-import { writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { productEngine } from '../utils/active-backend.js';
 import { Rng } from '../utils/rng.js';
@@ -439,7 +438,7 @@ export class LSHIndex extends StoredIndex implements Index {
       hashSize: this.hashSize, numHashtables: this.numHashtables, distanceFunc: this.distanceFunc, probeRadius: this.probeRadius,
       fillToK: this.fillToK, seed: this.seed, centre: this.wantCentre, hasCentre: Boolean(this.centreVector),
     };
-    return writeFramed('CBIRINDX', 1, header, [...this.planes, ...(this.centreVector ? [this.centreVector] : []), this.store.vectors()]);
+    return this.framed(header, [...this.planes, ...(this.centreVector ? [this.centreVector] : []), this.store.vectors()]);
   }
 
   /**

@@ -52,11 +52,18 @@ export function readFramed<H>(bytes: Uint8Array, magic: string, version: number,
   const end = bytes.length - 4;
   if (16 + headerLen > end) fail('is truncated');
   if (crc32(bytes.subarray(0, end)) !== dv.getUint32(end, true)) fail('fails its checksum (truncated or corrupted)');
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen))) as H;
+  let header: H;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen))) as H;
+  } catch (e) {
+    return fail(`has a header that is not JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('has a header that is not a JSON object');
   let at = 16 + headerLen;
   return {
     header,
     take(n) {
+      if (!Number.isSafeInteger(n) || n < 0) fail(`claims ${n} values in a section; expected a count`);
       if (at + n * 4 > end) fail('is truncated');
       // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice() is a view into a shared pool).
       const a = new Float32Array(Uint8Array.prototype.slice.call(bytes, at, at + n * 4).buffer);

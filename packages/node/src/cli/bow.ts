@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BagOfVisualWords, CbirError, descriptorMatrix, elbow, elbowPlotSpec, type DescriptorEncoding } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
-import { directoryDataset } from '../dataset/directory-dataset.js';
+import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { saveFeatures } from '../io/feature-files.js';
 import { writePlot } from '../plots/write-plot.js';
@@ -44,6 +44,7 @@ export async function bow(argv: string[]): Promise<void> {
   const started = Date.now();
   const size = values.size === undefined ? 'original' : Number(values.size);
   const data = await directoryDataset(resolve(values.data), { size });
+  if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   const orb = await orbOfDataset(data, Number(values['orb-features']), { onProgress: print });
   const x = descriptorMatrix(orb.values, encoding);
   if (x.rows < Math.max(...ks, vocabK)) throw new CbirError('INVALID_ARGUMENT', `only ${x.rows} ORB descriptors in ${data.root}; need at least k = ${Math.max(...ks, vocabK)}. Add images or lower --k.`);

@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, embedImages, serializeFeatures, serializeReducer, writeNpy, type ReduceSpec } from 'cbir-core';
+import { CbirError, embedImages, modelFingerprint, serializeFeatures, writeNpy, type ReduceSpec } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
-import { directoryDataset } from '../dataset/directory-dataset.js';
+import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { EncoderPool } from '../encoder-pool.js';
 import type { Fit } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
+import { loadModelArg, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 
 const HELP = `Usage: cbir embed --model DIR|FILE.pt [--arch v1|v2 (v2)] [--size S (512)] --data DIR --out FILE
@@ -16,8 +16,8 @@ const HELP = `Usage: cbir embed --model DIR|FILE.pt [--arch v1|v2 (v2)] [--size 
 Embeds every image of a folder with a trained model's encoder (same resize as training) and writes a feature file
 (--out; ids, labels, float32 matrix, checksum). --model is a folder from cbir train, or a PyTorch weight file (the
 notebook's .pt checkpoints, a state dict, safetensors) read into --arch at --size. --npy also writes the matrix as
-.npy for Python. The fitted reducer is saved with the model (DIR/reducer.bin, or FILE.pt.reducer.bin) so queries
-are embedded the same way.`;
+.npy for Python. The feature file keeps what made it (the model's fingerprint and the fitted reducer), and so does
+every index built from it: cbir search embeds queries the same way, and refuses a --model with other weights.`;
 
 export async function embed(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -35,8 +35,9 @@ export async function embed(argv: string[]): Promise<void> {
   const print = progressPrinter(values.json!);
   await initNodeBackend();
   const modelPath = resolve(values.model!);
-  const { model, isDir } = await loadModelArg(modelPath, { arch: values.arch, size: values.size });
+  const { model } = await loadModelArg(modelPath, { arch: values.arch, size: values.size });
   const data = await directoryDataset(resolve(values.data!), { size: model.inputSize, fit: values.fit as Fit });
+  if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   const pool = await EncoderPool.create(model, { threads });
   try {
     const started = Date.now();
@@ -46,8 +47,8 @@ export async function embed(argv: string[]): Promise<void> {
     });
     const seconds = (Date.now() - started) / 1000;
     const metadata = { model: modelPath, architecture: model.architecture.name, inputSize: model.inputSize, reduce: values.reduce, l2: values.l2 };
-    await writeFileAtomic(resolve(values.out!), serializeFeatures({ ...features, paths: features.ids.map((id) => join(data.root, id)), metadata }));
-    await writeFileAtomic(reducerPathFor(modelPath, isDir), serializeReducer(features.reducer));
+    const pipeline = { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model), reducer: features.reducer };
+    await writeFileAtomic(resolve(values.out!), serializeFeatures({ ...features, paths: features.ids.map((id) => join(data.root, id)), metadata, pipeline }));
     if (values.npy) await writeFileAtomic(resolve(values.npy), writeNpy(features.matrix.data, [features.matrix.rows, features.matrix.cols]));
     print({ stage: 'done', rows: features.matrix.rows, cols: features.matrix.cols, skipped: features.skipped.length, seconds, out: values.out });
     if (!values.json) {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BagOfVisualWords, CbirError, colorHistogram, colorHistogramDim, extractFeatures, type ColorHistogramOptions } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
-import { directoryDataset } from '../dataset/directory-dataset.js';
+import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { saveFeatures } from '../io/feature-files.js';
 import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { progressPrinter } from './progress-bar.js';
@@ -34,6 +34,7 @@ export async function features(argv: string[]): Promise<void> {
   const started = Date.now();
   const size = values.size !== undefined ? Number(values.size) : values.kind === 'bow' ? 'original' : 256;
   const data = await directoryDataset(resolve(values.data), { size });
+  if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   let file;
   if (values.kind === 'colorhist') {
     const bins = values.bins?.split(',').map(Number);

@@ -39,6 +39,8 @@ export async function indexCmd(argv: string[]): Promise<void> {
     });
   } else throw new CbirError('INVALID_ARGUMENT', `--type must be exact, cosine or lsh, got "${values.type}".`);
   if (values.planes && values.type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
+  // What made the features goes with the index, so that queries are embedded the same way.
+  if (f.pipeline) index.pipeline = f.pipeline;
   const started = Date.now();
   // Integer ids (the notebook's indexes, a .npy of ids) are the index's ids; other ids (image names) are kept as paths.
   const numericIds = f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;

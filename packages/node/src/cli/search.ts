@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, reduceLatent, type ReducerState, searchHits } from 'cbir-core';
+import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, modelFingerprint, pipelineMismatch, reduceLatent, type ReducerState, searchHits } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { buildMontage, buildNotebookMontage } from '../image/montage.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
@@ -15,8 +15,8 @@ const HELP = `Usage: cbir search --index FILE (--query IMAGE --model DIR|FILE.pt
                    [--montage out.png [--layout captioned|notebook]] [--json]
 
 Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
-and reducer; a PyTorch weight file is read into --arch at --size, as cbir embed does) or to an indexed item (--id,
-itself excluded). The index may be a cbir index or the notebook's lsh.p (a pickled lshashpy3 LSHash, queried as its
+and the reducer saved in the index; a PyTorch weight file is read into --arch at --size, as cbir embed does; a model
+with other weights than the one that embedded the collection is refused) or to an indexed item (--id, itself excluded). The index may be a cbir index or the notebook's lsh.p (a pickled lshashpy3 LSHash, queried as its
 hamming query). --montage writes the query and its results as a labelled grid with distances; --layout notebook
 writes the notebook's build_montages(results, (512, 512), (5, 2)) instead: the first 10 results as bare 512-px tiles,
 5 by 2, the query not in it (the notebook shows it apart).`;
@@ -48,10 +48,26 @@ export async function search(argv: string[]): Promise<void> {
     await initNodeBackend();
     const modelPath = resolve(values.model);
     const { model, isDir } = await loadModelArg(modelPath, { arch: values.arch, size: values.size });
-    const reducerPath = reducerPathFor(modelPath, isDir);
-    const reducer: ReducerState = existsSync(reducerPath)
-      ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
-      : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
+    let reducer: ReducerState;
+    if (index.pipeline) {
+      const why = pipelineMismatch(index.pipeline, { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model) });
+      if (why) {
+        model.dispose();
+        throw new CbirError('INVALID_ARGUMENT', `--model ${modelPath} is not the model that embedded ${values.index}: ${why}. Pass that model, or embed and index the collection again with this one.`);
+      }
+      reducer = index.pipeline.reducer;
+    } else {
+      // An index from before pipelines were saved with it: the reducer that cbir embed then kept beside the model.
+      const reducerPath = reducerPathFor(modelPath, isDir);
+      reducer = existsSync(reducerPath)
+        ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
+        : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
+      process.stderr.write(`cbir search: ${values.index} does not record the model and reducer that made it; using ${existsSync(reducerPath) ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.\n`);
+    }
+    if (reducer.dim !== index.dim) {
+      model.dispose();
+      throw new CbirError('INVALID_ARGUMENT', `the query would be a ${reducer.dim}-d vector; ${values.index} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`);
+    }
     queryPath = resolve(values.query!);
     const image = await sharpDecoder({ size: model.inputSize }).decode(queryPath);
     const x = imagesToTensor([image], model.inputSize);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CbirError, deserializeCheckpoint, loadTorchWeights, serializeCheckpoint, trainAutoencoder, type AdamSnapshot, type Checkpoint } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
-import { directoryDataset } from '../dataset/directory-dataset.js';
+import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import type { Fit } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { saveModel } from '../io/model-files.js';
@@ -63,8 +63,11 @@ export async function train(argv: string[]): Promise<number | void> {
   const backend = await initNodeBackend();
   print({ stage: 'backend', backend: backend.name });
   const data = await directoryDataset(resolve(values.data), { size, fit: values.fit as Fit });
-  print({ stage: 'data', images: data.size, labels: data.labels.length, ignored: data.ignored.length });
-  if (!values.json) console.log(`${data.size} images in ${data.labels.length} classes from ${values.data} (${data.ignored.length} other files ignored), backend ${backend.name}`);
+  print({ stage: 'data', images: data.size, labels: data.labels.length, ignored: data.ignored.length, skipped: data.skipped });
+  if (!values.json) {
+    console.log(`${data.size} images in ${data.labels.length} classes from ${values.data} (${data.ignored.length} other files ignored), backend ${backend.name}`);
+    if (data.skipped.length) console.log(skippedNote(data));
+  }
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new CbirError('INVALID_ARGUMENT', `--seed must be a non-negative integer, got "${values.seed}".`);
   const arch = resume ? (resume.architecture === 'ConvAutoencoder' ? 'v1' : 'v2') : archName;

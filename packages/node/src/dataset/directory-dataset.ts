@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { CbirError, type DatasetEntry, type ImageDataset, type RawImage } from 'cbir-core';
 import { sharpDecoder, type Fit } from '../image/sharp-decoder.js';
@@ -25,17 +25,42 @@ export interface DirectoryDataset extends ImageDataset {
   path(i: number): string;
   /** Files that were not taken as images (by extension), relative to the root. */
   readonly ignored: readonly string[];
+  /**
+   * Entries the walk did not enter or take, relative to the root, and why: hidden names, broken links, links back
+   * into a folder already walked (a loop), anything neither a file nor a folder.
+   */
+  readonly skipped: readonly { path: string; reason: string }[];
   /** The distinct labels, sorted. */
   readonly labels: readonly string[];
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
+/**
+ * Collects the files under `dir`, following symbolic links to files and folders; a folder is entered once (by its
+ * real path), so a link back up the tree cannot loop. What is not taken goes to `skipped` with the reason.
+ */
+async function walk(dir: string, out: string[], skipped: { path: string; reason: string }[], seen: Set<string>): Promise<void> {
+  seen.add(await realpath(dir));
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile()) out.push(p);
+    if (e.name.startsWith('.')) {
+      skipped.push({ path: p, reason: 'hidden' });
+      continue;
+    }
+    let kind: 'file' | 'dir' | 'other' = e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
+    if (e.isSymbolicLink()) {
+      const target = await stat(p).catch(() => undefined);
+      if (!target) {
+        skipped.push({ path: p, reason: 'broken symbolic link' });
+        continue;
+      }
+      kind = target.isDirectory() ? 'dir' : target.isFile() ? 'file' : 'other';
+    }
+    if (kind === 'dir') {
+      if (seen.has(await realpath(p))) skipped.push({ path: p, reason: 'link to a folder already walked (a loop or a duplicate)' });
+      else await walk(p, out, skipped, seen);
+    } else if (kind === 'file') out.push(p);
+    else skipped.push({ path: p, reason: 'neither a file nor a folder' });
   }
 }
 
@@ -67,7 +92,8 @@ export async function directoryDataset(dir: string, options: DirectoryDatasetOpt
   });
   if (!info.isDirectory()) throw new CbirError('INVALID_ARGUMENT', `directoryDataset: ${dir} is a file, not a folder. Pass a folder of images.`);
   const files: string[] = [];
-  await walk(dir, files);
+  const skipped: { path: string; reason: string }[] = [];
+  await walk(dir, files, skipped, new Set());
   files.sort();
   const images: string[] = [];
   const ignored: string[] = [];
@@ -85,9 +111,25 @@ export async function directoryDataset(dir: string, options: DirectoryDatasetOpt
     size: images.length,
     imageSize: size === 'original' ? undefined : size,
     ignored: ignored.map((p) => relative(dir, p).split(sep).join('/')),
+    skipped: skipped.map(({ path, reason }) => ({ path: relative(dir, path).split(sep).join('/'), reason })),
     labels: [...new Set(entries.map((e) => e.label).filter((l): l is string => l !== undefined))].sort(),
     entry: (i) => entries[i],
     path: (i) => images[i],
     read: (i): Promise<RawImage> => decoder.decode(images[i]),
   };
+}
+
+/**
+ * One line naming what a folder walk skipped and why, or '' when it skipped nothing: for commands to print, so that
+ * nothing is left out without a word.
+ *
+ * @example
+ * ```ts
+ * const note = skippedNote(data);
+ * if (note) process.stderr.write(`${note}\n`);
+ * ```
+ */
+export function skippedNote(data: Pick<DirectoryDataset, 'skipped'>): string {
+  if (data.skipped.length === 0) return '';
+  return `skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'}: ${data.skipped.map((s) => `${s.path} (${s.reason})`).join(', ')}`;
 }

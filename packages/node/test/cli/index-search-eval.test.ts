@@ -62,7 +62,7 @@ describe('cbir index, search and eval', () => {
     const rows = data.shape[0];
     const matrix = { data: Float32Array.from(data.data), rows, cols: data.shape[1] };
     // lshashpy3 indexed item i under extra_data=i; our ids are row numbers, the same.
-    await writeFile(join(out, 'f.cbirfeat'), serializeFeatures({ matrix, ids: Array.from({ length: rows }, (_, i) => String(i)), labels: [] }));
+    await writeFile(join(out, 'f.cbirfeat'), serializeFeatures({ matrix, ids: Array.from({ length: rows }, (_, i) => String(i)), labels: new Array(rows).fill(undefined) }));
     await cbir('index', '--features', join(out, 'f.cbirfeat'), '--type', 'lsh', '--hash-size', String(config.hash_size), '--tables', String(config.num_hashtables),
       '--planes', join(fixtures, config.planes_file), '--out', join(out, 'lsh.idx'));
     const index = await loadIndex(join(out, 'lsh.idx'));

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CbirError, ImageDecodeError, directoryDataset } from 'cbir-node';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CbirError, ImageDecodeError, directoryDataset, skippedNote } from 'cbir-node';
 import { makeImageFolder } from '../helpers.js';
 
 describe('directoryDataset', () => {
@@ -26,6 +29,28 @@ describe('directoryDataset', () => {
       const img = await data.read(i);
       expect([img.width, img.height, img.channels, img.data.length]).toEqual([24, 24, 3, 24 * 24 * 3]);
     }
+  });
+
+  it('follows symbolic links to images and class folders, guards against loops, and reports what it skipped', async () => {
+    const images = await makeImageFolder(2, ['red', 'blue']);
+    const dir = await mkdtemp(join(tmpdir(), 'cbir-links-'));
+    await mkdir(join(dir, 'green'));
+    await symlink(join(images, 'red', '0.jpg'), join(dir, 'green', 'linked.jpg')); // a linked image
+    await symlink(join(images, 'blue'), join(dir, 'blue')); // a linked class folder
+    await symlink(dir, join(dir, 'green', 'loop')); // a link back to the root
+    await symlink(join(dir, 'nowhere.jpg'), join(dir, 'green', 'broken.jpg'));
+    await writeFile(join(dir, 'green', '.DS_Store'), 'x');
+    const data = await directoryDataset(dir, { size: 16 });
+    expect(Array.from({ length: data.size }, (_, i) => data.entry(i).id)).toEqual(['blue/0.jpg', 'blue/1.png', 'green/linked.jpg']);
+    expect(data.labels).toEqual(['blue', 'green']);
+    // readdir's order is the file system's: compare as sets.
+    expect([...data.skipped].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'green/.DS_Store', reason: 'hidden' },
+      { path: 'green/broken.jpg', reason: 'broken symbolic link' },
+      { path: 'green/loop', reason: 'link to a folder already walked (a loop or a duplicate)' },
+    ]);
+    expect(skippedNote(data)).toMatch(/^skipped 3 entries: .*green\/broken\.jpg \(broken symbolic link\)/);
+    expect((await data.read(2)).width).toBe(16);
   });
 
   it("size 'original' keeps each image at its own size (the notebook's ORB reads them so)", async () => {
