@@ -72,7 +72,7 @@ $('train').addEventListener('click', async () => {
   state.model?.dispose();
   let model: Autoencoder;
   try {
-    model = $<HTMLSelectElement>('model').value === 'v1' ? new ConvAutoencoder({ inputSize: size }) : new ConvAutoencoderV2({ inputSize: size });
+    model = $<HTMLSelectElement>('model').value === 'v1' ? new ConvAutoencoder({ inputSize: size, seed: 0 }) : new ConvAutoencoderV2({ inputSize: size, seed: 0 }); // seeded: the same page, the same model
   } catch (e) {
     $('train-status').textContent = (e as Error).message;
     return;

@@ -8,7 +8,9 @@ export type CbirErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'IMAGE_DECODE'
   | 'FORMAT'
-  | 'WEIGHTS_MISMATCH';
+  | 'WEIGHTS_MISMATCH'
+  | 'NON_FINITE'
+  | 'ABORTED';
 
 /**
  * Base class of every error cbir throws. Messages read *where: what (expected X, got Y). How to fix.*
@@ -134,5 +136,21 @@ export class WeightsMismatchError extends CbirError {
   constructor(message: string, problems: readonly string[]) {
     super('WEIGHTS_MISMATCH', message);
     this.problems = problems;
+  }
+}
+
+/**
+ * A computation produced NaN or an infinity (a training loss, an embedding) where a number was needed. The message
+ * says where it came from (the epoch and batch, the image) and what to try.
+ *
+ * @example
+ * ```ts
+ * try { await trainAutoencoder(ae, data, { lr: 10 }); }
+ * catch (e) { if (e instanceof NonFiniteError) console.error(e.message); } // 'trainAutoencoder: the training loss is NaN at epoch 0, batch 3 ...'
+ * ```
+ */
+export class NonFiniteError extends CbirError {
+  constructor(message: string) {
+    super('NON_FINITE', message);
   }
 }

@@ -13,6 +13,7 @@ export {
   FormatError,
   IndexFormatError,
   WeightsMismatchError,
+  NonFiniteError,
   type CbirErrorCode,
 } from './errors.js';
 export { Autoencoder, encodeChunkSize, type AutoencoderOptions, type AutoencoderArchitecture, type SummaryRow } from './models/autoencoder.js';

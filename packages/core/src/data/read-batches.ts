@@ -36,9 +36,10 @@ export async function* readBatches(
         }
       }),
     );
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
   let next = data.size > 0 ? load(0) : undefined;
   for (let lo = 0; lo < data.size; lo += batchSize) {
-    if (signal?.aborted) throw new CbirError('INVALID_ARGUMENT', `${where}: stopped by its signal.`, { cause: signal.reason });
+    if (signal?.aborted) throw new CbirError('ABORTED', `${where}: stopped by its signal.`, { cause: signal.reason });
     const batch = await next!;
     next = lo + batchSize < data.size ? load(lo + batchSize) : undefined;
     // A rejected prefetch must not go unhandled if the caller stops early; it is awaited (and thrown) next turn.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError } from '../errors.js';
+import { CbirError, NonFiniteError } from '../errors.js';
 import { readBatches } from '../data/read-batches.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { imagesToTensor } from '../image/raw-image.js';
@@ -105,14 +105,20 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
     const pixels = x.dataSync() as Float32Array;
     x.dispose();
     const latents = await encode(pixels, ok.length);
+    if (signal?.aborted) throw new CbirError('ABORTED', 'embedImages: stopped by its signal.', { cause: signal.reason });
     ok.forEach((b, k) => {
       const latent = latents.subarray(k * latentDim, (k + 1) * latentDim);
+      const bad = latent.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new NonFiniteError(`embedImages: the encoder gave ${latent[bad]} for ${b.entry.id} (latent index ${bad}); check the model's weights.`);
       rows.push(fitLater ? reduceLatent(latent, { ...state, kind: 'none', dim: latentDim }) : reduceLatent(latent, state, projection));
       ids.push(b.entry.id);
       labels.push(b.entry.label);
     });
   }
 
+  if (rows.length === 0) {
+    throw new CbirError('IMAGE_DECODE', `embedImages: none of the ${data.size} images could be decoded (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); there is nothing to embed.`);
+  }
   let dim = fitLater ? latentDim : state.dim;
   let flat = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => flat.set(r, i * dim));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FormatError } from '../errors.js';
+import { crc32 } from './crc32.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import { ConvAutoencoder } from '../models/conv-autoencoder.js';
 import { ConvAutoencoderV2 } from '../models/conv-autoencoder-v2.js';
@@ -13,6 +14,8 @@ export interface ModelMetadata {
 }
 
 const CLASSES = { ConvAutoencoder, ConvAutoencoderV2 } as const;
+/** The largest input size a saved model may declare (4x the notebook's 512): a bound on what loading allocates. */
+const MAX_INPUT_SIZE = 2048;
 
 /**
  * A model as tfjs artifacts (topology, weight specs and data) carrying cbir's metadata: what every model file, tfjs
@@ -30,7 +33,10 @@ export async function modelToArtifacts(model: Autoencoder, extra: Record<string,
     artifacts = a;
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
   }));
-  const cbir: ModelMetadata = { ...extra, architecture: model.architecture.name as ModelMetadata['architecture'], inputSize: model.inputSize };
+  const data = artifacts!.weightData!;
+  // The weights' checksum, checked on load: a flipped bit in weights.bin is an error, not a silently different model.
+  const weightsCrc32 = crc32(Array.isArray(data) ? concat(data) : new Uint8Array(data));
+  const cbir: ModelMetadata = { ...extra, architecture: model.architecture.name as ModelMetadata['architecture'], inputSize: model.inputSize, weightsCrc32 };
   return { ...artifacts!, userDefinedMetadata: { cbir } };
 }
 
@@ -51,7 +57,10 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'mo
     throw new FormatError(`loadModel: ${source} ${what}. Save it with saveModel (cbir-node) or saveModelToIndexedDb (cbir-browser).`);
   };
   const meta = (artifacts.userDefinedMetadata as { cbir?: ModelMetadata } | undefined)?.cbir;
-  if (!meta || !(meta.architecture in CLASSES)) fail('has no cbir metadata (architecture and inputSize)');
+  if (!meta || !Object.hasOwn(CLASSES, meta.architecture)) fail('has no cbir metadata (architecture and inputSize)');
+  if (!Number.isInteger(meta!.inputSize) || meta!.inputSize < 1 || meta!.inputSize > MAX_INPUT_SIZE) {
+    fail(`says inputSize ${String(meta!.inputSize)}; expected an integer from 1 to ${MAX_INPUT_SIZE}`);
+  }
   const specs = artifacts.weightSpecs ?? [];
   const data = artifacts.weightData;
   const bytes = data === undefined ? new Uint8Array(0) : Array.isArray(data) ? concat(data) : new Uint8Array(data);
@@ -59,20 +68,30 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'mo
   if (specs.some((s) => s.dtype !== 'float32') || bytes.length !== expected) {
     fail(`lists ${expected} bytes of float32 weights but holds ${bytes.length} (truncated or mismatched)`);
   }
+  if (meta!.weightsCrc32 !== undefined && crc32(bytes) !== meta!.weightsCrc32) fail('has weights that fail their checksum (weights.bin is corrupted or from another model)');
   const model = new CLASSES[meta!.architecture]({ inputSize: meta!.inputSize });
-  const weights = model.model.weights;
-  if (weights.length !== specs.length) fail(`has ${specs.length} weights, ${meta!.architecture} has ${weights.length}`);
-  const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  let at = 0;
-  const tensors = specs.map((s, i) => {
-    if (s.shape.join(',') !== weights[i].shape.join(',')) fail(`weight ${s.name} has shape [${s.shape}], expected [${weights[i].shape}]`);
-    const n = s.shape.reduce((x, y) => x * y, 1);
-    const t = tf.tensor(values.subarray(at, at + n), s.shape);
-    at += n;
-    return t;
-  });
-  model.model.setWeights(tensors);
-  tf.dispose(tensors);
+  try {
+    const weights = model.model.weights;
+    if (weights.length !== specs.length) fail(`has ${specs.length} weights, ${meta!.architecture} has ${weights.length}`);
+    const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    // Everything is checked before a tensor is made, so a bad file leaks nothing.
+    const offsets: number[] = [];
+    let at = 0;
+    specs.forEach((s, i) => {
+      if (s.shape.join(',') !== weights[i].shape.join(',')) fail(`weight ${s.name} has shape [${s.shape}], expected [${weights[i].shape}]`);
+      const n = s.shape.reduce((x, y) => x * y, 1);
+      const bad = values.subarray(at, at + n).findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) fail(`has ${values[at + bad]} in weight ${s.name} at index ${bad}; weights must be finite`);
+      offsets.push(at);
+      at += n;
+    });
+    const tensors = specs.map((s, i) => tf.tensor(values.subarray(offsets[i], offsets[i] + s.shape.reduce((x, y) => x * y, 1)), s.shape));
+    model.model.setWeights(tensors);
+    tf.dispose(tensors);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return { model, metadata: meta! };
 }
 
@@ -116,8 +135,11 @@ export async function modelFromFiles(json: Uint8Array, readWeights: (path: strin
   } catch (e) {
     throw new FormatError(`loadModel: ${source} is not JSON (${(e as Error).message}).`, { cause: e });
   }
-  const manifest = parsed.weightsManifest?.[0];
-  const path = manifest?.paths[0] ?? 'weights.bin';
+  if (parsed === null || typeof parsed !== 'object') throw new FormatError(`loadModel: ${source} is not a model.json (a JSON object).`);
+  const manifest = Array.isArray(parsed.weightsManifest) ? parsed.weightsManifest[0] : undefined;
+  const path = Array.isArray(manifest?.paths) ? manifest.paths[0] : 'weights.bin';
+  if (typeof path !== 'string') throw new FormatError(`loadModel: ${source} names its weights with ${JSON.stringify(path)}; expected a file name.`);
+  if (manifest && !Array.isArray(manifest.weights)) throw new FormatError(`loadModel: ${source} has a weights manifest without a list of weights.`);
   let weights: Uint8Array;
   try {
     weights = await readWeights(path);

@@ -43,6 +43,7 @@ export function readSafetensors(
   } catch (cause) {
     throw new FormatError(`readSafetensors: ${source} has a header that is not valid JSON (truncated or corrupted).`, { cause });
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new FormatError(`readSafetensors: ${source} has a header that is not a JSON object.`);
   const body = bytes.subarray(8 + n);
   const tensors = new Map<string, TorchTensor>();
   let metadata: Record<string, string> = {};
@@ -51,7 +52,12 @@ export function readSafetensors(
       metadata = info as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const entry = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    const counts = (v: unknown, n?: number): v is number[] => Array.isArray(v) && (n === undefined || v.length === n) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
+    if (entry === null || typeof entry !== 'object' || typeof entry.dtype !== 'string' || !counts(entry.shape) || !counts(entry.data_offsets, 2)) {
+      throw new FormatError(`readSafetensors: ${source}: tensor "${name}" is ${JSON.stringify(info)}; expected { dtype, shape: [sizes], data_offsets: [begin, end] }.`);
+    }
+    const { dtype, shape, data_offsets: offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const t = TO_DTYPE[dtype];
     if (!t) throw new FormatError(`readSafetensors: ${source}: tensor "${name}" has dtype ${dtype}; supported: ${Object.keys(TO_DTYPE).join(', ')}.`);
     const [begin, end] = offsets ?? [];

@@ -13,6 +13,9 @@ export type TorchDType =
   | 'uint8' // U8
   | 'bool'; // BOOL
 
+/** The most values one tensor of a weight file may hold (1 GiB of float32): a bound on what loading allocates. */
+export const MAX_TENSOR_VALUES = 2 ** 28;
+
 /** Bytes per element of each {@link TorchDType}. */
 export const DTYPE_BYTES: Readonly<Record<TorchDType, number>> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
@@ -49,7 +52,16 @@ export class TorchTensor {
     /** Offset of the first element, in elements. */
     readonly offset = 0,
   ) {
+    const fail = (what: string): never => {
+      throw new FormatError(`TorchTensor: a ${dtype} tensor of shape [${shape.join(', ')}], strides [${strides.join(', ')}], offset ${offset} ${what} (corrupted or hostile file).`);
+    };
+    const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+    if (!shape.every(count) || !strides.every(count) || strides.length !== shape.length || !count(offset)) fail('has a negative, fractional or missing size, stride or offset');
     const size = this.size;
+    // Every allocation is bounded by the file: a tensor holds no more values than its storage (stride-0, expanded
+    // tensors that would grow on load are refused), and never more than MAX_TENSOR_VALUES.
+    const stored = Math.floor(storage.byteLength / DTYPE_BYTES[dtype]);
+    if (size > stored || size > MAX_TENSOR_VALUES) fail(`claims ${size} values; its storage holds ${stored}${size > MAX_TENSOR_VALUES ? ` and cbir reads at most ${MAX_TENSOR_VALUES} per tensor` : ''}`);
     if (size > 0) {
       let last = offset;
       for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * strides[d];

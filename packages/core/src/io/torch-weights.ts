@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { CbirError, FormatError, WeightsMismatchError } from '../errors.js';
+import { CbirError, FormatError, NonFiniteError, WeightsMismatchError } from '../errors.js';
 import type { AdamSnapshot } from '../training/adam.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import { torchWeightShape } from '../models/torch-modules.js';
@@ -257,11 +257,23 @@ export function loadTorchWeights(model: Autoencoder, bytes: Uint8Array, options:
       problems,
     );
   }
-  const loaded: string[] = [];
+  // Every value is read and checked before any weight is written: a file with a NaN loads nothing.
+  const values = new Map<string, Float32Array>();
   for (const p of params) {
     const t = stateDict.get(p.key);
     if (!t) continue;
-    const value = tf.tensor(convLayout(t.toFloat32(), p.torchShape), p.variable.shape as number[]);
+    const data = t.toFloat32();
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new NonFiniteError(`loadTorchWeights: ${source} has ${data[bad]} in "${p.key}" at index ${bad}${data.every((v) => Number.isNaN(v)) ? ' (every value is NaN)' : ''}; weights must be finite. Was it saved after training diverged?`);
+    }
+    values.set(p.key, data);
+  }
+  const loaded: string[] = [];
+  for (const p of params) {
+    const data = values.get(p.key);
+    if (!data) continue;
+    const value = tf.tensor(convLayout(data, p.torchShape), p.variable.shape as number[]);
     p.variable.write(value);
     value.dispose();
     loaded.push(p.key);

@@ -278,7 +278,9 @@ export abstract class Autoencoder {
 
   /** Releases the model's weights. The instance must not be used afterwards. */
   dispose(): void {
-    this.model.layers.forEach((l) => l.dispose());
+    // tfjs counts each use of a layer and frees its weights on the last dispose: the decoder's layers are used twice
+    // (in the whole model and in `decoder`), so each layer is disposed until its count reaches 0.
+    for (const l of this.model.layers) while (l.dispose().refCountAfterDispose > 0);
   }
 
   private checkInput(where: string, x: tf.Tensor): void {

@@ -33,6 +33,8 @@ export interface Checkpoint {
   history: EpochRecord[];
   /** The run's settings; Adam's betas and eps (absent in older checkpoints: PyTorch's defaults). */
   options: { batchSize: number; lr: number; seed: number; valFraction: number; epochs: number; beta1?: number; beta2?: number; eps?: number };
+  /** What it was trained on: the number of items and a fingerprint of their ids in order (absent in older checkpoints). */
+  data?: { size: number; fingerprint: string };
   /** Parameters in the model's weight order, with their shapes. */
   params: { name: string; shape: number[]; data: Float32Array }[];
   adam: AdamState;

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, ImageDecodeError } from '../errors.js';
+import { CbirError, ImageDecodeError, NonFiniteError } from '../errors.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { imagesToTensor, type RawImage } from '../image/raw-image.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
+import { crc32 } from '../io/crc32.js';
 import { trainTestSplit } from '../utils/random-state.js';
 import { Rng } from '../utils/rng.js';
 import { Adam, type AdamSnapshot } from './adam.js';
@@ -24,16 +25,26 @@ export interface TrainOptions extends LongRunning {
   /** Continue from this checkpoint (from `onCheckpoint` or a file); its split, order and RNG state are used. */
   resume?: Checkpoint;
   /**
+   * What to do when `resume`'s checkpoint was trained on other data (another number of items, or other ids):
+   * `'error'` refuses; `'resplit'` keeps the weights, Adam's state and the history, and splits the new data afresh
+   * (by `seed`), starting the next epoch from its first batch. @defaultValue 'error'
+   */
+  onDataChange?: 'error' | 'resplit';
+  /**
    * Start Adam from this state instead of from zeros: a notebook checkpoint's `optimizer_state_dict`, as
    * `loadTorchWeights(model, bytes).optimizer` imports it (lr, betas, eps, step and moments), so training continues as
    * the notebook's RETRAIN does. Its lr is used unless `lr` is given. Ignored when `resume` is given.
    */
   initialOptimizer?: AdamSnapshot;
   /**
-   * Called with a checkpoint at the end of every epoch (`last`), when the validation loss improves (`best`), and
-   * when `signal` stops training (`last`). Node writes them to files; awaited before training goes on.
+   * Called with a checkpoint at the end of every epoch (`last`), when the validation loss improves (`best`), when
+   * `signal` stops training (`last`), and within an epoch (`last`) after the run's first batch and every
+   * `checkpointEvery` batches, so that a process killed early still leaves something to resume. Node writes them to
+   * files; awaited before training goes on.
    */
   onCheckpoint?: (checkpoint: Checkpoint, kind: 'last' | 'best') => Promise<void> | void;
+  /** Batches between checkpoints within an epoch (see `onCheckpoint`). @defaultValue 50 */
+  checkpointEvery?: number;
 }
 
 /** What {@link trainAutoencoder} did. */
@@ -111,19 +122,32 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
   if (adamState && adamState.m.length) adam.setState(adamState, vars.map((v) => v.shape));
   else if (adamState) adam.step = adamState.step;
 
-  let rng = r ? Rng.fromState(r.rngState) : new Rng(seed);
-  const split = r ? r.split : splitIndices(data.size, valFraction, seed);
+  const dataId = { size: data.size, fingerprint: datasetFingerprint(data) };
+  let resplit = false;
+  if (r) {
+    const changed = r.data ? r.data.size !== dataId.size || r.data.fingerprint !== dataId.fingerprint : [...r.split.train, ...r.split.val].some((i) => i >= data.size);
+    if (changed && (options.onDataChange ?? 'error') === 'error') {
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: the checkpoint was trained on ${r.data ? `${r.data.size} images (ids ${r.data.fingerprint})` : 'other data'}, this dataset has ${data.size} (ids ${dataId.fingerprint}). ` +
+          "Resume with the same images, or pass onDataChange: 'resplit' (cbir train --resume --data-changed) to keep the weights and split the new data afresh.",
+      );
+    }
+    resplit = changed;
+  }
+  let rng = r && !resplit ? Rng.fromState(r.rngState) : new Rng(seed);
+  const split = r && !resplit ? r.split : splitIndices(data.size, valFraction, seed);
   if (split.train.length === 0 || split.val.length === 0) {
     throw new CbirError('INVALID_ARGUMENT', `${where}: the split leaves ${split.train.length} training and ${split.val.length} validation images; use more images or another valFraction.`);
   }
-  const skipped = new Set(r?.skipped ?? []);
+  const skipped = new Set(resplit ? [] : r?.skipped ?? []);
   const history = [...(r?.history ?? [])];
   let bestValLoss = r?.bestValLoss ?? Infinity;
   let bestEpoch = r?.bestEpoch ?? -1;
   let epoch = r?.epoch ?? 0;
-  let batch = r?.batch ?? 0;
-  let order = r?.order ?? [];
-  let partial = r?.partial ?? { lossSum: 0, count: 0 };
+  let batch = resplit ? 0 : r?.batch ?? 0;
+  let order = resplit ? [] : r?.order ?? [];
+  let partial = resplit ? { lossSum: 0, count: 0 } : r?.partial ?? { lossSum: 0, count: 0 };
 
   const snapshot = (): Checkpoint => ({
     architecture: model.architecture.name,
@@ -131,6 +155,7 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
     epoch, batch, order: [...order], partial: { ...partial }, split, skipped: [...skipped].sort((a, b) => a - b),
     rngState: rng.state, bestValLoss, bestEpoch, history: [...history],
     options: { batchSize, lr, seed, valFraction, epochs, beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps },
+    data: dataId,
     params: vars.map((v, i) => ({ name: model.model.trainableWeights[i].originalName, shape: v.shape, data: v.dataSync() as Float32Array })),
     adam: adam.getState(),
   });
@@ -154,6 +179,9 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
   const batches = (list: number[]) => Array.from({ length: Math.ceil(list.length / batchSize) }, (_, b) => list.slice(b * batchSize, (b + 1) * batchSize));
 
   let stopped = false;
+  let trainedThisCall = 0;
+  const checkpointEvery = options.checkpointEvery ?? 50;
+  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: checkpointEvery must be a positive integer, got ${checkpointEvery}.`);
   try {
     while (epoch < epochs) {
       const started = tf.util.now();
@@ -176,18 +204,37 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
         if (images.length > 0) {
           const loss = tf.tidy(() => {
             const { loss, grads } = mseGradients(model, imagesToTensor(images, model.inputSize), vars);
-            adam.apply(vars, grads);
+            // A non-finite loss leaves the weights as they were: the error below says where, and the last checkpoint holds.
+            if (Number.isFinite(loss)) adam.apply(vars, grads);
             return loss;
           });
+          if (!Number.isFinite(loss)) {
+            throw new NonFiniteError(
+              `${where}: the training loss is ${loss} at epoch ${epoch}, batch ${batch} (images ${trainBatches[batch].map((i) => data.entry(i).id).join(', ')}); ` +
+                'the weights were not updated. Lower lr, or check those images; resume from the last checkpoint.',
+            );
+          }
           partial.lossSum += loss * images.length;
           partial.count += images.length;
           onProgress?.({ stage: 'train', epoch, epochs, batch, batches: trainBatches.length, loss, imagesPerSec: (images.length * 1000) / (tf.util.now() - t0) });
         }
         batch++;
+        trainedThisCall++;
+        // Mid-epoch checkpoints: after the run's first batch (a kill before the first epoch ends can then resume), then every checkpointEvery.
+        if (options.onCheckpoint && batch < trainBatches.length && (trainedThisCall === 1 || trainedThisCall % checkpointEvery === 0)) {
+          await options.onCheckpoint(snapshot(), 'last');
+        }
       }
       if (stopped) break;
-      const valLoss = await evaluate(model, batches(split.val), load);
-      const record = { epoch, trainLoss: partial.count ? partial.lossSum / partial.count : NaN, valLoss, seconds: (tf.util.now() - started) / 1000 };
+      if (partial.count === 0) {
+        throw new CbirError('IMAGE_DECODE', `${where}: none of the ${split.train.length} training images of epoch ${epoch} could be decoded (see the IMAGE_SKIPPED warnings); nothing was trained.`);
+      }
+      const { loss: valLoss, count: valCount } = await evaluate(model, batches(split.val), load);
+      if (valCount === 0) {
+        throw new CbirError('IMAGE_DECODE', `${where}: none of the ${split.val.length} validation images could be decoded (see the IMAGE_SKIPPED warnings), so there is no validation loss to choose the best weights by. Fix or remove those images.`);
+      }
+      if (!Number.isFinite(valLoss)) throw new NonFiniteError(`${where}: the validation loss is ${valLoss} after epoch ${epoch}. Lower lr, or check the images.`);
+      const record = { epoch, trainLoss: partial.lossSum / partial.count, valLoss, seconds: (tf.util.now() - started) / 1000 };
       history.push(record);
       const improved = valLoss < bestValLoss;
       if (improved) {
@@ -227,12 +274,12 @@ export function mseGradients(model: Autoencoder, x: tf.Tensor4D, vars = model.mo
   return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name]) };
 }
 
-/** Validation loss: per-image MSE averaged over the images. */
+/** Validation loss: per-image MSE averaged over the images that decoded (`count`). */
 async function evaluate(
   model: Autoencoder,
   valBatches: number[][],
   load: (i: number[]) => Promise<{ x: RawImage[] }>,
-): Promise<number> {
+): Promise<{ loss: number; count: number }> {
   let sum = 0;
   let count = 0;
   for (const b of valBatches) {
@@ -244,5 +291,11 @@ async function evaluate(
     }) * images.length;
     count += images.length;
   }
-  return count ? sum / count : NaN;
+  return { loss: count ? sum / count : NaN, count };
+}
+
+/** The number of items and the CRC-32 of their ids in order: what a checkpoint records of the data it trained on. */
+function datasetFingerprint(data: ImageDataset): string {
+  const ids = new TextEncoder().encode(Array.from({ length: data.size }, (_, i) => data.entry(i).id).join('\n'));
+  return `${crc32(ids).toString(16).padStart(8, '0')}-${data.size}`;
 }

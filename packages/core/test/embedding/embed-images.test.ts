@@ -46,6 +46,23 @@ describe('embedImages', () => {
     ae.dispose();
   });
 
+  it('batchSize 0 is refused at once (it used to loop for ever), an abort stops it with ABORTED, an all-corrupt folder is an error', async () => {
+    const ae = new ConvAutoencoder({ inputSize: 32, seed: 2 });
+    await expect(embedImages(ae, dataset(3), { batchSize: 0 })).rejects.toThrow(/batchSize must be a positive integer, got 0/);
+    const controller = new AbortController();
+    const stopped = embedImages(ae, dataset(9), {
+      batchSize: 2,
+      onProgress: (e) => e.stage === 'embed' && e.done >= 4 && controller.abort(),
+      signal: controller.signal,
+    });
+    await expect(stopped).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(embedImages(ae, dataset(4, [0, 1, 2, 3]))).rejects.toMatchObject({ code: 'IMAGE_DECODE', message: expect.stringMatching(/none of the 4 images could be decoded/) });
+    // An encoder that gives NaN (broken weights) is named with the image.
+    await expect(embedImages(ae, dataset(2), { encode: async (_, n) => new Float32Array(n * ae.latentDim).fill(NaN) }))
+      .rejects.toThrow(/the encoder gave NaN for im0/);
+    ae.dispose();
+  });
+
   it('pca fits on the data and the fitted reducer embeds queries identically', async () => {
     const ae = new ConvAutoencoder({ inputSize: 32, seed: 2 });
     const f = await embedImages(ae, dataset(12), { reduce: 'pca:4', l2: true });

@@ -6,6 +6,7 @@ import {
   ConvAutoencoder,
   ConvAutoencoderV2,
   FormatError,
+  NonFiniteError,
   TorchTensor,
   WeightsMismatchError,
   exportTorchCheckpoint,
@@ -130,6 +131,21 @@ describe('loadTorchWeights', () => {
     const at = bytes.length - 2000; // inside a tensor storage
     bytes[at] ^= 0xff;
     expect(() => loadTorchWeights(ae, bytes)).toThrow(/CRC-32/);
+    ae.dispose();
+  });
+
+  it('refuses NaN or infinite weights by name and loads nothing (an all-NaN safetensors included)', () => {
+    const ae = new ConvAutoencoder({ inputSize: 68, seed: 4 });
+    const before = ae.model.getWeights().map((t) => Array.from(t.dataSync()));
+    const allNan = new Map([...v1Tensors()].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length).fill(NaN) }]));
+    expect(() => loadTorchWeights(ae, writeSafetensors(allNan))).toThrow(NonFiniteError);
+    expect(() => loadTorchWeights(ae, writeSafetensors(allNan))).toThrow(/has NaN in "encoder\.0\.weight" at index 0 \(every value is NaN\)/);
+    const oneInf = v1Tensors();
+    const last = [...oneInf.keys()].at(-1)!;
+    oneInf.get(last)!.data[1] = Infinity;
+    expect(() => loadTorchWeights(ae, writeSafetensors(oneInf))).toThrow(new RegExp(`Infinity in "${last.replace('.', '\\.')}" at index 1`));
+    // Nothing was written: not even the keys before the bad one.
+    expect(ae.model.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(before);
     ae.dispose();
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CbirError, ConvAutoencoderV2 } from 'cbir-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { CbirError, ConvAutoencoder, ConvAutoencoderV2 } from 'cbir-core';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { fixtureJson } from '../helpers/fixtures.js';
 import { formulaSafetensors } from '../helpers/formula-weights.js';
@@ -30,6 +31,16 @@ describe('ConvAutoencoderV2 geometry', () => {
     expect(ae.encoder.outputs[0].shape).toEqual([null, h, w, c]);
     ae.dispose();
   });
+
+  it.each([['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: 32 })], ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: 32 })]] as const)(
+    '%s: dispose() frees every weight, the decoder\'s (used in two graphs) included', (_, make) => {
+      const before = tf.memory().numTensors;
+      const ae = make();
+      expect(tf.memory().numTensors - before).toBe(ae.model.weights.length);
+      ae.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 
   it('accepts multiples of 32 and names the nearest ones otherwise', () => {
     for (const s of [32, 96, 224]) expect(() => new ConvAutoencoderV2({ inputSize: s }).dispose()).not.toThrow();

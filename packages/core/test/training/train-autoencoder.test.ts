@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Adam,
   CbirError,
+  NonFiniteError,
   ConvAutoencoder,
   ConvAutoencoderV2,
   ImageDecodeError,
@@ -196,6 +197,62 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     expect(warnings).toHaveLength(3); // once each, then skipped
     expect(result.checkpoint.skipped).toEqual([0, 5, 11]);
     expect(Number.isFinite(result.history[1].valLoss)).toBe(true);
+    ae.dispose();
+  });
+
+  it('no validation image decodes: a clear error, not "val loss NaN" and a model never written', async () => {
+    const ae = new ConvAutoencoder({ inputSize: 32 });
+    const val = splitIndices(24, 0.15, 0).val;
+    const checkpoints: string[] = [];
+    await expect(trainAutoencoder(ae, syntheticDataset(val), { epochs: 1, batchSize: 4, onCheckpoint: (_, kind) => void checkpoints.push(kind) }))
+      .rejects.toThrow(/none of the 4 validation images could be decoded/);
+    // A checkpoint to resume from after the first batch, but no best model: there was no validation loss.
+    expect(checkpoints).toEqual(['last']);
+    ae.dispose();
+  });
+
+  it('a non-finite training loss is a NonFiniteError naming the epoch, the batch and its images; the weights stay as they were', async () => {
+    const ae = new ConvAutoencoder({ inputSize: 32 });
+    const before = weightsOf(ae);
+    const data = syntheticDataset();
+    // An image whose pixels decode to NaN (a decoder bug, say): imagesToTensor passes it on, the loss is NaN.
+    const poisoned: ImageDataset = { ...data, read: async (i) => (i === 3 ? { ...(await data.read(i)), data: new Float32Array(32 * 32 * 3).fill(NaN) as unknown as Uint8Array } : data.read(i)) };
+    const err = await trainAutoencoder(ae, poisoned, { epochs: 1, batchSize: 4 }).catch((e) => e);
+    expect(err).toBeInstanceOf(NonFiniteError);
+    expect(err.code).toBe('NON_FINITE');
+    expect(err.message).toMatch(/the training loss is NaN at epoch 0, batch \d+ \(images .*img3/);
+    const after = weightsOf(ae);
+    // Batches before the poisoned one trained; the poisoned one changed nothing: every weight is finite.
+    expect(after.every((w) => w.every(Number.isFinite))).toBe(true);
+    expect(before.length).toBe(after.length);
+    ae.dispose();
+  });
+
+  it('checkpoints after the first batch and every checkpointEvery batches, and resuming from the first equals an uninterrupted run', async () => {
+    const seen: Checkpoint[] = [];
+    const a = new ConvAutoencoder({ inputSize: 32, seed: 5 });
+    await trainAutoencoder(a, syntheticDataset(), { epochs: 1, batchSize: 2, checkpointEvery: 4, onCheckpoint: (c, kind) => void (kind === 'last' && seen.push(c)) });
+    // 20 training images in batches of 2: mid-epoch checkpoints after batches 1, 4 and 8, then the epoch's own.
+    expect(seen.map((c) => [c.epoch, c.batch])).toEqual([[0, 1], [0, 4], [0, 8], [1, 0]]);
+    const b = new ConvAutoencoder({ inputSize: 32, seed: 5 });
+    await trainAutoencoder(b, syntheticDataset(), { epochs: 1, batchSize: 2, resume: seen[0] });
+    expect(weightsOf(b)).toEqual(weightsOf(a));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('resuming on other images is refused with what changed; onDataChange resplit keeps the weights and splits the new data', async () => {
+    const ae = new ConvAutoencoder({ inputSize: 32, seed: 1 });
+    const first = await trainAutoencoder(ae, syntheticDataset(), { epochs: 1, batchSize: 8 });
+    expect(first.checkpoint.data).toEqual({ size: 24, fingerprint: expect.stringMatching(/^[0-9a-f]{8}-24$/) });
+    const fewer: ImageDataset = { ...syntheticDataset(), size: 20 };
+    await expect(trainAutoencoder(ae, fewer, { epochs: 2, resume: first.checkpoint })).rejects.toThrow(/trained on 24 images .*this dataset has 20/);
+    const renamed: ImageDataset = { ...syntheticDataset(), entry: (i) => ({ id: `other${i}` }) };
+    await expect(trainAutoencoder(ae, renamed, { epochs: 2, resume: first.checkpoint })).rejects.toThrow(/onDataChange: 'resplit'/);
+    const again = await trainAutoencoder(ae, fewer, { epochs: 2, resume: first.checkpoint, onDataChange: 'resplit' });
+    expect(again.history.map((h) => h.epoch)).toEqual([0, 1]);
+    expect(again.checkpoint.split.val).toEqual(splitIndices(20, 0.15, 0).val);
+    expect(again.checkpoint.data!.size).toBe(20);
     ae.dispose();
   });
 

@@ -28,8 +28,22 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   doctor: { run: doctor, help: 'print the backend cbir would use, why others were skipped, the tfjs version' },
 };
 
+/** What the file system said, and what to do about it: every such error is one line naming the file. */
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device; free some space or write to another folder',
+  EDQUOT: 'over the disk quota; free some space or write to another folder',
+  ENOENT: 'no such file or folder; check the path',
+  EISDIR: 'is a folder where a file was expected; name a file',
+  ENOTDIR: 'a part of the path is a file where a folder was expected; check the path',
+  EACCES: 'permission denied; check its permissions or choose another path',
+  EPERM: 'operation not permitted; check its permissions or choose another path',
+  EROFS: 'the file system is read-only; write to another folder',
+  EMFILE: 'too many open files; raise the limit (ulimit -n) or use fewer threads',
+  EIO: 'input/output error from the device',
+};
+
 function usage(): string {
-  return ['Usage: cbir <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.help}`), '', 'Run cbir <command> --help for its options.'].join('\n');
+  return ['Usage: cbir <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.help}`), '', 'Run cbir <command> --help for its options.', '', 'Exit codes: 0 done, 1 an error in the input or the files (one line says which and what to do),', '2 bad or missing arguments, 70 an internal error (please report it), 130 interrupted (Ctrl-C).'].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -55,8 +69,24 @@ async function main(argv: string[]): Promise<number> {
       console.error(`cbir ${command}: ${e.message}`);
       return 2;
     }
-    throw e;
+    const sys = e as NodeJS.ErrnoException;
+    if (sys && typeof sys.code === 'string' && SYSTEM_ERRORS[sys.code]) {
+      console.error(`cbir ${command}: ${sys.path ? `${sys.path}: ` : ''}${SYSTEM_ERRORS[sys.code]} (${sys.code}).`);
+      return 1;
+    }
+    // A bug in cbir: one line, the stack only when asked for.
+    console.error(`cbir ${command}: internal error: ${(e as Error)?.message ?? String(e)}. Please report it with CBIR_DEBUG=1's output.`);
+    if (process.env.CBIR_DEBUG) console.error((e as Error)?.stack);
+    return 70;
   }
+}
+
+// A reader that closes the pipe early (`cbir embed --json | head -1`) ends the output, not the work: the command
+// still completes and writes its files; output after that point is dropped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
 }
 
 main(process.argv.slice(2)).then((code) => {

@@ -12,14 +12,15 @@ import { ARCHS, parseArch, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 
 const HELP = `Usage: cbir train --data DIR [--arch v1|v2 (v2)] [--size S (128)] [--epochs E (10)] [--batch 32] [--lr 3e-4]
-                  [--seed 0] [--fit cover|contain|fill] [--out DIR] [--init FILE.pt | --resume] [--json]
+                  [--seed 0] [--fit cover|contain|fill] [--out DIR] [--init FILE.pt | --resume [--data-changed]] [--json]
 
 Trains ConvAutoencoderV2 (v2, the notebook's ConvAutoencoder_v2) or ConvAutoencoder (v1) on a folder of images
 (sub-folder names are labels), as the notebook does: MSE, Adam, an 85/15 split by --seed. Writes to --out:
 model.json + weights.bin (the best validation loss so far, tfjs format), last.ckpt (to resume), history.json.
 --init starts from a PyTorch checkpoint (the notebook's .pt files, a state dict, safetensors), its Adam state
 included when it has one (lr from the file unless --lr is given), as the notebook's RETRAIN does.
-Ctrl-C stops at the next batch with a checkpoint; --resume continues from --out/last.ckpt.
+Ctrl-C stops at the next batch with a checkpoint; --resume continues from --out/last.ckpt, on the images it was
+trained on (checked); --data-changed keeps its weights and Adam state and splits a changed folder afresh.
 --model v1|v2 is an older spelling of --arch. cbir export writes the result back as a notebook checkpoint.
 Exit codes: 0 done, 1 error, 2 bad arguments, 130 stopped by Ctrl-C (resumable).`;
 
@@ -33,7 +34,7 @@ export async function train(argv: string[]): Promise<number | void> {
       data: { type: 'string' }, arch: { type: 'string' }, model: { type: 'string' }, size: { type: 'string', default: '128' },
       epochs: { type: 'string' }, batch: { type: 'string', default: '32' }, lr: { type: 'string' }, init: { type: 'string' },
       seed: { type: 'string', default: '0' }, fit: { type: 'string', default: 'cover' }, out: { type: 'string', default: 'cbir-model' },
-      resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      resume: { type: 'boolean', default: false }, 'data-changed': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
@@ -42,6 +43,7 @@ export async function train(argv: string[]): Promise<number | void> {
     throw new CbirError('INVALID_ARGUMENT', `--arch ${values.arch} and --model ${values.model} disagree; --model is an older spelling of --arch: pass one.`);
   }
   const archName = parseArch(values.arch ?? values.model);
+  if (values['data-changed'] && !values.resume) throw new CbirError('INVALID_ARGUMENT', '--data-changed applies to --resume: it says the folder changed since the checkpoint.');
   if (values.init && values.resume) throw new CbirError('INVALID_ARGUMENT', '--init and --resume exclude each other: --init starts a run from a PyTorch checkpoint, --resume continues cbir\'s own.');
   const num = (name: string, v: string) => {
     const n = Number(v);
@@ -96,7 +98,7 @@ export async function train(argv: string[]): Promise<number | void> {
     const result = await trainAutoencoder(model, data, {
       // A resumed run keeps its target unless --epochs says otherwise.
       epochs: epochsArg ?? resume?.options.epochs ?? 10, batchSize, lr: lrArg, seed,
-      resume, initialOptimizer, signal: controller.signal, onProgress: print,
+      resume, onDataChange: values['data-changed'] ? 'resplit' : 'error', initialOptimizer, signal: controller.signal, onProgress: print,
       onCheckpoint: async (c, kind) => {
         if (kind === 'best') await saveModel(model, out, { bestValLoss: c.bestValLoss, bestEpoch: c.bestEpoch, history: c.history });
         else await writeFileAtomic(ckptPath, serializeCheckpoint(c));

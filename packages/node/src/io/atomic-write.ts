@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Writes `bytes` to `path` atomically: to a temporary file beside it, flushed to disk, then renamed over `path`.
@@ -11,16 +12,47 @@ import { open, rename, rm } from 'node:fs/promises';
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } catch (e) {
+    await removeStaleTemps(path);
+    // The writer's pid is in the name, so that a later writer can tell a killed writer's leftover from a live one's.
+    const tmp = `${path}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } catch (e) {
+      await handle.close();
+      await rm(tmp, { force: true });
+      throw e;
+    }
     await handle.close();
-    await rm(tmp, { force: true });
+    await rename(tmp, path).catch(async (e) => {
+      await rm(tmp, { force: true });
+      throw e;
+    });
+  } catch (e) {
+    // Errors name the file the caller asked for, not the temporary one.
+    if (e && typeof e === 'object' && 'path' in e) (e as NodeJS.ErrnoException).path = path;
     throw e;
   }
-  await handle.close();
-  await rename(tmp, path);
+}
+
+/** Temporary files of `path` left by writers that no longer run (killed mid-write), removed; live writers' are kept. */
+async function removeStaleTemps(path: string): Promise<void> {
+  const name = basename(path);
+  const entries = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const e of entries) {
+    const m = e.startsWith(`${name}.`) ? /^(\d+)-[0-9a-f]{12}\.tmp$/.exec(e.slice(name.length + 1)) : null;
+    if (!m || alive(Number(m[1]))) continue;
+    await rm(join(dirname(path), e), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,5 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { FormatError, modelFromFiles, modelToFiles, type Autoencoder, type ModelMetadata } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -39,5 +39,12 @@ export async function loadModel(dir: string): Promise<{ model: Autoencoder; meta
   const json = await readFile(jsonPath).catch((cause: Error) => {
     throw new FormatError(`loadModel: ${jsonPath} cannot be read (${cause.message}). Train one with \`cbir train --out ${dir}\`.`, { cause });
   });
-  return modelFromFiles(new Uint8Array(json), async (path) => new Uint8Array(await readFile(join(dir, path))), jsonPath);
+  return modelFromFiles(new Uint8Array(json), async (path) => {
+    // The manifest names a file in the model's folder; a path that leaves it is refused, never read.
+    const full = resolve(dir, path);
+    if (isAbsolute(path) || relative(resolve(dir), full).startsWith('..')) {
+      throw new FormatError(`loadModel: ${jsonPath} names weights at ${JSON.stringify(path)}, outside the model's folder; a manifest may only name files in it.`);
+    }
+    return new Uint8Array(await readFile(full));
+  }, jsonPath);
 }

@@ -35,6 +35,11 @@ describe('the model and reducer travel with the features and the index', () => {
     // embedded its queries with it): the index still answers as before.
     await cbir('embed', '--model', model, '--data', data, '--out', join(out, 'b.cbirfeat'), '--reduce', 'pca:4', '--threads', '1');
     expect(await search()).toEqual(before);
+    // A reader that closes the pipe early ends the output, not the work: exit 0, and the feature file is written.
+    const vn = join(root, 'node_modules/.bin/vite-node');
+    const piped = await run('bash', ['-c', `set -o pipefail; "${vn}" --config "${join(root, 'vitest.config.ts')}" "${join(root, 'packages/node/src/cli/main.ts')}" -- embed --model "${model}" --data "${data}" --out "${join(out, 'c.cbirfeat')}" --batch 2 --threads 1 --json | head -1`], { cwd: root });
+    expect(JSON.parse(piped.stdout).stage).toBeDefined();
+    expect(deserializeFeatures(new Uint8Array(await readFile(join(out, 'c.cbirfeat')))).matrix.rows).toBe(a.matrix.rows);
     // A model with other weights is refused, naming both fingerprints.
     const other = join(out, 'other');
     await cbir('train', '--data', data, '--arch', 'v1', '--size', '32', '--epochs', '1', '--batch', '4', '--seed', '1', '--out', other, '--json');

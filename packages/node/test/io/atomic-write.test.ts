@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,5 +17,17 @@ describe('writeFileAtomic', () => {
 
   it('fails without touching the target when the folder does not exist', async () => {
     await expect(writeFileAtomic('/nonexistent-dir/x.bin', new Uint8Array(1))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("removes a killed writer's temporary file on the next write, and keeps a live writer's", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cbir-'));
+    const path = join(dir, 'a.bin');
+    // A pid that has exited (a child that ran and ended) and one that is alive (this process).
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await writeFile(join(dir, `a.bin.${dead}-0123456789ab.tmp`), 'half');
+    await writeFile(join(dir, `a.bin.${process.pid}-ba9876543210.tmp`), 'in progress');
+    await writeFile(join(dir, 'b.bin.1-0123456789ab.tmp'), 'another file'); // not a.bin's
+    await writeFileAtomic(path, Uint8Array.from([1]));
+    expect((await readdir(dir)).sort()).toEqual(['a.bin', `a.bin.${process.pid}-ba9876543210.tmp`, 'b.bin.1-0123456789ab.tmp']);
   });
 });

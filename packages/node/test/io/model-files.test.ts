@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConvAutoencoderV2, FormatError, initNodeBackend, loadModel, saveModel } from 'cbir-node';
+import { ConvAutoencoder, ConvAutoencoderV2, crc32, FormatError, initNodeBackend, loadModel, saveModel } from 'cbir-node';
 
 describe('saveModel / loadModel', () => {
   beforeAll(() => initNodeBackend({ prefer: ['wasm'] }));
@@ -37,5 +37,39 @@ describe('saveModel / loadModel', () => {
     await expect(loadModel(dir)).rejects.toBeInstanceOf(FormatError);
     await expect(loadModel(dir)).rejects.toThrow(/truncated or mismatched/);
     ae.dispose();
+  });
+
+  it('a flipped bit anywhere in weights.bin, an absurd inputSize, NaN weights or a manifest path outside the folder: refused, nothing leaked', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cbir-model-'));
+    const ae = new ConvAutoencoder({ inputSize: 32, seed: 1 });
+    await saveModel(ae, dir);
+    ae.dispose();
+    const bin = await readFile(join(dir, 'weights.bin'));
+    const json = await readFile(join(dir, 'model.json'), 'utf8');
+    const tensors = tf.memory().numTensors;
+    // Eight single-bit flips spread over the file: each is caught by the checksum in model.json.
+    for (let k = 0; k < 8; k++) {
+      const flipped = Buffer.from(bin);
+      const at = Math.floor(((k + 0.5) / 8) * flipped.length);
+      flipped[at] ^= 1 << k;
+      await writeFile(join(dir, 'weights.bin'), flipped);
+      await expect(loadModel(dir), `bit ${k} at byte ${at}`).rejects.toThrow(/fail their checksum/);
+    }
+    await writeFile(join(dir, 'weights.bin'), bin);
+    const meta = JSON.parse(json);
+    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...meta, userDefinedMetadata: { cbir: { ...meta.userDefinedMetadata.cbir, inputSize: 20000 } } }));
+    await expect(loadModel(dir)).rejects.toThrow(/inputSize 20000; expected an integer from 1 to 2048/);
+    // NaN weights with a matching checksum (a model saved after training diverged) are refused by name.
+    const nan = Buffer.from(bin);
+    new Float32Array(nan.buffer, nan.byteOffset, nan.byteLength / 4).fill(NaN);
+    const { cbir } = meta.userDefinedMetadata;
+    await writeFile(join(dir, 'weights.bin'), nan);
+    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...meta, userDefinedMetadata: { cbir: { ...cbir, weightsCrc32: crc32(nan) } } }));
+    await expect(loadModel(dir)).rejects.toThrow(/has NaN in weight .* at index 0; weights must be finite/);
+    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...meta, weightsManifest: [{ ...meta.weightsManifest[0], paths: ['../../etc/passwd'] }] }));
+    await expect(loadModel(dir)).rejects.toThrow(/outside the model's folder/);
+    await writeFile(join(dir, 'model.json'), '{"weightsManifest": [{"paths": [7]}]}');
+    await expect(loadModel(dir)).rejects.toBeInstanceOf(FormatError);
+    expect(tf.memory().numTensors).toBe(tensors);
   });
 });

@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const cbir = (...a: string[]) =>
+  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a], { cwd: root });
+const fixtures = join(root, 'packages/core/test/fixtures');
+
+describe('file system errors are one line naming the file, with exit 1', () => {
+  it('a missing output folder (ENOENT) and a folder where a file should be (EISDIR)', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cbir-errors-'));
+    const features = join(fixtures, 'notebook/features.npy');
+    for (const [target, pattern] of [
+      [join(out, 'missing', 'x.idx'), /^cbir index: .*missing\/x\.idx: no such file or folder; check the path \(ENOENT\)\.$/],
+      [join(out, 'dir.idx'), /^cbir index: .*dir\.idx: is a folder where a file was expected; name a file \(EISDIR\)\.$/],
+    ] as const) {
+      if (target.endsWith('dir.idx')) await mkdir(target);
+      const e = await cbir('index', '--features', features, '--type', 'exact', '--out', target).catch((x) => x);
+      expect(e.code).toBe(1);
+      const lines = e.stderr.trim().split('\n').filter((l: string) => !l.startsWith('npm warn'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(pattern);
+    }
+  });
+});
