@@ -7,7 +7,7 @@
 // neither complete nor absent after a kill or a full disk, or a resumed run that ends elsewhere than an uninterrupted one.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import {
   ExactEuclideanIndex,
   LSHIndex,
   arrayDataset,
+  crc32,
   deserializeCheckpoint,
   deserializeFeatures,
   deserializeIndex,
@@ -278,6 +279,40 @@ describe('processes killed at random moments, then resumed', () => {
       count('cbir index: killed', complete ? 'clear' : 'lost', `kill ${k}: exit ${started.code}, a partial ${idx}`);
     }
     expect(problems.filter((p) => p.includes('killed'))).toEqual([]);
+  }, 600_000);
+});
+
+describe('bad images in a folder', () => {
+  it('empty, truncated, mislabelled, a pixel bomb, links that loop or go nowhere: reported and skipped; a folder of nothing but: one clear error', async () => {
+    const good = await imageFolder(join(work, 'bad-images'), 3);
+    const bad = join(good, 'red');
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123' } }).png().toBuffer();
+    const bomb = Buffer.from(png);
+    // IHDR claims 100,000 x 100,000 pixels (its CRC fixed, so only the size is hostile).
+    bomb.writeUInt32BE(100_000, 16);
+    bomb.writeUInt32BE(100_000, 20);
+    bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29);
+    const files: [string, Uint8Array | string][] = [
+      ['empty.jpg', ''], ['truncated.png', png.subarray(0, 40)], ['text.jpg', 'not an image at all'], ['bomb.png', bomb],
+    ];
+    for (const [name, bytes] of files) await writeFile(join(bad, name), bytes);
+    await symlink(good, join(bad, 'loop'));
+    await symlink(join(bad, 'nowhere.png'), join(bad, 'broken.png'));
+    const model = join(work, 'bad-model');
+    const trained = await cbir(['train', '--data', good, '--arch', 'v1', '--size', '32', '--epochs', '1', '--batch', '4', '--out', model, '--json']);
+    count('bad images: train', trained.code === 0 ? 'clear' : 'crash', `exit ${trained.code}: ${trained.stderr.slice(-300)}`);
+    const out = join(work, 'bad.cbirfeat');
+    const run = await cbir(['embed', '--model', model, '--data', good, '--out', out, '--threads', '1', '--json']);
+    const done = JSON.parse(run.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}');
+    const reported = files.every(([name]) => run.stdout.includes(`red/${name}`) || run.stderr.includes(`red/${name}`)) && /broken\.png \(broken symbolic link\)/.test(run.stderr) && /loop \(link to a folder already walked/.test(run.stderr);
+    count('bad images: embed', run.code === 0 && done.rows === 9 && done.skipped === files.length && reported ? 'clear' : 'crash', `exit ${run.code}, ${JSON.stringify(done)}: ${run.stderr.slice(-400)}`);
+    const onlyBad = join(work, 'only-bad', 'x');
+    await mkdir(onlyBad, { recursive: true });
+    for (const [name, bytes] of files) await writeFile(join(onlyBad, name), bytes);
+    const none = await cbir(['embed', '--model', model, '--data', join(work, 'only-bad'), '--out', join(work, 'none.cbirfeat'), '--threads', '1']);
+    const lines = none.stderr.trim().split('\n').filter((l) => l.startsWith('cbir '));
+    count('bad images: all bad', none.code === 1 && lines.length === 1 && /none of the 4 images could be decoded/.test(lines[0]) && !existsSync(join(work, 'none.cbirfeat')) ? 'clear' : 'crash', `exit ${none.code}: ${none.stderr.slice(-300)}`);
+    expect(problems.filter((p) => p.startsWith('bad images'))).toEqual([]);
   }, 600_000);
 });
 
