@@ -154,3 +154,16 @@ export class NonFiniteError extends CbirError {
     super('NON_FINITE', message);
   }
 }
+
+/**
+ * Throws a {@link CbirError} with code `ABORTED` when `signal` has fired: the one way every long operation of cbir
+ * (embedding, clustering, elbow runs) stops on its signal. `signal.reason` is the error's cause.
+ *
+ * @example
+ * ```ts
+ * for (const batch of batches) { throwIfAborted(signal, 'myLoop'); work(batch); }
+ * ```
+ */
+export function throwIfAborted(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted) throw new CbirError('ABORTED', `${where}: stopped by its signal.`, { cause: signal.reason });
+}

@@ -14,6 +14,7 @@ export {
   IndexFormatError,
   WeightsMismatchError,
   NonFiniteError,
+  throwIfAborted,
   type CbirErrorCode,
 } from './errors.js';
 export { Autoencoder, encodeChunkSize, type AutoencoderOptions, type AutoencoderArchitecture, type SummaryRow } from './models/autoencoder.js';

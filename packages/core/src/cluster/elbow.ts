@@ -1,4 +1,4 @@
-import { CbirError, DimensionMismatchError } from '../errors.js';
+import { CbirError, DimensionMismatchError, throwIfAborted } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { KMeans, type KMeansOptions } from './kmeans.js';
@@ -48,7 +48,7 @@ export function elbow(x: Matrix, options: ElbowOptions): ElbowPoint[] {
     throw new CbirError('INVALID_ARGUMENT', `elbow: ks must be integers from 1 to the ${x.rows} rows of x, got [${ks?.join(', ')}].`);
   }
   return ks.map((k) => {
-    signal?.throwIfAborted();
+    throwIfAborted(signal, 'elbow');
     const model = miniBatch ? new MiniBatchKMeans({ ...estimator, nClusters: k }) : new KMeans({ ...estimator, nClusters: k });
     model.fit(x, { onProgress, signal });
     return { k, distortion: meanDistanceToCentres(x, model.centroids.data, model.labels), inertia: model.inertia, nIter: model.nIter, labels: model.labels, centroids: model.centroids };

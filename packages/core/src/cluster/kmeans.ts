@@ -1,4 +1,4 @@
-import { CbirError } from '../errors.js';
+import { CbirError, throwIfAborted } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { RandomState } from '../utils/random-state.js';
@@ -47,7 +47,7 @@ export class KMeans extends CentroidClusterer {
    * Clusters the rows of `x` (`[n, dim]`, n >= nClusters, finite values).
    *
    * @param options - `onProgress` receives a `kmeans` event per iteration; `signal` stops between iterations (the
-   *   call then throws an `AbortError`).
+   *   call then throws a `CbirError` with code `ABORTED`).
    * @returns this, fitted.
    */
   fit(x: Matrix, options: LongRunning = {}): this {
@@ -82,7 +82,7 @@ export class KMeans extends CentroidClusterer {
     let strict = false;
     let iter = 0;
     while (iter < this.maxIter) {
-      signal?.throwIfAborted();
+      throwIfAborted(signal, 'KMeans.fit');
       points.nearest(centres, k, labels, dist2);
       const { sums: next, counts } = points.clusterSums(labels, k);
       relocateEmptyClusters(x, dim, centres, labels, next, counts);

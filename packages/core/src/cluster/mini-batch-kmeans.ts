@@ -1,4 +1,4 @@
-import { CbirError, DimensionMismatchError } from '../errors.js';
+import { CbirError, DimensionMismatchError, throwIfAborted } from '../errors.js';
 import { selectRows, type Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { RandomState } from '../utils/random-state.js';
@@ -121,7 +121,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
       // Mini-batches are rows of x drawn with replacement, used in place (no copy).
       const batch = new Int32Array(this.batchSize);
       for (let i = 0; i < nSteps; i++) {
-        signal?.throwIfAborted();
+        throwIfAborted(signal, 'MiniBatchKMeans.fit');
         for (let r = 0; r < this.batchSize; r++) batch[r] = rng.randint(n);
         const before = tolAbs > 0 ? Float64Array.from(state.centres) : undefined;
         const batchInertia = this.step(points, batch, state);

@@ -1,4 +1,4 @@
-import { CbirError, ImageDecodeError } from '../errors.js';
+import { CbirError, ImageDecodeError, throwIfAborted } from '../errors.js';
 import type { RawImage } from '../image/raw-image.js';
 import type { LongRunning } from '../progress.js';
 import type { DatasetEntry, ImageDataset } from './image-dataset.js';
@@ -39,7 +39,7 @@ export async function* readBatches(
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
   let next = data.size > 0 ? load(0) : undefined;
   for (let lo = 0; lo < data.size; lo += batchSize) {
-    if (signal?.aborted) throw new CbirError('ABORTED', `${where}: stopped by its signal.`, { cause: signal.reason });
+    throwIfAborted(signal, where);
     const batch = await next!;
     next = lo + batchSize < data.size ? load(lo + batchSize) : undefined;
     // A rejected prefetch must not go unhandled if the caller stops early; it is awaited (and thrown) next turn.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, NonFiniteError } from '../errors.js';
+import { CbirError, NonFiniteError, throwIfAborted } from '../errors.js';
 import { readBatches } from '../data/read-batches.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { imagesToTensor } from '../image/raw-image.js';
@@ -105,7 +105,7 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
     const pixels = x.dataSync() as Float32Array;
     x.dispose();
     const latents = await encode(pixels, ok.length);
-    if (signal?.aborted) throw new CbirError('ABORTED', 'embedImages: stopped by its signal.', { cause: signal.reason });
+    throwIfAborted(signal, 'embedImages');
     ok.forEach((b, k) => {
       const latent = latents.subarray(k * latentDim, (k + 1) * latentDim);
       const bad = latent.findIndex((v) => !Number.isFinite(v));

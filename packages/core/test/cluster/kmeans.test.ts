@@ -103,6 +103,6 @@ describe('KMeans behaviour', () => {
     expect(events[0]).toBe(1);
     const controller = new AbortController();
     controller.abort();
-    expect(() => new KMeans({ nClusters: 2 }).fit(x, { signal: controller.signal })).toThrow(/abort/i);
+    expect(() => new KMeans({ nClusters: 2 }).fit(x, { signal: controller.signal })).toThrow(expect.objectContaining({ code: 'ABORTED' }));
   });
 });
