@@ -50,7 +50,10 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
   const fail = (what: string): never => {
     throw new IndexFormatError(`deserializeIndex: ${source} ${what}. Rebuild it with \`cbir index\`.`);
   };
-  if (h.ids.length !== h.size || h.metadata.length !== h.size) fail('has inconsistent ids or metadata');
+  const count = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!count(h.dim, 1) || !count(h.size, 0)) fail(`has dim ${String(h.dim)} and size ${String(h.size)}; expected dim >= 1 and size >= 0`);
+  if (!Array.isArray(h.ids) || !Array.isArray(h.metadata) || h.ids.length !== h.size || h.metadata.length !== h.size) fail('has inconsistent ids or metadata');
+  if (h.kind === 'lsh' && (!count(h.hashSize, 1) || !count(h.numHashtables, 1))) fail(`has hashSize ${String(h.hashSize)} and numHashtables ${String(h.numHashtables)}; expected positive integers`);
   const meta = h.metadata.map((m) => m ?? undefined);
   let index: ExactEuclideanIndex | LSHIndex;
   if (h.kind === 'exact' || h.kind === 'cosine') {

@@ -4,12 +4,16 @@ import { loadTorchWeights, type Autoencoder } from 'cbir-core';
 import { fixtureNpy, maxAbsDiff } from './fixtures.js';
 
 /** Max abs differences of latent and reconstruction against the PyTorch fixture `${tag}-${size}-*.npy`. */
-export function parityAgainstTorch(model: Autoencoder, weights: Uint8Array, tag: string, size: number): { latent: number; recon: number } {
+export function parityAgainstTorch(model: Autoencoder, weights: Uint8Array, tag: string, size: number): Promise<{ latent: number; recon: number }> {
   return parityAgainstFiles(model, weights, `models/${tag}-${size}`);
 }
 
-/** Max abs differences of latent and reconstruction against the PyTorch fixtures `${prefix}-{input,latent,recon}.npy`. */
-export function parityAgainstFiles(model: Autoencoder, weights: Uint8Array, prefix: string): { latent: number; recon: number } {
+/**
+ * Max abs differences of latent and reconstruction against the PyTorch fixtures `${prefix}-{input,latent,recon}.npy`.
+ * Async: the event loop turns between the encoder and the reconstruction, so that no synchronous stretch (tens of
+ * seconds for V2 at 128 px on tfjs's cpu backend) outlasts vitest's 60 s worker RPC timeout on a loaded machine.
+ */
+export async function parityAgainstFiles(model: Autoencoder, weights: Uint8Array, prefix: string): Promise<{ latent: number; recon: number }> {
   loadTorchWeights(model, weights);
   const input = fixtureNpy(`${prefix}-input.npy`);
   const latent = fixtureNpy(`${prefix}-latent.npy`);
@@ -17,6 +21,7 @@ export function parityAgainstFiles(model: Autoencoder, weights: Uint8Array, pref
   const before = tf.memory().numTensors;
   const x = tf.tensor4d(input.data as Float32Array, input.shape as [number, number, number, number]);
   const z = model.encode(x);
+  await new Promise((r) => setTimeout(r, 0));
   const y = model.reconstruct(x);
   expect(z.shape).toEqual(latent.shape);
   expect(y.shape).toEqual(recon.shape);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IndexFormatError, deserializeIndex } from 'cbir-core';
+import { ExactEuclideanIndex, FormatError, IndexFormatError, crc32, deserializeFeatures, deserializeIndex, serializeFeatures } from 'cbir-core';
 import { fixtureBytes } from '../helpers/fixtures.js';
 import { goldenIndexes } from './golden.js';
 
@@ -25,5 +25,48 @@ describe('CBIRINDX golden files', () => {
     expect(() => deserializeIndex(future, 'f.cbirindex')).toThrow(IndexFormatError);
     expect(() => deserializeIndex(future, 'f.cbirindex')).toThrow(/version 2/);
     expect(() => deserializeIndex(golden.subarray(0, 30), 't.cbirindex')).toThrow(/t\.cbirindex/);
+  });
+});
+
+/** A framed file with this header and body, its CRC-32 right: only the header is hostile. */
+function framed(magic: string, header: string, body = new Float32Array(0)): Uint8Array {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(16 + json.length + body.byteLength + 4);
+  const v = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(magic));
+  v.setUint32(8, 1, true);
+  v.setUint32(12, json.length, true);
+  out.set(json, 16);
+  out.set(new Uint8Array(body.buffer), 16 + json.length);
+  v.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return out;
+}
+
+describe('hostile headers behind a valid checksum are FormatErrors naming the file', () => {
+  it('index: malformed JSON, dim 0, an unknown metric, ids that do not match the size', () => {
+    const good = new ExactEuclideanIndex(2);
+    good.add({ data: Float32Array.of(1, 2), rows: 1, cols: 2 });
+    const header = JSON.parse(new TextDecoder().decode(good.serialize().subarray(16, 16 + new DataView(good.serialize().buffer).getUint32(12, true))));
+    const body = Float32Array.of(1, 2);
+    const cases: [string, RegExp][] = [
+      ['{"kind": "exact", "dim": 2,', /x\.idx has a header that is not JSON/],
+      ['[1, 2]', /not a JSON object/],
+      [JSON.stringify({ ...header, dim: 0 }), /dim 0 and size 1; expected dim >= 1/],
+      [JSON.stringify({ ...header, metric: 'manhattan' }), /says metric "manhattan" for a exact index/],
+      [JSON.stringify({ ...header, ids: [] }), /inconsistent ids or metadata/],
+      [JSON.stringify({ ...header, kind: 'hnsw' }), /unknown kind "hnsw"/],
+    ];
+    for (const [text, message] of cases) {
+      expect(() => deserializeIndex(framed('CBIRINDX', text, body), 'x.idx'), text).toThrow(message);
+      expect(() => deserializeIndex(framed('CBIRINDX', text, body), 'x.idx')).toThrow(FormatError);
+    }
+    expect(deserializeIndex(framed('CBIRINDX', JSON.stringify(header), body), 'x.idx').size).toBe(1);
+  });
+
+  it('feature file: a labels list shorter than the rows is refused on write and on read', () => {
+    const matrix = { data: Float32Array.of(1, 2, 3, 4), rows: 2, cols: 2 };
+    expect(() => serializeFeatures({ matrix, ids: ['a', 'b'], labels: ['x'] })).toThrow(/1 labels for 2 rows/);
+    const header = JSON.stringify({ rows: 2, cols: 2, ids: ['a', 'b'], labels: ['x'], metadata: {} });
+    expect(() => deserializeFeatures(framed('CBIRFEAT', header, matrix.data), 'f.cbirfeat')).toThrow(/f\.cbirfeat has 1 labels for 2 rows/);
   });
 });

@@ -208,7 +208,7 @@ describe.each(['v1', 'v2'] as const)("the notebook's %s checkpoints", (tag) => {
   it.each(BACKENDS)("give PyTorch's latent and reconstruction within 1e-4 on %s", async (backend) => {
     await useBackend(backend);
     const ae = MODELS[tag](size);
-    const diff = parityAgainstFiles(ae, notebookFile(tag, 'checkpoint'), `checkpoints/${tag}`);
+    const diff = await parityAgainstFiles(ae, notebookFile(tag, 'checkpoint'), `checkpoints/${tag}`);
     expect(diff.latent).toBeLessThanOrEqual(1e-4);
     expect(diff.recon).toBeLessThanOrEqual(1e-4);
     ae.dispose();

@@ -54,9 +54,9 @@ describe.each(BACKENDS)('ConvAutoencoderV2 parity with PyTorch on %s', (backend)
   beforeAll(() => useBackend(backend));
   afterAll(() => useBackend('cpu'));
 
-  it.each([64, 128])('latent and reconstruction within 1e-4 at %i (formula weights)', (size) => {
+  it.each([64, 128])('latent and reconstruction within 1e-4 at %i (formula weights)', async (size) => {
     const ae = new ConvAutoencoderV2({ inputSize: size });
-    const diff = parityAgainstTorch(ae, formulaSafetensors(ae), 'v2', size);
+    const diff = await parityAgainstTorch(ae, formulaSafetensors(ae), 'v2', size);
     expect(diff.latent).toBeLessThanOrEqual(1e-4);
     expect(diff.recon).toBeLessThanOrEqual(1e-4);
     ae.dispose();

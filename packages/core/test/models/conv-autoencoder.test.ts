@@ -77,10 +77,10 @@ describe.each(BACKENDS)('ConvAutoencoder parity with PyTorch on %s', (backend) =
     ['safetensors', 'v1.safetensors'],
     ['torch.save state dict', 'v1-state-dict.pth'],
     ['torch.save checkpoint', 'v1-checkpoint.pth'],
-  ])('latent and reconstruction within 1e-4 at 68 and 128 (%s)', (_, file) => {
+  ])('latent and reconstruction within 1e-4 at 68 and 128 (%s)', async (_, file) => {
     for (const size of [68, 128]) {
       const ae = new ConvAutoencoder({ inputSize: size });
-      const diff = parityAgainstTorch(ae, fixtureBytes(`models/${file}`), 'v1', size);
+      const diff = await parityAgainstTorch(ae, fixtureBytes(`models/${file}`), 'v1', size);
       expect(diff.latent).toBeLessThanOrEqual(1e-4);
       expect(diff.recon).toBeLessThanOrEqual(1e-4);
       ae.dispose();

@@ -61,7 +61,7 @@ describe.each(BACKENDS)('training step parity with PyTorch on %s', (backend) => 
   it.each([
     ['v1', () => new ConvAutoencoder({ inputSize: 68 }), () => fixtureBytes('models/v1.safetensors')],
     ['v2', () => new ConvAutoencoderV2({ inputSize: 32 }), undefined],
-  ] as const)('%s: loss, gradients, and parameters after 1 and 10 Adam steps', (tag, make, weights) => {
+  ] as const)('%s: loss, gradients, and parameters after 1 and 10 Adam steps', async (tag, make, weights) => {
     const ae = make();
     loadTorchWeights(ae, weights ? weights() : formulaSafetensors(ae));
     const keys = tag === 'v2' ? manifest.v2.keys : undefined;
@@ -74,6 +74,8 @@ describe.each(BACKENDS)('training step parity with PyTorch on %s', (backend) => 
     // tfjs's cpu backend needs ~10 s per V2 gradient: it checks one step there, wasm all ten.
     const steps = tag === 'v2' && backend === 'cpu' ? 1 : 10;
     for (let step = 1; step <= steps; step++) {
+      // The event loop turns between steps: no synchronous stretch may outlast vitest's 60 s worker RPC timeout.
+      await new Promise((r) => setTimeout(r, 0));
       tf.tidy(() => {
         const { loss, grads } = mseGradients(ae, x, vars);
         losses.push(loss);
