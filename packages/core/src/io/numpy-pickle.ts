@@ -1,6 +1,7 @@
 import { FormatError } from '../errors.js';
 import type { NpyArray } from './npy.js';
 import { unpickle } from './pickle.js';
+import { halfToFloat } from './torch-tensor.js';
 
 /**
  * A Python object rebuilt from a pickle without running any of its code: its class's name and the attribute dict its
@@ -207,13 +208,4 @@ function toArray(data: unknown, dtype: unknown, shape: unknown, fortran: boolean
 function safeInt(v: bigint): number {
   if (v > 9007199254740992n || v < -9007199254740992n) throw new FormatError(`unpickleNumpy: an integer array holds ${v}, beyond 2^53.`);
   return Number(v);
-}
-
-function halfToFloat(h: number): number {
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  const sign = h & 0x8000 ? -1 : 1;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
 }

@@ -21,7 +21,8 @@ export const DTYPE_BYTES: Readonly<Record<TorchDType, number>> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
 };
 
-function halfToFloat(h: number): number {
+/** An IEEE half-precision bit pattern as a number. @internal */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
