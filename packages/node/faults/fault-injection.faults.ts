@@ -29,6 +29,7 @@ import {
   exportTorchCheckpoint,
   exportTorchWeights,
   initNodeBackend,
+  loadModel,
   loadTorchWeights,
   modelFingerprint,
   modelFromFiles,
@@ -248,6 +249,11 @@ describe('processes killed at random moments, then resumed', () => {
     for (let k = 0; k < 3; k++) {
       const out = join(work, `train-killed-${k}`);
       let run = await cbir(args(out), times.next().value);
+      // Whatever moment the kill came, the model folder holds a whole model or none.
+      if (existsSync(join(out, 'model.json'))) {
+        const whole = await loadModel(out).then((m) => (m.model.dispose(), true), () => false);
+        count('cbir train: killed, model folder', whole ? 'clear' : 'lost', `run ${k}: model.json names weights that do not load`);
+      }
       // Resume until it finishes; with no checkpoint yet (killed during start-up), start again, as a user would.
       for (let tries = 0; run.code !== 0 && tries < 5; tries++) {
         run = await cbir(existsSync(join(out, 'last.ckpt')) ? [...args(out), '--resume'] : args(out), tries < 1 ? times.next().value : undefined);

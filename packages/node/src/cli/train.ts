@@ -16,7 +16,7 @@ const HELP = `Usage: cbir train --data DIR [--arch v1|v2 (v2)] [--size S (128)] 
 
 Trains ConvAutoencoderV2 (v2, the notebook's ConvAutoencoder_v2) or ConvAutoencoder (v1) on a folder of images
 (sub-folder names are labels), as the notebook does: MSE, Adam, an 85/15 split by --seed. Writes to --out:
-model.json + weights.bin (the best validation loss so far, tfjs format), last.ckpt (to resume), history.json.
+model.json + weights-<crc>.bin (the best validation loss so far, tfjs format), last.ckpt (to resume), history.json.
 --init starts from a PyTorch checkpoint (the notebook's .pt files, a state dict, safetensors), its Adam state
 included when it has one (lr from the file unless --lr is given), as the notebook's RETRAIN does.
 Ctrl-C stops at the next batch with a checkpoint; --resume continues from --out/last.ckpt, on the images it was

@@ -1,24 +1,31 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { FormatError, modelFromFiles, modelToFiles, type Autoencoder, type ModelMetadata } from 'cbir-core';
+import { FormatError, crc32, modelFromFiles, modelToFiles, type Autoencoder, type ModelMetadata } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
 
 /**
- * Saves a model in tfjs's format (`model.json` + `weights.bin`, loadable by `tf.loadLayersModel`) with cbir's
+ * Saves a model in tfjs's format (`model.json` + `weights-<crc>.bin`, loadable by `tf.loadLayersModel`) with cbir's
  * metadata, each file written atomically.
  *
  * @param extra - More metadata to store (history, reducer state).
  *
  * @example
  * ```ts
- * await saveModel(ae, 'model/', { bestValLoss: 0.01 });   // model.json + weights.bin, loadable by tf.loadLayersModel
+ * await saveModel(ae, 'model/', { bestValLoss: 0.01 });   // model.json + weights-<crc>.bin, loadable by tf.loadLayersModel
  * ```
  */
 export async function saveModel(model: Autoencoder, dir: string, extra: Record<string, unknown> = {}): Promise<void> {
   const { json, weights } = await modelToFiles(model, extra);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'weights.bin'), weights);
-  await writeFileAtomic(join(dir, 'model.json'), json);
+  // The weights file is named by its checksum and model.json, written last, names it: a folder always holds a whole
+  // model (the old one until model.json is replaced, the new one after), whenever the process dies or the disk fills.
+  const name = `weights-${crc32(weights).toString(16).padStart(8, '0')}.bin`;
+  const manifest = JSON.parse(new TextDecoder().decode(json)) as { weightsManifest: { paths: string[] }[] };
+  manifest.weightsManifest[0].paths = [name];
+  await writeFileAtomic(join(dir, name), weights);
+  await writeFileAtomic(join(dir, 'model.json'), new TextEncoder().encode(JSON.stringify(manifest)));
+  // Weights of earlier saves, no longer named by model.json.
+  for (const f of await readdir(dir)) if (/^weights(-[0-9a-f]{8})?\.bin$/.test(f) && f !== name) await rm(join(dir, f), { force: true });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,10 @@ describe('cbir train and cbir embed', () => {
     expect(ev.filter((e) => e.stage === 'epoch')).toHaveLength(2);
     expect(ev.filter((e) => e.stage === 'warning')).toHaveLength(1); // corrupt.jpg, reported once
     expect(ev.at(-1)).toMatchObject({ stage: 'done', stopped: false, skipped: ['red/corrupt.jpg'] });
-    for (const f of ['model.json', 'weights.bin', 'last.ckpt', 'history.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['model.json', 'last.ckpt', 'history.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    // One weights file, the one model.json names (earlier saves' are removed).
+    const weightsFiles = (await readdir(out)).filter((f) => f.startsWith('weights'));
+    expect(weightsFiles).toEqual(JSON.parse(await readFile(join(out, 'model.json'), 'utf8')).weightsManifest[0].paths);
     expect(JSON.parse(await readFile(join(out, 'history.json'), 'utf8'))).toHaveLength(2);
 
     const feats = join(out, 'features.cbirfeat');
