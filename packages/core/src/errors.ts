@@ -10,7 +10,8 @@ export type CbirErrorCode =
   | 'FORMAT'
   | 'WEIGHTS_MISMATCH'
   | 'NON_FINITE'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'WORKER_FAILED';
 
 /**
  * Base class of every error cbir throws. Messages read *where: what (expected X, got Y). How to fix.*

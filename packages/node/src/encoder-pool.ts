@@ -35,6 +35,8 @@ interface Pending {
 export class EncoderPool {
   private next = 0;
   private readonly pending = new Map<number, Pending>();
+  /** Why a worker is gone, once one is: the pool then refuses work instead of waiting on it. */
+  private broken?: string;
   /**
    * Per worker, a shared buffer its share of the pixels is copied into, reused from call to call (a new 3 MB buffer
    * per call of 32 images at 128 px costs more in page faults than the copy), and whether a call is using it.
@@ -63,13 +65,17 @@ export class EncoderPool {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.error) p.reject(new CbirError('INVALID_ARGUMENT', `EncoderPool: a worker failed: ${m.error}`));
+        if (m.error) p.reject(new CbirError('WORKER_FAILED', `EncoderPool: a worker failed: ${m.error}`));
         else p.resolve(m.data!);
       });
-      worker.on('error', (e) => {
-        for (const p of this.pending.values()) p.reject(e);
+      // A worker that throws or exits takes its pending work with it: the callers get a WORKER_FAILED error, not a hang.
+      const fail = (why: string, cause?: unknown) => {
+        this.broken ??= why;
+        for (const p of this.pending.values()) p.reject(new CbirError('WORKER_FAILED', `EncoderPool: a worker ${why}; its images were not encoded. Create a new pool.`, { cause }));
         this.pending.clear();
-      });
+      };
+      worker.on('error', (e) => fail(`failed (${(e as Error).message})`, e));
+      worker.on('exit', (code) => code !== 0 && fail(`exited with code ${code}`));
     }
   }
 
@@ -119,6 +125,7 @@ export class EncoderPool {
    * @throws {@link DimensionMismatchError} if `pixels.length` is not `n * inputSize^2 * 3`.
    */
   async encode(pixels: Float32Array, n: number): Promise<Float32Array> {
+    if (this.broken) throw new CbirError('WORKER_FAILED', `EncoderPool.encode: a worker ${this.broken}; create a new pool.`);
     const per = this.inputSize * this.inputSize * 3;
     if (pixels.length !== n * per) {
       throw new DimensionMismatchError(`EncoderPool.encode: expected ${n} x ${this.inputSize}x${this.inputSize}x3 = ${n * per} values, got ${pixels.length}.`);

@@ -121,6 +121,6 @@ export class SimdThreads implements SimdThreadPool {
         Atomics.store(this.ctl, base, 0);
       }
     }
-    if (failed) throw new CbirError('INVALID_ARGUMENT', `SimdThreads: a worker failed in ${what} (its error is on stderr).`);
+    if (failed) throw new CbirError('WORKER_FAILED', `SimdThreads: a worker failed in ${what} (its error is on stderr).`);
   }
 }

@@ -15,6 +15,20 @@ describe('EncoderPool', () => {
     ae.dispose();
   });
 
+  it('a pool whose worker died refuses work with WORKER_FAILED instead of leaving it pending for ever', async () => {
+    const small = new ConvAutoencoder({ inputSize: 32, seed: 2 });
+    const doomed = await EncoderPool.create(small, { threads: 2 });
+    const pixels = new Float32Array(64 * 32 * 32 * 3);
+    // The test reaches into the pool to kill its worker, as a crash (or an out-of-memory kill) would.
+    const worker = (doomed as unknown as { workers: { terminate(): Promise<number>; once(e: 'exit', f: () => void): void }[] }).workers[0];
+    const exited = new Promise<void>((r) => worker.once('exit', r));
+    await worker.terminate();
+    await exited;
+    await expect(doomed.encode(pixels, 64)).rejects.toMatchObject({ code: 'WORKER_FAILED', message: expect.stringMatching(/exited with code 1/) });
+    await doomed.close().catch(() => undefined);
+    small.dispose();
+  });
+
   it('gives the same latents as encode on the main thread, for any batch size', async () => {
     for (const n of [1, 3, 8]) {
       const x = tf.randomUniform([n, 64, 64, 3], -1, 1, 'float32', n) as tf.Tensor4D;
