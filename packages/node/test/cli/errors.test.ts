@@ -13,12 +13,14 @@ const cbir = (...a: string[]) =>
 const fixtures = join(root, 'packages/core/test/fixtures');
 
 describe('file system errors are one line naming the file, with exit 1', () => {
-  it('a missing output folder (ENOENT) and a folder where a file should be (EISDIR)', async () => {
+  it('a missing output folder (ENOENT), a folder where a file should be (EISDIR), a place it may not write (EACCES)', async () => {
     const out = await mkdtemp(join(tmpdir(), 'cbir-errors-'));
     const features = join(fixtures, 'notebook/features.npy');
     for (const [target, pattern] of [
       [join(out, 'missing', 'x.idx'), /^cbir index: .*missing\/x\.idx: no such file or folder; check the path \(ENOENT\)\.$/],
       [join(out, 'dir.idx'), /^cbir index: .*dir\.idx: is a folder where a file was expected; name a file \(EISDIR\)\.$/],
+      // sysfs refuses new files even to root: permission denied (or a read-only file system where /sys is mounted so).
+      ['/sys/cbir-test.idx', /^cbir index: \/sys\/cbir-test\.idx: (permission denied; check its permissions or choose another path \(EACCES\)|the file system is read-only; write to another folder \(EROFS\))\.$/],
     ] as const) {
       if (target.endsWith('dir.idx')) await mkdir(target);
       const e = await cbir('index', '--features', features, '--type', 'exact', '--out', target).catch((x) => x);
