@@ -167,7 +167,8 @@ describe('the demo page in Chromium', () => {
     const fresh = new ConvAutoencoderV2({ inputSize: 32, seed: 7 });
     await saveModel(fresh, join(dir, 'node-model'));
     const json = await readFile(join(dir, 'node-model', 'model.json'));
-    const weights = await readFile(join(dir, 'node-model', 'weights.bin'));
+    // saveModel names the weights file by its checksum; model.json says which it is.
+    const weights = await readFile(join(dir, 'node-model', JSON.parse(json.toString('utf8')).weightsManifest[0].paths[0]));
     const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
     const z = fresh.encode(x);
     const inNode = Array.from(z.dataSync());

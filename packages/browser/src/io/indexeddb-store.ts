@@ -114,8 +114,8 @@ export function downloadBytes(bytes: Uint8Array, filename: string): void {
 }
 
 /**
- * Downloads a model as `model.json` and `weights.bin`: the files cbir-node's `saveModel` writes, so `loadModel(dir)`
- * (and `cbir embed --model dir`) read them.
+ * Downloads a model as `model.json` and `weights.bin` (the file its manifest names), so that cbir-node's
+ * `loadModel(dir)` (and `cbir embed --model dir`) read them from a folder.
  *
  * @example
  * ```ts
@@ -129,7 +129,8 @@ export async function downloadModel(model: Autoencoder, extra: Record<string, un
 }
 
 /**
- * Loads a model from uploaded `model.json` and `weights.bin` files (as cbir-node's `saveModel` writes them).
+ * Loads a model from an uploaded `model.json` and the weights file it names (`weights-<crc>.bin` from cbir-node's
+ * `saveModel`, `weights.bin` from {@link downloadModel}).
  *
  * @example
  * ```ts
