@@ -53,7 +53,7 @@ export abstract class CentroidClusterer {
     }
     this.randomState = options.randomState ?? options.seed ?? 0;
     // Checked here, not on the first draw, so that a bad seed fails before any work.
-    new RandomState(this.randomState);
+    RandomState.checkSeed(this.randomState);
     this.nInitResolved = nInit === 'auto' ? (this.init === 'random' ? randomNInit : 1) : typeof this.init === 'string' ? nInit : 1;
   }
 

@@ -72,16 +72,16 @@ export function pipelineFromFramed(header: unknown, f: Pick<Framed<unknown>, 'ta
 }
 
 /**
- * Checks that a query goes through the pipeline that made an index's features: the same network, input size, weights
- * and reducer. Returns what differs, or `undefined` when they match.
+ * Checks that a query goes through the network that made an index's features: the same architecture, input size and
+ * weights (the reducer is the index's own). Returns what differs, or `undefined` when they match.
  *
  * @example
  * ```ts
- * const why = pipelineMismatch(index.pipeline!, { architecture, inputSize, model: modelFingerprint(model), reducer });
+ * const why = pipelineMismatch(index.pipeline!, { architecture, inputSize, model: modelFingerprint(model) });
  * if (why) throw new Error(`the query would be embedded differently: ${why}`);
  * ```
  */
-export function pipelineMismatch(indexed: EmbeddingPipeline, query: Omit<EmbeddingPipeline, 'reducer'> & { reducer?: ReducerState }): string | undefined {
+export function pipelineMismatch(indexed: EmbeddingPipeline, query: Omit<EmbeddingPipeline, 'reducer'>): string | undefined {
   if (indexed.architecture !== query.architecture || indexed.inputSize !== query.inputSize) {
     return `the features were made by ${indexed.architecture} at ${indexed.inputSize} px, the query model is ${query.architecture} at ${query.inputSize} px`;
   }

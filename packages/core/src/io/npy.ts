@@ -49,13 +49,7 @@ export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
   const copy = Uint8Array.prototype.slice.call(bytes, start, start + count * ctor.BYTES_PER_ELEMENT);
   if (ctor !== BigInt64Array) return { dtype, shape, data: new (ctor as Float32ArrayConstructor)(copy.buffer) };
   const big = new BigInt64Array(copy.buffer);
-  const data = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const v = big[i];
-    if (v > 9007199254740992n || v < -9007199254740992n) throw new FormatError(`readNpy: ${source} holds the int64 ${v} at index ${i}, beyond 2^53.`);
-    data[i] = Number(v);
-  }
-  return { dtype, shape, data };
+  return { dtype, shape, data: Float64Array.from(big, (v) => int64ToNumber(v, `readNpy: ${source}`)) };
 }
 
 /**
@@ -98,4 +92,10 @@ export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Arr
  */
 export function readNpz(bytes: Uint8Array, source = '.npz file'): Map<string, NpyArray> {
   return new Map(readZip(bytes, source).map((e) => [e.name.replace(/\.npy$/, ''), readNpy(e.data, `${source}: ${e.name}`)]));
+}
+
+/** A 64-bit integer as a number, refused beyond +-2^53 where a double would round it. @internal */
+export function int64ToNumber(v: bigint, where: string): number {
+  if (v > 9007199254740992n || v < -9007199254740992n) throw new FormatError(`${where} holds the integer ${v}, beyond 2^53.`);
+  return Number(v);
 }

@@ -1,5 +1,5 @@
 import { FormatError } from '../errors.js';
-import type { NpyArray } from './npy.js';
+import { int64ToNumber, type NpyArray } from './npy.js';
 import { unpickle } from './pickle.js';
 import { halfToFloat } from './torch-tensor.js';
 
@@ -35,8 +35,8 @@ const DTYPES: Record<string, { bytes: number; read: (v: DataView, o: number, lit
   f8: { bytes: 8, read: (v, o, l) => v.getFloat64(o, l) },
   f4: { bytes: 4, read: (v, o, l) => v.getFloat32(o, l) },
   f2: { bytes: 2, read: (v, o, l) => halfToFloat(v.getUint16(o, l)) },
-  i8: { bytes: 8, read: (v, o, l) => safeInt(v.getBigInt64(o, l)) },
-  u8: { bytes: 8, read: (v, o, l) => safeInt(v.getBigUint64(o, l)) },
+  i8: { bytes: 8, read: (v, o, l) => int64ToNumber(v.getBigInt64(o, l), 'unpickleNumpy: an integer array') },
+  u8: { bytes: 8, read: (v, o, l) => int64ToNumber(v.getBigUint64(o, l), 'unpickleNumpy: an integer array') },
   i4: { bytes: 4, read: (v, o, l) => v.getInt32(o, l) },
   u4: { bytes: 4, read: (v, o, l) => v.getUint32(o, l) },
   i2: { bytes: 2, read: (v, o, l) => v.getInt16(o, l) },
@@ -188,7 +188,7 @@ function toArray(data: unknown, dtype: unknown, shape: unknown, fortran: boolean
   if (count * kind.bytes !== data.length) return fail(`has an array of shape [${shape.join(', ')}] (${count * kind.bytes} bytes of ${dtype.code}) with ${data.length} bytes of data.`);
   const little = dtype.order !== '>';
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const out = kind.bytes >= 4 && dtype.code.endsWith('f4') ? new Float32Array(count) : new Float64Array(count);
+  const out = dtype.code.endsWith('f4') ? new Float32Array(count) : new Float64Array(count);
   if (!fortran) for (let i = 0; i < count; i++) out[i] = kind.read(view, i * kind.bytes, little);
   else {
     // Fortran order: the first index varies fastest in the data; write each value at its C-order position.
@@ -203,9 +203,4 @@ function toArray(data: unknown, dtype: unknown, shape: unknown, fortran: boolean
   }
   const name = dtype.code.replace(/^[<>=|]/, '');
   return { dtype: `${name.length === 2 && name[1] === '1' ? '|' : '<'}${name}`, shape: [...(shape as number[])], data: out };
-}
-
-function safeInt(v: bigint): number {
-  if (v > 9007199254740992n || v < -9007199254740992n) throw new FormatError(`unpickleNumpy: an integer array holds ${v}, beyond 2^53.`);
-  return Number(v);
 }

@@ -24,9 +24,7 @@ export class RandomState {
 
   /** @param seed - An integer in [0, 2^32 - 1], as numpy accepts. */
   constructor(seed = 0) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-      throw new CbirError('INVALID_ARGUMENT', `RandomState: the seed must be an integer between 0 and 2**32 - 1 (numpy's range), got ${seed}.`);
-    }
+    RandomState.checkSeed(seed);
     // init_genrand, numpy's `_legacy_seeding` for an integer seed.
     const mt = this.mt;
     mt[0] = seed >>> 0;
@@ -34,6 +32,13 @@ export class RandomState {
       const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
       // 1812433253 * prev in 32 bits, split in halves so that no product exceeds 2^53.
       mt[i] = (((((prev & 0xffff0000) >>> 16) * 1812433253) << 16) + (prev & 0x0000ffff) * 1812433253 + i) >>> 0;
+    }
+  }
+
+  /** Throws unless `seed` is one numpy accepts: an integer in [0, 2^32 - 1]. */
+  static checkSeed(seed: number): void {
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new CbirError('INVALID_ARGUMENT', `RandomState: the seed must be an integer between 0 and 2**32 - 1 (numpy's range), got ${seed}.`);
     }
   }
 

@@ -51,5 +51,6 @@ describe("the notebook's lsh.p: a pickled lshashpy3 LSHash opens as an LSHIndex 
     // A class the allow-list does not name (here the storage renamed to Redis's) is refused by name.
     const renamed = new TextDecoder('latin1').decode(bytes).replace('InMemoryStorage', 'RedisStorage\u0000\u0000\u0000');
     expect(() => readLshashPickle(Uint8Array.from(renamed, (c) => c.charCodeAt(0)), 'redis.p')).toThrow(IndexFormatError);
+    expect(() => readLshashPickle(Uint8Array.from(renamed, (c) => c.charCodeAt(0)), 'redis.p')).toThrow(/refers to lshashpy3\.storage\.RedisStorage/);
   });
 });

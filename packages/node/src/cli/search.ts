@@ -59,10 +59,11 @@ export async function search(argv: string[]): Promise<void> {
     } else {
       // An index from before pipelines were saved with it: the reducer that cbir embed then kept beside the model.
       const reducerPath = reducerPathFor(modelPath, isDir);
-      reducer = existsSync(reducerPath)
+      const kept = existsSync(reducerPath);
+      reducer = kept
         ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
         : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
-      process.stderr.write(`cbir search: ${values.index} does not record the model and reducer that made it; using ${existsSync(reducerPath) ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.\n`);
+      process.stderr.write(`cbir search: ${values.index} does not record the model and reducer that made it; using ${kept ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.\n`);
     }
     if (reducer.dim !== index.dim) {
       model.dispose();

@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { FormatError, crc32, modelFromFiles, modelToFiles, type Autoencoder, type ModelMetadata } from 'cbir-core';
+import { FormatError, modelFromFiles, modelToFiles, type Autoencoder, type ModelMetadata } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
 
 /**
@@ -19,8 +19,8 @@ export async function saveModel(model: Autoencoder, dir: string, extra: Record<s
   await mkdir(dir, { recursive: true });
   // The weights file is named by its checksum and model.json, written last, names it: a folder always holds a whole
   // model (the old one until model.json is replaced, the new one after), whenever the process dies or the disk fills.
-  const name = `weights-${crc32(weights).toString(16).padStart(8, '0')}.bin`;
-  const manifest = JSON.parse(new TextDecoder().decode(json)) as { weightsManifest: { paths: string[] }[] };
+  const manifest = JSON.parse(new TextDecoder().decode(json)) as { weightsManifest: { paths: string[] }[]; userDefinedMetadata: { cbir: ModelMetadata } };
+  const name = `weights-${(manifest.userDefinedMetadata.cbir.weightsCrc32 as number).toString(16).padStart(8, '0')}.bin`;
   manifest.weightsManifest[0].paths = [name];
   await writeFileAtomic(join(dir, name), weights);
   await writeFileAtomic(join(dir, 'model.json'), new TextEncoder().encode(JSON.stringify(manifest)));
