@@ -71,6 +71,34 @@ export { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from '.
 export { orbDescriptors, ORB_DESCRIPTOR_BYTES, type OpenCv, type OpenCvMat, type OpenCvOrb, type OpenCvKeyPoints, type OrbOptions } from './features/orb.js';
 export { BagOfVisualWords, descriptorMatrix, type BagOfVisualWordsOptions, type DescriptorEncoding } from './features/bag-of-visual-words.js';
 export { elbowPlotSpec, silhouettePlotSpec, silhouetteAnalysisSpec, clusterScatterSpec, trainingCurveSpec, type VegaLiteSpec } from './plots/plot-specs.js';
-export { mapImages, extractFeatures, type PerImage } from './features/extract-features.js';
+export { mapImages, extractFeatures, extractDataset, type PerImage } from './features/extract-features.js';
+export { type FeatureExtractor, type ExtractorSpec, extractMatrix, extractOne } from './features/extractor.js';
+export { registerExtractor, createExtractor, extractorKinds, type ExtractorContext, type ExtractorFactory } from './features/registry.js';
+export { BlockExtractor, DEFAULT_FUSION, hellinger, chiSquare, type BlockSpec, type BlockNorm, type BlockKind } from './features/block-extractor.js';
+export {
+  colorGrid,
+  colorGridDim,
+  lbp,
+  colorMoments,
+  hog,
+  type ColorGridOptions,
+  type LbpOptions,
+  type ColorMomentsOptions,
+  type HogOptions,
+} from './features/hand-crafted.js';
+export { resizeArea, resizeShortSide, cropImage, toGray, toLab, toRgb, type GrayImage } from './image/image-ops.js';
 export { modelToArtifacts, modelFromArtifacts, modelToFiles, modelFromFiles, type ModelMetadata } from './io/model-artifacts.js';
+export {
+  DiffusionReranker,
+  QueryExpansionReranker,
+  searchReranked,
+  restoreReranker,
+  buildReranker,
+  type Reranker,
+  type RerankSpec,
+  type Ranking,
+  type DiffusionOptions,
+  type QueryExpansionOptions,
+} from './rerank/rerank.js';
+export { type SavedSpec } from './io/saved-spec.js';
 export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, type RetrievalReport } from './eval/metrics.js';

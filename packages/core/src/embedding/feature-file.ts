@@ -1,6 +1,8 @@
 import { FormatError } from '../errors.js';
 import { readFramed, writeFramed } from '../io/framed-file.js';
 import type { Features } from './embed-images.js';
+import type { ExtractorSpec } from '../features/extractor.js';
+import { specFromFramed, specToFramed } from '../io/saved-spec.js';
 import { pipelineFromFramed, pipelineToFramed, type EmbeddingPipeline } from './pipeline.js';
 
 const MAGIC = 'CBIRFEAT';
@@ -13,6 +15,8 @@ export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
   metadata?: Record<string, unknown>;
   /** The model and fitted reducer that made the features (absent for hand-crafted or imported features). */
   pipeline?: EmbeddingPipeline;
+  /** The extractor (hand-crafted, fused, pretrained) and its fitted state that made the features, when one did. */
+  extractor?: ExtractorSpec;
 };
 
 /**
@@ -32,8 +36,9 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
     }
   }
   const pipeline = pipelineToFramed(f.pipeline);
-  const header = { rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {}, pipeline: pipeline.header };
-  return writeFramed(MAGIC, VERSION, header, [f.matrix.data, ...pipeline.arrays]);
+  const extractor = specToFramed(f.extractor);
+  const header = { rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {}, pipeline: pipeline.header, extractor: extractor.header };
+  return writeFramed(MAGIC, VERSION, header, [f.matrix.data, ...pipeline.arrays, ...extractor.arrays]);
 }
 
 /**
@@ -47,7 +52,7 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
  * ```
  */
 export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'): FeatureFile {
-  const f = readFramed<{ rows: number; cols: number; ids: string[]; labels: (string | null)[]; paths?: string[]; metadata?: Record<string, unknown>; pipeline?: unknown }>(
+  const f = readFramed<{ rows: number; cols: number; ids: string[]; labels: (string | null)[]; paths?: string[]; metadata?: Record<string, unknown>; pipeline?: unknown; extractor?: unknown }>(
     bytes, MAGIC, VERSION, 'deserializeFeatures', source, 'Recreate it with `cbir embed`.',
   );
   const h = f.header;
@@ -60,9 +65,11 @@ export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'):
   if (h.paths !== undefined && (!Array.isArray(h.paths) || h.paths.length !== h.rows)) bad(`has ${Array.isArray(h.paths) ? h.paths.length : 'no'} paths for ${h.rows} rows`);
   const data = f.take(h.rows * h.cols);
   const pipeline = pipelineFromFramed(h.pipeline, f, source);
+  const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
   f.end();
   return {
     matrix: { data, rows: h.rows, cols: h.cols }, ids: h.ids, labels: h.labels.map((l) => l ?? undefined),
     ...(h.paths ? { paths: h.paths } : {}), metadata: h.metadata, ...(pipeline ? { pipeline } : {}),
+    ...(extractor ? { extractor } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { CbirError } from '../errors.js';
 import type { Index, SearchResult } from '../indexes/index.js';
 import type { Matrix } from '../matrix.js';
+import { searchReranked, type Reranker } from '../rerank/rerank.js';
 
 /**
  * Precision at k of one ranked list: the fraction of the first `k` results that are relevant.
@@ -74,7 +75,8 @@ export interface RetrievalReport {
 /**
  * Leave-one-out retrieval evaluation, as CBIR papers report it on Wang-1K: every labelled item queries the index;
  * the item itself is excluded from its results; a result is relevant when it has the query's label. Reports P@k for
- * each `k` and mAP (over the full ranking), overall and per class.
+ * each `k` and mAP (over the full ranking), overall and per class. With `options.reranker` (diffusion, query
+ * expansion) each query's ranking is re-ranked first, the query taken as the indexed item it is.
  *
  * @param index - Holds the items of `features` under `ids` (e.g. built by `cbir index`).
  * @param features - The same items' vectors (`[n, dim]`), ids and labels.
@@ -89,6 +91,7 @@ export function evaluateRetrieval(
   index: Index,
   features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] },
   ks: readonly number[],
+  options: { reranker?: Reranker } = {},
 ): RetrievalReport {
   const { matrix, ids, labels } = features;
   if (ids.length !== matrix.rows || labels.length !== matrix.rows) throw new CbirError('INVALID_ARGUMENT', 'evaluateRetrieval: ids, labels and matrix rows must have the same length.');
@@ -102,7 +105,9 @@ export function evaluateRetrieval(
   for (let i = 0; i < matrix.rows; i++) {
     const label = labels[i];
     if (label === undefined) continue;
-    const res = index.search({ data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols }, depth);
+    const query = { data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols };
+    // Re-ranked, the query is the indexed item itself (as the item it is in the collection's graph).
+    const res = options.reranker ? searchReranked(index, options.reranker, query, depth, [ids[i]]) : index.search(query, depth);
     const ranked = Array.from(res.ids).filter((id) => id !== ids[i]);
     const relevant = (id: number) => labelOf.get(id) === label;
     const c = perClass.get(label) ?? { p: new Map(), ap: 0, n: 0 };

@@ -94,8 +94,10 @@ function resolveBins(options: ColorHistogramOptions): [number, number, number] {
 
 const HSV_SHIFT = 12;
 /** OpenCV's `sdiv_table` and `hdiv_table180`: fixed-point reciprocals, rounded to nearest as `saturate_cast<int>`. */
-const SDIV = Int32Array.from({ length: 256 }, (_, i) => (i === 0 ? 0 : Math.round((255 << HSV_SHIFT) / i)));
-const HDIV = Int32Array.from({ length: 256 }, (_, i) => (i === 0 ? 0 : Math.round((180 << HSV_SHIFT) / (6 * i))));
+/** @internal */
+export const SDIV = Int32Array.from({ length: 256 }, (_, i) => (i === 0 ? 0 : Math.round((255 << HSV_SHIFT) / i)));
+/** @internal */
+export const HDIV = Int32Array.from({ length: 256 }, (_, i) => (i === 0 ? 0 : Math.round((180 << HSV_SHIFT) / (6 * i))));
 
 /**
  * OpenCV's 8-bit RGB -> HSV (`COLOR_RGB2HSV`, the fixed-point `RGB2HSV_b`), bit for bit: H in [0, 180), S and V in

@@ -2,7 +2,8 @@ import { CbirError } from '../errors.js';
 import type { DatasetEntry, ImageDataset } from '../data/image-dataset.js';
 import { readBatches } from '../data/read-batches.js';
 import type { RawImage } from '../image/raw-image.js';
-import type { Matrix } from '../matrix.js';
+import { checkFiniteMatrix, type Matrix } from '../matrix.js';
+import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
 import type { LongRunning } from '../progress.js';
 
 /** What {@link mapImages} returns: one value per image that decoded, with its id and label. */
@@ -55,4 +56,42 @@ export async function extractFeatures(data: ImageDataset, fn: (image: RawImage) 
     matrix.data.set(v, i * cols);
   });
   return { matrix, ...rest };
+}
+
+/**
+ * Features of every image of a dataset through an extractor of the family (hand-crafted, fused, pretrained): raw
+ * vectors in batches, then `fit` on the whole collection (when the extractor needs it and is not fitted yet), then
+ * `transform`. The result carries the fitted extractor's spec, to be saved with the features and the index so that
+ * queries go through the same steps. Items that fail to decode are reported and skipped.
+ *
+ * @example
+ * ```ts
+ * const fx = await createExtractor({ kind: 'fused', options: {} });
+ * const { matrix, ids, extractor } = await extractDataset(data, fx, { onProgress: console.log });
+ * ```
+ */
+export async function extractDataset(
+  data: ImageDataset,
+  fx: FeatureExtractor,
+  options: LongRunning & { batchSize?: number; refit?: boolean } = {},
+): Promise<Omit<PerImage<never>, 'values'> & { matrix: Matrix; extractor: ExtractorSpec }> {
+  const out = { ids: [] as string[], labels: [] as (string | undefined)[], skipped: [] as string[] };
+  const chunks: Float32Array[] = [];
+  for await (const batch of readBatches(data, { ...options, stage: 'embed', where: 'extractDataset' }, out.skipped)) {
+    const vs = await fx.extract(batch.map((b) => b.image));
+    vs.forEach((v, i) => {
+      if (v.length !== fx.rawDim) throw new CbirError('INVALID_ARGUMENT', `extractDataset: ${fx.kind} gave ${v.length} values for ${batch[i].entry.id}; it declares ${fx.rawDim}.`);
+      chunks.push(v);
+      out.ids.push(batch[i].entry.id);
+      out.labels.push(batch[i].entry.label);
+    });
+  }
+  const raw = { data: new Float32Array(chunks.length * fx.rawDim), rows: chunks.length, cols: fx.rawDim };
+  chunks.forEach((v, i) => raw.data.set(v, i * fx.rawDim));
+  chunks.length = 0;
+  if (raw.rows === 0) throw new CbirError('INVALID_ARGUMENT', `extractDataset: no image of the ${data.size} decoded; nothing to extract.`);
+  if (fx.needsFit && (options.refit ?? true)) fx.fit(raw);
+  const matrix = fx.transform(raw);
+  checkFiniteMatrix('extractDataset', matrix, 'the features');
+  return { ...out, matrix, extractor: fx.spec() };
 }

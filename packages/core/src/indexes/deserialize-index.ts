@@ -1,4 +1,5 @@
 import { pipelineFromFramed } from '../embedding/pipeline.js';
+import { specFromFramed } from '../io/saved-spec.js';
 import { IndexFormatError } from '../errors.js';
 import { readFramed } from '../io/framed-file.js';
 import { CosineIndex } from './cosine-index.js';
@@ -11,6 +12,8 @@ interface Header {
   kind: 'exact' | 'cosine' | 'lsh';
   metric: string;
   pipeline?: unknown;
+  extractor?: unknown;
+  rerank?: unknown;
   dim: number;
   size: number;
   ids: number[];
@@ -71,8 +74,12 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
   if (h.metric !== index.metric) fail(`says metric "${String(h.metric)}" for a ${h.kind} index, whose metric is "${index.metric}"`);
   const data = f.take(h.size * h.dim);
   const pipeline = pipelineFromFramed(h.pipeline, f, source);
+  const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
+  const rerank = specFromFramed(h.rerank, f, source, 're-ranker');
   f.end();
   if (pipeline) index.pipeline = pipeline;
+  if (extractor) index.extractor = extractor;
+  if (rerank) index.rerank = rerank;
   if (h.size === 0) return index;
   // Rows come back exactly as stored (cosine rows are unit-normalised already).
   if (index instanceof ExactEuclideanIndex) index.restore({ data, rows: h.size, cols: h.dim }, h.ids, meta);

@@ -1,4 +1,7 @@
 import { pipelineToFramed, type EmbeddingPipeline } from '../embedding/pipeline.js';
+import type { ExtractorSpec } from '../features/extractor.js';
+import { specToFramed } from '../io/saved-spec.js';
+import type { RerankSpec } from '../rerank/rerank.js';
 import { writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
@@ -132,6 +135,10 @@ export abstract class StoredIndex {
   protected readonly store: FlatStore;
   /** What made the vectors (see {@link Index.pipeline}); saved by `serialize`. */
   pipeline?: EmbeddingPipeline;
+  /** The extractor that made the vectors (see {@link Index.extractor}); saved by `serialize`. */
+  extractor?: ExtractorSpec;
+  /** A re-ranker built over the index (see {@link Index.rerank}); saved by `serialize`. */
+  rerank?: RerankSpec;
 
   protected constructor(dim: number) {
     this.store = new FlatStore(dim);
@@ -154,10 +161,13 @@ export abstract class StoredIndex {
     return [...this.store.ids];
   }
 
-  /** The index file: `header` and `arrays`, then the pipeline's header and arrays when there is one. */
+  /** The index file: `header` and `arrays`, then the pipeline's, the extractor's and the re-ranker's headers and arrays when there are. */
   protected framed(header: Record<string, unknown>, arrays: readonly Float32Array[]): Uint8Array {
     const p = pipelineToFramed(this.pipeline);
-    return writeFramed('CBIRINDX', 1, { ...header, ...(p.header ? { pipeline: p.header } : {}) }, [...arrays, ...p.arrays]);
+    const e = specToFramed(this.extractor);
+    const r = specToFramed(this.rerank);
+    const parts = { ...(p.header ? { pipeline: p.header } : {}), ...(e.header ? { extractor: e.header } : {}), ...(r.header ? { rerank: r.header } : {}) };
+    return writeFramed('CBIRINDX', 1, { ...header, ...parts }, [...arrays, ...p.arrays, ...e.arrays, ...r.arrays]);
   }
 
   /** The next free id: one past the largest. */

@@ -1,4 +1,6 @@
 import type { EmbeddingPipeline } from '../embedding/pipeline.js';
+import type { ExtractorSpec } from '../features/extractor.js';
+import type { RerankSpec } from '../rerank/rerank.js';
 import { CbirError, DimensionMismatchError } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 
@@ -55,6 +57,13 @@ export interface Index {
    * queries are embedded the same way and a query through another model is refused.
    */
   pipeline?: EmbeddingPipeline;
+  /**
+   * The feature extractor and its fitted state, when the vectors came from one (hand-crafted, fused, pretrained):
+   * saved with the index so a query image is extracted and normalised exactly as the collection was.
+   */
+  extractor?: ExtractorSpec;
+  /** A re-ranker built over this index (its graph, for diffusion), saved with it; see `restoreReranker`. */
+  rerank?: RerankSpec;
 }
 
 /** Checks a matrix at an index boundary: shape, dim, finite values. */

@@ -1,21 +1,33 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BagOfVisualWords, CbirError, colorHistogram, colorHistogramDim, extractFeatures, type ColorHistogramOptions } from 'cbir-core';
+import { BagOfVisualWords, BlockExtractor, CbirError, DEFAULT_FUSION, extractDataset, type BlockKind, type BlockNorm, type BlockSpec, type ColorHistogramOptions } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { saveFeatures } from '../io/feature-files.js';
 import { bowFeatureFile, orbOfDataset } from './image-features.js';
+import { positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 
-const HELP = `Usage: cbir features --data DIR --kind colorhist|bow --out FILE [--size S] [--json]
-                     colorhist: [--space hsv|rgb] [--bins 8,12,3] [--per-channel]   (--size defaults to 256)
+const HELP = `Usage: cbir features --data DIR --kind fused|colorgrid|lbp|moments|hog|colorhist|bow --out FILE [--json]
+                     [--norm hellinger|zscore|l2|none] [--size S]
+                     colorhist: [--space hsv|rgb] [--bins 8,12,3] [--per-channel]
                      bow:       --vocab FILE (vocabulary.bin from cbir bow) [--orb-features 500]
                                 (images at their own size unless --size, as cbir bow reads them)
 
-Hand-crafted features of every image of a folder, as a feature file for cbir index / eval / cluster:
-  colorhist  a colour histogram (joint HSV 8x12x3 by default): the classic CBIR baseline to judge learned features by;
-  bow        ORB bag-of-visual-words histograms over a vocabulary built by cbir bow.`;
+Hand-crafted features of every image of a folder, as a feature file for cbir index / eval / cluster / search:
+  fused      the recommended default: colour grid (weight 1) + LBP (0.5) + colour moments (0.25) + HOG (0.25), each
+             block normalised to a unit vector (Hellinger for the colour grid, z-scored over the collection for the
+             others); index it with --type cosine. On wang1k: P@10 0.84, and 0.87 with --rerank diffusion at cbir index;
+  colorgrid  joint HSV 16x4x4 histograms of the whole uncropped image and of its 2x2 cells (Hellinger by default);
+  lbp        uniform local binary patterns at radii 1, 2, 4, whole + 2x2 (texture);
+  moments    Lab colour moments (mean, deviation, skew), whole + 3x3 (colour layout);
+  hog        histograms of oriented gradients on 128-px grey (shape);
+  colorhist  one colour histogram (joint HSV 8x12x3 by default, L1; --norm hellinger is better): the classic baseline;
+  bow        ORB bag-of-visual-words histograms over a vocabulary built by cbir bow.
+The blocks other than colorgrid see the centre square of each image with its short side resized to --size (256).
+What made the features (the blocks, their options and the collection's z-score statistics) is saved with them and
+with the index built from them, so cbir search --query extracts a new image the same way.`;
 
 export async function features(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -23,38 +35,56 @@ export async function features(argv: string[]): Promise<void> {
     options: {
       data: { type: 'string' }, kind: { type: 'string' }, out: { type: 'string' }, size: { type: 'string' },
       space: { type: 'string', default: 'hsv' }, bins: { type: 'string' }, 'per-channel': { type: 'boolean', default: false },
-      vocab: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, json: { type: 'boolean', default: false },
+      norm: { type: 'string' }, vocab: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
   if (!values.data || !values.out || !values.kind) throw new CbirError('INVALID_ARGUMENT', `--data, --kind and --out are required.\n\n${HELP}`);
+  const kind = values.kind;
+  const blockKinds = ['colorgrid', 'lbp', 'moments', 'hog', 'colorhist'];
+  if (kind !== 'fused' && kind !== 'bow' && !blockKinds.includes(kind)) throw new CbirError('INVALID_ARGUMENT', `--kind must be fused, ${blockKinds.join(', ')} or bow, got "${kind}".`);
+  if (values.norm !== undefined && !['hellinger', 'zscore', 'l2', 'none'].includes(values.norm)) throw new CbirError('INVALID_ARGUMENT', `--norm must be hellinger, zscore, l2 or none, got "${values.norm}".`);
+  if (values.norm !== undefined && (kind === 'fused' || kind === 'bow')) throw new CbirError('INVALID_ARGUMENT', `--norm applies to a single block (colorgrid, lbp, moments, hog, colorhist), not to --kind ${kind}.`);
+  const size = values.size !== undefined ? positiveInt('size', values.size) : undefined;
+  let extractor: BlockExtractor | undefined;
+  if (kind !== 'bow') {
+    // Every option is checked (the extractor is built) before the folder is read.
+    let blocks: BlockSpec[];
+    if (kind === 'fused') blocks = DEFAULT_FUSION.map((b) => ({ ...b }));
+    else {
+      let options: ColorHistogramOptions | undefined;
+      if (kind === 'colorhist') {
+        const bins = values.bins?.split(',').map(Number);
+        if (bins && bins.length !== 1 && bins.length !== 3) throw new CbirError('INVALID_ARGUMENT', `--bins takes one number or three (e.g. 8,12,3), got "${values.bins}".`);
+        options = {
+          space: values.space as 'hsv' | 'rgb', joint: !values['per-channel'],
+          ...(bins ? { bins: bins.length === 1 ? bins[0] : (bins as [number, number, number]) } : {}),
+        };
+      }
+      blocks = [{ kind: kind as BlockKind, ...(options ? { options } : {}), ...(values.norm ? { norm: values.norm as BlockNorm } : {}) }];
+    }
+    if (size !== undefined) blocks = blocks.map((b) => ({ ...b, short: size }));
+    extractor = new BlockExtractor(blocks);
+  }
   const print = progressPrinter(values.json!);
   await initNodeBackend();
   const started = Date.now();
-  const size = values.size !== undefined ? Number(values.size) : values.kind === 'bow' ? 'original' : 256;
-  const data = await directoryDataset(resolve(values.data), { size });
+  const data = await directoryDataset(resolve(values.data), { size: kind === 'bow' ? (size ?? 'original') : 'original' });
   if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   let file;
-  if (values.kind === 'colorhist') {
-    const bins = values.bins?.split(',').map(Number);
-    if (bins && bins.length !== 1 && bins.length !== 3) throw new CbirError('INVALID_ARGUMENT', `--bins takes one number or three (e.g. 8,12,3), got "${values.bins}".`);
-    const options: ColorHistogramOptions = {
-      space: values.space as 'hsv' | 'rgb', joint: !values['per-channel'],
-      bins: bins ? (bins.length === 1 ? bins[0] : (bins as [number, number, number])) : undefined,
-    };
-    colorHistogramDim(options); // checks the options before reading the folder
-    const f = await extractFeatures(data, (image) => colorHistogram(image, options), { onProgress: print });
-    file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind: 'colorhist', ...options, size } };
-  } else if (values.kind === 'bow') {
+  if (extractor) {
+    const f = await extractDataset(data, extractor, { onProgress: print });
+    file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind } };
+  } else {
     if (!values.vocab) throw new CbirError('INVALID_ARGUMENT', '--kind bow needs --vocab FILE (the vocabulary.bin that cbir bow wrote).');
     const vocabPath = resolve(values.vocab);
     const model = BagOfVisualWords.deserialize(new Uint8Array(await readFile(vocabPath)), vocabPath);
     const orb = await orbOfDataset(data, Number(values['orb-features']), { onProgress: print });
-    file = bowFeatureFile(model, orb, data.root, { vocabulary: vocabPath, size });
-  } else throw new CbirError('INVALID_ARGUMENT', `--kind must be colorhist or bow, got "${values.kind}".`);
+    file = bowFeatureFile(model, orb, data.root, { vocabulary: vocabPath, size: size ?? 'original' });
+  }
   await saveFeatures(file, values.out);
-  const report = { stage: 'done', kind: values.kind, rows: file.matrix.rows, cols: file.matrix.cols, seconds: (Date.now() - started) / 1000, out: values.out };
+  const report = { stage: 'done', kind, rows: file.matrix.rows, cols: file.matrix.cols, seconds: (Date.now() - started) / 1000, out: values.out };
   if (values.json) print(report);
-  else console.log(`wrote ${file.matrix.rows} x ${file.matrix.cols} ${values.kind} features to ${values.out}`);
+  else console.log(`wrote ${file.matrix.rows} x ${file.matrix.cols} ${kind} features to ${values.out}`);
 }

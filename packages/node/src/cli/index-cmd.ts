@@ -1,18 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
+import { buildReranker, CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
 import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
+import { positiveInt } from './model-args.js';
 
 const HELP = `Usage: cbir index --features FILE [--ids FILE.npy] --type exact|cosine|lsh --out FILE
                   [--hash-size 12] [--tables 5] [--distance hamming] [--probe-radius R] [--centre] [--fill-to-k] [--seed 0]
-                  [--planes FILE.npz]
+                  [--planes FILE.npz] [--rerank diffusion|qe|none] [--rerank-k K]
 
 Builds an index over a feature file (row i gets id i; paths and labels are kept): a cbir feature file (cbir embed,
 cbir features, cbir bow), the notebook's features.pkl (its latents flattened), or a .npy matrix [n, ...] with its
 ids from --ids (a .npy of n ids; default the row numbers).
---planes imports lshashpy3's saved hyperplanes (the .npz its matrices_filename writes) so that both hash identically.`;
+--planes imports lshashpy3's saved hyperplanes (the .npz its matrices_filename writes) so that both hash identically.
+--rerank diffusion builds the collection's mutual k-NN graph (k 20 by default, --rerank-k) once and saves it with
+the index: cbir search and cbir eval then re-rank by diffusion on it. --rerank qe saves query expansion (its k
+neighbours, 5 by default) as the index's re-ranker. Both suit unit vectors (--type cosine, fused features).`;
 
 export async function indexCmd(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -21,11 +25,15 @@ export async function indexCmd(argv: string[]): Promise<void> {
       features: { type: 'string' }, ids: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
       'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
       'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '0' }, planes: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      seed: { type: 'string', default: '0' }, planes: { type: 'string' }, rerank: { type: 'string', default: 'none' }, 'rerank-k': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
   if (!values.features || !values.out) throw new CbirError('INVALID_ARGUMENT', `--features and --out are required.\n\n${HELP}`);
+  const rerank = values.rerank!;
+  if (!['diffusion', 'qe', 'none'].includes(rerank)) throw new CbirError('INVALID_ARGUMENT', `--rerank must be diffusion, qe or none, got "${rerank}".`);
+  const rerankK = values['rerank-k'] === undefined ? undefined : positiveInt('rerank-k', values['rerank-k']);
+  if (rerankK !== undefined && rerank === 'none') throw new CbirError('INVALID_ARGUMENT', '--rerank-k needs --rerank diffusion or qe.');
   const f = await loadFeatures(values.features, { ids: values.ids });
   const dim = f.matrix.cols;
   let index: Index;
@@ -41,12 +49,14 @@ export async function indexCmd(argv: string[]): Promise<void> {
   if (values.planes && values.type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
   // What made the features goes with the index, so that queries are embedded the same way.
   if (f.pipeline) index.pipeline = f.pipeline;
+  if (f.extractor) index.extractor = f.extractor;
   const started = Date.now();
   // Integer ids (the notebook's indexes, a .npy of ids) are the index's ids; other ids (image names) are kept as paths.
   const numericIds = f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;
   index.add(f.matrix, numericIds ? f.ids.map(Number) : undefined, f.ids.map((id, i) => ({ path: f.paths?.[i] ?? (numericIds ? undefined : id), label: f.labels[i] })));
+  if (rerank !== 'none') index.rerank = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {}).spec();
   await saveIndex(index, resolve(values.out));
-  const report = { stage: 'done', type: values.type, size: index.size, dim, seconds: (Date.now() - started) / 1000, out: values.out };
+  const report = { stage: 'done', type: values.type, size: index.size, dim, rerank, seconds: (Date.now() - started) / 1000, out: values.out };
   console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} (${values.type}) into ${values.out}`);
 }
 

@@ -3,37 +3,43 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, deserializeReducer, imagesToTensor, l2Normalize, modelFingerprint, pipelineMismatch, reduceLatent, type ReducerState, searchHits } from 'cbir-core';
+import { CbirError, createExtractor, deserializeReducer, extractOne, imagesToTensor, l2Normalize, modelFingerprint, pipelineMismatch, reduceLatent, type ReducerState, searchHits, searchReranked } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { buildMontage, buildNotebookMontage } from '../image/montage.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadIndex } from '../io/index-files.js';
 import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
+import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 
-const HELP = `Usage: cbir search --index FILE (--query IMAGE --model DIR|FILE.pt [--arch v1|v2] [--size S] | --id ID) [-k 10]
-                   [--montage out.png [--layout captioned|notebook]] [--json]
+const HELP = `Usage: cbir search --index FILE (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
+                   [--rerank auto|diffusion|qe|none] [--montage out.png [--layout captioned|notebook]] [--json]
 
 Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
 and the reducer saved in the index; a PyTorch weight file is read into --arch at --size, as cbir embed does; a model
 with other weights than the one that embedded the collection is refused) or to an indexed item (--id, itself excluded). The index may be a cbir index or the notebook's lsh.p (a pickled lshashpy3 LSHash, queried as its
 hamming query). --montage writes the query and its results as a labelled grid with distances; --layout notebook
 writes the notebook's build_montages(results, (512, 512), (5, 2)) instead: the first 10 results as bare 512-px tiles,
-5 by 2, the query not in it (the notebook shows it apart).`;
+5 by 2, the query not in it (the notebook shows it apart).
+An index of hand-crafted features (cbir features: fused, colorgrid, ...) extracts --query itself, with the blocks and
+collection statistics saved in it: no --model. --rerank auto (the default) uses the re-ranker saved with the index
+(cbir index --rerank), if any; diffusion and qe re-rank with it or without; none turns it off.`;
 
 export async function search(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       index: { type: 'string' }, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
-      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, layout: { type: 'string', default: 'captioned' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, layout: { type: 'string', default: 'captioned' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
   if (!values.index || (!values.query === !values.id)) throw new CbirError('INVALID_ARGUMENT', `--index and one of --query or --id are required.\n\n${HELP}`);
   const k = positiveInt('k', values.k!);
   if (values.layout !== 'captioned' && values.layout !== 'notebook') throw new CbirError('INVALID_ARGUMENT', `--layout must be captioned or notebook, got "${values.layout}".`);
+  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new CbirError('INVALID_ARGUMENT', `--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
   const index = await loadIndex(resolve(values.index));
+  const reranker = rerankerFor(index, values.rerank as RerankChoice, values.index);
   let vector: Float32Array;
   let queryPath: string;
   let exclude: number | undefined;
@@ -43,6 +49,14 @@ export async function search(argv: string[]): Promise<void> {
     if (!v) throw new CbirError('INVALID_ARGUMENT', `--id ${values.id} is not in ${values.index} (ids are the feature file's rows, 0..${index.size - 1}).`);
     vector = v;
     queryPath = index.metadata(exclude)?.path ?? String(exclude);
+  } else if (index.extractor) {
+    if (values.model) throw new CbirError('INVALID_ARGUMENT', `${values.index} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
+    const fx = await createExtractor(index.extractor);
+    queryPath = resolve(values.query!);
+    const image = await sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize }).decode(queryPath);
+    vector = await extractOne(fx, image);
+    fx.dispose();
+    if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${values.index} holds ${index.dim}-d vectors. Extract and index the collection again.`);
   } else {
     if (!values.model) throw new CbirError('INVALID_ARGUMENT', '--query needs --model DIR|FILE.pt: the model that embedded the indexed collection.');
     await initNodeBackend();
@@ -78,7 +92,9 @@ export async function search(argv: string[]): Promise<void> {
     tf.dispose([x, z]);
     model.dispose();
   }
-  const res = index.search({ data: vector, rows: 1, cols: vector.length }, exclude === undefined ? k : k + 1);
+  const query = { data: vector, rows: 1, cols: vector.length };
+  const depth = Math.min(index.size, exclude === undefined ? k : k + 1);
+  const res = reranker ? searchReranked(index, reranker, query, depth, [exclude]) : index.search(query, depth);
   const hits = searchHits(index, res).filter((h) => h.id !== exclude).slice(0, k);
   if (values.montage) {
     const tiles = [{ path: queryPath, caption: 'query', highlight: true }, ...hits.map((h, j) => ({

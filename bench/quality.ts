@@ -1,0 +1,121 @@
+// pnpm bench:quality: label-free retrieval quality on wang1k (leave-one-out by label, the query excluded), cbir's
+// extractors, distances and re-rankers beside the study's Python + OpenCV reference run in the same command
+// (../shared/reference/quality, with OPENBLAS_* unset so numpy runs at its best).
+//   CBIR_WANG1K   the photos (default ../shared/datasets/wang1k); the benchmark says so and stops when absent
+//   CBIR_QUALITY_REF  the reference scripts (default ../shared/reference/quality); skipped when absent
+// Prints the table (P@10, mAP) and the time per image of extraction and of re-ranking for each side.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BlockExtractor, CosineIndex, DiffusionReranker, evaluateRetrieval, extractDataset, type BlockSpec, type Matrix, type Reranker } from 'cbir-core';
+import { directoryDataset, initNodeBackend } from 'cbir-node';
+
+const wang = resolve(process.env.CBIR_WANG1K ?? '../shared/datasets/wang1k');
+const refDir = resolve(process.env.CBIR_QUALITY_REF ?? '../shared/reference/quality');
+if (!existsSync(wang)) {
+  console.log(`bench:quality: no wang1k at ${wang}; set CBIR_WANG1K to the folder of its 1,000 photos. Nothing measured.`);
+  process.exit(0);
+}
+await initNodeBackend();
+const data = await directoryDataset(wang, { size: 'original' });
+console.error(`wang1k: ${data.size} photos in ${data.labels.length} classes`);
+
+interface Row {
+  name: string;
+  p10: number;
+  map: number;
+  extractMs?: number;
+  rerankMs?: number;
+}
+const rows: Row[] = [];
+
+async function extract(blocks: readonly BlockSpec[]) {
+  const fx = new BlockExtractor(blocks);
+  const t = performance.now();
+  const f = await extractDataset(data, fx);
+  return { ...f, ms: (performance.now() - t) / f.matrix.rows };
+}
+
+function evaluate(name: string, matrix: Matrix, labels: (string | undefined)[], extra: Partial<Row> = {}, rerank?: (index: CosineIndex) => Reranker) {
+  const index = new CosineIndex(matrix.cols);
+  index.add(matrix);
+  const ids = index.idList();
+  let reranker: Reranker | undefined;
+  let rerankMs: number | undefined;
+  if (rerank) {
+    // Timed: building the re-ranker (the graph) and re-ranking every query's first-stage list; the first stage
+    // itself (the search the re-ranker starts from) is not, as the reference's time starts from S = X X^T too.
+    const first = index.search(matrix, Math.min(index.size, 40));
+    const t = performance.now();
+    reranker = rerank(index);
+    const k = first.k;
+    for (let q = 0; q < matrix.rows; q++) {
+      reranker.rerank(matrix.data.subarray(q * matrix.cols, (q + 1) * matrix.cols), { ids: first.ids.subarray(q * k, (q + 1) * k), distances: first.distances.subarray(q * k, (q + 1) * k) }, 10, ids[q]);
+    }
+    rerankMs = (performance.now() - t) / matrix.rows;
+  }
+  const r = evaluateRetrieval(index, { matrix, ids, labels }, [10], { reranker });
+  const row = { name, p10: r.precisionAtK[10], map: r.meanAveragePrecision, ...extra, ...(rerankMs !== undefined ? { rerankMs } : {}) };
+  rows.push(row);
+  console.error(`${name}: P@10 ${row.p10.toFixed(3)} mAP ${row.map.toFixed(3)}`);
+  return index;
+}
+
+const hsv = await extract([{ kind: 'colorhist', norm: 'none' }]);
+evaluate('HSV 8x12x3, cosine', hsv.matrix, hsv.labels, { extractMs: hsv.ms });
+const hsvH = await extract([{ kind: 'colorhist', norm: 'hellinger' }]);
+evaluate('HSV 8x12x3, Hellinger', hsvH.matrix, hsvH.labels, { extractMs: hsvH.ms });
+const grid = await extract([{ kind: 'colorgrid' }]);
+evaluate('HSV 16x4x4 whole + 2x2 grid, uncropped, Hellinger', grid.matrix, grid.labels, { extractMs: grid.ms });
+const fused = await extract(new BlockExtractor().spec().options.blocks as BlockSpec[]);
+evaluate('fusion: colour grid + LBP + colour moments + HOG', fused.matrix, fused.labels, { extractMs: fused.ms });
+evaluate('fusion + diffusion (k 20, alpha 0.9, gamma 3)', fused.matrix, fused.labels, { extractMs: fused.ms }, (index) => DiffusionReranker.build(index));
+
+// The reference, in the same run.
+const ref: Row[] = [];
+let refTimes: Record<string, number> = {};
+if (existsSync(join(refDir, 'wang_table.py'))) {
+  const out = mkdtempSync(join(tmpdir(), 'cbir-quality-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, WANG_DIR: wang, QUAL_OUT: out };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const run = (args: string[]) => {
+    const r = spawnSync('/usr/bin/python3', args, { cwd: refDir, env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`reference ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  run(['hand_feats.py', 'wang', 'hsv288,hsv16x4x4_grid2_full,lbp,cmom_lab_g3,hog']);
+  refTimes = JSON.parse(readFileSync(join(out, 'wang_hand_times.json'), 'utf8')) as Record<string, number>;
+  // The table, and the diffusion's time on its own (the dense inverse the study uses).
+  const table = run(['-c', `
+import time, numpy as np
+exec(open('wang_table.py').read())
+t = time.time(); F = diffusion(S, k=20, alpha=0.9); print('DIFFUSION_SECONDS', time.time() - t)`]);
+  for (const line of table.split('\n')) {
+    const m = /^\| (.+) \| ([\d.]+) \| ([\d.]+) \|$/.exec(line);
+    if (m) ref.push({ name: m[1], p10: Number(m[2]), map: Number(m[3]) });
+  }
+  const diffusionSeconds = Number(/DIFFUSION_SECONDS ([\d.e-]+)/.exec(table)?.[1]);
+  rmSync(out, { recursive: true, force: true });
+  const n = data.size;
+  const load = (refTimes.load + refTimes.load_full) / n;
+  const per = (keys: string[]) => (1000 * keys.reduce((a, k) => a + refTimes[k], 0)) / n;
+  const refExtract = [per(['hsv288']) + (1000 * refTimes.load) / n, per(['hsv288']) + (1000 * refTimes.load) / n, per(['hsv16x4x4_grid2_full']) + (1000 * refTimes.load_full) / n,
+    per(['hsv16x4x4_grid2_full', 'lbp', 'cmom_lab_g3', 'hog']) + 1000 * load, per(['hsv16x4x4_grid2_full', 'lbp', 'cmom_lab_g3', 'hog']) + 1000 * load];
+  ref.forEach((r, i) => (r.extractMs = refExtract[i]));
+  if (ref[4]) ref[4].rerankMs = (1000 * diffusionSeconds) / n;
+} else console.error(`no reference scripts at ${refDir}: the Python columns are left empty`);
+
+const f3 = (v?: number) => (v === undefined || Number.isNaN(v) ? '' : v.toFixed(3));
+const ms = (v?: number) => (v === undefined || Number.isNaN(v) ? '' : v.toFixed(2));
+console.log('\n| features on wang1k | cbir P@10 | cbir mAP | reference P@10 | reference mAP | cbir ms/image (decode + extract) | reference ms/image | cbir re-rank ms/query | reference re-rank ms/query |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+rows.forEach((r, i) => {
+  const p = ref[i];
+  console.log(`| ${r.name} | ${f3(r.p10)} | ${f3(r.map)} | ${f3(p?.p10)} | ${f3(p?.map)} | ${ms(r.extractMs)} | ${ms(p?.extractMs)} | ${ms(r.rerankMs)} | ${ms(p?.rerankMs)} |`);
+});
+const worst = rows.reduce((a, r, i) => (ref[i] ? Math.max(a, Math.abs(r.p10 - ref[i].p10), Math.abs(r.map - ref[i].map)) : a), 0);
+if (ref.length) console.log(`\nlargest difference from the reference: ${worst.toFixed(3)} (bar: 0.02)`);
+const best = rows[rows.length - 1];
+console.log(`default pipeline (fusion + diffusion): P@10 ${f3(best.p10)} (target 0.85), mAP ${f3(best.map)} (target 0.75)`);

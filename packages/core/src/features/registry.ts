@@ -1,0 +1,51 @@
+import { CbirError } from '../errors.js';
+import { BLOCK_KINDS, BlockExtractor, blocksOf } from './block-extractor.js';
+import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
+
+/** What some extractors need from the platform: a model that was loaded for them. */
+export interface ExtractorContext {
+  /** A loaded model for the `autoencoder` and `tfjs-model` kinds. */
+  model?: unknown;
+}
+
+/** Builds an extractor of one kind from its spec. */
+export type ExtractorFactory = (spec: ExtractorSpec, context: ExtractorContext) => FeatureExtractor | Promise<FeatureExtractor>;
+
+const registry = new Map<string, ExtractorFactory>();
+// cbir's own kinds, listed here rather than registered by side effect (the packages are side-effect free).
+for (const kind of ['fused', ...BLOCK_KINDS]) registry.set(kind, (spec) => new BlockExtractor(blocksOf(spec), { kind, state: spec.state }));
+
+/**
+ * Adds (or replaces) an extractor kind. cbir's own kinds are there from the start; a plugin adds more the same way.
+ *
+ * @example
+ * ```ts
+ * registerExtractor('mean-colour', (spec) => new MeanColourExtractor(spec.options));
+ * ```
+ */
+export function registerExtractor(kind: string, factory: ExtractorFactory): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new CbirError('INVALID_ARGUMENT', `registerExtractor: kind must be lower-case letters, digits and dashes, got ${JSON.stringify(kind)}.`);
+  registry.set(kind, factory);
+}
+
+/** The registered extractor kinds, sorted. */
+export function extractorKinds(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/**
+ * Builds an extractor from its spec (a saved one restores its fitted state).
+ *
+ * @throws {@link CbirError} `INVALID_ARGUMENT` for an unknown kind, naming the known ones.
+ * @example
+ * ```ts
+ * const fx = await createExtractor({ kind: 'lbp', options: { radii: [1, 2] } });
+ * const again = await createExtractor(index.extractor!);   // as the index was built
+ * ```
+ */
+export async function createExtractor(spec: ExtractorSpec, context: ExtractorContext = {}): Promise<FeatureExtractor> {
+  const factory = registry.get(spec?.kind);
+  if (!factory) throw new CbirError('INVALID_ARGUMENT', `createExtractor: unknown extractor kind ${JSON.stringify(spec?.kind)}; known: ${extractorKinds().join(', ')}.`);
+  return factory({ kind: spec.kind, options: spec.options ?? {}, ...(spec.state ? { state: spec.state } : {}) }, context);
+}
+

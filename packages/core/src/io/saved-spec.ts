@@ -1,0 +1,42 @@
+import { FormatError } from '../errors.js';
+import type { Framed } from './framed-file.js';
+
+/**
+ * A saved component of a pipeline (a feature extractor, a re-ranker): its kind, its options (JSON) and its fitted
+ * state (named float32 arrays; other types are stored bit for bit in float32 views). It is saved with the features
+ * and the index it belongs to, in their framed files.
+ */
+export interface SavedSpec {
+  kind: string;
+  options: Record<string, unknown>;
+  /** Fitted state, by name; absent before fitting or for components with none. */
+  state?: Record<string, Float32Array>;
+}
+
+/**
+ * The spec's JSON part and its arrays, for a framed file's header and body.
+ * @internal
+ */
+export function specToFramed(spec: SavedSpec | undefined): { header: unknown; arrays: Float32Array[] } {
+  if (!spec) return { header: undefined, arrays: [] };
+  const names = Object.keys(spec.state ?? {}).sort();
+  return {
+    header: { kind: spec.kind, options: spec.options, state: names.map((name) => ({ name, length: spec.state![name].length })) },
+    arrays: names.map((n) => spec.state![n]),
+  };
+}
+
+/**
+ * Reads back {@link specToFramed}'s header and arrays (taken next from `f`), checking its fields.
+ * @internal
+ */
+export function specFromFramed(header: unknown, f: Pick<Framed<unknown>, 'take'>, source: string, what: string): SavedSpec | undefined {
+  if (header === undefined || header === null) return undefined;
+  const h = header as { kind: unknown; options: unknown; state: { name: unknown; length: unknown }[] };
+  const ok = typeof h.kind === 'string' && typeof h.options === 'object' && h.options !== null && Array.isArray(h.state) &&
+    h.state.every((s) => typeof s?.name === 'string' && Number.isSafeInteger(s.length) && (s.length as number) >= 0);
+  if (!ok) throw new FormatError(`${source} has a malformed ${what} record (kind, options, state). Build it again.`);
+  const state: Record<string, Float32Array> = {};
+  for (const s of h.state) state[s.name as string] = f.take(s.length as number);
+  return { kind: h.kind as string, options: h.options as Record<string, unknown>, ...(h.state.length ? { state } : {}) };
+}
