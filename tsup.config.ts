@@ -23,6 +23,7 @@ const configs: Options[] = [
       'cli/main': 'packages/node/src/cli/main.ts',
       'workers/encoder-worker': 'packages/node/src/workers/encoder-worker.js',
       'workers/simd-worker': 'packages/node/src/workers/simd-worker.js',
+      'workers/extractor-worker': 'packages/node/src/workers/extractor-worker.js',
     },
     shims: true,
     outDir: 'packages/node/dist',

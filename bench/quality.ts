@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BlockExtractor, CosineIndex, DiffusionReranker, evaluateRetrieval, extractDataset, type BlockSpec, type Matrix, type Reranker } from 'cbir-core';
-import { directoryDataset, initNodeBackend } from 'cbir-node';
+import { directoryDataset, initNodeBackend, ParallelExtractor } from 'cbir-node';
 
 const wang = resolve(process.env.CBIR_WANG1K ?? '../shared/datasets/wang1k');
 const refDir = resolve(process.env.CBIR_QUALITY_REF ?? '../shared/reference/quality');
@@ -30,11 +30,14 @@ interface Row {
 }
 const rows: Row[] = [];
 
+// Decoding (sharp) and extraction on every core, as cbir features runs them (ParallelExtractor); the reference's
+// scripts run on one Python thread with OpenCV's own threads.
 async function extract(blocks: readonly BlockSpec[]) {
-  const fx = new BlockExtractor(blocks);
+  const fx = await ParallelExtractor.create(new BlockExtractor(blocks).spec());
   const t = performance.now();
   const f = await extractDataset(data, fx);
-  return { ...f, ms: (performance.now() - t) / f.matrix.rows };
+  await fx.close();
+  return { ...f, ms: (performance.now() - t) / f.matrix.rows, threads: fx.threads };
 }
 
 function evaluate(name: string, matrix: Matrix, labels: (string | undefined)[], extra: Partial<Row> = {}, rerank?: (index: CosineIndex) => Reranker) {

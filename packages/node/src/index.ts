@@ -8,6 +8,7 @@ export { initNodeBackend, type NodeBackendName, type InitNodeBackendOptions, typ
 export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './image/sharp-decoder.js';
 export { writeFileAtomic } from './io/atomic-write.js';
 export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';
+export { ParallelExtractor, type ParallelExtractorOptions } from './parallel-extractor.js';
 export { SimdThreads } from './simd-threads.js';
 export { directoryDataset, skippedNote, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';

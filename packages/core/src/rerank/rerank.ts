@@ -97,6 +97,8 @@ export class DiffusionReranker implements Reranker {
   readonly kind = 'diffusion';
   readonly depth: number;
   private readonly nodeOf = new Map<number, number>();
+  /** The weights in float64, as the solver reads them (float32 reads cost a conversion each in its inner loop). */
+  private readonly vals64: Float64Array;
 
   private constructor(
     private readonly index: Index,
@@ -108,6 +110,7 @@ export class DiffusionReranker implements Reranker {
   ) {
     this.depth = options.k;
     ids.forEach((id, i) => this.nodeOf.set(id, i));
+    this.vals64 = Float64Array.from(vals);
   }
 
   /**
@@ -209,8 +212,11 @@ export class DiffusionReranker implements Reranker {
   /** The diffusion scores of every item for a seed `y` (over the graph's nodes). */
   scores(y: Float64Array): Float64Array {
     const { alpha, tol, maxIterations } = this.options;
+    const { rowPtr, cols } = this;
+    const vals = this.vals64;
     const n = y.length;
-    // Conjugate gradient on A = I - alpha W (symmetric positive definite for alpha < 1), from f = 0.
+    // Conjugate gradient on A = I - alpha W (symmetric positive definite for alpha < 1), from f = 0. The graph's
+    // arrays and the vectors are locals: this loop is the whole cost of a query.
     const f = new Float64Array(n);
     const r = Float64Array.from(y);
     const p = Float64Array.from(y);
@@ -218,27 +224,35 @@ export class DiffusionReranker implements Reranker {
     let rr = 0;
     for (let i = 0; i < n; i++) rr += r[i] * r[i];
     const stop = tol * tol * rr;
-    for (let it = 0; it < maxIterations && rr > stop; it++) {
+    let it = 0;
+    for (; it < maxIterations && rr > stop; it++) {
       let pap = 0;
       for (let i = 0; i < n; i++) {
         let s = 0;
-        for (let e = this.rowPtr[i]; e < this.rowPtr[i + 1]; e++) s += this.vals[e] * p[this.cols[e]];
-        ap[i] = p[i] - alpha * s;
-        pap += p[i] * ap[i];
+        const end = rowPtr[i + 1];
+        for (let e = rowPtr[i]; e < end; e++) s += vals[e] * p[cols[e]];
+        const v = p[i] - alpha * s;
+        ap[i] = v;
+        pap += p[i] * v;
       }
       const a = rr / pap;
       let rr2 = 0;
       for (let i = 0; i < n; i++) {
         f[i] += a * p[i];
-        r[i] -= a * ap[i];
-        rr2 += r[i] * r[i];
+        const ri = r[i] - a * ap[i];
+        r[i] = ri;
+        rr2 += ri * ri;
       }
       const beta = rr2 / rr;
       rr = rr2;
       for (let i = 0; i < n; i++) p[i] = r[i] + beta * p[i];
     }
+    this.iterations = it;
     return f;
   }
+
+  /** Conjugate-gradient iterations of the last query (for benchmarks). */
+  iterations = 0;
 
   rerank(query: Float32Array, initial: Ranking, k: number, self?: number): Ranking {
     const n = this.ids.length;
@@ -258,9 +272,8 @@ export class DiffusionReranker implements Reranker {
       }
     }
     const f = this.scores(y);
-    const reached: number[] = [];
-    for (let i = 0; i < n; i++) if (f[i] > 0) reached.push(i);
-    reached.sort((a, b) => f[b] - f[a] || a - b);
+    const keep = Math.max(k, Math.min(n, initial.ids.length));
+    const reached = topScores(f, keep);
     const ids: number[] = [];
     const distances: number[] = [];
     const taken = new Set<number>();
@@ -269,15 +282,51 @@ export class DiffusionReranker implements Reranker {
       distances.push(-f[i]);
       taken.add(this.ids[i]);
     }
-    for (let j = 0; j < initial.ids.length; j++) {
+    for (let j = 0; j < initial.ids.length && ids.length < keep; j++) {
       const id = initial.ids[j];
       if (id < 0 || taken.has(id)) continue;
       ids.push(id);
       distances.push(initial.distances[j]);
     }
-    const keep = Math.max(k, Math.min(ids.length, initial.ids.length));
-    return { ids: Float64Array.from(ids.slice(0, keep)), distances: Float64Array.from(distances.slice(0, keep)) };
+    return { ids: Float64Array.from(ids), distances: Float64Array.from(distances) };
   }
+}
+
+/**
+ * The nodes of the `m` highest positive scores, highest first (ties by node): a bounded min-heap, so a query that
+ * wants 10 results does not sort the whole collection.
+ */
+function topScores(f: Float64Array, m: number): number[] {
+  const heap: number[] = [];
+  const worse = (a: number, b: number) => f[a] < f[b] || (f[a] === f[b] && a > b);
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let w = i;
+      if (l < heap.length && worse(heap[l], heap[w])) w = l;
+      if (r < heap.length && worse(heap[r], heap[w])) w = r;
+      if (w === i) return;
+      [heap[i], heap[w]] = [heap[w], heap[i]];
+      i = w;
+    }
+  };
+  for (let i = 0; i < f.length; i++) {
+    if (!(f[i] > 0)) continue;
+    if (heap.length < m) {
+      heap.push(i);
+      for (let c = heap.length - 1; c > 0; ) {
+        const p = (c - 1) >> 1;
+        if (!worse(heap[c], heap[p])) break;
+        [heap[c], heap[p]] = [heap[p], heap[c]];
+        c = p;
+      }
+    } else if (worse(heap[0], i)) {
+      heap[0] = i;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => f[b] - f[a] || a - b);
 }
 
 function dot(v: Float32Array, i: number, j: number, dim: number): number {

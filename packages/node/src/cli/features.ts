@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { BagOfVisualWords, BlockExtractor, CbirError, DEFAULT_FUSION, extractDataset, type BlockKind, type BlockNorm, type BlockSpec, type ColorHistogramOptions } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
+import { ParallelExtractor } from '../parallel-extractor.js';
 import { saveFeatures } from '../io/feature-files.js';
 import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { positiveInt } from './model-args.js';
@@ -74,7 +75,9 @@ export async function features(argv: string[]): Promise<void> {
   if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   let file;
   if (extractor) {
-    const f = await extractDataset(data, extractor, { onProgress: print });
+    // Raw vectors on every core (the calling thread and a worker per extra core), then fit and transform here.
+    const fx = await ParallelExtractor.create(extractor.spec());
+    const f = await extractDataset(data, fx, { onProgress: print }).finally(() => fx.close());
     file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind } };
   } else {
     if (!values.vocab) throw new CbirError('INVALID_ARGUMENT', '--kind bow needs --vocab FILE (the vocabulary.bin that cbir bow wrote).');

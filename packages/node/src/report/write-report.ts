@@ -20,6 +20,8 @@ export interface ReportData {
   elbow: { k: number; distortion: number; inertia: number }[];
   silhouette: number;
   silhouetteK: number;
+  /** Which features to use, from the rows measured (the best mAP). */
+  recommendation?: string;
 }
 
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -69,7 +71,8 @@ ${r.montages.map((m) => `<figure><img src="${esc(m.file)}" alt="query ${esc(m.la
 <table><tr><th>index</th>${ks.map((k) => `<th>P@${k}</th>`).join('')}<th>mAP</th><th>ms / query</th></tr>
 ${r.metrics.map((m) => `<tr><td>${esc(m.index)}</td>${ks.map((k) => `<td>${f3(m.precision[k])}</td>`).join('')}<td>${f3(m.map)}</td><td>${m.msPerQuery.toFixed(3)}</td></tr>`).join('\n')}
 </table>
-<h3>By class (exact)</h3>
+${r.recommendation ? `<p><b>Recommended:</b> ${esc(r.recommendation)}.</p>` : ''}
+<h3>By class (autoencoder, exact)</h3>
 <table><tr><th>class</th><th>P@${r.k}</th><th>mAP</th></tr>
 ${r.perClass.map((c) => `<tr><td>${esc(c.label)}</td><td>${f3(c.precision)}</td><td>${f3(c.map)}</td></tr>`).join('\n')}
 </table></section>
@@ -88,7 +91,7 @@ ${r.elbow.map((e) => `<tr><td>${e.k}</td><td>${e.distortion.toFixed(4)}</td><td>
 <table><tr><th>stage</th><th>seconds</th></tr>
 ${Object.entries(r.timings).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v.toFixed(2)}</td></tr>`).join('\n')}
 </table>
-<p>Backend: ${esc(r.backend)}. ${r.skipped.length ? `Skipped (unreadable): ${r.skipped.map(esc).join(', ')}.` : 'Every image decoded.'} Files beside this page: the model (model/), the features (features.cbirfeat) and both indexes (*.cbirindex), for <code>cbir search</code> and <code>cbir eval</code>.</p>
+<p>Backend: ${esc(r.backend)}. ${r.skipped.length ? `Skipped (unreadable): ${r.skipped.map(esc).join(', ')}.` : 'Every image decoded.'} Files beside this page: the model (model/), the features (features.cbirfeat), both indexes (*.cbirindex), and the fused hand-crafted features and index (fused.cbirfeat, fused.cbirindex, with its diffusion graph), for <code>cbir search</code> and <code>cbir eval</code>.</p>
 </section>
 </main></body></html>
 `;
