@@ -12,6 +12,7 @@ export { ParallelExtractor, type ParallelExtractorOptions } from './parallel-ext
 export { SimdThreads } from './simd-threads.js';
 export { directoryDataset, skippedNote, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';
+export { loadTfjsModel } from './io/tfjs-model.js';
 export { saveIndex, loadIndex } from './io/index-files.js';
 export { buildMontage, buildNotebookMontage, type MontageTile } from './image/montage.js';
 export { renderSvg, writePlot } from './plots/write-plot.js';

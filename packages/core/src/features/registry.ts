@@ -1,10 +1,11 @@
 import { CbirError } from '../errors.js';
 import { BLOCK_KINDS, BlockExtractor, blocksOf } from './block-extractor.js';
 import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
+import { pretrainedFromSpec } from './pretrained.js';
 
 /** What some extractors need from the platform: a model that was loaded for them. */
 export interface ExtractorContext {
-  /** A loaded model for the `autoencoder` and `tfjs-model` kinds. */
+  /** The loaded model of a `tfjs-model` extractor (a tfjs layers or graph model). */
   model?: unknown;
 }
 
@@ -14,6 +15,7 @@ export type ExtractorFactory = (spec: ExtractorSpec, context: ExtractorContext) 
 const registry = new Map<string, ExtractorFactory>();
 // cbir's own kinds, listed here rather than registered by side effect (the packages are side-effect free).
 for (const kind of ['fused', ...BLOCK_KINDS]) registry.set(kind, (spec) => new BlockExtractor(blocksOf(spec), { kind, state: spec.state }));
+registry.set('tfjs-model', (spec, context) => pretrainedFromSpec(spec, context.model));
 
 /**
  * Adds (or replaces) an extractor kind. cbir's own kinds are there from the start; a plugin adds more the same way.

@@ -1,17 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BagOfVisualWords, BlockExtractor, CbirError, DEFAULT_FUSION, extractDataset, type BlockKind, type BlockNorm, type BlockSpec, type ColorHistogramOptions } from 'cbir-core';
+import { BagOfVisualWords, BlockExtractor, CbirError, DEFAULT_FUSION, extractDataset, PretrainedExtractor, type PretrainedOptions, type BlockKind, type BlockNorm, type BlockSpec, type ColorHistogramOptions } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { ParallelExtractor } from '../parallel-extractor.js';
 import { saveFeatures } from '../io/feature-files.js';
+import { loadTfjsModel } from '../io/tfjs-model.js';
 import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 
-const HELP = `Usage: cbir features --data DIR --kind fused|colorgrid|lbp|moments|hog|colorhist|bow --out FILE [--json]
+const HELP = `Usage: cbir features --data DIR --kind fused|colorgrid|lbp|moments|hog|colorhist|tfjs-model|bow --out FILE [--json]
                      [--norm hellinger|zscore|l2|none] [--size S]
+                     tfjs-model: --model DIR|model.json|URL --input-size S [--scaling unit|symmetric|imagenet|raw]
+                                 [--output NAME] [--pool avg|max|none]
                      colorhist: [--space hsv|rgb] [--bins 8,12,3] [--per-channel]
                      bow:       --vocab FILE (vocabulary.bin from cbir bow) [--orb-features 500]
                                 (images at their own size unless --size, as cbir bow reads them)
@@ -25,6 +28,9 @@ Hand-crafted features of every image of a folder, as a feature file for cbir ind
   moments    Lab colour moments (mean, deviation, skew), whole + 3x3 (colour layout);
   hog        histograms of oriented gradients on 128-px grey (shape);
   colorhist  one colour histogram (joint HSV 8x12x3 by default, L1; --norm hellinger is better): the classic baseline;
+  tfjs-model a pretrained tfjs model (layers or graph, e.g. a converted MobileNet): images resized and centre-cropped
+             to --input-size, scaled as the model was trained, the --output node or layer (default: the model's
+             output) pooled to a vector and L2-normalised; cbir search --query then needs the same --model;
   bow        ORB bag-of-visual-words histograms over a vocabulary built by cbir bow.
 The blocks other than colorgrid see the centre square of each image with its short side resized to --size (256).
 What made the features (the blocks, their options and the collection's z-score statistics) is saved with them and
@@ -36,7 +42,7 @@ export async function features(argv: string[]): Promise<void> {
     options: {
       data: { type: 'string' }, kind: { type: 'string' }, out: { type: 'string' }, size: { type: 'string' },
       space: { type: 'string', default: 'hsv' }, bins: { type: 'string' }, 'per-channel': { type: 'boolean', default: false },
-      norm: { type: 'string' }, vocab: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, json: { type: 'boolean', default: false },
+      norm: { type: 'string' }, model: { type: 'string' }, 'input-size': { type: 'string' }, scaling: { type: 'string' }, output: { type: 'string' }, pool: { type: 'string' }, vocab: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -44,12 +50,20 @@ export async function features(argv: string[]): Promise<void> {
   if (!values.data || !values.out || !values.kind) throw new CbirError('INVALID_ARGUMENT', `--data, --kind and --out are required.\n\n${HELP}`);
   const kind = values.kind;
   const blockKinds = ['colorgrid', 'lbp', 'moments', 'hog', 'colorhist'];
-  if (kind !== 'fused' && kind !== 'bow' && !blockKinds.includes(kind)) throw new CbirError('INVALID_ARGUMENT', `--kind must be fused, ${blockKinds.join(', ')} or bow, got "${kind}".`);
+  if (kind !== 'fused' && kind !== 'bow' && kind !== 'tfjs-model' && !blockKinds.includes(kind)) throw new CbirError('INVALID_ARGUMENT', `--kind must be fused, ${blockKinds.join(', ')}, tfjs-model or bow, got "${kind}".`);
+  if (kind === 'tfjs-model' && (!values.model || values['input-size'] === undefined)) throw new CbirError('INVALID_ARGUMENT', '--kind tfjs-model needs --model DIR|model.json|URL and --input-size S (the side of the square the model takes).');
   if (values.norm !== undefined && !['hellinger', 'zscore', 'l2', 'none'].includes(values.norm)) throw new CbirError('INVALID_ARGUMENT', `--norm must be hellinger, zscore, l2 or none, got "${values.norm}".`);
-  if (values.norm !== undefined && (kind === 'fused' || kind === 'bow')) throw new CbirError('INVALID_ARGUMENT', `--norm applies to a single block (colorgrid, lbp, moments, hog, colorhist), not to --kind ${kind}.`);
+  if (values.norm !== undefined && (kind === 'fused' || kind === 'bow' || kind === 'tfjs-model')) throw new CbirError('INVALID_ARGUMENT', `--norm applies to a single block (colorgrid, lbp, moments, hog, colorhist), not to --kind ${kind}.`);
   const size = values.size !== undefined ? positiveInt('size', values.size) : undefined;
   let extractor: BlockExtractor | undefined;
-  if (kind !== 'bow') {
+  let pretrained: PretrainedOptions | undefined;
+  if (kind === 'tfjs-model') {
+    pretrained = {
+      inputSize: positiveInt('input-size', values['input-size']!), source: values.model,
+      ...(values.scaling ? { scaling: values.scaling as PretrainedOptions['scaling'] } : {}),
+      ...(values.output ? { output: values.output } : {}), ...(values.pool ? { pool: values.pool as PretrainedOptions['pool'] } : {}),
+    };
+  } else if (kind !== 'bow') {
     // Every option is checked (the extractor is built) before the folder is read.
     let blocks: BlockSpec[];
     if (kind === 'fused') blocks = DEFAULT_FUSION.map((b) => ({ ...b }));
@@ -74,7 +88,17 @@ export async function features(argv: string[]): Promise<void> {
   const data = await directoryDataset(resolve(values.data), { size: kind === 'bow' ? (size ?? 'original') : 'original' });
   if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   let file;
-  if (extractor) {
+  if (pretrained) {
+    const model = await loadTfjsModel(/^https?:/.test(values.model!) ? values.model! : resolve(values.model!));
+    const fx = await PretrainedExtractor.create(model, pretrained);
+    try {
+      const f = await extractDataset(data, fx, { onProgress: print });
+      file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind } };
+    } finally {
+      fx.dispose();
+      model.dispose?.();
+    }
+  } else if (extractor) {
     // Raw vectors on every core (the calling thread and a worker per extra core), then fit and transform here.
     const fx = await ParallelExtractor.create(extractor.spec());
     const f = await extractDataset(data, fx, { onProgress: print }).finally(() => fx.close());

@@ -9,6 +9,7 @@ import { buildMontage, buildNotebookMontage } from '../image/montage.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadIndex } from '../io/index-files.js';
+import { loadTfjsModel } from '../io/tfjs-model.js';
 import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 
@@ -50,12 +51,17 @@ export async function search(argv: string[]): Promise<void> {
     vector = v;
     queryPath = index.metadata(exclude)?.path ?? String(exclude);
   } else if (index.extractor) {
-    if (values.model) throw new CbirError('INVALID_ARGUMENT', `${values.index} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
-    const fx = await createExtractor(index.extractor);
+    const needsModel = index.extractor.kind === 'tfjs-model';
+    if (values.model && !needsModel) throw new CbirError('INVALID_ARGUMENT', `${values.index} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
+    if (!values.model && needsModel) throw new CbirError('INVALID_ARGUMENT', `${values.index} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`);
+    if (needsModel) await initNodeBackend();
+    const model = needsModel ? await loadTfjsModel(/^https?:/.test(values.model!) ? values.model! : resolve(values.model!)) : undefined;
+    const fx = await createExtractor(index.extractor, { model });
     queryPath = resolve(values.query!);
     const image = await sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize }).decode(queryPath);
     vector = await extractOne(fx, image);
     fx.dispose();
+    model?.dispose?.();
     if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${values.index} holds ${index.dim}-d vectors. Extract and index the collection again.`);
   } else {
     if (!values.model) throw new CbirError('INVALID_ARGUMENT', '--query needs --model DIR|FILE.pt: the model that embedded the indexed collection.');
