@@ -102,12 +102,24 @@ export function evaluateRetrieval(
   const depth = index.size; // full ranking for mAP
   const sums = { p: new Map<number, number>(), ap: 0, n: 0 };
   const perClass = new Map<string, { p: Map<number, number>; ap: number; n: number }>();
+  // Re-ranked, queries go in batches (diffusion solves a batch together), each the indexed item itself (as the item
+  // it is in the collection's graph); a batch's full rankings stay within ~64 MB.
+  const batch = options.reranker ? Math.max(1, Math.floor(2 ** 26 / (16 * Math.max(1, depth)))) : 1;
+  let batchResult: SearchResult | undefined;
+  let first = 0;
   for (let i = 0; i < matrix.rows; i++) {
     const label = labels[i];
     if (label === undefined) continue;
-    const query = { data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols };
-    // Re-ranked, the query is the indexed item itself (as the item it is in the collection's graph).
-    const res = options.reranker ? searchReranked(index, options.reranker, query, depth, [ids[i]]) : index.search(query, depth);
+    let res: { ids: ArrayLike<number> };
+    if (options.reranker) {
+      if (!batchResult || i >= first + batchResult.nq) {
+        first = i;
+        const rows = Math.min(batch, matrix.rows - i);
+        const queries = { data: matrix.data.subarray(i * matrix.cols, (i + rows) * matrix.cols), rows, cols: matrix.cols };
+        batchResult = searchReranked(index, options.reranker, queries, depth, ids.slice(i, i + rows));
+      }
+      res = { ids: batchResult.ids.subarray((i - first) * depth, (i - first + 1) * depth) };
+    } else res = index.search({ data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols }, depth);
     const ranked = Array.from(res.ids).filter((id) => id !== ids[i]);
     const relevant = (id: number) => labelOf.get(id) === label;
     const c = perClass.get(label) ?? { p: new Map(), ap: 0, n: 0 };

@@ -51,6 +51,9 @@ export function colorGrid(image: RawImage, options: ColorGridOptions = {}): Floa
   const hBin = Int32Array.from({ length: 181 }, (_, h) => Math.min(bins[0] - 1, Math.floor((h * bins[0]) / 180)) * bins[1] * bins[2]);
   const sBin = Int32Array.from({ length: 256 }, (_, v) => Math.floor((v * bins[1]) / 256) * bins[2]);
   const vBin = Int32Array.from({ length: 256 }, (_, v) => Math.floor((v * bins[2]) / 256));
+  // Local names for the imported tables: some module loaders turn each use of an import into a getter call.
+  const sdiv = SDIV;
+  const hdiv = HDIV;
   for (let i = 0, y = 0; y < height; y++) {
     while (y >= ys[i + 1]) i++;
     const rowCell = 1 + i * grid;
@@ -61,9 +64,9 @@ export function colorGrid(image: RawImage, options: ColorGridOptions = {}): Floa
       // OpenCV's 8-bit RGB -> HSV (rgbToHsvOpenCv, inlined: this loop runs on every pixel of the full image).
       const v = Math.max(r, g, b);
       const diff = v - Math.min(r, g, b);
-      const sat = (diff * SDIV[v] + 2048) >> 12;
+      const sat = (diff * sdiv[v] + 2048) >> 12;
       let h = v === r ? g - b : v === g ? b - r + 2 * diff : r - g + 4 * diff;
-      h = (h * HDIV[diff] + 2048) >> 12;
+      h = (h * hdiv[diff] + 2048) >> 12;
       if (h < 0) h += 180;
       const bin = hBin[h] + sBin[sat] + vBin[v];
       out[(rowCell + cellOfX[x]) * size + bin]++;

@@ -9,6 +9,7 @@ import {
   type Matrix,
 } from 'cbir-core';
 import { describe, expect, it } from 'vitest';
+import { setProductEngine } from '../../src/utils/active-backend.js';
 
 /**
  * Two classes laid out as interleaved chains on the unit circle's neighbourhood in 8-d: each item is close to the
@@ -76,6 +77,27 @@ describe('DiffusionReranker', () => {
     }
     expect(rr.edges).toBeGreaterThan(0);
     expect(rr.edges % 2).toBe(0); // mutual edges come in pairs
+  });
+
+  it('solves several seeds at once (the SIMD kernel, columns converging at their own pace) as one at a time in JS', () => {
+    const m = 3;
+    const ys = new Float64Array(matrix.rows * m);
+    ys[5 * m] = 1; // an item as the seed
+    for (const [node, w] of [[20, 0.9], [21, 0.4], [40, 0.2]]) ys[node * m + 1] = w; // a new query's affinities
+    ys[59 * m + 2] = 1;
+    const simd = DiffusionReranker.build(index, { k: 5, tol: 1e-10 }).scoresMany(ys, m);
+    setProductEngine('js');
+    try {
+      const js = DiffusionReranker.build(index, { k: 5, tol: 1e-10 });
+      for (let j = 0; j < m; j++) {
+        const y = Float64Array.from({ length: matrix.rows }, (_, i) => ys[i * m + j]);
+        const f = js.scores(y);
+        const max = Math.max(...f);
+        for (let i = 0; i < matrix.rows; i++) expect(Math.abs(simd[i * m + j] - f[i])).toBeLessThan(1e-7 * max);
+      }
+    } finally {
+      setProductEngine(undefined);
+    }
   });
 
   it('ranks by diffusion score, follows the chains, and beats the plain ranking in mAP', () => {
