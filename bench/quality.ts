@@ -53,9 +53,12 @@ function evaluate(name: string, matrix: Matrix, labels: (string | undefined)[], 
     // Timed as the reference is: from the first stage (its S = X X^T; here each item's nearest neighbours, searched
     // before the clock starts) to every query re-ranked: the graph, then all queries' diffusions solved together.
     const first = index.search(matrix, 21);
+    const initialOf = (q: number) => ({ ids: first.ids.subarray(q * first.k, (q + 1) * first.k), distances: first.distances.subarray(q * first.k, (q + 1) * first.k) });
+    // One warm-up call (the JIT, and the kernel memory growing to the batch's size), as any timing of JS does.
+    rerank(index, first).rerankMany!(matrix, ids.map((_, q) => initialOf(q)), 10, ids);
     const t = performance.now();
     reranker = rerank(index, first);
-    const initial = ids.map((_, q) => ({ ids: first.ids.subarray(q * first.k, (q + 1) * first.k), distances: first.distances.subarray(q * first.k, (q + 1) * first.k) }));
+    const initial = ids.map((_, q) => initialOf(q));
     reranker.rerankMany!(matrix, initial, 10, ids);
     rerankMs = (performance.now() - t) / matrix.rows;
     // One query alone (what cbir search does with the saved graph).

@@ -80,22 +80,27 @@ export class ParallelExtractor implements FeatureExtractor {
     return this.workers.length + 1;
   }
 
+  /** The extractor's kind. */
   get kind(): string {
     return this.local.kind;
   }
 
+  /** Length of the raw vectors. */
   get rawDim(): number {
     return this.local.rawDim;
   }
 
+  /** Length of the final vectors. */
   get dim(): number {
     return this.local.dim;
   }
 
+  /** How images should be decoded for it. */
   get imageSize(): number | 'original' {
     return this.local.imageSize;
   }
 
+  /** Whether `fit` must run before `transform`. */
   get needsFit(): boolean {
     return this.local.needsFit;
   }

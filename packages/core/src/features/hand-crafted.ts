@@ -199,24 +199,39 @@ export function colorMoments(image: RawImage, options: ColorMomentsOptions = {})
   const ys = gridEdges(H, grid);
   const cellOfX = new Int32Array(W);
   for (let j = 0; j < grid; j++) for (let x = xs[j]; x < xs[j + 1]; x++) cellOfX[x] = j;
-  // Sums of v, v^2 and v^3 per cell and channel (v = Lab / 255) in one pass; the whole image's are the cells' total.
+  // Lab values are 8-bit: count them per cell and channel (a 256-bin histogram), then take the sums of v, v^2 and v^3
+  // (v = Lab / 255) from the counts, exactly, in float64. The whole image's sums are the cells' total.
   const cells = 1 + grid * grid;
-  const sums = new Float64Array(cells * 9);
+  const hist = new Int32Array(cells * 3 * 256);
   const counts = new Float64Array(cells);
   for (let i = 0, y = 0; y < H; y++) {
     while (y >= ys[i + 1]) i++;
-    for (let x = 0; x < W; x++) {
-      const cell = 1 + i * grid + cellOfX[x];
-      const o = (y * W + x) * 3;
-      const so = cell * 9;
-      for (let c = 0; c < 3; c++) {
-        const v = lab[o + c] / 255;
-        const v2 = v * v;
-        sums[so + c] += v;
-        sums[so + 3 + c] += v2;
-        sums[so + 6 + c] += v2 * v;
+    const rowCell = 1 + i * grid;
+    for (let x = 0, o = y * W * 3; x < W; x++, o += 3) {
+      const h = (rowCell + cellOfX[x]) * 768;
+      hist[h + lab[o]]++;
+      hist[h + 256 + lab[o + 1]]++;
+      hist[h + 512 + lab[o + 2]]++;
+    }
+    for (let j = 0; j < grid; j++) counts[rowCell + j] += xs[j + 1] - xs[j];
+  }
+  const sums = new Float64Array(cells * 9);
+  for (let cell = 1; cell < cells; cell++) {
+    for (let c = 0; c < 3; c++) {
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let v = 0, h = cell * 768 + c * 256; v < 256; v++) {
+        const n = hist[h + v];
+        if (n === 0) continue;
+        const x = v / 255;
+        s1 += n * x;
+        s2 += n * x * x;
+        s3 += n * x * x * x;
       }
-      counts[cell]++;
+      sums[cell * 9 + c] = s1;
+      sums[cell * 9 + 3 + c] = s2;
+      sums[cell * 9 + 6 + c] = s3;
     }
   }
   for (let c = 1; c < cells; c++) {
@@ -282,10 +297,14 @@ export function hog(image: RawImage | GrayImage, options: HogOptions = {}): Floa
   const bin0 = new Uint8Array(S * S);
   const bin1 = new Uint8Array(S * S);
   const angleScale = Math.fround(nbins / Math.PI);
+  const prev = Int32Array.from({ length: S }, (_, i) => reflect(i - 1));
+  const next = Int32Array.from({ length: S }, (_, i) => reflect(i + 1));
   for (let y = 0; y < S; y++) {
+    const up = prev[y] * S;
+    const down = next[y] * S;
     for (let x = 0; x < S; x++) {
-      const dx = g[y * S + reflect(x + 1)] - g[y * S + reflect(x - 1)];
-      const dy = g[reflect(y + 1) * S + x] - g[reflect(y - 1) * S + x];
+      const dx = g[y * S + next[x]] - g[y * S + prev[x]];
+      const dy = g[down + x] - g[up + x];
       const mag = Math.fround(Math.sqrt(dx * dx + dy * dy));
       let theta = Math.atan2(dy, dx);
       if (theta < 0) theta += 2 * Math.PI;

@@ -23,7 +23,9 @@ export interface TfjsModel {
   getWeights?(): tf.Tensor[];
   /** Layers models: a layer by name (for `output`). */
   getLayer?(name: string): { output: unknown };
+  /** Layers models: the model's input tensors (for a view on a named layer). */
   inputs?: unknown;
+  /** Frees the model's weights. */
   dispose?(): void;
 }
 
