@@ -83,7 +83,15 @@ export function colorGrid(image: RawImage, options: ColorGridOptions = {}): Floa
   return Float32Array.from(out);
 }
 
-/** The number of values of {@link colorGrid} for these options. */
+/**
+ * The number of values of {@link colorGrid} for these options.
+ *
+ * @example
+ * ```ts
+ * colorGridDim();                                   // 1280
+ * colorGridDim({ bins: [8, 12, 3], grid: 3 });     // 2880
+ * ```
+ */
 export function colorGridDim(options: ColorGridOptions = {}): number {
   const b = options.bins ?? [16, 4, 4];
   const g = options.grid ?? 2;

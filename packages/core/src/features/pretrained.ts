@@ -56,6 +56,11 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
 /**
  * A fingerprint of a tfjs model's weights (CRC-32 of every weight's values in order, with the count, as hex), so an
  * index refuses queries through other weights.
+ *
+ * @example
+ * ```ts
+ * tfjsModelFingerprint(model);   // e.g. '9a1c04d2-12'
+ * ```
  */
 export function tfjsModelFingerprint(model: TfjsModel): string {
   const named = (model.weights ?? {}) as Record<string, tf.Tensor[]>;

@@ -30,7 +30,14 @@ export function registerExtractor(kind: string, factory: ExtractorFactory): void
   registry.set(kind, factory);
 }
 
-/** The registered extractor kinds, sorted. */
+/**
+ * The registered extractor kinds, sorted.
+ *
+ * @example
+ * ```ts
+ * extractorKinds();   // ['colorgrid', 'colorhist', 'fused', 'hog', 'lbp', 'moments', 'tfjs-model']
+ * ```
+ */
 export function extractorKinds(): string[] {
   return [...registry.keys()].sort();
 }

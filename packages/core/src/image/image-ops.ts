@@ -26,7 +26,14 @@ export function checkImage(where: string, image: RawImage | GrayImage): void {
   }
 }
 
-/** The image as 3-channel RGB (grey repeated, alpha dropped); the same object when it already is. */
+/**
+ * The image as 3-channel RGB (grey repeated, alpha dropped); the same object when it already is.
+ *
+ * @example
+ * ```ts
+ * const rgb = toRgb(pngWithAlpha);   // 3 channels: alpha dropped, grey repeated
+ * ```
+ */
 export function toRgb(image: RawImage): RawImage {
   checkImage('toRgb', image);
   if (image.channels === 3) return image;
@@ -88,6 +95,11 @@ const LAB_COEFFS = (() => {
 /**
  * CIE Lab (D65) in 8 bits as OpenCV's `COLOR_RGB2Lab` stores it (`L * 255 / 100`, `a + 128`, `b + 128`),
  * interleaved like the input, bit for bit: OpenCV's fixed-point `RGB2Lab_b` with its gamma and cube-root tables.
+ *
+ * @example
+ * ```ts
+ * const lab = toLab(image);   // Uint8Array, L a b interleaved, as cv2.cvtColor(COLOR_RGB2Lab)
+ * ```
  */
 export function toLab(image: RawImage): Uint8Array {
   const rgb = toRgb(image);
@@ -248,7 +260,14 @@ export function resizeShortSide<T extends RawImage | GrayImage>(image: T, short:
   return crop ? cropImage(resized, Math.floor((nw - short) / 2), Math.floor((nh - short) / 2), short, short) : resized;
 }
 
-/** The `width x height` region of `image` at `(x0, y0)`, copied. */
+/**
+ * The `width x height` region of `image` at `(x0, y0)`, copied.
+ *
+ * @example
+ * ```ts
+ * const centre = cropImage(image, 64, 0, 256, 256);
+ * ```
+ */
 export function cropImage<T extends RawImage | GrayImage>(image: T, x0: number, y0: number, width: number, height: number): T {
   const channels = 'channels' in image ? image.channels : 1;
   if (x0 < 0 || y0 < 0 || x0 + width > image.width || y0 + height > image.height || width < 1 || height < 1) {

@@ -689,11 +689,20 @@ EXPORT int diffusion_cg(const Diffusion *d, int j0, int j1) {
         ap[(long)i * m + j] = a;
       }
     }
-    // AP = P - alpha W P, and p . AP per column.
+    // AP = P - alpha W P, and p . AP per column (the element-wise passes two columns per f64x2 lane too).
+    v128_t va = wasm_f64x2_splat(alpha);
+    int j2 = j0 + (j1 - j0) / 2 * 2;
     for (int j = j0; j < j1; j++) step[j] = 0;
     for (int i = 0; i < n; i++) {
       long o = (long)i * m;
-      for (int j = j0; j < j1; j++) {
+      int j = j0;
+      for (; j < j2; j += 2) {
+        v128_t pv = wasm_v128_load(p + o + j);
+        v128_t v = wasm_f64x2_sub(pv, wasm_f64x2_mul(va, wasm_v128_load(ap + o + j)));
+        wasm_v128_store(ap + o + j, v);
+        wasm_v128_store(step + j, wasm_f64x2_add(wasm_v128_load(step + j), wasm_f64x2_mul(pv, v)));
+      }
+      for (; j < j1; j++) {
         double v = p[o + j] - alpha * ap[o + j];
         ap[o + j] = v;
         step[j] += p[o + j] * v;
@@ -706,7 +715,15 @@ EXPORT int diffusion_cg(const Diffusion *d, int j0, int j1) {
     }
     for (int i = 0; i < n; i++) {
       long o = (long)i * m;
-      for (int j = j0; j < j1; j++) {
+      int j = j0;
+      for (; j < j2; j += 2) {
+        v128_t a = wasm_v128_load(step + j);
+        wasm_v128_store(f + o + j, wasm_f64x2_add(wasm_v128_load(f + o + j), wasm_f64x2_mul(a, wasm_v128_load(p + o + j))));
+        v128_t ri = wasm_f64x2_sub(wasm_v128_load(r + o + j), wasm_f64x2_mul(a, wasm_v128_load(ap + o + j)));
+        wasm_v128_store(r + o + j, ri);
+        wasm_v128_store(rr2 + j, wasm_f64x2_add(wasm_v128_load(rr2 + j), wasm_f64x2_mul(ri, ri)));
+      }
+      for (; j < j1; j++) {
         f[o + j] += step[j] * p[o + j];
         double ri = r[o + j] - step[j] * ap[o + j];
         r[o + j] = ri;
@@ -721,7 +738,9 @@ EXPORT int diffusion_cg(const Diffusion *d, int j0, int j1) {
     }
     for (int i = 0; i < n; i++) {
       long o = (long)i * m;
-      for (int j = j0; j < j1; j++) p[o + j] = r[o + j] + step[j] * p[o + j];
+      int j = j0;
+      for (; j < j2; j += 2) wasm_v128_store(p + o + j, wasm_f64x2_add(wasm_v128_load(r + o + j), wasm_f64x2_mul(wasm_v128_load(step + j), wasm_v128_load(p + o + j))));
+      for (; j < j1; j++) p[o + j] = r[o + j] + step[j] * p[o + j];
     }
   }
   return it;
