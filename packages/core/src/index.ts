@@ -74,6 +74,9 @@ export { elbowPlotSpec, silhouettePlotSpec, silhouetteAnalysisSpec, clusterScatt
 export { mapImages, extractFeatures, extractDataset, type PerImage } from './features/extract-features.js';
 export { type FeatureExtractor, type ExtractorSpec, extractMatrix, extractOne } from './features/extractor.js';
 export { registerExtractor, createExtractor, extractorKinds, type ExtractorContext, type ExtractorFactory } from './features/registry.js';
+export { AutoencoderExtractor } from './features/autoencoder-extractor.js';
+export { BowExtractor } from './features/bow-extractor.js';
+export { FusionExtractor, type FusionMember } from './features/fusion-extractor.js';
 export { PretrainedExtractor, tfjsModelFingerprint, type PretrainedOptions, type TfjsModel } from './features/pretrained.js';
 export { BlockExtractor, DEFAULT_FUSION, hellinger, chiSquare, type BlockSpec, type BlockNorm, type BlockKind } from './features/block-extractor.js';
 export {

@@ -139,11 +139,25 @@ export class BagOfVisualWords {
     const f = readFramed<{ k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number }>(
       bytes, 'CBIRVOCB', 1, 'BagOfVisualWords.deserialize', source, 'Rebuild it with `cbir bow`.');
     const { k, encoding, tfidf, l2, cols } = f.header;
-    const bow = new BagOfVisualWords({ k, encoding, tfidf, l2 });
-    bow.words = { data: f.take(k * cols), rows: k, cols };
+    const words = f.take(k * cols);
     const idf = f.take(tfidf ? k : 0);
-    if (tfidf) bow.idfWeights = Float64Array.from(idf);
     f.end();
+    return BagOfVisualWords.fromArrays({ k, encoding, tfidf, l2, cols }, words, idf);
+  }
+
+  /** A fitted vocabulary from its settings and arrays (as {@link BagOfVisualWords.serialize} stores them). @internal */
+  static fromArrays(h: { k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number }, words: Float32Array, idf: Float32Array): BagOfVisualWords {
+    const bow = new BagOfVisualWords({ k: h.k, encoding: h.encoding, tfidf: h.tfidf, l2: h.l2 });
+    if (words.length !== h.k * h.cols || idf.length !== (h.tfidf ? h.k : 0)) {
+      throw new CbirError('INVALID_ARGUMENT', `BagOfVisualWords: ${words.length} word values and ${idf.length} idf weights for k = ${h.k} words of ${h.cols}; the vocabulary is inconsistent.`);
+    }
+    bow.words = { data: words, rows: h.k, cols: h.cols };
+    if (h.tfidf) bow.idfWeights = Float64Array.from(idf);
     return bow;
+  }
+
+  /** Settings and arrays for {@link BagOfVisualWords.fromArrays} (a fitted vocabulary). @internal */
+  toArrays(): { header: { k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number }; words: Float32Array; idf: Float32Array } {
+    return { header: { k: this.k, encoding: this.encoding, tfidf: this.tfidf, l2: this.l2, cols: this.vocabulary.cols }, words: this.vocabulary.data, idf: Float32Array.from(this.idfWeights ?? []) };
   }
 }

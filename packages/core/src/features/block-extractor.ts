@@ -202,8 +202,8 @@ export class BlockExtractor implements FeatureExtractor {
   }
 }
 
-/** One block's normalisation of `src` into `dst` (float64). */
-function normalizeBlock(norm: BlockNorm, src: Float32Array, dst: Float64Array, stats?: { mean: Float32Array; std: Float32Array }): void {
+/** One block's normalisation of `src` into `dst` (float64). @internal */
+export function normalizeBlock(norm: BlockNorm, src: Float32Array, dst: Float64Array, stats?: { mean: Float32Array; std: Float32Array }): void {
   const d = src.length;
   if (norm === 'none') {
     for (let j = 0; j < d; j++) dst[j] = src[j];

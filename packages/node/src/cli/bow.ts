@@ -57,7 +57,7 @@ export async function bow(argv: string[]): Promise<void> {
 
   const model = new BagOfVisualWords({ k: vocabK, encoding, tfidf: values.tfidf, l2: !values['no-l2'], ...estimator }).fit(orb.values);
   await writeFileAtomic(join(out, 'vocabulary.bin'), model.serialize());
-  await saveFeatures(bowFeatureFile(model, orb, data.root, { images: data.root, size }), join(out, 'features.cbirfeat'));
+  await saveFeatures(bowFeatureFile(model, orb, data.root, { images: data.root, size }, Number(values['orb-features'])), join(out, 'features.cbirfeat'));
   const summary = {
     data: data.root, images: orb.ids.length, skipped: orb.skipped, descriptors: x.rows, encoding, vocabulary: vocabK, size, batchSize: estimator.batchSize,
     elbow: curve.map(({ k, distortion, inertia }) => ({ k, distortion, inertia })), seconds: (Date.now() - started) / 1000,

@@ -108,7 +108,7 @@ export async function features(argv: string[]): Promise<void> {
     const vocabPath = resolve(values.vocab);
     const model = BagOfVisualWords.deserialize(new Uint8Array(await readFile(vocabPath)), vocabPath);
     const orb = await orbOfDataset(data, Number(values['orb-features']), { onProgress: print });
-    file = bowFeatureFile(model, orb, data.root, { vocabulary: vocabPath, size: size ?? 'original' });
+    file = bowFeatureFile(model, orb, data.root, { vocabulary: vocabPath, size: size ?? 'original' }, Number(values['orb-features']));
   }
   await saveFeatures(file, values.out);
   const report = { stage: 'done', kind, rows: file.matrix.rows, cols: file.matrix.cols, seconds: (Date.now() - started) / 1000, out: values.out };

@@ -10,6 +10,7 @@ import { sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadIndex } from '../io/index-files.js';
 import { loadTfjsModel } from '../io/tfjs-model.js';
+import { loadOpenCv } from '../features/load-opencv.js';
 import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 
@@ -56,7 +57,8 @@ export async function search(argv: string[]): Promise<void> {
     if (!values.model && needsModel) throw new CbirError('INVALID_ARGUMENT', `${values.index} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`);
     if (needsModel) await initNodeBackend();
     const model = needsModel ? await loadTfjsModel(/^https?:/.test(values.model!) ? values.model! : resolve(values.model!)) : undefined;
-    const fx = await createExtractor(index.extractor, { model });
+    const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
+    const fx = await createExtractor(index.extractor, { model, cv });
     queryPath = resolve(values.query!);
     const image = await sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize }).decode(queryPath);
     vector = await extractOne(fx, image);

@@ -65,6 +65,14 @@ describe('cbir features, cluster and bow', () => {
     const again = join(out, 'again.cbirfeat');
     await cbir('features', '--data', data, '--kind', 'bow', '--vocab', join(out, 'vocabulary.bin'), '--size', '256', '--out', again);
     expect(Array.from((await loadFeatures(again)).matrix.data)).toEqual(Array.from(bow.matrix.data));
+    // The vocabulary goes with the features and the index: a new image is described with the collection's words.
+    const idx = join(out, 'bow.cbirindex');
+    await cbir('index', '--features', again, '--type', 'exact', '--out', idx); // exact: an image without corners is a zero row
+    const row = bow.ids.findIndex((_, i) => bow.matrix.data.subarray(i * 5, (i + 1) * 5).some((v) => v > 0));
+    const query = join(data, bow.ids[row]);
+    const res = lastJson((await cbir('search', '--index', idx, '--query', query, '-k', '2', '--json')).stdout);
+    expect(res.results[0].distance).toBeCloseTo(0, 5);
+    expect(res.results.map((r: { id: number }) => r.id)).toContain(row);
     expect((await sharp(join(out, 'elbow.png')).metadata()).format).toBe('png');
   });
 });
