@@ -1,4 +1,5 @@
-import { CbirError, FormatError } from '../errors.js';
+import { CbirError, FormatError, throwIfAborted } from '../errors.js';
+import type { LongRunning } from '../progress.js';
 import { checkK, type Index, type SearchResult } from '../indexes/index.js';
 import type { SavedSpec } from '../io/saved-spec.js';
 import type { Matrix } from '../matrix.js';
@@ -131,11 +132,13 @@ export class DiffusionReranker implements Reranker {
 
   /**
    * Builds the graph over every item of `index` (one k-NN search per item, batched). `neighbours`, when given, is
-   * that search done already (row i for the i-th item of `index.idList()`, at least `k + 1` deep).
+   * that search done already (row i for the i-th item of `index.idList()`, at least `k + 1` deep). Reports
+   * `{ stage: 'index', done, total }` between batches and stops there when `signal` aborts (code `ABORTED`).
    * @throws {@link CbirError} for bad options or an index with fewer than 2 items.
    */
-  static build(index: Index, options: DiffusionOptions = {}, neighbours?: SearchResult): DiffusionReranker {
-    const o = resolveDiffusion(options);
+  static build(index: Index, options: DiffusionOptions & LongRunning = {}, neighbours?: SearchResult): DiffusionReranker {
+    const { onProgress, signal, ...rest } = options;
+    const o = resolveDiffusion(rest);
     const ids = Float64Array.from(index.idList());
     const n = ids.length;
     if (n < 2) throw new CbirError('INVALID_ARGUMENT', `DiffusionReranker.build: the index holds ${n} item(s); the graph needs at least 2.`);
@@ -155,6 +158,8 @@ export class DiffusionReranker implements Reranker {
     }
     const batch = neighbours ? n : 256;
     for (let lo = 0; lo < n; lo += batch) {
+      throwIfAborted(signal, 'DiffusionReranker.build');
+      if (lo > 0) onProgress?.({ stage: 'index', done: lo, total: n });
       const rows = Math.min(batch, n - lo);
       const res = neighbours ?? index.search({ data: vectors.subarray(lo * dim, (lo + rows) * dim), rows, cols: dim }, k + 1);
       const depth = res.k;
@@ -225,10 +230,9 @@ export class DiffusionReranker implements Reranker {
   }
 
   spec(): RerankSpec {
-    const { tol, maxIterations, ...options } = this.options;
     return {
       kind: 'diffusion',
-      options: { ...options, tol, maxIterations },
+      options: { ...this.options },
       state: { ids: asF32(this.ids), rowPtr: asF32(this.rowPtr), cols: asF32(this.cols), vals: this.vals },
     };
   }

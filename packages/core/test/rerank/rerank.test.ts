@@ -132,6 +132,18 @@ describe('DiffusionReranker', () => {
     expect(() => DiffusionReranker.restore(index, broken)).toThrow(/inconsistent/);
   });
 
+  it('reports progress between batches and stops when aborted', () => {
+    const big = chains(300);
+    const bigIndex = new CosineIndex(big.matrix.cols);
+    bigIndex.add(big.matrix);
+    const events: { stage: string; done?: number; total?: number }[] = [];
+    DiffusionReranker.build(bigIndex, { k: 5, onProgress: (e) => events.push(e) });
+    expect(events).toEqual([{ stage: 'index', done: 256, total: 600 }, { stage: 'index', done: 512, total: 600 }]);
+    const controller = new AbortController();
+    controller.abort();
+    expect(() => DiffusionReranker.build(bigIndex, { k: 5, signal: controller.signal })).toThrow(expect.objectContaining({ code: 'ABORTED' }));
+  });
+
   it('checks its options', () => {
     expect(() => DiffusionReranker.build(index, { alpha: 1 })).toThrow(/alpha must be in \(0, 1\)/);
     expect(() => DiffusionReranker.build(index, { k: 0 })).toThrow(/k must be an integer/);
