@@ -112,6 +112,31 @@ describe('PretrainedExtractor: a door for pretrained tfjs models', () => {
     expect((await fx.extract([big]))[0]).toHaveLength(4);
   });
 
+  it('loads from an http URL (a model served on loopback here; nothing leaves the machine)', async () => {
+    const { createServer } = await import('node:http');
+    const { readFile } = await import('node:fs/promises');
+    const kernel = Float32Array.from({ length: 108 }, (_, i) => Math.cos(i) * 0.2);
+    const dir = await saveGraph(kernel);
+    const server = createServer(async (req, res) => {
+      const name = req.url === '/m/model.json' ? 'model.json' : req.url === '/m/group1-shard1of1.bin' ? 'group1-shard1of1.bin' : undefined;
+      if (!name) return void res.writeHead(404).end();
+      res.writeHead(200).end(await readFile(join(dir, name)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const model = await loadTfjsModel(`http://127.0.0.1:${port}/m/model.json`);
+      const local = await loadTfjsModel(dir);
+      const a = await PretrainedExtractor.create(model, { inputSize: 16, output: 'features' });
+      const b = await PretrainedExtractor.create(local, { inputSize: 16, output: 'features' });
+      expect(a.spec()).toEqual(b.spec()); // the same weights, by fingerprint
+      expect(Array.from((await a.extract([image(9)]))[0])).toEqual(Array.from((await b.extract([image(9)]))[0]));
+      await expect(loadTfjsModel(`http://127.0.0.1:${port}/missing/model.json`)).rejects.toThrow(/answered 404/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('refuses a manifest naming weights outside its folder, and a model that does not run at the size given', async () => {
     const kernel = new Float32Array(108);
     await expect(loadTfjsModel(await saveGraph(kernel, ['../../etc/passwd']))).rejects.toThrow(/outside the model's folder/);
