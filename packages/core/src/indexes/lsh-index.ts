@@ -41,8 +41,9 @@ const HASH_SCORES = 1 << 20;
 /**
  * The positions of the `k` smallest `d[i]`, ascending, ties by id (`ids[rows[i]]`): a max-heap of `k` over one pass,
  * then a sort of those `k`.
+ * @internal
  */
-function smallestK(d: Float64Array, rows: number[], ids: number[], k: number): number[] {
+export function smallestK(d: Float64Array, rows: number[], ids: number[], k: number): number[] {
   const heap: number[] = [];
   const worse = (a: number, b: number) => d[a] > d[b] || (d[a] === d[b] && ids[rows[a]] > ids[rows[b]]);
   for (let i = 0; i < d.length; i++) {

@@ -1,6 +1,7 @@
 import { CbirError, FormatError, throwIfAborted } from '../errors.js';
 import type { LongRunning } from '../progress.js';
 import { checkK, type Index, type SearchResult } from '../indexes/index.js';
+import { smallestK } from '../indexes/lsh-index.js';
 import type { SavedSpec } from '../io/saved-spec.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
@@ -402,41 +403,12 @@ export class DiffusionReranker implements Reranker {
   }
 }
 
-/**
- * The nodes of the `m` highest positive scores, highest first (ties by node): a bounded min-heap, so a query that
- * wants 10 results does not sort the whole collection.
- */
+/** The nodes of the `m` highest positive scores, highest first (ties by node), by the LSH index's bounded heap. */
 function topScores(f: Float64Array, m: number): number[] {
-  const heap: number[] = [];
-  const worse = (a: number, b: number) => f[a] < f[b] || (f[a] === f[b] && a > b);
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let w = i;
-      if (l < heap.length && worse(heap[l], heap[w])) w = l;
-      if (r < heap.length && worse(heap[r], heap[w])) w = r;
-      if (w === i) return;
-      [heap[i], heap[w]] = [heap[w], heap[i]];
-      i = w;
-    }
-  };
-  for (let i = 0; i < f.length; i++) {
-    if (!(f[i] > 0)) continue;
-    if (heap.length < m) {
-      heap.push(i);
-      for (let c = heap.length - 1; c > 0; ) {
-        const p = (c - 1) >> 1;
-        if (!worse(heap[c], heap[p])) break;
-        [heap[c], heap[p]] = [heap[p], heap[c]];
-        c = p;
-      }
-    } else if (worse(heap[0], i)) {
-      heap[0] = i;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => f[b] - f[a] || a - b);
+  const nodes: number[] = [];
+  for (let i = 0; i < f.length; i++) if (f[i] > 0) nodes.push(i);
+  const negated = Float64Array.from(nodes, (i) => -f[i]);
+  return smallestK(negated, nodes.map((_, j) => j), nodes, m).map((j) => nodes[j]);
 }
 
 function dot(v: Float32Array, i: number, j: number, dim: number): number {
