@@ -29,6 +29,7 @@ function normalizeRows(where: string, m: Matrix, what: string): Matrix {
  * ```
  */
 export class CosineIndex extends ExactEuclideanIndex {
+  override readonly kind: string = 'cosine';
   override readonly metric: Metric = 'cosine';
 
   override add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
@@ -52,9 +53,5 @@ export class CosineIndex extends ExactEuclideanIndex {
 
   protected override squaredForBound(d: number): number {
     return 2 * d;
-  }
-
-  protected override header(): Record<string, unknown> {
-    return { ...super.header(), kind: 'cosine' };
   }
 }

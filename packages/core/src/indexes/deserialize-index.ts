@@ -2,14 +2,12 @@ import { pipelineFromFramed } from '../embedding/pipeline.js';
 import { specFromFramed } from '../io/saved-spec.js';
 import { IndexFormatError } from '../errors.js';
 import { readFramed } from '../io/framed-file.js';
-import { CosineIndex } from './cosine-index.js';
-import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import type { Index, ItemMetadata } from './index.js';
-import { LSHIndex, type LSHDistance } from './lsh-index.js';
 import { readLshashPickle } from './lshash-pickle.js';
+import { indexKind, indexKinds, type IndexFileReader } from './registry.js';
 
 interface Header {
-  kind: 'exact' | 'cosine' | 'lsh';
+  kind: string;
   metric: string;
   pipeline?: unknown;
   extractor?: unknown;
@@ -18,19 +16,12 @@ interface Header {
   size: number;
   ids: number[];
   metadata: (ItemMetadata | null)[];
-  hashSize?: number;
-  numHashtables?: number;
-  distanceFunc?: LSHDistance;
-  probeRadius?: number;
-  fillToK?: boolean;
-  seed?: number;
-  centre?: boolean;
-  hasCentre?: boolean;
 }
 
 /**
- * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md), or the
- * notebook's `lsh.p` (a pickled lshashpy3 `LSHash`; see {@link readLshashPickle}).
+ * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md) through the
+ * kind's registered `restore` (see {@link registerIndexKind}), or the notebook's `lsh.p` (a pickled lshashpy3 `LSHash`;
+ * see {@link readLshashPickle}).
  *
  * @throws {@link IndexFormatError} naming `source` for a bad magic, version, size, kind or checksum.
  *
@@ -56,23 +47,13 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
   const count = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   if (!count(h.dim, 1) || !count(h.size, 0)) fail(`has dim ${String(h.dim)} and size ${String(h.size)}; expected dim >= 1 and size >= 0`);
   if (!Array.isArray(h.ids) || !Array.isArray(h.metadata) || h.ids.length !== h.size || h.metadata.length !== h.size) fail('has inconsistent ids or metadata');
-  if (h.kind === 'lsh' && (!count(h.hashSize, 1) || !count(h.numHashtables, 1))) fail(`has hashSize ${String(h.hashSize)} and numHashtables ${String(h.numHashtables)}; expected positive integers`);
-  const meta = h.metadata.map((m) => m ?? undefined);
-  let index: ExactEuclideanIndex | LSHIndex;
-  if (h.kind === 'exact' || h.kind === 'cosine') {
-    index = h.kind === 'exact' ? new ExactEuclideanIndex(h.dim) : new CosineIndex(h.dim);
-  } else if (h.kind === 'lsh') {
-    const planes = Array.from({ length: h.numHashtables! }, () => f.take(h.hashSize! * h.dim));
-    index = new LSHIndex({
-      hashSize: h.hashSize!, numHashtables: h.numHashtables, inputDim: h.dim, seed: h.seed, distanceFunc: h.distanceFunc,
-      probeRadius: h.probeRadius, fillToK: h.fillToK, centre: h.centre, planes,
-    });
-    if (h.hasCentre) index.setCentre(f.take(h.dim));
-  } else {
-    return fail(`has unknown kind "${String(h.kind)}"`);
+  if (typeof h.kind !== 'string' || !indexKinds().includes(h.kind)) {
+    fail(`has kind "${String(h.kind)}", which is not registered (${indexKinds().join(', ')})${h.kind === 'hnsw' ? '; hnsw indexes need cbir-node: import it first' : ''}`);
   }
-  if (h.metric !== index.metric) fail(`says metric "${String(h.metric)}" for a ${h.kind} index, whose metric is "${index.metric}"`);
-  const data = f.take(h.size * h.dim);
+  const reader: IndexFileReader = { header: h as unknown as IndexFileReader['header'], metadata: h.metadata.map((m) => m ?? undefined), take: (n) => f.take(n), fail };
+  const index = indexKind(h.kind).restore(reader, source);
+  // Files written before LSH's metric named its distance say 'lsh'.
+  if (h.metric !== index.metric && !(h.kind === 'lsh' && h.metric === 'lsh')) fail(`says metric "${String(h.metric)}" for a ${h.kind} index, whose metric is "${index.metric}"`);
   const pipeline = pipelineFromFramed(h.pipeline, f, source);
   const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
   const rerank = specFromFramed(h.rerank, f, source, 're-ranker');
@@ -80,9 +61,5 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
   if (pipeline) index.pipeline = pipeline;
   if (extractor) index.extractor = extractor;
   if (rerank) index.rerank = rerank;
-  if (h.size === 0) return index;
-  // Rows come back exactly as stored (cosine rows are unit-normalised already).
-  if (index instanceof ExactEuclideanIndex) index.restore({ data, rows: h.size, cols: h.dim }, h.ids, meta);
-  else index.add({ data, rows: h.size, cols: h.dim }, h.ids, meta);
   return index;
 }

@@ -96,6 +96,7 @@ function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: numbe
  * ```
  */
 export class ExactEuclideanIndex extends StoredIndex implements Index {
+  readonly kind: string = 'exact';
   readonly metric: Metric = 'euclidean';
   private norms = new Float64Array(16);
 
@@ -321,6 +322,6 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
 
   /** The JSON header of this index's file. */
   protected header(): Record<string, unknown> {
-    return { kind: 'exact', metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList() };
+    return { kind: this.kind, metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList() };
   }
 }

@@ -128,6 +128,13 @@ export class FlatStore {
   vectors(): Float32Array {
     return this.data.subarray(0, this.size * this.dim);
   }
+
+  /** Forgets every row (the buffer is kept for the rows that come next). */
+  clear(): void {
+    this.ids = [];
+    this.rowOf.clear();
+    this.meta.clear();
+  }
 }
 
 /** What every index that keeps its rows in a {@link FlatStore} answers the same way. */
@@ -147,6 +154,16 @@ export abstract class StoredIndex {
   /** The number of vectors in the index. */
   get size(): number {
     return this.store.size;
+  }
+
+  /** Stored kinds learn nothing before `add`. */
+  get isTrained(): boolean {
+    return true;
+  }
+
+  /** Removes every vector, keeping the configuration. */
+  reset(): void {
+    this.store.clear();
   }
 
   metadata(id: number): ItemMetadata | undefined {

@@ -4,8 +4,12 @@ import type { RerankSpec } from '../rerank/rerank.js';
 import { CbirError, DimensionMismatchError } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 
-/** Distance an index ranks by. */
-export type Metric = 'euclidean' | 'cosine' | 'lsh';
+/**
+ * What an index's reported distances are: `euclidean` (L2), `sqeuclidean` (squared L2), `cosine` (`1 - cos`), `l1`,
+ * or `centred_euclidean` (lshashpy3's function of that name: the squared difference of the two vectors' means).
+ * An LSH index's metric is the distance it ranks its candidates by (its `distanceFunc`), not 'lsh'.
+ */
+export type Metric = 'euclidean' | 'sqeuclidean' | 'cosine' | 'l1' | 'centred_euclidean';
 
 /** Optional information kept with an id. */
 export interface ItemMetadata {
@@ -35,9 +39,20 @@ export interface SearchResult {
  * ```
  */
 export interface Index {
+  /** The registered kind (`exact`, `cosine`, `lsh`, `hnsw`, ...): what `createIndex` and the index file name it. */
+  readonly kind: string;
   readonly dim: number;
   readonly size: number;
   readonly metric: Metric;
+  /**
+   * False for kinds that must learn from data before `add` (a coarse quantiser, a codebook) until `train` has run;
+   * true for every other kind.
+   */
+  readonly isTrained: boolean;
+  /** Learns what the kind needs from a sample of vectors, for kinds that need training; others need not define it. */
+  train?(vectors: Matrix): void;
+  /** Removes every vector, keeping the index's configuration (and what training learned). */
+  reset(): void;
   /** Adds `vectors` (`[n, dim]`) under `ids` (default: `size`, `size + 1`, ...). */
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void;
   /** The `k` nearest items to each query (`[nq, dim]`). */
@@ -64,6 +79,70 @@ export interface Index {
   extractor?: ExtractorSpec;
   /** A re-ranker built over this index (its graph, for diffusion), saved with it; see `restoreReranker`. */
   rerank?: RerankSpec;
+}
+
+/**
+ * The contract of an index that lives outside this process's memory (LanceDB's, a service's): {@link Index}'s methods
+ * returning promises, and `close`. Every {@link Index} is used the same way through `await`, so code written against
+ * `Index | AsyncIndex` (the CLI's search, eval, add and remove) works on both; see {@link asAsyncIndex}.
+ *
+ * @example
+ * ```ts
+ * async function nearest(index: Index | AsyncIndex, q: Matrix) {
+ *   const { ids } = await index.search(q, 10);   // the same for ExactEuclideanIndex and LanceIndex
+ *   return Promise.all(Array.from(ids, (id) => index.metadata(id)));
+ * }
+ * ```
+ */
+export interface AsyncIndex {
+  readonly kind: string;
+  readonly dim: number;
+  /** The number of vectors, as of the last call that changed it. */
+  readonly size: number;
+  readonly metric: Metric;
+  readonly isTrained: boolean;
+  add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void>;
+  search(queries: Matrix, k: number): Promise<SearchResult>;
+  remove(ids: ArrayLike<number>): Promise<number>;
+  vector(id: number): Promise<Float32Array | undefined>;
+  idList(): Promise<number[]>;
+  metadata(id: number): Promise<ItemMetadata | undefined>;
+  reset(): Promise<void>;
+  /** What made the vectors, as {@link Index.pipeline}. */
+  pipeline?: EmbeddingPipeline;
+  /** The extractor that made the vectors, as {@link Index.extractor}. */
+  extractor?: ExtractorSpec;
+  /** Releases connections and handles; the index is unusable after. */
+  close?(): Promise<void>;
+}
+
+/**
+ * An in-memory {@link Index} seen through the {@link AsyncIndex} contract (each call resolves at once).
+ *
+ * @example
+ * ```ts
+ * const a = asAsyncIndex(new ExactEuclideanIndex(128));
+ * await a.add(features);
+ * const res = await a.search(queries, 10);
+ * ```
+ */
+export function asAsyncIndex(index: Index): AsyncIndex {
+  return {
+    get kind() { return index.kind; },
+    get dim() { return index.dim; },
+    get size() { return index.size; },
+    get metric() { return index.metric; },
+    get isTrained() { return index.isTrained; },
+    get pipeline() { return index.pipeline; },
+    get extractor() { return index.extractor; },
+    add: async (v, ids, meta) => index.add(v, ids, meta),
+    search: async (q, k) => index.search(q, k),
+    remove: async (ids) => index.remove(ids),
+    vector: async (id) => index.vector(id),
+    idList: async () => index.idList(),
+    metadata: async (id) => index.metadata(id),
+    reset: async () => index.reset(),
+  };
 }
 
 /** Checks a matrix at an index boundary: shape, dim, finite values. */

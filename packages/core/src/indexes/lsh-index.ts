@@ -87,6 +87,11 @@ function popcount(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
+/** The distance each `distanceFunc` reports. */
+const LSH_METRIC: Record<LSHDistance, Metric> = {
+  hamming: 'sqeuclidean', euclidean: 'sqeuclidean', true_euclidean: 'euclidean', centred_euclidean: 'centred_euclidean', cosine: 'cosine', l1norm: 'l1',
+};
+
 /**
  * Locality-sensitive hashing with sign random projections (Charikar 2002), with lshashpy3's semantics: each table
  * hashes a vector to the bits `planes[j] . x > 0` of `hashSize` seeded Gaussian planes; a query's candidates are the
@@ -103,7 +108,9 @@ function popcount(x: number): number {
  * ```
  */
 export class LSHIndex extends StoredIndex implements Index {
-  readonly metric: Metric = 'lsh';
+  readonly kind = 'lsh';
+  /** The distance results are ranked and reported by, from `distanceFunc` (`hamming` probes by Hamming radius, then ranks by squared L2). */
+  readonly metric: Metric;
   readonly dim: number;
   readonly hashSize: number;
   readonly numHashtables: number;
@@ -141,6 +148,7 @@ export class LSHIndex extends StoredIndex implements Index {
     this.hashSize = hashSize;
     this.numHashtables = numHashtables;
     this.distanceFunc = distanceFunc;
+    this.metric = LSH_METRIC[distanceFunc];
     this.probeRadius = options.probeRadius ?? (distanceFunc === 'hamming' ? 1 : 0);
     if (!Number.isInteger(this.probeRadius) || this.probeRadius < 0) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: probeRadius must be a non-negative integer, got ${this.probeRadius}.`);
     this.fillToK = options.fillToK ?? false;
@@ -433,9 +441,15 @@ export class LSHIndex extends StoredIndex implements Index {
     );
   }
 
+  /** Removes every vector and bucket, keeping the planes (and the centre, once computed). */
+  override reset(): void {
+    super.reset();
+    for (const t of this.tables) t.clear();
+  }
+
   serialize(): Uint8Array {
     const header = {
-      kind: 'lsh', metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList(),
+      kind: this.kind, metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList(),
       hashSize: this.hashSize, numHashtables: this.numHashtables, distanceFunc: this.distanceFunc, probeRadius: this.probeRadius,
       fillToK: this.fillToK, seed: this.seed, centre: this.wantCentre, hasCentre: Boolean(this.centreVector),
     };

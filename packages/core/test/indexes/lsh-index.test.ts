@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LSHIndex, lshashPlanes, readNpz, type LSHDistance } from 'cbir-core';
+import { LSHIndex, createIndex, lshashPlanes, readNpz, type LSHDistance } from 'cbir-core';
 import { fixtureBytes, fixtureJson, fixtureNpy } from '../helpers/fixtures.js';
 import { setProductEngine } from '../helpers/internal.js';
 import { describeIndexContract, euclidean, randomMatrix } from './index-contract.js';
 
+const sqEuclidean = (a: Float32Array, b: Float32Array) => euclidean(a, b) ** 2;
+
 // With 2 bits and probe radius 2, every bucket is probed: LSHIndex must then meet the exact contract.
-describeIndexContract('LSHIndex (all buckets probed)', (dim) => new LSHIndex({ hashSize: 2, inputDim: dim, numHashtables: 1, probeRadius: 2, distanceFunc: 'true_euclidean' }), euclidean);
+describeIndexContract('LSHIndex (all buckets probed)', (dim) => new LSHIndex({ hashSize: 2, inputDim: dim, numHashtables: 1, probeRadius: 2, distanceFunc: 'true_euclidean' }), euclidean, { exact: false, removable: true, persistent: true, recallFloor: 1 });
+// At the registry's defaults (createIndex('lsh', dim)) LSH is approximate: held to a recall floor.
+describeIndexContract('LSHIndex (registry defaults)', (dim) => createIndex('lsh', dim), sqEuclidean, { exact: false, removable: true, persistent: true, recallFloor: 0.9 });
 
 interface Expected {
   configs: { hash_size: number; num_hashtables: number; planes_file: string; item_keys: string[][]; query_keys: string[][]; results: Record<LSHDistance, { ids: number[]; distances: number[] }[]> }[];
