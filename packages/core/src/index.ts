@@ -56,6 +56,8 @@ export { embedImages, l2Normalize, type EmbedOptions, type Features } from './em
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
 export { readFeatures, type ReadFeaturesOptions } from './embedding/read-features.js';
 export { modelFingerprint, pipelineMismatch, type EmbeddingPipeline } from './embedding/pipeline.js';
+export { checkMatrix, checkK } from './indexes/index.js';
+export { writeIndexFile } from './indexes/flat-store.js';
 export { type Index, type AsyncIndex, asAsyncIndex, type Metric, type SearchResult, type ItemMetadata, type SearchHit, searchHits } from './indexes/index.js';
 export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex } from './indexes/cosine-index.js';

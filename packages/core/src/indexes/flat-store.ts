@@ -5,7 +5,7 @@ import type { RerankSpec } from '../rerank/rerank.js';
 import { writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
-import type { ItemMetadata } from './index.js';
+import type { Index, ItemMetadata } from './index.js';
 
 /**
  * Row storage shared by the indexes: a growable row-major float32 buffer, ids, row lookup, and metadata.
@@ -137,6 +137,27 @@ export class FlatStore {
   }
 }
 
+/**
+ * Writes an index file (`CBIRINDX` version 1): the kind's `header` and `arrays`, then the pipeline's, the extractor's
+ * and the re-ranker's headers and arrays when `index` has them. For kinds registered outside cbir-core; read back by
+ * `deserializeIndex` through the kind's `restore`.
+ *
+ * @example
+ * ```ts
+ * serialize() {
+ *   const header = { kind: this.kind, metric: this.metric, dim: this.dim, size: this.size, ids, metadata };
+ *   return writeIndexFile(header, [rows, myGraph], this);
+ * }
+ * ```
+ */
+export function writeIndexFile(header: Record<string, unknown>, arrays: readonly Float32Array[], index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>): Uint8Array {
+  const p = pipelineToFramed(index.pipeline);
+  const e = specToFramed(index.extractor);
+  const r = specToFramed(index.rerank);
+  const parts = { ...(p.header ? { pipeline: p.header } : {}), ...(e.header ? { extractor: e.header } : {}), ...(r.header ? { rerank: r.header } : {}) };
+  return writeFramed('CBIRINDX', 1, { ...header, ...parts }, [...arrays, ...p.arrays, ...e.arrays, ...r.arrays]);
+}
+
 /** What every index that keeps its rows in a {@link FlatStore} answers the same way. */
 export abstract class StoredIndex {
   protected readonly store: FlatStore;
@@ -178,13 +199,9 @@ export abstract class StoredIndex {
     return [...this.store.ids];
   }
 
-  /** The index file: `header` and `arrays`, then the pipeline's, the extractor's and the re-ranker's headers and arrays when there are. */
+  /** The index file of this index (see {@link writeIndexFile}). */
   protected framed(header: Record<string, unknown>, arrays: readonly Float32Array[]): Uint8Array {
-    const p = pipelineToFramed(this.pipeline);
-    const e = specToFramed(this.extractor);
-    const r = specToFramed(this.rerank);
-    const parts = { ...(p.header ? { pipeline: p.header } : {}), ...(e.header ? { extractor: e.header } : {}), ...(r.header ? { rerank: r.header } : {}) };
-    return writeFramed('CBIRINDX', 1, { ...header, ...parts }, [...arrays, ...p.arrays, ...e.arrays, ...r.arrays]);
+    return writeIndexFile(header, arrays, this);
   }
 
   /** The next free id: one past the largest. */

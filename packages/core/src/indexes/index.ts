@@ -145,7 +145,18 @@ export function asAsyncIndex(index: Index): AsyncIndex {
   };
 }
 
-/** Checks a matrix at an index boundary: shape, dim, finite values. */
+/**
+ * Checks a matrix at an index boundary: its dim against the index's, and finite values (for kinds registered outside
+ * cbir-core, so that every kind rejects bad input with the same errors).
+ *
+ * @example
+ * ```ts
+ * search(queries: Matrix, k: number) {
+ *   checkMatrix('MyIndex.search', queries, this.dim, 'queries');
+ *   checkK('MyIndex.search', k);
+ * }
+ * ```
+ */
 export function checkMatrix(where: string, m: Matrix, dim: number, what: string): void {
   if (m && m.data instanceof Float32Array && m.cols !== dim) {
     throw new DimensionMismatchError(`${where}: ${what} have ${m.cols} columns but the index has dim ${dim}. Embed them with the encoder and reducer that built the index.`);
@@ -153,7 +164,14 @@ export function checkMatrix(where: string, m: Matrix, dim: number, what: string)
   checkFiniteMatrix(where, m, what);
 }
 
-/** Checks `k`. */
+/**
+ * Checks `k` of a search: a positive integer.
+ *
+ * @example
+ * ```ts
+ * checkK('MyIndex.search', k);   // throws CbirError INVALID_ARGUMENT for 0, -1, 2.5
+ * ```
+ */
 export function checkK(where: string, k: number): void {
   if (!Number.isInteger(k) || k < 1) throw new CbirError('INVALID_ARGUMENT', `${where}: k must be a positive integer, got ${k}.`);
 }

@@ -1,6 +1,7 @@
 import { IndexFormatError, deserializeIndex, type Index } from 'cbir-core';
 import { writeFileAtomic } from './atomic-write.js';
 import { readWholeFile } from './read-file.js';
+import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
 
 /**
  * Writes an index to `path` atomically (temp file + rename).
@@ -25,6 +26,7 @@ export async function saveIndex(index: Index, path: string): Promise<void> {
  * ```
  */
 export async function loadIndex(path: string): Promise<Index> {
+  registerNodeIndexKinds(); // an hnsw file needs its kind, however cbir-node was imported
   const bytes = await readWholeFile(path).catch((cause) => {
     throw new IndexFormatError(`loadIndex: cannot read ${path} (${(cause as Error).message}). Build one with \`cbir index\`.`, { cause });
   });

@@ -1,0 +1,291 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BackendUnavailableError, CbirError, CosineIndex, ExactEuclideanIndex, checkK, checkMatrix, registerIndexKind, writeIndexFile,
+  type Index, type IndexFileReader, type ItemMetadata, type Matrix, type Metric, type SearchResult,
+} from 'cbir-core';
+import type * as Usearch from 'usearch';
+
+/** Options of {@link HnswIndex}: usearch's parameters, with its names in camelCase. */
+export interface HnswIndexOptions {
+  /** `euclidean` (results in L2, as {@link ExactEuclideanIndex}) or `cosine` (`1 - cos`, as {@link CosineIndex}). @defaultValue 'euclidean' */
+  metric?: 'euclidean' | 'cosine';
+  /** Graph edges per node (usearch's `connectivity`, HNSW's M): more is better recall, more memory. @defaultValue 16 */
+  connectivity?: number;
+  /** Candidates kept while inserting (`expansion_add`, efConstruction): more is a better graph, slower `add`. @defaultValue 128 */
+  expansionAdd?: number;
+  /** Candidates kept while searching (`expansion_search`, ef): the recall / speed dial. @defaultValue 64 */
+  expansionSearch?: number;
+  /** How the graph stores vectors: `f32`, or `f16`/`bf16` (half the graph's memory; results are re-ranked exactly). @defaultValue 'f32' */
+  quantization?: 'f32' | 'f16' | 'bf16';
+  /** usearch's threads for batched `add` and `search`. @defaultValue the machine's cores */
+  threads?: number;
+}
+
+type Resolved = Required<HnswIndexOptions>;
+
+const DEFAULTS: Omit<Resolved, 'threads'> = { metric: 'euclidean', connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: 'f32' };
+
+let usearchModule: typeof Usearch | undefined;
+
+/** usearch, loaded on first use (it is an optional peer: `npm install usearch`). */
+function usearch(): typeof Usearch {
+  if (!usearchModule) {
+    try {
+      usearchModule = createRequire(import.meta.url)('usearch') as typeof Usearch;
+    } catch (e) {
+      throw new BackendUnavailableError(`HnswIndex needs the usearch package (${(e as Error).message}). Install it with npm install usearch.`, { cause: e });
+    }
+  }
+  return usearchModule;
+}
+
+function checkOptions(o: Resolved): void {
+  const int = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) throw new CbirError('INVALID_ARGUMENT', `HnswIndex: ${name} must be an integer >= ${min}, got ${v}.`);
+  };
+  if (o.metric !== 'euclidean' && o.metric !== 'cosine') throw new CbirError('INVALID_ARGUMENT', `HnswIndex: metric must be euclidean or cosine, got "${String(o.metric)}".`);
+  if (!['f32', 'f16', 'bf16'].includes(o.quantization)) throw new CbirError('INVALID_ARGUMENT', `HnswIndex: quantization must be f32, f16 or bf16, got "${String(o.quantization)}".`);
+  int('connectivity', o.connectivity, 2);
+  int('expansionAdd', o.expansionAdd, 1);
+  int('expansionSearch', o.expansionSearch, 1);
+  int('threads', o.threads, 1);
+}
+
+/**
+ * Approximate nearest neighbours on an HNSW graph (usearch, a maintained native library): cbir's embedded choice for
+ * search at 10^5 to 10^7 vectors. The vectors are also kept in a flat store, so `vector`, `metadata`, `remove` and the
+ * file behave as the exact indexes', and each query's candidates are re-ranked by their exact float64 distance (the
+ * distances equal {@link ExactEuclideanIndex}'s or {@link CosineIndex}'s; ties by id).
+ *
+ * The file (`serialize`, {@link saveIndex}) holds the rows and usearch's graph, so loading does not rebuild it.
+ *
+ * @example
+ * ```ts
+ * const index = new HnswIndex(256, { connectivity: 16, expansionSearch: 64 });
+ * index.add(features);                         // Matrix [n, 256]
+ * const { ids, distances } = index.search(queries, 10);
+ * await saveIndex(index, 'photos.cbirindex');  // rows + graph; loadIndex reads it back
+ * ```
+ */
+export class HnswIndex implements Index {
+  readonly kind = 'hnsw';
+  readonly metric: Metric;
+  readonly options: Readonly<Resolved>;
+  private readonly flat: ExactEuclideanIndex;
+  private graph: Usearch.Index;
+
+  constructor(readonly dim: number, options: HnswIndexOptions = {}) {
+    if (!Number.isInteger(dim) || dim < 1) throw new CbirError('INVALID_ARGUMENT', `HnswIndex: dim must be a positive integer, got ${dim}.`);
+    const o: Resolved = { ...DEFAULTS, threads: availableParallelism(), ...options };
+    checkOptions(o);
+    this.options = Object.freeze(o);
+    this.metric = o.metric;
+    this.flat = o.metric === 'cosine' ? new CosineIndex(dim) : new ExactEuclideanIndex(dim);
+    this.graph = this.newGraph();
+  }
+
+  private newGraph(): Usearch.Index {
+    const u = usearch();
+    const o = this.options;
+    return new u.Index({
+      dimensions: this.dim, metric: o.metric === 'cosine' ? u.MetricKind.Cos : u.MetricKind.L2sq, quantization: o.quantization as Usearch.ScalarKind,
+      connectivity: o.connectivity, expansion_add: o.expansionAdd, expansion_search: o.expansionSearch, multi: false,
+    });
+  }
+
+  get size(): number {
+    return this.flat.size;
+  }
+
+  get isTrained(): boolean {
+    return true;
+  }
+
+  /** What made the vectors (see {@link Index.pipeline}). */
+  get pipeline(): Index['pipeline'] {
+    return this.flat.pipeline;
+  }
+  set pipeline(p: Index['pipeline']) {
+    this.flat.pipeline = p;
+  }
+  /** The extractor that made the vectors (see {@link Index.extractor}). */
+  get extractor(): Index['extractor'] {
+    return this.flat.extractor;
+  }
+  set extractor(e: Index['extractor']) {
+    this.flat.extractor = e;
+  }
+  /** A re-ranker built over the index (see {@link Index.rerank}). */
+  get rerank(): Index['rerank'] {
+    return this.flat.rerank;
+  }
+  set rerank(r: Index['rerank']) {
+    this.flat.rerank = r;
+  }
+
+  add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
+    const before = this.flat.size;
+    // The flat store checks the input (dims, finite values, ids) before the graph sees it.
+    this.flat.add(vectors, ids, metadata);
+    const added = this.flat.idList().slice(before);
+    this.insert(added, vectors.data.subarray(0, vectors.rows * this.dim));
+  }
+
+  /** Puts rows into the graph under `ids` (BigInt keys), in usearch's threads. */
+  private insert(ids: number[], data: Float32Array): void {
+    if (ids.length === 0) return;
+    const keys = BigUint64Array.from(ids, (id) => BigInt(id));
+    this.graph.add(keys, data, this.options.threads);
+  }
+
+  search(queries: Matrix, k: number): SearchResult {
+    checkMatrix('HnswIndex.search', queries, this.dim, 'queries');
+    checkK('HnswIndex.search', k);
+    // A collection this small is scanned exactly: the graph would be no faster.
+    if (this.flat.size <= Math.max(64, k)) return this.flat.search(queries, k);
+    const nq = queries.rows;
+    const ids = new Float64Array(nq * k).fill(-1);
+    const distances = new Float64Array(nq * k).fill(Infinity);
+    if (this.metric === 'cosine') checkNonZero(queries);
+    const found = this.graph.search(queries.data.subarray(0, nq * this.dim), k, this.options.threads) as Usearch.BatchMatches;
+    const keys = found.keys;
+    const counts = found.counts;
+    const cand: { id: number; d: number }[] = [];
+    for (let q = 0; q < nq; q++) {
+      cand.length = 0;
+      const n = Number(counts[q]);
+      for (let j = 0; j < n; j++) {
+        const id = Number(keys[q * k + j]);
+        cand.push({ id, d: this.exactDistance(id, queries.data, q * this.dim) });
+      }
+      cand.sort((a, b) => a.d - b.d || a.id - b.id);
+      cand.forEach((c, j) => {
+        ids[q * k + j] = c.id;
+        distances[q * k + j] = c.d;
+      });
+    }
+    return { nq, k, ids, distances };
+  }
+
+  /** The distance the exact indexes report between item `id` and the query at `q[o..]`, in float64. */
+  private exactDistance(id: number, q: Float32Array, o: number): number {
+    const x = this.flat.vector(id)!;
+    if (this.metric === 'cosine') {
+      let dot = 0;
+      let nq = 0;
+      for (let j = 0; j < this.dim; j++) {
+        dot += x[j] * q[o + j];
+        nq += q[o + j] * q[o + j];
+      }
+      return 1 - dot / Math.sqrt(nq);
+    }
+    let s = 0;
+    for (let j = 0; j < this.dim; j++) s += (x[j] - q[o + j]) ** 2;
+    return Math.sqrt(s);
+  }
+
+  remove(ids: ArrayLike<number>): number {
+    const present = Array.from(ids).filter((id) => this.flat.vector(id) !== undefined);
+    if (present.length) this.graph.remove(BigUint64Array.from(present, (id) => BigInt(id)));
+    return this.flat.remove(present);
+  }
+
+  vector(id: number): Float32Array | undefined {
+    return this.flat.vector(id);
+  }
+
+  idList(): number[] {
+    return this.flat.idList();
+  }
+
+  metadata(id: number): ItemMetadata | undefined {
+    return this.flat.metadata(id);
+  }
+
+  reset(): void {
+    this.flat.reset();
+    this.graph = this.newGraph();
+  }
+
+  /** The rows (as the flat index writes them) and usearch's graph, in one framed file. */
+  serialize(): Uint8Array {
+    const graph = this.graphBytes();
+    const padded = new Uint8Array(Math.ceil(graph.length / 4) * 4);
+    padded.set(graph);
+    const { dim, size } = this;
+    const { threads: _threads, ...options } = this.options;
+    const rows = new Float32Array(size * dim);
+    this.flat.idList().forEach((id, r) => rows.set(this.flat.vector(id)!, r * dim));
+    const header = { kind: this.kind, metric: this.metric, dim, size, ids: this.flat.idList(), metadata: this.flat.idList().map((id) => this.flat.metadata(id) ?? null), options, graphBytes: graph.length };
+    return writeIndexFile(header, [rows, new Float32Array(padded.buffer)], this);
+  }
+
+  /** usearch writes its graph only to a file: through a private temp folder. */
+  private graphBytes(): Uint8Array {
+    const dir = mkdtempSync(join(tmpdir(), 'cbir-hnsw-'));
+    try {
+      const file = join(dir, 'graph.usearch');
+      this.graph.save(file);
+      return new Uint8Array(readFileSync(file));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Reads an `hnsw` file's part (see {@link registerIndexKind}). @internal */
+  static restore(file: IndexFileReader): HnswIndex {
+    const h = file.header as IndexFileReader['header'] & { options?: HnswIndexOptions; graphBytes?: number };
+    const index = new HnswIndex(h.dim, { ...h.options });
+    const rows = file.take(h.size * h.dim);
+    if (!Number.isSafeInteger(h.graphBytes) || h.graphBytes! < 0) file.fail(`has graphBytes ${String(h.graphBytes)}; expected a byte count`);
+    const graph = file.take(Math.ceil(h.graphBytes! / 4));
+    if (h.size > 0) index.flat.restore({ data: rows, rows: h.size, cols: h.dim }, h.ids, file.metadata);
+    const dir = mkdtempSync(join(tmpdir(), 'cbir-hnsw-'));
+    try {
+      const path = join(dir, 'graph.usearch');
+      writeFileSync(path, new Uint8Array(graph.buffer, graph.byteOffset, h.graphBytes!));
+      index.graph.load(path);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (index.graph.size() !== h.size) file.fail(`holds a graph of ${index.graph.size()} vectors for ${h.size} rows`);
+    return index;
+  }
+}
+
+/** A zero query has no cosine distance: the same error as {@link CosineIndex}'s. */
+function checkNonZero(m: Matrix): void {
+  for (let i = 0; i < m.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < m.cols; j++) s += m.data[i * m.cols + j] ** 2;
+    if (s === 0) throw new CbirError('INVALID_ARGUMENT', `HnswIndex.search: queries row ${i} is the zero vector, whose cosine distance is undefined.`);
+  }
+}
+
+let registered = false;
+
+/**
+ * Registers cbir-node's index kinds (`hnsw`) with cbir-core's registry, so that `createIndex('hnsw', dim)`,
+ * `deserializeIndex` and `loadIndex` know them. Importing cbir-node does this; call it when a bundler dropped the import.
+ *
+ * @example
+ * ```ts
+ * registerNodeIndexKinds();
+ * const index = createIndex('hnsw', 256, { connectivity: 32 });
+ * ```
+ */
+export function registerNodeIndexKinds(): void {
+  if (registered) return;
+  registered = true;
+  registerIndexKind<HnswIndexOptions>({
+    kind: 'hnsw', summary: 'approximate search on an HNSW graph (usearch); for 10^5 to 10^7 vectors',
+    capabilities: { exact: false, removable: true, persistent: true, needsTraining: false },
+    create: (dim, options) => new HnswIndex(dim, options),
+    restore: (file) => HnswIndex.restore(file),
+  });
+}
+
+registerNodeIndexKinds();

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createIndex, deserializeIndex, ExactEuclideanIndex, indexKind, recallAtK } from 'cbir-core';
+import { HnswIndex } from 'cbir-node';
+import { clusteredMatrix, describeIndexContract, euclidean, randomMatrix } from '../../../core/test/indexes/index-contract.js';
+
+const cosine = (a: Float32Array, b: Float32Array) => {
+  let d = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] ** 2; nb += b[i] ** 2; }
+  return 1 - d / Math.sqrt(na * nb);
+};
+const flags = { exact: false, removable: true, persistent: true, recallFloor: 0.95 };
+
+describeIndexContract('HnswIndex (registry defaults)', (dim) => createIndex('hnsw', dim), euclidean, flags);
+describeIndexContract('HnswIndex (cosine)', (dim) => new HnswIndex(dim, { metric: 'cosine' }), cosine, flags);
+describeIndexContract('HnswIndex (f16 graph)', (dim) => new HnswIndex(dim, { quantization: 'f16' }), euclidean, flags);
+
+describe('HnswIndex', () => {
+  it('is registered as an approximate, removable, persistent kind', () => {
+    expect(indexKind('hnsw').capabilities).toEqual({ exact: false, removable: true, persistent: true, needsTraining: false });
+  });
+
+  it('keeps recall after removals and re-adds, and a file read back answers identically', () => {
+    const all = clusteredMatrix(3050, 24, 3, 32);
+    const x = { data: all.data.subarray(0, 3000 * 24), rows: 3000, cols: 24 };
+    const q = { data: all.data.subarray(3000 * 24), rows: 50, cols: 24 };
+    const index = new HnswIndex(24);
+    index.add(x);
+    const gone = Array.from({ length: 1000 }, (_, i) => i * 3);
+    expect(index.remove(gone)).toBe(1000);
+    expect(index.remove(gone)).toBe(0);
+    const exact = new ExactEuclideanIndex(24);
+    exact.add(x);
+    exact.remove(gone);
+    const res = index.search(q, 10);
+    expect(Array.from(res.ids).some((id) => gone.includes(id))).toBe(false);
+    expect(recallAtK(res, exact.search(q, 10))).toBeGreaterThanOrEqual(0.95);
+    const back = deserializeIndex(index.serialize(), 'h.cbirindex') as HnswIndex;
+    expect(back.options).toEqual(index.options);
+    expect(back.search(q, 10)).toEqual(res);
+  });
+
+  it('rejects bad options and a zero cosine query, naming what is expected', () => {
+    expect(() => new HnswIndex(8, { connectivity: 1 })).toThrow(/connectivity must be an integer >= 2/);
+    expect(() => new HnswIndex(8, { quantization: 'i4' as 'f16' })).toThrow(/quantization must be f32, f16 or bf16/);
+    const c = new HnswIndex(4, { metric: 'cosine' });
+    c.add(randomMatrix(100, 4, 1));
+    expect(() => c.search({ data: new Float32Array(4), rows: 1, cols: 4 }, 3)).toThrow(/zero vector/);
+  });
+
+  it('refuses a file whose graph does not hold its rows', () => {
+    const index = new HnswIndex(4);
+    index.add(randomMatrix(100, 4, 2));
+    const other = new HnswIndex(4);
+    other.add(randomMatrix(90, 4, 2));
+    // A file written with the other's graph under this one's rows: the checksum is right, the contents are not.
+    const g = (other as unknown as { graphBytes(): Uint8Array }).graphBytes();
+    (index as unknown as { graphBytes(): Uint8Array }).graphBytes = () => g;
+    expect(() => deserializeIndex(index.serialize(), 'mixed.cbirindex')).toThrow(/mixed\.cbirindex holds a graph of 90 vectors for 100 rows/);
+  });
+});
