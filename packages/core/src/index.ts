@@ -56,11 +56,11 @@ export { embedImages, l2Normalize, type EmbedOptions, type Features } from './em
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
 export { readFeatures, type ReadFeaturesOptions } from './embedding/read-features.js';
 export { modelFingerprint, pipelineMismatch, type EmbeddingPipeline } from './embedding/pipeline.js';
-export { checkMatrix, checkK } from './indexes/index.js';
+export { checkMatrix, checkK, emptyResult, resolveIds } from './indexes/index.js';
 export { writeIndexFile } from './indexes/flat-store.js';
 export { type Index, type AsyncIndex, asAsyncIndex, type Metric, type SearchResult, type ItemMetadata, type SearchHit, searchHits } from './indexes/index.js';
 export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
-export { CosineIndex } from './indexes/cosine-index.js';
+export { CosineIndex, normalizeRows } from './indexes/cosine-index.js';
 export { LSHIndex, lshashPlanes, type LSHIndexOptions, type LSHDistance } from './indexes/lsh-index.js';
 export { deserializeIndex } from './indexes/deserialize-index.js';
 export { createIndex, indexKind, indexKinds, registerIndexKind, LSH_DEFAULTS, type IndexCapabilities, type IndexFileReader, type IndexKind } from './indexes/registry.js';

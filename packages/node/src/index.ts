@@ -20,3 +20,4 @@ export { loadOpenCv } from './features/load-opencv.js';
 export { loadFeatures, saveFeatures } from './io/feature-files.js';
 export { exportFashionMnist, FASHION_MNIST_CLASSES, type ExportFashionMnistOptions } from './dataset/fashion-mnist.js';
 export { HnswIndex, registerNodeIndexKinds, type HnswIndexOptions } from './indexes/hnsw-index.js';
+export { LanceIndex, type LanceIndexOptions, type LanceAnnOptions, type LanceSearchOptions } from './indexes/lance-index.js';

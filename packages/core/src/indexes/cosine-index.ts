@@ -3,8 +3,15 @@ import type { Matrix } from '../matrix.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import { checkMatrix, type ItemMetadata, type Metric, type SearchResult } from './index.js';
 
-/** Row-normalised copy of `m`; throws on a zero row (its cosine distance is undefined). */
-function normalizeRows(where: string, m: Matrix, what: string): Matrix {
+/**
+ * A row-normalised copy of `m`; throws a CbirError on a zero row (its cosine distance is undefined), naming `where`.
+ *
+ * @example
+ * ```ts
+ * const unit = normalizeRows('MyIndex.add', vectors, 'vectors');
+ * ```
+ */
+export function normalizeRows(where: string, m: Matrix, what: string): Matrix {
   const out = new Float32Array(m.data.length);
   for (let i = 0; i < m.rows; i++) {
     let s = 0;

@@ -176,7 +176,15 @@ export function checkK(where: string, k: number): void {
   if (!Number.isInteger(k) || k < 1) throw new CbirError('INVALID_ARGUMENT', `${where}: k must be a positive integer, got ${k}.`);
 }
 
-/** Resolves the ids of an `add`: given ones (checked) or the next consecutive ones. */
+/**
+ * Resolves the ids of an `add`: the given ones, checked (non-negative safe integers, one per vector, none taken or
+ * repeated), or the next consecutive ones from `next`.
+ *
+ * @example
+ * ```ts
+ * const ids = resolveIds('MyIndex.add', vectors.rows, given, (id) => this.has(id), this.maxId + 1);
+ * ```
+ */
 export function resolveIds(where: string, n: number, given: ArrayLike<number> | undefined, taken: (id: number) => boolean, next: number): number[] {
   const ids = given ? Array.from(given) : Array.from({ length: n }, (_, i) => next + i);
   if (ids.length !== n) throw new CbirError('INVALID_ARGUMENT', `${where}: ${ids.length} ids for ${n} vectors; give one id per vector.`);
@@ -189,7 +197,15 @@ export function resolveIds(where: string, n: number, given: ArrayLike<number> | 
   return ids;
 }
 
-/** An empty result of `nq` rows padded as faiss pads. */
+/**
+ * An empty result of `nq` rows of `k`, padded as faiss pads (id -1, distance Infinity): what a search fills in.
+ *
+ * @example
+ * ```ts
+ * const result = emptyResult(queries.rows, k);
+ * result.ids[q * k + j] = id;
+ * ```
+ */
 export function emptyResult(nq: number, k: number): SearchResult {
   return { nq, k, ids: new Float64Array(nq * k).fill(-1), distances: new Float64Array(nq * k).fill(Infinity) };
 }

@@ -1,0 +1,374 @@
+import {
+  BackendUnavailableError, CbirError, ExactEuclideanIndex, IndexFormatError, checkK, checkMatrix, deserializeIndex, emptyResult, normalizeRows, resolveIds,
+  type AsyncIndex, type Index, type ItemMetadata, type Matrix, type SearchResult,
+} from 'cbir-core';
+import type * as Lance from '@lancedb/lancedb';
+import type * as Arrow from 'apache-arrow';
+
+/** Options of {@link LanceIndex.create}. */
+export interface LanceIndexOptions {
+  /** The table's name in the database. @defaultValue 'cbir' */
+  table?: string;
+  /** `euclidean` (L2, as {@link ExactEuclideanIndex}) or `cosine` (`1 - cos`). @defaultValue 'euclidean' */
+  metric?: 'euclidean' | 'cosine';
+  /** Replace a table of that name if there is one (else creating over one is an error). @defaultValue false */
+  overwrite?: boolean;
+  /** Passed to LanceDB's `connect` (object-store credentials and such). */
+  storageOptions?: Record<string, string>;
+}
+
+/** An approximate index built inside LanceDB on the vector column (see {@link LanceIndex.buildAnnIndex}). */
+export interface LanceAnnOptions {
+  /** `ivf_pq` (LanceDB's default: compressed, on disk), `ivf_flat`, or `hnsw_sq` (an HNSW graph over scalar-quantised vectors). @defaultValue 'ivf_pq' */
+  type?: 'ivf_pq' | 'ivf_flat' | 'hnsw_sq';
+  /** IVF partitions. @defaultValue LanceDB's (about sqrt(rows)) */
+  numPartitions?: number;
+  /** PQ sub-vectors (`ivf_pq`; must divide the dimension). @defaultValue LanceDB's (dim / 16, or dim / 8) */
+  numSubVectors?: number;
+}
+
+/** Search-time dials of an ANN-indexed table: probes, refinement (exact re-ranking of refineFactor x k rows), and HNSW's ef. */
+export interface LanceSearchOptions {
+  nprobes?: number;
+  refineFactor?: number;
+  ef?: number;
+}
+
+/** What cbir keeps beside the vectors: a one-row table holding the index's configuration and specs. */
+const META_SUFFIX = '__cbir';
+/** Ids per `IN (...)` predicate. */
+const ID_CHUNK = 2000;
+/** Rows per LanceDB `add` call. */
+const ADD_SLICE = 50_000;
+/** Query vectors per LanceDB multi-vector query. */
+const QUERY_BATCH = 64;
+
+let modules: Promise<{ lancedb: typeof Lance; arrow: typeof Arrow }> | undefined;
+
+/** LanceDB and Arrow, loaded on first use (optional peers: `npm install @lancedb/lancedb apache-arrow`). */
+function load(): Promise<{ lancedb: typeof Lance; arrow: typeof Arrow }> {
+  modules ??= Promise.all([import('@lancedb/lancedb'), import('apache-arrow')]).then(
+    ([lancedb, arrow]) => ({ lancedb, arrow }),
+    (e: Error) => {
+      modules = undefined;
+      throw new BackendUnavailableError(`LanceIndex needs @lancedb/lancedb and apache-arrow (${e.message}). Install them with npm install @lancedb/lancedb@0.31.0 apache-arrow@18.1.0.`, { cause: e });
+    },
+  );
+  return modules;
+}
+
+interface Config {
+  format: 'cbir-lance';
+  version: 1;
+  metric: 'euclidean' | 'cosine';
+  dim: number;
+}
+
+/**
+ * An index whose vectors live in a LanceDB table (`@lancedb/lancedb`): on disk in a directory, or in object storage
+ * (`s3://`, `gs://`, `az://`), read by many processes. The table holds `id`, `vector`, `path` and `label`; the model,
+ * reducer and extractor that made the vectors are kept beside it, so `cbir search --engine lancedb` embeds queries as
+ * `cbir search --index` does. It follows the {@link AsyncIndex} contract.
+ *
+ * Until {@link LanceIndex.buildAnnIndex} runs, searches scan the table exactly (the best `k + 16` by LanceDB's float32
+ * distance re-ranked in float64: distances equal {@link ExactEuclideanIndex}'s). After it, LanceDB's IVF-PQ or HNSW
+ * index answers, approximately; rows added later are scanned until the index is rebuilt.
+ *
+ * @example
+ * ```ts
+ * const index = await LanceIndex.create('./photos.lance', 256, { metric: 'cosine' });
+ * await index.add(features, undefined, paths.map((path) => ({ path })));
+ * await index.buildAnnIndex({ type: 'ivf_pq' });
+ * const { ids, distances } = await index.search(queries, 10);
+ * await index.close();
+ * ```
+ */
+export class LanceIndex implements AsyncIndex {
+  readonly kind = 'lancedb';
+  readonly isTrained = true;
+  /** Search dials for an ANN-indexed table; see {@link LanceSearchOptions}. */
+  searchOptions: LanceSearchOptions = {};
+  private ids: Set<number>;
+  private annBuilt = false;
+
+  private constructor(
+    private readonly db: Lance.Connection,
+    private table: Lance.Table,
+    private readonly meta: Lance.Table,
+    private readonly arrow: typeof Arrow,
+    readonly uri: string,
+    readonly tableName: string,
+    private readonly config: Config,
+    ids: number[],
+    private specs: { pipeline?: Index['pipeline']; extractor?: Index['extractor'] },
+  ) {
+    this.ids = new Set(ids);
+  }
+
+  get dim(): number {
+    return this.config.dim;
+  }
+
+  get metric(): 'euclidean' | 'cosine' {
+    return this.config.metric;
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** What made the vectors (see {@link Index.pipeline}); set it, then {@link LanceIndex.saveSpecs}. */
+  get pipeline(): Index['pipeline'] {
+    return this.specs.pipeline;
+  }
+  set pipeline(p: Index['pipeline']) {
+    this.specs.pipeline = p;
+  }
+  /** The extractor that made the vectors (see {@link Index.extractor}); set it, then {@link LanceIndex.saveSpecs}. */
+  get extractor(): Index['extractor'] {
+    return this.specs.extractor;
+  }
+  set extractor(e: Index['extractor']) {
+    this.specs.extractor = e;
+  }
+
+  /**
+   * Creates the table `options.table` (default `cbir`) in the database at `uri` (a directory, created if missing, or
+   * an object-store URI).
+   *
+   * @example
+   * ```ts
+   * const index = await LanceIndex.create('/data/photos.lance', 4096);
+   * ```
+   */
+  static async create(uri: string, dim: number, options: LanceIndexOptions = {}): Promise<LanceIndex> {
+    if (!Number.isInteger(dim) || dim < 1) throw new CbirError('INVALID_ARGUMENT', `LanceIndex.create: dim must be a positive integer, got ${dim}.`);
+    const metric = options.metric ?? 'euclidean';
+    if (metric !== 'euclidean' && metric !== 'cosine') throw new CbirError('INVALID_ARGUMENT', `LanceIndex.create: metric must be euclidean or cosine, got "${String(metric)}".`);
+    const name = tableName(options.table);
+    const { lancedb, arrow } = await load();
+    const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
+    const names = await db.tableNames();
+    if (names.includes(name) && !options.overwrite) {
+      throw new CbirError('INVALID_ARGUMENT', `LanceIndex.create: ${uri} already has a table "${name}"; open it with LanceIndex.open, or pass overwrite.`);
+    }
+    const mode = options.overwrite ? 'overwrite' : 'create';
+    const table = await db.createEmptyTable(name, rowSchema(arrow, dim), { mode });
+    const meta = await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow), { mode });
+    const config: Config = { format: 'cbir-lance', version: 1, metric, dim };
+    const index = new LanceIndex(db, table, meta, arrow, uri, name, config, [], {});
+    await index.saveSpecs();
+    return index;
+  }
+
+  /**
+   * Opens a table written by {@link LanceIndex.create}, checking cbir's record beside it.
+   *
+   * @example
+   * ```ts
+   * const index = await LanceIndex.open('/data/photos.lance');
+   * const hits = await index.search(query, 10);
+   * ```
+   */
+  static async open(uri: string, options: Pick<LanceIndexOptions, 'table' | 'storageOptions'> = {}): Promise<LanceIndex> {
+    const name = tableName(options.table);
+    const { lancedb, arrow } = await load();
+    const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
+    const names = await db.tableNames();
+    if (!names.includes(name) || !names.includes(name + META_SUFFIX)) {
+      throw new CbirError('INVALID_ARGUMENT', `LanceIndex.open: ${uri} has no cbir table "${name}" (tables: ${names.join(', ') || 'none'}). Build one with cbir index --engine lancedb --uri ${uri}.`);
+    }
+    const table = await db.openTable(name);
+    const meta = await db.openTable(name + META_SUFFIX);
+    const rows = await meta.query().toArray();
+    const record = rows.find((r) => r.key === 'config');
+    let config: Config;
+    try {
+      config = JSON.parse(String(record?.value)) as Config;
+    } catch {
+      throw new IndexFormatError(`LanceIndex.open: ${uri} table "${name}" has no readable cbir record. Rebuild it with cbir index --engine lancedb.`);
+    }
+    if (config.format !== 'cbir-lance' || config.version !== 1 || !Number.isInteger(config.dim) || config.dim < 1) {
+      throw new IndexFormatError(`LanceIndex.open: ${uri} table "${name}" has cbir record ${JSON.stringify(config)}; expected format cbir-lance version 1. Rebuild it with cbir index --engine lancedb.`);
+    }
+    const carrier = Buffer.from(String(rows.find((r) => r.key === 'specs')?.value ?? ''), 'base64');
+    const specs = carrier.length ? deserializeIndex(new Uint8Array(carrier), `${uri} (${name}${META_SUFFIX})`) : undefined;
+    const ids = (await table.query().select(['id']).toArray()).map((r) => Number(r.id));
+    const index = new LanceIndex(db, table, meta, arrow, uri, name, config, ids, { pipeline: specs?.pipeline, extractor: specs?.extractor });
+    index.annBuilt = (await table.listIndices()).some((i) => i.columns.includes('vector'));
+    return index;
+  }
+
+  /** Writes the pipeline and extractor (as an empty index file carrying them) and the configuration beside the table. */
+  async saveSpecs(): Promise<void> {
+    const carrier = new ExactEuclideanIndex(this.dim);
+    carrier.pipeline = this.specs.pipeline;
+    carrier.extractor = this.specs.extractor;
+    const bytes = carrier.serialize();
+    // Plain rows, not Arrow tables: LanceDB converts them with its own copy of Arrow (two copies' classes differ).
+    const rows = [{ key: 'config', value: JSON.stringify(this.config) }, { key: 'specs', value: Buffer.from(bytes).toString('base64') }];
+    await this.meta.delete('true');
+    await this.meta.add(rows);
+  }
+
+  async add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void> {
+    checkMatrix('LanceIndex.add', vectors, this.dim, 'vectors');
+    let next = 0;
+    for (const id of this.ids) if (id >= next) next = id + 1;
+    const resolved = resolveIds('LanceIndex.add', vectors.rows, ids, (id) => this.ids.has(id), next);
+    const data = this.metric === 'cosine' ? normalizeRows('LanceIndex.add', vectors, 'vectors').data : vectors.data.subarray(0, vectors.rows * this.dim);
+    // In slices, so that a million rows never become a million objects at once.
+    for (let i = 0; i < resolved.length; i += ADD_SLICE) {
+      await this.table.add(rows(this.dim, data.subarray(i * this.dim), resolved.slice(i, i + ADD_SLICE), metadata?.slice(i, i + ADD_SLICE)));
+    }
+    for (const id of resolved) this.ids.add(id);
+  }
+
+  async search(queries: Matrix, k: number): Promise<SearchResult> {
+    checkMatrix('LanceIndex.search', queries, this.dim, 'queries');
+    checkK('LanceIndex.search', k);
+    const nq = queries.rows;
+    const result = emptyResult(nq, k);
+    if (this.ids.size === 0) return result;
+    const q = this.metric === 'cosine' ? normalizeRows('LanceIndex.search', queries, 'queries').data : queries.data;
+    // Exact scans fetch k + 16 by float32 distance and re-rank them in float64, as ExactEuclideanIndex does.
+    const depth = Math.min(this.ids.size, this.annBuilt ? k : k + 16);
+    for (let b = 0; b < nq; b += QUERY_BATCH) {
+      const rows = Math.min(QUERY_BATCH, nq - b);
+      let query = this.table.vectorSearch(Array.from(q.subarray(b * this.dim, (b + 1) * this.dim))).distanceType(this.metric === 'cosine' ? 'cosine' : 'l2').limit(depth).select(['id', 'vector']);
+      for (let i = 1; i < rows; i++) query = query.addQueryVector(Array.from(q.subarray((b + i) * this.dim, (b + i + 1) * this.dim)));
+      const { nprobes, refineFactor, ef } = this.searchOptions;
+      if (nprobes) query = query.nprobes(nprobes);
+      if (refineFactor) query = query.refineFactor(refineFactor);
+      if (ef) query = query.ef(ef);
+      const found = await query.toArray();
+      const per: { id: number; d: number }[][] = Array.from({ length: rows }, () => []);
+      for (const r of found) {
+        const qi = rows > 1 ? Number(r.query_index) : 0;
+        per[qi].push({ id: Number(r.id), d: this.distance(floats(r.vector), q, (b + qi) * this.dim) });
+      }
+      per.forEach((list, i) => {
+        list.sort((x, y) => x.d - y.d || x.id - y.id);
+        list.slice(0, k).forEach((c, j) => {
+          result.ids[(b + i) * k + j] = c.id;
+          result.distances[(b + i) * k + j] = c.d;
+        });
+      });
+    }
+    return result;
+  }
+
+  /** The distance the exact indexes report, in float64. */
+  private distance(x: ArrayLike<number>, q: Float32Array, o: number): number {
+    let s = 0;
+    if (this.metric === 'cosine') {
+      for (let j = 0; j < this.dim; j++) s += x[j] * q[o + j];
+      return 1 - s;
+    }
+    for (let j = 0; j < this.dim; j++) s += (x[j] - q[o + j]) ** 2;
+    return Math.sqrt(s);
+  }
+
+  async remove(ids: ArrayLike<number>): Promise<number> {
+    const present = Array.from(ids).filter((id) => this.ids.has(id));
+    for (let i = 0; i < present.length; i += ID_CHUNK) await this.table.delete(`id IN (${present.slice(i, i + ID_CHUNK).join(',')})`);
+    for (const id of present) this.ids.delete(id);
+    return present.length;
+  }
+
+  async vector(id: number): Promise<Float32Array | undefined> {
+    if (!this.ids.has(id)) return undefined;
+    const [row] = await this.table.query().where(`id = ${id}`).select(['vector']).limit(1).toArray();
+    return row ? Float32Array.from(floats(row.vector)) : undefined;
+  }
+
+  async idList(): Promise<number[]> {
+    return [...this.ids];
+  }
+
+  async metadata(id: number): Promise<ItemMetadata | undefined> {
+    if (!this.ids.has(id)) return undefined;
+    const [row] = await this.table.query().where(`id = ${id}`).select(['path', 'label']).limit(1).toArray();
+    if (!row || (row.path == null && row.label == null)) return undefined;
+    return { ...(row.path != null ? { path: String(row.path) } : {}), ...(row.label != null ? { label: String(row.label) } : {}) };
+  }
+
+  /** Every row's id and metadata, in one scan (for evaluation and migration). */
+  async allMetadata(): Promise<Map<number, ItemMetadata>> {
+    const rows = await this.table.query().select(['id', 'path', 'label']).toArray();
+    return new Map(rows.map((r) => [Number(r.id), { ...(r.path != null ? { path: String(r.path) } : {}), ...(r.label != null ? { label: String(r.label) } : {}) }]));
+  }
+
+  async reset(): Promise<void> {
+    await this.table.delete('true');
+    this.ids.clear();
+  }
+
+  /**
+   * Builds LanceDB's approximate index on the vector column (replacing one there): from then on searches are
+   * approximate, tuned by {@link LanceIndex.searchOptions}.
+   *
+   * @example
+   * ```ts
+   * await index.buildAnnIndex({ type: 'ivf_pq', numPartitions: 256, numSubVectors: 32 });
+   * index.searchOptions = { nprobes: 20, refineFactor: 4 };
+   * ```
+   */
+  async buildAnnIndex(options: LanceAnnOptions = {}): Promise<void> {
+    const { lancedb } = await load();
+    const distanceType = this.metric === 'cosine' ? 'cosine' : 'l2';
+    const type = options.type ?? 'ivf_pq';
+    const parts = options.numPartitions ? { numPartitions: options.numPartitions } : {};
+    const config =
+      type === 'ivf_pq' ? lancedb.Index.ivfPq({ distanceType, ...parts, ...(options.numSubVectors ? { numSubVectors: options.numSubVectors } : {}) })
+      : type === 'ivf_flat' ? lancedb.Index.ivfFlat({ distanceType, ...parts })
+      : type === 'hnsw_sq' ? lancedb.Index.hnswSq({ distanceType, ...parts })
+      : undefined;
+    if (!config) throw new CbirError('INVALID_ARGUMENT', `LanceIndex.buildAnnIndex: type must be ivf_pq, ivf_flat or hnsw_sq, got "${String(type)}".`);
+    await this.table.createIndex('vector', { config, replace: true });
+    this.annBuilt = true;
+  }
+
+  /** Whether LanceDB's approximate index is built on the vector column. */
+  get hasAnnIndex(): boolean {
+    return this.annBuilt;
+  }
+
+  async close(): Promise<void> {
+    this.table.close();
+    this.meta.close();
+    this.db.close();
+  }
+}
+
+/** A vector cell as LanceDB returns it (an Arrow vector, or an array) as numbers. */
+function floats(cell: unknown): ArrayLike<number> {
+  const v = cell as { toArray?: () => ArrayLike<number> } & ArrayLike<number>;
+  return typeof v.toArray === 'function' ? v.toArray() : v;
+}
+
+function tableName(name = 'cbir'): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new CbirError('INVALID_ARGUMENT', `LanceIndex: table name "${name}" must be letters, digits, _ and -.`);
+  return name;
+}
+
+function rowSchema(arrow: typeof Arrow, dim: number): Arrow.Schema {
+  return new arrow.Schema([
+    new arrow.Field('id', new arrow.Int64(), false),
+    new arrow.Field('vector', new arrow.FixedSizeList(dim, new arrow.Field('item', new arrow.Float32(), true)), false),
+    new arrow.Field('path', new arrow.Utf8(), true),
+    new arrow.Field('label', new arrow.Utf8(), true),
+  ]);
+}
+
+function metaSchema(arrow: typeof Arrow): Arrow.Schema {
+  return new arrow.Schema([
+    new arrow.Field('key', new arrow.Utf8(), false),
+    new arrow.Field('value', new arrow.Utf8(), false),
+  ]);
+}
+
+/** The rows to append, as LanceDB takes them (it converts them to the table's schema). */
+function rows(dim: number, data: Float32Array, ids: number[], metadata?: readonly (ItemMetadata | undefined)[]): Record<string, unknown>[] {
+  return ids.map((id, i) => ({ id, vector: Array.from(data.subarray(i * dim, (i + 1) * dim)), path: metadata?.[i]?.path ?? null, label: metadata?.[i]?.label ?? null }));
+}
