@@ -108,4 +108,4 @@ export {
   type QueryExpansionOptions,
 } from './rerank/rerank.js';
 export { type SavedSpec } from './io/saved-spec.js';
-export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, type RetrievalReport } from './eval/metrics.js';
+export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, evaluateRetrievalAsync, type RetrievalReport } from './eval/metrics.js';

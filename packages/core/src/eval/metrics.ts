@@ -1,5 +1,5 @@
 import { CbirError } from '../errors.js';
-import type { Index, SearchResult } from '../indexes/index.js';
+import type { AsyncIndex, Index, SearchResult } from '../indexes/index.js';
 import type { Matrix } from '../matrix.js';
 import { searchReranked, type Reranker } from '../rerank/rerank.js';
 
@@ -94,23 +94,16 @@ export function evaluateRetrieval(
   options: { reranker?: Reranker } = {},
 ): RetrievalReport {
   const { matrix, ids, labels } = features;
-  if (ids.length !== matrix.rows || labels.length !== matrix.rows) throw new CbirError('INVALID_ARGUMENT', 'evaluateRetrieval: ids, labels and matrix rows must have the same length.');
-  if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new CbirError('INVALID_ARGUMENT', `evaluateRetrieval: every k must be a positive integer, got ${ks.join(', ')}.`);
-  const labelOf = new Map(ids.map((id, i) => [id, labels[i]]));
-  const counts = new Map<string, number>();
-  for (const l of labels) if (l !== undefined) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const scorer = leaveOneOutScorer('evaluateRetrieval', features, ks);
   const depth = index.size; // full ranking for mAP
-  const sums = { p: new Map<number, number>(), ap: 0, n: 0 };
-  const perClass = new Map<string, { p: Map<number, number>; ap: number; n: number }>();
   // Re-ranked, queries go in batches (diffusion solves a batch together), each the indexed item itself (as the item
   // it is in the collection's graph); a batch's full rankings stay within ~64 MB.
   const batch = options.reranker ? Math.max(1, Math.floor(2 ** 26 / (16 * Math.max(1, depth)))) : 1;
   let batchResult: SearchResult | undefined;
   let first = 0;
   for (let i = 0; i < matrix.rows; i++) {
-    const label = labels[i];
-    if (label === undefined) continue;
-    let res: { ids: ArrayLike<number> };
+    if (labels[i] === undefined) continue;
+    let ranked: ArrayLike<number>;
     if (options.reranker) {
       if (!batchResult || i >= first + batchResult.nq) {
         first = i;
@@ -118,28 +111,78 @@ export function evaluateRetrieval(
         const queries = { data: matrix.data.subarray(i * matrix.cols, (i + rows) * matrix.cols), rows, cols: matrix.cols };
         batchResult = searchReranked(index, options.reranker, queries, depth, ids.slice(i, i + rows));
       }
-      res = { ids: batchResult.ids.subarray((i - first) * depth, (i - first + 1) * depth) };
-    } else res = index.search({ data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols }, depth);
-    const ranked = Array.from(res.ids).filter((id) => id !== ids[i]);
-    const relevant = (id: number) => labelOf.get(id) === label;
-    const c = perClass.get(label) ?? { p: new Map(), ap: 0, n: 0 };
-    perClass.set(label, c);
-    for (const k of ks) {
-      const p = precisionAtK(ranked, relevant, k);
-      sums.p.set(k, (sums.p.get(k) ?? 0) + p);
-      c.p.set(k, (c.p.get(k) ?? 0) + p);
-    }
-    const ap = averagePrecision(ranked, relevant, counts.get(label)! - 1);
-    sums.ap += ap;
-    c.ap += ap;
-    sums.n++;
-    c.n++;
+      ranked = batchResult.ids.subarray((i - first) * depth, (i - first + 1) * depth);
+    } else ranked = index.search({ data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols }, depth).ids;
+    scorer.add(i, ranked);
   }
+  return scorer.report();
+}
+
+/**
+ * {@link evaluateRetrieval} through `await`, for any index: in-memory ones and engines behind the {@link AsyncIndex}
+ * contract (LanceDB). Queries go in batches of 64, each ranked in full (`k` = the index's size), so use it on
+ * collections whose full rankings are affordable (evaluation sets, not the million-image index).
+ *
+ * @example
+ * ```ts
+ * const report = await evaluateRetrievalAsync(await LanceIndex.open('photos.lance'), { matrix, ids, labels }, [10]);
+ * ```
+ */
+export async function evaluateRetrievalAsync(
+  index: Index | AsyncIndex,
+  features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] },
+  ks: readonly number[],
+): Promise<RetrievalReport> {
+  const { matrix, labels } = features;
+  const scorer = leaveOneOutScorer('evaluateRetrievalAsync', features, ks);
+  const depth = index.size;
+  const rows = Array.from({ length: matrix.rows }, (_, i) => i).filter((i) => labels[i] !== undefined);
+  for (let b = 0; b < rows.length; b += 64) {
+    const batch = rows.slice(b, b + 64);
+    const data = new Float32Array(batch.length * matrix.cols);
+    batch.forEach((r, j) => data.set(matrix.data.subarray(r * matrix.cols, (r + 1) * matrix.cols), j * matrix.cols));
+    const res = await index.search({ data, rows: batch.length, cols: matrix.cols }, depth);
+    batch.forEach((r, j) => scorer.add(r, res.ids.subarray(j * depth, (j + 1) * depth)));
+  }
+  return scorer.report();
+}
+
+/** Leave-one-out P@k and AP by label, accumulated one ranking at a time (the query's own id is dropped from it). */
+function leaveOneOutScorer(where: string, features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] }, ks: readonly number[]) {
+  const { matrix, ids, labels } = features;
+  if (ids.length !== matrix.rows || labels.length !== matrix.rows) throw new CbirError('INVALID_ARGUMENT', `${where}: ids, labels and matrix rows must have the same length.`);
+  if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: every k must be a positive integer, got ${ks.join(', ')}.`);
+  const labelOf = new Map(ids.map((id, i) => [id, labels[i]]));
+  const counts = new Map<string, number>();
+  for (const l of labels) if (l !== undefined) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const sums = { p: new Map<number, number>(), ap: 0, n: 0 };
+  const perClass = new Map<string, { p: Map<number, number>; ap: number; n: number }>();
   const mean = (m: Map<number, number>, n: number) => Object.fromEntries(ks.map((k) => [k, n ? (m.get(k) ?? 0) / n : 0]));
   return {
-    precisionAtK: mean(sums.p, sums.n),
-    meanAveragePrecision: sums.n ? sums.ap / sums.n : 0,
-    queries: sums.n,
-    perClass: Object.fromEntries([...perClass].sort(([a], [b]) => a.localeCompare(b)).map(([l, c]) => [l, { queries: c.n, precisionAtK: mean(c.p, c.n), meanAveragePrecision: c.ap / c.n }])),
+    add(i: number, rankedIds: ArrayLike<number>): void {
+      const label = labels[i]!;
+      const ranked = Array.from(rankedIds).filter((id) => id !== ids[i]);
+      const relevant = (id: number) => labelOf.get(id) === label;
+      const c = perClass.get(label) ?? { p: new Map(), ap: 0, n: 0 };
+      perClass.set(label, c);
+      for (const k of ks) {
+        const p = precisionAtK(ranked, relevant, k);
+        sums.p.set(k, (sums.p.get(k) ?? 0) + p);
+        c.p.set(k, (c.p.get(k) ?? 0) + p);
+      }
+      const ap = averagePrecision(ranked, relevant, counts.get(label)! - 1);
+      sums.ap += ap;
+      c.ap += ap;
+      sums.n++;
+      c.n++;
+    },
+    report(): RetrievalReport {
+      return {
+        precisionAtK: mean(sums.p, sums.n),
+        meanAveragePrecision: sums.n ? sums.ap / sums.n : 0,
+        queries: sums.n,
+        perClass: Object.fromEntries([...perClass].sort(([a], [b]) => a.localeCompare(b)).map(([l, c]) => [l, { queries: c.n, precisionAtK: mean(c.p, c.n), meanAveragePrecision: c.ap / c.n }])),
+      };
+    },
   };
 }

@@ -89,6 +89,8 @@ export async function extractDataset(
   const raw = { data: new Float32Array(chunks.length * fx.rawDim), rows: chunks.length, cols: fx.rawDim };
   chunks.forEach((v, i) => raw.data.set(v, i * fx.rawDim));
   chunks.length = 0;
+  // Adding to a collection (a fitted extractor, not refitted) may find nothing new that decodes: an empty result.
+  if (raw.rows === 0 && options.refit === false && !fx.needsFit) return { ...out, matrix: { data: new Float32Array(0), rows: 0, cols: fx.dim }, extractor: fx.spec() };
   if (raw.rows === 0) throw new CbirError('INVALID_ARGUMENT', `extractDataset: no image of the ${data.size} decoded; nothing to extract.`);
   if (fx.needsFit && (options.refit ?? true)) fx.fit(raw);
   const matrix = fx.transform(raw);

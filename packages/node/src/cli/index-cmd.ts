@@ -4,11 +4,15 @@ import { parseArgs } from 'node:util';
 import { buildReranker, CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
 import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
+import { HnswIndex } from '../indexes/hnsw-index.js';
+import { LanceIndex, type LanceAnnOptions } from '../indexes/lance-index.js';
 import { positiveInt } from './model-args.js';
 
-const HELP = `Usage: cbir index --features FILE [--ids FILE.npy] --type exact|cosine|lsh --out FILE
+const HELP = `Usage: cbir index --features FILE [--ids FILE.npy] (--type exact|cosine|lsh|hnsw --out FILE | --engine lancedb --uri DIR)
                   [--hash-size 12] [--tables 5] [--distance hamming] [--probe-radius R] [--centre] [--fill-to-k] [--seed 0]
                   [--planes FILE.npz] [--rerank diffusion|qe|none] [--rerank-k K]
+                  [--metric euclidean|cosine] [--connectivity 16] [--expansion-add 128] [--expansion-search 64]
+                  [--table cbir] [--ann none|ivf_pq|ivf_flat|hnsw_sq] [--partitions N] [--sub-vectors N] [--overwrite]
 
 Builds an index over a feature file (row i gets id i; paths and labels are kept): a cbir feature file (cbir embed,
 cbir features, cbir bow), the notebook's features.pkl (its latents flattened), or a .npy matrix [n, ...] with its
@@ -16,7 +20,12 @@ ids from --ids (a .npy of n ids; default the row numbers).
 --planes imports lshashpy3's saved hyperplanes (the .npz its matrices_filename writes) so that both hash identically.
 --rerank diffusion builds the collection's mutual k-NN graph (k 20 by default, --rerank-k) once and saves it with
 the index: cbir search and cbir eval then re-rank by diffusion on it. --rerank qe saves query expansion (its k
-neighbours, 5 by default) as the index's re-ranker. Both suit unit vectors (--type cosine, fused features).`;
+neighbours, 5 by default) as the index's re-ranker. Both suit unit vectors (--type cosine, fused features).
+--type hnsw builds usearch's HNSW graph (approximate; for 10^5 vectors and more): --metric, --connectivity (M),
+--expansion-add (efConstruction) and --expansion-search (ef, the recall/speed dial) set it; the file holds the graph.
+--engine lancedb writes the vectors, paths and labels into a LanceDB table (--table, default cbir) in the database
+--uri (a folder, or an object-store URI) instead of a file; --ann builds LanceDB's own approximate index on it
+(default none: exact scans). cbir search, eval, add and remove take the same --engine lancedb --uri.`;
 
 export async function indexCmd(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -26,18 +35,51 @@ export async function indexCmd(argv: string[]): Promise<void> {
       'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
       'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
       seed: { type: 'string', default: '0' }, planes: { type: 'string' }, rerank: { type: 'string', default: 'none' }, 'rerank-k': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      metric: { type: 'string', default: 'euclidean' }, connectivity: { type: 'string' }, 'expansion-add': { type: 'string' }, 'expansion-search': { type: 'string' },
+      engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, ann: { type: 'string', default: 'none' }, partitions: { type: 'string' }, 'sub-vectors': { type: 'string' }, overwrite: { type: 'boolean', default: false },
     },
   });
   if (values.help) return console.log(HELP);
-  if (!values.features || !values.out) throw new CbirError('INVALID_ARGUMENT', `--features and --out are required.\n\n${HELP}`);
+  const lance = values.engine === 'lancedb';
+  if (values.engine !== undefined && !lance) throw new CbirError('INVALID_ARGUMENT', `--engine must be lancedb (or left out for an index file), got "${values.engine}".`);
+  if (!values.features || (!lance && !values.out) || (lance && !values.uri)) throw new CbirError('INVALID_ARGUMENT', `--features and --out (or --engine lancedb --uri DIR) are required.\n\n${HELP}`);
+  if (lance && values.out) throw new CbirError('INVALID_ARGUMENT', '--out names an index file; --engine lancedb writes into --uri instead.');
+  if (values.metric !== 'euclidean' && values.metric !== 'cosine') throw new CbirError('INVALID_ARGUMENT', `--metric must be euclidean or cosine, got "${values.metric}".`);
+  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!)) throw new CbirError('INVALID_ARGUMENT', `--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
+  if (lance && values.rerank !== 'none') throw new CbirError('INVALID_ARGUMENT', '--rerank saves a re-ranker in an index file; LanceDB tables have none.');
+  const hnswOptions = {
+    metric: values.metric as 'euclidean' | 'cosine',
+    ...(values.connectivity ? { connectivity: positiveInt('connectivity', values.connectivity) } : {}),
+    ...(values['expansion-add'] ? { expansionAdd: positiveInt('expansion-add', values['expansion-add']) } : {}),
+    ...(values['expansion-search'] ? { expansionSearch: positiveInt('expansion-search', values['expansion-search']) } : {}),
+  };
+  const partitions = values.partitions ? positiveInt('partitions', values.partitions) : undefined;
+  const subVectors = values['sub-vectors'] ? positiveInt('sub-vectors', values['sub-vectors']) : undefined;
   const rerank = values.rerank!;
   if (!['diffusion', 'qe', 'none'].includes(rerank)) throw new CbirError('INVALID_ARGUMENT', `--rerank must be diffusion, qe or none, got "${rerank}".`);
   const rerankK = values['rerank-k'] === undefined ? undefined : positiveInt('rerank-k', values['rerank-k']);
   if (rerankK !== undefined && rerank === 'none') throw new CbirError('INVALID_ARGUMENT', '--rerank-k needs --rerank diffusion or qe.');
   const f = await loadFeatures(values.features, { ids: values.ids });
   const dim = f.matrix.cols;
+  // Integer ids (the notebook's indexes, a .npy of ids) are the index's ids; other ids (image names) are kept as paths.
+  const numericIds = f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;
+  const ids = numericIds ? f.ids.map(Number) : undefined;
+  const metadata = f.ids.map((id, i) => ({ path: f.paths?.[i] ?? (numericIds ? undefined : id), label: f.labels[i] }));
+  if (lance) {
+    const started = Date.now();
+    const index = await LanceIndex.create(values.uri!, dim, { table: values.table, metric: values.metric as 'euclidean' | 'cosine', overwrite: values.overwrite });
+    index.pipeline = f.pipeline;
+    index.extractor = f.extractor;
+    await index.saveSpecs();
+    await index.add(f.matrix, ids, metadata);
+    if (values.ann !== 'none') await index.buildAnnIndex({ type: values.ann as LanceAnnOptions['type'], numPartitions: partitions, numSubVectors: subVectors });
+    await index.close();
+    const report = { stage: 'done', engine: 'lancedb', uri: values.uri, table: index.tableName, size: index.size, dim, ann: values.ann, seconds: (Date.now() - started) / 1000 };
+    return console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} into LanceDB table ${index.tableName} at ${values.uri}${values.ann !== 'none' ? ` (${values.ann} index built)` : ''}`);
+  }
   let index: Index;
-  if (values.type === 'exact') index = new ExactEuclideanIndex(dim);
+  if (values.type === 'hnsw') index = new HnswIndex(dim, hnswOptions);
+  else if (values.type === 'exact') index = new ExactEuclideanIndex(dim);
   else if (values.type === 'cosine') index = new CosineIndex(dim);
   else if (values.type === 'lsh') {
     index = new LSHIndex({
@@ -45,17 +87,15 @@ export async function indexCmd(argv: string[]): Promise<void> {
       probeRadius: values['probe-radius'] === undefined ? undefined : Number(values['probe-radius']), centre: values.centre,
       fillToK: values['fill-to-k'], seed: Number(values.seed), planes: values.planes ? await readPlanes(values.planes) : undefined,
     });
-  } else throw new CbirError('INVALID_ARGUMENT', `--type must be exact, cosine or lsh, got "${values.type}".`);
+  } else throw new CbirError('INVALID_ARGUMENT', `--type must be exact, cosine, lsh or hnsw, got "${values.type}".`);
   if (values.planes && values.type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
   // What made the features goes with the index, so that queries are embedded the same way.
   if (f.pipeline) index.pipeline = f.pipeline;
   if (f.extractor) index.extractor = f.extractor;
   const started = Date.now();
-  // Integer ids (the notebook's indexes, a .npy of ids) are the index's ids; other ids (image names) are kept as paths.
-  const numericIds = f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;
-  index.add(f.matrix, numericIds ? f.ids.map(Number) : undefined, f.ids.map((id, i) => ({ path: f.paths?.[i] ?? (numericIds ? undefined : id), label: f.labels[i] })));
+  index.add(f.matrix, ids, metadata);
   if (rerank !== 'none') index.rerank = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {}).spec();
-  await saveIndex(index, resolve(values.out));
+  await saveIndex(index, resolve(values.out!));
   const report = { stage: 'done', type: values.type, size: index.size, dim, rerank, seconds: (Date.now() - started) / 1000, out: values.out };
   console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} (${values.type}) into ${values.out}`);
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CbirError } from 'cbir-core';
+import { add, migrate, remove } from './add-remove.js';
 import { bow } from './bow.js';
 import { cluster } from './cluster.js';
 import { demo } from './demo.js';
@@ -19,7 +20,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   train: { run: train, help: 'train an autoencoder on a folder of images (resumable)' },
   embed: { run: embed, help: 'turn a folder of images into a feature file with a trained model' },
   export: { run: exportCmd, help: "write a trained model as the notebook's PyTorch checkpoint (.pt), optimizer included" },
-  index: { run: indexCmd, help: 'build an exact, cosine or LSH index over a feature file' },
+  index: { run: indexCmd, help: 'build an exact, cosine, LSH or HNSW index file (or a LanceDB table) over a feature file' },
+  add: { run: add, help: "embed a folder's new images as the index's were and add them to it" },
+  remove: { run: remove, help: 'remove items from an index by id, or those whose files are gone' },
+  migrate: { run: migrate, help: 'copy an index file into a LanceDB table' },
   search: { run: search, help: 'find the images nearest to a new image or an indexed one; --montage draws them' },
   eval: { run: evalCmd, help: 'leave-one-out P@k and mAP by label' },
   cluster: { run: cluster, help: 'KMeans elbow and silhouette analysis of a feature file, with plots' },

@@ -3,18 +3,18 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, createExtractor, deserializeReducer, extractOne, imagesToTensor, l2Normalize, modelFingerprint, pipelineMismatch, reduceLatent, type ReducerState, searchHits, searchReranked } from 'cbir-core';
+import { CbirError, createExtractor, deserializeReducer, extractOne, imagesToTensor, l2Normalize, modelFingerprint, pipelineMismatch, reduceLatent, type ReducerState, type SearchHit, searchReranked } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { buildMontage, buildNotebookMontage } from '../image/montage.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { loadIndex } from '../io/index-files.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
 import { loadTfjsModel } from '../io/tfjs-model.js';
 import { loadOpenCv } from '../features/load-opencv.js';
 import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 
-const HELP = `Usage: cbir search --index FILE (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
+const HELP = `Usage: cbir search ${INDEX_USAGE} (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
                    [--rerank auto|diffusion|qe|none] [--montage out.png [--layout captioned|notebook]] [--json]
 
 Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
@@ -31,30 +31,35 @@ export async function search(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      index: { type: 'string' }, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
+      ...INDEX_FLAGS, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
       model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, layout: { type: 'string', default: 'captioned' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(HELP);
-  if (!values.index || (!values.query === !values.id)) throw new CbirError('INVALID_ARGUMENT', `--index and one of --query or --id are required.\n\n${HELP}`);
+  if (!values.query === !values.id) throw new CbirError('INVALID_ARGUMENT', `one of --query or --id is required.\n\n${HELP}`);
+  checkIndexArgs(values);
   const k = positiveInt('k', values.k!);
   if (values.layout !== 'captioned' && values.layout !== 'notebook') throw new CbirError('INVALID_ARGUMENT', `--layout must be captioned or notebook, got "${values.layout}".`);
   if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new CbirError('INVALID_ARGUMENT', `--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
-  const index = await loadIndex(resolve(values.index));
-  const reranker = rerankerFor(index, values.rerank as RerankChoice, values.index);
+  const opened = await openIndexArg(values);
+  const { index } = opened;
+  const source = opened.name;
+  const memory = isInMemory(index);
+  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe')) throw new CbirError('INVALID_ARGUMENT', `--rerank ${values.rerank} works on index files; ${source} is a LanceDB table.`);
+  const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, source) : undefined;
   let vector: Float32Array;
   let queryPath: string;
   let exclude: number | undefined;
   if (values.id !== undefined) {
     exclude = Number(values.id);
-    const v = index.vector(exclude);
-    if (!v) throw new CbirError('INVALID_ARGUMENT', `--id ${values.id} is not in ${values.index} (ids are the feature file's rows, 0..${index.size - 1}).`);
+    const v = await index.vector(exclude);
+    if (!v) throw new CbirError('INVALID_ARGUMENT', `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`);
     vector = v;
-    queryPath = index.metadata(exclude)?.path ?? String(exclude);
+    queryPath = (await index.metadata(exclude))?.path ?? String(exclude);
   } else if (index.extractor) {
     const needsModel = index.extractor.kind === 'tfjs-model';
-    if (values.model && !needsModel) throw new CbirError('INVALID_ARGUMENT', `${values.index} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
-    if (!values.model && needsModel) throw new CbirError('INVALID_ARGUMENT', `${values.index} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`);
+    if (values.model && !needsModel) throw new CbirError('INVALID_ARGUMENT', `${source} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
+    if (!values.model && needsModel) throw new CbirError('INVALID_ARGUMENT', `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`);
     if (needsModel) await initNodeBackend();
     const model = needsModel ? await loadTfjsModel(/^https?:/.test(values.model!) ? values.model! : resolve(values.model!)) : undefined;
     const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
@@ -64,7 +69,7 @@ export async function search(argv: string[]): Promise<void> {
     vector = await extractOne(fx, image);
     fx.dispose();
     model?.dispose?.();
-    if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${values.index} holds ${index.dim}-d vectors. Extract and index the collection again.`);
+    if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${source} holds ${index.dim}-d vectors. Extract and index the collection again.`);
   } else {
     if (!values.model) throw new CbirError('INVALID_ARGUMENT', '--query needs --model DIR|FILE.pt: the model that embedded the indexed collection.');
     await initNodeBackend();
@@ -75,7 +80,7 @@ export async function search(argv: string[]): Promise<void> {
       const why = pipelineMismatch(index.pipeline, { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model) });
       if (why) {
         model.dispose();
-        throw new CbirError('INVALID_ARGUMENT', `--model ${modelPath} is not the model that embedded ${values.index}: ${why}. Pass that model, or embed and index the collection again with this one.`);
+        throw new CbirError('INVALID_ARGUMENT', `--model ${modelPath} is not the model that embedded ${source}: ${why}. Pass that model, or embed and index the collection again with this one.`);
       }
       reducer = index.pipeline.reducer;
     } else {
@@ -85,11 +90,11 @@ export async function search(argv: string[]): Promise<void> {
       reducer = kept
         ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
         : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
-      process.stderr.write(`cbir search: ${values.index} does not record the model and reducer that made it; using ${kept ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.\n`);
+      process.stderr.write(`cbir search: ${source} does not record the model and reducer that made it; using ${kept ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.\n`);
     }
     if (reducer.dim !== index.dim) {
       model.dispose();
-      throw new CbirError('INVALID_ARGUMENT', `the query would be a ${reducer.dim}-d vector; ${values.index} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`);
+      throw new CbirError('INVALID_ARGUMENT', `the query would be a ${reducer.dim}-d vector; ${source} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`);
     }
     queryPath = resolve(values.query!);
     const image = await sharpDecoder({ size: model.inputSize }).decode(queryPath);
@@ -102,8 +107,13 @@ export async function search(argv: string[]): Promise<void> {
   }
   const query = { data: vector, rows: 1, cols: vector.length };
   const depth = Math.min(index.size, exclude === undefined ? k : k + 1);
-  const res = reranker ? searchReranked(index, reranker, query, depth, [exclude]) : index.search(query, depth);
-  const hits = searchHits(index, res).filter((h) => h.id !== exclude).slice(0, k);
+  const res = reranker && memory ? searchReranked(index, reranker, query, depth, [exclude]) : await index.search(query, depth);
+  const hits: SearchHit[] = [];
+  for (let j = 0; j < res.k && hits.length < k; j++) {
+    const id = res.ids[j];
+    if (id >= 0 && id !== exclude) hits.push({ id, distance: res.distances[j], ...(await index.metadata(id)) });
+  }
+  await opened.close();
   if (values.montage) {
     const tiles = [{ path: queryPath, caption: 'query', highlight: true }, ...hits.map((h, j) => ({
       path: h.path ?? '', caption: `#${j + 1} ${h.distance.toFixed(3)}${h.label ? ` ${h.label}` : ''}`,
