@@ -2,8 +2,9 @@ import { defineConfig, type Options } from 'tsup';
 
 // One config for every published package: ESM + CJS + .d.ts. Dependencies stay external (the build runs from the
 // root, whose package.json does not list them): tfjs above all, so the application has a single tfjs registry
-// (kernels and backends register into it); vega, vega-lite and OpenCV.js because they are large and load on demand.
-const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray', 'vega', 'vega-lite', '@techstark/opencv-js'];
+// (kernels and backends register into it); vega, vega-lite, OpenCV.js, usearch and LanceDB because they are large
+// (native binaries, for the last two) and load on demand.
+const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray', 'vega', 'vega-lite', '@techstark/opencv-js', 'usearch', /^@lancedb\//, 'apache-arrow'];
 
 const configs: Options[] = [
   {

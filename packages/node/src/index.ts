@@ -19,5 +19,5 @@ export { renderSvg, writePlot } from './plots/write-plot.js';
 export { loadOpenCv } from './features/load-opencv.js';
 export { loadFeatures, saveFeatures } from './io/feature-files.js';
 export { exportFashionMnist, FASHION_MNIST_CLASSES, type ExportFashionMnistOptions } from './dataset/fashion-mnist.js';
-export { HnswIndex, registerNodeIndexKinds, type HnswIndexOptions } from './indexes/hnsw-index.js';
+export { HnswIndex, registerNodeIndexKinds, type HnswIndexOptions, type Resolved as HnswResolvedOptions } from './indexes/hnsw-index.js';
 export { LanceIndex, type LanceIndexOptions, type LanceAnnOptions, type LanceSearchOptions } from './indexes/lance-index.js';

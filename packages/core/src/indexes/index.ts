@@ -101,12 +101,19 @@ export interface AsyncIndex {
   readonly size: number;
   readonly metric: Metric;
   readonly isTrained: boolean;
+  /** As {@link Index.add}. */
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void>;
+  /** As {@link Index.search}: the same shape and padding. */
   search(queries: Matrix, k: number): Promise<SearchResult>;
+  /** As {@link Index.remove}. */
   remove(ids: ArrayLike<number>): Promise<number>;
+  /** As {@link Index.vector}. */
   vector(id: number): Promise<Float32Array | undefined>;
+  /** As {@link Index.idList}. */
   idList(): Promise<number[]>;
+  /** As {@link Index.metadata}. */
   metadata(id: number): Promise<ItemMetadata | undefined>;
+  /** As {@link Index.reset}. */
   reset(): Promise<void>;
   /** What made the vectors, as {@link Index.pipeline}. */
   pipeline?: EmbeddingPipeline;

@@ -24,7 +24,8 @@ export interface HnswIndexOptions {
   threads?: number;
 }
 
-type Resolved = Required<HnswIndexOptions>;
+/** {@link HnswIndexOptions} with every default filled in. */
+export type Resolved = Required<HnswIndexOptions>;
 
 const DEFAULTS: Omit<Resolved, 'threads'> = { metric: 'euclidean', connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: 'f32' };
 
@@ -96,6 +97,7 @@ export class HnswIndex implements Index {
     });
   }
 
+  /** The number of vectors in the index. */
   get size(): number {
     return this.flat.size;
   }
@@ -150,9 +152,10 @@ export class HnswIndex implements Index {
     const ids = new Float64Array(nq * k).fill(-1);
     const distances = new Float64Array(nq * k).fill(Infinity);
     if (this.metric === 'cosine') checkNonZero(queries);
-    const found = this.graph.search(queries.data.subarray(0, nq * this.dim), k, this.options.threads) as Usearch.BatchMatches;
-    const keys = found.keys;
-    const counts = found.counts;
+    const found = this.graph.search(queries.data.subarray(0, nq * this.dim), k, this.options.threads) as Usearch.Matches | Usearch.BatchMatches;
+    const keys: BigUint64Array = found.keys;
+    // One query comes back as usearch's Matches (only the keys found), a batch as BatchMatches (k per row, and counts).
+    const counts: ArrayLike<bigint> = found instanceof usearch().BatchMatches ? found.counts : [BigInt(keys.length)];
     const cand: { id: number; d: number }[] = [];
     for (let q = 0; q < nq; q++) {
       cand.length = 0;

@@ -105,10 +105,12 @@ export class LanceIndex implements AsyncIndex {
     this.ids = new Set(ids);
   }
 
+  /** The vectors' dimension. */
   get dim(): number {
     return this.config.dim;
   }
 
+  /** `euclidean` or `cosine`, fixed at creation. */
   get metric(): 'euclidean' | 'cosine' {
     return this.config.metric;
   }
@@ -211,6 +213,7 @@ export class LanceIndex implements AsyncIndex {
     await this.meta.add(rows);
   }
 
+  /** Appends rows (ids checked against the table's; cosine rows stored unit-normalised), in slices. */
   async add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void> {
     checkMatrix('LanceIndex.add', vectors, this.dim, 'vectors');
     let next = 0;
@@ -224,6 +227,7 @@ export class LanceIndex implements AsyncIndex {
     for (const id of resolved) this.ids.add(id);
   }
 
+  /** The `k` nearest rows to each query: `[nq, k]`, padded with -1 / Infinity. */
   async search(queries: Matrix, k: number): Promise<SearchResult> {
     checkMatrix('LanceIndex.search', queries, this.dim, 'queries');
     checkK('LanceIndex.search', k);
@@ -269,6 +273,7 @@ export class LanceIndex implements AsyncIndex {
     return Math.sqrt(s);
   }
 
+  /** Deletes `ids` from the table; returns how many were present. */
   async remove(ids: ArrayLike<number>): Promise<number> {
     const present = Array.from(ids).filter((id) => this.ids.has(id));
     for (let i = 0; i < present.length; i += ID_CHUNK) await this.table.delete(`id IN (${present.slice(i, i + ID_CHUNK).join(',')})`);
@@ -276,16 +281,19 @@ export class LanceIndex implements AsyncIndex {
     return present.length;
   }
 
+  /** The stored row of `id` (unit-normalised for cosine), read from the table. */
   async vector(id: number): Promise<Float32Array | undefined> {
     if (!this.ids.has(id)) return undefined;
     const [row] = await this.table.query().where(`id = ${id}`).select(['vector']).limit(1).toArray();
     return row ? Float32Array.from(floats(row.vector)) : undefined;
   }
 
+  /** Every id in the table. */
   async idList(): Promise<number[]> {
     return [...this.ids];
   }
 
+  /** The path and label of `id`, read from the table. */
   async metadata(id: number): Promise<ItemMetadata | undefined> {
     if (!this.ids.has(id)) return undefined;
     const [row] = await this.table.query().where(`id = ${id}`).select(['path', 'label']).limit(1).toArray();
@@ -299,6 +307,7 @@ export class LanceIndex implements AsyncIndex {
     return new Map(rows.map((r) => [Number(r.id), { ...(r.path != null ? { path: String(r.path) } : {}), ...(r.label != null ? { label: String(r.label) } : {}) }]));
   }
 
+  /** Deletes every row, keeping the table, its configuration and specs. */
   async reset(): Promise<void> {
     await this.table.delete('true');
     this.ids.clear();

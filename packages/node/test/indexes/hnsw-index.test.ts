@@ -34,6 +34,9 @@ describe('HnswIndex', () => {
     const res = index.search(q, 10);
     expect(Array.from(res.ids).some((id) => gone.includes(id))).toBe(false);
     expect(recallAtK(res, exact.search(q, 10))).toBeGreaterThanOrEqual(0.95);
+    // One query alone (usearch answers it in another shape) ranks as its row of the batch.
+    const single = index.search({ data: q.data.subarray(24, 48), rows: 1, cols: 24 }, 10);
+    expect(Array.from(single.ids)).toEqual(Array.from(res.ids.subarray(10, 20)));
     const back = deserializeIndex(index.serialize(), 'h.cbirindex') as HnswIndex;
     expect(back.options).toEqual(index.options);
     expect(back.search(q, 10)).toEqual(res);
