@@ -58,6 +58,10 @@ export class CosineIndex extends ExactEuclideanIndex {
     return 1 - s;
   }
 
+  protected override fromSquared(sq: number, r: number, qn: number): number {
+    return 1 - (this.rowNorm(r) + qn - sq) / 2;
+  }
+
   protected override squaredForBound(d: number): number {
     return 2 * d;
   }

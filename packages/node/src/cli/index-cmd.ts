@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildReranker, CbirError, CosineIndex, ExactEuclideanIndex, LSHIndex, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
+import { buildReranker, CbirError, createIndex, indexKinds, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
 import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
-import { HnswIndex } from '../indexes/hnsw-index.js';
+import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
 import { LanceIndex, type LanceAnnOptions } from '../indexes/lance-index.js';
 import { positiveInt } from './model-args.js';
 
@@ -28,6 +28,7 @@ neighbours, 5 by default) as the index's re-ranker. Both suit unit vectors (--ty
 (default none: exact scans). cbir search, eval, add and remove take the same --engine lancedb --uri.`;
 
 export async function indexCmd(argv: string[]): Promise<void> {
+  registerNodeIndexKinds();
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -77,17 +78,18 @@ export async function indexCmd(argv: string[]): Promise<void> {
     const report = { stage: 'done', engine: 'lancedb', uri: values.uri, table: index.tableName, size: index.size, dim, ann: values.ann, seconds: (Date.now() - started) / 1000 };
     return console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} into LanceDB table ${index.tableName} at ${values.uri}${values.ann !== 'none' ? ` (${values.ann} index built)` : ''}`);
   }
-  let index: Index;
-  if (values.type === 'hnsw') index = new HnswIndex(dim, hnswOptions);
-  else if (values.type === 'exact') index = new ExactEuclideanIndex(dim);
-  else if (values.type === 'cosine') index = new CosineIndex(dim);
-  else if (values.type === 'lsh') {
-    index = new LSHIndex({
-      inputDim: dim, hashSize: Number(values['hash-size']), numHashtables: Number(values.tables), distanceFunc: values.distance as LSHDistance,
+  // Every kind through the registry; the options each kind takes from the flags.
+  const type = values.type!;
+  if (!indexKinds().includes(type)) throw new CbirError('INVALID_ARGUMENT', `--type must be one of ${indexKinds().join(', ')}, got "${type}".`);
+  const kindOptions: Record<string, Record<string, unknown>> = {
+    hnsw: hnswOptions,
+    lsh: {
+      hashSize: Number(values['hash-size']), numHashtables: Number(values.tables), distanceFunc: values.distance as LSHDistance,
       probeRadius: values['probe-radius'] === undefined ? undefined : Number(values['probe-radius']), centre: values.centre,
       fillToK: values['fill-to-k'], seed: Number(values.seed), planes: values.planes ? await readPlanes(values.planes) : undefined,
-    });
-  } else throw new CbirError('INVALID_ARGUMENT', `--type must be exact, cosine, lsh or hnsw, got "${values.type}".`);
+    },
+  };
+  const index: Index = createIndex(type, dim, kindOptions[type] ?? {});
   if (values.planes && values.type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
   // What made the features goes with the index, so that queries are embedded the same way.
   if (f.pipeline) index.pipeline = f.pipeline;

@@ -6,13 +6,11 @@ import {
   BlockExtractor,
   CbirError,
   ConvAutoencoder,
-  CosineIndex,
+  createIndex,
   DEFAULT_FUSION,
   DiffusionReranker,
   extractDataset,
   ConvAutoencoderV2,
-  ExactEuclideanIndex,
-  LSHIndex,
   elbow,
   elbowPlotSpec,
   embedImages,
@@ -106,9 +104,10 @@ export async function quickstart(argv: string[]): Promise<void> {
     await writeFileAtomic(join(out, 'features.cbirfeat'), serializeFeatures({ ...features, paths }));
     const meta = features.ids.map((id, i) => ({ path: paths[i], label: features.labels[i] }));
     const dim = features.matrix.cols;
-    const exact = new ExactEuclideanIndex(dim);
+    const exact = createIndex('exact', dim);
     exact.add(features.matrix, undefined, meta);
-    const lsh = new LSHIndex({ inputDim: dim, hashSize: 8, numHashtables: 8, seed, centre: true });
+    // The notebook's ranking (squared Euclidean of the colliding items, nothing filled in), on centred features.
+    const lsh = createIndex('lsh', dim, { hashSize: 8, numHashtables: 8, seed, centre: true, distanceFunc: 'euclidean', fillToK: false });
     lsh.add(features.matrix, undefined, meta);
     await saveIndex(exact, join(out, 'exact.cbirindex'));
     await saveIndex(lsh, join(out, 'lsh.cbirindex'));
@@ -202,7 +201,7 @@ async function compareHandCrafted(data: DirectoryDataset, ks: number[], out: str
   for (const [name, blocks] of [['colour histogram (HSV 8x12x3), cosine', [{ kind: 'colorhist', norm: 'none' }]], ['fused hand-crafted (colour grid, LBP, moments, HOG), cosine', DEFAULT_FUSION]] as const) {
     const fx = await ParallelExtractor.create(new BlockExtractor(blocks as readonly BlockSpec[]).spec());
     const f = await extractDataset(data, fx, options).finally(() => fx.close());
-    const index = new CosineIndex(f.matrix.cols);
+    const index = createIndex('cosine', f.matrix.cols);
     index.add(f.matrix, undefined, f.ids.map((id, i) => ({ path: join(data.root, id), label: f.labels[i] })));
     index.extractor = f.extractor;
     const ids = index.idList();

@@ -40,6 +40,12 @@ describe('HnswIndex', () => {
     const back = deserializeIndex(index.serialize(), 'h.cbirindex') as HnswIndex;
     expect(back.options).toEqual(index.options);
     expect(back.search(q, 10)).toEqual(res);
+    // A wider search list on the same graph: at least the recall, the same items.
+    back.setExpansionSearch(256);
+    expect(back.options.expansionSearch).toBe(256);
+    expect(back.size).toBe(2000);
+    expect(recallAtK(back.search(q, 10), exact.search(q, 10))).toBeGreaterThanOrEqual(recallAtK(res, exact.search(q, 10)));
+    expect(() => back.setExpansionSearch(0)).toThrow(/expansionSearch must be an integer >= 1/);
   });
 
   it('rejects bad options and a zero cosine query, naming what is expected', () => {
