@@ -1,5 +1,5 @@
-// pnpm bench:scale [--n 1000000] [--d 256] [--queries 1000] [--skip-lance]: cbir's indexes at scale against usearch and
-// LanceDB called directly, in the same run, on synthetic clustered vectors (seeded). Prints one table:
+// pnpm bench:scale [--n 1000000] [--d 256] [--queries 1000] [--skip-lance] [--only lsh,hnsw,lance]: cbir's indexes at scale,
+// beside usearch and LanceDB called directly, in the same run, on synthetic clustered vectors (seeded). Prints one table:
 //   - exact batched search (ExactEuclideanIndex) against usearch's exactSearch, and single-query latency p50/p99;
 //   - recall@10 against exact versus QPS for LSH (registry defaults), HnswIndex and LanceIndex at several settings,
 //     beside usearch's HNSW and LanceDB's own query at the same settings (the wrapper's cost);
@@ -35,7 +35,8 @@ if (!child) {
   // The parent: one child per kind, then the table.
   const passthrough = process.argv.slice(2);
   const dir = mkdtempSync(join(tmpdir(), 'cbir-scale-'));
-  const kinds = ['exact', 'lsh', 'hnsw', ...(passthrough.includes('--skip-lance') ? [] : ['lance'])];
+  const only = passthrough.includes('--only') ? passthrough[passthrough.indexOf('--only') + 1].split(',') : undefined;
+  const kinds = ['exact', 'lsh', 'hnsw', ...(passthrough.includes('--skip-lance') ? [] : ['lance'])].filter((kd) => kd === 'exact' || !only || only.includes(kd));
   const table: string[] = [];
   let header = '';
   for (const kind of kinds) {
@@ -140,8 +141,8 @@ t0 = performance.now();
 const hnsw = new HnswIndex(d, { connectivity: 16, expansionAdd: 128 });
 hnsw.add(x);
 const hnswBuild = seconds(t0);
-const hnswMemory = memory(); // before the file is made (serialize holds the whole file in memory) and before usearch's own graph
-const hnswBytes = hnsw.serialize().length;
+const hnswMemory = memory(); // before saving, which holds the graph's bytes once more
+const hnswBytes = hnsw.serializeParts().reduce((a, p) => a + p.length, 0); // what saveIndex writes, chunk by chunk
 const serializePeak = gb(rssNow());
 console.error(`hnsw built in ${hnswBuild.toFixed(0)} s; rss ${gb(rssNow())} GB`);
 // usearch alone searches the very graph HnswIndex built (saved and loaded), so the two differ only by the wrapper.
@@ -168,7 +169,7 @@ for (const ef of [16, 32, 64, 128]) {
   const rawRes: SearchResult = { nq, k, ids: Float64Array.from(r2.keys, (v) => Number(v)), distances: Float64Array.from(r2.distances) };
   const lat = await latencies((i) => void hnsw.search(one(i), k), 200);
   row(`HnswIndex M 16, ef ${ef}`, recallAtK(res, truth).toFixed(3), ours.toFixed(0), `${lat.p50.toFixed(2)} / ${lat.p99.toFixed(2)}`, hnswBuild.toFixed(0), (hnswBytes / 2 ** 20).toFixed(0) + ' MB', hnswMemory,
-    `serialize peaks at ${serializePeak} GB; usearch alone: recall ${recallAtK(rawRes, truth).toFixed(3)}, ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`);
+    `saving peaks at ${serializePeak} GB; usearch alone: recall ${recallAtK(rawRes, truth).toFixed(3)}, ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`);
 }
 rmSync(rawFile, { force: true });
 }
@@ -180,27 +181,34 @@ if (child === 'lance') {
   t0 = performance.now();
   const lance = await LanceIndex.create(dir, d);
   await lance.add(x);
+  const addSeconds = seconds(t0);
   const parts = Math.max(1, Math.round(Math.sqrt(n)));
-  await lance.buildAnnIndex({ type: 'ivf_pq', numPartitions: parts, numSubVectors: d / 16 });
-  const lanceBuild = seconds(t0);
-  const bytes = du(dir);
   const lancedb = require('@lancedb/lancedb') as typeof import('@lancedb/lancedb');
   const table = await (await lancedb.connect(dir)).openTable('cbir');
-  for (const [nprobes, refine] of [[10, 1], [20, 10], [50, 10]] as const) {
-    lance.searchOptions = { nprobes, refineFactor: refine };
+  // IVF-PQ (compressed codes, refined by exact distances of refineFactor x k rows) and IVF-flat (full vectors).
+  const settings = { ivf_pq: [[20, 10], [20, 100], [50, 100]], ivf_flat: [[10, 1], [30, 1]] } as const;
+  for (const type of ['ivf_pq', 'ivf_flat'] as const) {
     t0 = performance.now();
-    const res = await lance.search(q, k);
-    const ours = nq / seconds(t0);
-    t0 = performance.now();
-    for (let b = 0; b < nq; b += 64) {
-      let query = table.vectorSearch(Array.from(q.data.subarray(b * d, (b + 1) * d))).distanceType('l2').limit(k).nprobes(nprobes).refineFactor(refine).select(['id', 'vector']);
-      for (let i = b + 1; i < Math.min(nq, b + 64); i++) query = query.addQueryVector(Array.from(q.data.subarray(i * d, (i + 1) * d)));
-      await query.toArray();
+    await lance.buildAnnIndex({ type, numPartitions: parts, ...(type === 'ivf_pq' ? { numSubVectors: d / 16 } : {}) });
+    const lanceBuild = addSeconds + seconds(t0);
+    const bytes = du(dir);
+    for (const [nprobes, refine] of settings[type]) {
+      lance.searchOptions = { nprobes, ...(refine > 1 ? { refineFactor: refine } : {}) };
+      t0 = performance.now();
+      const res = await lance.search(q, k);
+      const ours = nq / seconds(t0);
+      t0 = performance.now();
+      for (let b = 0; b < nq; b += 64) {
+        let query = table.vectorSearch(Array.from(q.data.subarray(b * d, (b + 1) * d))).distanceType('l2').limit(k).nprobes(nprobes).select(['id', 'vector']);
+        if (refine > 1) query = query.refineFactor(refine);
+        for (let i = b + 1; i < Math.min(nq, b + 64); i++) query = query.addQueryVector(Array.from(q.data.subarray(i * d, (i + 1) * d)));
+        await query.toArray();
+      }
+      const theirs = nq / seconds(t0);
+      const lat = await latencies((i) => lance.search(one(i), k).then(() => undefined), 50);
+      row(`LanceIndex ${type === 'ivf_pq' ? `IVF-PQ (${d / 16} sub-vectors)` : 'IVF-flat'} ${parts} lists, nprobes ${nprobes}${refine > 1 ? `, refine ${refine}` : ''}`, recallAtK(res, truth).toFixed(3), ours.toFixed(0), `${lat.p50.toFixed(1)} / ${lat.p99.toFixed(1)}`, lanceBuild.toFixed(0), (bytes / 2 ** 20).toFixed(0) + ' MB', memory(),
+        `LanceDB alone ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`);
     }
-    const theirs = nq / seconds(t0);
-    const lat = await latencies((i) => lance.search(one(i), k).then(() => undefined), 50);
-    row(`LanceIndex IVF-PQ ${parts} lists, nprobes ${nprobes}, refine ${refine}`, recallAtK(res, truth).toFixed(3), ours.toFixed(0), `${lat.p50.toFixed(1)} / ${lat.p99.toFixed(1)}`, lanceBuild.toFixed(0), (bytes / 2 ** 20).toFixed(0) + ' MB', memory(),
-      `LanceDB alone ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`);
   }
   await lance.close();
   rmSync(dir, { recursive: true, force: true });

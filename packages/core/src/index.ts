@@ -57,7 +57,7 @@ export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embe
 export { readFeatures, type ReadFeaturesOptions } from './embedding/read-features.js';
 export { modelFingerprint, pipelineMismatch, type EmbeddingPipeline } from './embedding/pipeline.js';
 export { checkMatrix, checkK, emptyResult, resolveIds } from './indexes/index.js';
-export { writeIndexFile } from './indexes/flat-store.js';
+export { writeIndexFile, indexFileParts } from './indexes/flat-store.js';
 export { type Index, type AsyncIndex, asAsyncIndex, type Metric, type SearchResult, type ItemMetadata, type SearchHit, searchHits } from './indexes/index.js';
 export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex, normalizeRows } from './indexes/cosine-index.js';

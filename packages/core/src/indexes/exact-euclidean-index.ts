@@ -375,6 +375,14 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     return this.framed(this.header(), [this.store.vectors()]);
   }
 
+  /**
+   * The stored rows, in the order of `idList()` (a view: valid until the next `add` or `remove`).
+   * @internal
+   */
+  storedRows(): Float32Array {
+    return this.store.vectors();
+  }
+
   /** The JSON header of this index's file. */
   protected header(): Record<string, unknown> {
     return { kind: this.kind, metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList() };

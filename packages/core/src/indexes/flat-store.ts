@@ -2,7 +2,7 @@ import { pipelineToFramed, type EmbeddingPipeline } from '../embedding/pipeline.
 import type { ExtractorSpec } from '../features/extractor.js';
 import { specToFramed } from '../io/saved-spec.js';
 import type { RerankSpec } from '../rerank/rerank.js';
-import { writeFramed } from '../io/framed-file.js';
+import { framedParts, writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
 import type { Index, ItemMetadata } from './index.js';
@@ -151,11 +151,30 @@ export class FlatStore {
  * ```
  */
 export function writeIndexFile(header: Record<string, unknown>, arrays: readonly Float32Array[], index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>): Uint8Array {
+  return writeFramed(...indexFileArgs(header, arrays, index));
+}
+
+/**
+ * {@link writeIndexFile}'s bytes as chunks (views of the arrays, no copy of the whole file), for writers that stream
+ * a large index to disk (`saveIndex`).
+ *
+ * @example
+ * ```ts
+ * serializeParts() {
+ *   return indexFileParts(header, [rows, graph], this);   // concatenated, they are serialize()'s bytes
+ * }
+ * ```
+ */
+export function indexFileParts(header: Record<string, unknown>, arrays: readonly Float32Array[], index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>): Uint8Array[] {
+  return framedParts(...indexFileArgs(header, arrays, index));
+}
+
+function indexFileArgs(header: Record<string, unknown>, arrays: readonly Float32Array[], index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>): [string, number, unknown, Float32Array[]] {
   const p = pipelineToFramed(index.pipeline);
   const e = specToFramed(index.extractor);
   const r = specToFramed(index.rerank);
   const parts = { ...(p.header ? { pipeline: p.header } : {}), ...(e.header ? { extractor: e.header } : {}), ...(r.header ? { rerank: r.header } : {}) };
-  return writeFramed('CBIRINDX', 1, { ...header, ...parts }, [...arrays, ...p.arrays, ...e.arrays, ...r.arrays]);
+  return ['CBIRINDX', 1, { ...header, ...parts }, [...arrays, ...p.arrays, ...e.arrays, ...r.arrays]];
 }
 
 /** What every index that keeps its rows in a {@link FlatStore} answers the same way. */

@@ -68,6 +68,11 @@ export interface Index {
   /** The index as bytes (a framed cbir file), for `deserializeIndex`. */
   serialize(): Uint8Array;
   /**
+   * `serialize()`'s bytes as chunks (mostly views of the index's own arrays), for kinds whose files are large: a
+   * writer streams them to disk without a second copy of the index in memory (`saveIndex` does).
+   */
+  serializeParts?(): Uint8Array[];
+  /**
    * What made the indexed vectors (model and fitted reducer), when they came from images: saved with the index so
    * queries are embedded the same way and a query through another model is refused.
    */

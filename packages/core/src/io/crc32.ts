@@ -12,16 +12,17 @@ function crcTable(): Uint32Array {
 }
 
 /**
- * CRC-32 (IEEE 802.3, the zip and PNG checksum) of `bytes`.
+ * CRC-32 (IEEE 802.3, the zip and PNG checksum) of `bytes`; pass the CRC of the bytes before them as `previous` to
+ * checksum a file chunk by chunk (`crc32(b, crc32(a))` is the CRC of `a` then `b`).
  *
  * @example
  * ```ts
  * crc32(new TextEncoder().encode('123456789')); // 0xcbf43926
  * ```
  */
-export function crc32(bytes: Uint8Array): number {
+export function crc32(bytes: Uint8Array, previous = 0): number {
   const t = crcTable();
-  let c = 0xffffffff;
+  let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

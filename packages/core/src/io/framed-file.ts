@@ -7,21 +7,35 @@ import { crc32 } from './crc32.js';
  * and the CRC-32 of everything before it (u32). Little-endian.
  */
 export function writeFramed(magic: string, version: number, header: unknown, arrays: readonly Float32Array[]): Uint8Array {
+  const parts = framedParts(magic, version, header, arrays);
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * {@link writeFramed}'s bytes as a list of chunks: the prefix and header, a view of each array (no copy), and the
+ * checksum, computed chunk by chunk. Write them one after another to make the file without holding it whole in memory.
+ * @internal
+ */
+export function framedParts(magic: string, version: number, header: unknown, arrays: readonly Float32Array[]): Uint8Array[] {
   const json = new TextEncoder().encode(JSON.stringify(header));
-  const bodyBytes = arrays.reduce((a, x) => a + x.byteLength, 0);
-  const out = new Uint8Array(16 + json.length + bodyBytes + 4);
-  const dv = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(magic.padEnd(8).slice(0, 8)));
+  const head = new Uint8Array(16 + json.length);
+  const dv = new DataView(head.buffer);
+  head.set(new TextEncoder().encode(magic.padEnd(8).slice(0, 8)));
   dv.setUint32(8, version, true);
   dv.setUint32(12, json.length, true);
-  out.set(json, 16);
-  let at = 16 + json.length;
-  for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
-    at += a.byteLength;
-  }
-  dv.setUint32(at, crc32(out.subarray(0, at)), true);
-  return out;
+  head.set(json, 16);
+  const parts = [head, ...arrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength))];
+  let crc = 0;
+  for (const p of parts) crc = crc32(p, crc);
+  const tail = new Uint8Array(4);
+  new DataView(tail.buffer).setUint32(0, crc, true);
+  return [...parts, tail];
 }
 
 /** A framed file's parsed header and a reader of its float32 body. */

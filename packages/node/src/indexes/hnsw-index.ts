@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BackendUnavailableError, CbirError, CosineIndex, ExactEuclideanIndex, checkK, checkMatrix, normalizeRows, registerIndexKind, writeIndexFile,
+  BackendUnavailableError, CbirError, CosineIndex, ExactEuclideanIndex, checkK, checkMatrix, indexFileParts, normalizeRows, registerIndexKind, writeIndexFile,
   type Index, type IndexFileReader, type ItemMetadata, type Matrix, type Metric, type SearchResult,
 } from 'cbir-core';
 import type * as Usearch from 'usearch';
@@ -247,15 +247,23 @@ export class HnswIndex implements Index {
 
   /** The rows (as the flat index writes them) and usearch's graph, in one framed file. */
   serialize(): Uint8Array {
+    return writeIndexFile(...this.fileArgs());
+  }
+
+  /** `serialize()`'s bytes as chunks: views of the stored rows and of usearch's graph bytes, no copy of the file. */
+  serializeParts(): Uint8Array[] {
+    return indexFileParts(...this.fileArgs());
+  }
+
+  private fileArgs(): [Record<string, unknown>, Float32Array[], HnswIndex] {
     const graph = this.graphBytes();
-    const padded = new Uint8Array(Math.ceil(graph.length / 4) * 4);
-    padded.set(graph);
+    // The body is float32 arrays: the graph's bytes as one, zero-padded to a multiple of 4 only when they need it.
+    const words = graph.length % 4 === 0 && graph.byteOffset % 4 === 0 ? new Float32Array(graph.buffer, graph.byteOffset, graph.length / 4) : padded(graph);
     const { dim, size } = this;
     const { threads: _threads, ...options } = this.options;
-    const rows = new Float32Array(size * dim);
-    this.flat.idList().forEach((id, r) => rows.set(this.flat.vector(id)!, r * dim));
-    const header = { kind: this.kind, metric: this.metric, dim, size, ids: this.flat.idList(), metadata: this.flat.idList().map((id) => this.flat.metadata(id) ?? null), options, graphBytes: graph.length };
-    return writeIndexFile(header, [rows, new Float32Array(padded.buffer)], this);
+    const ids = this.flat.idList();
+    const header = { kind: this.kind, metric: this.metric, dim, size, ids, metadata: ids.map((id) => this.flat.metadata(id) ?? null), options, graphBytes: graph.length };
+    return [header, [this.flat.storedRows(), words], this];
   }
 
   /** usearch writes its graph only to a file: through a private temp folder. */
@@ -282,6 +290,12 @@ export class HnswIndex implements Index {
     if (index.graph.size() !== h.size) file.fail(`holds a graph of ${index.graph.size()} vectors for ${h.size} rows`);
     return index;
   }
+}
+
+function padded(bytes: Uint8Array): Float32Array {
+  const out = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+  out.set(bytes);
+  return new Float32Array(out.buffer);
 }
 
 let registered = false;

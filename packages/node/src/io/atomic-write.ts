@@ -4,21 +4,23 @@ import { basename, dirname, join } from 'node:path';
 
 /**
  * Writes `bytes` to `path` atomically: to a temporary file beside it, flushed to disk, then renamed over `path`.
- * A crash leaves either the old file or the new one, never a half-written file.
+ * A crash leaves either the old file or the new one, never a half-written file. `bytes` may be a list of chunks,
+ * written one after another (a large file need not be one buffer in memory).
  *
  * @example
  * ```ts
  * await writeFileAtomic('out/index.bin', bytes);   // a crash leaves the old file or the new one
  * ```
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
   try {
     await removeStaleTemps(path);
     // The writer's pid is in the name, so that a later writer can tell a killed writer's leftover from a live one's.
     const tmp = `${path}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
     const handle = await open(tmp, 'w');
     try {
-      await handle.writeFile(bytes);
+      if (bytes instanceof Uint8Array) await handle.writeFile(bytes);
+      else for (const chunk of bytes) await handle.write(chunk);
       await handle.sync();
     } catch (e) {
       await handle.close();

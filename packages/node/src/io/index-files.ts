@@ -4,7 +4,8 @@ import { readWholeFile } from './read-file.js';
 import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
 
 /**
- * Writes an index to `path` atomically (temp file + rename).
+ * Writes an index to `path` atomically (temp file + rename); a kind with `serializeParts` (HnswIndex) is streamed in
+ * chunks, without a second copy of the index in memory.
  *
  * @example
  * ```ts
@@ -12,7 +13,7 @@ import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
  * ```
  */
 export async function saveIndex(index: Index, path: string): Promise<void> {
-  await writeFileAtomic(path, index.serialize());
+  await writeFileAtomic(path, index.serializeParts ? index.serializeParts() : index.serialize());
 }
 
 /**

@@ -37,7 +37,11 @@ describe('HnswIndex', () => {
     // One query alone (usearch answers it in another shape) ranks as its row of the batch.
     const single = index.search({ data: q.data.subarray(24, 48), rows: 1, cols: 24 }, 10);
     expect(Array.from(single.ids)).toEqual(Array.from(res.ids.subarray(10, 20)));
-    const back = deserializeIndex(index.serialize(), 'h.cbirindex') as HnswIndex;
+    // The chunks saveIndex streams are serialize()'s bytes.
+    const whole = index.serialize();
+    const parts = index.serializeParts();
+    expect(Buffer.concat(parts).equals(Buffer.from(whole))).toBe(true);
+    const back = deserializeIndex(whole, 'h.cbirindex') as HnswIndex;
     expect(back.options).toEqual(index.options);
     expect(back.search(q, 10)).toEqual(res);
     // A wider search list on the same graph: at least the recall, the same items.
