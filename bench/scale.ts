@@ -185,11 +185,12 @@ if (child === 'lance') {
   const parts = Math.max(1, Math.round(Math.sqrt(n)));
   const lancedb = require('@lancedb/lancedb') as typeof import('@lancedb/lancedb');
   const table = await (await lancedb.connect(dir)).openTable('cbir');
-  // IVF-PQ (compressed codes, refined by exact distances of refineFactor x k rows) and IVF-flat (full vectors).
-  const settings = { ivf_pq: [[20, 10], [20, 100], [50, 100]], ivf_flat: [[10, 1], [30, 1]] } as const;
-  for (const type of ['ivf_pq', 'ivf_flat'] as const) {
+  // IVF-PQ: compressed codes, refined by the exact distances of refineFactor x k rows. (A trial at 10^6 with IVF-flat
+  // and refine 100 was killed by the kernel at 24 GB resident: not run until that is understood.)
+  const settings = { ivf_pq: [[10, 1], [20, 10], [50, 10]] } as const;
+  for (const type of ['ivf_pq'] as const) {
     t0 = performance.now();
-    await lance.buildAnnIndex({ type, numPartitions: parts, ...(type === 'ivf_pq' ? { numSubVectors: d / 16 } : {}) });
+    await lance.buildAnnIndex({ type, numPartitions: parts, numSubVectors: d / 16 });
     const lanceBuild = addSeconds + seconds(t0);
     const bytes = du(dir);
     for (const [nprobes, refine] of settings[type]) {
@@ -206,7 +207,7 @@ if (child === 'lance') {
       }
       const theirs = nq / seconds(t0);
       const lat = await latencies((i) => lance.search(one(i), k).then(() => undefined), 50);
-      row(`LanceIndex ${type === 'ivf_pq' ? `IVF-PQ (${d / 16} sub-vectors)` : 'IVF-flat'} ${parts} lists, nprobes ${nprobes}${refine > 1 ? `, refine ${refine}` : ''}`, recallAtK(res, truth).toFixed(3), ours.toFixed(0), `${lat.p50.toFixed(1)} / ${lat.p99.toFixed(1)}`, lanceBuild.toFixed(0), (bytes / 2 ** 20).toFixed(0) + ' MB', memory(),
+      row(`LanceIndex IVF-PQ (${d / 16} sub-vectors) ${parts} lists, nprobes ${nprobes}${refine > 1 ? `, refine ${refine}` : ''}`, recallAtK(res, truth).toFixed(3), ours.toFixed(0), `${lat.p50.toFixed(1)} / ${lat.p99.toFixed(1)}`, lanceBuild.toFixed(0), (bytes / 2 ** 20).toFixed(0) + ' MB', memory(),
         `LanceDB alone ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`);
     }
   }
