@@ -81,16 +81,16 @@ export async function indexCmd(argv: string[]): Promise<void> {
   // Every kind through the registry; the options each kind takes from the flags.
   const type = values.type!;
   if (!indexKinds().includes(type)) throw new CbirError('INVALID_ARGUMENT', `--type must be one of ${indexKinds().join(', ')}, got "${type}".`);
+  if (values.planes && type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
   const kindOptions: Record<string, Record<string, unknown>> = {
     hnsw: hnswOptions,
     lsh: {
       hashSize: Number(values['hash-size']), numHashtables: Number(values.tables), distanceFunc: values.distance as LSHDistance,
       probeRadius: values['probe-radius'] === undefined ? undefined : Number(values['probe-radius']), centre: values.centre,
-      fillToK: values['fill-to-k'], seed: Number(values.seed), planes: values.planes ? await readPlanes(values.planes) : undefined,
+      fillToK: values['fill-to-k'], seed: Number(values.seed), planes: values.planes && type === 'lsh' ? await readPlanes(values.planes) : undefined,
     },
   };
   const index: Index = createIndex(type, dim, kindOptions[type] ?? {});
-  if (values.planes && values.type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
   // What made the features goes with the index, so that queries are embedded the same way.
   if (f.pipeline) index.pipeline = f.pipeline;
   if (f.extractor) index.extractor = f.extractor;
