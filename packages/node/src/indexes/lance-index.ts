@@ -95,7 +95,6 @@ export class LanceIndex implements AsyncIndex {
     private readonly db: Lance.Connection,
     private table: Lance.Table,
     private readonly meta: Lance.Table,
-    private readonly arrow: typeof Arrow,
     readonly uri: string,
     readonly tableName: string,
     private readonly config: Config,
@@ -158,7 +157,7 @@ export class LanceIndex implements AsyncIndex {
     const table = await db.createEmptyTable(name, rowSchema(arrow, dim), { mode });
     const meta = await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow), { mode });
     const config: Config = { format: 'cbir-lance', version: 1, metric, dim };
-    const index = new LanceIndex(db, table, meta, arrow, uri, name, config, [], {});
+    const index = new LanceIndex(db, table, meta, uri, name, config, [], {});
     await index.saveSpecs();
     return index;
   }
@@ -174,7 +173,7 @@ export class LanceIndex implements AsyncIndex {
    */
   static async open(uri: string, options: Pick<LanceIndexOptions, 'table' | 'storageOptions'> = {}): Promise<LanceIndex> {
     const name = tableName(options.table);
-    const { lancedb, arrow } = await load();
+    const { lancedb } = await load();
     const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
     const names = await db.tableNames();
     if (!names.includes(name) || !names.includes(name + META_SUFFIX)) {
@@ -196,7 +195,7 @@ export class LanceIndex implements AsyncIndex {
     const carrier = Buffer.from(String(rows.find((r) => r.key === 'specs')?.value ?? ''), 'base64');
     const specs = carrier.length ? deserializeIndex(new Uint8Array(carrier), `${uri} (${name}${META_SUFFIX})`) : undefined;
     const ids = (await table.query().select(['id']).toArray()).map((r) => Number(r.id));
-    const index = new LanceIndex(db, table, meta, arrow, uri, name, config, ids, { pipeline: specs?.pipeline, extractor: specs?.extractor });
+    const index = new LanceIndex(db, table, meta, uri, name, config, ids, { pipeline: specs?.pipeline, extractor: specs?.extractor });
     index.annBuilt = (await table.listIndices()).some((i) => i.columns.includes('vector'));
     return index;
   }
