@@ -1,10 +1,11 @@
 import { defineConfig, type Options } from 'tsup';
+import { pageAssetsEsbuild } from './scripts/build/page-assets.js';
 
 // One config for every published package: ESM + CJS + .d.ts. Dependencies stay external (the build runs from the
 // root, whose package.json does not list them): tfjs above all, so the application has a single tfjs registry
 // (kernels and backends register into it); vega, vega-lite, OpenCV.js, usearch and LanceDB because they are large
 // (native binaries, for the last two) and load on demand.
-const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray', 'vega', 'vega-lite', '@techstark/opencv-js', 'usearch', /^@lancedb\//, 'apache-arrow'];
+const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray', 'vega', 'vega-lite', '@techstark/opencv-js', 'usearch', /^@lancedb\//, 'apache-arrow', 'fastify', /^@fastify\//];
 
 const configs: Options[] = [
   {
@@ -36,6 +37,7 @@ const configs: Options[] = [
     target: 'node20',
     platform: 'node',
     external,
+    esbuildPlugins: [pageAssetsEsbuild],
   },
   {
     // The browser package: ESM only (what bundlers want), no Node built-ins, platform 'browser'.

@@ -21,3 +21,6 @@ export { loadFeatures, saveFeatures } from './io/feature-files.js';
 export { exportFashionMnist, FASHION_MNIST_CLASSES, type ExportFashionMnistOptions } from './dataset/fashion-mnist.js';
 export { HnswIndex, registerNodeIndexKinds, type HnswIndexOptions, type Resolved as HnswResolvedOptions } from './indexes/hnsw-index.js';
 export { LanceIndex, type LanceIndexOptions, type LanceAnnOptions, type LanceSearchOptions } from './indexes/lance-index.js';
+export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModelArgs } from './query/query-embedder.js';
+export { createSearchServer, type SearchServerOptions } from './serve/server.js';
+export { readClusterAssignments, type ClusterAssignments } from './serve/clusters.js';

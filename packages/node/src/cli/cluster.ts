@@ -89,8 +89,7 @@ export async function cluster(argv: string[]): Promise<void> {
   }
 
   const allKs = [...fitted.keys()].sort((a, b) => a - b);
-  const csv = ['id,label,' + allKs.map((k) => `k${k}`).join(','), ...f.ids.map((id, i) => [csvField(id), csvField(f.labels[i] ?? ''), ...allKs.map((k) => fitted.get(k)!.labels[i])].join(','))];
-  await writeFileAtomic(join(out, 'assignments.csv'), Buffer.from(csv.join('\n') + '\n'));
+  await writeAssignments(join(out, 'assignments.csv'), f.ids, f.labels, allKs.map((k) => ({ k, labels: fitted.get(k)!.labels })));
   const best = silhouettes.reduce<{ k: number; score: number } | undefined>((a, b) => (!a || b.score > a.score ? b : a), undefined);
   const summary = {
     features: resolve(values.features), rows: x.rows, cols: x.cols, estimator: miniBatch ? 'MiniBatchKMeans' : 'KMeans', ...estimator,
@@ -148,6 +147,12 @@ function project2d(x: Matrix, seed: number): { apply: (m: Matrix) => Float32Arra
       return out;
     },
   };
+}
+
+/** assignments.csv: `id,label,k2,k3,...`, one row per item in the feature file's order (what `cbir serve --clusters` reads). */
+export async function writeAssignments(path: string, ids: readonly string[], labels: readonly (string | null | undefined)[], fits: readonly { k: number; labels: ArrayLike<number> }[]): Promise<void> {
+  const csv = ['id,label,' + fits.map((f) => `k${f.k}`).join(','), ...ids.map((id, i) => [csvField(id), csvField(labels[i] ?? ''), ...fits.map((f) => f.labels[i])].join(','))];
+  await writeFileAtomic(path, Buffer.from(csv.join('\n') + '\n'));
 }
 
 function csvField(v: string): string {

@@ -12,6 +12,7 @@ import { features } from './features.js';
 import { indexCmd } from './index-cmd.js';
 import { quickstart } from './quickstart.js';
 import { search } from './search.js';
+import { serve } from './serve.js';
 import { train } from './train.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   remove: { run: remove, help: 'remove items from an index by id, or those whose files are gone' },
   migrate: { run: migrate, help: 'copy an index file into a LanceDB table' },
   search: { run: search, help: 'find the images nearest to a new image or an indexed one; --montage draws them' },
+  serve: { run: serve, help: 'serve an index to a browser: drop in a photo, see the most similar ones (a JSON API too)' },
   eval: { run: evalCmd, help: 'leave-one-out P@k and mAP by label' },
   cluster: { run: cluster, help: 'KMeans elbow and silhouette analysis of a feature file, with plots' },
   bow: { run: bow, help: 'ORB bag of visual words: descriptors, elbow, vocabulary and BoW features of a folder' },

@@ -15,6 +15,7 @@ import {
   elbowPlotSpec,
   embedImages,
   evaluateRetrieval,
+  modelFingerprint,
   recallAtK,
   searchHits,
   serializeFeatures,
@@ -36,6 +37,7 @@ import { saveModel } from '../io/model-files.js';
 import { writePlot } from '../plots/write-plot.js';
 import { ParallelExtractor } from '../parallel-extractor.js';
 import { writeReport, type ReportData } from '../report/write-report.js';
+import { writeAssignments } from './cluster.js';
 import { progressPrinter } from './progress-bar.js';
 
 const HELP = `Usage: cbir quickstart [--data DIR] [--queries DIR] [--out cbir-report] [--model v1|v2] [--size 32] [--epochs 4]
@@ -101,7 +103,9 @@ export async function quickstart(argv: string[]): Promise<void> {
     // 2. Embed and index.
     const features = await time('embed', () => embedImages(model, data, { onProgress: print }));
     const paths = features.ids.map((id) => join(data.root, id));
-    await writeFileAtomic(join(out, 'features.cbirfeat'), serializeFeatures({ ...features, paths }));
+    // What made the vectors, saved with the features and the indexes: cbir search and cbir serve embed queries with it.
+    const pipeline = { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model), reducer: features.reducer };
+    await writeFileAtomic(join(out, 'features.cbirfeat'), serializeFeatures({ ...features, paths, pipeline }));
     const meta = features.ids.map((id, i) => ({ path: paths[i], label: features.labels[i] }));
     const dim = features.matrix.cols;
     const exact = createIndex('exact', dim);
@@ -109,6 +113,8 @@ export async function quickstart(argv: string[]): Promise<void> {
     // The notebook's ranking (squared Euclidean of the colliding items, nothing filled in), on centred features.
     const lsh = createIndex('lsh', dim, { hashSize: 8, numHashtables: 8, seed, centre: true, distanceFunc: 'euclidean', fillToK: false });
     lsh.add(features.matrix, undefined, meta);
+    exact.pipeline = pipeline;
+    lsh.pipeline = pipeline;
     await saveIndex(exact, join(out, 'exact.cbirindex'));
     await saveIndex(lsh, join(out, 'lsh.cbirindex'));
 
@@ -157,6 +163,7 @@ export async function quickstart(argv: string[]): Promise<void> {
     const curve = await time('cluster', () => elbow(features.matrix, { ks: elbowKs, estimator: { nInit: 3, seed } }));
     await writePlot(elbowPlotSpec(curve), join(out, 'elbow'));
     const km = curve.find((p) => p.k === nClasses)!; // the elbow fitted it already
+    await writeAssignments(join(out, 'assignments.csv'), features.ids, features.labels, [{ k: nClasses, labels: km.labels }]);
     const samples = silhouetteSamples(features.matrix, km.labels);
     const silhouette = samples.reduce((a, b) => a + b, 0) / samples.length;
     await writePlot(silhouettePlotSpec(samples, km.labels, { title: `Silhouette plot, k = ${nClasses} (average ${silhouette.toFixed(3)})` }), join(out, 'silhouette'));

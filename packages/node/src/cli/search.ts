@@ -1,17 +1,11 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, createExtractor, deserializeReducer, extractOne, imagesToTensor, l2Normalize, modelFingerprint, pipelineMismatch, reduceLatent, type ReducerState, type SearchHit, searchReranked } from 'cbir-core';
-import { initNodeBackend } from '../backend.js';
+import { CbirError, type SearchHit, searchReranked } from 'cbir-core';
 import { buildMontage, buildNotebookMontage } from '../image/montage.js';
-import { sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
-import { loadTfjsModel } from '../io/tfjs-model.js';
-import { loadOpenCv } from '../features/load-opencv.js';
-import { loadModelArg, positiveInt, reducerPathFor } from './model-args.js';
+import { openQueryEmbedder } from '../query/query-embedder.js';
+import { positiveInt } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 
 const HELP = `Usage: cbir search ${INDEX_USAGE} (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
@@ -56,54 +50,14 @@ export async function search(argv: string[]): Promise<void> {
     if (!v) throw new CbirError('INVALID_ARGUMENT', `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`);
     vector = v;
     queryPath = (await index.metadata(exclude))?.path ?? String(exclude);
-  } else if (index.extractor) {
-    const needsModel = index.extractor.kind === 'tfjs-model';
-    if (values.model && !needsModel) throw new CbirError('INVALID_ARGUMENT', `${source} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
-    if (!values.model && needsModel) throw new CbirError('INVALID_ARGUMENT', `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`);
-    if (needsModel) await initNodeBackend();
-    const model = needsModel ? await loadTfjsModel(/^https?:/.test(values.model!) ? values.model! : resolve(values.model!)) : undefined;
-    const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
-    const fx = await createExtractor(index.extractor, { model, cv });
-    queryPath = resolve(values.query!);
-    const image = await sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize }).decode(queryPath);
-    vector = await extractOne(fx, image);
-    fx.dispose();
-    model?.dispose?.();
-    if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${source} holds ${index.dim}-d vectors. Extract and index the collection again.`);
   } else {
-    if (!values.model) throw new CbirError('INVALID_ARGUMENT', '--query needs --model DIR|FILE.pt: the model that embedded the indexed collection.');
-    await initNodeBackend();
-    const modelPath = resolve(values.model);
-    const { model, isDir } = await loadModelArg(modelPath, { arch: values.arch, size: values.size });
-    let reducer: ReducerState;
-    if (index.pipeline) {
-      const why = pipelineMismatch(index.pipeline, { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model) });
-      if (why) {
-        model.dispose();
-        throw new CbirError('INVALID_ARGUMENT', `--model ${modelPath} is not the model that embedded ${source}: ${why}. Pass that model, or embed and index the collection again with this one.`);
-      }
-      reducer = index.pipeline.reducer;
-    } else {
-      // An index from before pipelines were saved with it: the reducer that cbir embed then kept beside the model.
-      const reducerPath = reducerPathFor(modelPath, isDir);
-      const kept = existsSync(reducerPath);
-      reducer = kept
-        ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
-        : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
-      process.stderr.write(`cbir search: ${source} does not record the model and reducer that made it; using ${kept ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.\n`);
-    }
-    if (reducer.dim !== index.dim) {
-      model.dispose();
-      throw new CbirError('INVALID_ARGUMENT', `the query would be a ${reducer.dim}-d vector; ${source} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`);
-    }
     queryPath = resolve(values.query!);
-    const image = await sharpDecoder({ size: model.inputSize }).decode(queryPath);
-    const x = imagesToTensor([image], model.inputSize);
-    const z = model.encode(x);
-    vector = reduceLatent(z.dataSync() as Float32Array, reducer);
-    if (reducer.l2) l2Normalize(vector);
-    tf.dispose([x, z]);
-    model.dispose();
+    const embedder = await openQueryEmbedder(index, values, source, (note) => process.stderr.write(`cbir search: ${note}\n`));
+    try {
+      vector = await embedder.embed(queryPath);
+    } finally {
+      embedder.dispose();
+    }
   }
   const query = { data: vector, rows: 1, cols: vector.length };
   const depth = Math.min(index.size, exclude === undefined ? k : k + 1);

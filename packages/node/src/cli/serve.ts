@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CbirError } from 'cbir-core';
+import { openQueryEmbedder, queryNeedsModel, type QueryEmbedder } from '../query/query-embedder.js';
+import { readClusterAssignments } from '../serve/clusters.js';
+import { createSearchServer, snapshotItems } from '../serve/server.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg } from './index-arg.js';
+import { positiveInt } from './model-args.js';
+
+const HELP = `Usage: cbir serve ${INDEX_USAGE} [--model DIR|FILE.pt [--arch v1|v2] [--size S]]
+                  [--port 8080] [--host 127.0.0.1] [--token TOKEN] [--clusters assignments.csv [--cluster-k K]]
+                  [--max-upload-mb 20] [--max-megapixels 40] [--queue 32] [--log]
+
+Serves an index to a browser: open http://127.0.0.1:8080/ to drop in a photo and see the most similar ones, click a
+result to see its neighbours, filter by label, browse clusters. A JSON API underneath (POST /api/search with an image,
+GET /api/similar/:id, /api/items/:id, /api/thumb/:id, /api/clusters, /api/info, /healthz) answers errors as
+{"error": {"code", "message"}}.
+
+New images are embedded exactly as cbir search --query embeds them: the extractor saved in the index, or --model (the
+model that embedded the collection, checked against the index). Without --model, a model-made index is served for
+browsing and similar-item search only.
+
+  --port N             the port (0 picks a free one); default 8080
+  --host ADDR          the address to bind; default 127.0.0.1 (this machine only). Binding another address without
+                       --token prints a warning: anyone who reaches the port can search and see the thumbnails.
+  --token TOKEN        require TOKEN on every /api/ request (Authorization: Bearer TOKEN, or open /?token=TOKEN);
+                       also read from the CBIR_TOKEN environment variable, which keeps it out of the process list
+  --clusters FILE      cbir cluster's assignments.csv for the collection the index was built from; --cluster-k picks
+                       its column (default: the largest k in it)
+  --max-upload-mb N    the largest upload accepted; default 20
+  --max-megapixels N   the most pixels an upload may have (read from its header, before decoding); default 40
+  --queue N            uploads that may wait for the encoder before the server answers 503 BUSY; default 32
+  --log                log each request as a JSON line on stdout
+
+Ctrl-C (or SIGTERM) stops accepting connections, finishes the requests in flight, and exits 0; a second Ctrl-C exits
+at once (130).`;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...INDEX_FLAGS, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' }, token: { type: 'string' }, clusters: { type: 'string' }, 'cluster-k': { type: 'string' },
+      'max-upload-mb': { type: 'string', default: '20' }, 'max-megapixels': { type: 'string', default: '40' }, queue: { type: 'string', default: '32' },
+      log: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  checkIndexArgs(values);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CbirError('INVALID_ARGUMENT', `--port must be an integer in 0..65535, got "${values.port}".`);
+  const maxUploadMb = Number(values['max-upload-mb']);
+  if (!(maxUploadMb > 0 && maxUploadMb <= 1024)) throw new CbirError('INVALID_ARGUMENT', `--max-upload-mb must be a number in (0, 1024], got "${values['max-upload-mb']}".`);
+  const maxMegapixels = Number(values['max-megapixels']);
+  if (!(maxMegapixels > 0 && maxMegapixels <= 1000)) throw new CbirError('INVALID_ARGUMENT', `--max-megapixels must be a number in (0, 1000], got "${values['max-megapixels']}".`);
+  const queue = positiveInt('queue', values.queue!);
+  const clusterK = values['cluster-k'] === undefined ? undefined : positiveInt('cluster-k', values['cluster-k']);
+  if (clusterK !== undefined && !values.clusters) throw new CbirError('INVALID_ARGUMENT', '--cluster-k goes with --clusters assignments.csv.');
+  const token = values.token ?? process.env.CBIR_TOKEN;
+  if (token !== undefined && token.length < 8) throw new CbirError('INVALID_ARGUMENT', '--token must be at least 8 characters: it is the only thing between the port and your photos.');
+  const host = values.host!;
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+  const opened = await openIndexArg(values);
+  let embedder: QueryEmbedder | undefined;
+  try {
+    const { index } = opened;
+    if (index.size === 0) throw new CbirError('INVALID_ARGUMENT', `${opened.name} holds no items: build it with cbir index first.`);
+    if (values.model || !queryNeedsModel(index)) {
+      embedder = await openQueryEmbedder(index, values, opened.name, (note) => process.stderr.write(`cbir serve: ${note}\n`));
+    } else {
+      process.stderr.write(`cbir serve: no --model: new images cannot be searched, only indexed ones (pass the model that embedded ${opened.name} to search with uploads).\n`);
+    }
+    const clusters = values.clusters
+      ? readClusterAssignments(await readFile(resolve(values.clusters), 'utf8'), await snapshotItems(index), values.clusters, clusterK)
+      : undefined;
+    const app = await createSearchServer({
+      index, name: opened.name, embedder, clusters, token, maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024), maxPixels: Math.round(maxMegapixels * 1e6), maxQueue: queue, logger: values.log,
+    });
+    const address = await app.listen({ port, host });
+    if (!loopback && token === undefined) process.stderr.write(`cbir serve: warning: listening on ${host} without --token: anyone who can reach this port can search the collection and see its images.\n`);
+    console.log(`cbir serve: ${opened.name} (${index.kind}, ${index.size} items, ${index.dim}-d)${embedder ? `, queries by ${embedder.description}` : ''}`);
+    console.log(`cbir serve: listening on ${address.replace('[::1]', 'localhost')}/${token ? ' (with a token: open /?token=TOKEN)' : ''}; Ctrl-C to stop`);
+    await new Promise<void>((done) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          process.stderr.write('cbir serve: stopped at once.\n');
+          process.exit(130);
+        }
+        stopping = true;
+        process.stderr.write(`cbir serve: ${signal}: finishing the requests in flight (Ctrl-C again to stop at once)…\n`);
+        void app.close().then(done);
+      };
+      process.on('SIGINT', () => stop('interrupted'));
+      process.on('SIGTERM', () => stop('terminated'));
+    });
+    process.stderr.write('cbir serve: stopped.\n');
+    return 0;
+  } finally {
+    embedder?.dispose();
+    await opened.close();
+  }
+}

@@ -1,0 +1,254 @@
+// The search page of `cbir serve`: plain DOM, no framework (one form, one grid). Bundled by esbuild at build time
+// (scripts/build/page-assets.ts) and served from memory.
+
+interface Item {
+  id: number;
+  path?: string;
+  label?: string;
+  cluster?: number;
+}
+interface Hit extends Item {
+  distance: number;
+}
+interface Info {
+  name: string;
+  index: { kind: string; metric: string; size: number; dim: number };
+  backend: string | null;
+  query: string | null;
+  labels: string[];
+  clusters: { k: number } | null;
+  limits: { maxUploadBytes: number; maxPixels: number; maxK: number; formats: string };
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const token = new URLSearchParams(location.search).get('token');
+const statusEl = $('status');
+const message = $<HTMLParagraphElement>('message');
+const results = $<HTMLOListElement>('results');
+const resultsTitle = $('results-title');
+const queryImage = $<HTMLImageElement>('query-image');
+const queryCaption = $('query-caption');
+const kSelect = $<HTMLSelectElement>('k');
+const labelSelect = $<HTMLSelectElement>('label');
+const drop = $('drop');
+const fileInput = $<HTMLInputElement>('file');
+let info: Info | undefined;
+let summary = '';
+let lastQuery: (() => Promise<void>) | undefined;
+let queryUrl: string | undefined;
+
+class ApiError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers });
+  } catch {
+    throw new ApiError('NETWORK', 'the server does not answer: is cbir serve still running?');
+  }
+  const body = await res.json().catch(() => undefined);
+  if (!res.ok) throw new ApiError(body?.error?.code ?? String(res.status), body?.error?.message ?? `the server answered ${res.status}.`);
+  return body as T;
+}
+
+function thumb(id: number, size = 256): string {
+  return `/api/thumb/${id}?size=${size}${token ? `&token=${encodeURIComponent(token)}` : ''}`;
+}
+
+function showMessage(text: string | undefined): void {
+  message.hidden = !text;
+  message.textContent = text ?? '';
+}
+
+function itemName(item: Item): string {
+  return item.path?.split(/[\\/]/).pop() ?? `#${item.id}`;
+}
+
+function setStatus(extra?: string): void {
+  statusEl.textContent = [summary, extra].filter(Boolean).join(' · ');
+}
+
+function searchParams(): string {
+  const p = new URLSearchParams({ k: kSelect.value });
+  if (labelSelect.value) p.set('label', labelSelect.value);
+  return p.toString();
+}
+
+/** Fills the grid; each result is a button that searches from it. */
+function render(items: (Item | Hit)[], title: string): void {
+  resultsTitle.hidden = false;
+  resultsTitle.textContent = title;
+  results.replaceChildren(...items.map((item, rank) => {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.id = String(item.id);
+    const distance = 'distance' in item ? item.distance.toFixed(3) : '';
+    button.title = `${itemName(item)}${item.label ? ` (${item.label})` : ''}${distance ? `, distance ${distance}` : ''}: search from it`;
+    button.setAttribute('aria-label', `${'distance' in item ? `result ${rank + 1}, ` : ''}${itemName(item)}${item.label ? `, ${item.label}` : ''}${distance ? `, distance ${distance}` : ''}`);
+    const img = document.createElement('img');
+    img.src = thumb(item.id);
+    img.alt = '';
+    img.loading = 'lazy';
+    const caption = document.createElement('span');
+    caption.className = 'caption';
+    const label = document.createElement('span');
+    label.className = 'label';
+    label.textContent = item.label ?? itemName(item);
+    caption.append(label);
+    if (distance) {
+      const d = document.createElement('span');
+      d.className = 'distance';
+      d.textContent = distance;
+      caption.append(d);
+    }
+    button.append(img, caption);
+    button.addEventListener('click', () => void similar(item.id, true));
+    li.append(button);
+    return li;
+  }));
+  document.body.dataset.state = 'results';
+}
+
+async function run(query: () => Promise<void>): Promise<void> {
+  lastQuery = query;
+  showMessage(undefined);
+  document.body.dataset.state = 'busy';
+  try {
+    await query();
+  } catch (e) {
+    showMessage((e as Error).message);
+    document.body.dataset.state = 'error';
+  }
+}
+
+async function upload(file: Blob, fileName: string): Promise<void> {
+  if (!info?.query) return showMessage('This server cannot embed new images (it was started without --model); click an item to search from it.');
+  if (queryUrl) URL.revokeObjectURL(queryUrl);
+  queryUrl = URL.createObjectURL(file);
+  queryImage.src = queryUrl;
+  queryImage.hidden = false;
+  queryCaption.textContent = `${fileName} (${Math.max(1, Math.round(file.size / 1024))} KB)`;
+  history.pushState(null, '', location.search || location.pathname);
+  await run(async () => {
+    const form = new FormData();
+    form.append('image', file, fileName);
+    const t0 = performance.now();
+    const res = await api<{ results: Hit[]; took: { queuedMs: number; embedMs: number; searchMs: number } }>(`/api/search?${searchParams()}`, { method: 'POST', body: form });
+    render(res.results, `${res.results.length} nearest to ${fileName}`);
+    setStatus(`query ${Math.round(performance.now() - t0)} ms (embed ${res.took.embedMs.toFixed(0)}, search ${res.took.searchMs.toFixed(1)})`);
+  });
+}
+
+async function similar(id: number, push: boolean): Promise<void> {
+  if (push) history.pushState({ id }, '', `${location.search}#item=${id}`);
+  await run(async () => {
+    const t0 = performance.now();
+    const res = await api<{ query: Item; results: Hit[]; took: { searchMs: number } }>(`/api/similar/${id}?${searchParams()}`);
+    queryImage.src = thumb(id);
+    queryImage.hidden = false;
+    queryCaption.textContent = `${itemName(res.query)}${res.query.label ? ` (${res.query.label})` : ''}, item ${id}`;
+    render(res.results, `${res.results.length} nearest to item ${id}`);
+    setStatus(`query ${Math.round(performance.now() - t0)} ms (search ${res.took.searchMs.toFixed(1)})`);
+    (results.querySelector('button') as HTMLButtonElement | null)?.focus({ preventScroll: true });
+  });
+}
+
+async function browse(): Promise<void> {
+  await run(async () => {
+    const res = await api<{ size: number; items: Item[] }>(`/api/items?limit=${kSelect.value}`);
+    render(res.items, `The collection: the first ${res.items.length} of ${res.size}`);
+  });
+}
+
+async function showClusters(): Promise<void> {
+  await run(async () => {
+    const res = await api<{ k: number; clusters: { cluster: number; size: number; sample: number[] }[] }>('/api/clusters');
+    const members = await Promise.all(res.clusters.map((c) => api<{ items: Item[] }>(`/api/clusters/${c.cluster}?limit=1`)));
+    render(members.map((m) => m.items[0]).filter(Boolean), `${res.k} clusters: one member of each (${res.clusters.map((c) => c.size).join(', ')} items)`);
+  });
+}
+
+function firstImage(list: DataTransferItemList | FileList | null | undefined): File | undefined {
+  for (const entry of Array.from((list ?? []) as ArrayLike<File | DataTransferItem>)) {
+    const file = entry instanceof File ? entry : entry.kind === 'file' ? entry.getAsFile() : null;
+    if (file) return file;
+  }
+  return undefined;
+}
+
+/** Arrow keys move between results, row by row as the grid lays them out. */
+function onGridKey(e: KeyboardEvent): void {
+  const buttons = Array.from(results.querySelectorAll('button'));
+  const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
+  if (at < 0) return;
+  const top = buttons[0].getBoundingClientRect().top;
+  const columns = Math.max(1, buttons.filter((b) => Math.abs(b.getBoundingClientRect().top - top) < 2).length);
+  const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns, Home: -at, End: buttons.length - 1 - at }[e.key];
+  if (step === undefined) return;
+  e.preventDefault();
+  buttons[Math.min(buttons.length - 1, Math.max(0, at + step))].focus();
+}
+
+function fromLocation(): void {
+  const id = /^#item=(\d+)$/.exec(location.hash)?.[1];
+  if (id !== undefined) void similar(Number(id), false);
+  else void browse();
+}
+
+async function start(): Promise<void> {
+  try {
+    info = await api<Info>('/api/info');
+  } catch (e) {
+    statusEl.textContent = (e as Error).message;
+    return showMessage((e as Error).message);
+  }
+  const { index } = info;
+  summary = `${info.name}: ${index.kind} index, ${index.size.toLocaleString('en')} items, ${index.dim}-d, ${index.metric}${info.backend ? `, tfjs ${info.backend}` : ''}`;
+  setStatus(info.query ? `queries: ${info.query}` : 'no query model: search from indexed items');
+  if (info.labels.length) {
+    $('label-filter').hidden = false;
+    labelSelect.append(...info.labels.map((l) => new Option(l, l)));
+  }
+  if (info.clusters) {
+    const button = $<HTMLButtonElement>('show-clusters');
+    button.hidden = false;
+    button.textContent = `Clusters (${info.clusters.k})`;
+    button.addEventListener('click', () => void showClusters());
+  }
+  if (!info.query) $('drop-help').textContent = 'This server was started without --model: click an item to find its neighbours.';
+  document.body.dataset.ready = 'true';
+  fromLocation();
+}
+
+fileInput.addEventListener('change', () => {
+  const file = fileInput.files?.[0];
+  if (file) void upload(file, file.name);
+  fileInput.value = '';
+});
+drop.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' || e.key === ' ') (e.preventDefault(), fileInput.click());
+});
+drop.addEventListener('dragover', (e) => (e.preventDefault(), drop.classList.add('over')));
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const file = firstImage(e.dataTransfer?.files);
+  if (file) void upload(file, file.name);
+});
+document.addEventListener('paste', (e) => {
+  const file = firstImage(e.clipboardData?.items);
+  if (file) void upload(file, file.name || 'pasted image');
+});
+results.addEventListener('keydown', onGridKey);
+for (const select of [kSelect, labelSelect]) select.addEventListener('change', () => lastQuery && void run(lastQuery));
+window.addEventListener('popstate', fromLocation);
+void start();
+export {};

@@ -1,0 +1,362 @@
+/// <reference path="./assets.d.ts" />
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { basename } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import sharp from 'sharp';
+import { CbirError, ImageDecodeError, type AsyncIndex, type Index, type ItemMetadata } from 'cbir-core';
+import type { QueryEmbedder } from '../query/query-embedder.js';
+import type { ClusterAssignments } from './clusters.js';
+import { Limiter } from './limiter.js';
+import { ThumbnailCache } from './thumbnails.js';
+import pageHtml from './page/index.html?raw';
+import pageCss from './page/style.css?raw';
+import pageJs from './page/app.ts?bundle';
+
+/** Options of {@link createSearchServer}. */
+export interface SearchServerOptions {
+  /** The index to serve: a file loaded with `loadIndex`, or a `LanceIndex`. */
+  index: Index | AsyncIndex;
+  /** How the page and messages name the index (a file's base name is shown, never its folder). */
+  name?: string;
+  /** Embeds uploaded images as the collection was (see `openQueryEmbedder`); without it uploads answer `NO_QUERY_MODEL`. */
+  embedder?: QueryEmbedder;
+  /** The items' clusters, served at `/api/clusters`. */
+  clusters?: ClusterAssignments;
+  /** When set, every `/api/` request needs it as `Authorization: Bearer TOKEN` or `?token=TOKEN`. */
+  token?: string;
+  /**
+   * The largest upload accepted, in bytes.
+   * @defaultValue 20 MiB
+   */
+  maxUploadBytes?: number;
+  /**
+   * The most pixels (width x height) an upload may have; checked from its header before it is decoded.
+   * @defaultValue 40,000,000
+   */
+  maxPixels?: number;
+  /**
+   * The largest `k` a request may ask for.
+   * @defaultValue 100
+   */
+  maxK?: number;
+  /**
+   * Uploads embedded at once (the encoder runs on the SIMD threads: one at a time keeps them busy).
+   * @defaultValue 1
+   */
+  concurrency?: number;
+  /**
+   * Uploads that may wait for the encoder; beyond that a request is answered 503 `BUSY` at once.
+   * @defaultValue 32
+   */
+  maxQueue?: number;
+  /**
+   * Bytes of JPEG thumbnails kept in memory.
+   * @defaultValue 64 MiB
+   */
+  thumbnailCacheBytes?: number;
+  /** Fastify's logger (`true` for JSON lines on stdout). @defaultValue false */
+  logger?: boolean;
+}
+
+/** A hit as the API returns it. */
+interface ApiHit {
+  id: number;
+  distance: number;
+  path?: string;
+  label?: string;
+  cluster?: number;
+}
+
+/** The image formats an upload may be in: what sharp decodes from bytes alone (no SVG, which can reference files). */
+const IMAGE_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif']);
+const FORMAT_NAMES = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
+
+/** An error the API reports as `{ error: { code, message } }` with an HTTP status. */
+class ApiError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The search service behind `cbir serve`: a Fastify app with a JSON API over one index and the page at `/`.
+ *
+ * - `POST /api/search?k=&label=`: an image as multipart field `image` or as the raw body (`image/*`), embedded as the
+ *   collection was; answers `{ results: [{ id, distance, path, label, cluster }], took: { embedMs, searchMs } }`.
+ * - `GET /api/similar/:id?k=&label=`: the items nearest to an indexed one (itself excluded).
+ * - `GET /api/items?offset=&limit=` (the collection in id order), `GET /api/items/:id`, `GET /api/thumb/:id?size=` (a cached JPEG), `GET /api/clusters`, `GET /api/clusters/:c`,
+ *   `GET /api/info`, `GET /healthz`.
+ *
+ * Errors are JSON `{ error: { code, message } }`. Uploads are capped in bytes and pixels and must be an image sharp
+ * decodes; thumbnails exist only for indexed items (no path from a request reaches the file system); a burst of uploads
+ * waits in a bounded queue. The caller owns the index and the embedder: close them after `app.close()`.
+ *
+ * @example
+ * ```ts
+ * const index = await loadIndex('exact.cbirindex');
+ * const embedder = await openQueryEmbedder(index, { model: 'model' }, 'exact.cbirindex');
+ * const app = await createSearchServer({ index, embedder });
+ * await app.listen({ port: 8080, host: '127.0.0.1' });
+ * ```
+ */
+export async function createSearchServer(options: SearchServerOptions): Promise<FastifyInstance> {
+  const { index, embedder, clusters, token } = options;
+  const maxUploadBytes = options.maxUploadBytes ?? 20 * 1024 * 1024;
+  const maxPixels = options.maxPixels ?? 40_000_000;
+  const maxK = options.maxK ?? 100;
+  const limiter = new Limiter(options.concurrency ?? 1, options.maxQueue ?? 32);
+  const thumbs = new ThumbnailCache(options.thumbnailCacheBytes ?? 64 * 1024 * 1024);
+  const items = await snapshotItems(index);
+  const labels = [...new Set([...items.values()].map((m) => m.label).filter((l): l is string => l !== undefined))].sort();
+  const name = options.name === undefined ? index.kind : basename(options.name);
+
+  // Loaded here, not at import: `import 'cbir-node'` stays free of the HTTP stack.
+  const [{ default: Fastify }, { default: multipart }] = await Promise.all([import('fastify'), import('@fastify/multipart')]);
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxUploadBytes, forceCloseConnections: 'idle', return503OnClosing: true,
+    // Unknown query parameters are errors, not silently dropped (ajv's default in Fastify removes them).
+    ajv: { customOptions: { removeAdditional: false } } });
+  await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 } });
+  app.addContentTypeParser(/^image\/|^application\/octet-stream$/, { parseAs: 'buffer', bodyLimit: maxUploadBytes }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
+    const [status, code, message] = describeError(err, maxUploadBytes);
+    if (status >= 500) req.log.error(err);
+    return reply.code(status).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no such route: ${req.method} ${req.url.split('?')[0]}` } }));
+
+  // Draining: close() stops accepting and closes idle keep-alive sockets; a response finished while closing asks its
+  // client to close too, or its socket would hold close() open for Fastify's 72-second keep-alive.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
+    if (closing) reply.header('connection', 'close');
+  });
+  if (token !== undefined) {
+    const want = createHash('sha256').update(token).digest();
+    app.addHook('onRequest', async (req) => {
+      if (!req.url.startsWith('/api/')) return;
+      const header = req.headers.authorization;
+      const given = header?.startsWith('Bearer ') ? header.slice(7) : (req.query as Record<string, string | undefined>)?.token;
+      if (given === undefined || !timingSafeEqual(createHash('sha256').update(given).digest(), want)) {
+        throw new ApiError(401, 'UNAUTHORIZED', 'this server needs its token: send Authorization: Bearer TOKEN, or open the page as /?token=TOKEN.');
+      }
+    });
+  }
+
+  const item = (id: number): Omit<ApiHit, 'distance'> => ({ id, ...items.get(id), ...(clusters?.clusterOf.has(id) ? { cluster: clusters.clusterOf.get(id) } : {}) });
+  const hit = (id: number, distance: number): ApiHit => ({ ...item(id), distance });
+
+  /** The k nearest items to `vector` (with `label` only, and without `exclude`), searching deeper until k are found. */
+  async function nearest(vector: Float32Array, k: number, exclude?: number, label?: string): Promise<ApiHit[]> {
+    const wanted = k + (exclude === undefined ? 0 : 1);
+    let depth = Math.min(index.size, label === undefined ? wanted : wanted * 4);
+    for (;;) {
+      const res = await index.search({ data: vector, rows: 1, cols: vector.length }, depth);
+      const hits: ApiHit[] = [];
+      for (let j = 0; j < res.k && hits.length < k; j++) {
+        const id = res.ids[j];
+        if (id < 0 || id === exclude || (label !== undefined && items.get(id)?.label !== label)) continue;
+        hits.push(hit(id, res.distances[j]));
+      }
+      if (hits.length >= k || depth >= index.size) return hits;
+      depth = Math.min(index.size, depth * 4);
+    }
+  }
+
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 0 } } } as const;
+  const searchQuery = {
+    type: 'object',
+    additionalProperties: false,
+    properties: { k: { type: 'integer', minimum: 1, maximum: maxK, default: 10 }, label: { type: 'string', maxLength: 256 }, token: { type: 'string' } },
+  } as const;
+  const itemOf = (id: number): ItemMetadata => {
+    const item = items.get(id);
+    if (!item) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index (${index.size} items).`);
+    return item;
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok', items: index.size }));
+
+  app.get('/api/info', async () => ({
+    name,
+    index: { kind: index.kind, metric: index.metric, size: index.size, dim: index.dim },
+    backend: embedder && queryUsesTf(index) ? tf.getBackend() ?? null : null,
+    query: embedder?.description ?? null,
+    labels,
+    clusters: clusters ? { k: clusters.k } : null,
+    limits: { maxUploadBytes, maxPixels, maxK, formats: FORMAT_NAMES },
+  }));
+
+  app.post('/api/search', { schema: { querystring: searchQuery } }, async (req) => {
+    const { k, label } = req.query as { k: number; label?: string };
+    if (!embedder) throw new ApiError(400, 'NO_QUERY_MODEL', 'this server cannot embed new images: start cbir serve with --model, the model that embedded the collection.');
+    const bytes = await uploadOf(req);
+    await checkImage(bytes, maxPixels);
+    const t0 = performance.now();
+    const ran = await limiter.run(async () => {
+      const t1 = performance.now();
+      const vector = await embedder.embed(bytes);
+      return { vector, queuedMs: t1 - t0, embedMs: performance.now() - t1 };
+    });
+    if (!ran) throw new ApiError(503, 'BUSY', `${limiter.maxQueue} uploads are already waiting for the encoder; try again in a moment.`);
+    const t2 = performance.now();
+    const results = await nearest(checkVector(ran.value.vector), k, undefined, label);
+    return { results, took: { queuedMs: round(ran.value.queuedMs), embedMs: round(ran.value.embedMs), searchMs: round(performance.now() - t2) } };
+  });
+
+  app.get('/api/similar/:id', { schema: { params: idParams, querystring: searchQuery } }, async (req) => {
+    const { id } = req.params as { id: number };
+    const { k, label } = req.query as { k: number; label?: string };
+    itemOf(id);
+    const t0 = performance.now();
+    const vector = await index.vector(id);
+    if (!vector) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index.`);
+    const results = await nearest(vector, k, id, label);
+    return { query: item(id), results, took: { searchMs: round(performance.now() - t0) } };
+  });
+
+  const ordered = [...items.keys()].sort((a, b) => a - b);
+  app.get('/api/items', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { offset: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, token: { type: 'string' } } } },
+  }, async (req) => {
+    const { offset, limit } = req.query as { offset: number; limit: number };
+    return { size: ordered.length, offset, items: ordered.slice(offset, offset + limit).map(item) };
+  });
+
+  app.get('/api/items/:id', { schema: { params: idParams } }, async (req) => {
+    const { id } = req.params as { id: number };
+    itemOf(id);
+    return item(id);
+  });
+
+  app.get('/api/thumb/:id', {
+    schema: { params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { size: { type: 'integer', minimum: 16, maximum: 512, default: 192 }, token: { type: 'string' } } } },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: number };
+    const { size } = req.query as { size: number };
+    // The path comes from the index, never from the request.
+    const path = itemOf(id).path;
+    if (!path) throw new ApiError(404, 'NO_IMAGE', `item ${id} has no image file recorded in the index.`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await thumbs.get(path, size);
+    } catch {
+      throw new ApiError(404, 'NO_IMAGE', `the image of item ${id} (${basename(path)}) cannot be read any more.`);
+    }
+    return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  app.get('/api/clusters', async () => {
+    if (!clusters) throw new ApiError(404, 'NO_CLUSTERS', 'this index was served without clusters: start cbir serve with --clusters assignments.csv (from cbir cluster).');
+    const members = clusterMembers(clusters);
+    return { k: clusters.k, clusters: members.map((ids, cluster) => ({ cluster, size: ids.length, sample: ids.slice(0, 8) })) };
+  });
+
+  app.get('/api/clusters/:cluster', {
+    schema: {
+      params: { type: 'object', required: ['cluster'], properties: { cluster: { type: 'integer', minimum: 0 } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { offset: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 }, token: { type: 'string' } } },
+    },
+  }, async (req) => {
+    if (!clusters) throw new ApiError(404, 'NO_CLUSTERS', 'this index was served without clusters: start cbir serve with --clusters assignments.csv (from cbir cluster).');
+    const { cluster } = req.params as { cluster: number };
+    const { offset, limit } = req.query as { offset: number; limit: number };
+    if (cluster >= clusters.k) throw new ApiError(404, 'NOT_FOUND', `cluster ${cluster} does not exist: there are ${clusters.k} (0..${clusters.k - 1}).`);
+    const ids = clusterMembers(clusters)[cluster];
+    return { cluster, size: ids.length, offset, items: ids.slice(offset, offset + limit).map(item) };
+  });
+
+  const pageHeaders = {
+    'cache-control': 'no-cache',
+    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  };
+  app.get('/', async (_req, reply) => reply.headers(pageHeaders).type('text/html; charset=utf-8').send(pageHtml));
+  app.get('/app.js', async (_req, reply) => reply.headers(pageHeaders).type('text/javascript; charset=utf-8').send(pageJs));
+  app.get('/style.css', async (_req, reply) => reply.headers(pageHeaders).type('text/css; charset=utf-8').send(pageCss));
+  return app;
+}
+
+/** Whether the index's queries run a tfjs model (an autoencoder or a tfjs extractor), so a tfjs backend is worth naming. */
+function queryUsesTf(index: Pick<Index | AsyncIndex, 'extractor'>): boolean {
+  return !index.extractor || index.extractor.kind === 'tfjs-model';
+}
+
+/** Every item's metadata, read once: the page's labels and filters and every answer's paths come from it. @internal */
+export async function snapshotItems(index: Index | AsyncIndex): Promise<Map<number, ItemMetadata>> {
+  const lance = index as AsyncIndex & { allMetadata?: () => Promise<Map<number, ItemMetadata>> };
+  if (typeof lance.allMetadata === 'function') return lance.allMetadata();
+  const out = new Map<number, ItemMetadata>();
+  for (const id of await index.idList()) out.set(id, (await index.metadata(id)) ?? {});
+  return out;
+}
+
+const memberCache = new WeakMap<ClusterAssignments, number[][]>();
+function clusterMembers(clusters: ClusterAssignments): number[][] {
+  let members = memberCache.get(clusters);
+  if (!members) {
+    members = Array.from({ length: clusters.k }, () => []);
+    for (const [id, c] of clusters.clusterOf) members[c].push(id);
+    memberCache.set(clusters, members);
+  }
+  return members;
+}
+
+/** The uploaded bytes: multipart field `image`, or the raw body. */
+async function uploadOf(req: FastifyRequest): Promise<Uint8Array> {
+  if (req.isMultipart()) {
+    const part = await req.file();
+    if (!part) throw new ApiError(400, 'NO_IMAGE', 'the form has no file: send the image in a field named "image".');
+    if (part.fieldname !== 'image') throw new ApiError(400, 'NO_IMAGE', `the form's file is in field "${part.fieldname}"; send it in a field named "image".`);
+    return part.toBuffer();
+  }
+  if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `send the image as multipart/form-data (field "image") or as the raw body with an image/* content type.`);
+  return req.body;
+}
+
+/** Refuses what is not an image sharp decodes, or has more pixels than allowed, from its header alone. */
+async function checkImage(bytes: Uint8Array, maxPixels: number): Promise<void> {
+  if (bytes.length === 0) throw new ApiError(400, 'EMPTY_UPLOAD', `the upload is empty (0 bytes): send a ${FORMAT_NAMES} image.`);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch {
+    throw new ApiError(415, 'UNSUPPORTED_IMAGE', `the upload (${bytes.length} bytes) is not an image cbir can read: send a ${FORMAT_NAMES} file.`);
+  }
+  if (!meta.format || !IMAGE_FORMATS.has(meta.format)) throw new ApiError(415, 'UNSUPPORTED_IMAGE', `the upload is ${meta.format ?? 'of an unknown type'}; send a ${FORMAT_NAMES} file.`);
+  const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
+  if (pixels > maxPixels) {
+    throw new ApiError(413, 'IMAGE_TOO_LARGE', `the image is ${meta.width} x ${meta.pageHeight ?? meta.height} (${(pixels / 1e6).toFixed(1)} megapixels); this server takes at most ${(maxPixels / 1e6).toFixed(1)}. Send a smaller image.`);
+  }
+}
+
+function checkVector(v: Float32Array): Float32Array {
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) throw new ApiError(500, 'BAD_VECTOR', `the query's vector has a non-finite value at ${i}; the model or its reducer is broken.`);
+  }
+  return v;
+}
+
+function describeError(err: FastifyError | ApiError | Error, maxUploadBytes: number): [number, string, string] {
+  if (err instanceof ApiError) return [err.statusCode, err.code, err.message];
+  if (err instanceof ImageDecodeError) return [415, 'UNSUPPORTED_IMAGE', `the upload cannot be decoded as an image: send a ${FORMAT_NAMES} file.`];
+  if (err instanceof CbirError) return [400, err.code, err.message];
+  const e = err as FastifyError;
+  if (e.validation) return [400, 'INVALID_REQUEST', e.message];
+  const mb = (maxUploadBytes / 1024 / 1024).toFixed(maxUploadBytes < 1024 * 1024 ? 2 : 0);
+  if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return [413, 'UPLOAD_TOO_LARGE', `the upload is larger than this server takes (${mb} MB); send a smaller image.`];
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
+    return [415, 'UNSUPPORTED_MEDIA_TYPE', 'send the image as multipart/form-data (field "image") or as the raw body with an image/* content type.'];
+  }
+  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return [400, 'INVALID_REQUEST', e.message];
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return [e.statusCode, e.code ?? 'INVALID_REQUEST', e.message];
+  return [500, 'INTERNAL', 'the server failed on this request; its log says why.'];
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
