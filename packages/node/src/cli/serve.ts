@@ -5,12 +5,13 @@ import { CbirError } from 'cbir-core';
 import { openQueryEmbedder, queryNeedsModel, type QueryEmbedder } from '../query/query-embedder.js';
 import { readClusterAssignments } from '../serve/clusters.js';
 import { createSearchServer, snapshotItems } from '../serve/server.js';
-import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg } from './index-arg.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
+import { rerankerFor } from './rerank-arg.js';
 import { positiveInt } from './model-args.js';
 
 const HELP = `Usage: cbir serve ${INDEX_USAGE} [--model DIR|FILE.pt [--arch v1|v2] [--size S]]
                   [--port 8080] [--host 127.0.0.1] [--token TOKEN] [--clusters assignments.csv [--cluster-k K]]
-                  [--max-upload-mb 20] [--max-megapixels 40] [--queue 32] [--log]
+                  [--rerank auto|none] [--max-upload-mb 20] [--max-megapixels 40] [--queue 32] [--log]
 
 Serves an index to a browser: open http://127.0.0.1:8080/ to drop in a photo and see the most similar ones, click a
 result to see its neighbours, filter by label, browse clusters. A JSON API underneath (POST /api/search with an image,
@@ -28,6 +29,8 @@ browsing and similar-item search only.
                        also read from the CBIR_TOKEN environment variable, which keeps it out of the process list
   --clusters FILE      cbir cluster's assignments.csv for the collection the index was built from; --cluster-k picks
                        its column (default: the largest k in it)
+  --rerank auto|none   auto (the default) re-ranks with the re-ranker saved in the index (cbir index --rerank), as
+                       cbir search does; none searches without it
   --max-upload-mb N    the largest upload accepted; default 20
   --max-megapixels N   the most pixels an upload may have (read from its header, before decoding); default 40
   --queue N            uploads that may wait for the encoder before the server answers 503 BUSY; default 32
@@ -42,7 +45,7 @@ export async function serve(argv: string[]): Promise<number> {
     options: {
       ...INDEX_FLAGS, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' }, token: { type: 'string' }, clusters: { type: 'string' }, 'cluster-k': { type: 'string' },
-      'max-upload-mb': { type: 'string', default: '20' }, 'max-megapixels': { type: 'string', default: '40' }, queue: { type: 'string', default: '32' },
+      'max-upload-mb': { type: 'string', default: '20' }, 'max-megapixels': { type: 'string', default: '40' }, queue: { type: 'string', default: '32' }, rerank: { type: 'string', default: 'auto' },
       log: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,6 +61,7 @@ export async function serve(argv: string[]): Promise<number> {
   const maxMegapixels = Number(values['max-megapixels']);
   if (!(maxMegapixels > 0 && maxMegapixels <= 1000)) throw new CbirError('INVALID_ARGUMENT', `--max-megapixels must be a number in (0, 1000], got "${values['max-megapixels']}".`);
   const queue = positiveInt('queue', values.queue!);
+  if (values.rerank !== 'auto' && values.rerank !== 'none') throw new CbirError('INVALID_ARGUMENT', `--rerank must be auto or none, got "${values.rerank}".`);
   const clusterK = values['cluster-k'] === undefined ? undefined : positiveInt('cluster-k', values['cluster-k']);
   if (clusterK !== undefined && !values.clusters) throw new CbirError('INVALID_ARGUMENT', '--cluster-k goes with --clusters assignments.csv.');
   const token = values.token ?? process.env.CBIR_TOKEN;
@@ -78,8 +82,9 @@ export async function serve(argv: string[]): Promise<number> {
     const clusters = values.clusters
       ? readClusterAssignments(await readFile(resolve(values.clusters), 'utf8'), await snapshotItems(index), values.clusters, clusterK)
       : undefined;
+    const reranker = isInMemory(index) ? rerankerFor(index, values.rerank, opened.name) : undefined;
     const app = await createSearchServer({
-      index, name: opened.name, embedder, clusters, token, maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024), maxPixels: Math.round(maxMegapixels * 1e6), maxQueue: queue, logger: values.log,
+      index, name: opened.name, embedder, clusters, reranker, token, maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024), maxPixels: Math.round(maxMegapixels * 1e6), maxQueue: queue, logger: values.log,
     });
     const address = await app.listen({ port, host });
     if (!loopback && token === undefined) process.stderr.write(`cbir serve: warning: listening on ${host} without --token: anyone who can reach this port can search the collection and see its images.\n`);

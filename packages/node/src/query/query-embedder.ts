@@ -14,6 +14,7 @@ import {
   reduceLatent,
   type AsyncIndex,
   type Index,
+  type RawImage,
   type ReducerState,
 } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
@@ -30,6 +31,12 @@ export interface QueryEmbedder {
   readonly dim: number;
   /** The vector of one image, from a path or the file's bytes. Throws `ImageDecodeError` for what is not an image. */
   embed(image: string | Uint8Array): Promise<Float32Array>;
+  /**
+   * The vectors of several images, each as a lone {@link QueryEmbedder.embed} would give it (to float32 rounding): an
+   * autoencoder encodes them as one batch, which costs far less per image. One image that fails does not fail the
+   * others. At most 4 images are decoded at once.
+   */
+  embedMany(images: readonly (string | Uint8Array)[]): Promise<PromiseSettledResult<Float32Array>[]>;
   /** Frees the model's tensors. */
   dispose(): void;
 }
@@ -81,14 +88,16 @@ export async function openQueryEmbedder(index: Index | AsyncIndex, args: QueryMo
     const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
     const fx = await createExtractor(index.extractor, { model, cv });
     const decoder = sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize });
+    const embed = async (image: string | Uint8Array) => {
+      const vector = await extractOne(fx, await decoder.decode(image));
+      if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${source} holds ${index.dim}-d vectors. Extract and index the collection again.`);
+      return vector;
+    };
     return {
       description: `${index.extractor.kind} features${model ? ` (${args.model})` : ''}`,
       dim: index.dim,
-      async embed(image) {
-        const vector = await extractOne(fx, await decoder.decode(image));
-        if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${source} holds ${index.dim}-d vectors. Extract and index the collection again.`);
-        return vector;
-      },
+      embed,
+      embedMany: (images) => settleLimited(images, 1, embed),
       dispose() {
         fx.dispose();
         model?.dispose?.();
@@ -121,20 +130,54 @@ export async function openQueryEmbedder(index: Index | AsyncIndex, args: QueryMo
     throw new CbirError('INVALID_ARGUMENT', `the query would be a ${reducer.dim}-d vector; ${source} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`);
   }
   const decoder = sharpDecoder({ size: model.inputSize });
+  const embedMany = async (images: readonly (string | Uint8Array)[]): Promise<PromiseSettledResult<Float32Array>[]> => {
+    const decoded = await settleLimited(images, DECODE_CONCURRENCY, (image) => decoder.decode(image));
+    const ok = decoded.flatMap((d, i) => (d.status === 'fulfilled' ? [i] : []));
+    const out: PromiseSettledResult<Float32Array>[] = decoded.map((d) => (d.status === 'rejected' ? d : { status: 'rejected', reason: undefined }));
+    if (ok.length === 0) return out;
+    const z = tf.tidy(() => model.encode(imagesToTensor(ok.map((i) => (decoded[i] as PromiseFulfilledResult<RawImage>).value), model.inputSize)));
+    try {
+      const latent = (await z.data()) as Float32Array;
+      const per = latent.length / ok.length;
+      ok.forEach((i, row) => {
+        const vector = reduceLatent(latent.subarray(row * per, (row + 1) * per), reducer);
+        if (reducer.l2) l2Normalize(vector);
+        out[i] = { status: 'fulfilled', value: vector };
+      });
+      return out;
+    } finally {
+      z.dispose();
+    }
+  };
   return {
     description: `${model.architecture.name} at ${model.inputSize} px${reducer.kind === 'none' ? '' : `, ${reducer.kind} to ${reducer.dim}-d`}`,
     dim: index.dim,
     async embed(image) {
-      const decoded = await decoder.decode(image);
-      const z = tf.tidy(() => model.encode(imagesToTensor([decoded], model.inputSize)));
-      try {
-        const vector = reduceLatent((await z.data()) as Float32Array, reducer);
-        if (reducer.l2) l2Normalize(vector);
-        return vector;
-      } finally {
-        z.dispose();
-      }
+      const [r] = await embedMany([image]);
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
     },
+    embedMany,
     dispose: () => model.dispose(),
   };
+}
+
+/** Images decoded at once by {@link QueryEmbedder.embedMany}: bounds the memory of a batch of large uploads. */
+const DECODE_CONCURRENCY = 4;
+
+/** `fn` over `items`, at most `limit` at a time, each result settled (one failure does not stop the others). */
+async function settleLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const out: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) {
+      try {
+        out[i] = { status: 'fulfilled', value: await fn(items[i]) };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

@@ -4,10 +4,11 @@ import { basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
-import { CbirError, ImageDecodeError, type AsyncIndex, type Index, type ItemMetadata } from 'cbir-core';
+import { CbirError, ImageDecodeError, type AsyncIndex, type Index, type ItemMetadata, type Reranker } from 'cbir-core';
 import type { QueryEmbedder } from '../query/query-embedder.js';
 import type { ClusterAssignments } from './clusters.js';
-import { Limiter } from './limiter.js';
+import { BatchQueue } from './batch-queue.js';
+import { SearchBatcher } from './search-batcher.js';
 import { ThumbnailCache } from './thumbnails.js';
 import pageHtml from './page/index.html?raw';
 import pageCss from './page/style.css?raw';
@@ -21,6 +22,8 @@ export interface SearchServerOptions {
   name?: string;
   /** Embeds uploaded images as the collection was (see `openQueryEmbedder`); without it uploads answer `NO_QUERY_MODEL`. */
   embedder?: QueryEmbedder;
+  /** Re-ranks every search (an in-memory index's saved re-ranker, as `cbir search --rerank auto` uses it); in-memory indexes only. */
+  reranker?: Reranker;
   /** The items' clusters, served at `/api/clusters`. */
   clusters?: ClusterAssignments;
   /** When set, every `/api/` request needs it as `Authorization: Bearer TOKEN` or `?token=TOKEN`. */
@@ -41,10 +44,10 @@ export interface SearchServerOptions {
    */
   maxK?: number;
   /**
-   * Uploads embedded at once (the encoder runs on the SIMD threads: one at a time keeps them busy).
-   * @defaultValue 1
+   * Uploads embedded in one batch: concurrent uploads are encoded together, which costs far less per image.
+   * @defaultValue 16
    */
-  concurrency?: number;
+  maxBatch?: number;
   /**
    * Uploads that may wait for the encoder; beyond that a request is answered 503 `BUSY` at once.
    * @defaultValue 32
@@ -90,7 +93,7 @@ class ApiError extends Error {
  *
  * Errors are JSON `{ error: { code, message } }`. Uploads are capped in bytes and pixels and must be an image sharp
  * decodes; thumbnails exist only for indexed items (no path from a request reaches the file system); a burst of uploads
- * waits in a bounded queue. The caller owns the index and the embedder: close them after `app.close()`.
+ * waits in a bounded queue and is encoded in batches; concurrent searches run as one batched search. The caller owns the index and the embedder: close them after `app.close()`.
  *
  * @example
  * ```ts
@@ -105,8 +108,10 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   const maxUploadBytes = options.maxUploadBytes ?? 20 * 1024 * 1024;
   const maxPixels = options.maxPixels ?? 40_000_000;
   const maxK = options.maxK ?? 100;
-  const limiter = new Limiter(options.concurrency ?? 1, options.maxQueue ?? 32);
   const thumbs = new ThumbnailCache(options.thumbnailCacheBytes ?? 64 * 1024 * 1024);
+  const batcher = new SearchBatcher(index, options.reranker);
+  const maxQueue = options.maxQueue ?? 32;
+  const encoder = embedder ? new BatchQueue((images: Uint8Array[]) => embedder.embedMany(images), options.maxBatch ?? 16, maxQueue) : undefined;
   const items = await snapshotItems(index);
   const labels = [...new Set([...items.values()].map((m) => m.label).filter((l): l is string => l !== undefined))].sort();
   const name = options.name === undefined ? index.kind : basename(options.name);
@@ -156,7 +161,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     const wanted = k + (exclude === undefined ? 0 : 1);
     let depth = Math.min(index.size, label === undefined ? wanted : wanted * 4);
     for (;;) {
-      const res = await index.search({ data: vector, rows: 1, cols: vector.length }, depth);
+      const res = await batcher.search(vector, depth, exclude);
       const hits: ApiHit[] = [];
       for (let j = 0; j < res.k && hits.length < k; j++) {
         const id = res.ids[j];
@@ -187,6 +192,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     index: { kind: index.kind, metric: index.metric, size: index.size, dim: index.dim },
     backend: embedder && queryUsesTf(index) ? tf.getBackend() ?? null : null,
     query: embedder?.description ?? null,
+    rerank: options.reranker?.spec().kind ?? null,
     labels,
     clusters: clusters ? { k: clusters.k } : null,
     limits: { maxUploadBytes, maxPixels, maxK, formats: FORMAT_NAMES },
@@ -194,19 +200,15 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
 
   app.post('/api/search', { schema: { querystring: searchQuery } }, async (req) => {
     const { k, label } = req.query as { k: number; label?: string };
-    if (!embedder) throw new ApiError(400, 'NO_QUERY_MODEL', 'this server cannot embed new images: start cbir serve with --model, the model that embedded the collection.');
+    if (!embedder || !encoder) throw new ApiError(400, 'NO_QUERY_MODEL', 'this server cannot embed new images: start cbir serve with --model, the model that embedded the collection.');
     const bytes = await uploadOf(req);
     await checkImage(bytes, maxPixels);
+    const queued = encoder!.submit(bytes);
+    if (!queued) throw new ApiError(503, 'BUSY', `${maxQueue} uploads are already waiting for the encoder; try again in a moment.`);
+    const embedded = await queued;
     const t0 = performance.now();
-    const ran = await limiter.run(async () => {
-      const t1 = performance.now();
-      const vector = await embedder.embed(bytes);
-      return { vector, queuedMs: t1 - t0, embedMs: performance.now() - t1 };
-    });
-    if (!ran) throw new ApiError(503, 'BUSY', `${limiter.maxQueue} uploads are already waiting for the encoder; try again in a moment.`);
-    const t2 = performance.now();
-    const results = await nearest(checkVector(ran.value.vector), k, undefined, label);
-    return { results, took: { queuedMs: round(ran.value.queuedMs), embedMs: round(ran.value.embedMs), searchMs: round(performance.now() - t2) } };
+    const results = await nearest(checkVector(embedded.value), k, undefined, label);
+    return { results, took: { queuedMs: round(embedded.waitedMs), embedMs: round(embedded.ranMs), batch: embedded.batch, searchMs: round(performance.now() - t0) } };
   });
 
   app.get('/api/similar/:id', { schema: { params: idParams, querystring: searchQuery } }, async (req) => {

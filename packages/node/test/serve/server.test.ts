@@ -8,17 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConvAutoencoderV2,
   createIndex,
+  DiffusionReranker,
   directoryDataset,
   embedImages,
   initNodeBackend,
   LanceIndex,
   modelFingerprint,
   saveModel,
+  searchReranked,
   type Index,
 } from 'cbir-node';
 import { openQueryEmbedder, type QueryEmbedder } from '../../src/query/query-embedder.js';
 import { readClusterAssignments } from '../../src/serve/clusters.js';
-import { Limiter } from '../../src/serve/limiter.js';
+import { BatchQueue } from '../../src/serve/batch-queue.js';
+import { SearchBatcher } from '../../src/serve/search-batcher.js';
 import { createSearchServer, snapshotItems } from '../../src/serve/server.js';
 import { writeAssignments } from '../../src/cli/cluster.js';
 import { makeImageFolder } from '../helpers.js';
@@ -104,6 +107,22 @@ describe('cbir serve: the search service', () => {
     }
   });
 
+  it('concurrent uploads are encoded as one batch, each as a lone upload is, and a bad one fails alone', async () => {
+    const ids = [0, 4, 8, 12, 16];
+    const send = (payload: Buffer | string) => app.inject({ method: 'POST', url: '/api/search?k=4', payload, headers: { 'content-type': 'image/jpeg' } });
+    const files = await Promise.all(ids.map((id) => readFile(paths[id])));
+    const alone: { results: { id: number; distance: number }[] }[] = [];
+    for (const f of files) alone.push((await send(f)).json());
+    const together = await Promise.all([...files.map(send), send(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]))]);
+    expect(Math.max(...together.slice(0, -1).map((r) => r.json().took.batch))).toBeGreaterThan(1);
+    together.slice(0, -1).forEach((r, i) => {
+      const got = r.json().results;
+      expect(got.map((h: { id: number }) => h.id)).toEqual(alone[i].results.map((h: { id: number }) => h.id));
+      got.forEach((h: { distance: number }, j: number) => expect(h.distance).toBeCloseTo(alone[i].results[j].distance, 4));
+    });
+    expect(together.at(-1)!.statusCode).toBe(415);
+  });
+
   it('similar items: the exact k nearest of an indexed item, itself excluded, with a label filter searching deeper', async () => {
     for (const id of [2, 11]) {
       const res = (await app.inject(`/api/similar/${id}?k=6`)).json();
@@ -117,6 +136,30 @@ describe('cbir serve: the search service', () => {
     const filtered = (await app.inject(`/api/similar/0?k=4&label=${label}`)).json().results;
     const members = (await oracle(index, index.vector(0)!, index.size, 0)).filter((e) => index.metadata(e.id)!.label === label);
     expect(filtered.map((r: { id: number }) => r.id)).toEqual(members.slice(0, 4).map((e) => e.id));
+  });
+
+  it('concurrent requests are searched as one batch and get exactly what lone requests get', async () => {
+    const urls = index.idList().flatMap((id) => [`/api/similar/${id}?k=5`, `/api/similar/${id}?k=3&label=red`]);
+    const alone: unknown[] = [];
+    for (const url of urls) alone.push((await app.inject(url)).json().results);
+    const together = await Promise.all(urls.map((url) => app.inject(url)));
+    expect(together.map((r) => r.json().results)).toEqual(alone);
+  });
+
+  it('re-ranks with the re-ranker it is given, as cbir search does', async () => {
+    const reranker = DiffusionReranker.build(index, { k: 5 });
+    const reranked = await createSearchServer({ index, reranker });
+    try {
+      expect((await reranked.inject('/api/info')).json().rerank).toBe('diffusion');
+      for (const id of [1, 9]) {
+        const want = searchReranked(index, reranker, { data: index.vector(id)!, rows: 1, cols: index.dim }, 5, [id]);
+        const got = (await reranked.inject(`/api/similar/${id}?k=4`)).json().results;
+        const wantIds = Array.from(want.ids).filter((x) => x !== id).slice(0, 4);
+        expect(got.map((r: { id: number }) => r.id)).toEqual(wantIds);
+      }
+    } finally {
+      await reranked.close();
+    }
   });
 
   it('items, pages of the collection and thumbnails, for indexed items only', async () => {
@@ -268,10 +311,11 @@ describe('cbir serve: the search service', () => {
     const slow: QueryEmbedder = {
       description: 'gated',
       dim: index.dim,
-      embed: () => new Promise((res) => gates.push(() => res(index.vector(0)!))),
+      embed: () => Promise.reject(new Error('not used')),
+      embedMany: (images) => new Promise((res) => gates.push(() => res(images.map(() => ({ status: 'fulfilled', value: index.vector(0)! }))))),
       dispose: () => undefined,
     };
-    const busy = await createSearchServer({ index, embedder: slow, concurrency: 1, maxQueue: 1 });
+    const busy = await createSearchServer({ index, embedder: slow, maxQueue: 1 });
     try {
       const bytes = await readFile(paths[0]);
       const send = () => busy.inject({ method: 'POST', url: '/api/search?k=1', payload: bytes, headers: { 'content-type': 'image/jpeg' } });
@@ -298,7 +342,8 @@ describe('cbir serve: the search service', () => {
     const gated: QueryEmbedder = {
       description: 'gated',
       dim: index.dim,
-      embed: () => (started(), new Promise((res) => (release = () => res(index.vector(5)!)))),
+      embed: () => Promise.reject(new Error('not used')),
+      embedMany: () => (started(), new Promise((res) => (release = () => res([{ status: 'fulfilled', value: index.vector(5)! }])))),
       dispose: () => undefined,
     };
     const server = await createSearchServer({ index, embedder: gated });
@@ -350,27 +395,50 @@ describe('cbir serve: the search service', () => {
   });
 });
 
-describe('Limiter', () => {
-  it('runs at most `concurrency` tasks, queues `maxQueue`, refuses the rest, and hands slots on in order', async () => {
-    const limiter = new Limiter(2, 2);
+describe('SearchBatcher', () => {
+  it('runs the queries of one turn as one batched search per depth, each row what a lone search returns', async () => {
+    const index = createIndex('exact', 8);
+    const data = Float32Array.from({ length: 40 * 8 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+    index.add({ data, rows: 40, cols: 8 });
+    const calls: number[] = [];
+    const counting = new Proxy(index, { get: (t, p) => (p === 'search' ? (q: { rows: number }, k: number) => (calls.push(q.rows), t.search(q as never, k)) : Reflect.get(t, p)) });
+    const batcher = new SearchBatcher(counting);
+    const rows = await Promise.all(Array.from({ length: 12 }, (_, q) => batcher.search(index.vector(q)!, q % 2 ? 5 : 7)));
+    expect(calls.sort()).toEqual([6, 6]);
+    rows.forEach((row, q) => {
+      const lone = index.search({ data: index.vector(q)!, rows: 1, cols: 8 }, q % 2 ? 5 : 7);
+      expect(Array.from(row.ids)).toEqual(Array.from(lone.ids));
+      expect(Array.from(row.distances)).toEqual(Array.from(lone.distances));
+    });
+  });
+});
+
+describe('BatchQueue', () => {
+  it('runs the first item at once, batches those that wait (up to maxBatch), refuses beyond maxQueue, settles each alone', async () => {
     const gates: (() => void)[] = [];
-    const order: number[] = [];
-    const task = (n: number) => () => new Promise<number>((res) => gates.push(() => (order.push(n), res(n))));
-    const runs = [1, 2, 3, 4].map((n) => limiter.run(task(n)));
-    await expect.poll(() => gates.length).toBe(2);
-    expect(limiter.load).toEqual({ active: 2, waiting: 2 });
-    expect(limiter.full).toBe(true);
-    expect(await limiter.run(task(5))).toBeUndefined();
-    gates[1]();
-    await expect.poll(() => gates.length).toBe(3);
+    const batches: number[][] = [];
+    const queue = new BatchQueue<number, number>((items) => {
+      batches.push(items);
+      return new Promise((res) => gates.push(() => res(items.map((x) => (x === 13 ? { status: 'rejected', reason: new Error('thirteen') } : { status: 'fulfilled', value: x * 10 })))));
+    }, 3, 4);
+    const first = queue.submit(1)!;
+    const waiting = [2, 13, 4, 5].map((x) => queue.submit(x)!);
+    expect(queue.submit(6)).toBeUndefined();
+    expect(queue.load).toEqual({ running: true, waiting: 4 });
+    expect(batches).toEqual([[1]]);
     gates[0]();
-    await expect.poll(() => gates.length).toBe(4);
+    expect(await first).toMatchObject({ value: 10, batch: 1 });
+    await expect.poll(() => batches.length).toBe(2);
+    expect(batches[1]).toEqual([2, 13, 4]);
+    gates[1]();
+    await expect.poll(() => batches.length).toBe(3);
     gates[2]();
-    gates[3]();
-    expect((await Promise.all(runs)).map((r) => r?.value)).toEqual([1, 2, 3, 4]);
-    expect(order).toEqual([2, 1, 3, 4]);
-    expect(limiter.load).toEqual({ active: 0, waiting: 0 });
-    await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    expect(limiter.load).toEqual({ active: 0, waiting: 0 });
+    const settled = await Promise.allSettled(waiting);
+    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value.value : (r.reason as Error).message))).toEqual([20, 'thirteen', 40, 50]);
+    expect(settled[0].status === 'fulfilled' && settled[0].value.batch).toBe(3);
+    expect(queue.load).toEqual({ running: false, waiting: 0 });
+    const failing = new BatchQueue<number, number>(() => Promise.reject(new Error('boom')), 2, 2);
+    await expect(failing.submit(1)).rejects.toThrow('boom');
+    expect(failing.load).toEqual({ running: false, waiting: 0 });
   });
 });
