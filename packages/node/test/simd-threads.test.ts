@@ -36,13 +36,30 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
     for (const [n, dim, nq] of [[4000, 300, 1], [4000, 300, 70], [600, 5000, 9]]) {
       const x = blobs(n, dim, 1);
       const q = blobs(nq, dim, 2);
+      // The exact distances computed after the scan: the same candidates either way (a share's candidates mapped to
+      // the wrong rows would still give exact results, through the full-scan fallback, but many more distances).
+      const proto = ExactEuclideanIndex.prototype as unknown as { distance: (...a: unknown[]) => number };
+      const distance = proto.distance;
+      const counts: number[] = [];
       const [a, b] = bothWays(() => {
         const index = new ExactEuclideanIndex(dim);
         index.add(x);
-        return index.search(q, 10);
+        let calls = 0;
+        proto.distance = function (this: unknown, ...args: unknown[]) {
+          calls++;
+          return distance.apply(this, args);
+        };
+        try {
+          return index.search(q, 10);
+        } finally {
+          proto.distance = distance;
+          counts.push(calls);
+        }
       });
       expect(Array.from(b.ids)).toEqual(Array.from(a.ids));
       expect(Array.from(b.distances)).toEqual(Array.from(a.distances));
+      expect(counts[1]).toBe(counts[0]);
+      expect(counts[0]).toBeLessThanOrEqual(nq * 26);
     }
   });
 

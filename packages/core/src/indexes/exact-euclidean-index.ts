@@ -185,15 +185,42 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
       const block = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / tile)));
       const qb = kernels.alloc(nq * dim, 4);
       const ob = kernels.alloc(block * tile, 8);
+      // The block's norms, the tile's thresholds, and the candidates select_below_f64 writes (room for every score).
+      const nb = kernels.alloc(block, 8);
+      const tb = kernels.alloc(tile, 8);
+      const cr = kernels.alloc(block * tile, 4);
+      const cq = kernels.alloc(block * tile, 4);
+      const cv = kernels.alloc(block * tile, 8);
       kernels.f32(qb).set(queries.data);
-      const out = kernels.f64(ob);
+      const starts: number[] = [];
       for (let b0 = 0; b0 < n; b0 += block) {
         const b1 = Math.min(n, b0 + block);
+        kernels.f64(nb).set(this.norms.subarray(b0, b1));
         for (let t0 = 0; t0 < nq; t0 += tile) {
           const t = Math.min(tile, nq - t0);
           const qp = qb.ptr + t0 * dim * 4;
           kernels.rows('dots_f32', b1 - b0, t * dim, (r0, r1) => [rows.ptr + (b0 + r0) * dim * 4, r1 - r0, qp, t, dim, ob.ptr + r0 * t * 8]);
-          this.pushScores(out, heaps, b0, b1, t0, t);
+          // Only scores below a query's current worst kept one can enter its list: selected in C, by the same threads.
+          const thr = kernels.f64(tb);
+          for (let j = 0; j < t; j++) thr[j] = heaps[t0 + j].worst;
+          const counts = kernels.rows('select_below_f64', b1 - b0, t, (r0, r1, part) => {
+            starts[part] = r0;
+            return [ob.ptr + r0 * t * 8, r1 - r0, t, nb.ptr + r0 * 8, tb.ptr, cr.ptr + r0 * t * 4, cq.ptr + r0 * t * 4, cv.ptr + r0 * t * 8];
+          });
+          // rows() returns the calling thread's share (the last part) first, then the workers' in order: pushed in
+          // row order, as one scan would push them.
+          const candR = kernels.i32(cr), candQ = kernels.i32(cq), candV = kernels.f64(cv);
+          const byPart = counts.length === 1 ? counts : [...counts.slice(1), counts[0]];
+          byPart.forEach((count, part) => {
+            // A share's candidates start at its first row's slot; their rows count from that row.
+            const r0 = b0 + starts[part];
+            const from = starts[part] * t;
+            for (let c = from; c < from + count; c++) {
+              const heap = heaps[t0 + candQ[c]];
+              const v = candV[c];
+              if (v < heap.worst) heap.push(v, r0 + candR[c]);
+            }
+          });
         }
       }
       kernels.release();

@@ -166,6 +166,28 @@ static void dots_f32_ld(const float *x, int n, int ldx, const float *q, int nq, 
 // dots_f32_ld with rows of length d stored contiguously (ldx = ldq = d), the form cbir calls.
 EXPORT void dots_f32(const float *x, int n, const float *q, int nq, int d, double *out) { dots_f32_ld(x, n, d, q, nq, d, d, out); }
 
+// The candidates of an exact scan's block: for rows [0, n) of a [n, t] block of dot products, the scores
+// v = norms[r] - 2 * dots[r * t + q] below thr[q] (query q's current worst kept score), written as (r, q, v) in order.
+// Returns their count. Replaces a JS loop over every score (a quarter of a batched scan's time): JS then pushes only
+// the few that can enter a query's top list.
+EXPORT int select_below_f64(const double *dots, int n, int t, const double *norms, const double *thr, int *cand_r, int *cand_q, double *cand_v) {
+  int c = 0;
+  for (int r = 0; r < n; r++) {
+    double nr = norms[r];
+    const double *dr = dots + (long)r * t;
+    for (int q = 0; q < t; q++) {
+      double v = nr - 2 * dr[q];
+      if (v < thr[q]) {
+        cand_r[c] = r;
+        cand_q[c] = q;
+        cand_v[c] = v;
+        c++;
+      }
+    }
+  }
+  return c;
+}
+
 // dst[i * d + j] = src[idx[i] * d + j]: rows of a matrix gathered into a contiguous block.
 EXPORT void gather_rows_f32(const float *src, const int *idx, int n, int d, float *dst) {
   for (int i = 0; i < n; i++) {

@@ -20,6 +20,7 @@ interface KernelExports {
   conv3x3_winograd(params: number, r0: number, r1: number, part: number): void;
   conv3x3_winograd_grad(params: number, r0: number, r1: number, part: number): void;
   diffusion_cg(params: number, j0: number, j1: number): number;
+  select_below_f64(dots: number, n: number, t: number, norms: number, thr: number, candR: number, candQ: number, candV: number): number;
 }
 
 const PAGE = 65536;
@@ -27,7 +28,7 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'conv2d_nhwc', 'conv_filter_grad', 'conv3x3_winograd', 'conv3x3_winograd_grad', 'diffusion_cg'] as const;
+export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'conv2d_nhwc', 'conv_filter_grad', 'conv3x3_winograd', 'conv3x3_winograd_grad', 'diffusion_cg', 'select_below_f64'] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 
