@@ -46,6 +46,8 @@ const SYSTEM_ERRORS: Record<string, string> = {
   EROFS: 'the file system is read-only; write to another folder',
   EMFILE: 'too many open files; raise the limit (ulimit -n) or use fewer threads',
   EIO: 'input/output error from the device',
+  EADDRINUSE: 'the address is in use by another program; choose another --port (0 picks a free one)',
+  EADDRNOTAVAIL: 'this machine has no such address; pass one of its addresses to --host, or 127.0.0.1',
 };
 
 function usage(): string {
@@ -77,7 +79,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const sys = e as NodeJS.ErrnoException;
     if (sys && typeof sys.code === 'string' && SYSTEM_ERRORS[sys.code]) {
-      console.error(`cbir ${command}: ${sys.path ? `${sys.path}: ` : ''}${SYSTEM_ERRORS[sys.code]} (${sys.code}).`);
+      const net = sys as NodeJS.ErrnoException & { address?: string; port?: number };
+      const where = sys.path ?? (net.address ? `${net.address}:${net.port}` : undefined);
+      console.error(`cbir ${command}: ${where ? `${where}: ` : ''}${SYSTEM_ERRORS[sys.code]} (${sys.code}).`);
       return 1;
     }
     // A bug in cbir: one line, the stack only when asked for.
