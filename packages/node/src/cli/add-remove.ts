@@ -10,6 +10,7 @@ import { loadTfjsModel } from '../io/tfjs-model.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg } from './index-arg.js';
 import { loadModelArg } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
+import { UsageError } from './usage.js';
 
 const ADD_HELP = `Usage: cbir add ${INDEX_USAGE} --data DIR [--model DIR|FILE.pt [--arch v1|v2] [--size S]] [--json]
 
@@ -51,7 +52,7 @@ export async function add(argv: string[]): Promise<void> {
     options: { ...INDEX_FLAGS, data: { type: 'string' }, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return console.log(ADD_HELP);
-  if (!values.data) throw new CbirError('INVALID_ARGUMENT', `--data DIR is required.\n\n${ADD_HELP}`);
+  if (!values.data) throw new UsageError(`--data DIR is required.\n\n${ADD_HELP}`);
   checkIndexArgs(values);
   const opened = await openIndexArg(values);
   const { index, name } = opened;
@@ -135,10 +136,10 @@ export async function remove(argv: string[]): Promise<void> {
     options: { ...INDEX_FLAGS, ids: { type: 'string' }, missing: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return console.log(REMOVE_HELP);
-  if (!values.ids === !values.missing) throw new CbirError('INVALID_ARGUMENT', `one of --ids or --missing is required.\n\n${REMOVE_HELP}`);
+  if (!values.ids === !values.missing) throw new UsageError(`one of --ids or --missing is required.\n\n${REMOVE_HELP}`);
   const given = values.ids?.split(',').map((v) => {
     const n = Number(v.trim());
-    if (!Number.isSafeInteger(n) || n < 0) throw new CbirError('INVALID_ARGUMENT', `--ids takes non-negative integers separated by commas, got "${v}".`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--ids takes non-negative integers separated by commas, got "${v}".`);
     return n;
   });
   checkIndexArgs(values);
@@ -172,8 +173,8 @@ export async function migrate(argv: string[]): Promise<void> {
     options: { index: { type: 'string' }, engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, overwrite: { type: 'boolean', default: false }, ann: { type: 'string', default: 'none' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return console.log(MIGRATE_HELP);
-  if (!values.index || values.engine !== 'lancedb' || !values.uri) throw new CbirError('INVALID_ARGUMENT', `--index FILE, --engine lancedb and --uri DIR are required.\n\n${MIGRATE_HELP}`);
-  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!)) throw new CbirError('INVALID_ARGUMENT', `--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
+  if (!values.index || values.engine !== 'lancedb' || !values.uri) throw new UsageError(`--index FILE, --engine lancedb and --uri DIR are required.\n\n${MIGRATE_HELP}`);
+  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!)) throw new UsageError(`--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
   const opened = await openIndexArg({ index: values.index });
   const source = opened.index as Index;
   const metric = source.metric === 'cosine' ? 'cosine' : 'euclidean';

@@ -10,6 +10,7 @@ import { writePlot } from '../plots/write-plot.js';
 import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir bow --data DIR --out DIR [--k 4..9] [--vocab K] [--encoding bytes|bits] [--tfidf] [--no-l2]
                 [--size S] [--orb-features 500] [--batch 100] [--seed 0] [--json]
@@ -32,9 +33,9 @@ export async function bow(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  if (!values.data || !values.out) throw new CbirError('INVALID_ARGUMENT', `--data and --out are required.\n\n${HELP}`);
+  if (!values.data || !values.out) throw new UsageError(`--data and --out are required.\n\n${HELP}`);
   const encoding = values.encoding as DescriptorEncoding;
-  if (encoding !== 'bytes' && encoding !== 'bits') throw new CbirError('INVALID_ARGUMENT', `--encoding must be bytes or bits, got "${encoding}".`);
+  if (encoding !== 'bytes' && encoding !== 'bits') throw new UsageError(`--encoding must be bytes or bits, got "${encoding}".`);
   const print = progressPrinter(values.json!);
   await initNodeBackend();
   const ks = parseIntRange('k', values.k!);

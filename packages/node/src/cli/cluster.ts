@@ -22,6 +22,7 @@ import { loadFeatures } from '../io/feature-files.js';
 import { writePlot } from '../plots/write-plot.js';
 import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir cluster --features FILE --out DIR [--k 4..9] [--silhouette 3..9] [--scatter pca|dims] [--mini-batch]
                     [--n-init 10] [--batch 1024] [--seed 0] [--json]
@@ -48,12 +49,12 @@ export async function cluster(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  if (!values.features || !values.out) throw new CbirError('INVALID_ARGUMENT', `--features and --out are required.\n\n${HELP}`);
+  if (!values.features || !values.out) throw new UsageError(`--features and --out are required.\n\n${HELP}`);
   const print = progressPrinter(values.json!);
   await initNodeBackend();
   const ks = parseIntRange('k', values.k!);
   const silhouetteKs = parseIntRange('silhouette', values.silhouette!);
-  if (values.scatter !== 'pca' && values.scatter !== 'dims') throw new CbirError('INVALID_ARGUMENT', `--scatter must be pca or dims, got "${values.scatter}".`);
+  if (values.scatter !== 'pca' && values.scatter !== 'dims') throw new UsageError(`--scatter must be pca or dims, got "${values.scatter}".`);
   const f = await loadFeatures(values.features);
   const x = f.matrix;
   const out = resolve(values.out);
@@ -71,7 +72,7 @@ export async function cluster(argv: string[]): Promise<void> {
   const axes = values.scatter === 'dims' ? {} : { xTitle: 'PC 1', yTitle: 'PC 2' };
   const silhouettes: { k: number; score: number }[] = [];
   for (const k of silhouetteKs) {
-    if (k < 2 || k >= x.rows) throw new CbirError('INVALID_ARGUMENT', `--silhouette: k = ${k}; the silhouette needs 2 <= k < ${x.rows} (the number of items).`);
+    if (k < 2 || k >= x.rows) throw new UsageError(`--silhouette: k = ${k}; the silhouette needs 2 <= k < ${x.rows} (the number of items).`);
     let model = fitted.get(k);
     if (!model) {
       const m = miniBatch ? new MiniBatchKMeans({ ...estimator, nClusters: k }).fit(x) : new KMeans({ ...estimator, nClusters: k }).fit(x);

@@ -7,6 +7,7 @@ import { CbirError, ConvAutoencoder, ConvAutoencoderV2, imagesToTensor, loadTorc
 import { initNodeBackend } from '../backend.js';
 import { encodePng, sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir demo [--model v1|v2] [--size N] [--weights FILE] [--out DIR]
 
@@ -41,7 +42,7 @@ export async function demo(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  if (values.model !== 'v1' && values.model !== 'v2') throw new CbirError('INVALID_ARGUMENT', `--model must be v1 or v2, got "${values.model}".`);
+  if (values.model !== 'v1' && values.model !== 'v2') throw new UsageError(`--model must be v1 or v2, got "${values.model}".`);
   const size = Number(values.size);
 
   const backend = await initNodeBackend();

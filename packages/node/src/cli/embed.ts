@@ -9,6 +9,7 @@ import type { Fit } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadModelArg, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir embed --model DIR|FILE.pt [--arch v1|v2 (v2)] [--size S (512)] --data DIR --out FILE
                   [--reduce none|avgpool|pca:N|rp:N] [--l2] [--batch 32] [--threads N] [--npy FILE] [--json]
@@ -29,7 +30,7 @@ export async function embed(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  for (const k of ['model', 'data', 'out'] as const) if (!values[k]) throw new CbirError('INVALID_ARGUMENT', `--${k} is required.\n\n${HELP}`);
+  for (const k of ['model', 'data', 'out'] as const) if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);
   const batchSize = positiveInt('batch', values.batch!);
   const threads = values.threads ? positiveInt('threads', values.threads) : availableParallelism();
   const print = progressPrinter(values.json!);

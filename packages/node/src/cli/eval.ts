@@ -3,6 +3,7 @@ import { CbirError, evaluateRetrieval, evaluateRetrievalAsync } from 'cbir-core'
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
 import { positiveInt } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir eval ${INDEX_USAGE} [-k 1,5,10] [--rerank auto|diffusion|qe|none] [--json]
 
@@ -18,11 +19,11 @@ export async function evalCmd(argv: string[]): Promise<void> {
   if (values.help) return console.log(HELP);
   checkIndexArgs(values);
   const ks = values.k!.split(',').map((v) => positiveInt('k', v));
-  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new CbirError('INVALID_ARGUMENT', `--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
+  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
   const opened = await openIndexArg(values);
   const { index, name } = opened;
   const memory = isInMemory(index);
-  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe')) throw new CbirError('INVALID_ARGUMENT', `--rerank ${values.rerank} works on index files; ${name} is a LanceDB table.`);
+  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe')) throw new UsageError(`--rerank ${values.rerank} works on index files; ${name} is a LanceDB table.`);
   const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, name) : undefined;
   const ids = await index.idList();
   const dim = index.dim;

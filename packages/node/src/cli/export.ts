@@ -7,6 +7,7 @@ import { CbirError, deserializeCheckpoint, exportTorchCheckpoint, type ExportTor
 import { initNodeBackend } from '../backend.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadModel } from '../io/model-files.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir export --model DIR --out FILE.pt [--weights last|best (last)] [--layout checkpoint|epoch-checkpoint|state-dict]
 
@@ -28,10 +29,10 @@ export async function exportCmd(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  for (const k of ['model', 'out'] as const) if (!values[k]) throw new CbirError('INVALID_ARGUMENT', `--${k} is required.\n\n${HELP}`);
+  for (const k of ['model', 'out'] as const) if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);
   const layouts = ['checkpoint', 'epoch-checkpoint', 'state-dict'];
-  if (!layouts.includes(values.layout!)) throw new CbirError('INVALID_ARGUMENT', `--layout must be one of ${layouts.join(', ')}, got "${values.layout}".`);
-  if (values.weights !== 'last' && values.weights !== 'best') throw new CbirError('INVALID_ARGUMENT', `--weights must be last or best, got "${values.weights}".`);
+  if (!layouts.includes(values.layout!)) throw new UsageError(`--layout must be one of ${layouts.join(', ')}, got "${values.layout}".`);
+  if (values.weights !== 'last' && values.weights !== 'best') throw new UsageError(`--weights must be last or best, got "${values.weights}".`);
   await initNodeBackend({ prefer: ['cpu'] });
   const dir = resolve(values.model!);
   const { model, metadata } = await loadModel(dir);

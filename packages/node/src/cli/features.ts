@@ -10,6 +10,7 @@ import { loadTfjsModel } from '../io/tfjs-model.js';
 import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir features --data DIR --kind fused|colorgrid|lbp|moments|hog|colorhist|tfjs-model|bow --out FILE [--json]
                      [--norm hellinger|zscore|l2|none] [--size S]
@@ -47,13 +48,13 @@ export async function features(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  if (!values.data || !values.out || !values.kind) throw new CbirError('INVALID_ARGUMENT', `--data, --kind and --out are required.\n\n${HELP}`);
+  if (!values.data || !values.out || !values.kind) throw new UsageError(`--data, --kind and --out are required.\n\n${HELP}`);
   const kind = values.kind;
   const blockKinds = ['colorgrid', 'lbp', 'moments', 'hog', 'colorhist'];
-  if (kind !== 'fused' && kind !== 'bow' && kind !== 'tfjs-model' && !blockKinds.includes(kind)) throw new CbirError('INVALID_ARGUMENT', `--kind must be fused, ${blockKinds.join(', ')}, tfjs-model or bow, got "${kind}".`);
-  if (kind === 'tfjs-model' && (!values.model || values['input-size'] === undefined)) throw new CbirError('INVALID_ARGUMENT', '--kind tfjs-model needs --model DIR|model.json|URL and --input-size S (the side of the square the model takes).');
-  if (values.norm !== undefined && !['hellinger', 'zscore', 'l2', 'none'].includes(values.norm)) throw new CbirError('INVALID_ARGUMENT', `--norm must be hellinger, zscore, l2 or none, got "${values.norm}".`);
-  if (values.norm !== undefined && (kind === 'fused' || kind === 'bow' || kind === 'tfjs-model')) throw new CbirError('INVALID_ARGUMENT', `--norm applies to a single block (colorgrid, lbp, moments, hog, colorhist), not to --kind ${kind}.`);
+  if (kind !== 'fused' && kind !== 'bow' && kind !== 'tfjs-model' && !blockKinds.includes(kind)) throw new UsageError(`--kind must be fused, ${blockKinds.join(', ')}, tfjs-model or bow, got "${kind}".`);
+  if (kind === 'tfjs-model' && (!values.model || values['input-size'] === undefined)) throw new UsageError('--kind tfjs-model needs --model DIR|model.json|URL and --input-size S (the side of the square the model takes).');
+  if (values.norm !== undefined && !['hellinger', 'zscore', 'l2', 'none'].includes(values.norm)) throw new UsageError(`--norm must be hellinger, zscore, l2 or none, got "${values.norm}".`);
+  if (values.norm !== undefined && (kind === 'fused' || kind === 'bow' || kind === 'tfjs-model')) throw new UsageError(`--norm applies to a single block (colorgrid, lbp, moments, hog, colorhist), not to --kind ${kind}.`);
   const size = values.size !== undefined ? positiveInt('size', values.size) : undefined;
   let extractor: BlockExtractor | undefined;
   let pretrained: PretrainedOptions | undefined;
@@ -71,7 +72,7 @@ export async function features(argv: string[]): Promise<void> {
       let options: ColorHistogramOptions | undefined;
       if (kind === 'colorhist') {
         const bins = values.bins?.split(',').map(Number);
-        if (bins && bins.length !== 1 && bins.length !== 3) throw new CbirError('INVALID_ARGUMENT', `--bins takes one number or three (e.g. 8,12,3), got "${values.bins}".`);
+        if (bins && bins.length !== 1 && bins.length !== 3) throw new UsageError(`--bins takes one number or three (e.g. 8,12,3), got "${values.bins}".`);
         options = {
           space: values.space as 'hsv' | 'rgb', joint: !values['per-channel'],
           ...(bins ? { bins: bins.length === 1 ? bins[0] : (bins as [number, number, number]) } : {}),
@@ -104,7 +105,7 @@ export async function features(argv: string[]): Promise<void> {
     const f = await extractDataset(data, fx, { onProgress: print }).finally(() => fx.close());
     file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind } };
   } else {
-    if (!values.vocab) throw new CbirError('INVALID_ARGUMENT', '--kind bow needs --vocab FILE (the vocabulary.bin that cbir bow wrote).');
+    if (!values.vocab) throw new UsageError('--kind bow needs --vocab FILE (the vocabulary.bin that cbir bow wrote).');
     const vocabPath = resolve(values.vocab);
     const model = BagOfVisualWords.deserialize(new Uint8Array(await readFile(vocabPath)), vocabPath);
     const orb = await orbOfDataset(data, Number(values['orb-features']), { onProgress: print });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { CbirError, type AsyncIndex, type Index } from 'cbir-core';
 import { LanceIndex } from '../indexes/lance-index.js';
 import { loadIndex, saveIndex } from '../io/index-files.js';
+import { UsageError } from './usage.js';
 
 /** The flags that name an index: a file, or a LanceDB table. */
 export const INDEX_FLAGS = {
@@ -22,12 +23,12 @@ export interface OpenedIndex {
 
 /** Checks the flags that name an index and says what is missing; no file is opened. */
 export function checkIndexArgs(values: { index?: string; engine?: string; uri?: string; table?: string }): void {
-  if (values.engine !== undefined && values.engine !== 'lancedb' && values.engine !== 'file') throw new CbirError('INVALID_ARGUMENT', `--engine must be lancedb (or file, the default), got "${values.engine}".`);
+  if (values.engine !== undefined && values.engine !== 'lancedb' && values.engine !== 'file') throw new UsageError(`--engine must be lancedb (or file, the default), got "${values.engine}".`);
   const lance = values.engine === 'lancedb';
-  if (lance && !values.uri) throw new CbirError('INVALID_ARGUMENT', '--engine lancedb needs --uri DIR (the LanceDB database: a folder, or an s3:// / gs:// URI).');
-  if (lance && values.index) throw new CbirError('INVALID_ARGUMENT', '--index names an index file; with --engine lancedb name the database with --uri instead.');
-  if (!lance && (values.uri || values.table)) throw new CbirError('INVALID_ARGUMENT', '--uri and --table go with --engine lancedb.');
-  if (!lance && !values.index) throw new CbirError('INVALID_ARGUMENT', `an index is required: ${INDEX_USAGE}.`);
+  if (lance && !values.uri) throw new UsageError('--engine lancedb needs --uri DIR (the LanceDB database: a folder, or an s3:// / gs:// URI).');
+  if (lance && values.index) throw new UsageError('--index names an index file; with --engine lancedb name the database with --uri instead.');
+  if (!lance && (values.uri || values.table)) throw new UsageError('--uri and --table go with --engine lancedb.');
+  if (!lance && !values.index) throw new UsageError(`an index is required: ${INDEX_USAGE}.`);
 }
 
 /** Opens the index the flags name (checked with {@link checkIndexArgs} first). */

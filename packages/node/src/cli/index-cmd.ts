@@ -7,6 +7,7 @@ import { saveIndex } from '../io/index-files.js';
 import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
 import { LanceIndex, type LanceAnnOptions } from '../indexes/lance-index.js';
 import { positiveInt } from './model-args.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir index --features FILE [--ids FILE.npy] (--type exact|cosine|lsh|hnsw --out FILE | --engine lancedb --uri DIR)
                   [--hash-size 12] [--tables 5] [--distance hamming] [--probe-radius R] [--centre] [--fill-to-k] [--seed 0]
@@ -42,12 +43,12 @@ export async function indexCmd(argv: string[]): Promise<void> {
   });
   if (values.help) return console.log(HELP);
   const lance = values.engine === 'lancedb';
-  if (values.engine !== undefined && !lance) throw new CbirError('INVALID_ARGUMENT', `--engine must be lancedb (or left out for an index file), got "${values.engine}".`);
-  if (!values.features || (!lance && !values.out) || (lance && !values.uri)) throw new CbirError('INVALID_ARGUMENT', `--features and --out (or --engine lancedb --uri DIR) are required.\n\n${HELP}`);
-  if (lance && values.out) throw new CbirError('INVALID_ARGUMENT', '--out names an index file; --engine lancedb writes into --uri instead.');
-  if (values.metric !== 'euclidean' && values.metric !== 'cosine') throw new CbirError('INVALID_ARGUMENT', `--metric must be euclidean or cosine, got "${values.metric}".`);
-  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!)) throw new CbirError('INVALID_ARGUMENT', `--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
-  if (lance && values.rerank !== 'none') throw new CbirError('INVALID_ARGUMENT', '--rerank saves a re-ranker in an index file; LanceDB tables have none.');
+  if (values.engine !== undefined && !lance) throw new UsageError(`--engine must be lancedb (or left out for an index file), got "${values.engine}".`);
+  if (!values.features || (!lance && !values.out) || (lance && !values.uri)) throw new UsageError(`--features and --out (or --engine lancedb --uri DIR) are required.\n\n${HELP}`);
+  if (lance && values.out) throw new UsageError('--out names an index file; --engine lancedb writes into --uri instead.');
+  if (values.metric !== 'euclidean' && values.metric !== 'cosine') throw new UsageError(`--metric must be euclidean or cosine, got "${values.metric}".`);
+  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!)) throw new UsageError(`--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
+  if (lance && values.rerank !== 'none') throw new UsageError('--rerank saves a re-ranker in an index file; LanceDB tables have none.');
   const hnswOptions = {
     metric: values.metric as 'euclidean' | 'cosine',
     ...(values.connectivity ? { connectivity: positiveInt('connectivity', values.connectivity) } : {}),
@@ -57,9 +58,9 @@ export async function indexCmd(argv: string[]): Promise<void> {
   const partitions = values.partitions ? positiveInt('partitions', values.partitions) : undefined;
   const subVectors = values['sub-vectors'] ? positiveInt('sub-vectors', values['sub-vectors']) : undefined;
   const rerank = values.rerank!;
-  if (!['diffusion', 'qe', 'none'].includes(rerank)) throw new CbirError('INVALID_ARGUMENT', `--rerank must be diffusion, qe or none, got "${rerank}".`);
+  if (!['diffusion', 'qe', 'none'].includes(rerank)) throw new UsageError(`--rerank must be diffusion, qe or none, got "${rerank}".`);
   const rerankK = values['rerank-k'] === undefined ? undefined : positiveInt('rerank-k', values['rerank-k']);
-  if (rerankK !== undefined && rerank === 'none') throw new CbirError('INVALID_ARGUMENT', '--rerank-k needs --rerank diffusion or qe.');
+  if (rerankK !== undefined && rerank === 'none') throw new UsageError('--rerank-k needs --rerank diffusion or qe.');
   const f = await loadFeatures(values.features, { ids: values.ids });
   const dim = f.matrix.cols;
   // Integer ids (the notebook's indexes, a .npy of ids) are the index's ids; other ids (image names) are kept as paths.
@@ -80,8 +81,8 @@ export async function indexCmd(argv: string[]): Promise<void> {
   }
   // Every kind through the registry; the options each kind takes from the flags.
   const type = values.type!;
-  if (!indexKinds().includes(type)) throw new CbirError('INVALID_ARGUMENT', `--type must be one of ${indexKinds().join(', ')}, got "${type}".`);
-  if (values.planes && type !== 'lsh') throw new CbirError('INVALID_ARGUMENT', '--planes applies to --type lsh only.');
+  if (!indexKinds().includes(type)) throw new UsageError(`--type must be one of ${indexKinds().join(', ')}, got "${type}".`);
+  if (values.planes && type !== 'lsh') throw new UsageError('--planes applies to --type lsh only.');
   const kindOptions: Record<string, Record<string, unknown>> = {
     hnsw: hnswOptions,
     lsh: {

@@ -14,6 +14,9 @@ import { quickstart } from './quickstart.js';
 import { search } from './search.js';
 import { serve } from './serve.js';
 import { train } from './train.js';
+import { UsageError } from './usage.js';
+import { version } from '../../package.json';
+import { closest } from './suggest.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
   quickstart: { run: quickstart, help: 'the whole notebook on Fashion-MNIST (or --data DIR): train, index, evaluate, cluster, report.html' },
@@ -51,7 +54,20 @@ const SYSTEM_ERRORS: Record<string, string> = {
 };
 
 function usage(): string {
-  return ['Usage: cbir <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.help}`), '', 'Run cbir <command> --help for its options.', '', 'Exit codes: 0 done, 1 an error in the input or the files (one line says which and what to do),', '2 bad or missing arguments, 70 an internal error (please report it), 130 interrupted (Ctrl-C).'].join('\n');
+  return [`cbir ${version}: content-based image retrieval`, '', 'Usage: cbir <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.help}`), '', 'Run cbir <command> --help for its options; cbir --version (-V) prints the version.', '', 'Exit codes: 0 done, 1 an error in the input or the files (one line says which and what to do),', '2 bad or missing arguments, 70 an internal error (please report it), 130 interrupted (Ctrl-C).'].join('\n');
+}
+
+/** The flags a command's --help names (each command prints its usage and returns). */
+async function flagsOf(cmd: { run: (argv: string[]) => Promise<number | void> }): Promise<string[]> {
+  const log = console.log;
+  let text = '';
+  console.log = (...a: unknown[]) => void (text += a.join(' ') + '\n');
+  try {
+    await cmd.run(['--help']);
+  } finally {
+    console.log = log;
+  }
+  return [...new Set(text.match(/--[a-z][a-z0-9-]*/g) ?? [])];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -60,21 +76,32 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return command ? 0 : 2;
   }
+  if (command === '--version' || command === '-V') {
+    console.log(`cbir ${version}`);
+    return 0;
+  }
   const cmd = COMMANDS[command];
   if (!cmd) {
-    console.error(`cbir: unknown command "${command}".\n\n${usage()}`);
+    const guess = closest(command, Object.keys(COMMANDS));
+    console.error(`cbir: unknown command "${command}".${guess ? ` Did you mean "cbir ${guess}"?` : ''}\n\n${usage()}`);
     return 2;
   }
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
-    // Usage errors (bad flags) exit 2; cbir's own errors (bad files, sizes) exit 1 with their message.
+    // Usage errors (bad or missing flags) exit 2; cbir's own errors (bad files, sizes) exit 1 with their message.
+    if (e instanceof UsageError) {
+      console.error(`cbir ${command}: ${e.message}`);
+      return 2;
+    }
     if (e instanceof CbirError) {
       console.error(`cbir ${command}: ${e.message}`);
       return 1;
     }
     if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`cbir ${command}: ${e.message}`);
+      const unknown = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /Unknown option '(-{1,2}[^']+)'/.exec(e.message)?.[1] : undefined;
+      const guess = unknown ? closest(unknown, await flagsOf(cmd)) : undefined;
+      console.error(`cbir ${command}: ${guess ? `unknown option ${unknown}. Did you mean ${guess}? (cbir ${command} --help lists them)` : e.message}`);
       return 2;
     }
     const sys = e as NodeJS.ErrnoException;

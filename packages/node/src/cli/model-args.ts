@@ -1,6 +1,7 @@
 import { stat, readFile } from 'node:fs/promises';
 import { CbirError, ConvAutoencoder, ConvAutoencoderV2, loadTorchWeights, type Autoencoder, type LoadTorchWeightsResult } from 'cbir-core';
 import { loadModel } from '../io/model-files.js';
+import { UsageError } from './usage.js';
 
 /** The notebook's two networks, by their `--arch` names. */
 export const ARCHS = {
@@ -13,7 +14,7 @@ export type ArchName = keyof typeof ARCHS;
 export function parseArch(value: string | undefined, fallback: ArchName = 'v2'): ArchName {
   const arch = value ?? fallback;
   if (arch !== 'v1' && arch !== 'v2') {
-    throw new CbirError('INVALID_ARGUMENT', `--arch must be v1 (ConvAutoencoder) or v2 (ConvAutoencoderV2, the notebook's), got "${arch}".`);
+    throw new UsageError(`--arch must be v1 (ConvAutoencoder) or v2 (ConvAutoencoderV2, the notebook's), got "${arch}".`);
   }
   return arch;
 }
@@ -21,7 +22,7 @@ export function parseArch(value: string | undefined, fallback: ArchName = 'v2'):
 /** A positive integer option, checked before any work. */
 export function positiveInt(name: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CbirError('INVALID_ARGUMENT', `--${name} must be a positive integer, got "${value}".`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}".`);
   return n;
 }
 
@@ -41,7 +42,7 @@ export async function loadModelArg(path: string, options: { arch?: string; size?
   });
   if (info.isDirectory()) {
     if (options.arch !== undefined || options.size !== undefined) {
-      throw new CbirError('INVALID_ARGUMENT', `--arch and --size apply to a PyTorch weight file; ${path}/model.json already names the network and its size.`);
+      throw new UsageError(`--arch and --size apply to a PyTorch weight file; ${path}/model.json already names the network and its size.`);
     }
     return { model: (await loadModel(path)).model, isDir: true };
   }

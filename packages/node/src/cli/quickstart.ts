@@ -39,6 +39,7 @@ import { ParallelExtractor } from '../parallel-extractor.js';
 import { writeReport, type ReportData } from '../report/write-report.js';
 import { writeAssignments } from './cluster.js';
 import { progressPrinter } from './progress-bar.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir quickstart [--data DIR] [--queries DIR] [--out cbir-report] [--model v1|v2] [--size 32] [--epochs 4]
                        [--per-class 100] [--k 10] [--json]
@@ -63,7 +64,7 @@ export async function quickstart(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  if (values.model !== 'v1' && values.model !== 'v2') throw new CbirError('INVALID_ARGUMENT', `--model must be v1 or v2, got "${values.model}".`);
+  if (values.model !== 'v1' && values.model !== 'v2') throw new UsageError(`--model must be v1 or v2, got "${values.model}".`);
   const print = progressPrinter(values.json!);
   const say = (line: string) => (values.json ? print({ stage: 'info', message: line }) : console.log(line));
   const out = resolve(values.out!);

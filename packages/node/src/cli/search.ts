@@ -7,6 +7,7 @@ import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } fr
 import { openQueryEmbedder } from '../query/query-embedder.js';
 import { positiveInt } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir search ${INDEX_USAGE} (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
                    [--rerank auto|diffusion|qe|none] [--montage out.png [--layout captioned|notebook]] [--json]
@@ -30,16 +31,16 @@ export async function search(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(HELP);
-  if (!values.query === !values.id) throw new CbirError('INVALID_ARGUMENT', `one of --query or --id is required.\n\n${HELP}`);
+  if (!values.query === !values.id) throw new UsageError(`one of --query or --id is required.\n\n${HELP}`);
   checkIndexArgs(values);
   const k = positiveInt('k', values.k!);
-  if (values.layout !== 'captioned' && values.layout !== 'notebook') throw new CbirError('INVALID_ARGUMENT', `--layout must be captioned or notebook, got "${values.layout}".`);
-  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new CbirError('INVALID_ARGUMENT', `--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
+  if (values.layout !== 'captioned' && values.layout !== 'notebook') throw new UsageError(`--layout must be captioned or notebook, got "${values.layout}".`);
+  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
   const opened = await openIndexArg(values);
   const { index } = opened;
   const source = opened.name;
   const memory = isInMemory(index);
-  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe')) throw new CbirError('INVALID_ARGUMENT', `--rerank ${values.rerank} works on index files; ${source} is a LanceDB table.`);
+  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe')) throw new UsageError(`--rerank ${values.rerank} works on index files; ${source} is a LanceDB table.`);
   const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, source) : undefined;
   let vector: Float32Array;
   let queryPath: string;

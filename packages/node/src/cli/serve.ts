@@ -8,6 +8,7 @@ import { createSearchServer, snapshotItems } from '../serve/server.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
 import { rerankerFor } from './rerank-arg.js';
 import { positiveInt } from './model-args.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir serve ${INDEX_USAGE} [--model DIR|FILE.pt [--arch v1|v2] [--size S]]
                   [--port 8080] [--host 127.0.0.1] [--token TOKEN] [--clusters assignments.csv [--cluster-k K]]
@@ -55,17 +56,17 @@ export async function serve(argv: string[]): Promise<number> {
   }
   checkIndexArgs(values);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CbirError('INVALID_ARGUMENT', `--port must be an integer in 0..65535, got "${values.port}".`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in 0..65535, got "${values.port}".`);
   const maxUploadMb = Number(values['max-upload-mb']);
-  if (!(maxUploadMb > 0 && maxUploadMb <= 1024)) throw new CbirError('INVALID_ARGUMENT', `--max-upload-mb must be a number in (0, 1024], got "${values['max-upload-mb']}".`);
+  if (!(maxUploadMb > 0 && maxUploadMb <= 1024)) throw new UsageError(`--max-upload-mb must be a number in (0, 1024], got "${values['max-upload-mb']}".`);
   const maxMegapixels = Number(values['max-megapixels']);
-  if (!(maxMegapixels > 0 && maxMegapixels <= 1000)) throw new CbirError('INVALID_ARGUMENT', `--max-megapixels must be a number in (0, 1000], got "${values['max-megapixels']}".`);
+  if (!(maxMegapixels > 0 && maxMegapixels <= 1000)) throw new UsageError(`--max-megapixels must be a number in (0, 1000], got "${values['max-megapixels']}".`);
   const queue = positiveInt('queue', values.queue!);
-  if (values.rerank !== 'auto' && values.rerank !== 'none') throw new CbirError('INVALID_ARGUMENT', `--rerank must be auto or none, got "${values.rerank}".`);
+  if (values.rerank !== 'auto' && values.rerank !== 'none') throw new UsageError(`--rerank must be auto or none, got "${values.rerank}".`);
   const clusterK = values['cluster-k'] === undefined ? undefined : positiveInt('cluster-k', values['cluster-k']);
-  if (clusterK !== undefined && !values.clusters) throw new CbirError('INVALID_ARGUMENT', '--cluster-k goes with --clusters assignments.csv.');
+  if (clusterK !== undefined && !values.clusters) throw new UsageError('--cluster-k goes with --clusters assignments.csv.');
   const token = values.token ?? process.env.CBIR_TOKEN;
-  if (token !== undefined && token.length < 8) throw new CbirError('INVALID_ARGUMENT', '--token must be at least 8 characters: it is the only thing between the port and your photos.');
+  if (token !== undefined && token.length < 8) throw new UsageError('--token must be at least 8 characters: it is the only thing between the port and your photos.');
   const host = values.host!;
   const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
 

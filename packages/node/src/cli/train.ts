@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { saveModel } from '../io/model-files.js';
 import { ARCHS, parseArch, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
+import { UsageError } from './usage.js';
 
 const HELP = `Usage: cbir train --data DIR [--arch v1|v2 (v2)] [--size S (128)] [--epochs E (10)] [--batch 32] [--lr 3e-4]
                   [--seed 0] [--fit cover|contain|fill] [--out DIR] [--init FILE.pt | --resume [--data-changed]] [--json]
@@ -38,16 +39,16 @@ export async function train(argv: string[]): Promise<number | void> {
     },
   });
   if (values.help) return console.log(HELP);
-  if (!values.data) throw new CbirError('INVALID_ARGUMENT', '--data DIR is required: a folder of images.');
+  if (!values.data) throw new UsageError('--data DIR is required: a folder of images.');
   if (values.arch !== undefined && values.model !== undefined && values.arch !== values.model) {
-    throw new CbirError('INVALID_ARGUMENT', `--arch ${values.arch} and --model ${values.model} disagree; --model is an older spelling of --arch: pass one.`);
+    throw new UsageError(`--arch ${values.arch} and --model ${values.model} disagree; --model is an older spelling of --arch: pass one.`);
   }
   const archName = parseArch(values.arch ?? values.model);
-  if (values['data-changed'] && !values.resume) throw new CbirError('INVALID_ARGUMENT', '--data-changed applies to --resume: it says the folder changed since the checkpoint.');
-  if (values.init && values.resume) throw new CbirError('INVALID_ARGUMENT', '--init and --resume exclude each other: --init starts a run from a PyTorch checkpoint, --resume continues cbir\'s own.');
+  if (values['data-changed'] && !values.resume) throw new UsageError('--data-changed applies to --resume: it says the folder changed since the checkpoint.');
+  if (values.init && values.resume) throw new UsageError('--init and --resume exclude each other: --init starts a run from a PyTorch checkpoint, --resume continues cbir\'s own.');
   const num = (name: string, v: string) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new CbirError('INVALID_ARGUMENT', `--${name} must be a positive number, got "${v}".`);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}".`);
     return n;
   };
   const epochsArg = values.epochs === undefined ? undefined : positiveInt('epochs', values.epochs);
@@ -71,7 +72,7 @@ export async function train(argv: string[]): Promise<number | void> {
     if (data.skipped.length) console.log(skippedNote(data));
   }
   const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new CbirError('INVALID_ARGUMENT', `--seed must be a non-negative integer, got "${values.seed}".`);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}".`);
   const arch = resume ? (resume.architecture === 'ConvAutoencoder' ? 'v1' : 'v2') : archName;
   const model = ARCHS[arch](size, seed);
   let initialOptimizer: AdamSnapshot | undefined;

@@ -31,7 +31,7 @@ describe('file system errors are one line naming the file, with exit 1', () => {
     }
   });
 
-  it('numeric options are checked before any work: --batch 0 (it used to spin for ever), --epochs abc, -k 0', async () => {
+  it('numeric options are checked before any work, exit 2: --batch 0 (it used to spin for ever), --epochs abc, -k 0', async () => {
     const missing = join(tmpdir(), 'cbir-no-such-folder');
     for (const [args, message] of [
       [['embed', '--model', missing, '--data', missing, '--out', join(missing, 'f'), '--batch', '0'], /--batch must be a positive integer, got "0"/],
@@ -39,7 +39,7 @@ describe('file system errors are one line naming the file, with exit 1', () => {
       [['search', '--index', missing, '--id', '0', '-k', '0'], /--k must be a positive integer, got "0"/],
     ] as const) {
       const e = await cbir(...args).catch((x) => x);
-      expect(e.code, args.join(' ')).toBe(1);
+      expect(e.code, args.join(' ')).toBe(2);
       expect(e.stderr).toMatch(message);
     }
   });

@@ -100,7 +100,7 @@ describe("cbir and the notebook's PyTorch checkpoints", () => {
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(/does not match ConvAutoencoderV2 .*missing key "encoder\.2\.weight"/);
     const bad = await cbir('embed', '--model', notebookV1, '--arch', 'v3', '--data', data, '--out', feats).catch((x) => x);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--arch must be v1 \(ConvAutoencoder\) or v2/);
   });
 
@@ -126,7 +126,7 @@ describe("cbir and the notebook's PyTorch checkpoints", () => {
     expect(w).toEqual(ckpt.params.map((p) => Array.from(p.data)));
     ae.dispose();
     const both = await cbir('train', '--data', data, '--init', notebookV1, '--resume', '--out', out).catch((x) => x);
-    expect(both.code).toBe(1);
+    expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--init and --resume exclude each other/);
   });
 });

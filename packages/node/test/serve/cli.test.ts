@@ -24,21 +24,24 @@ describe('cbir serve: arguments and the port', () => {
     index.add({ data: Float32Array.from({ length: 12 }, (_, i) => i), rows: 3, cols: 4 }, undefined, [{ label: 'a' }, { label: 'b' }, { label: 'a' }]);
     await saveIndex(index, join(dir, 'i.cbirindex'));
     await writeFile(join(dir, 'a.csv'), 'id,label,k2\nx,a,0\n');
-    const cases: [string[], RegExp][] = [
-      [['--index', join(dir, 'i.cbirindex'), '--port', 'http'], /--port must be an integer in 0\.\.65535, got "http"/],
-      [['--index', join(dir, 'i.cbirindex'), '--port', '70000'], /--port must be an integer/],
-      [['--index', join(dir, 'i.cbirindex'), '--token', 'short'], /--token must be at least 8 characters/],
-      [['--index', join(dir, 'i.cbirindex'), '--cluster-k', '3'], /--cluster-k goes with --clusters/],
-      [['--index', join(dir, 'i.cbirindex'), '--rerank', 'qe'], /--rerank must be auto or none/],
-      [['--index', join(dir, 'i.cbirindex'), '--clusters', join(dir, 'a.csv')], /assigns 1 items; the index holds 3/],
-      [['--index', join(dir, 'nope.cbirindex')], /nope\.cbirindex/],
+    // Bad arguments exit 2; a file that does not fit (1 row for 3 items) or is missing exits 1.
+    const cases: [string[], RegExp, number][] = [
+      [['--index', join(dir, 'i.cbirindex'), '--port', 'http'], /--port must be an integer in 0\.\.65535, got "http"/, 2],
+      [['--index', join(dir, 'i.cbirindex'), '--port', '70000'], /--port must be an integer/, 2],
+      [['--index', join(dir, 'i.cbirindex'), '--token', 'short'], /--token must be at least 8 characters/, 2],
+      [['--index', join(dir, 'i.cbirindex'), '--cluster-k', '3'], /--cluster-k goes with --clusters/, 2],
+      [['--index', join(dir, 'i.cbirindex'), '--rerank', 'qe'], /--rerank must be auto or none/, 2],
+      [['--index', join(dir, 'i.cbirindex'), '--clusters', join(dir, 'a.csv')], /assigns 1 items; the index holds 3/, 1],
+      [['--index', join(dir, 'nope.cbirindex')], /nope\.cbirindex/, 1],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, message, code] of cases) {
       const r = await cbir('serve', ...args);
-      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.code, args.join(' ')).toBe(code);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
-    expect((await cbir('serve')).stderr).toMatch(/an index is required/);
+    const none = await cbir('serve');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/an index is required/);
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {
