@@ -7,6 +7,12 @@ import { pageAssetsEsbuild } from './scripts/build/page-assets.js';
 // (native binaries, for the last two) and load on demand.
 const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray', 'vega', 'vega-lite', '@techstark/opencv-js', 'usearch', /^@lancedb\//, 'apache-arrow', 'fastify', /^@fastify\//];
 
+// Source maps map to the files' paths, without embedding their text (sourcesContent): the packages' maps were 3 MB,
+// most of it the source a reader can open from the repository.
+const esbuildOptions: Options['esbuildOptions'] = (o) => {
+  o.sourcesContent = false;
+};
+
 const configs: Options[] = [
   {
     entry: { index: 'packages/core/src/index.ts' },
@@ -15,6 +21,7 @@ const configs: Options[] = [
     dts: { compilerOptions: { composite: false } },
     tsconfig: 'packages/core/tsconfig.json',
     sourcemap: true,
+    esbuildOptions,
     clean: true,
     target: 'es2022',
     external,
@@ -33,6 +40,7 @@ const configs: Options[] = [
     dts: { entry: { index: 'packages/node/src/index.ts' }, compilerOptions: { composite: false, paths: {} } },
     tsconfig: 'packages/node/tsconfig.json',
     sourcemap: true,
+    esbuildOptions,
     clean: true,
     target: 'node20',
     platform: 'node',
@@ -47,6 +55,7 @@ const configs: Options[] = [
     dts: { compilerOptions: { composite: false, paths: {}, types: [] } },
     tsconfig: 'packages/browser/tsconfig.json',
     sourcemap: true,
+    esbuildOptions,
     clean: true,
     target: 'es2022',
     platform: 'browser',
