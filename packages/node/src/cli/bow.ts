@@ -6,7 +6,7 @@ import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { saveFeatures } from '../io/feature-files.js';
-import { writePlot } from '../plots/write-plot.js';
+import { loadVega, writePlot } from '../plots/write-plot.js';
 import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
@@ -37,6 +37,8 @@ export async function bow(argv: string[]): Promise<void> {
   const encoding = values.encoding as DescriptorEncoding;
   if (encoding !== 'bytes' && encoding !== 'bits') throw new UsageError(`--encoding must be bytes or bits, got "${encoding}".`);
   const print = progressPrinter(values.json!);
+  // The plots need vega and vega-lite (optional dependencies): say so now, not after the work.
+  await loadVega();
   await initNodeBackend();
   const ks = parseIntRange('k', values.k!);
   const vocabK = values.vocab ? Number(values.vocab) : ks[ks.length - 1];

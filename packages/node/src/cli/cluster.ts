@@ -19,7 +19,7 @@ import {
 import { initNodeBackend } from '../backend.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadFeatures } from '../io/feature-files.js';
-import { writePlot } from '../plots/write-plot.js';
+import { loadVega, writePlot } from '../plots/write-plot.js';
 import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
 import { UsageError } from './usage.js';
@@ -51,6 +51,8 @@ export async function cluster(argv: string[]): Promise<void> {
   if (values.help) return console.log(HELP);
   if (!values.features || !values.out) throw new UsageError(`--features and --out are required.\n\n${HELP}`);
   const print = progressPrinter(values.json!);
+  // The plots need vega and vega-lite (optional dependencies): say so now, not after the work.
+  await loadVega();
   await initNodeBackend();
   const ks = parseIntRange('k', values.k!);
   const silhouetteKs = parseIntRange('silhouette', values.silhouette!);

@@ -34,7 +34,7 @@ import { buildMontage } from '../image/montage.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { saveIndex } from '../io/index-files.js';
 import { saveModel } from '../io/model-files.js';
-import { writePlot } from '../plots/write-plot.js';
+import { loadVega, writePlot } from '../plots/write-plot.js';
 import { ParallelExtractor } from '../parallel-extractor.js';
 import { writeReport, type ReportData } from '../report/write-report.js';
 import { writeAssignments } from './cluster.js';
@@ -66,6 +66,8 @@ export async function quickstart(argv: string[]): Promise<void> {
   if (values.help) return console.log(HELP);
   if (values.model !== 'v1' && values.model !== 'v2') throw new UsageError(`--model must be v1 or v2, got "${values.model}".`);
   const print = progressPrinter(values.json!);
+  // The plots need vega and vega-lite (optional dependencies): say so now, not after the work.
+  await loadVega();
   const say = (line: string) => (values.json ? print({ stage: 'info', message: line }) : console.log(line));
   const out = resolve(values.out!);
   await mkdir(out, { recursive: true });

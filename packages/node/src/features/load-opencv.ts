@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { BackendUnavailableError, type OpenCv } from 'cbir-core';
+import { OPTIONAL } from '../optional.js';
 
 let loading: Promise<OpenCv> | undefined;
 
@@ -26,7 +27,8 @@ export function loadOpenCv(): Promise<OpenCv> {
       return cv;
     } catch (e) {
       loading = undefined;
-      throw new BackendUnavailableError(`loadOpenCv: could not load @techstark/opencv-js (${(e as Error).message}). Install it with pnpm add @techstark/opencv-js.`, { cause: e });
+      const { version, for: what } = OPTIONAL['@techstark/opencv-js'];
+      throw new BackendUnavailableError(`loadOpenCv: could not load @techstark/opencv-js (${(e as Error).message}). ${what}: it is an optional dependency of cbir-node. Install: npm install @techstark/opencv-js@${version}`, { cause: e });
     }
   })();
   return loading;

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { CbirError, FormatError, type TfjsModel } from 'cbir-core';
+import { importOptional } from '../optional.js';
 
 /** The most weight bytes a model.json may ask for (4 GiB): a manifest cannot make the loader allocate more. */
 const MAX_WEIGHT_BYTES = 2 ** 32;
@@ -20,7 +21,7 @@ const MAX_WEIGHT_BYTES = 2 ** 32;
  * ```
  */
 export async function loadTfjsModel(source: string): Promise<TfjsModel> {
-  const tfconv = await import('@tensorflow/tfjs-converter');
+  const tfconv = await importOptional(['@tensorflow/tfjs-converter'], () => import('@tensorflow/tfjs-converter'));
   if (/^https?:\/\//.test(source)) {
     const res = await fetch(source).catch((cause: Error) => {
       throw new CbirError('INVALID_ARGUMENT', `loadTfjsModel: cannot fetch ${source}: ${cause.message}`, { cause });

@@ -1,6 +1,7 @@
 import { CbirError, type VegaLiteSpec } from 'cbir-core';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { importOptional } from '../optional.js';
 
 /**
  * Renders a Vega-Lite spec (from `elbowPlotSpec`, `silhouettePlotSpec`, `clusterScatterSpec` or your own) to SVG with
@@ -12,8 +13,8 @@ import { writeFileAtomic } from '../io/atomic-write.js';
  * ```
  */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  // Dynamic imports: vega and vega-lite are ESM-only and heavy; load them when a plot is drawn.
-  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  // Dynamic imports: vega and vega-lite are ESM-only, heavy and optional; load them when a plot is drawn.
+  const [vega, vl] = await loadVega();
   let compiled;
   try {
     compiled = vl.compile(spec as never).spec;
@@ -44,4 +45,9 @@ export async function writePlot(spec: VegaLiteSpec, base: string, options: { sca
   await writeFileAtomic(`${base}.svg`, Buffer.from(svg));
   await writeFileAtomic(`${base}.png`, png);
   return { svg: `${base}.svg`, png: `${base}.png` };
+}
+
+/** vega and vega-lite, or a clear error saying how to install them (optional dependencies). @internal */
+export function loadVega(): Promise<[typeof import('vega'), typeof import('vega-lite')]> {
+  return importOptional(['vega', 'vega-lite'], () => Promise.all([import('vega'), import('vega-lite')]));
 }
