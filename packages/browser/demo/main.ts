@@ -84,7 +84,9 @@ $('train').addEventListener('click', async () => {
   const losses: { step: number; loss: number }[] = [];
   const chart = await embed('#loss-chart', {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 420, height: 160, padding: { left: 16, top: 4, right: 4, bottom: 4 }, data: { name: 'loss', values: [] },
-    mark: 'line', encoding: { x: { field: 'step', type: 'quantitative', title: 'batch' }, y: { field: 'loss', type: 'quantitative', title: 'MSE', scale: { zero: false } } },
+    // Points on the line and whole-batch ticks: an epoch of a small folder is 2 or 3 batches, which a bare line hides.
+    mark: { type: 'line', point: true },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'batch', axis: { tickMinStep: 1, format: 'd' } }, y: { field: 'loss', type: 'quantitative', title: 'MSE', scale: { zero: false } } },
   }, { actions: false });
   const started = performance.now();
   try {
@@ -147,14 +149,15 @@ $('download').addEventListener('click', async () => {
   downloadBytes(state.index!.serialize(), 'demo.cbirindex');
 });
 
-function showResults(queryCaption: string, querySrc: string, vector: Float32Array) {
+/** Shows the 10 nearest to `vector`; `self` (a clicked photo's id) is not listed as its own first result. */
+function showResults(queryCaption: string, querySrc: string, vector: Float32Array, self?: number) {
   if (!state.index) {
     $('search-status').textContent = 'Build an index first.';
     return;
   }
-  const k = Math.min(10, state.index.size);
-  const res = state.index.search({ data: vector, rows: 1, cols: vector.length }, k);
-  const hits = cbir.searchHits(state.index, res);
+  const k = Math.min(10, state.index.size - (self === undefined ? 0 : 1));
+  const res = state.index.search({ data: vector, rows: 1, cols: vector.length }, Math.min(state.index.size, k + (self === undefined ? 0 : 1)));
+  const hits = cbir.searchHits(state.index, res).filter((h) => h.id !== self).slice(0, k);
   state.lastResults = hits.map((h) => ({ id: state.features!.ids[h.id], distance: h.distance }));
   const q = tile(querySrc, queryCaption);
   q.classList.add('query');
@@ -166,7 +169,7 @@ function showResults(queryCaption: string, querySrc: string, vector: Float32Arra
 function searchRow(i: number) {
   if (!state.features) return;
   const dim = state.features.matrix.cols;
-  showResults(state.features.ids[i], state.urls[i], state.features.matrix.data.slice(i * dim, (i + 1) * dim));
+  showResults(state.features.ids[i], state.urls[i], state.features.matrix.data.slice(i * dim, (i + 1) * dim), i);
 }
 
 $('query').addEventListener('change', async (e) => {

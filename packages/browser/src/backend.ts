@@ -15,6 +15,28 @@ export interface InitBrowserBackendOptions {
    * tfjs's own default (the jsDelivr CDN), which does not work offline.
    */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Use WebGL even when it runs on a software rasterizer (SwiftShader, llvmpipe: headless browsers, machines without
+   * a GPU driver), where it is far slower than wasm (an epoch of the demo: 96 s against 1.4 s in headless Chromium).
+   * @defaultValue false: such a WebGL is skipped, with the renderer's name as the reason
+   */
+  allowSoftwareWebgl?: boolean;
+}
+
+/** The renderer WebGL draws with, from WEBGL_debug_renderer_info (undefined where the browser hides it). */
+function webglRenderer(): string | undefined {
+  const canvas = (globalThis as { document?: { createElement(t: string): { getContext(k: string): unknown } } }).document?.createElement('canvas');
+  const gl = (canvas?.getContext('webgl2') ?? canvas?.getContext('webgl')) as
+    | { getExtension(n: string): { UNMASKED_RENDERER_WEBGL: number } | null; getParameter(p: number): unknown }
+    | null
+    | undefined;
+  const info = gl?.getExtension('WEBGL_debug_renderer_info');
+  return info ? String(gl!.getParameter(info.UNMASKED_RENDERER_WEBGL)) : undefined;
+}
+
+/** Whether a WebGL renderer's name is a software rasterizer's. */
+export function isSoftwareRenderer(renderer: string): boolean {
+  return /swiftshader|llvmpipe|softpipe|software|microsoft basic render/i.test(renderer);
 }
 
 /** What {@link initBrowserBackend} chose, and why each backend before it was skipped. */
@@ -29,7 +51,11 @@ const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise (no adapter)');
   },
-  async webgl() {
+  async webgl(o) {
+    const renderer = webglRenderer();
+    if (renderer && isSoftwareRenderer(renderer) && !o.allowSoftwareWebgl) {
+      throw new Error(`WebGL runs on a software rasterizer (${renderer}), slower than wasm; allowSoftwareWebgl: true uses it anyway`);
+    }
     await import('@tensorflow/tfjs-backend-webgl');
     if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend did not initialise (no WebGL context)');
   },

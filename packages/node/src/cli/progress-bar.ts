@@ -23,7 +23,7 @@ function bar(done: number, total: number): string {
 }
 
 /**
- * Renders progress events: JSON lines on stdout with `json`; on a terminal, one redrawn line per long stage with the
+ * Renders progress events: JSON lines on stdout with `json` (epochs counted from 1, as the text counts them); on a terminal, one redrawn line per long stage with the
  * count, the rate, the time elapsed and an ETA for the whole run (training: every remaining batch of every remaining
  * epoch, from the run's own pace, so a resumed run is timed from where it resumed); plain lines otherwise (epochs and
  * warnings only: nothing is redrawn into a log file).
@@ -47,7 +47,12 @@ export function progressPrinter(json: boolean, out: ProgressOutput = process.std
     drawn = false;
   };
   return (e) => {
-    if (json) return void process.stdout.write(`${JSON.stringify(e)}\n`);
+    if (json) {
+      // Epochs counted from 1 in JSON too, as the text output counts them (the library's events count from 0).
+      const ev = e as { stage?: string; epoch?: number };
+      const out = (ev.stage === 'train' || ev.stage === 'epoch') && typeof ev.epoch === 'number' ? { ...e, epoch: ev.epoch + 1 } : e;
+      return void process.stdout.write(`${JSON.stringify(out)}\n`);
+    }
     const ev = e as ProgressEvent;
     if (ev.stage === 'train') {
       if (!tty) return;

@@ -106,7 +106,7 @@ export async function train(argv: string[]): Promise<number | void> {
       },
     });
     await writeFile(join(out, 'history.json'), JSON.stringify(result.history, null, 1));
-    print({ stage: 'done', stopped: result.stopped, bestValLoss: result.bestValLoss, bestEpoch: result.bestEpoch, skipped: result.checkpoint.skipped.map((i) => data.entry(i).id), out });
+    print({ stage: 'done', stopped: result.stopped, bestValLoss: result.bestValLoss, bestEpoch: result.bestEpoch + 1, skipped: result.checkpoint.skipped.map((i) => data.entry(i).id), out });
     if (!values.json) {
       console.log(result.stopped
         ? `stopped; checkpoint in ${ckptPath}. Resume with: cbir train --data ${values.data} --out ${values.out} --resume`

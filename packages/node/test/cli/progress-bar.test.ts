@@ -8,6 +8,23 @@ function terminal() {
   return { out: { isTTY: true, write: (s: string) => void lines.push(s), now: () => t }, lines, tick: (ms: number) => void (t += ms) };
 }
 
+describe('progressPrinter with --json', () => {
+  it('counts epochs from 1, as the text output does; other events pass unchanged', () => {
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
+    const print = progressPrinter(true);
+    print({ stage: 'epoch', epoch: 0, epochs: 2, trainLoss: 1, valLoss: 1, best: true, seconds: 1 });
+    print({ stage: 'train', epoch: 1, epochs: 2, batch: 0, batches: 3, loss: 1, imagesPerSec: 1 });
+    print({ stage: 'embed', done: 4, total: 8 });
+    write.mockRestore();
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { stage: 'epoch', epoch: 1, epochs: 2, trainLoss: 1, valLoss: 1, best: true, seconds: 1 },
+      { stage: 'train', epoch: 2, epochs: 2, batch: 0, batches: 3, loss: 1, imagesPerSec: 1 },
+      { stage: 'embed', done: 4, total: 8 },
+    ]);
+  });
+});
+
 describe('progressPrinter on a terminal', () => {
   it('training: the ETA covers every remaining batch of the run, from the pace since this run started', () => {
     const { out, lines, tick } = terminal();

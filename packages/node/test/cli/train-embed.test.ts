@@ -64,7 +64,7 @@ describe('cbir train and cbir embed', () => {
     const { stdout: resumed } = await cbir('train', '--data', data, '--out', out, '--epochs', '3', '--resume', '--json');
     const epochs = events(resumed).filter((e) => e.stage === 'epoch').map((e) => e.epoch);
     expect(epochs.length).toBeGreaterThan(0);
-    expect(epochs.at(-1)).toBe(2);
+    expect(epochs.at(-1)).toBe(3); // epoch 3/3, counted from 1 as the text output counts
     expect(events(resumed).at(-1)).toMatchObject({ stage: 'done', stopped: false });
   });
 
