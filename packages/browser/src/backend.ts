@@ -76,7 +76,7 @@ const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<
  * training kernels, so it trains) and `cpu`.
  *
  * @returns The backend chosen and why each one before it was skipped.
- * @throws {@link BackendUnavailableError} listing every backend tried with its cause, when none works.
+ * @throws {@link cbir-core!BackendUnavailableError | BackendUnavailableError} listing every backend tried with its cause, when none works.
  * @example
  * ```ts
  * const { name, skipped } = await initBrowserBackend({ prefer: ['webgl', 'wasm'], wasmPaths: '/tfjs-wasm/' });

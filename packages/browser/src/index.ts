@@ -5,8 +5,4 @@
  * @packageDocumentation
  */
 export * from 'cbir-core';
-export { initBrowserBackend, type BrowserBackendName, type InitBrowserBackendOptions, type BrowserBackendChoice } from './backend.js';
-export { canvasDecoder, type CanvasDecoderOptions, type BrowserImageSource } from './image/canvas-decoder.js';
-export { fileListDataset, type FileListDataset } from './data/file-list-dataset.js';
-export { saveBytes, loadBytes, deleteBytes, saveModelToIndexedDb, loadModelFromIndexedDb, downloadBytes, downloadModel, modelFromUploads } from './io/indexeddb-store.js';
-export { setWasmPaths } from './wasm-paths.js';
+export * from './api.js';

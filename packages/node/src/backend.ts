@@ -90,7 +90,7 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTenso
  *
  * @param options - `prefer`: the backends to try, in order.
  * @returns The backend chosen and why each one before it was skipped.
- * @throws {@link BackendUnavailableError} listing every backend tried with its cause, when none works.
+ * @throws {@link cbir-core!BackendUnavailableError | BackendUnavailableError} listing every backend tried with its cause, when none works.
  *
  * @example
  * ```ts

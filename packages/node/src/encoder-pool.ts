@@ -122,7 +122,7 @@ export class EncoderPool {
    * @param pixels - NHWC float32 images in [-1, 1], row-major, shape `[n, inputSize, inputSize, 3]`.
    * @param n - Number of images in `pixels`.
    * @returns The NHWC latents, row-major, shape `[n, h, w, c]`.
-   * @throws {@link DimensionMismatchError} if `pixels.length` is not `n * inputSize^2 * 3`.
+   * @throws {@link cbir-core!DimensionMismatchError | DimensionMismatchError} if `pixels.length` is not `n * inputSize^2 * 3`.
    */
   async encode(pixels: Float32Array, n: number): Promise<Float32Array> {
     if (this.broken) throw new CbirError('WORKER_FAILED', `EncoderPool.encode: a worker ${this.broken}; create a new pool.`);

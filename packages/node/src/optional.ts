@@ -19,7 +19,7 @@ function missing(e: unknown, name: string): boolean {
   return (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && [`'${name}'`, `"${name}"`, `'${name}/`].some((q) => message.includes(q));
 }
 
-/** Loads the optional dependencies `names` with `load`, or throws a {@link BackendUnavailableError} saying how to install them. */
+/** Loads the optional dependencies `names` with `load`, or throws a {@link cbir-core!BackendUnavailableError | BackendUnavailableError} saying how to install them. */
 export async function importOptional<T>(names: readonly (keyof typeof OPTIONAL)[], load: () => Promise<T>): Promise<T> {
   try {
     return await load();

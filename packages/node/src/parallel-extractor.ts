@@ -50,7 +50,7 @@ export class ParallelExtractor implements FeatureExtractor {
 
   /**
    * Builds the extractor here and in `threads - 1` workers.
-   * @throws {@link CbirError} for a bad spec or thread count.
+   * @throws {@link cbir-core!CbirError | CbirError} for a bad spec or thread count.
    */
   static async create(spec: ExtractorSpec, options: ParallelExtractorOptions = {}): Promise<ParallelExtractor> {
     const threads = options.threads ?? availableParallelism();

@@ -82,7 +82,7 @@ export async function saveModelToIndexedDb(model: Autoencoder, name: string, ext
 /**
  * Loads a model saved by {@link saveModelToIndexedDb}.
  *
- * @throws {@link FormatError} when nothing cbir saved is stored under `name`.
+ * @throws {@link cbir-core!FormatError | FormatError} when nothing cbir saved is stored under `name`.
  * @example
  * ```ts
  * const { model, metadata } = await loadModelFromIndexedDb('photos');

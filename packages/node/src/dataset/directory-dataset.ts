@@ -73,7 +73,7 @@ async function walk(dir: string, out: string[], skipped: { path: string; reason:
  *
  * A file that does not decode throws `ImageDecodeError` when read: trainers and embedders report it and skip it.
  *
- * @throws {@link CbirError} if `dir` is not a readable folder or holds no images.
+ * @throws {@link cbir-core!CbirError | CbirError} if `dir` is not a readable folder or holds no images.
  *
  * @example
  * ```ts

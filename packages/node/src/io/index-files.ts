@@ -18,7 +18,7 @@ export async function saveIndex(index: Index, path: string): Promise<void> {
 
 /**
  * Reads an index file, checking magic, version, sizes and checksum.
- * @throws {@link IndexFormatError} naming `path`.
+ * @throws {@link cbir-core!IndexFormatError | IndexFormatError} naming `path`.
  *
  * @example
  * ```ts

@@ -33,7 +33,7 @@ export async function saveModel(model: Autoencoder, dir: string, extra: Record<s
  * sets the weights, checking that names, shapes and byte sizes agree.
  *
  * @returns The model and its metadata.
- * @throws {@link FormatError} naming the file if it is missing, not cbir's, or inconsistent.
+ * @throws {@link cbir-core!FormatError | FormatError} naming the file if it is missing, not cbir's, or inconsistent.
  *
  * @example
  * ```ts

@@ -13,7 +13,7 @@ const MAX_WEIGHT_BYTES = 2 ** 32;
  * `model.json` path or an http(s) URL, for `PretrainedExtractor`. Local weight files must sit in the model's folder
  * (a manifest that names a path outside it is refused) and their sizes must match the manifest.
  *
- * @throws {@link CbirError} naming the source when it cannot be read or is not a tfjs model.
+ * @throws {@link cbir-core!CbirError | CbirError} naming the source when it cannot be read or is not a tfjs model.
  * @example
  * ```ts
  * const model = await loadTfjsModel('models/mobilenet_v2');          // folder with model.json

@@ -1,0 +1,22 @@
+// cbir-node's own API (what its index adds to cbir-core's): the entry point of its API docs, so that cbir-core's
+// symbols are documented once, in cbir-core's.
+export { initNodeBackend, type NodeBackendName, type InitNodeBackendOptions, type BackendChoice } from './backend.js';
+export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './image/sharp-decoder.js';
+export { writeFileAtomic } from './io/atomic-write.js';
+export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';
+export { ParallelExtractor, type ParallelExtractorOptions } from './parallel-extractor.js';
+export { SimdThreads } from './simd-threads.js';
+export { directoryDataset, skippedNote, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
+export { saveModel, loadModel } from './io/model-files.js';
+export { loadTfjsModel } from './io/tfjs-model.js';
+export { saveIndex, loadIndex } from './io/index-files.js';
+export { buildMontage, buildNotebookMontage, type MontageTile } from './image/montage.js';
+export { renderSvg, writePlot } from './plots/write-plot.js';
+export { loadOpenCv } from './features/load-opencv.js';
+export { loadFeatures, saveFeatures } from './io/feature-files.js';
+export { exportFashionMnist, FASHION_MNIST_CLASSES, type ExportFashionMnistOptions } from './dataset/fashion-mnist.js';
+export { HnswIndex, registerNodeIndexKinds, type HnswIndexOptions, type Resolved as HnswResolvedOptions } from './indexes/hnsw-index.js';
+export { LanceIndex, type LanceIndexOptions, type LanceAnnOptions, type LanceSearchOptions } from './indexes/lance-index.js';
+export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModelArgs } from './query/query-embedder.js';
+export { createSearchServer, type SearchServerOptions } from './serve/server.js';
+export { readClusterAssignments, type ClusterAssignments } from './serve/clusters.js';
