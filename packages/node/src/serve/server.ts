@@ -323,7 +323,7 @@ async function uploadOf(req: FastifyRequest): Promise<Uint8Array> {
 /** Refuses what is not an image sharp decodes, or has more pixels than allowed, from its header alone. */
 async function checkImage(bytes: Uint8Array, maxPixels: number): Promise<void> {
   if (bytes.length === 0) throw new ApiError(400, 'EMPTY_UPLOAD', `the upload is empty (0 bytes): send a ${FORMAT_NAMES} image.`);
-  let meta: sharp.Metadata;
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
   try {
     meta = await sharp(bytes).metadata();
   } catch {

@@ -59,7 +59,7 @@ describe("the notebook's files from the CLI", () => {
     expect(hits).toHaveLength(7);
     const { data: px, info } = await sharp(join(out, 'm.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([2560, 1024]);
-    const at = (x: number, y: number) => Array.from(px.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
+    const at = (x: number, y: number): number[] => Array.from(px.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
     // Tile 1 is the first result stretched to 512 x 512 (its corner is its background colour, not a caption bar or a
     // frame); tiles 8 to 10 are black (only 7 results).
     const first = await sharp(hits[0].path).removeAlpha().resize(512, 512, { fit: 'fill' }).raw().toBuffer();
