@@ -7,10 +7,22 @@ import { directoryDataset, skippedNote, type DirectoryDataset } from '../dataset
 import { loadOpenCv } from '../features/load-opencv.js';
 import { LanceIndex } from '../indexes/lance-index.js';
 import { loadTfjsModel } from '../io/tfjs-model.js';
-import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg } from './index-arg.js';
-import { loadModelArg } from './model-args.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from './index-arg.js';
+import { loadModelArg, WEIGHT_FILE_MEANINGS } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const ADD_OPTIONS = { ...INDEX_FLAGS, data: { type: 'string' }, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+
+const ADD_MEANINGS = {
+  ...INDEX_MEANINGS,
+  data: ['DIR', 'the folder whose new images are added'],
+  model: ['DIR|FILE.pt', 'the model that embedded the index (for autoencoder features)'],
+  ...WEIGHT_FILE_MEANINGS,
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const ADD_HELP = `Usage: cbir add ${INDEX_USAGE} --data DIR [--model DIR|FILE.pt [--arch v1|v2] [--size S]] [--json]
 
@@ -18,19 +30,48 @@ Adds the images of a folder that the index does not hold yet (by path) to it: ea
 collection was (the extractor and its fitted statistics, or the model and reducer, saved with the index; an
 autoencoder index needs the same --model, and refuses one with other weights). The index file is rewritten atomically;
 a LanceDB table takes the rows as they come. An index's saved re-ranker (its graph) is dropped: build it again with
-cbir index --rerank.`;
+cbir index --rerank.
+
+${flagList(ADD_OPTIONS, ADD_MEANINGS)}`;
+
+const REMOVE_OPTIONS = { ...INDEX_FLAGS, ids: { type: 'string' }, missing: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+
+const REMOVE_MEANINGS = {
+  ...INDEX_MEANINGS,
+  ids: ['LIST', 'ids to remove, separated by commas'],
+  missing: 'remove the items whose files are gone',
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const REMOVE_HELP = `Usage: cbir remove ${INDEX_USAGE} (--ids 3,17,42 | --missing) [--json]
 
 Removes items from an index: --ids by id, --missing every item whose image file no longer exists. The index file is
-rewritten atomically. An index's saved re-ranker (its graph) is dropped: build it again with cbir index --rerank.`;
+rewritten atomically. An index's saved re-ranker (its graph) is dropped: build it again with cbir index --rerank.
+
+${flagList(REMOVE_OPTIONS, REMOVE_MEANINGS)}`;
+
+const MIGRATE_OPTIONS = { index: { type: 'string' }, engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, overwrite: { type: 'boolean', default: false }, ann: { type: 'string', default: 'none' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+
+const MIGRATE_MEANINGS = {
+  index: ['FILE', 'the index file to copy'],
+  engine: ['lancedb', 'the engine to copy into'],
+  uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
+  table: ['NAME', 'the LanceDB table (default: cbir)'],
+  overwrite: 'replace an existing table',
+  ann: ['KIND', 'build an ANN index after copying: none, ivf_pq, ivf_flat or hnsw_sq'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const MIGRATE_HELP = `Usage: cbir migrate --index FILE --engine lancedb --uri DIR [--table cbir] [--overwrite]
                     [--ann none|ivf_pq|ivf_flat|hnsw_sq] [--json]
 
 Copies an index file (its vectors, ids, paths, labels and what made them) into a LanceDB table, so that search, eval,
 add and remove run on --engine lancedb --uri DIR from then on. Euclidean kinds (exact, lsh, hnsw) become a euclidean
-table, cosine kinds a cosine table.`;
+table, cosine kinds a cosine table.
+
+${flagList(MIGRATE_OPTIONS, MIGRATE_MEANINGS)}`;
 
 /** Every id and metadata of an index, through `await` (engines answer in one scan). */
 async function allMetadata(index: Index | AsyncIndex): Promise<Map<number, ItemMetadata | undefined>> {
@@ -49,7 +90,7 @@ function without(data: DirectoryDataset, have: Set<string>): ImageDataset & { pa
 export async function add(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...INDEX_FLAGS, data: { type: 'string' }, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: ADD_OPTIONS,
   });
   if (values.help) return console.log(ADD_HELP);
   if (!values.data) throw new UsageError(`--data DIR is required.\n\n${ADD_HELP}`);
@@ -133,7 +174,7 @@ function keepIds(d: ImageDataset & { paths: string[] }, ids: readonly string[]):
 export async function remove(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...INDEX_FLAGS, ids: { type: 'string' }, missing: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: REMOVE_OPTIONS,
   });
   if (values.help) return console.log(REMOVE_HELP);
   if (!values.ids === !values.missing) throw new UsageError(`one of --ids or --missing is required.\n\n${REMOVE_HELP}`);
@@ -170,7 +211,7 @@ export async function remove(argv: string[]): Promise<void> {
 export async function migrate(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { index: { type: 'string' }, engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, overwrite: { type: 'boolean', default: false }, ann: { type: 'string', default: 'none' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: MIGRATE_OPTIONS,
   });
   if (values.help) return console.log(MIGRATE_HELP);
   if (!values.index || values.engine !== 'lancedb' || !values.uri) throw new UsageError(`--index FILE, --engine lancedb and --uri DIR are required.\n\n${MIGRATE_HELP}`);

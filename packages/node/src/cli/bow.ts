@@ -11,6 +11,30 @@ import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      data: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, vocab: { type: 'string' },
+      encoding: { type: 'string', default: 'bytes' }, tfidf: { type: 'boolean', default: false }, 'no-l2': { type: 'boolean', default: false },
+      size: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, batch: { type: 'string', default: '100' },
+      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  data: ['DIR', 'the folder of images (sub-folder names are labels)'],
+  out: ['DIR', 'where the plots, vocabulary.bin and features.cbirfeat go'],
+  k: ['RANGE', 'the k of the elbow: a range (4..9) or a list (4,6,8)'],
+  vocab: ['K', 'the vocabulary\'s size (default: the largest k)'],
+  encoding: ['bytes|bits', 'cluster ORB\'s 32 bytes as numbers (the notebook\'s) or its 256 bits'],
+  tfidf: 'weight the histograms by inverse document frequency',
+  'no-l2': 'leave the histograms unnormalised (by default L2-normalised)',
+  size: ['S', 'resize images to S x S first (by default each at its own size, as the notebook)'],
+  'orb-features': ['N', 'ORB keypoints per image'],
+  batch: ['N', 'MiniBatchKMeans rows per step (the notebook\'s batch_size)'],
+  seed: ['N', 'the seed of the k-means starts and batches (numpy\'s RandomState)'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir bow --data DIR --out DIR [--k 4..9] [--vocab K] [--encoding bytes|bits] [--tfidf] [--no-l2]
                 [--size S] [--orb-features 500] [--batch 100] [--seed 0] [--json]
@@ -20,17 +44,14 @@ MiniBatchKMeans over --k on all descriptors (elbow.svg/.png), a vocabulary of --
 saved as vocabulary.bin, and one BoW histogram per image saved as features.cbirfeat (index it with cbir index,
 evaluate it with cbir eval). As in the notebook, images are read at their own size and the dictionary is a
 MiniBatchKMeans with --batch 100 rows per step; --size S resizes them to S x S first. --encoding bytes (the
-notebook's) clusters the 32 bytes as numbers; bits clusters the 256 bits (Euclidean = sqrt(Hamming), ORB's own metric).`;
+notebook's) clusters the 32 bytes as numbers; bits clusters the 256 bits (Euclidean = sqrt(Hamming), ORB's own metric).
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function bow(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      data: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, vocab: { type: 'string' },
-      encoding: { type: 'string', default: 'bytes' }, tfidf: { type: 'boolean', default: false }, 'no-l2': { type: 'boolean', default: false },
-      size: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, batch: { type: 'string', default: '100' },
-      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   if (!values.data || !values.out) throw new UsageError(`--data and --out are required.\n\n${HELP}`);

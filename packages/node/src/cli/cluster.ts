@@ -23,6 +23,27 @@ import { loadVega, writePlot } from '../plots/write-plot.js';
 import { progressPrinter } from './progress-bar.js';
 import { parseIntRange } from './ranges.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      features: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, silhouette: { type: 'string', default: '3..9' }, scatter: { type: 'string', default: 'pca' },
+      'mini-batch': { type: 'boolean', default: false }, 'n-init': { type: 'string', default: '10' }, batch: { type: 'string', default: '1024' },
+      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  features: ['FILE', 'a feature file (cbir embed, features, bow), the notebook\'s features.pkl, or a .npy matrix'],
+  out: ['DIR', 'where the plots, summary.json and assignments.csv go'],
+  k: ['RANGE', 'the k of the elbow: a range (4..9) or a list (4,6,8)'],
+  silhouette: ['RANGE', 'the k of the silhouette figures'],
+  scatter: ['pca|dims', 'the scatter\'s axes: two principal components, or the first two features (the notebook\'s)'],
+  'mini-batch': 'MiniBatchKMeans instead of KMeans (for large files)',
+  'n-init': ['N', 'k-means++ starts per k (scikit-learn 1.2\'s default)'],
+  batch: ['N', 'rows per step with --mini-batch'],
+  seed: ['N', 'the seed (numpy\'s RandomState; the same seed gives scikit-learn\'s clusters)'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir cluster --features FILE --out DIR [--k 4..9] [--silhouette 3..9] [--scatter pca|dims] [--mini-batch]
                     [--n-init 10] [--batch 1024] [--seed 0] [--json]
@@ -37,16 +58,14 @@ as the notebook's exploration section does:
   - summary.json (all numbers) and assignments.csv (each item's cluster for every k).
 KMeans takes --n-init k-means++ starts (10, scikit-learn 1.2's default, as the notebook ran it) drawn from numpy's
 RandomState(--seed), so the same seed gives scikit-learn's clusters for random_state=seed. --mini-batch uses
-MiniBatchKMeans with --batch rows per step (for large files).`;
+MiniBatchKMeans with --batch rows per step (for large files).
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function cluster(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      features: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, silhouette: { type: 'string', default: '3..9' }, scatter: { type: 'string', default: 'pca' },
-      'mini-batch': { type: 'boolean', default: false }, 'n-init': { type: 'string', default: '10' }, batch: { type: 'string', default: '1024' },
-      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   if (!values.features || !values.out) throw new UsageError(`--features and --out are required.\n\n${HELP}`);

@@ -8,6 +8,23 @@ import { initNodeBackend } from '../backend.js';
 import { encodePng, sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      model: { type: 'string', default: 'v1' },
+      size: { type: 'string', default: '128' },
+      weights: { type: 'string' },
+      out: { type: 'string', default: 'cbir-demo' },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  model: ['v1|v2', 'the network'],
+  size: ['S', 'the input size'],
+  weights: ['FILE', 'PyTorch weights to load (a .pt/.pth checkpoint or state dict, or safetensors)'],
+  out: ['DIR', 'where the reconstruction goes'],
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir demo [--model v1|v2] [--size N] [--weights FILE] [--out DIR]
 
@@ -17,7 +34,9 @@ torch.save file) when given, reconstructs an image made on the fly and writes in
   --model    v1 or v2                                   (default v1)
   --size     input side; v1: 8 mod 12, v2: multiple of 32 (default 128)
   --weights  PyTorch weights: .safetensors or torch.save .pth
-  --out      output folder                              (default cbir-demo)`;
+  --out      output folder                              (default cbir-demo)
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 /** A test card: gradient sky, a sun, hills. Drawn as SVG, rendered by sharp, so nothing is downloaded. */
 function testCardSvg(size: number): string {
@@ -33,13 +52,7 @@ function testCardSvg(size: number): string {
 export async function demo(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      model: { type: 'string', default: 'v1' },
-      size: { type: 'string', default: '128' },
-      weights: { type: 'string' },
-      out: { type: 'string', default: 'cbir-demo' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   if (values.model !== 'v1' && values.model !== 'v2') throw new UsageError(`--model must be v1 or v2, got "${values.model}".`);

@@ -1,10 +1,19 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../backend.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+const HELP = `Usage: cbir doctor [--json]
+
+Prints the backend cbir would use and why others were skipped.
+
+${flagList(OPTIONS, { json: 'machine-readable output: one JSON object', help: 'print this help and exit' })}`;
 
 export async function doctor(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) return console.log('Usage: cbir doctor [--json]\n\nPrints the backend cbir would use and why others were skipped.');
+  const { values } = parseArgs({ args: argv, options: OPTIONS });
+  if (values.help) return console.log(HELP);
   const choice = await initNodeBackend();
   const report = {
     node: process.version,

@@ -7,9 +7,31 @@ import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { EncoderPool } from '../encoder-pool.js';
 import type { Fit } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { loadModelArg, positiveInt } from './model-args.js';
+import { loadModelArg, positiveInt, WEIGHT_FILE_MEANINGS } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, reduce: { type: 'string', default: 'none' },
+      l2: { type: 'boolean', default: false }, batch: { type: 'string', default: '32' }, threads: { type: 'string' },
+      fit: { type: 'string', default: 'cover' }, npy: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  model: ['DIR|FILE.pt', 'a folder from cbir train, or a PyTorch weight file'],
+  ...WEIGHT_FILE_MEANINGS,
+  data: ['DIR', 'the folder of images (sub-folder names are labels)'],
+  out: ['FILE', 'the feature file to write'],
+  reduce: ['SPEC', 'none, avgpool, pca:N or rp:N: how the latent becomes a vector'],
+  'l2': 'L2-normalise the vectors',
+  batch: ['N', 'images per encoder call'],
+  threads: ['N', 'encoder threads (default: one per core)'],
+  fit: ['cover|contain|fill', 'how a non-square image fits the square input'],
+  npy: ['FILE', 'also write the matrix as .npy, for Python'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir embed --model DIR|FILE.pt [--arch v1|v2 (v2)] [--size S (512)] --data DIR --out FILE
                   [--reduce none|avgpool|pca:N|rp:N] [--l2] [--batch 32] [--threads N] [--npy FILE] [--json]
@@ -18,16 +40,14 @@ Embeds every image of a folder with a trained model's encoder (same resize as tr
 (--out; ids, labels, float32 matrix, checksum). --model is a folder from cbir train, or a PyTorch weight file (the
 notebook's .pt checkpoints, a state dict, safetensors) read into --arch at --size. --npy also writes the matrix as
 .npy for Python. The feature file keeps what made it (the model's fingerprint and the fitted reducer), and so does
-every index built from it: cbir search embeds queries the same way, and refuses a --model with other weights.`;
+every index built from it: cbir search embeds queries the same way, and refuses a --model with other weights.
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function embed(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, reduce: { type: 'string', default: 'none' },
-      l2: { type: 'boolean', default: false }, batch: { type: 'string', default: '32' }, threads: { type: 'string' },
-      fit: { type: 'string', default: 'cover' }, npy: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   for (const k of ['model', 'data', 'out'] as const) if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);

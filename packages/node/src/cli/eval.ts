@@ -1,20 +1,33 @@
 import { parseArgs } from 'node:util';
 import { CbirError, evaluateRetrieval, evaluateRetrievalAsync } from 'cbir-core';
-import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg, INDEX_MEANINGS } from './index-arg.js';
 import { positiveInt } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = { ...INDEX_FLAGS, k: { type: 'string', short: 'k', default: '1,5,10' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+
+const MEANINGS = {
+  ...INDEX_MEANINGS,
+  k: ['LIST', 'the k of P@k: a list (1,5,10) or a range'],
+  rerank: ['auto|diffusion|qe|none', 're-ranking: the index\'s saved re-ranker (auto), another, or none'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir eval ${INDEX_USAGE} [-k 1,5,10] [--rerank auto|diffusion|qe|none] [--json]
 
 Leave-one-out retrieval quality by label: every labelled item queries the index (itself excluded); P@k and mAP,
 overall and per class. --rerank auto (the default) re-ranks with the re-ranker saved with the index, if any (LanceDB
-tables have none).`;
+tables have none).
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function evalCmd(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...INDEX_FLAGS, k: { type: 'string', short: 'k', default: '1,5,10' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   checkIndexArgs(values);

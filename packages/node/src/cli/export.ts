@@ -8,6 +8,20 @@ import { initNodeBackend } from '../backend.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadModel } from '../io/model-files.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      model: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string', default: 'last' }, layout: { type: 'string', default: 'checkpoint' },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  model: ['DIR', 'a model folder from cbir train'],
+  out: ['FILE.pt', 'the PyTorch file to write'],
+  weights: ['last|best', 'last.ckpt\'s weights and Adam state, or the best-validation weights'],
+  layout: ['NAME', 'checkpoint, epoch-checkpoint or state-dict (see above)'],
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir export --model DIR --out FILE.pt [--weights last|best (last)] [--layout checkpoint|epoch-checkpoint|state-dict]
 
@@ -18,15 +32,14 @@ Writes a model trained by cbir train as a PyTorch file the notebook loads (torch
 --weights last takes the weights and Adam's state of DIR/last.ckpt, so the notebook continues exactly where cbir
 stopped (optimizer.load_state_dict included); --weights best takes the best-validation weights of DIR/model.json,
 with last.ckpt's Adam state beside them when there is one, as the notebook's own final save does.
-Exit codes: 0 done, 1 error, 2 bad arguments.`;
+Exit codes: 0 done, 1 error, 2 bad arguments.
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function exportCmd(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      model: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string', default: 'last' }, layout: { type: 'string', default: 'checkpoint' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   for (const k of ['model', 'out'] as const) if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);

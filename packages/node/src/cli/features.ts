@@ -11,6 +11,34 @@ import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      data: { type: 'string' }, kind: { type: 'string' }, out: { type: 'string' }, size: { type: 'string' },
+      space: { type: 'string', default: 'hsv' }, bins: { type: 'string' }, 'per-channel': { type: 'boolean', default: false },
+      norm: { type: 'string' }, model: { type: 'string' }, 'input-size': { type: 'string' }, scaling: { type: 'string' }, output: { type: 'string' }, pool: { type: 'string' }, vocab: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  data: ['DIR', 'the folder of images (sub-folder names are labels)'],
+  kind: ['KIND', 'fused, colorgrid, lbp, moments, hog, colorhist, tfjs-model or bow (see above)'],
+  out: ['FILE', 'the feature file to write'],
+  size: ['S', 'the side images are resized to for the blocks (default: 256)'],
+  space: ['hsv|rgb', 'colorhist: the colour space'],
+  bins: ['N|A,B,C', 'colorhist: bins per channel (default: 8,12,3 in HSV)'],
+  'per-channel': 'colorhist: one histogram per channel instead of a joint one',
+  norm: ['NAME', 'a single block\'s normalisation: hellinger, zscore, l2 or none'],
+  model: ['DIR|model.json|URL', 'tfjs-model: the model'],
+  'input-size': ['S', 'tfjs-model: the model\'s input size'],
+  scaling: ['NAME', 'tfjs-model: unit, symmetric, imagenet or raw pixel scaling'],
+  output: ['NAME', 'tfjs-model: the node or layer to read (default: the model\'s output)'],
+  pool: ['avg|max|none', 'tfjs-model: how a spatial output becomes a vector'],
+  vocab: ['FILE', 'bow: vocabulary.bin from cbir bow'],
+  'orb-features': ['N', 'bow: ORB keypoints per image'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir features --data DIR --kind fused|colorgrid|lbp|moments|hog|colorhist|tfjs-model|bow --out FILE [--json]
                      [--norm hellinger|zscore|l2|none] [--size S]
@@ -35,17 +63,14 @@ Hand-crafted features of every image of a folder, as a feature file for cbir ind
   bow        ORB bag-of-visual-words histograms over a vocabulary built by cbir bow.
 The blocks other than colorgrid see the centre square of each image with its short side resized to --size (256).
 What made the features (the blocks, their options and the collection's z-score statistics) is saved with them and
-with the index built from them, so cbir search --query extracts a new image the same way.`;
+with the index built from them, so cbir search --query extracts a new image the same way.
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function features(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      data: { type: 'string' }, kind: { type: 'string' }, out: { type: 'string' }, size: { type: 'string' },
-      space: { type: 'string', default: 'hsv' }, bins: { type: 'string' }, 'per-channel': { type: 'boolean', default: false },
-      norm: { type: 'string' }, model: { type: 'string' }, 'input-size': { type: 'string' }, scaling: { type: 'string' }, output: { type: 'string' }, pool: { type: 'string' }, vocab: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   if (!values.data || !values.out || !values.kind) throw new UsageError(`--data, --kind and --out are required.\n\n${HELP}`);

@@ -9,6 +9,14 @@ export const INDEX_FLAGS = {
   index: { type: 'string' }, engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' },
 } as const;
 
+/** The lines of {@link INDEX_FLAGS} in a command's --help. */
+export const INDEX_MEANINGS = {
+  index: ['FILE', 'the index file (cbir index), or the notebook\'s pickled lsh.p'],
+  engine: ['lancedb', 'a LanceDB table instead of an index file (with --uri)'],
+  uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
+  table: ['NAME', 'the LanceDB table (default: cbir)'],
+} as const;
+
 export const INDEX_USAGE = '--index FILE | --engine lancedb --uri DIR [--table cbir]';
 
 /** An opened index and how to write it back (files are rewritten atomically; LanceDB writes as it goes). */

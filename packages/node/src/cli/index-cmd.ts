@@ -8,6 +8,46 @@ import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
 import { LanceIndex, type LanceAnnOptions } from '../indexes/lance-index.js';
 import { positiveInt } from './model-args.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      features: { type: 'string' }, ids: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
+      'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
+      'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
+      seed: { type: 'string', default: '0' }, planes: { type: 'string' }, rerank: { type: 'string', default: 'none' }, 'rerank-k': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      metric: { type: 'string', default: 'euclidean' }, connectivity: { type: 'string' }, 'expansion-add': { type: 'string' }, 'expansion-search': { type: 'string' },
+      engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, ann: { type: 'string', default: 'none' }, partitions: { type: 'string' }, 'sub-vectors': { type: 'string' }, overwrite: { type: 'boolean', default: false },
+    } as const;
+
+const MEANINGS = {
+  features: ['FILE', 'a feature file, the notebook\'s features.pkl, or a .npy matrix'],
+  ids: ['FILE.npy', 'ids for a .npy matrix\'s rows'],
+  type: ['KIND', 'exact, cosine, lsh or hnsw'],
+  out: ['FILE', 'the index file to write'],
+  'hash-size': ['BITS', 'lsh: bits per table'],
+  tables: ['N', 'lsh: hash tables'],
+  distance: ['NAME', 'lsh: the ranking distance (lshashpy3\'s: hamming, euclidean, ...)'],
+  'probe-radius': ['R', 'lsh: also probe buckets up to R bits away'],
+  centre: 'lsh: centre the vectors before hashing',
+  'fill-to-k': 'lsh: fill short candidate lists with exact neighbours',
+  seed: ['N', 'lsh: the planes\' seed'],
+  planes: ['FILE.npz', 'lsh: lshashpy3\'s saved planes'],
+  rerank: ['diffusion|qe|none', 'save a re-ranker with the index'],
+  'rerank-k': ['K', 'the re-ranker\'s neighbourhood'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+  metric: ['euclidean|cosine', 'hnsw and lancedb: the metric'],
+  connectivity: ['M', 'hnsw: edges per node (default: 16)'],
+  'expansion-add': ['N', 'hnsw: the build\'s search width (default: 128)'],
+  'expansion-search': ['N', 'hnsw: the search width (default: 64)'],
+  engine: ['lancedb', 'write a LanceDB table instead of a file (with --uri)'],
+  uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
+  table: ['NAME', 'the LanceDB table (default: cbir)'],
+  ann: ['KIND', 'lancedb: none, ivf_pq, ivf_flat or hnsw_sq'],
+  partitions: ['N', 'lancedb: IVF partitions'],
+  'sub-vectors': ['N', 'lancedb: PQ sub-vectors'],
+  overwrite: 'lancedb: replace an existing table',
+} as const;
 
 const HELP = `Usage: cbir index --features FILE [--ids FILE.npy] (--type exact|cosine|lsh|hnsw --out FILE | --engine lancedb --uri DIR)
                   [--hash-size 12] [--tables 5] [--distance hamming] [--probe-radius R] [--centre] [--fill-to-k] [--seed 0]
@@ -26,20 +66,15 @@ neighbours, 5 by default) as the index's re-ranker. Both suit unit vectors (--ty
 --expansion-add (efConstruction) and --expansion-search (ef, the recall/speed dial) set it; the file holds the graph.
 --engine lancedb writes the vectors, paths and labels into a LanceDB table (--table, default cbir) in the database
 --uri (a folder, or an object-store URI) instead of a file; --ann builds LanceDB's own approximate index on it
-(default none: exact scans). cbir search, eval, add and remove take the same --engine lancedb --uri.`;
+(default none: exact scans). cbir search, eval, add and remove take the same --engine lancedb --uri.
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function indexCmd(argv: string[]): Promise<void> {
   registerNodeIndexKinds();
   const { values } = parseArgs({
     args: argv,
-    options: {
-      features: { type: 'string' }, ids: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
-      'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
-      'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '0' }, planes: { type: 'string' }, rerank: { type: 'string', default: 'none' }, 'rerank-k': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-      metric: { type: 'string', default: 'euclidean' }, connectivity: { type: 'string' }, 'expansion-add': { type: 'string' }, 'expansion-search': { type: 'string' },
-      engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, ann: { type: 'string', default: 'none' }, partitions: { type: 'string' }, 'sub-vectors': { type: 'string' }, overwrite: { type: 'boolean', default: false },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   const lance = values.engine === 'lancedb';

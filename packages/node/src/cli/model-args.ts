@@ -19,6 +19,12 @@ export function parseArch(value: string | undefined, fallback: ArchName = 'v2'):
   return arch;
 }
 
+/** The --help lines of --arch and --size, which read a PyTorch weight file into a network. */
+export const WEIGHT_FILE_MEANINGS = {
+  arch: ['v1|v2', 'the network a weight file is read into (default: v2)'],
+  size: ['S', 'the input size a weight file is read at (default: 512)'],
+} as const;
+
 /** A positive integer option, checked before any work. */
 export function positiveInt(name: string, value: string): number {
   const n = Number(value);

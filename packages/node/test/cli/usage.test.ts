@@ -43,3 +43,43 @@ describe('the CLI as people expect it', () => {
     expect(closest('--modle', ['--model', '--mode', '--montage'])).toBe('--model');
   });
 });
+
+describe('every command\'s --help', () => {
+  it('ends with a per-flag list (flag, value, meaning, default) naming every flag of its usage line', async () => {
+    const modules = {
+      quickstart: () => import('../../src/cli/quickstart.js').then((m) => m.quickstart),
+      demo: () => import('../../src/cli/demo.js').then((m) => m.demo),
+      train: () => import('../../src/cli/train.js').then((m) => m.train),
+      embed: () => import('../../src/cli/embed.js').then((m) => m.embed),
+      export: () => import('../../src/cli/export.js').then((m) => m.exportCmd),
+      index: () => import('../../src/cli/index-cmd.js').then((m) => m.indexCmd),
+      add: () => import('../../src/cli/add-remove.js').then((m) => m.add),
+      remove: () => import('../../src/cli/add-remove.js').then((m) => m.remove),
+      migrate: () => import('../../src/cli/add-remove.js').then((m) => m.migrate),
+      search: () => import('../../src/cli/search.js').then((m) => m.search),
+      serve: () => import('../../src/cli/serve.js').then((m) => m.serve),
+      eval: () => import('../../src/cli/eval.js').then((m) => m.evalCmd),
+      cluster: () => import('../../src/cli/cluster.js').then((m) => m.cluster),
+      bow: () => import('../../src/cli/bow.js').then((m) => m.bow),
+      features: () => import('../../src/cli/features.js').then((m) => m.features),
+      doctor: () => import('../../src/cli/doctor.js').then((m) => m.doctor),
+    } as Record<string, () => Promise<(argv: string[]) => Promise<unknown>>>;
+    const log = console.log;
+    for (const [name, load] of Object.entries(modules)) {
+      let text = '';
+      console.log = (...a: unknown[]) => void (text += a.join(' ') + '\n');
+      try {
+        await (await load())(['-h']);
+      } finally {
+        console.log = log;
+      }
+      const usage = text.slice(0, text.indexOf('\n\n'));
+      const options = text.slice(text.lastIndexOf('Options:\n'));
+      expect(options.startsWith('Options:'), name).toBe(true);
+      const listed = new Set([...options.matchAll(/^ {2}(?:-\w, | {4})--([a-z0-9-]+)/gm)].map((m) => m[1]));
+      for (const flag of new Set([...usage.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1]))) expect(listed.has(flag), `${name} --${flag}`).toBe(true);
+      expect(listed.has('help'), name).toBe(true);
+      for (const line of options.split('\n').slice(1)) expect(line.length, `${name}: ${line}`).toBeLessThanOrEqual(120);
+    }
+  });
+});
