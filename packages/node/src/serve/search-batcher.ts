@@ -46,7 +46,11 @@ export class SearchBatcher {
     const batch = this.pending;
     this.pending = [];
     const byDepth = new Map<number, Pending[]>();
-    for (const p of batch) byDepth.set(p.depth, [...(byDepth.get(p.depth) ?? []), p]);
+    for (const p of batch) {
+      const group = byDepth.get(p.depth);
+      if (group) group.push(p);
+      else byDepth.set(p.depth, [p]);
+    }
     const dim = this.index.dim;
     for (const [depth, group] of byDepth) {
       for (let start = 0; start < group.length; start += this.maxBatch) {

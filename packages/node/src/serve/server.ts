@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { CbirError, ImageDecodeError, type AsyncIndex, type Index, type ItemMetadata, type Reranker } from 'cbir-core';
-import type { QueryEmbedder } from '../query/query-embedder.js';
+import { queryNeedsModel, type QueryEmbedder } from '../query/query-embedder.js';
 import type { ClusterAssignments } from './clusters.js';
 import { BatchQueue } from './batch-queue.js';
 import { SearchBatcher } from './search-batcher.js';
@@ -190,7 +190,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   app.get('/api/info', async () => ({
     name,
     index: { kind: index.kind, metric: index.metric, size: index.size, dim: index.dim },
-    backend: embedder && queryUsesTf(index) ? tf.getBackend() ?? null : null,
+    backend: embedder && queryNeedsModel(index) ? tf.getBackend() ?? null : null,
     query: embedder?.description ?? null,
     rerank: options.reranker?.spec().kind ?? null,
     labels,
@@ -281,11 +281,6 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   app.get('/app.js', async (_req, reply) => reply.headers(pageHeaders).type('text/javascript; charset=utf-8').send(pageJs));
   app.get('/style.css', async (_req, reply) => reply.headers(pageHeaders).type('text/css; charset=utf-8').send(pageCss));
   return app;
-}
-
-/** Whether the index's queries run a tfjs model (an autoencoder or a tfjs extractor), so a tfjs backend is worth naming. */
-function queryUsesTf(index: Pick<Index | AsyncIndex, 'extractor'>): boolean {
-  return !index.extractor || index.extractor.kind === 'tfjs-model';
 }
 
 /** Every item's metadata, read once: the page's labels and filters and every answer's paths come from it. @internal */
