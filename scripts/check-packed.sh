@@ -2,7 +2,8 @@
 # CI: the packages as an adopter gets them. Packs cbir-core, cbir-node and cbir-browser (pnpm pack turns workspace:
 # ranges into versions), installs the tarballs with npm in an empty folder, typechecks the getting-started guide's
 # code against the packed types with skipLibCheck false, and runs the guide's commands (npx cbir ...) on a folder of
-# generated photos, to a search result. Usage: bash scripts/check-packed.sh (after pnpm build).
+# generated photos, to a search result. Then builds cbir-browser's Vite recipe (examples/browser-vite) against the
+# packed cbir-browser and runs it in Chromium (scripts/check-browser-app.mjs). Usage: bash scripts/check-packed.sh (after pnpm build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 guide="$root/docs/guides/getting-started.md"
@@ -75,4 +76,13 @@ block sh | while IFS= read -r line; do
   esac
 done
 test -s results.png
+
+echo "== cbir-browser in a Vite app (examples/browser-vite) from the packed tarballs: typecheck, build, run in Chromium"
+mkdir "$work/browser-app"
+(cd "$root/examples/browser-vite" && cp -r package.json index.html tsconfig.json vite.config.ts src "$work/browser-app/")
+cd "$work/browser-app"
+npm install --no-audit --no-fund --loglevel=error "$work"/packs/cbir-core-*.tgz "$work"/packs/cbir-browser-*.tgz >/dev/null
+npx tsc -p tsconfig.json
+npx vite build --logLevel warn
+node "$root/scripts/check-browser-app.mjs" dist
 echo "check-packed: ok"

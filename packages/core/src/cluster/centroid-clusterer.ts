@@ -11,7 +11,7 @@ export type KMeansInit = 'k-means++' | 'random' | Matrix;
 export interface CentroidClustererOptions {
   /** The number of clusters `k`. @defaultValue 8 */
   nClusters?: number;
-  /** @defaultValue 'k-means++' */
+  /** How the first centroids are chosen: `'k-means++'` (scikit-learn's greedy variant) or `'random'` rows. @defaultValue 'k-means++' */
   init?: KMeansInit;
   /**
    * Number of initialisations; the best is kept. `'auto'` is scikit-learn 1.4's: 1 for k-means++ or given centres,
@@ -24,7 +24,7 @@ export interface CentroidClustererOptions {
    * `randomState` gives scikit-learn's starts for its `random_state`. @defaultValue 0
    */
   randomState?: number;
-  /** The same as `randomState` (its older name); `randomState` wins when both are given. */
+  /** The same as `randomState` (its older name); `randomState` wins when both are given. @defaultValue 0 */
   seed?: number;
 }
 

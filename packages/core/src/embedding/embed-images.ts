@@ -11,7 +11,7 @@ import { parseReduce, projectPca, projectionMatrix, reduceLatent, type ReduceSpe
 
 /** Options of {@link embedImages}. */
 export interface EmbedOptions extends LongRunning {
-  /** @defaultValue 32 */
+  /** Images decoded and encoded per model call. @defaultValue 32 */
   batchSize?: number;
   /** How latents become features. @defaultValue 'none' (the notebook's flattened latent) */
   reduce?: ReduceSpec;

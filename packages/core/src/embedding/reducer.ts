@@ -16,12 +16,13 @@ export interface ReducerState {
   latentShape: [number, number, number];
   /** Output dimension. */
   dim: number;
-  /** `rp`: the seed of the projection matrix (regenerated, not stored). */
+  /** `rp`: the seed of the projection matrix (regenerated, not stored); absent for other kinds. */
   seed?: number;
-  /** `pca`: the mean of the training features and the components `[dim, c * h * w]`, row-major. */
+  /** `pca`: the mean of the training features, length `c * h * w`; absent for other kinds. */
   mean?: Float32Array;
+  /** `pca`: the components, `[dim, c * h * w]` row-major; absent for other kinds. */
   components?: Float32Array;
-  /** Whether features were scaled to unit L2 norm after reduction. */
+  /** Whether features were scaled to unit L2 norm after reduction. @defaultValue false */
   l2?: boolean;
 }
 

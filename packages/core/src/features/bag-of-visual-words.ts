@@ -19,7 +19,7 @@ export type DescriptorEncoding = 'bytes' | 'bits';
 export interface BagOfVisualWordsOptions extends Omit<MiniBatchKMeansOptions, 'nClusters'> {
   /** Vocabulary size: the number of visual words (k-means clusters). */
   k: number;
-  /** @defaultValue 'bytes' (the notebook's) */
+  /** How ORB's 32-byte descriptors are clustered: as 32 byte values, or as 256 bits. @defaultValue 'bytes' (the notebook's) */
   encoding?: DescriptorEncoding;
   /** Weight words by inverse document frequency (scikit-learn's smooth idf: `ln((1 + n) / (1 + df)) + 1`). @defaultValue false */
   tfidf?: boolean;

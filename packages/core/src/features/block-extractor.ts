@@ -22,7 +22,7 @@ export interface BlockSpec {
   kind: BlockKind;
   /** The feature's own options (bins, radii, grid, ...). */
   options?: ColorHistogramOptions | ColorGridOptions | LbpOptions | ColorMomentsOptions | HogOptions;
-  /** @defaultValue `'hellinger'` for colorgrid, `'none'` for colorhist, `'zscore'` for the others */
+  /** How the block's vector is normalised before fusion. @defaultValue `'hellinger'` for colorgrid, `'none'` for colorhist, `'zscore'` for the others */
   norm?: BlockNorm;
   /** Its share of the fused similarity (the block is scaled by the square root). @defaultValue 1 */
   weight?: number;

@@ -7,9 +7,9 @@ import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
 /** One member of a {@link FusionExtractor}: an extractor, how its vectors are normalised, and its weight. */
 export interface FusionMember {
   extractor: FeatureExtractor;
-  /** @defaultValue 'l2' */
+  /** How the member's vector is normalised before fusion. @defaultValue 'l2' */
   norm?: BlockNorm;
-  /** @defaultValue 1 */
+  /** Its share of the fused similarity (the member is scaled by the square root). @defaultValue 1 */
   weight?: number;
 }
 

@@ -46,7 +46,7 @@ export interface PretrainedOptions {
   pool?: 'avg' | 'max' | 'none';
   /** Unit-length vectors (for cosine search). @defaultValue true */
   l2?: boolean;
-  /** Where the model came from (kept for the user's information). */
+  /** Where the model came from (kept for the user's information; named in errors); absent when not given. */
   source?: string;
 }
 

@@ -13,7 +13,9 @@ export type Metric = 'euclidean' | 'sqeuclidean' | 'cosine' | 'l1' | 'centred_eu
 
 /** Optional information kept with an id. */
 export interface ItemMetadata {
+  /** The image's file path (or URL), as given when it was added; absent when none was given. */
   path?: string;
+  /** Its class label (the sub-folder's name, say); absent when none was given. */
   label?: string;
 }
 

@@ -19,7 +19,7 @@ export interface LoadTorchWeightsOptions {
    * @defaultValue true
    */
   strict?: boolean;
-  /** A name for the source (a file path) used in error messages. */
+  /** A name for the source (a file path) used in error messages. @defaultValue 'weights' */
   source?: string;
 }
 

@@ -3,13 +3,13 @@ import { CbirError } from '../errors.js';
 
 /** Options of {@link Adam}: PyTorch's `torch.optim.Adam` defaults except the learning rate, which is the notebook's. */
 export interface AdamOptions {
-  /** @defaultValue 3e-4 (the notebook's) */
+  /** Learning rate. @defaultValue 3e-4 (the notebook's) */
   lr?: number;
-  /** @defaultValue 0.9 */
+  /** Decay of the first moment (the gradient's running mean). @defaultValue 0.9 */
   beta1?: number;
-  /** @defaultValue 0.999 */
+  /** Decay of the second moment (the squared gradient's running mean). @defaultValue 0.999 */
   beta2?: number;
-  /** @defaultValue 1e-8 (PyTorch's; tfjs's Adam would take the backend's epsilon, 1e-7) */
+  /** Added to the second moment's square root in the denominator. @defaultValue 1e-8 (PyTorch's; tfjs's Adam would take the backend's epsilon, 1e-7) */
   eps?: number;
 }
 

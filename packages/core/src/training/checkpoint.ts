@@ -32,7 +32,19 @@ export interface Checkpoint {
   bestEpoch: number;
   history: EpochRecord[];
   /** The run's settings; Adam's betas and eps (absent in older checkpoints: PyTorch's defaults). */
-  options: { batchSize: number; lr: number; seed: number; valFraction: number; epochs: number; beta1?: number; beta2?: number; eps?: number };
+  options: {
+    batchSize: number;
+    lr: number;
+    seed: number;
+    valFraction: number;
+    epochs: number;
+    /** Adam's first-moment decay. @defaultValue 0.9 (absent in older checkpoints) */
+    beta1?: number;
+    /** Adam's second-moment decay. @defaultValue 0.999 (absent in older checkpoints) */
+    beta2?: number;
+    /** Adam's epsilon. @defaultValue 1e-8 (absent in older checkpoints) */
+    eps?: number;
+  };
   /** What it was trained on: the number of items and a fingerprint of their ids in order (absent in older checkpoints). */
   data?: { size: number; fingerprint: string };
   /** Parameters in the model's weight order, with their shapes. */

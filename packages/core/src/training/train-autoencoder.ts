@@ -14,7 +14,7 @@ import type { Checkpoint, EpochRecord } from './checkpoint.js';
 export interface TrainOptions extends LongRunning {
   /** Total epochs to reach (a resumed run continues up to this). */
   epochs: number;
-  /** @defaultValue 32 (the notebook's) */
+  /** Images per optimiser step. @defaultValue 32 (the notebook's) */
   batchSize?: number;
   /** Adam's learning rate. @defaultValue 3e-4 (the notebook's) */
   lr?: number;

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 export interface MontageTile {
   path: string;
   caption: string;
-  /** Draw a coloured frame (the query, say). */
+  /** Draw a coloured frame (the query, say). @defaultValue false */
   highlight?: boolean;
 }
 

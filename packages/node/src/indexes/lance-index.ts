@@ -29,8 +29,11 @@ export interface LanceAnnOptions {
 
 /** Search-time dials of an ANN-indexed table: probes, refinement (exact re-ranking of refineFactor x k rows), and HNSW's ef. */
 export interface LanceSearchOptions {
+  /** IVF partitions searched per query. @defaultValue LanceDB's (20) */
   nprobes?: number;
+  /** Re-rank `refineFactor * k` candidates by their exact distance (PQ distances are approximate). @defaultValue none (LanceDB's: no refinement) */
   refineFactor?: number;
+  /** HNSW candidates considered per query (`hnsw_sq`). @defaultValue LanceDB's (1.5 x k) */
   ef?: number;
 }
 

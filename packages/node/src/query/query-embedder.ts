@@ -43,8 +43,11 @@ export interface QueryEmbedder {
 
 /** Where the model comes from when the index was made by one: `--model` and, for a PyTorch file, `--arch`/`--size`. */
 export interface QueryModelArgs {
+  /** A model folder saved by cbir, or a PyTorch checkpoint (`.pt`); absent when the index needs no model. */
   model?: string;
+  /** For a `.pt` file: the notebook's network, `'v1'` or `'v2'`. @defaultValue 'v2' */
   arch?: string;
+  /** For a `.pt` file: the input side in pixels, as a string (the CLI's `--size`). @defaultValue '512' (the notebook's) */
   size?: string;
 }
 

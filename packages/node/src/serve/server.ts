@@ -18,7 +18,7 @@ import pageJs from './page/app.ts?bundle';
 export interface SearchServerOptions {
   /** The index to serve: a file loaded with `loadIndex`, or a `LanceIndex`. */
   index: Index | AsyncIndex;
-  /** How the page and messages name the index (a file's base name is shown, never its folder). */
+  /** How the page and messages name the index (a file's base name is shown, never its folder). @defaultValue the index's kind, e.g. 'exact' */
   name?: string;
   /** Embeds uploaded images as the collection was (see `openQueryEmbedder`); without it uploads answer `NO_QUERY_MODEL`. */
   embedder?: QueryEmbedder;
