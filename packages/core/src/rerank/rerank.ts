@@ -259,14 +259,9 @@ export class DiffusionReranker implements Reranker {
       const y = kernels.alloc(n * m, 8);
       const f = kernels.alloc(n * m, 8);
       const work = kernels.alloc(3 * n * m + 4 * m, 8);
-      // The kernel's Diffusion struct: alpha and tol (float64), then the pointers and counts (int32).
-      const params = kernels.alloc(14, 4);
+      const params = kernels.struct('Diffusion', { alpha, tol, row_ptr: rowPtr.ptr, cols: cols.ptr, vals: vals.ptr, y: y.ptr, f: f.ptr, work: work.ptr, n, m, max_iter: maxIterations });
       try {
         kernels.f64(y).set(ys);
-        const dv = new DataView(kernels.f32(params).buffer, params.ptr, 56);
-        dv.setFloat64(0, alpha, true);
-        dv.setFloat64(8, tol, true);
-        [rowPtr.ptr, cols.ptr, vals.ptr, y.ptr, f.ptr, work.ptr, n, m, maxIterations].forEach((v, i) => dv.setInt32(16 + 4 * i, v, true));
         // Columns (seeds) are independent: the threads, where there are, take disjoint sets of them.
         const its = kernels.rows('diffusion_cg', m, 30 * Math.max(this.cols.length, n), (j0, j1) => [params.ptr, j0, j1]);
         this.iterations = Math.max(...its);

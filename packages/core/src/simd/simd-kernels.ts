@@ -1,3 +1,4 @@
+import { assertStructLayouts, structLayout, type KernelStructName, type KernelStructValues } from './kernel-structs.js';
 import { SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from './simd-binary.js';
 
 /** The exports of kernels.c (pointers are byte offsets into the instance's memory). */
@@ -21,6 +22,11 @@ interface KernelExports {
   conv3x3_winograd_grad(params: number, r0: number, r1: number, part: number): void;
   diffusion_cg(params: number, j0: number, j1: number): number;
   select_below_f64(dots: number, n: number, t: number, norms: number, thr: number, candR: number, candQ: number, candV: number): number;
+  layout_Conv(out: number): void;
+  layout_ConvGrad(out: number): void;
+  layout_Wino(out: number): void;
+  layout_WinoGrad(out: number): void;
+  layout_Diffusion(out: number): void;
 }
 
 const PAGE = 65536;
@@ -110,6 +116,8 @@ export function simdThreadsActive(): boolean {
 const PARALLEL_MIN_WORK = 1 << 16;
 
 let compiled: WebAssembly.Module | null | undefined;
+/** The compiled modules whose structs' layouts were checked against KERNEL_STRUCTS. */
+const layoutsChecked = new WeakSet<WebAssembly.Module>();
 /** Instances freed by their owners, kept for reuse (creating one costs a memory and an instantiation). */
 const pool_: SimdKernels[] = [];
 const POOL_SIZE = 4;
@@ -209,6 +217,17 @@ export class SimdKernels {
       this.k = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
     }
     this.top = this.markAt = this.k.__heap_base.value;
+    const checked = shared || module;
+    if (!layoutsChecked.has(checked)) {
+      const at = this.top;
+      this.alloc(64, 4);
+      assertStructLayouts((name) => {
+        this.k[`layout_${name}`](at);
+        return Array.from(new Int32Array(this.memory.buffer, at, structLayout(name).fields.length + 1));
+      });
+      this.reset();
+      layoutsChecked.add(checked);
+    }
   }
 
   /** The most shares {@link SimdKernels.rows} splits a call into (the workers and the calling thread). */
@@ -301,6 +320,22 @@ export class SimdKernels {
   /** Frees everything. */
   reset(): void {
     this.top = this.markAt = this.k.__heap_base.value;
+  }
+
+  /**
+   * Allocates one of kernels.c's structs (`KERNEL_STRUCTS`) and writes its fields by name; returns its buffer
+   * (pass `ptr` to the kernel).
+   */
+  struct<S extends KernelStructName>(name: S, values: KernelStructValues<S>): SimdBuffer {
+    const { size, fields } = structLayout(name);
+    const b = this.alloc(size / 4, 4);
+    const view = new DataView(this.memory.buffer, b.ptr, size);
+    const v = values as Record<string, number>;
+    for (const f of fields) {
+      if (f.f64) view.setFloat64(f.offset, v[f.name], true);
+      else view.setInt32(f.offset, v[f.name], true);
+    }
+    return b;
   }
 
   f32(b: SimdBuffer): Float32Array {

@@ -8,6 +8,7 @@ import {
   type KernelBackend,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { structLayout } from '../../simd/kernel-structs.js';
 import { SimdKernels } from '../../simd/simd-kernels.js';
 import { productEngine } from '../../utils/active-backend.js';
 import { compositeScope, type WasmHeapBackend } from './run-kernel.js';
@@ -16,11 +17,7 @@ import { tensorSimd } from './tensor-simd.js';
 
 /** Output pixels per block of the reduction: float32 sums of at most this many products, then float64. */
 const BLOCK_PIXELS = 256;
-/** The int32 fields of kernels.c's `ConvGrad` struct, in order. */
-const GRAD_FIELDS = 17;
 
-/** The int32 fields of kernels.c's `WinoGrad` struct, in order. */
-const WINO_GRAD_FIELDS = 16;
 /** Tiles per block of the Winograd reduction: float32 sums of at most this many products, then float64. */
 const WINO_BLOCK_TILES = 256;
 
@@ -44,18 +41,17 @@ function winogradFilterGrad(backend: WasmHeapBackend, x: TensorInfo, dy: TensorI
   const parts = k.maxParts;
   const xLen = n * h * w * ci;
   const dyLen = n * oh * ow * co;
-  if (!SimdKernels.fits((xLen + dyLen + parts * scratch + WINO_GRAD_FIELDS) * 4 + parts * duLen * 8 + 16)) return undefined;
+  if (!SimdKernels.fits((xLen + dyLen + parts * scratch) * 4 + structLayout('WinoGrad').size + parts * duLen * 8 + 16)) return undefined;
   k.reset();
   const xb = k.alloc(xLen, 4);
   const db = k.alloc(dyLen, 4);
   const sb = k.alloc(parts * scratch, 4);
   const ub = k.alloc(parts * duLen, 8);
-  const pb = k.alloc(WINO_GRAD_FIELDS, 4);
+  const { top, left } = info.padInfo;
+  const pb = k.struct('WinoGrad', { x: xb.ptr, n, h, w, ci, dy: db.ptr, oh, ow, co, top, left, blockRows, scratch: sb.ptr, scratchFloats: scratch, du: ub.ptr, duDoubles: duLen });
   k.f32(xb).set(backend.typedArrayFromHeap(x));
   k.f32(db).set(backend.typedArrayFromHeap(dy));
   k.f64(ub).fill(0);
-  const { top, left } = info.padInfo;
-  k.i32(pb).set([xb.ptr, n, h, w, ci, db.ptr, oh, ow, co, top, left, blockRows, sb.ptr, scratch, ub.ptr, duLen]);
   k.rows('conv3x3_winograd_grad', n * th, tw * 16 * ci * co, (r0, r1, part) => [pb.ptr, r0, r1, part]);
   convSimdTesting.runs++;
   winogradTesting.runs++;
@@ -99,20 +95,19 @@ function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
   const xLen = n * h * w * ci;
   const dyLen = n * oh * ow * co;
   const wLen = kh * kw * ci * co;
-  if (!SimdKernels.fits((xLen + 4 + dyLen + 8 + GRAD_FIELDS) * 4 + wLen * 8)) return undefined;
+  if (!SimdKernels.fits((xLen + 4 + dyLen + 8) * 4 + structLayout('ConvGrad').size + wLen * 8)) return undefined;
   k.reset();
   const xb = k.alloc(xLen + 4, 4); // slack: a tile's last 4 channels may read past the last pixel (never stored)
   const db = k.alloc(dyLen + 8, 4);
   const wb = k.alloc(wLen, 8);
-  const pb = k.alloc(GRAD_FIELDS, 4);
+  const { top, left } = info.padInfo;
+  const pb = k.struct('ConvGrad', {
+    x: xb.ptr, n, h, w, ci, dy: db.ptr, oh, ow, co, kh, kw, sy: info.strideHeight, sx: info.strideWidth, top, left,
+    rowsPerBlock: Math.max(1, Math.floor(BLOCK_PIXELS / ow)), dw: wb.ptr,
+  });
   k.f32(xb).set(backend.typedArrayFromHeap(x));
   k.f32(db).set(backend.typedArrayFromHeap(dy));
   k.f64(wb).fill(0);
-  const { top, left } = info.padInfo;
-  k.i32(pb).set([
-    xb.ptr, n, h, w, ci, db.ptr, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth, top, left,
-    Math.max(1, Math.floor(BLOCK_PIXELS / ow)), wb.ptr,
-  ]);
   const tiles = kh * kw * Math.ceil(ci / 4) * Math.ceil(co / 8);
   k.rows('conv_filter_grad', tiles, n * oh * ow * 32, (r0, r1) => [pb.ptr, r0, r1]);
   convSimdTesting.runs++;

@@ -11,6 +11,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { structLayout } from '../../simd/kernel-structs.js';
 import { SimdKernels, simdThreadsActive } from '../../simd/simd-kernels.js';
 import { productEngine } from '../../utils/active-backend.js';
 import { runFallback, tfjsWasmThreads, type WasmHeapBackend } from './run-kernel.js';
@@ -24,8 +25,6 @@ export const convSimdTesting = { always: false, runs: 0 };
 
 /** Output channels per filter block of `conv2d_nhwc` (two SIMD vectors). */
 const BLOCK = 8;
-/** The int32 fields of kernels.c's `Conv` struct, in order. */
-const CONV_FIELDS = 21;
 /**
  * On one thread, XNNPACK is faster for filters with fewer taps than this (`kh * kw * ci`): ConvAutoencoder's first
  * convolution (27 taps) at 128 px, batch 32, takes 1.3-1.45 ms on XNNPACK and 1.7-1.9 ms here; at 144 taps, 0.21 ms
@@ -77,8 +76,6 @@ function writeBias(out: Float32Array, co: number, epilogue: ConvEpilogue): void 
   else if (epilogue.bias) out.set(epilogue.bias);
 }
 
-/** The int32 fields of kernels.c's `Wino` struct, in order. */
-const WINO_FIELDS = 16;
 /** F(2x2, 3x3): outputs per tile side, and the transformed tile's side. */
 const WINO_M = 2;
 const WINO_T = 4;
@@ -137,19 +134,18 @@ function winogradOnSimd(k: SimdKernels, x: Float32Array, filter: Float32Array, g
   const inLen = n * h * w * ci;
   const outLen = n * oh * ow * co;
   const uLen = 16 * blocks * ci * BLOCK;
-  if (!SimdKernels.fits((inLen + outLen + uLen + blocks * BLOCK + parts * scratch + WINO_FIELDS) * 4)) return undefined;
+  if (!SimdKernels.fits((inLen + outLen + uLen + blocks * BLOCK + parts * scratch) * 4 + structLayout('Wino').size)) return undefined;
   k.reset();
   const xb = k.alloc(inLen, 4);
   const ub = k.alloc(uLen, 4);
   const bb = k.alloc(blocks * BLOCK, 4);
   const sb = k.alloc(parts * scratch, 4);
   const ob = k.alloc(outLen, 4);
-  const pb = k.alloc(WINO_FIELDS, 4);
+  const { top, left } = g.padInfo;
+  const pb = k.struct('Wino', { x: xb.ptr, n, h, w, ci, u: ub.ptr, co, oh, ow, top, left, bias: bb.ptr, relu: epilogue.relu ? 1 : 0, scratch: sb.ptr, scratchFloats: scratch, out: ob.ptr });
   k.f32(xb).set(x);
   winogradFilter(filter, ci, co, k.f32(ub));
   writeBias(k.f32(bb), co, epilogue);
-  const { top, left } = g.padInfo;
-  k.i32(pb).set([xb.ptr, n, h, w, ci, ub.ptr, co, oh, ow, top, left, bb.ptr, epilogue.relu ? 1 : 0, sb.ptr, scratch, ob.ptr]);
   k.rows('conv3x3_winograd', n * th, tw4 * 16 * ci * co, (r0, r1, part) => [pb.ptr, r0, r1, part]);
   convSimdTesting.runs++;
   winogradTesting.runs++;
@@ -177,23 +173,22 @@ export function convOnSimd(x: Float32Array, filter: Float32Array, g: ConvGeometr
     const done = winogradOnSimd(k, x, filter, g, epilogue);
     if (done) return done;
   }
-  if (!SimdKernels.fits((inLen + outLen + blocks * taps * BLOCK + blocks * BLOCK + ci + CONV_FIELDS) * 4)) return undefined;
+  if (!SimdKernels.fits((inLen + outLen + blocks * taps * BLOCK + blocks * BLOCK + ci) * 4 + structLayout('Conv').size)) return undefined;
   k.reset();
   const xb = k.alloc(inLen, 4);
   const fb = k.alloc(blocks * taps * BLOCK, 4);
   const bb = k.alloc(blocks * BLOCK, 4);
   const zb = k.alloc(Math.max(ci, 4), 4);
   const ob = k.alloc(outLen, 4);
-  const pb = k.alloc(CONV_FIELDS, 4);
+  const { top, left } = g.padInfo;
+  const pb = k.struct('Conv', {
+    x: xb.ptr, n, h, w, ci, f: fb.ptr, kh, kw, co, oh, ow, sy: g.strideHeight, sx: g.strideWidth, dy: g.dilationHeight, dx: g.dilationWidth,
+    top, left, bias: bb.ptr, relu: epilogue.relu ? 1 : 0, zero: zb.ptr, out: ob.ptr,
+  });
   k.f32(xb).set(x);
   packFilter(filter, taps, co, k.f32(fb));
   writeBias(k.f32(bb), co, epilogue);
   k.f32(zb).fill(0);
-  const { top, left } = g.padInfo;
-  k.i32(pb).set([
-    xb.ptr, n, h, w, ci, fb.ptr, kh, kw, co, oh, ow, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth,
-    top, left, bb.ptr, epilogue.relu ? 1 : 0, zb.ptr, ob.ptr,
-  ]);
   k.rows('conv2d_nhwc', n * oh, ow * co * taps, (r0, r1) => [pb.ptr, r0, r1]);
   convSimdTesting.runs++;
   return { k, out: k.f32(ob) };
