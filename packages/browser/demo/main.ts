@@ -5,9 +5,9 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import * as tf from '@tensorflow/tfjs-core';
 import * as cbir from '../src/index.js';
 import {
-  arrayDataset, canvasDecoder, ConvAutoencoder, ConvAutoencoderV2, CosineIndex, downloadBytes, downloadModel, elbow, elbowPlotSpec,
+  AbortedError, arrayDataset, canvasDecoder, ConvAutoencoder, ConvAutoencoderV2, CosineIndex, downloadBytes, downloadModel, elbow, elbowPlotSpec,
   embedImages, ExactEuclideanIndex, fileListDataset, initBrowserBackend, LSHIndex, saveBytes, saveModelToIndexedDb, trainAutoencoder,
-  type Autoencoder, type BrowserBackendName, type Features, type FileListDataset, type Index,
+  type Autoencoder, type BrowserBackendName, type Features, type FileListDataset, type Index, type TrainResult,
 } from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -90,6 +90,7 @@ $('train').addEventListener('click', async () => {
   }, { actions: false });
   const started = performance.now();
   try {
+    // Stop ends training at a batch boundary with an AbortedError holding the result so far: the page goes on with it.
     const result = await trainAutoencoder(model, state.data, {
       epochs, signal: state.controller.signal,
       onProgress: (e) => {
@@ -100,7 +101,13 @@ $('train').addEventListener('click', async () => {
           $('train-status').textContent = `epoch ${e.epoch + 1}/${e.epochs}, batch ${e.batch + 1}/${e.batches}: loss ${e.loss.toFixed(4)}, ${e.imagesPerSec.toFixed(1)} images/s`;
         } else if (e.stage === 'epoch') state.epochSeconds = e.seconds;
       },
-    });
+    }).then(
+      (r) => ({ ...r, stopped: false }),
+      (e: unknown) => {
+        if (e instanceof AbortedError && e.partial) return { ...(e.partial as TrainResult), stopped: true };
+        throw e;
+      },
+    );
     $('train-status').textContent = `${result.stopped ? 'stopped' : 'trained'}: ${result.history.length} epoch(s), best validation loss ${result.bestValLoss.toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(1)} s` +
       `${state.epochSeconds ? ` (last epoch ${state.epochSeconds.toFixed(2)} s)` : ''}. Embedding...`;
     state.features = await embedImages(model, state.data);

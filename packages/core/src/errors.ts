@@ -28,7 +28,8 @@ export class CbirError extends Error {
 
   constructor(code: CbirErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // Each class names itself literally: `new.target.name` would be a minifier's `_e` in a bundled app.
+    this.name = 'CbirError';
     this.code = code;
   }
 }
@@ -45,6 +46,7 @@ export class CbirError extends Error {
 export class DimensionMismatchError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('DIMENSION_MISMATCH', message, options);
+    this.name = 'DimensionMismatchError';
   }
 }
 
@@ -60,6 +62,7 @@ export class DimensionMismatchError extends CbirError {
 export class NotFittedError extends CbirError {
   constructor(message: string) {
     super('NOT_FITTED', message);
+    this.name = 'NotFittedError';
   }
 }
 
@@ -75,6 +78,7 @@ export class NotFittedError extends CbirError {
 export class BackendUnavailableError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('BACKEND_UNAVAILABLE', message, options);
+    this.name = 'BackendUnavailableError';
   }
 }
 
@@ -90,6 +94,7 @@ export class BackendUnavailableError extends CbirError {
 export class ImageDecodeError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('IMAGE_DECODE', message, options);
+    this.name = 'ImageDecodeError';
   }
 }
 
@@ -106,6 +111,7 @@ export class ImageDecodeError extends CbirError {
 export class FormatError extends CbirError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('FORMAT', message, options);
+    this.name = 'FormatError';
   }
 }
 
@@ -118,7 +124,12 @@ export class FormatError extends CbirError {
  * catch (e) { if (e instanceof IndexFormatError) console.error('rebuild it with cbir index:', e.message); }
  * ```
  */
-export class IndexFormatError extends FormatError {}
+export class IndexFormatError extends FormatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IndexFormatError';
+  }
+}
 
 /**
  * A weight file does not match the model: missing keys, unexpected keys or shapes that differ.
@@ -136,6 +147,7 @@ export class WeightsMismatchError extends CbirError {
 
   constructor(message: string, problems: readonly string[]) {
     super('WEIGHTS_MISMATCH', message);
+    this.name = 'WeightsMismatchError';
     this.problems = problems;
   }
 }
@@ -153,12 +165,39 @@ export class WeightsMismatchError extends CbirError {
 export class NonFiniteError extends CbirError {
   constructor(message: string) {
     super('NON_FINITE', message);
+    this.name = 'NonFiniteError';
   }
 }
 
 /**
- * Throws a {@link CbirError} with code `ABORTED` when `signal` has fired: the one way every long operation of cbir
- * (embedding, clustering, elbow runs) stops on its signal. `signal.reason` is the error's cause.
+ * A long operation stopped by its `AbortSignal`: the one way every cancellable operation of cbir ends early
+ * (training, embedding, feature extraction, clustering, elbow runs, bags of visual words, re-ranker graphs). Its code
+ * is `ABORTED` and its cause the signal's `reason`. Where the operation has something to give back, `partial` holds
+ * it: `trainAutoencoder` puts its {@link cbir-core!TrainResult | TrainResult} there, with the checkpoint to resume from.
+ *
+ * @example
+ * ```ts
+ * try { await trainAutoencoder(model, data, { epochs: 30, signal }); }
+ * catch (e) {
+ *   if (!(e instanceof AbortedError)) throw e;
+ *   const { checkpoint } = e.partial as TrainResult;   // resume later with { resume: checkpoint }
+ * }
+ * ```
+ */
+export class AbortedError<T = unknown> extends CbirError {
+  /** What was done before the signal fired, for operations that return something (else undefined). */
+  readonly partial: T | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; partial?: T }) {
+    super('ABORTED', message, options);
+    this.name = 'AbortedError';
+    this.partial = options?.partial;
+  }
+}
+
+/**
+ * Throws an {@link AbortedError} (code `ABORTED`) when `signal` has fired: how every long operation of cbir checks
+ * its signal between steps. `signal.reason` is the error's cause.
  *
  * @example
  * ```ts
@@ -166,5 +205,5 @@ export class NonFiniteError extends CbirError {
  * ```
  */
 export function throwIfAborted(signal: AbortSignal | undefined, where: string): void {
-  if (signal?.aborted) throw new CbirError('ABORTED', `${where}: stopped by its signal.`, { cause: signal.reason });
+  if (signal?.aborted) throw new AbortedError(`${where}: stopped by its signal.`, { cause: signal.reason });
 }

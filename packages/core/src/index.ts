@@ -14,6 +14,7 @@ export {
   IndexFormatError,
   WeightsMismatchError,
   NonFiniteError,
+  AbortedError,
   throwIfAborted,
   type CbirErrorCode,
 } from './errors.js';

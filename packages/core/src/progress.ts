@@ -10,6 +10,9 @@ export type ProgressEvent =
 export interface LongRunning {
   /** Called with progress events; keep it cheap. */
   onProgress?: (event: ProgressEvent) => void;
-  /** Stops the call at the next safe point (a batch boundary for training). */
+  /**
+   * Stops the call at its next safe point (a batch boundary for training and embedding, an iteration for clustering),
+   * which then throws an `AbortedError` (code `ABORTED`).
+   */
   signal?: AbortSignal;
 }

@@ -5,7 +5,7 @@ export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './i
 export { writeFileAtomic } from './io/atomic-write.js';
 export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';
 export { ParallelExtractor, type ParallelExtractorOptions } from './parallel-extractor.js';
-export { SimdThreads } from './simd-threads.js';
+export { SimdThreads, type SimdThreadsOptions } from './simd-threads.js';
 export { directoryDataset, skippedNote, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';
 export { loadTfjsModel } from './io/tfjs-model.js';

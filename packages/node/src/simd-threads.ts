@@ -2,12 +2,19 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { CbirError, SIMD_KERNEL_NAMES, type SimdKernelName, type SimdThreadPool } from 'cbir-core';
 
-/** Int32 slots per worker in the control buffer: command, handle, kernel, argument count, arguments. */
-const SLOT = 32;
-const ARGS = 4;
-/** Polls of a control word before sleeping on it (tens of microseconds). */
+import { CMD, FAILED, MAX_ARGS, SLOT, WORD, WORKER_SPIN, type SimdWorkerData } from './workers/simd-protocol.js';
+
+/** Polls of a worker's control word the caller makes before sleeping on it (tens of microseconds). */
 const SPIN = 20000;
-const CMD = { idle: 0, attach: 1, detach: 2, run: 3, exit: 4 } as const;
+
+/** Options of {@link SimdThreads}. */
+export interface SimdThreadsOptions {
+  /**
+   * Polls of its control word a worker makes after each command before it sleeps (for benchmarks; see
+   * bench/threads-spin.ts). @defaultValue 300000
+   */
+  workerSpin?: number;
+}
 
 /**
  * cbir's SIMD kernels on every core: worker threads that share each kernel memory with the main thread and run their
@@ -38,15 +45,23 @@ export class SimdThreads implements SimdThreadPool {
    * Starts `workers` worker threads (they do not keep the process alive).
    * @param workers - Worker threads besides the caller's. @defaultValue `os.availableParallelism() - 1`
    */
-  constructor(workers = availableParallelism() - 1) {
+  constructor(workers = availableParallelism() - 1, options: SimdThreadsOptions = {}) {
     if (!Number.isInteger(workers) || workers < 1) throw new CbirError('INVALID_ARGUMENT', `SimdThreads: workers must be a positive integer, got ${workers}.`);
     this.workers = workers;
     this.ctl = new Int32Array(new SharedArrayBuffer(workers * SLOT * 4));
     this.results = new Float64Array(new SharedArrayBuffer(workers * 8));
     for (let slot = 0; slot < workers; slot++) {
       const { port1, port2 } = new MessageChannel();
+      const workerData: SimdWorkerData = {
+        control: this.ctl.buffer as SharedArrayBuffer,
+        results: this.results.buffer as SharedArrayBuffer,
+        port: port2,
+        slot,
+        names: SIMD_KERNEL_NAMES,
+        spin: options.workerSpin ?? WORKER_SPIN,
+      };
       const worker = new Worker(new URL('./workers/simd-worker.js', import.meta.url), {
-        workerData: { control: this.ctl.buffer, results: this.results.buffer, port: port2, slot, names: SIMD_KERNEL_NAMES, SLOT, ARGS },
+        workerData,
         transferList: [port2],
       });
       worker.unref();
@@ -75,12 +90,16 @@ export class SimdThreads implements SimdThreadPool {
 
   start(handle: number, name: SimdKernelName, args: number[][]): void {
     if (this.closed) throw new CbirError('INVALID_ARGUMENT', 'SimdThreads.start: the pool is closed; remove it first (setSimdThreads(undefined)) or install a new one.');
-    const fn = SIMD_KERNEL_NAMES.indexOf(name);
+    const kernel = SIMD_KERNEL_NAMES.indexOf(name);
+    if (kernel < 0) throw new CbirError('INVALID_ARGUMENT', `SimdThreads.start: no kernel named "${name}" (SIMD_KERNEL_NAMES lists them).`);
+    if (args.length > this.workers) throw new CbirError('INVALID_ARGUMENT', `SimdThreads.start: ${args.length} shares for ${this.workers} workers.`);
+    const tooMany = args.find((a) => a.length > MAX_ARGS);
+    if (tooMany) throw new CbirError('INVALID_ARGUMENT', `SimdThreads.start: ${name} is called with ${tooMany.length} arguments; a worker's slot holds ${MAX_ARGS} (pass a struct instead).`);
     args.forEach((a, w) => {
       const base = w * SLOT;
-      this.ctl[base + 2] = fn;
-      this.ctl[base + 3] = a.length;
-      a.forEach((v, i) => (this.ctl[base + ARGS + i] = v));
+      this.ctl[base + WORD.kernel] = kernel;
+      this.ctl[base + WORD.nargs] = a.length;
+      this.ctl.set(a, base + WORD.args);
       this.command(w, CMD.run, handle);
     });
     this.running = args.length;
@@ -104,21 +123,21 @@ export class SimdThreads implements SimdThreadPool {
 
   private command(w: number, cmd: number, handle: number): void {
     const base = w * SLOT;
-    this.ctl[base + 1] = handle;
-    Atomics.store(this.ctl, base, cmd);
-    Atomics.notify(this.ctl, base);
+    this.ctl[base + WORD.handle] = handle;
+    Atomics.store(this.ctl, base + WORD.cmd, cmd);
+    Atomics.notify(this.ctl, base + WORD.cmd);
   }
 
   private waitAll(n: number, what: string): void {
     let failed = false;
     for (let w = 0; w < n; w++) {
-      const base = w * SLOT;
+      const at = w * SLOT + WORD.cmd;
       // Spin first: the worker's share usually ends within microseconds of the caller's.
-      for (let i = 0; i < SPIN && Atomics.load(this.ctl, base) > 0; i++);
-      for (let v = Atomics.load(this.ctl, base); v > 0; v = Atomics.load(this.ctl, base)) Atomics.wait(this.ctl, base, v, 1000);
-      if (Atomics.load(this.ctl, base) < 0) {
+      for (let i = 0; i < SPIN && Atomics.load(this.ctl, at) > CMD.idle; i++);
+      for (let v = Atomics.load(this.ctl, at); v > CMD.idle; v = Atomics.load(this.ctl, at)) Atomics.wait(this.ctl, at, v, 1000);
+      if (Atomics.load(this.ctl, at) === FAILED) {
         failed = true;
-        Atomics.store(this.ctl, base, 0);
+        Atomics.store(this.ctl, at, CMD.idle);
       }
     }
     if (failed) throw new CbirError('WORKER_FAILED', `SimdThreads: a worker failed in ${what} (its error is on stderr).`);

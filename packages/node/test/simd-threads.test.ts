@@ -87,6 +87,13 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
     expect(Array.from(index.search(q, 5).ids)).toEqual(Array.from(before.ids));
   });
 
+  it('the protocol refuses a call it cannot carry: more arguments than a slot holds, an unknown kernel', () => {
+    const handle = 0; // checked before any worker is asked
+    expect(() => pool.start(handle, 'dots_f32', [Array.from({ length: 29 }, () => 0)])).toThrow(/29 arguments; a worker's slot holds 28 \(pass a struct instead\)/);
+    expect(() => pool.start(handle, 'no_such_kernel' as 'dots_f32', [[]])).toThrow(/no kernel named "no_such_kernel"/);
+    expect(() => pool.start(handle, 'dots_f32', [[], []])).toThrow(/2 shares for 1 workers/);
+  });
+
   it('LSH keys and results', () => {
     const x = blobs(5000, 64, 4);
     const q = blobs(50, 64, 5);

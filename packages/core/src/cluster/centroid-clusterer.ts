@@ -37,10 +37,15 @@ export abstract class CentroidClusterer {
   readonly init: KMeansInit;
   protected fitted?: { centroids: Matrix; labels: Int32Array; inertia: number; nIter: number };
 
-  protected constructor(options: CentroidClustererOptions, readonly randomNInit: number) {
+  protected constructor(
+    options: CentroidClustererOptions,
+    readonly randomNInit: number,
+    /** The class's name in messages, literally (a minifier renames `constructor.name`). */
+    protected readonly className: 'KMeans' | 'MiniBatchKMeans',
+  ) {
     this.nClusters = options.nClusters ?? 8;
     this.init = options.init ?? 'k-means++';
-    const where = this.constructor.name;
+    const where = this.className;
     if (!Number.isInteger(this.nClusters) || this.nClusters < 1) {
       throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters must be a positive integer, got ${options.nClusters}.`);
     }
@@ -96,13 +101,13 @@ export abstract class CentroidClusterer {
     const { centroids } = this.fittedOrThrow();
     this.checkInput(x, 'predict', 1);
     if (x.cols !== centroids.cols) {
-      throw new DimensionMismatchError(`${this.constructor.name}.predict: x has ${x.cols} columns; the model was fitted on ${centroids.cols}.`);
+      throw new DimensionMismatchError(`${this.className}.predict: x has ${x.cols} columns; the model was fitted on ${centroids.cols}.`);
     }
     return assign(x, centroids.data, this.nClusters).labels;
   }
 
   protected fittedOrThrow(): NonNullable<CentroidClusterer['fitted']> {
-    if (!this.fitted) throw new NotFittedError(`${this.constructor.name}: call fit(x) before reading results or predicting.`);
+    if (!this.fitted) throw new NotFittedError(`${this.className}: call fit(x) before reading results or predicting.`);
     return this.fitted;
   }
 
@@ -112,7 +117,7 @@ export abstract class CentroidClusterer {
    * {@link PointDistances}' SIMD kernels check the copy of `x` they make anyway.
    */
   protected checkInput(x: Matrix, method: string, minRows = this.nClusters, firstNonFinite?: () => number): void {
-    const where = `${this.constructor.name}.${method}`;
+    const where = `${this.className}.${method}`;
     checkFiniteMatrix(where, x, 'x', firstNonFinite);
     if (x.rows < minRows) {
       throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters = ${this.nClusters} is more than the ${x.rows} rows of x; use at most ${x.rows} clusters.`);

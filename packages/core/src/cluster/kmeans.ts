@@ -36,7 +36,7 @@ export class KMeans extends CentroidClusterer {
   readonly tol: number;
 
   constructor(options: KMeansOptions = {}) {
-    super(options, 10);
+    super(options, 10, 'KMeans');
     this.maxIter = options.maxIter ?? 300;
     this.tol = options.tol ?? 1e-4;
     if (!Number.isInteger(this.maxIter) || this.maxIter < 1) throw new CbirError('INVALID_ARGUMENT', `KMeans: maxIter must be a positive integer, got ${this.maxIter}.`);

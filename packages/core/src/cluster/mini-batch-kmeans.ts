@@ -63,7 +63,7 @@ export class MiniBatchKMeans extends CentroidClusterer {
   private state?: StreamState;
 
   constructor(options: MiniBatchKMeansOptions = {}) {
-    super(options, 3);
+    super(options, 3, 'MiniBatchKMeans');
     this.batchSize = options.batchSize ?? 1024;
     this.maxIter = options.maxIter ?? 100;
     this.maxNoImprovement = options.maxNoImprovement === undefined ? 10 : options.maxNoImprovement;

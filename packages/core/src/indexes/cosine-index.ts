@@ -38,6 +38,7 @@ export function normalizeRows(where: string, m: Matrix, what: string): Matrix {
 export class CosineIndex extends ExactEuclideanIndex {
   override readonly kind: string = 'cosine';
   override readonly metric: Metric = 'cosine';
+  protected override readonly className: string = 'CosineIndex';
 
   override add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
     checkMatrix('CosineIndex.add', vectors, this.dim, 'vectors');

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { CbirError } from '../errors.js';
 import { productEngine } from '../utils/active-backend.js';
 import type { Matrix } from '../matrix.js';
 import { StoredIndex } from './flat-store.js';
@@ -98,15 +99,17 @@ function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: numbe
 export class ExactEuclideanIndex extends StoredIndex implements Index {
   readonly kind: string = 'exact';
   readonly metric: Metric = 'euclidean';
+  /** The class's name in messages, literally (a minifier renames `constructor.name`). */
+  protected readonly className: string = 'ExactEuclideanIndex';
   private norms = new Float64Array(16);
 
   constructor(readonly dim: number) {
-    if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`ExactEuclideanIndex: dim must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(dim) || dim < 1) throw new CbirError('INVALID_ARGUMENT', `ExactEuclideanIndex: dim must be a positive integer, got ${dim}.`);
     super(dim);
   }
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
-    const where = `${this.constructor.name}.add`;
+    const where = `${this.className}.add`;
     checkMatrix(where, vectors, this.dim, 'vectors');
     const resolved = resolveIds(where, vectors.rows, ids, (id) => this.store.has(id), this.nextId());
     const first = this.store.append(vectors, resolved, metadata);
@@ -127,7 +130,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
   }
 
   search(queries: Matrix, k: number): SearchResult {
-    const where = `${this.constructor.name}.search`;
+    const where = `${this.className}.search`;
     checkMatrix(where, queries, this.dim, 'queries');
     checkK(where, k);
     const result = emptyResult(queries.rows, k);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, ImageDecodeError, NonFiniteError } from '../errors.js';
+import { AbortedError, CbirError, ImageDecodeError, NonFiniteError } from '../errors.js';
 import type { ImageDataset } from '../data/image-dataset.js';
 import { imagesToTensor, type RawImage } from '../image/raw-image.js';
 import type { Autoencoder } from '../models/autoencoder.js';
@@ -52,8 +52,6 @@ export interface TrainResult {
   history: EpochRecord[];
   bestValLoss: number;
   bestEpoch: number;
-  /** True when `signal` stopped training before `epochs`. */
-  stopped: boolean;
   /** The state at return, to resume from. */
   checkpoint: Checkpoint;
 }
@@ -86,6 +84,8 @@ export function splitIndices(n: number, valFraction: number, seed: number): { tr
  * @returns The history and the final checkpoint.
  * @throws {@link CbirError} if the data's image size differs from the model's, the data is too small, or `resume`
  * belongs to another model.
+ * @throws {@link AbortedError} when `signal` stops training (at a batch boundary): its `partial` is the
+ * {@link TrainResult} so far, whose checkpoint (also passed to `onCheckpoint`) resumes the run.
  *
  * @example
  * ```ts
@@ -250,8 +250,14 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
       await options.onCheckpoint?.(snapshot(), 'last');
     }
     const checkpoint = snapshot();
-    if (stopped) await options.onCheckpoint?.(checkpoint, 'last');
-    return { history, bestValLoss, bestEpoch, stopped, checkpoint };
+    if (stopped) {
+      await options.onCheckpoint?.(checkpoint, 'last');
+      throw new AbortedError<TrainResult>(
+        `${where}: stopped by its signal at epoch ${epoch + 1} of ${epochs}, batch ${batch}; the error's partial holds the history and the checkpoint to resume from.`,
+        { cause: signal?.reason, partial: { history, bestValLoss, bestEpoch, checkpoint } },
+      );
+    }
+    return { history, bestValLoss, bestEpoch, checkpoint };
   } finally {
     adam.dispose();
   }

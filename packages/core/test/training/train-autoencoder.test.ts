@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AbortedError,
   Adam,
   CbirError,
   NonFiniteError,
@@ -22,6 +23,7 @@ import {
   type ImageDataset,
   type ProgressEvent,
   type RawImage,
+  type TrainResult,
 } from 'cbir-core';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { fixtureBytes, fixtureJson, fixtureNpy, maxAbsDiff } from '../helpers/fixtures.js';
@@ -158,17 +160,21 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
       const controller = new AbortController();
       let seen = 0;
       let saved: Checkpoint | undefined;
-      const first = await trainAutoencoder(ae, syntheticDataset(), {
+      const training = trainAutoencoder(ae, syntheticDataset(), {
         epochs: 3, batchSize: 4, seed: 7, signal: controller.signal,
         onProgress: (e) => {
-          if (e.stage === 'train' && ++seen === stopAfterBatches) controller.abort();
+          if (e.stage === 'train' && ++seen === stopAfterBatches) controller.abort('test');
         },
         onCheckpoint: (c, kind) => {
           if (kind === 'last') saved = c;
         },
       });
-      if (stopAfterBatches === undefined) return { ae, result: first };
-      expect(first.stopped).toBe(true);
+      if (stopAfterBatches === undefined) return { ae, result: await training };
+      // Stopped: one error type for every cancelled operation, with the result so far and the signal's reason.
+      const stopped = await training.then(() => undefined, (e: unknown) => e);
+      expect(stopped).toBeInstanceOf(AbortedError);
+      expect(stopped).toMatchObject({ code: 'ABORTED', name: 'AbortedError', cause: 'test' });
+      expect((stopped as AbortedError<TrainResult>).partial!.checkpoint).toEqual(saved);
       ae.dispose();
       // A new process: a fresh model, the checkpoint read back from bytes.
       const resumed = new ConvAutoencoder({ inputSize: 32, seed: 99 });

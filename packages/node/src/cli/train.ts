@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, deserializeCheckpoint, loadTorchWeights, serializeCheckpoint, trainAutoencoder, type AdamSnapshot, type Checkpoint } from 'cbir-core';
+import { AbortedError, CbirError, deserializeCheckpoint, loadTorchWeights, serializeCheckpoint, trainAutoencoder, type AdamSnapshot, type Checkpoint, type TrainResult } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import type { Fit } from '../image/sharp-decoder.js';
@@ -119,23 +119,32 @@ export async function train(argv: string[]): Promise<number | void> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const result = await trainAutoencoder(model, data, {
-      // A resumed run keeps its target unless --epochs says otherwise.
-      epochs: epochsArg ?? resume?.options.epochs ?? 10, batchSize, lr: lrArg, seed,
-      resume, onDataChange: values['data-changed'] ? 'resplit' : 'error', initialOptimizer, signal: controller.signal, onProgress: print,
-      onCheckpoint: async (c, kind) => {
-        if (kind === 'best') await saveModel(model, out, { bestValLoss: c.bestValLoss, bestEpoch: c.bestEpoch, history: c.history });
-        else await writeFileAtomic(ckptPath, serializeCheckpoint(c));
-      },
-    });
+    let result: TrainResult;
+    let stopped = false;
+    try {
+      result = await trainAutoencoder(model, data, {
+        // A resumed run keeps its target unless --epochs says otherwise.
+        epochs: epochsArg ?? resume?.options.epochs ?? 10, batchSize, lr: lrArg, seed,
+        resume, onDataChange: values['data-changed'] ? 'resplit' : 'error', initialOptimizer, signal: controller.signal, onProgress: print,
+        onCheckpoint: async (c, kind) => {
+          if (kind === 'best') await saveModel(model, out, { bestValLoss: c.bestValLoss, bestEpoch: c.bestEpoch, history: c.history });
+          else await writeFileAtomic(ckptPath, serializeCheckpoint(c));
+        },
+      });
+    } catch (error) {
+      // Ctrl-C: the run stopped at a batch boundary, its checkpoint written; report it as a result, exit 130.
+      if (!(error instanceof AbortedError) || !error.partial) throw error;
+      result = error.partial as TrainResult;
+      stopped = true;
+    }
     await writeFile(join(out, 'history.json'), JSON.stringify(result.history, null, 1));
-    print({ stage: 'done', stopped: result.stopped, bestValLoss: result.bestValLoss, bestEpoch: result.bestEpoch + 1, skipped: result.checkpoint.skipped.map((i) => data.entry(i).id), out });
+    print({ stage: 'done', stopped, bestValLoss: result.bestValLoss, bestEpoch: result.bestEpoch + 1, skipped: result.checkpoint.skipped.map((i) => data.entry(i).id), out });
     if (!values.json) {
-      console.log(result.stopped
+      console.log(stopped
         ? `stopped; checkpoint in ${ckptPath}. Resume with: cbir train --data ${values.data} --out ${values.out} --resume`
         : `done: best val loss ${result.bestValLoss.toFixed(6)} at epoch ${result.bestEpoch + 1}; model in ${out}`);
     }
-    return result.stopped ? EXIT_INTERRUPTED : 0;
+    return stopped ? EXIT_INTERRUPTED : 0;
   } finally {
     process.off('SIGINT', onSigint);
     model.dispose();

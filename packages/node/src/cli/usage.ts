@@ -7,5 +7,6 @@ import { CbirError } from 'cbir-core';
 export class UsageError extends CbirError {
   constructor(message: string) {
     super('INVALID_ARGUMENT', message);
+    this.name = 'UsageError';
   }
 }
