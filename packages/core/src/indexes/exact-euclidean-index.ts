@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CbirError } from '../errors.js';
 import { productEngine } from '../utils/active-backend.js';
 import type { Matrix } from '../matrix.js';
+import { TopK } from '../utils/top-k.js';
 import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
 
@@ -25,49 +26,6 @@ const SIMD_CHUNK = 256;
 const QUERY_TILE = 64;
 /** Scores per SIMD block: bounds the block's `[rows, tile]` float64 output (8 MB). */
 const SIMD_OUT = 1 << 20;
-
-/** Keeps the `m` smallest (value, row) pairs seen, as a max-heap. */
-class TopM {
-  readonly vals: Float64Array;
-  readonly rows: Int32Array;
-  n = 0;
-  constructor(readonly m: number) {
-    this.vals = new Float64Array(m);
-    this.rows = new Int32Array(m);
-  }
-  get worst(): number {
-    return this.n < this.m ? Infinity : this.vals[0];
-  }
-  push(v: number, row: number): void {
-    const { vals, rows } = this;
-    if (this.n < this.m) {
-      let i = this.n++;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (vals[p] >= v) break;
-        vals[i] = vals[p];
-        rows[i] = rows[p];
-        i = p;
-      }
-      vals[i] = v;
-      rows[i] = row;
-      return;
-    }
-    if (v >= vals[0]) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= this.n) break;
-      const c = l + 1 < this.n && vals[l + 1] > vals[l] ? l + 1 : l;
-      if (vals[c] <= v) break;
-      vals[i] = vals[c];
-      rows[i] = rows[c];
-      i = c;
-    }
-    vals[i] = v;
-    rows[i] = row;
-  }
-}
 
 /** Exact float64 distance between row `r` of `data` and query `q`. */
 function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: number, dim: number): number {
@@ -138,7 +96,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     if (n === 0) return result;
     const m = Math.min(n, k + 16);
     const { dim } = this;
-    const heaps = Array.from({ length: queries.rows }, () => new TopM(m));
+    const heaps = Array.from({ length: queries.rows }, () => new TopK(m));
     const q = queries.data;
     // Batches go to the backend's matMul on a GPU/native backend (or on wasm without WebAssembly SIMD).
     const useMatMul = queries.rows >= 4 && productEngine() === 'matMul';
@@ -153,7 +111,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
       // Rounding bound of the scanned |x|^2 - 2 q.x: a dot product summed in float32 over c terms errs by at most
       // c * u * sum |q_j x_j| <= c * u * |q| |x| (boundFactor = 2 c u for the scan's c), plus float64 roundings.
       const bound = boundFactor * Math.sqrt(qn * maxNorm) + 2 ** -48 * (qn + maxNorm);
-      let rows = Array.from(heap.rows.subarray(0, heap.n));
+      let rows = Array.from(heap.items.subarray(0, heap.n));
       let dists = rows.map((r) => this.distance(r, q, qi * dim));
       const order = rows.map((_, t) => t).sort((a, b) => dists[a] - dists[b] || this.store.ids[rows[a]] - this.store.ids[rows[b]]);
       const kth = this.squaredForBound(dists[order[Math.min(k, rows.length) - 1]]);
@@ -176,7 +134,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
    * over chunks of {@link SIMD_CHUNK} columns, then in float64), or a JS loop over cache-sized blocks without
    * WebAssembly SIMD. Returns the rounding bound factor of the scanned values (see `search`).
    */
-  private scanCpu(queries: Matrix, heaps: TopM[]): number {
+  private scanCpu(queries: Matrix, heaps: TopK[]): number {
     const { dim } = this;
     const n = this.size;
     const nq = queries.rows;
@@ -263,7 +221,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
    * inside `matMul`: tfjs's wasm kernel leaves the fast XNNPACK path for transposed operands. Returns the rounding
    * bound factor (see `search`).
    */
-  private scanMatMul(queries: Matrix, heaps: TopM[]): number {
+  private scanMatMul(queries: Matrix, heaps: TopK[]): number {
     const { dim } = this;
     const n = this.size;
     const nq = queries.rows;
@@ -306,7 +264,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
    * Offers rows `[b0, b1)` to the heaps of queries `[t0, t0 + t)`: `dots` holds their products, row-major
    * `[b1 - b0, t]`, and the scanned value is `|x|^2 - 2 q.x`.
    */
-  private pushScores(dots: ArrayLike<number>, heaps: TopM[], b0: number, b1: number, t0: number, t: number): void {
+  private pushScores(dots: ArrayLike<number>, heaps: TopK[], b0: number, b1: number, t0: number, t: number): void {
     for (let r = b0, o = 0; r < b1; r++) {
       const norm = this.norms[r];
       for (let qi = t0; qi < t0 + t; qi++, o++) {

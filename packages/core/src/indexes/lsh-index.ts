@@ -2,6 +2,7 @@ import { CbirError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { productEngine } from '../utils/active-backend.js';
 import { Rng } from '../utils/rng.js';
+import { smallestK } from '../utils/top-k.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
@@ -37,38 +38,6 @@ export interface LSHIndexOptions {
 
 /** Floats of plane-by-vector products per hashing block (8 MB of float64). */
 const HASH_SCORES = 1 << 20;
-
-/**
- * The positions of the `k` smallest `d[i]`, ascending, ties by id (`ids[rows[i]]`): a max-heap of `k` over one pass,
- * then a sort of those `k`.
- * @internal
- */
-export function smallestK(d: Float64Array, rows: number[], ids: number[], k: number): number[] {
-  const heap: number[] = [];
-  const worse = (a: number, b: number) => d[a] > d[b] || (d[a] === d[b] && ids[rows[a]] > ids[rows[b]]);
-  for (let i = 0; i < d.length; i++) {
-    if (heap.length < k) {
-      heap.push(i);
-      for (let c = heap.length - 1; c > 0; ) {
-        const p = (c - 1) >> 1;
-        if (!worse(heap[c], heap[p])) break;
-        [heap[c], heap[p]] = [heap[p], heap[c]];
-        c = p;
-      }
-    } else if (k > 0 && (d[i] < d[heap[0]] || (d[i] === d[heap[0]] && worse(heap[0], i)))) {
-      heap[0] = i;
-      for (let p = 0; ; ) {
-        const l = 2 * p + 1;
-        if (l >= k) break;
-        const c = l + 1 < k && worse(heap[l + 1], heap[l]) ? l + 1 : l;
-        if (!worse(heap[c], heap[p])) break;
-        [heap[c], heap[p]] = [heap[p], heap[c]];
-        p = c;
-      }
-    }
-  }
-  return heap.sort((a, b) => d[a] - d[b] || ids[rows[a]] - ids[rows[b]]);
-}
 
 /** Every `bits`-bit number with exactly `weight` bits set. */
 function masksOfWeight(bits: number, weight: number): number[] {
@@ -374,7 +343,7 @@ export class LSHIndex extends StoredIndex implements Index {
       d = new Float64Array(n);
       for (let i = 0; i < n; i++) d[i] = this.distanceTo(rows[i], q, qo);
     }
-    const order = smallestK(d, rows, ids, Math.min(k, n));
+    const order = smallestK(d, k, rows.map((r) => ids[r]));
     return order.map((i) => ({ id: ids[rows[i]], d: d[i] }));
   }
 

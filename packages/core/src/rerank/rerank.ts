@@ -1,7 +1,7 @@
 import { CbirError, FormatError, throwIfAborted } from '../errors.js';
 import type { LongRunning } from '../progress.js';
 import { checkK, type Index, type SearchResult } from '../indexes/index.js';
-import { smallestK } from '../indexes/lsh-index.js';
+import { TopK } from '../utils/top-k.js';
 import type { SavedSpec } from '../io/saved-spec.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
@@ -398,12 +398,11 @@ export class DiffusionReranker implements Reranker {
   }
 }
 
-/** The nodes of the `m` highest positive scores, highest first (ties by node), by the LSH index's bounded heap. */
+/** The nodes of the `m` highest positive scores, highest first (ties by node). */
 function topScores(f: Float64Array, m: number): number[] {
-  const nodes: number[] = [];
-  for (let i = 0; i < f.length; i++) if (f[i] > 0) nodes.push(i);
-  const negated = Float64Array.from(nodes, (i) => -f[i]);
-  return smallestK(negated, nodes.map((_, j) => j), nodes, m).map((j) => nodes[j]);
+  const top = new TopK(m);
+  for (let i = 0; i < f.length; i++) if (f[i] > 0) top.push(-f[i], i);
+  return top.sorted();
 }
 
 function dot(v: Float32Array, i: number, j: number, dim: number): number {
