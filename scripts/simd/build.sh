@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds packages/core/src/simd/kernels.c into packages/core/src/simd/simd-binary.ts: the .wasm as base64, twice:
+# Builds packages/core/src/compute/wasm-simd/kernels.c into packages/core/src/compute/wasm-simd/simd-binary.ts: the .wasm as base64, twice:
 # with a memory of its own, and with a shared memory for threads (cbir-node's SIMD threads).
 # Needs Debian's clang-14 and lld-14 (apt-get install clang-14 lld-14). The output is committed, so neither the
 # build nor the tests need a C compiler; CI rebuilds it and fails if the committed file differs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-src=packages/core/src/simd/kernels.c
-out=packages/core/src/simd/simd-binary.ts
+src=packages/core/src/compute/wasm-simd/kernels.c
+out=packages/core/src/compute/wasm-simd/simd-binary.ts
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ld=$(command -v wasm-ld-14 || command -v wasm-ld)

@@ -1,5 +1,5 @@
 // WebAssembly is part of every runtime cbir supports; core uses only the subset below (its own SIMD kernels,
-// src/simd/), declared here because TypeScript's declarations of it live in the DOM library. Compilations without
+// src/compute/wasm-simd/), declared here because TypeScript's declarations of it live in the DOM library. Compilations without
 // DOM types that include core's sources (core's, cbir-node's) include this file; none of it is in the public API.
 declare namespace WebAssembly {
   class Module {

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CbirError } from '../errors.js';
-import { productEngine } from '../utils/active-backend.js';
+import { productEngine } from '../compute/engine.js';
+import { withScratch } from '../compute/wasm-simd/simd-kernels.js';
 import type { Matrix } from '../matrix.js';
-import { TopK } from '../utils/top-k.js';
+import { TopK } from '../compute/top-k.js';
 import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
 
@@ -20,7 +21,7 @@ const MATMUL_ROWS = 8192;
 const MATMUL_BLOCK = 1 << 24;
 /** Unit roundoff of float32, for the error bound of float32 dot products. */
 const U32 = 2 ** -24;
-/** Columns the SIMD kernel sums in float32 before adding into float64 (`CHUNK` in simd/kernels.c). */
+/** Columns the SIMD kernel sums in float32 before adding into float64 (`CHUNK` in compute/wasm-simd/kernels.c). */
 const SIMD_CHUNK = 256;
 /** Queries per SIMD pass over a block of rows (their 1 KB chunks, 64 KB, stay in L2). */
 const QUERY_TILE = 64;
@@ -141,6 +142,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const simd = productEngine() === 'js' ? undefined : this.store.simd;
     if (simd) {
       const { kernels, rows } = simd;
+      return withScratch(kernels, () => {
       // Queries by tiles of QUERY_TILE, whose chunks stay in L2 while blocks of rows stream past them.
       const tile = Math.min(nq, QUERY_TILE);
       const block = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / tile)));
@@ -184,9 +186,9 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
           });
         }
       }
-      kernels.release();
       // Each SIMD lane sums SIMD_CHUNK / 4 products in float32 (one more rounding each), then float64 takes over.
       return 2 * (Math.min(dim, SIMD_CHUNK) / 4 + 2) * U32;
+      });
     }
     const data = this.store.data;
     const q = queries.data;
@@ -297,6 +299,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     // Squared distances in float64 on cbir's kernel, rows read where they are stored (a JS loop over a view of the
     // kernels' memory ran at a fifth of the speed), then the reported distance from them; one allocation per batch.
     const { kernels, rows } = simd;
+    return withScratch(kernels, () => {
     const ib = kernels.alloc(nq * k, 4);
     const qb = kernels.alloc(nq * dim, 8);
     const ob = kernels.alloc(nq * k, 8);
@@ -313,8 +316,8 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
       for (let j = 0; j < dim; j++) qn += q[qi * dim + j] * q[qi * dim + j];
       for (let t = qi * k; t < qi * k + counts[qi]; t++) if (rowsOf[t] >= 0) out[t] = this.fromSquared(sq[t], rowsOf[t], qn);
     }
-    kernels.release();
     return out;
+    });
   }
 
   /**

@@ -4,7 +4,7 @@ import { specToFramed } from '../io/saved-spec.js';
 import type { RerankSpec } from '../rerank/rerank.js';
 import { framedParts, writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
-import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
+import { SimdKernels, type SimdBuffer } from '../compute/wasm-simd/simd-kernels.js';
 import type { Index, ItemMetadata } from './index.js';
 
 /**
@@ -37,7 +37,7 @@ export class FlatStore {
 
   /**
    * The SIMD kernels and the rows' place in their memory, or undefined where WebAssembly SIMD is unavailable. Scratch
-   * allocated by callers must be released (`kernels.release()`) before they return.
+   * allocated by callers is taken inside `withScratch(kernels, fn)`, which releases it.
    */
   get simd(): { kernels: SimdKernels; rows: SimdBuffer } | undefined {
     return this.wasm;

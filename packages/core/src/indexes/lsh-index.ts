@@ -1,8 +1,9 @@
 import { CbirError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
-import { productEngine } from '../utils/active-backend.js';
+import { productEngine } from '../compute/engine.js';
 import { Rng } from '../utils/rng.js';
-import { smallestK } from '../utils/top-k.js';
+import { smallestK } from '../compute/top-k.js';
+import { withScratch } from '../compute/wasm-simd/simd-kernels.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import { StoredIndex } from './flat-store.js';
 import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
@@ -179,12 +180,13 @@ export class LSHIndex extends StoredIndex implements Index {
     }
     const c = this.centreVector;
     const block = Math.max(1, Math.min(n, Math.floor(HASH_SCORES / planes)));
+    return withScratch(kernels, () => {
     const pb = kernels.alloc(planes * dim, 4);
     const xb = kernels.alloc(block * dim, 4);
     const ob = kernels.alloc(planes * block, 8);
     kernels.f32(pb).set(this.allPlanes);
     // Centring rounds x - c to float32 (one more unit of roundoff), and each SIMD lane sums dim / 4 products per
-    // chunk: see dots_f32 in simd/kernels.c.
+    // chunk: see dots_f32 in compute/wasm-simd/kernels.c.
     const factor = (Math.min(dim, 256) / 4 + 3) * 2 ** -24;
     for (let b0 = 0; b0 < n; b0 += block) {
       const b = Math.min(block, n - b0);
@@ -214,8 +216,8 @@ export class LSHIndex extends StoredIndex implements Index {
         }
       }
     }
-    kernels.release();
     return keys;
+    });
   }
 
   /** Item `id`'s key in each table, as lshashpy3's bit strings. */
@@ -329,15 +331,16 @@ export class LSHIndex extends StoredIndex implements Index {
     const simd = productEngine() === 'js' ? undefined : this.store.simd;
     if (simd && n > 0 && (this.distanceFunc === 'hamming' || this.distanceFunc === 'euclidean' || this.distanceFunc === 'true_euclidean')) {
       const { kernels, rows: stored } = simd;
-      const ib = kernels.alloc(n, 4);
-      const qb = kernels.alloc(this.dim, 8);
-      const ob = kernels.alloc(n, 8);
-      kernels.i32(ib).set(rows);
-      kernels.f64(qb).set(q.subarray(qo, qo + this.dim));
-      // Rows scattered over the store: memory-latency bound, so worth a second thread at a few hundred rows.
-      kernels.rows('sqdist_rows_f64', n, this.dim * 8, (a, b) => [stored.ptr, ib.ptr + a * 4, b - a, qb.ptr, this.dim, ob.ptr + a * 8]);
-      d = Float64Array.from(kernels.f64(ob));
-      kernels.release();
+      d = withScratch(kernels, () => {
+        const ib = kernels.alloc(n, 4);
+        const qb = kernels.alloc(this.dim, 8);
+        const ob = kernels.alloc(n, 8);
+        kernels.i32(ib).set(rows);
+        kernels.f64(qb).set(q.subarray(qo, qo + this.dim));
+        // Rows scattered over the store: memory-latency bound, so worth a second thread at a few hundred rows.
+        kernels.rows('sqdist_rows_f64', n, this.dim * 8, (a, b) => [stored.ptr, ib.ptr + a * 4, b - a, qb.ptr, this.dim, ob.ptr + a * 8]);
+        return Float64Array.from(kernels.f64(ob));
+      });
       if (this.distanceFunc === 'true_euclidean') for (let i = 0; i < n; i++) d[i] = Math.sqrt(d[i]);
     } else {
       d = new Float64Array(n);

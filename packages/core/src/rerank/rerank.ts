@@ -1,11 +1,11 @@
 import { CbirError, FormatError, throwIfAborted } from '../errors.js';
 import type { LongRunning } from '../progress.js';
 import { checkK, type Index, type SearchResult } from '../indexes/index.js';
-import { TopK } from '../utils/top-k.js';
+import { TopK } from '../compute/top-k.js';
 import type { SavedSpec } from '../io/saved-spec.js';
 import type { Matrix } from '../matrix.js';
-import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
-import { productEngine } from '../utils/active-backend.js';
+import { SimdKernels, withScratch, type SimdBuffer } from '../compute/wasm-simd/simd-kernels.js';
+import { productEngine } from '../compute/engine.js';
 
 /** A re-ranker's saved form (kind, options, the graph it built); stored with the index as `index.rerank`. */
 export type RerankSpec = SavedSpec;
@@ -256,19 +256,17 @@ export class DiffusionReranker implements Reranker {
     if (simd) {
       const { kernels, rowPtr, cols, vals } = simd;
       const { alpha, tol, maxIterations } = this.options;
-      const y = kernels.alloc(n * m, 8);
-      const f = kernels.alloc(n * m, 8);
-      const work = kernels.alloc(3 * n * m + 4 * m, 8);
-      const params = kernels.struct('Diffusion', { alpha, tol, row_ptr: rowPtr.ptr, cols: cols.ptr, vals: vals.ptr, y: y.ptr, f: f.ptr, work: work.ptr, n, m, max_iter: maxIterations });
-      try {
+      return withScratch(kernels, () => {
+        const y = kernels.alloc(n * m, 8);
+        const f = kernels.alloc(n * m, 8);
+        const work = kernels.alloc(3 * n * m + 4 * m, 8);
+        const params = kernels.struct('Diffusion', { alpha, tol, row_ptr: rowPtr.ptr, cols: cols.ptr, vals: vals.ptr, y: y.ptr, f: f.ptr, work: work.ptr, n, m, max_iter: maxIterations });
         kernels.f64(y).set(ys);
         // Columns (seeds) are independent: the threads, where there are, take disjoint sets of them.
         const its = kernels.rows('diffusion_cg', m, 30 * Math.max(this.cols.length, n), (j0, j1) => [params.ptr, j0, j1]);
         this.iterations = Math.max(...its);
         return kernels.f64(f).slice(0, n * m);
-      } finally {
-        kernels.release();
-      }
+      });
     }
     if (m === 1) return this.solveJs(ys);
     const out = new Float64Array(n * m);

@@ -2,7 +2,7 @@
 export { torchWeightShape as torchWeightShapeOf } from '../../src/models/torch-modules.js';
 export { writeSafetensors } from '../../src/io/safetensors.js';
 export type { Autoencoder } from '../../src/models/autoencoder.js';
-export { setProductEngine, type ProductEngine } from '../../src/utils/active-backend.js';
-export { SimdKernels } from '../../src/simd/simd-kernels.js';
-export { convSimdTesting } from '../../src/kernels/wasm/conv2d.js';
-export { winogradTesting } from '../../src/kernels/wasm/conv2d.js';
+export { setProductEngine, type ProductEngine } from '../../src/compute/engine.js';
+export { SimdKernels } from '../../src/compute/wasm-simd/simd-kernels.js';
+export { convSimdTesting } from '../../src/tfjs-kernels/wasm/conv2d.js';
+export { winogradTesting } from '../../src/tfjs-kernels/wasm/conv2d.js';

@@ -9,7 +9,7 @@ import {
   type Matrix,
 } from 'cbir-core';
 import { describe, expect, it } from 'vitest';
-import { setProductEngine } from '../../src/utils/active-backend.js';
+import { setProductEngine } from '../../src/compute/engine.js';
 
 /**
  * Two classes laid out as interleaved chains on the unit circle's neighbourhood in 8-d: each item is close to the

@@ -8,9 +8,9 @@ import {
   type KernelBackend,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { structLayout } from '../../simd/kernel-structs.js';
-import { SimdKernels } from '../../simd/simd-kernels.js';
-import { productEngine } from '../../utils/active-backend.js';
+import { structLayout } from '../../compute/wasm-simd/kernel-structs.js';
+import { SimdKernels } from '../../compute/wasm-simd/simd-kernels.js';
+import { productEngine } from '../../compute/engine.js';
 import { compositeScope, type WasmHeapBackend } from './run-kernel.js';
 import { convSimdTesting, winogradFits, winogradTesting } from './conv2d.js';
 import { tensorSimd } from './tensor-simd.js';

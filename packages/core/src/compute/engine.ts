@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SimdKernels } from '../simd/simd-kernels.js';
+import { SimdKernels } from './wasm-simd/simd-kernels.js';
 
 /** Backends whose `matMul` runs on a GPU or a multi-threaded native BLAS: faster than cbir's single-thread SIMD. */
 const ACCELERATED_BACKENDS = new Set(['webgl', 'webgpu', 'tensorflow']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from 'cbir-core';
-import { smallestK, TopK } from '../../src/utils/top-k.js';
+import { smallestK, TopK } from '../../src/compute/top-k.js';
 
 // Against a full sort by (value, key): values drawn from a few levels so that ties are common, keys shuffled so that
 // the arrival order is not the key order.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from '../../src/simd/simd-binary.js';
-import { assertStructLayouts, structLayout, type KernelStructName } from '../../src/simd/kernel-structs.js';
-import { SimdKernels } from '../helpers/internal.js';
-import { wasmFunctionCode } from '../helpers/wasm-code.js';
+import { SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from '../../../src/compute/wasm-simd/simd-binary.js';
+import { assertStructLayouts, structLayout, type KernelStructName } from '../../../src/compute/wasm-simd/kernel-structs.js';
+import { SimdKernels } from '../../helpers/internal.js';
+import { wasmFunctionCode } from '../../helpers/wasm-code.js';
 
 // Rules on the committed kernels binaries (CI also checks they are kernels.c as built).
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));

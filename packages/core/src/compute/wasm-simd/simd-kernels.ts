@@ -178,6 +178,19 @@ export async function prepareSimdKernels(): Promise<boolean> {
   return compiled !== null;
 }
 
+/**
+ * Runs `fn`, then frees the scratch it allocated from `kernels` (everything above the last `mark()`), whether `fn`
+ * returns or throws: the one way cbir's callers take per-call memory from the kernels.
+ * @internal
+ */
+export function withScratch<T>(kernels: SimdKernels, fn: () => T): T {
+  try {
+    return fn();
+  } finally {
+    kernels.release();
+  }
+}
+
 /** A region of a {@link SimdKernels} memory: its byte offset and length in elements. */
 export interface SimdBuffer {
   readonly ptr: number;
@@ -185,7 +198,7 @@ export interface SimdBuffer {
 }
 
 /**
- * cbir's WebAssembly SIMD kernels (src/simd/kernels.c) with a memory of their own: the distance loops under the
+ * cbir's WebAssembly SIMD kernels (src/compute/wasm-simd/kernels.c) with a memory of their own: the distance loops under the
  * indexes and the clustering, 3-6x the JS loops they replace, with the same float64 results where those loops were
  * float64.
  *

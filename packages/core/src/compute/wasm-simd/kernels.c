@@ -1,5 +1,5 @@
 // cbir's own WebAssembly SIMD kernels: the distance loops under the indexes and the clustering, and the wasm
-// backend's convolutions and filter gradients (src/kernels/wasm).
+// backend's convolutions and filter gradients (src/tfjs-kernels/wasm).
 // Built by scripts/build-simd.sh (clang-14 --target=wasm32 -msimd128) into simd-binary.ts; no libc, no allocator:
 // the caller lays out every buffer in the module's imported memory.
 #include <wasm_simd128.h>
@@ -768,7 +768,7 @@ EXPORT int diffusion_cg(const Diffusion *d, int j0, int j1) {
   return it;
 }
 
-// The structs' layouts, asserted when the kernels are created (KERNEL_STRUCTS in simd/kernel-structs.ts): each writes
+// The structs' layouts, asserted when the kernels are created (KERNEL_STRUCTS in kernel-structs.ts): each writes
 // the struct's size, then its fields' byte offsets in the order declared above. A struct changed here and not there
 // (a field added, moved or retyped) fails the assertion with both layouts, instead of a kernel reading garbage.
 #define AT(T, f) (int)__builtin_offsetof(T, f)

@@ -11,9 +11,9 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { structLayout } from '../../simd/kernel-structs.js';
-import { SimdKernels, simdThreadsActive } from '../../simd/simd-kernels.js';
-import { productEngine } from '../../utils/active-backend.js';
+import { structLayout } from '../../compute/wasm-simd/kernel-structs.js';
+import { SimdKernels, simdThreadsActive } from '../../compute/wasm-simd/simd-kernels.js';
+import { productEngine } from '../../compute/engine.js';
 import { runFallback, tfjsWasmThreads, type WasmHeapBackend } from './run-kernel.js';
 import { tensorSimd } from './tensor-simd.js';
 

@@ -1,4 +1,4 @@
-import { SimdKernels } from '../../simd/simd-kernels.js';
+import { SimdKernels } from '../../compute/wasm-simd/simd-kernels.js';
 
 let instance: SimdKernels | undefined;
 

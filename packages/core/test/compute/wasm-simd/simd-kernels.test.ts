@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimdKernels } from '../helpers/internal.js';
+import { SimdKernels } from '../../helpers/internal.js';
 
 // Each kernel of src/simd/kernels.c against a plain float64 JS oracle, on shapes that hit every edge: rows not a
 // multiple of the 4-row block, queries not a multiple of 2, columns not a multiple of 4, and across the 256-column

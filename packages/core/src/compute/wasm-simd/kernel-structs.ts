@@ -50,7 +50,7 @@ export function assertStructLayouts(layout: (name: KernelStructName) => number[]
     if (expected.length !== actual.length || expected.some((v, i) => v !== actual[i])) {
       throw new Error(
         `kernels.c's struct ${name} is laid out as [size, offsets...] = [${actual.join(', ')}], but KERNEL_STRUCTS ` +
-          `(simd/kernel-structs.ts) declares [${expected.join(', ')}]: make its field list match the struct, then rebuild ` +
+          `(compute/wasm-simd/kernel-structs.ts) declares [${expected.join(', ')}]: make its field list match the struct, then rebuild ` +
           `with scripts/simd/build.sh.`,
       );
     }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { firstNonFiniteJs, type Matrix } from '../matrix.js';
-import { SimdKernels, type SimdBuffer } from '../simd/simd-kernels.js';
-import { productEngine } from '../utils/active-backend.js';
+import { SimdKernels, withScratch, type SimdBuffer } from './wasm-simd/simd-kernels.js';
+import { productEngine } from './engine.js';
 
 /**
  * Below this many multiply-adds (`rows * points * dim`) the float64 loop is used (it is exact, and there it costs
@@ -52,11 +52,12 @@ export class PointDistances {
     const simd = this.kernels();
     if (simd) {
       const { kernels, x } = simd;
-      const sb = kernels.alloc(cols, 8);
-      kernels.f64(sb).fill(0);
-      kernels.k.column_sums_f64(x.ptr, rows, cols, sb.ptr);
-      mean.set(kernels.f64(sb));
-      kernels.release();
+      withScratch(kernels, () => {
+        const sb = kernels.alloc(cols, 8);
+        kernels.f64(sb).fill(0);
+        kernels.k.column_sums_f64(x.ptr, rows, cols, sb.ptr);
+        mean.set(kernels.f64(sb));
+      });
     } else for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j];
     for (let j = 0; j < cols; j++) mean[j] /= rows;
     return (this.meanCache = mean);
@@ -73,19 +74,20 @@ export class PointDistances {
     const engine = this.engine(n, m);
     if (engine === 'simd-gemm') {
       const { kernels, centred } = this.centredSimd();
-      const { pb, pn } = this.centredPoints(kernels, points, m);
-      const ob = kernels.alloc(n * m, 8);
-      kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
-      const dots = kernels.f64(ob);
-      for (let i = 0; i < n; i++) {
-        const xn = centred.norms[r0 + i];
-        for (let c = 0; c < m; c++) {
-          const v = xn + pn[c] - 2 * dots[i * m + c];
-          out[i * m + c] = v > 0 ? v : 0;
+      return withScratch(kernels, () => {
+        const { pb, pn } = this.centredPoints(kernels, points, m);
+        const ob = kernels.alloc(n * m, 8);
+        kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
+        const dots = kernels.f64(ob);
+        for (let i = 0; i < n; i++) {
+          const xn = centred.norms[r0 + i];
+          for (let c = 0; c < m; c++) {
+            const v = xn + pn[c] - 2 * dots[i * m + c];
+            out[i * m + c] = v > 0 ? v : 0;
+          }
         }
-      }
-      kernels.release();
-      return out;
+        return out;
+      });
     }
     if (engine === 'matMul') {
       const { dots, pn, norms } = this.matMulDots(points, m, r0, r1);
@@ -101,13 +103,14 @@ export class PointDistances {
     const simd = this.kernels();
     if (simd) {
       const { kernels, x } = simd;
-      const pb = kernels.alloc(m * dim, 8);
-      const ob = kernels.alloc(n * m, 8);
-      kernels.f64(pb).set(points);
-      kernels.rows('sqdist_f64', n, m * dim, (a, b) => [x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
-      out.set(kernels.f64(ob));
-      kernels.release();
-      return out;
+      return withScratch(kernels, () => {
+        const pb = kernels.alloc(m * dim, 8);
+        const ob = kernels.alloc(n * m, 8);
+        kernels.f64(pb).set(points);
+        kernels.rows('sqdist_f64', n, m * dim, (a, b) => [x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
+        out.set(kernels.f64(ob));
+        return out;
+      });
     }
     const data = this.x.data;
     const p = asFloat64(points);
@@ -134,20 +137,21 @@ export class PointDistances {
     if (this.engine(n, m) !== 'simd-gemm') return this.toPoints(this.x.data.subarray(p0 * dim, (p0 + m) * dim), m, r0, r1);
     const { kernels, centred } = this.centredSimd();
     const out = new Float64Array(n * m);
-    const ob = kernels.alloc(n * m, 8);
-    const pb = centred.x.ptr + p0 * dim * 4;
-    kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb, m, dim, ob.ptr + a * m * 8]);
-    const dots = kernels.f64(ob);
-    const norms = centred.norms;
-    for (let i = 0; i < n; i++) {
-      const xn = norms[r0 + i];
-      for (let c = 0; c < m; c++) {
-        const v = xn + norms[p0 + c] - 2 * dots[i * m + c];
-        out[i * m + c] = v > 0 ? v : 0;
+    return withScratch(kernels, () => {
+      const ob = kernels.alloc(n * m, 8);
+      const pb = centred.x.ptr + p0 * dim * 4;
+      kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb, m, dim, ob.ptr + a * m * 8]);
+      const dots = kernels.f64(ob);
+      const norms = centred.norms;
+      for (let i = 0; i < n; i++) {
+        const xn = norms[r0 + i];
+        for (let c = 0; c < m; c++) {
+          const v = xn + norms[p0 + c] - 2 * dots[i * m + c];
+          out[i * m + c] = v > 0 ? v : 0;
+        }
       }
-    }
-    kernels.release();
-    return out;
+      return out;
+    });
   }
 
   /**
@@ -174,6 +178,7 @@ export class PointDistances {
     const { dim } = this;
     const { kernels, x } = simd;
     const gemm = this.engine(n, k) === 'simd-gemm';
+    withScratch(kernels, () => {
     const { pb, pnb } = gemm ? this.centredPoints(kernels, centres, k) : { pb: undefined, pnb: undefined };
     const ib = kernels.alloc(n, 4);
     const gb = kernels.alloc(n * dim, 4);
@@ -197,7 +202,7 @@ export class PointDistances {
     kernels.k.centre_update_f64(gb.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
     centres.set(kernels.f64(cb));
     counts.set(kernels.f64(nb));
-    kernels.release();
+    });
   }
 
   /**
@@ -250,9 +255,10 @@ export class PointDistances {
       // centred as it is used, which costs a pass of its own).
       const centred = this.simd?.centred || ++this.fullPasses > 2 ? this.centredSimd().centred : undefined;
       const { kernels, x } = this.kernels()!;
-      const { pb, pnb } = this.centredPoints(kernels, points, m);
-      this.gemmNearest(kernels, x.ptr + r0 * dim * 4, n, pb, pnb, m, labels.subarray(0, n), dist2.subarray(0, n), centred, r0);
-      kernels.release();
+      withScratch(kernels, () => {
+        const { pb, pnb } = this.centredPoints(kernels, points, m);
+        this.gemmNearest(kernels, x.ptr + r0 * dim * 4, n, pb, pnb, m, labels.subarray(0, n), dist2.subarray(0, n), centred, r0);
+      });
       return;
     }
     if (engine === 'matMul' && !rows) {
@@ -276,15 +282,16 @@ export class PointDistances {
     const simd = rows ? null : this.kernels(); // (mini-batches on SIMD go through miniBatchStep)
     if (simd) {
       const { kernels, x } = simd;
-      const pb = kernels.alloc(m * dim, 8);
-      const lb = kernels.alloc(n, 4);
-      const db = kernels.alloc(n, 8);
-      const xp = x.ptr + r0 * dim * 4;
-      kernels.f64(pb).set(points);
-      kernels.rows('nearest_f64', n, m * dim, (a, b) => [xp + a * dim * 4, b - a, pb.ptr, m, dim, lb.ptr + a * 4, db.ptr + a * 8]);
-      labels.set(kernels.i32(lb));
-      dist2.set(kernels.f64(db));
-      kernels.release();
+      withScratch(kernels, () => {
+        const pb = kernels.alloc(m * dim, 8);
+        const lb = kernels.alloc(n, 4);
+        const db = kernels.alloc(n, 8);
+        const xp = x.ptr + r0 * dim * 4;
+        kernels.f64(pb).set(points);
+        kernels.rows('nearest_f64', n, m * dim, (a, b) => [xp + a * dim * 4, b - a, pb.ptr, m, dim, lb.ptr + a * 4, db.ptr + a * 8]);
+        labels.set(kernels.i32(lb));
+        dist2.set(kernels.f64(db));
+      });
       return;
     }
     const data = this.x.data;
@@ -316,14 +323,14 @@ export class PointDistances {
     }
     const { kernels, x } = simd;
     const k = centres.length / this.dim;
-    const lb = kernels.alloc(this.rows, 4);
-    const cb = kernels.alloc(k * this.dim, 8);
-    kernels.i32(lb).set(labels);
-    kernels.f64(cb).set(centres);
     const dim = this.dim;
-    const s = kernels.rows('inertia_f64', this.rows, dim, (a, b) => [x.ptr + a * dim * 4, b - a, dim, lb.ptr + a * 4, cb.ptr]).reduce((u, v) => u + v, 0);
-    kernels.release();
-    return s;
+    return withScratch(kernels, () => {
+      const lb = kernels.alloc(this.rows, 4);
+      const cb = kernels.alloc(k * dim, 8);
+      kernels.i32(lb).set(labels);
+      kernels.f64(cb).set(centres);
+      return kernels.rows('inertia_f64', this.rows, dim, (a, b) => [x.ptr + a * dim * 4, b - a, dim, lb.ptr + a * 4, cb.ptr]).reduce((u, v) => u + v, 0);
+    });
   }
 
   /**
@@ -338,17 +345,18 @@ export class PointDistances {
     const simd = rows ? null : this.kernels();
     if (simd) {
       const { kernels, x } = simd;
-      const lb = kernels.alloc(n, 4);
-      const cb = kernels.alloc(k * dim, 8);
-      const nb = kernels.alloc(k, 8);
-      const hb = kernels.alloc(k, 8);
-      kernels.i32(lb).set(labels.subarray(0, n));
-      kernels.f64(cb).set(centres);
-      kernels.f64(nb).set(counts);
-      kernels.k.centre_update_f64(x.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
-      centres.set(kernels.f64(cb));
-      counts.set(kernels.f64(nb));
-      kernels.release();
+      withScratch(kernels, () => {
+        const lb = kernels.alloc(n, 4);
+        const cb = kernels.alloc(k * dim, 8);
+        const nb = kernels.alloc(k, 8);
+        const hb = kernels.alloc(k, 8);
+        kernels.i32(lb).set(labels.subarray(0, n));
+        kernels.f64(cb).set(centres);
+        kernels.f64(nb).set(counts);
+        kernels.k.centre_update_f64(x.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
+        centres.set(kernels.f64(cb));
+        counts.set(kernels.f64(nb));
+      });
       return;
     }
     const data = this.x.data;
@@ -381,13 +389,14 @@ export class PointDistances {
     const simd = this.engine(n, k) === 'matMul' ? null : this.kernels();
     if (simd) {
       const { kernels, x } = simd;
-      const lb = kernels.alloc(n, 4);
-      const sb = kernels.alloc(k * dim, 8);
-      kernels.i32(lb).set(labels);
-      kernels.f64(sb).fill(0);
-      kernels.k.cluster_sums_f64(x.ptr, n, dim, lb.ptr, sb.ptr);
-      sums.set(kernels.f64(sb));
-      kernels.release();
+      withScratch(kernels, () => {
+        const lb = kernels.alloc(n, 4);
+        const sb = kernels.alloc(k * dim, 8);
+        kernels.i32(lb).set(labels);
+        kernels.f64(sb).fill(0);
+        kernels.k.cluster_sums_f64(x.ptr, n, dim, lb.ptr, sb.ptr);
+        sums.set(kernels.f64(sb));
+      });
       return { sums, counts };
     }
     if (this.engine(n, k) === 'matMul') {
@@ -449,15 +458,17 @@ export class PointDistances {
     if (!simd.centred) {
       const { kernels } = simd;
       const { rows, dim, mean } = this; // (mean first: it uses scratch of its own)
+      // The centred copy is kept: allocated below a new mark, with the scratch above it.
       kernels.release();
       const xb = kernels.alloc(rows * dim, 4);
       kernels.mark();
-      const mb = kernels.alloc(dim, 4);
-      const nb = kernels.alloc(rows, 8);
-      kernels.f32(mb).set(mean);
-      kernels.rows('centre_f32', rows, dim, (a, b) => [simd.x.ptr + a * dim * 4, b - a, dim, mb.ptr, xb.ptr + a * dim * 4, nb.ptr + a * 8]);
-      simd.centred = { x: xb, norms: Float64Array.from(kernels.f64(nb)) };
-      kernels.release();
+      simd.centred = withScratch(kernels, () => {
+        const mb = kernels.alloc(dim, 4);
+        const nb = kernels.alloc(rows, 8);
+        kernels.f32(mb).set(mean);
+        kernels.rows('centre_f32', rows, dim, (a, b) => [simd.x.ptr + a * dim * 4, b - a, dim, mb.ptr, xb.ptr + a * dim * 4, nb.ptr + a * 8]);
+        return { x: xb, norms: Float64Array.from(kernels.f64(nb)) };
+      });
     }
     return { kernels: simd.kernels, centred: simd.centred };
   }
