@@ -8,6 +8,7 @@ import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
 import { fitPca } from './pca.js';
 import { parseReduce, projectPca, projectionMatrix, reduceLatent, type ReduceSpec, type ReducerState } from './reducer.js';
+import { scaleToUnit } from '../compute/normalize.js';
 
 /** Options of {@link embedImages}. */
 export interface EmbedOptions extends LongRunning {
@@ -49,12 +50,7 @@ export interface Features {
  * ```
  */
 export function l2Normalize(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  if (s > 0) {
-    const k = 1 / Math.sqrt(s);
-    for (let i = 0; i < v.length; i++) v[i] *= k;
-  }
+  scaleToUnit(v);
   return v;
 }
 

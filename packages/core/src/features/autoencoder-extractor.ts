@@ -7,6 +7,7 @@ import { imagesToTensor, type RawImage } from '../image/raw-image.js';
 import type { Matrix } from '../matrix.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
+import { scaleToUnit } from '../compute/normalize.js';
 
 /**
  * The notebook's autoencoders as a member of the extractor family (kind `'autoencoder'`): the encoder's latent,
@@ -51,12 +52,7 @@ export class AutoencoderExtractor implements FeatureExtractor {
     const per = latent.length / images.length;
     return images.map((_, i) => {
       const v = reduceLatent(latent.subarray(i * per, (i + 1) * per), this.reducer, this.projection);
-      if (this.reducer.l2) {
-        let n = 0;
-        for (const a of v) n += a * a;
-        const k = n > 0 ? 1 / Math.sqrt(n) : 0;
-        for (let j = 0; j < v.length; j++) v[j] *= k;
-      }
+      if (this.reducer.l2) scaleToUnit(v);
       return v;
     });
   }

@@ -5,6 +5,7 @@ import type { Matrix } from '../matrix.js';
 import { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from './color-histogram.js';
 import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
 import { colorGrid, colorGridDim, colorMoments, hog, lbp, type ColorGridOptions, type ColorMomentsOptions, type HogOptions, type LbpOptions } from './hand-crafted.js';
+import { scaleToUnit } from '../compute/normalize.js';
 
 /** The hand-crafted blocks. */
 export type BlockKind = 'colorhist' | 'colorgrid' | 'lbp' | 'moments' | 'hog';
@@ -218,10 +219,7 @@ export function normalizeBlock(norm: BlockNorm, src: Float32Array, dst: Float64A
   }
   if (norm === 'zscore') for (let j = 0; j < d; j++) dst[j] = (src[j] - stats!.mean[j]) / (stats!.std[j] + 1e-8);
   else for (let j = 0; j < d; j++) dst[j] = src[j];
-  let n = 0;
-  for (let j = 0; j < d; j++) n += dst[j] * dst[j];
-  n = Math.max(Math.sqrt(n), 1e-12);
-  for (let j = 0; j < d; j++) dst[j] /= n;
+  scaleToUnit(dst.subarray(0, d), 1e-12);
 }
 
 /**

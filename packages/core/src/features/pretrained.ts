@@ -6,6 +6,7 @@ import type { RawImage } from '../image/raw-image.js';
 import { crc32 } from '../io/crc32.js';
 import type { Matrix } from '../matrix.js';
 import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
+import { scaleRowsToUnit } from '../compute/normalize.js';
 
 /**
  * A loaded tfjs model: a layers model (`tf.LayersModel`, from `tf.loadLayersModel`) or a graph model
@@ -174,14 +175,7 @@ export class PretrainedExtractor implements FeatureExtractor {
 
   transform(raw: Matrix): Matrix {
     const data = raw.data.slice();
-    if (this.options.l2) {
-      for (let r = 0; r < raw.rows; r++) {
-        let n = 0;
-        for (let j = 0; j < raw.cols; j++) n += data[r * raw.cols + j] ** 2;
-        const k = n > 0 ? 1 / Math.sqrt(n) : 0;
-        for (let j = 0; j < raw.cols; j++) data[r * raw.cols + j] *= k;
-      }
-    }
+    if (this.options.l2) scaleRowsToUnit(data, raw.rows, raw.cols);
     return { data, rows: raw.rows, cols: raw.cols };
   }
 

@@ -2,6 +2,7 @@ import { CbirError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import { checkMatrix, type ItemMetadata, type Metric, type SearchResult } from './index.js';
+import { scaleToUnit } from '../compute/normalize.js';
 
 /**
  * A row-normalised copy of `m`; throws a CbirError on a zero row (its cosine distance is undefined), naming `where`.
@@ -12,13 +13,11 @@ import { checkMatrix, type ItemMetadata, type Metric, type SearchResult } from '
  * ```
  */
 export function normalizeRows(where: string, m: Matrix, what: string): Matrix {
-  const out = new Float32Array(m.data.length);
+  const out = m.data.slice(0, m.rows * m.cols);
   for (let i = 0; i < m.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < m.cols; j++) s += m.data[i * m.cols + j] ** 2;
-    if (s === 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} row ${i} is the zero vector, whose cosine distance is undefined. Remove it, or use ExactEuclideanIndex.`);
-    const k = 1 / Math.sqrt(s);
-    for (let j = 0; j < m.cols; j++) out[i * m.cols + j] = m.data[i * m.cols + j] * k;
+    if (scaleToUnit(out.subarray(i * m.cols, (i + 1) * m.cols)) === 0) {
+      throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} row ${i} is the zero vector, whose cosine distance is undefined. Remove it, or use ExactEuclideanIndex.`);
+    }
   }
   return { data: out, rows: m.rows, cols: m.cols };
 }
