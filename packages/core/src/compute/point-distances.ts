@@ -78,27 +78,12 @@ export class PointDistances {
         const { pb, pn } = this.centredPoints(kernels, points, m);
         const ob = kernels.alloc(n * m, 8);
         kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
-        const dots = kernels.f64(ob);
-        for (let i = 0; i < n; i++) {
-          const xn = centred.norms[r0 + i];
-          for (let c = 0; c < m; c++) {
-            const v = xn + pn[c] - 2 * dots[i * m + c];
-            out[i * m + c] = v > 0 ? v : 0;
-          }
-        }
-        return out;
+        return distancesFromDots(kernels.f64(ob), centred.norms, r0, pn, 0, n, m, out);
       });
     }
     if (engine === 'matMul') {
       const { dots, pn, norms } = this.matMulDots(points, m, r0, r1);
-      for (let i = 0; i < n; i++) {
-        const xn = norms[r0 + i];
-        for (let c = 0; c < m; c++) {
-          const v = xn + pn[c] - 2 * dots[i * m + c];
-          out[i * m + c] = v > 0 ? v : 0;
-        }
-      }
-      return out;
+      return distancesFromDots(dots, norms, r0, pn, 0, n, m, out);
     }
     const simd = this.kernels();
     if (simd) {
@@ -141,16 +126,7 @@ export class PointDistances {
       const ob = kernels.alloc(n * m, 8);
       const pb = centred.x.ptr + p0 * dim * 4;
       kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb, m, dim, ob.ptr + a * m * 8]);
-      const dots = kernels.f64(ob);
-      const norms = centred.norms;
-      for (let i = 0; i < n; i++) {
-        const xn = norms[r0 + i];
-        for (let c = 0; c < m; c++) {
-          const v = xn + norms[p0 + c] - 2 * dots[i * m + c];
-          out[i * m + c] = v > 0 ? v : 0;
-        }
-      }
-      return out;
+      return distancesFromDots(kernels.f64(ob), centred.norms, r0, centred.norms, p0, n, m, out);
     });
   }
 
@@ -556,4 +532,19 @@ function squaredDistance(a: Float32Array, ao: number, b: Float64Array, bo: numbe
     s0 += d0 * d0;
   }
   return s0 + s1 + s2 + s3;
+}
+
+/**
+ * Squared distances from dot products, `|x_i|^2 + |p_c|^2 - 2 x_i.p_c` clamped at 0, into `out` (`[n, m]`): the GEMM
+ * form every engine's distance matrix ends with. Norms are read from `xNorms[x0 + i]` and `pNorms[p0 + c]`.
+ */
+function distancesFromDots(dots: ArrayLike<number>, xNorms: ArrayLike<number>, x0: number, pNorms: ArrayLike<number>, p0: number, n: number, m: number, out: Float64Array): Float64Array {
+  for (let i = 0; i < n; i++) {
+    const xn = xNorms[x0 + i];
+    for (let c = 0; c < m; c++) {
+      const v = xn + pNorms[p0 + c] - 2 * dots[i * m + c];
+      out[i * m + c] = v > 0 ? v : 0;
+    }
+  }
+  return out;
 }
