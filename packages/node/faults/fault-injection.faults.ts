@@ -36,7 +36,6 @@ import {
   modelToFiles,
   readFeatures,
   readLshashPickle,
-  readNpy,
   readNpz,
   serializeCheckpoint,
   serializeFeatures,

@@ -1,5 +1,5 @@
 import { CbirError } from '../errors.js';
-import { checkImage, gridEdges, resizeArea, toGray, toLab, toRgb, type GrayImage } from '../image/image-ops.js';
+import { checkImage, gridEdges, resizeArea, toGray, toLab, type GrayImage } from '../image/image-ops.js';
 import type { RawImage } from '../image/raw-image.js';
 import { HDIV, SDIV } from './color-histogram.js';
 

@@ -129,7 +129,7 @@ export async function modelToFiles(model: Autoencoder, extra: Record<string, unk
  * ```
  */
 export async function modelFromFiles(json: Uint8Array, readWeights: (path: string) => Promise<Uint8Array>, source = 'model.json'): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
-  let parsed: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; userDefinedMetadata?: {} };
+  let parsed: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; userDefinedMetadata?: tf.io.ModelArtifacts["userDefinedMetadata"] };
   try {
     parsed = JSON.parse(new TextDecoder().decode(json));
   } catch (e) {
@@ -146,7 +146,7 @@ export async function modelFromFiles(json: Uint8Array, readWeights: (path: strin
   } catch (e) {
     throw new FormatError(`loadModel: ${source} refers to ${path}, which cannot be read (${(e as Error).message}).`, { cause: e });
   }
-  return modelFromArtifacts({ modelTopology: parsed.modelTopology as {}, weightSpecs: manifest?.weights ?? [], weightData: weights.slice().buffer, userDefinedMetadata: parsed.userDefinedMetadata }, source);
+  return modelFromArtifacts({ modelTopology: parsed.modelTopology as object, weightSpecs: manifest?.weights ?? [], weightData: weights.slice().buffer, userDefinedMetadata: parsed.userDefinedMetadata }, source);
 }
 
 function concat(parts: ArrayBuffer[]): Uint8Array {

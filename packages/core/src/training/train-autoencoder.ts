@@ -135,7 +135,7 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
     }
     resplit = changed;
   }
-  let rng = r && !resplit ? Rng.fromState(r.rngState) : new Rng(seed);
+  const rng = r && !resplit ? Rng.fromState(r.rngState) : new Rng(seed);
   const split = r && !resplit ? r.split : splitIndices(data.size, valFraction, seed);
   if (split.train.length === 0 || split.val.length === 0) {
     throw new CbirError('INVALID_ARGUMENT', `${where}: the split leaves ${split.train.length} training and ${split.val.length} validation images; use more images or another valFraction.`);

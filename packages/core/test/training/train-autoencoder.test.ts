@@ -17,7 +17,6 @@ import {
   serializeCheckpoint,
   splitIndices,
   trainAutoencoder,
-  Rng,
   type Autoencoder,
   type Checkpoint,
   type ImageDataset,

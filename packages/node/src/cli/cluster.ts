@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  CbirError,
   KMeans,
   MiniBatchKMeans,
   clusterScatterSpec,

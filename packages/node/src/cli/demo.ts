@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, ConvAutoencoder, ConvAutoencoderV2, imagesToTensor, loadTorchWeights, tensorToImage } from 'cbir-core';
+import { ConvAutoencoder, ConvAutoencoderV2, imagesToTensor, loadTorchWeights, tensorToImage } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { encodePng, sharpDecoder } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, embedImages, modelFingerprint, serializeFeatures, writeNpy, type ReduceSpec } from 'cbir-core';
+import { embedImages, modelFingerprint, serializeFeatures, writeNpy, type ReduceSpec } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { EncoderPool } from '../encoder-pool.js';

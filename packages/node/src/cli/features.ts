@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BagOfVisualWords, BlockExtractor, CbirError, DEFAULT_FUSION, extractDataset, PretrainedExtractor, type PretrainedOptions, type BlockKind, type BlockNorm, type BlockSpec, type ColorHistogramOptions } from 'cbir-core';
+import { BagOfVisualWords, BlockExtractor, DEFAULT_FUSION, extractDataset, PretrainedExtractor, type PretrainedOptions, type BlockKind, type BlockNorm, type BlockSpec, type ColorHistogramOptions } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { ParallelExtractor } from '../parallel-extractor.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { CbirError, type AsyncIndex, type Index } from 'cbir-core';
+import { type AsyncIndex, type Index } from 'cbir-core';
 import { LanceIndex } from '../indexes/lance-index.js';
 import { loadIndex, saveIndex } from '../io/index-files.js';
 import { UsageError } from './usage.js';

@@ -1,4 +1,3 @@
-import { CbirError } from 'cbir-core';
 import { UsageError } from './usage.js';
 
 /** Parses `4..9`, `4,6,8` or `5` into a sorted list of distinct positive integers. */

@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- ambient declarations of the ?raw and ?bundle imports, which a .d.ts cannot export
 /// <reference path="./assets.d.ts" />
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { basename } from 'node:path';
