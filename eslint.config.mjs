@@ -8,7 +8,18 @@ const CORE_IMPORTS = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'ndarr
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/dist-demo/**', '**/node_modules/**', 'docs/api/**', 'cbir-report/**', 'cbir-demo/**', 'e2e-output/**', 'examples-out/**', '.cache/**', '**/simd-binary.ts'],
+    ignores: [
+      '**/dist/**',
+      '**/dist-demo/**',
+      '**/node_modules/**',
+      'docs/api/**',
+      'cbir-report/**',
+      'cbir-demo/**',
+      'e2e-output/**',
+      'examples-out/**',
+      '.cache/**',
+      '**/simd-binary.ts',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -19,7 +30,10 @@ export default tseslint.config(
       // and `_`-prefixed names for parameters a signature needs.
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Comma sequences as statements (two updates in a one-line branch of a hot loop) are an idiom here; TypeScript
       // already refuses a comma whose left side has no effect (TS2695).
       '@typescript-eslint/no-unused-expressions': 'off',
@@ -46,12 +60,31 @@ export default tseslint.config(
           ],
         },
       ],
-      'no-restricted-syntax': ['error', { selector: 'ImportExpression', message: 'cbir-core loads no module at run time: platform code goes in cbir-node or cbir-browser.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression',
+          message: 'cbir-core loads no module at run time: platform code goes in cbir-node or cbir-browser.',
+        },
+      ],
       'no-restricted-globals': [
         'error',
-        ...['process', 'Buffer', 'require', '__dirname', '__filename', 'window', 'document', 'navigator', 'localStorage', 'indexedDB', 'fetch'].map((name) => ({
+        ...[
+          'process',
+          'Buffer',
+          'require',
+          '__dirname',
+          '__filename',
+          'window',
+          'document',
+          'navigator',
+          'localStorage',
+          'indexedDB',
+          'fetch',
+        ].map((name) => ({
           name,
-          message: 'cbir-core uses no Node or DOM global: take what you need as an argument, or put the code in cbir-node or cbir-browser.',
+          message:
+            'cbir-core uses no Node or DOM global: take what you need as an argument, or put the code in cbir-node or cbir-browser.',
         })),
       ],
     },

@@ -5,7 +5,21 @@ import { pageAssetsEsbuild } from './scripts/build/page-assets.js';
 // root, whose package.json does not list them): tfjs above all, so the application has a single tfjs registry
 // (kernels and backends register into it); vega, vega-lite, OpenCV.js, usearch and LanceDB because they are large
 // (native binaries, for the last two) and load on demand.
-const external = [/^@tensorflow\//, 'sharp', 'cbir-core', 'ndarray', 'fflate', 'vega', 'vega-lite', '@techstark/opencv-js', 'usearch', /^@lancedb\//, 'apache-arrow', 'fastify', /^@fastify\//];
+const external = [
+  /^@tensorflow\//,
+  'sharp',
+  'cbir-core',
+  'ndarray',
+  'fflate',
+  'vega',
+  'vega-lite',
+  '@techstark/opencv-js',
+  'usearch',
+  /^@lancedb\//,
+  'apache-arrow',
+  'fastify',
+  /^@fastify\//,
+];
 
 // Source maps map to the files' paths, without embedding their text (sourcesContent): the packages' maps were 3 MB,
 // most of it the source a reader can open from the repository.

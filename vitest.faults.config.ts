@@ -9,5 +9,11 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   plugins: [pageAssetsVite()],
   resolve: { alias: { 'cbir-core': src('core'), 'cbir-node': src('node') } },
-  test: { include: ['packages/*/faults/**/*.faults.ts'], testTimeout: 600_000, hookTimeout: 300_000, pool: 'forks', fileParallelism: false },
+  test: {
+    include: ['packages/*/faults/**/*.faults.ts'],
+    testTimeout: 600_000,
+    hookTimeout: 300_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
 });

@@ -18,17 +18,21 @@ const dir = resolve('bench/.cache/cluster');
 mkdirSync(dir, { recursive: true });
 const wang = process.env.CBIR_WANG1K ?? resolve('../shared/datasets/wang1k');
 
-
 /** ORB descriptors of every Wang-1K image (OpenCV's defaults: up to 500 per image), cached as .npy. */
 function orbDescriptors(): { x: Matrix; source: string } {
   const file = join(dir, 'wang1k-orb.npy');
   if (!existsSync(file) && existsSync(wang) && !quick) {
-    execFileSync('/usr/bin/python3', ['-c', `
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      `
 import cv2, glob, numpy as np, sys
 orb = cv2.ORB_create()
 ds = [orb.detectAndCompute(cv2.imread(p, cv2.IMREAD_GRAYSCALE), None)[1] for p in sorted(glob.glob(sys.argv[1] + '/*/*.jpg'))]
 np.save(sys.argv[2], np.concatenate([d for d in ds if d is not None]).astype(np.float32))
-`, wang, file]);
+`,
+      wang,
+      file,
+    ]);
   }
   if (existsSync(file) && !quick) {
     const data = readNpy(readFileSync(file)).data as Float32Array;
@@ -36,7 +40,10 @@ np.save(sys.argv[2], np.concatenate([d for d in ds if d is not None]).astype(np.
   }
   const rng = new Rng(5);
   const n = quick ? 20_000 : 470_000;
-  return { x: { data: Float32Array.from({ length: n * 32 }, () => rng.int(256)), rows: n, cols: 32 }, source: 'synthetic bytes' };
+  return {
+    x: { data: Float32Array.from({ length: n * 32 }, () => rng.int(256)), rows: n, cols: 32 },
+    source: 'synthetic bytes',
+  };
 }
 
 const ks = quick ? [4, 5] : [4, 5, 6, 7, 8, 9];
@@ -46,16 +53,50 @@ const tall = clustered(quick ? 5000 : 100_000, 64, 2, 12, 2);
 const orb = orbDescriptors();
 const sil = { data: tall.data.subarray(0, (quick ? 2000 : 20_000) * 64), rows: quick ? 2000 : 20_000, cols: 64 };
 
-type Job = { name: string; kind: 'kmeans' | 'minibatch' | 'silhouette'; data: string; x: Matrix; labels?: string; ks?: number[]; nInit?: number; batchSize?: number };
+type Job = {
+  name: string;
+  kind: 'kmeans' | 'minibatch' | 'silhouette';
+  data: string;
+  x: Matrix;
+  labels?: string;
+  ks?: number[];
+  nInit?: number;
+  batchSize?: number;
+};
 const jobs: Job[] = [
-  { name: `KMeans ${big.rows}x${big.cols}, k=${ks[0]}..${ks.at(-1)}, nInit ${nInit}`, kind: 'kmeans', data: 'big.npy', x: big, ks, nInit },
-  { name: `KMeans ${tall.rows}x${tall.cols}, k=${ks[0]}..${ks.at(-1)}, nInit ${nInit}`, kind: 'kmeans', data: 'tall.npy', x: tall, ks, nInit },
-  { name: `MiniBatchKMeans ${orb.x.rows} ${orb.source}, k=${ks[0]}..${ks.at(-1)}`, kind: 'minibatch', data: 'orb.npy', x: orb.x, ks, nInit: 3, batchSize: 1024 },
+  {
+    name: `KMeans ${big.rows}x${big.cols}, k=${ks[0]}..${ks.at(-1)}, nInit ${nInit}`,
+    kind: 'kmeans',
+    data: 'big.npy',
+    x: big,
+    ks,
+    nInit,
+  },
+  {
+    name: `KMeans ${tall.rows}x${tall.cols}, k=${ks[0]}..${ks.at(-1)}, nInit ${nInit}`,
+    kind: 'kmeans',
+    data: 'tall.npy',
+    x: tall,
+    ks,
+    nInit,
+  },
+  {
+    name: `MiniBatchKMeans ${orb.x.rows} ${orb.source}, k=${ks[0]}..${ks.at(-1)}`,
+    kind: 'minibatch',
+    data: 'orb.npy',
+    x: orb.x,
+    ks,
+    nInit: 3,
+    batchSize: 1024,
+  },
   { name: `silhouette ${big.rows}x${big.cols}`, kind: 'silhouette', data: 'big.npy', x: big, labels: 'big-labels.npy' },
   { name: `silhouette ${sil.rows}x${sil.cols}`, kind: 'silhouette', data: 'sil.npy', x: sil, labels: 'sil-labels.npy' },
 ];
 for (const job of jobs) writeFileSync(join(dir, job.data), writeNpy(job.x.data, [job.x.rows, job.x.cols]));
-for (const [m, file] of [[big, 'big-labels.npy'], [sil, 'sil-labels.npy']] as const) {
+for (const [m, file] of [
+  [big, 'big-labels.npy'],
+  [sil, 'sil-labels.npy'],
+] as const) {
   const labels = new KMeans({ nClusters: 6, seed: 0 }).fit(m).labels;
   writeFileSync(join(dir, file), writeNpy(Float32Array.from(labels), [labels.length]));
 }
@@ -94,22 +135,30 @@ for (const job of jobs) {
   console.error(`cbir   ${job.name}: ${seconds.toFixed(2)} s`);
 }
 const runSklearn = (threads?: number) =>
-  JSON.parse(execFileSync('/usr/bin/python3', [resolve('bench/sklearn_cluster.py'), dir], {
-    encoding: 'utf8',
-    env: threads ? { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } : process.env,
-  })) as typeof ours;
+  JSON.parse(
+    execFileSync('/usr/bin/python3', [resolve('bench/sklearn_cluster.py'), dir], {
+      encoding: 'utf8',
+      env: threads
+        ? { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) }
+        : process.env,
+    }),
+  ) as typeof ours;
 const sk = runSklearn();
 // scikit-learn uses both cores (OpenMP in its Cython loops, threaded OpenBLAS), and so does cbir (its SIMD kernels on
 // SimdThreads, one per core). The single-thread column shows scikit-learn limited to one.
 const sk1 = runSklearn(1);
 
 console.log(`\nbackend: ${backend.name}; scikit-learn: Debian python3-sklearn, same machine, same data\n`);
-console.log('| job | cbir s | scikit-learn s (2 threads) | speed vs scikit-learn | scikit-learn s (1 thread) | speed vs 1 thread | cbir mean inertia / score | scikit-learn |');
+console.log(
+  '| job | cbir s | scikit-learn s (2 threads) | speed vs scikit-learn | scikit-learn s (1 thread) | speed vs 1 thread | cbir mean inertia / score | scikit-learn |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const job of jobs) {
   const a = ours[job.name];
   const b = sk[job.name];
   const c = sk1[job.name];
   const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(4) : v.toFixed(4));
-  console.log(`| ${job.name} | ${a.seconds.toFixed(3)} | ${b.seconds.toFixed(3)} | ${(b.seconds / a.seconds).toFixed(2)}x | ${c.seconds.toFixed(3)} | ${(c.seconds / a.seconds).toFixed(2)}x | ${fmt(a.value)} | ${fmt(b.value)} |`);
+  console.log(
+    `| ${job.name} | ${a.seconds.toFixed(3)} | ${b.seconds.toFixed(3)} | ${(b.seconds / a.seconds).toFixed(2)}x | ${c.seconds.toFixed(3)} | ${(c.seconds / a.seconds).toFixed(2)}x | ${fmt(a.value)} | ${fmt(b.value)} |`,
+  );
 }

@@ -20,7 +20,9 @@ export function fashionFeatures(): Matrix {
   const pkg = dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json'));
   const images: number[][] = [];
   for (let label = 0; label < 10; label++) {
-    const { data } = JSON.parse(readFileSync(join(pkg, 'src', 'clothes', `${label}.json`), 'utf8')) as { data: number[][] };
+    const { data } = JSON.parse(readFileSync(join(pkg, 'src', 'clothes', `${label}.json`), 'utf8')) as {
+      data: number[][];
+    };
     images.push(...data.filter((img) => img.length === 784)); // the package has a few empty entries
   }
   const d = SIDE * SIDE;
@@ -41,7 +43,8 @@ export function fashionFeatures(): Matrix {
           const x1 = Math.min(27, x0 + 1);
           const fx = sx - x0;
           const px = (yy: number, xx: number) => img[yy * 28 + (mirror ? 27 - xx : xx)];
-          const v = (px(y0, x0) * (1 - fx) + px(y0, x1) * fx) * (1 - fy) + (px(y1, x0) * (1 - fx) + px(y1, x1) * fx) * fy;
+          const v =
+            (px(y0, x0) * (1 - fx) + px(y0, x1) * fx) * (1 - fy) + (px(y1, x0) * (1 - fx) + px(y1, x1) * fx) * fy;
           out[o + y * SIDE + x] = v / 255;
         }
       }

@@ -20,7 +20,6 @@ const part = process.argv.includes('--part') ? process.argv[process.argv.indexOf
 const backend = await initNodeBackend();
 console.error(`backend: ${backend.name}`);
 
-
 function time(fn: () => void, minMs = quick ? 0 : 1500): number {
   fn();
   let n = 0;
@@ -35,7 +34,14 @@ function time(fn: () => void, minMs = quick ? 0 : 1500): number {
 const rows: string[][] = [];
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(2));
 
-for (const [n, d, nBatch] of part === 'lsh' ? [] : quick ? [[5000, 64, 50]] : [[100_000, 256, 1000], [5000, 65_536, 1000]]) {
+for (const [n, d, nBatch] of part === 'lsh'
+  ? []
+  : quick
+    ? [[5000, 64, 50]]
+    : [
+        [100_000, 256, 1000],
+        [5000, 65_536, 1000],
+      ]) {
   const x = clustered(n, d, 1);
   const q = clustered(nBatch, d, 2);
   const one = { data: q.data.subarray(0, d), rows: 1, cols: d };
@@ -72,13 +78,35 @@ for (const [n, d, nBatch] of part === 'lsh' ? [] : quick ? [[5000, 64, 50]] : [[
   const r = ours.search({ data: q.data.subarray(0, 5 * d), rows: 5, cols: d }, k);
   const agree = Array.from(r.ids).filter((id, i) => BigInt(id) === BigInt(u.keys[i])).length / (5 * k);
   const label = `N=${n.toLocaleString('en-US')} d=${d.toLocaleString('en-US')}`;
-  rows.push([label, 'single query', ms(single.ours), ms(single.usearch), ms(single.hnswlib), ms(single.plain), (single.usearch / single.ours).toFixed(2), (single.plain / single.ours).toFixed(1)]);
-  rows.push([label, `batch of ${nBatch}`, ms(batch.ours), ms(batch.usearch), ms(batch.hnswlib), '-', (batch.usearch / batch.ours).toFixed(2), '-']);
+  rows.push([
+    label,
+    'single query',
+    ms(single.ours),
+    ms(single.usearch),
+    ms(single.hnswlib),
+    ms(single.plain),
+    (single.usearch / single.ours).toFixed(2),
+    (single.plain / single.ours).toFixed(1),
+  ]);
+  rows.push([
+    label,
+    `batch of ${nBatch}`,
+    ms(batch.ours),
+    ms(batch.usearch),
+    ms(batch.hnswlib),
+    '-',
+    (batch.usearch / batch.ours).toFixed(2),
+    '-',
+  ]);
   console.error(`${label}: ids agree with usearch on ${(agree * 100).toFixed(0)}% of the top-10s`);
 }
 
-if (rows.length) console.log(`\nbench:index, exact search, ms per call (lower is better), tfjs backend ${backend.name}\n`);
-if (rows.length) console.log('| data | queries | cbir ExactEuclideanIndex | usearch exactSearch | hnswlib-node BruteforceSearch | notebook loop | usearch / cbir | loop / cbir |');
+if (rows.length)
+  console.log(`\nbench:index, exact search, ms per call (lower is better), tfjs backend ${backend.name}\n`);
+if (rows.length)
+  console.log(
+    '| data | queries | cbir ExactEuclideanIndex | usearch exactSearch | hnswlib-node BruteforceSearch | notebook loop | usearch / cbir | loop / cbir |',
+  );
 if (rows.length) console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 
@@ -93,17 +121,32 @@ if (part !== 'exact') {
   exact.add(x);
   const truth = exact.search(q, 10);
   const tBatch = time(() => exact.search(q, 10), 0) / nq;
-  const tSingle = time(() => {
-    for (let i = 0; i < Math.min(nq, 20); i++) exact.search({ data: q.data.subarray(i * d, (i + 1) * d), rows: 1, cols: d }, 10);
-  }, 0) / Math.min(nq, 20);
-  console.log(`\nbench:index, LSH on Fashion-MNIST 16x16 features, N=${n.toLocaleString('en-US')} d=${d}, ${nq} queries not in the index`);
+  const tSingle =
+    time(() => {
+      for (let i = 0; i < Math.min(nq, 20); i++)
+        exact.search({ data: q.data.subarray(i * d, (i + 1) * d), rows: 1, cols: d }, 10);
+    }, 0) / Math.min(nq, 20);
+  console.log(
+    `\nbench:index, LSH on Fashion-MNIST 16x16 features, N=${n.toLocaleString('en-US')} d=${d}, ${nq} queries not in the index`,
+  );
   console.log(`exact search: ${ms(tSingle)} ms per single query, ${ms(tBatch)} ms per query in a batch of ${nq}\n`);
-  console.log('| setting | recall@10 | candidates / query | build s | ms per query (batch) | speed-up over exact, single queries | over exact, batched |');
+  console.log(
+    '| setting | recall@10 | candidates / query | build s | ms per query (batch) | speed-up over exact, single queries | over exact, batched |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const [name, opts] of [
-    ["lshashpy3's: 12 bits x 5 tables, hamming (radius 1)", { hashSize: 12, numHashtables: 5, distanceFunc: 'hamming' as const }],
-    ['20 bits x 16 tables, radius 1, centred', { hashSize: 20, numHashtables: 16, distanceFunc: 'hamming' as const, centre: true }],
-    ['16 bits x 8 tables, radius 1, centred', { hashSize: 16, numHashtables: 8, distanceFunc: 'hamming' as const, centre: true }],
+    [
+      "lshashpy3's: 12 bits x 5 tables, hamming (radius 1)",
+      { hashSize: 12, numHashtables: 5, distanceFunc: 'hamming' as const },
+    ],
+    [
+      '20 bits x 16 tables, radius 1, centred',
+      { hashSize: 20, numHashtables: 16, distanceFunc: 'hamming' as const, centre: true },
+    ],
+    [
+      '16 bits x 8 tables, radius 1, centred',
+      { hashSize: 16, numHashtables: 8, distanceFunc: 'hamming' as const, centre: true },
+    ],
   ] as const) {
     const lsh = new LSHIndex({ inputDim: d, seed: 1, ...opts });
     const t0 = performance.now();
@@ -112,6 +155,8 @@ if (part !== 'exact') {
     const res = lsh.search(q, 10);
     const cands = lsh.lastCandidates.reduce((a, b) => a + b, 0) / q.rows;
     const t = time(() => lsh.search(q, 10), 0) / nq;
-    console.log(`| ${name} | ${recallAtK(res, truth).toFixed(3)} | ${cands.toFixed(0)} | ${build.toFixed(2)} | ${ms(t)} | ${(tSingle / t).toFixed(1)}x | ${(tBatch / t).toFixed(1)}x |`);
+    console.log(
+      `| ${name} | ${recallAtK(res, truth).toFixed(3)} | ${cands.toFixed(0)} | ${build.toFixed(2)} | ${ms(t)} | ${(tSingle / t).toFixed(1)}x | ${(tBatch / t).toFixed(1)}x |`,
+    );
   }
 }

@@ -9,7 +9,10 @@ const [which = 'v2', sizeArg = '128', backend = 'wasm', batchArg = '32'] = proce
 await initNodeBackend({ prefer: [backend as 'wasm'], threads: Number(process.env.THREADS ?? 0) || undefined });
 const size = Number(sizeArg);
 const batch = Number(batchArg);
-const ae = which === 'v1' ? new ConvAutoencoder({ inputSize: size, seed: 0 }) : new ConvAutoencoderV2({ inputSize: size, seed: 0 });
+const ae =
+  which === 'v1'
+    ? new ConvAutoencoder({ inputSize: size, seed: 0 })
+    : new ConvAutoencoderV2({ inputSize: size, seed: 0 });
 const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
 const step = () => {
   const z = ae.encode(x);
@@ -24,6 +27,9 @@ const ms = (performance.now() - t0) / runs;
 const profile = await tf.profile(step);
 const byKernel = new Map<string, number>();
 for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
-console.log(`${which} @${size} batch ${batch} on ${tf.getBackend()}: encode ${ms.toFixed(2)} ms (${((batch * 1000) / ms).toFixed(1)} img/s)`);
-for (const [k, t] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${k.padEnd(24)} ${t.toFixed(2)} ms`);
+console.log(
+  `${which} @${size} batch ${batch} on ${tf.getBackend()}: encode ${ms.toFixed(2)} ms (${((batch * 1000) / ms).toFixed(1)} img/s)`,
+);
+for (const [k, t] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 15))
+  console.log(`  ${k.padEnd(24)} ${t.toFixed(2)} ms`);
 process.exit(0);

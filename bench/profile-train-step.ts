@@ -11,11 +11,17 @@ await initNodeBackend({ prefer: [backend as 'wasm'] });
 registerWasmTrainingKernels();
 const size = Number(sizeArg);
 const batch = Number(batchArg);
-const ae = which === 'v1' ? new ConvAutoencoder({ inputSize: size, seed: 0 }) : new ConvAutoencoderV2({ inputSize: size, seed: 0 });
+const ae =
+  which === 'v1'
+    ? new ConvAutoencoder({ inputSize: size, seed: 0 })
+    : new ConvAutoencoderV2({ inputSize: size, seed: 0 });
 const opt = tf.train.adam(3e-4, 0.9, 0.999, 1e-8);
 const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
 const step = () => {
-  const loss = opt.minimize(() => tf.losses.meanSquaredError(x, ae.model.apply(x, { training: true }) as tf.Tensor), true);
+  const loss = opt.minimize(
+    () => tf.losses.meanSquaredError(x, ae.model.apply(x, { training: true }) as tf.Tensor),
+    true,
+  );
   loss!.dataSync();
   loss!.dispose();
 };
@@ -33,7 +39,12 @@ const profile = await tf.profile(step);
 const total = performance.now() - t0;
 const byKernel = new Map<string, number>();
 for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
-console.log(`${which} @${size} batch ${batch} on ${tf.getBackend()}: step ${total.toFixed(0)} ms (${((batch * 1000) / total).toFixed(2)} img/s)`);
+console.log(
+  `${which} @${size} batch ${batch} on ${tf.getBackend()}: step ${total.toFixed(0)} ms (${((batch * 1000) / total).toFixed(2)} img/s)`,
+);
 const only = process.env.KERNEL;
-if (only) for (const k of profile.kernels.filter((k) => k.name === only)) console.log(`    ${only} ${JSON.stringify(k.inputShapes)} ${(k.kernelTimeMs as number).toFixed(1)} ms`);
-for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${k.padEnd(24)} ${ms.toFixed(1)} ms`);
+if (only)
+  for (const k of profile.kernels.filter((k) => k.name === only))
+    console.log(`    ${only} ${JSON.stringify(k.inputShapes)} ${(k.kernelTimeMs as number).toFixed(1)} ms`);
+for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 15))
+  console.log(`  ${k.padEnd(24)} ${ms.toFixed(1)} ms`);

@@ -36,21 +36,41 @@ if (!child) {
   const passthrough = process.argv.slice(2);
   const dir = mkdtempSync(join(tmpdir(), 'cbir-scale-'));
   const only = passthrough.includes('--only') ? passthrough[passthrough.indexOf('--only') + 1].split(',') : undefined;
-  const kinds = ['exact', 'lsh', 'hnsw', ...(passthrough.includes('--skip-lance') ? [] : ['lance'])].filter((kd) => kd === 'exact' || !only || only.includes(kd));
+  const kinds = ['exact', 'lsh', 'hnsw', ...(passthrough.includes('--skip-lance') ? [] : ['lance'])].filter(
+    (kd) => kd === 'exact' || !only || only.includes(kd),
+  );
   const table: string[] = [];
   let header = '';
   for (const kind of kinds) {
     console.error(`--- ${kind}`);
     const root = fileURLToPath(new URL('..', import.meta.url));
-    const args = ['--max-old-space-size=8192', join(root, 'node_modules/vite-node/vite-node.mjs'), '--config', join(root, 'vitest.config.ts'), join(root, 'bench/scale.ts'), '--', ...passthrough.filter((a) => a !== '--'), '--child', kind, '--truth', join(dir, 'truth.bin')];
-    const out = execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 }).toString();
+    const args = [
+      '--max-old-space-size=8192',
+      join(root, 'node_modules/vite-node/vite-node.mjs'),
+      '--config',
+      join(root, 'vitest.config.ts'),
+      join(root, 'bench/scale.ts'),
+      '--',
+      ...passthrough.filter((a) => a !== '--'),
+      '--child',
+      kind,
+      '--truth',
+      join(dir, 'truth.bin'),
+    ];
+    const out = execFileSync(process.execPath, args, {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 26,
+    }).toString();
     const lines = out.split('\n').filter((l) => l.startsWith('|') || l.startsWith('bench:scale'));
     header = lines.find((l) => l.startsWith('bench:scale')) ?? header;
     table.push(...lines.filter((l) => l.startsWith('| ') && !l.startsWith('| index')));
   }
   rmSync(dir, { recursive: true, force: true });
   console.log(`\n${header}\n`);
-  console.log('| index | recall@10 | QPS (batch) | single query ms p50 / p99 | build s | on disk | peak RSS GB (data alone) | peer in the same run |');
+  console.log(
+    '| index | recall@10 | QPS (batch) | single query ms p50 / p99 | build s | on disk | peak RSS GB (data alone) | peer in the same run |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const l of table) console.log(l);
   process.exit(0);
@@ -59,7 +79,8 @@ const truthFile = process.argv[process.argv.indexOf('--truth') + 1];
 
 const require = createRequire(import.meta.url);
 const usearch = require('usearch') as typeof import('usearch');
-const arg = (name: string, def: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : def);
+const arg = (name: string, def: number) =>
+  process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : def;
 const n = arg('n', 1_000_000);
 const d = arg('d', 256);
 const nq = arg('queries', 1000);
@@ -76,7 +97,8 @@ const rssNow = () => {
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 function du(dir: string): number {
   let s = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) s += e.isDirectory() ? du(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    s += e.isDirectory() ? du(join(dir, e.name)) : statSync(join(dir, e.name)).size;
   return s;
 }
 function latencies(fn: (i: number) => void | Promise<void>, count: number): Promise<{ p50: number; p99: number }> {
@@ -106,74 +128,115 @@ const row = (...r: (string | number)[]) => rows.push(r.map(String));
 let t0 = performance.now();
 let truth: SearchResult;
 if (child === 'exact') {
-const exact = new ExactEuclideanIndex(d);
-exact.add(x);
-const exactBuild = seconds(t0);
-t0 = performance.now();
-truth = exact.search(q, k);
-const exactBatch = seconds(t0);
-writeFileSync(truthFile, new Uint8Array(truth.ids.buffer));
-t0 = performance.now();
-const u = usearch.exactSearch(x.data, q.data, d, k, usearch.MetricKind.L2sq);
-const usearchBatch = seconds(t0);
-const agree = recallAtK({ nq, k, ids: Float64Array.from(u.keys, (v) => Number(v)), distances: Float64Array.from(u.distances) }, truth);
-const exactLat = await latencies((i) => void exact.search(one(i), k), 20);
-row('exact (ExactEuclideanIndex)', '1.000', (nq / exactBatch).toFixed(0), `${exactLat.p50.toFixed(1)} / ${exactLat.p99.toFixed(1)}`, exactBuild.toFixed(1), '-', memory(), `usearch exactSearch ${(nq / usearchBatch).toFixed(0)} QPS: cbir ${(usearchBatch / exactBatch).toFixed(2)}x; its recall@10 against cbir's ${agree.toFixed(3)}`);
+  const exact = new ExactEuclideanIndex(d);
+  exact.add(x);
+  const exactBuild = seconds(t0);
+  t0 = performance.now();
+  truth = exact.search(q, k);
+  const exactBatch = seconds(t0);
+  writeFileSync(truthFile, new Uint8Array(truth.ids.buffer));
+  t0 = performance.now();
+  const u = usearch.exactSearch(x.data, q.data, d, k, usearch.MetricKind.L2sq);
+  const usearchBatch = seconds(t0);
+  const agree = recallAtK(
+    { nq, k, ids: Float64Array.from(u.keys, (v) => Number(v)), distances: Float64Array.from(u.distances) },
+    truth,
+  );
+  const exactLat = await latencies((i) => void exact.search(one(i), k), 20);
+  row(
+    'exact (ExactEuclideanIndex)',
+    '1.000',
+    (nq / exactBatch).toFixed(0),
+    `${exactLat.p50.toFixed(1)} / ${exactLat.p99.toFixed(1)}`,
+    exactBuild.toFixed(1),
+    '-',
+    memory(),
+    `usearch exactSearch ${(nq / usearchBatch).toFixed(0)} QPS: cbir ${(usearchBatch / exactBatch).toFixed(2)}x; its recall@10 against cbir's ${agree.toFixed(3)}`,
+  );
 } else {
   const b = readFileSync(truthFile);
   truth = { nq, k, ids: new Float64Array(b.buffer, b.byteOffset, nq * k), distances: new Float64Array(nq * k) };
 }
 
 if (child === 'lsh') {
-t0 = performance.now();
-const lsh = createIndex('lsh', d);
-lsh.add(x);
-const lshBuild = seconds(t0);
-t0 = performance.now();
-const lshRes = lsh.search(q, k);
-const lshQps = nq / seconds(t0);
-row('LSH (registry defaults: 16 bits x 16 tables, radius 1, centred)', recallAtK(lshRes, truth).toFixed(3), lshQps.toFixed(0), '-', lshBuild.toFixed(1), '-', memory(), '');
+  t0 = performance.now();
+  const lsh = createIndex('lsh', d);
+  lsh.add(x);
+  const lshBuild = seconds(t0);
+  t0 = performance.now();
+  const lshRes = lsh.search(q, k);
+  const lshQps = nq / seconds(t0);
+  row(
+    'LSH (registry defaults: 16 bits x 16 tables, radius 1, centred)',
+    recallAtK(lshRes, truth).toFixed(3),
+    lshQps.toFixed(0),
+    '-',
+    lshBuild.toFixed(1),
+    '-',
+    memory(),
+    '',
+  );
 }
 
 // HNSW: cbir's wrapper and usearch alone, the same graph parameters.
 if (child === 'hnsw') {
-t0 = performance.now();
-const hnsw = new HnswIndex(d, { connectivity: 16, expansionAdd: 128 });
-hnsw.add(x);
-const hnswBuild = seconds(t0);
-const hnswMemory = memory(); // before saving, which holds the graph's bytes once more
-const hnswBytes = hnsw.serializeParts().reduce((a, p) => a + p.length, 0); // what saveIndex writes, chunk by chunk
-const serializePeak = gb(rssNow());
-console.error(`hnsw built in ${hnswBuild.toFixed(0)} s; rss ${gb(rssNow())} GB`);
-// usearch alone searches the very graph HnswIndex built (saved and loaded), so the two differ only by the wrapper.
-const rawFile = join(mkdtempSync(join(tmpdir(), 'cbir-scale-')), 'raw.usearch');
-(hnsw as unknown as { graph: import('usearch').Index }).graph.save(rawFile);
-for (const ef of [16, 32, 64, 128]) {
-  // usearch takes expansion_search when a graph is made: both graphs are handed to new ones with this ef.
-  hnsw.setExpansionSearch(ef);
-  const viewRaw = new usearch.Index({ dimensions: d, metric: usearch.MetricKind.L2sq, quantization: usearch.ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: ef, multi: false });
-  viewRaw.load(rawFile);
-  // Both warmed once (the first pass pages the loaded graph in), then timed alternately, best of three.
-  const res = hnsw.search(q, k);
-  const r2 = viewRaw.search(q.data, k, 2) as import('usearch').BatchMatches;
-  let ours = 0;
-  let theirs = 0;
-  for (let rep = 0; rep < 3; rep++) {
-    t0 = performance.now();
-    hnsw.search(q, k);
-    ours = Math.max(ours, nq / seconds(t0));
-    t0 = performance.now();
-    viewRaw.search(q.data, k, 2);
-    theirs = Math.max(theirs, nq / seconds(t0));
+  t0 = performance.now();
+  const hnsw = new HnswIndex(d, { connectivity: 16, expansionAdd: 128 });
+  hnsw.add(x);
+  const hnswBuild = seconds(t0);
+  const hnswMemory = memory(); // before saving, which holds the graph's bytes once more
+  const hnswBytes = hnsw.serializeParts().reduce((a, p) => a + p.length, 0); // what saveIndex writes, chunk by chunk
+  const serializePeak = gb(rssNow());
+  console.error(`hnsw built in ${hnswBuild.toFixed(0)} s; rss ${gb(rssNow())} GB`);
+  // usearch alone searches the very graph HnswIndex built (saved and loaded), so the two differ only by the wrapper.
+  const rawFile = join(mkdtempSync(join(tmpdir(), 'cbir-scale-')), 'raw.usearch');
+  (hnsw as unknown as { graph: import('usearch').Index }).graph.save(rawFile);
+  for (const ef of [16, 32, 64, 128]) {
+    // usearch takes expansion_search when a graph is made: both graphs are handed to new ones with this ef.
+    hnsw.setExpansionSearch(ef);
+    const viewRaw = new usearch.Index({
+      dimensions: d,
+      metric: usearch.MetricKind.L2sq,
+      quantization: usearch.ScalarKind.F32,
+      connectivity: 16,
+      expansion_add: 128,
+      expansion_search: ef,
+      multi: false,
+    });
+    viewRaw.load(rawFile);
+    // Both warmed once (the first pass pages the loaded graph in), then timed alternately, best of three.
+    const res = hnsw.search(q, k);
+    const r2 = viewRaw.search(q.data, k, 2) as import('usearch').BatchMatches;
+    let ours = 0;
+    let theirs = 0;
+    for (let rep = 0; rep < 3; rep++) {
+      t0 = performance.now();
+      hnsw.search(q, k);
+      ours = Math.max(ours, nq / seconds(t0));
+      t0 = performance.now();
+      viewRaw.search(q.data, k, 2);
+      theirs = Math.max(theirs, nq / seconds(t0));
+    }
+    const rawRes: SearchResult = {
+      nq,
+      k,
+      ids: Float64Array.from(r2.keys, (v) => Number(v)),
+      distances: Float64Array.from(r2.distances),
+    };
+    const lat = await latencies((i) => void hnsw.search(one(i), k), 200);
+    row(
+      `HnswIndex M 16, ef ${ef}`,
+      recallAtK(res, truth).toFixed(3),
+      ours.toFixed(0),
+      `${lat.p50.toFixed(2)} / ${lat.p99.toFixed(2)}`,
+      hnswBuild.toFixed(0),
+      (hnswBytes / 2 ** 20).toFixed(0) + ' MB',
+      hnswMemory,
+      `saving peaks at ${serializePeak} GB; usearch alone: recall ${recallAtK(rawRes, truth).toFixed(3)}, ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`,
+    );
   }
-  const rawRes: SearchResult = { nq, k, ids: Float64Array.from(r2.keys, (v) => Number(v)), distances: Float64Array.from(r2.distances) };
-  const lat = await latencies((i) => void hnsw.search(one(i), k), 200);
-  row(`HnswIndex M 16, ef ${ef}`, recallAtK(res, truth).toFixed(3), ours.toFixed(0), `${lat.p50.toFixed(2)} / ${lat.p99.toFixed(2)}`, hnswBuild.toFixed(0), (hnswBytes / 2 ** 20).toFixed(0) + ' MB', hnswMemory,
-    `saving peaks at ${serializePeak} GB; usearch alone: recall ${recallAtK(rawRes, truth).toFixed(3)}, ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`);
+  rmSync(rawFile, { force: true });
 }
-rmSync(rawFile, { force: true });
-}
-
 
 // LanceDB: files on disk, IVF-PQ built through LanceDB.
 if (child === 'lance') {
@@ -187,7 +250,13 @@ if (child === 'lance') {
   const table = await (await lancedb.connect(dir)).openTable('cbir');
   // IVF-PQ: compressed codes, refined by the exact distances of refineFactor x k rows. (A trial at 10^6 with IVF-flat
   // and refine 100 was killed by the kernel at 24 GB resident: not run until that is understood.)
-  const settings = { ivf_pq: [[10, 1], [20, 10], [50, 10]] } as const;
+  const settings = {
+    ivf_pq: [
+      [10, 1],
+      [20, 10],
+      [50, 10],
+    ],
+  } as const;
   for (const type of ['ivf_pq'] as const) {
     t0 = performance.now();
     await lance.buildAnnIndex({ type, numPartitions: parts, numSubVectors: d / 16 });
@@ -200,15 +269,29 @@ if (child === 'lance') {
       const ours = nq / seconds(t0);
       t0 = performance.now();
       for (let b = 0; b < nq; b += 64) {
-        let query = table.vectorSearch(Array.from(q.data.subarray(b * d, (b + 1) * d))).distanceType('l2').limit(k).nprobes(nprobes).select(['id', 'vector']);
+        let query = table
+          .vectorSearch(Array.from(q.data.subarray(b * d, (b + 1) * d)))
+          .distanceType('l2')
+          .limit(k)
+          .nprobes(nprobes)
+          .select(['id', 'vector']);
         if (refine > 1) query = query.refineFactor(refine);
-        for (let i = b + 1; i < Math.min(nq, b + 64); i++) query = query.addQueryVector(Array.from(q.data.subarray(i * d, (i + 1) * d)));
+        for (let i = b + 1; i < Math.min(nq, b + 64); i++)
+          query = query.addQueryVector(Array.from(q.data.subarray(i * d, (i + 1) * d)));
         await query.toArray();
       }
       const theirs = nq / seconds(t0);
       const lat = await latencies((i) => lance.search(one(i), k).then(() => undefined), 50);
-      row(`LanceIndex IVF-PQ (${d / 16} sub-vectors) ${parts} lists, nprobes ${nprobes}${refine > 1 ? `, refine ${refine}` : ''}`, recallAtK(res, truth).toFixed(3), ours.toFixed(0), `${lat.p50.toFixed(1)} / ${lat.p99.toFixed(1)}`, lanceBuild.toFixed(0), (bytes / 2 ** 20).toFixed(0) + ' MB', memory(),
-        `LanceDB alone ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`);
+      row(
+        `LanceIndex IVF-PQ (${d / 16} sub-vectors) ${parts} lists, nprobes ${nprobes}${refine > 1 ? `, refine ${refine}` : ''}`,
+        recallAtK(res, truth).toFixed(3),
+        ours.toFixed(0),
+        `${lat.p50.toFixed(1)} / ${lat.p99.toFixed(1)}`,
+        lanceBuild.toFixed(0),
+        (bytes / 2 ** 20).toFixed(0) + ' MB',
+        memory(),
+        `LanceDB alone ${theirs.toFixed(0)} QPS (cbir ${(ours / theirs).toFixed(2)}x)`,
+      );
     }
   }
   await lance.close();
@@ -216,5 +299,7 @@ if (child === 'lance') {
 }
 clearInterval(sampler);
 
-console.log(`bench:scale, N = ${n.toLocaleString('en-US')} x d = ${d}, ${nq} queries from the same 1,024 clusters, k = ${k}; each kind in a process of its own`);
+console.log(
+  `bench:scale, N = ${n.toLocaleString('en-US')} x d = ${d}, ${nq} queries from the same 1,024 clusters, k = ${k}; each kind in a process of its own`,
+);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);

@@ -16,13 +16,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Request as LoadRequest } from 'autocannon';
-import { ConvAutoencoderV2, createIndex, encodePng, initNodeBackend, loadIndex, modelFingerprint, saveIndex, saveModel } from 'cbir-node';
+import {
+  ConvAutoencoderV2,
+  createIndex,
+  encodePng,
+  initNodeBackend,
+  loadIndex,
+  modelFingerprint,
+  saveIndex,
+  saveModel,
+} from 'cbir-node';
 import { clustered } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
-    n: { type: 'string', default: '100000' }, d: { type: 'string', default: '256' }, requests: { type: 'string', default: '10000' }, uploads: { type: 'string', default: '2000' },
-    connections: { type: 'string', default: '8' }, 'max-growth-mb': { type: 'string', default: '48' },
+    n: { type: 'string', default: '100000' },
+    d: { type: 'string', default: '256' },
+    requests: { type: 'string', default: '10000' },
+    uploads: { type: 'string', default: '2000' },
+    connections: { type: 'string', default: '8' },
+    'max-growth-mb': { type: 'string', default: '48' },
   },
 });
 const n = Number(values.n);
@@ -43,13 +56,18 @@ async function rssMb(pid: number): Promise<number> {
 /** A seeded stream of ids (the same requests every run). */
 function ids(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n;
 }
 
 function multipart(bytes: Buffer): { body: Buffer; type: string } {
   const boundary = 'cbirbench7d1c';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="q.png"\r\nContent-Type: image/png\r\n\r\n`);
-  return { body: Buffer.concat([head, bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="q.png"\r\nContent-Type: image/png\r\n\r\n`,
+  );
+  return {
+    body: Buffer.concat([head, bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    type: `multipart/form-data; boundary=${boundary}`,
+  };
 }
 
 interface Load {
@@ -63,7 +81,14 @@ interface Load {
 
 async function load(url: string, amount: number, request: LoadRequest): Promise<Load> {
   const r = await autocannon({ url, amount, connections, timeout: 30, requests: [request] });
-  return { qps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total };
+  return {
+    qps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    total: r.requests.total,
+  };
 }
 
 async function main(): Promise<number> {
@@ -73,11 +98,21 @@ async function main(): Promise<number> {
     const model = new ConvAutoencoderV2({ inputSize: 32, seed: 0 });
     await saveModel(model, join(dir, 'model'));
     const d = model.latentDim;
-    if (d !== Number(values.d)) throw new Error(`ConvAutoencoderV2 at 32 px makes ${d}-d vectors; --d ${values.d} is not supported`);
+    if (d !== Number(values.d))
+      throw new Error(`ConvAutoencoderV2 at 32 px makes ${d}-d vectors; --d ${values.d} is not supported`);
     const index = createIndex('exact', d);
     const x = clustered(n, d, 7);
-    index.add(x, undefined, Array.from({ length: n }, (_, i) => ({ label: `class-${i % 10}` })));
-    index.pipeline = { architecture: model.architecture.name, inputSize: 32, model: modelFingerprint(model), reducer: { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: d } };
+    index.add(
+      x,
+      undefined,
+      Array.from({ length: n }, (_, i) => ({ label: `class-${i % 10}` })),
+    );
+    index.pipeline = {
+      architecture: model.architecture.name,
+      inputSize: 32,
+      model: modelFingerprint(model),
+      reducer: { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: d },
+    };
     model.dispose();
     await saveIndex(index, join(dir, 'bench.cbirindex'));
 
@@ -89,7 +124,11 @@ async function main(): Promise<number> {
     for (let q = 0; q < directQueries; q++) direct.search({ data: direct.vector(next())!, rows: 1, cols: d }, 11);
     const directQps = directQueries / ((performance.now() - t0) / 1000);
 
-    const server = spawn(process.execPath, [cli, 'serve', '--index', join(dir, 'bench.cbirindex'), '--model', join(dir, 'model'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(
+      process.execPath,
+      [cli, 'serve', '--index', join(dir, 'bench.cbirindex'), '--model', join(dir, 'model'), '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let log = '';
     server.stderr.on('data', (b) => (log += b));
     const base = await new Promise<string>((resolve, reject) => {
@@ -107,15 +146,24 @@ async function main(): Promise<number> {
     }, 15 * 60_000);
     try {
       const similarIds = ids(2);
-      const similar: LoadRequest = { method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/similar/${similarIds()}?k=10` }) };
-      const pictures = await Promise.all(Array.from({ length: 16 }, async (_, i) => {
-        const data = Uint8Array.from({ length: 96 * 72 * 3 }, (_, j) => ((j % 3) * 97 + i * 31 + ((j / 3) % 96) * (i + 1)) & 255);
-        return Buffer.from(await encodePng({ data, width: 96, height: 72, channels: 3 }));
-      }));
+      const similar: LoadRequest = {
+        method: 'GET',
+        setupRequest: (req) => ({ ...req, path: `/api/similar/${similarIds()}?k=10` }),
+      };
+      const pictures = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const data = Uint8Array.from(
+            { length: 96 * 72 * 3 },
+            (_, j) => ((j % 3) * 97 + i * 31 + ((j / 3) % 96) * (i + 1)) & 255,
+          );
+          return Buffer.from(await encodePng({ data, width: 96, height: 72, channels: 3 }));
+        }),
+      );
       const bodies = pictures.map(multipart);
       let u = 0;
       const upload: LoadRequest = {
-        method: 'POST', path: '/api/search?k=10',
+        method: 'POST',
+        path: '/api/search?k=10',
         setupRequest: (req) => {
           const { body, type } = bodies[u++ % bodies.length];
           return { ...req, body, headers: { 'content-type': type } };
@@ -132,19 +180,31 @@ async function main(): Promise<number> {
       const s2 = await load(base, requests, similar);
       const rss4 = await rssMb(server.pid!);
 
-      const row = (name: string, r: Load) => `${name.padEnd(36)} ${r.total.toString().padStart(6)} ${r.qps.toFixed(0).padStart(7)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)}  ${r.errors + r.non2xx}`;
-      console.log(`cbir serve on loopback: exact index ${n.toLocaleString('en')} x ${d}, queries by ConvAutoencoderV2 at 32 px, ${connections} connections`);
-      console.log(`${'route'.padEnd(36)} ${'reqs'.padStart(6)} ${'QPS'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  failed`);
+      const row = (name: string, r: Load) =>
+        `${name.padEnd(36)} ${r.total.toString().padStart(6)} ${r.qps.toFixed(0).padStart(7)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)}  ${r.errors + r.non2xx}`;
+      console.log(
+        `cbir serve on loopback: exact index ${n.toLocaleString('en')} x ${d}, queries by ConvAutoencoderV2 at 32 px, ${connections} connections`,
+      );
+      console.log(
+        `${'route'.padEnd(36)} ${'reqs'.padStart(6)} ${'QPS'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  failed`,
+      );
       console.log(row('GET /api/similar/:id?k=10', s1));
       console.log(row('POST /api/search (multipart PNG)', up));
       console.log(row('GET /api/similar/:id?k=10 (again)', s2));
-      console.log(`peer: the same index called directly, one query at a time: ${directQps.toFixed(0)} QPS; the service keeps ${(s1.qps / directQps).toFixed(2)}x of it`);
-      console.log(`server RSS (MB): start ${rss0.toFixed(0)}, after warm-up ${rss1.toFixed(0)}, after ${requests} similar ${rss2.toFixed(0)}, after ${uploads} uploads ${rss3.toFixed(0)}, after ${requests} more similar ${rss4.toFixed(0)} (the last ${requests}: ${rss4 - rss3 >= 0 ? '+' : ''}${(rss4 - rss3).toFixed(1)} MB)`);
+      console.log(
+        `peer: the same index called directly, one query at a time: ${directQps.toFixed(0)} QPS; the service keeps ${(s1.qps / directQps).toFixed(2)}x of it`,
+      );
+      console.log(
+        `server RSS (MB): start ${rss0.toFixed(0)}, after warm-up ${rss1.toFixed(0)}, after ${requests} similar ${rss2.toFixed(0)}, after ${uploads} uploads ${rss3.toFixed(0)}, after ${requests} more similar ${rss4.toFixed(0)} (the last ${requests}: ${rss4 - rss3 >= 0 ? '+' : ''}${(rss4 - rss3).toFixed(1)} MB)`,
+      );
       const failed = [s1, up, s2].reduce((a, r) => a + r.errors + r.non2xx, 0);
       const growth = rss4 - rss3;
       const limit = Number(values['max-growth-mb']);
       if (failed > 0) console.error(`bench:serve: ${failed} requests failed or answered other than 200`);
-      if (growth > limit) console.error(`bench:serve: the server grew by ${growth.toFixed(1)} MB over ${requests} requests after warm-up (limit ${limit} MB)`);
+      if (growth > limit)
+        console.error(
+          `bench:serve: the server grew by ${growth.toFixed(1)} MB over ${requests} requests after warm-up (limit ${limit} MB)`,
+        );
       server.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => server.once('exit', resolve));
       if (code !== 0) console.error(`bench:serve: cbir serve exited ${code} on SIGINT:\n${log}`);
@@ -158,7 +218,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -20,9 +20,11 @@ const images = tf.randomUniform([8, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor
 
 const workloads: Record<string, () => void> = {
   'exact search, single queries (1 call each)': () => {
-    for (let i = 0; i < queries.rows; i++) index.search({ data: queries.data.subarray(i * 256, (i + 1) * 256), rows: 1, cols: 256 }, 10);
+    for (let i = 0; i < queries.rows; i++)
+      index.search({ data: queries.data.subarray(i * 256, (i + 1) * 256), rows: 1, cols: 256 }, 10);
   },
-  'KMeans 16 clusters (a call per iteration)': () => void new KMeans({ nClusters: 16, nInit: 1, maxIter: 30, seed: 0 }).fit(kx),
+  'KMeans 16 clusters (a call per iteration)': () =>
+    void new KMeans({ nClusters: 16, nInit: 1, maxIter: 30, seed: 0 }).fit(kx),
   'V2 encode, 64 px x 8 (a call per layer)': () => tf.tidy(() => void model.encode(images).dataSync()),
 };
 
@@ -37,7 +39,11 @@ function time(fn: () => void): number {
   return Math.min(...runs);
 }
 
-const settings: [string, number | undefined][] = [['spin 300,000 (default)', undefined], ['spin 20,000', 20_000], ['spin 0', 0]];
+const settings: [string, number | undefined][] = [
+  ['spin 300,000 (default)', undefined],
+  ['spin 20,000', 20_000],
+  ['spin 0', 0],
+];
 const table: string[][] = [];
 for (const [name, fn] of Object.entries(workloads)) {
   setSimdThreads(undefined);

@@ -19,7 +19,16 @@ const argv = process.argv.slice(2);
 const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const quick = argv.includes('--quick');
 
-interface Row { model: string; backend: string; size: number; batch: number; train: number; encode: number; pooled?: number; peakMB: number }
+interface Row {
+  model: string;
+  backend: string;
+  size: number;
+  batch: number;
+  train: number;
+  encode: number;
+  pooled?: number;
+  peakMB: number;
+}
 
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage.rss()));
@@ -69,10 +78,11 @@ async function measure(make: () => Autoencoder, backend: NodeBackendName, batch:
   }
   const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
   const adam = new Adam();
-  const trainStep = () => tf.tidy(() => {
-    const { grads } = mseGradients(ae, x, vars);
-    adam.apply(vars, grads);
-  });
+  const trainStep = () =>
+    tf.tidy(() => {
+      const { grads } = mseGradients(ae, x, vars);
+      adam.apply(vars, grads);
+    });
   // Training last: its large working set stays in the wasm heap, which never shrinks. tfjs's cpu backend takes over
   // 5 minutes per V2 step (0.01 img/s): not timed there.
   const slow = backend === 'cpu' && ae.architecture.name === 'ConvAutoencoderV2';
@@ -81,7 +91,16 @@ async function measure(make: () => Autoencoder, backend: NodeBackendName, batch:
   adam.dispose();
   const model = ae.architecture.name;
   ae.dispose();
-  return { model, backend: backend === 'wasm' ? 'wasm (cbir kernels)' : backend, size, batch, train, encode, pooled, peakMB: peakRss / 2 ** 20 };
+  return {
+    model,
+    backend: backend === 'wasm' ? 'wasm (cbir kernels)' : backend,
+    size,
+    batch,
+    train,
+    encode,
+    pooled,
+    peakMB: peakRss / 2 ** 20,
+  };
 }
 
 const MODELS: Record<string, (size: number) => Autoencoder> = {
@@ -93,14 +112,23 @@ const only = flag('--backend') as NodeBackendName | undefined;
 if (only) {
   await initNodeBackend({ prefer: [only] });
   const timer = setInterval(sample, 50);
-  console.log(JSON.stringify(await measure(() => MODELS[flag('--model')!](Number(flag('--size'))), only, Number(flag('--batch')))));
+  console.log(
+    JSON.stringify(
+      await measure(() => MODELS[flag('--model')!](Number(flag('--size'))), only, Number(flag('--batch'))),
+    ),
+  );
   clearInterval(timer);
   process.exit(0);
 }
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 // JSON has no NaN (a rate not measured arrives as null).
-const parse = (out: string) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l, (_, v) => (v === null ? NaN : v)));
+const parse = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l, (_, v) => (v === null ? NaN : v)));
 // PyTorch gets as many threads as cbir uses (one per core), unless CBIR_BENCH_THREADS says otherwise.
 const threads = Number(process.env.CBIR_BENCH_THREADS ?? availableParallelism());
 const torchEnv = { ...process.env };
@@ -116,13 +144,37 @@ const configs: { model: string; size: number; batch: number; backends: NodeBacke
 const rows: Row[] = [];
 const child = (backend: NodeBackendName, model: string, size: number, batch: number): Row[] => {
   try {
-    const out = execFileSync(here('../node_modules/.bin/vite-node'), ['--config', here('../vitest.config.ts'), here('./train.ts'), '--', ...argv,
-      '--backend', backend, '--model', model, '--size', String(size), '--batch', String(batch)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(
+      here('../node_modules/.bin/vite-node'),
+      [
+        '--config',
+        here('../vitest.config.ts'),
+        here('./train.ts'),
+        '--',
+        ...argv,
+        '--backend',
+        backend,
+        '--model',
+        model,
+        '--size',
+        String(size),
+        '--batch',
+        String(batch),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     return parse(out);
   } catch (e) {
     // V2 training at 512 px, batch 8, needs more than the 4 GB a wasm32 heap can address: say so, and measure batch 2.
-    console.error(`${model} at ${size} px, batch ${batch}, on ${backend} failed: ${String((e as Error).message).split('\n')[0]}`);
-    return batch > 2 ? child(backend, model, size, 2).map((r) => ({ ...r, backend: `${r.backend}; batch ${batch} failed (wasm heap)` })) : [];
+    console.error(
+      `${model} at ${size} px, batch ${batch}, on ${backend} failed: ${String((e as Error).message).split('\n')[0]}`,
+    );
+    return batch > 2
+      ? child(backend, model, size, 2).map((r) => ({
+          ...r,
+          backend: `${r.backend}; batch ${batch} failed (wasm heap)`,
+        }))
+      : [];
   }
 };
 for (const c of configs) {
@@ -131,9 +183,29 @@ for (const c of configs) {
     got.forEach((r) => console.log(JSON.stringify(r)));
     rows.push(...got);
   }
-  const torchArgs = ['--threads', String(threads), '--batch', String(c.batch), '--size', String(c.size), '--model', c.model, ...(quick ? ['--steps', '1', '--min-seconds', '0', '--warmup-seconds', '0'] : [])];
-  for (const t of parse(execFileSync('/usr/bin/python3', [here('./torch_train.py'), ...torchArgs], { encoding: 'utf8', env: torchEnv }))) {
-    const row = { model: t.model, backend: `PyTorch ${t.torch} (${threads} threads)`, size: c.size, batch: c.batch, train: t.trainImagesPerSec, encode: t.encodeImagesPerSec, peakMB: t.peakRssMB };
+  const torchArgs = [
+    '--threads',
+    String(threads),
+    '--batch',
+    String(c.batch),
+    '--size',
+    String(c.size),
+    '--model',
+    c.model,
+    ...(quick ? ['--steps', '1', '--min-seconds', '0', '--warmup-seconds', '0'] : []),
+  ];
+  for (const t of parse(
+    execFileSync('/usr/bin/python3', [here('./torch_train.py'), ...torchArgs], { encoding: 'utf8', env: torchEnv }),
+  )) {
+    const row = {
+      model: t.model,
+      backend: `PyTorch ${t.torch} (${threads} threads)`,
+      size: c.size,
+      batch: c.batch,
+      train: t.trainImagesPerSec,
+      encode: t.encodeImagesPerSec,
+      peakMB: t.peakRssMB,
+    };
     console.log(JSON.stringify(row));
     rows.push(row);
   }
@@ -141,11 +213,17 @@ for (const c of configs) {
 
 const fmt = (v: number) => (Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const ratio = (a: number, b: number) => (Number.isNaN(a) ? '-' : `${(a / b).toFixed(2)}x`);
-console.log(`\nbench:train: tfjs ${tf.version_core}, node ${process.version}; tfjs's own wasm kernels run on one thread in Node; cbir's convolution kernels and EncoderPool use every core\n`);
-console.log('| model | size | backend | batch | train img/s | encode img/s | encode img/s, EncoderPool | train vs PyTorch | encode vs PyTorch (best) | peak RSS MB |');
+console.log(
+  `\nbench:train: tfjs ${tf.version_core}, node ${process.version}; tfjs's own wasm kernels run on one thread in Node; cbir's convolution kernels and EncoderPool use every core\n`,
+);
+console.log(
+  '| model | size | backend | batch | train img/s | encode img/s | encode img/s, EncoderPool | train vs PyTorch | encode vs PyTorch (best) | peak RSS MB |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const ref = rows.find((t) => t.model === r.model && t.size === r.size && t.backend.startsWith('PyTorch'))!;
   const best = Math.max(r.encode, r.pooled ?? 0);
-  console.log(`| ${r.model} | ${r.size} | ${r.backend} | ${r.batch} | ${fmt(r.train)} | ${fmt(r.encode)} | ${r.pooled ? fmt(r.pooled) : '-'} | ${ratio(r.train, ref.train)} | ${ratio(best, ref.encode)} | ${r.peakMB.toFixed(0)} |`);
+  console.log(
+    `| ${r.model} | ${r.size} | ${r.backend} | ${r.batch} | ${fmt(r.train)} | ${fmt(r.encode)} | ${r.pooled ? fmt(r.pooled) : '-'} | ${ratio(r.train, ref.train)} | ${ratio(best, ref.encode)} | ${r.peakMB.toFixed(0)} |`,
+  );
 }

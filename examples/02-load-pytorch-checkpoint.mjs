@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConvAutoencoder, initNodeBackend, loadTorchWeights } from 'cbir-node';
 import { checkpoint } from './_shared.mjs';
 
-const path = checkpoint ?? fileURLToPath(new URL('../packages/core/test/fixtures/models/v1-checkpoint.pth', import.meta.url));
+const path =
+  checkpoint ?? fileURLToPath(new URL('../packages/core/test/fixtures/models/v1-checkpoint.pth', import.meta.url));
 await initNodeBackend();
 const ae = new ConvAutoencoder({ inputSize: 128 });
 const info = loadTorchWeights(ae, new Uint8Array(await readFile(path)), { source: path });

@@ -10,4 +10,6 @@ console.log(`${data.size} images, ${data.labels.length} classes: ${data.labels.j
 const { train, val } = splitIndices(data.size, 0.15, 0); // train_test_split(df, test_size=0.15, random_state=0): the notebook's rows
 console.log(`train ${train.length}, validation ${val.length}`);
 const first = await data.read(train[0]);
-console.log(`item ${data.entry(train[0]).id}: ${first.width}x${first.height}x${first.channels}, label ${data.entry(train[0]).label}`);
+console.log(
+  `item ${data.entry(train[0]).id}: ${first.width}x${first.height}x${first.channels}, label ${data.entry(train[0]).label}`,
+);

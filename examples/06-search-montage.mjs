@@ -13,6 +13,9 @@ const q = 0;
 const result = index.search({ data: features.matrix.data.subarray(q * dim, (q + 1) * dim), rows: 1, cols: dim }, 11);
 const hits = searchHits(index, result).filter((h) => h.id !== q); // nearest first, with path and label
 hits.forEach((h, j) => console.log(`#${j + 1} ${h.distance.toFixed(3)} ${h.label} ${h.path}`));
-const png = await buildMontage([{ path: metadata[q].path, caption: 'query', highlight: true }, ...hits.map((h, j) => ({ path: h.path, caption: `#${j + 1} ${h.distance.toFixed(2)} ${h.label}` }))]);
+const png = await buildMontage([
+  { path: metadata[q].path, caption: 'query', highlight: true },
+  ...hits.map((h, j) => ({ path: h.path, caption: `#${j + 1} ${h.distance.toFixed(2)} ${h.label}` })),
+]);
 await writeFile(join(out, 'montage.png'), png);
 console.log(`montage: ${join(out, 'montage.png')}`);

@@ -19,5 +19,7 @@ for (const [label, opts] of [
   const approx = lsh.search(x, k);
   const ms = (performance.now() - t) / x.rows;
   const candidates = lsh.lastCandidates.reduce((a, b) => a + b, 0) / lsh.lastCandidates.length;
-  console.log(`${label}: recall@${k} ${recallAtK(approx, truth, k).toFixed(3)}, ${candidates.toFixed(0)} candidates scanned per query, ${ms.toFixed(3)} ms/query`);
+  console.log(
+    `${label}: recall@${k} ${recallAtK(approx, truth, k).toFixed(3)}, ${candidates.toFixed(0)} candidates scanned per query, ${ms.toFixed(3)} ms/query`,
+  );
 }

@@ -8,8 +8,12 @@ import { features } from './_model.mjs';
 
 const x = features.matrix;
 // KMeans(n_clusters=k, random_state=0) of scikit-learn 1.2: 10 k-means++ starts drawn from numpy's RandomState(0).
-const curve = elbow(x, { ks: quick ? [2, 3, 4] : [4, 5, 6, 7, 8, 9], estimator: { nInit: quick ? 1 : 10, randomState: 0 } });
-for (const p of curve) console.log(`k=${p.k}: distortion ${p.distortion.toFixed(4)}, inertia ${p.inertia.toExponential(4)}`);
+const curve = elbow(x, {
+  ks: quick ? [2, 3, 4] : [4, 5, 6, 7, 8, 9],
+  estimator: { nInit: quick ? 1 : 10, randomState: 0 },
+});
+for (const p of curve)
+  console.log(`k=${p.k}: distortion ${p.distortion.toFixed(4)}, inertia ${p.inertia.toExponential(4)}`);
 await writePlot(elbowPlotSpec(curve), join(out, 'elbow'));
 const firstTwo = (m) => Float32Array.from({ length: m.rows * 2 }, (_, i) => m.data[(i >> 1) * m.cols + (i & 1)]);
 for (const k of quick ? [3] : [3, 4, 5, 6, 7, 8, 9]) {
@@ -17,6 +21,9 @@ for (const k of quick ? [3] : [3, 4, 5, 6, 7, 8, 9]) {
   const s = silhouetteSamples(x, km.labels);
   const avg = s.reduce((a, b) => a + b, 0) / s.length;
   console.log(`k=${k}: silhouette ${avg.toFixed(4)}`);
-  await writePlot(silhouetteAnalysisSpec(s, km.labels, firstTwo(x), firstTwo(km.centroids)), join(out, `silhouette-${k}`));
+  await writePlot(
+    silhouetteAnalysisSpec(s, km.labels, firstTwo(x), firstTwo(km.centroids)),
+    join(out, `silhouette-${k}`),
+  );
 }
 console.log(`plots in ${out}`);

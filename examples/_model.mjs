@@ -1,7 +1,15 @@
 // The V2 model example 04 trained, or (if it has not run) one trained here for an epoch, with the dataset's features.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConvAutoencoderV2, directoryDataset, embedImages, initNodeBackend, loadModel, saveModel, trainAutoencoder } from 'cbir-node';
+import {
+  ConvAutoencoderV2,
+  directoryDataset,
+  embedImages,
+  initNodeBackend,
+  loadModel,
+  saveModel,
+  trainAutoencoder,
+} from 'cbir-node';
 import { dataset, out, size } from './_shared.mjs';
 
 await initNodeBackend();

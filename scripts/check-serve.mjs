@@ -10,7 +10,22 @@ const fail = (msg) => {
   console.error(`check-serve: ${msg}`);
   process.exit(1);
 };
-const server = spawn(process.execPath, ['packages/node/dist/cli/main.js', 'serve', '--index', join(out, 'exact.cbirindex'), '--model', join(out, 'model'), '--clusters', join(out, 'assignments.csv'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const server = spawn(
+  process.execPath,
+  [
+    'packages/node/dist/cli/main.js',
+    'serve',
+    '--index',
+    join(out, 'exact.cbirindex'),
+    '--model',
+    join(out, 'model'),
+    '--clusters',
+    join(out, 'assignments.csv'),
+    '--port',
+    '0',
+  ],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
+);
 let log = '';
 server.stderr.on('data', (b) => (log += b));
 const base = await new Promise((resolve) => {
@@ -43,7 +58,9 @@ if (found.results.length !== 10) fail(`expected 10 results, got ${JSON.stringify
 const sameLabel = found.results.filter((r) => r.label === label).length;
 const similar = await json(`/api/similar/${found.results[0].id}?k=5`);
 const clusters = await json('/api/clusters');
-console.log(`check-serve: ${info.name} (${info.index.size} items, ${info.query}); ${file} (${label}): ${sameLabel} of 10 results share its label; similar to ${found.results[0].id}: ${similar.results.map((r) => r.id).join(', ')}; ${clusters.k} clusters`);
+console.log(
+  `check-serve: ${info.name} (${info.index.size} items, ${info.query}); ${file} (${label}): ${sameLabel} of 10 results share its label; similar to ${found.results[0].id}: ${similar.results.map((r) => r.id).join(', ')}; ${clusters.k} clusters`,
+);
 server.kill('SIGINT');
 const code = await new Promise((resolve) => server.removeAllListeners('exit').once('exit', resolve));
 if (code !== 0) fail(`cbir serve exited ${code} on Ctrl-C:\n${log}`);

@@ -8,7 +8,17 @@ import { build, type Plugin as EsbuildPlugin } from 'esbuild';
 
 /** The browser bundle of one TypeScript entry: an IIFE, ES2020, minified, no source map. */
 export async function bundleForBrowser(file: string): Promise<string> {
-  const out = await build({ entryPoints: [file], bundle: true, write: false, format: 'iife', target: 'es2020', platform: 'browser', minify: true, legalComments: 'none', logLevel: 'silent' });
+  const out = await build({
+    entryPoints: [file],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: 'es2020',
+    platform: 'browser',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
   return out.outputFiles[0].text;
 }
 
@@ -24,8 +34,15 @@ async function load(path: string): Promise<string> {
 export const pageAssetsEsbuild: EsbuildPlugin = {
   name: 'cbir-page-assets',
   setup(b) {
-    b.onResolve({ filter: ASSET }, (args) => ({ path: resolve(args.resolveDir, args.path), namespace: 'cbir-page-asset' }));
-    b.onLoad({ filter: /.*/, namespace: 'cbir-page-asset' }, async (args) => ({ contents: await load(args.path), loader: 'js', watchFiles: [args.path.split('?')[0]] }));
+    b.onResolve({ filter: ASSET }, (args) => ({
+      path: resolve(args.resolveDir, args.path),
+      namespace: 'cbir-page-asset',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'cbir-page-asset' }, async (args) => ({
+      contents: await load(args.path),
+      loader: 'js',
+      watchFiles: [args.path.split('?')[0]],
+    }));
   },
 };
 

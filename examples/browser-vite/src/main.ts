@@ -2,7 +2,15 @@
 // them into the build and the app passes their URLs (no CDN). Draws 3 classes x 4 small pictures on a canvas, decodes
 // them as a user's files would be, searches by colour histogram, and encodes them with the notebook's ConvAutoencoder.
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvAutoencoder, canvasDecoder, colorHistogram, createIndex, imagesToTensor, initBrowserBackend, type RawImage } from 'cbir-browser';
+import {
+  ConvAutoencoder,
+  canvasDecoder,
+  colorHistogram,
+  createIndex,
+  imagesToTensor,
+  initBrowserBackend,
+  type RawImage,
+} from 'cbir-browser';
 import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -20,7 +28,9 @@ async function picture(colour: string, i: number): Promise<Blob> {
   g.fillRect(0, 0, 96, 80);
   g.fillStyle = 'rgba(255,255,255,0.6)';
   for (let y = i * 3; y < 80; y += 16) g.fillRect(0, y, 96, 5);
-  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('toBlob failed'))), 'image/png'));
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('toBlob failed'))), 'image/png'),
+  );
 }
 
 async function main(): Promise<void> {
@@ -51,7 +61,11 @@ async function main(): Promise<void> {
   const data = new Float32Array(rows.length * cols);
   rows.forEach((r, i) => data.set(r, i * cols));
   const index = createIndex('cosine', cols);
-  index.add({ data, rows: rows.length, cols }, undefined, labels.map((label, i) => ({ path: `${label}-${i}.png`, label })));
+  index.add(
+    { data, rows: rows.length, cols },
+    undefined,
+    labels.map((label, i) => ({ path: `${label}-${i}.png`, label })),
+  );
   const { ids } = index.search({ data: rows[0], rows: 1, cols }, 5);
   const hits = Array.from(ids, (id) => labels[id]);
 
@@ -64,7 +78,8 @@ async function main(): Promise<void> {
   model.dispose();
 
   document.getElementById('results')!.innerHTML = hits.map((l) => `<li>${l}</li>`).join('');
-  document.getElementById('status')!.textContent = `Backend ${backend.name}: the query's 5 nearest are ${hits.join(', ')}.`;
+  document.getElementById('status')!.textContent =
+    `Backend ${backend.name}: the query's 5 nearest are ${hits.join(', ')}.`;
   document.body.dataset.result = JSON.stringify({
     backend: backend.name,
     hits,

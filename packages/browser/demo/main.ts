@@ -5,28 +5,66 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import * as tf from '@tensorflow/tfjs-core';
 import * as cbir from '../src/index.js';
 import {
-  AbortedError, arrayDataset, canvasDecoder, ConvAutoencoder, ConvAutoencoderV2, CosineIndex, downloadBytes, downloadModel, elbow, elbowPlotSpec,
-  embedImages, ExactEuclideanIndex, fileListDataset, initBrowserBackend, LSHIndex, saveBytes, saveModelToIndexedDb, trainAutoencoder,
-  type Autoencoder, type BrowserBackendName, type Features, type FileListDataset, type Index, type TrainResult,
+  AbortedError,
+  arrayDataset,
+  canvasDecoder,
+  ConvAutoencoder,
+  ConvAutoencoderV2,
+  CosineIndex,
+  downloadBytes,
+  downloadModel,
+  elbow,
+  elbowPlotSpec,
+  embedImages,
+  ExactEuclideanIndex,
+  fileListDataset,
+  initBrowserBackend,
+  LSHIndex,
+  saveBytes,
+  saveModelToIndexedDb,
+  trainAutoencoder,
+  type Autoencoder,
+  type BrowserBackendName,
+  type Features,
+  type FileListDataset,
+  type Index,
+  type TrainResult,
 } from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const state: {
-  backend?: string; data?: FileListDataset; files: File[]; urls: string[]; model?: Autoencoder; features?: Features; index?: Index;
-  epochSeconds?: number; controller?: AbortController; lastResults?: { id: string; distance: number }[];
+  backend?: string;
+  data?: FileListDataset;
+  files: File[];
+  urls: string[];
+  model?: Autoencoder;
+  features?: Features;
+  index?: Index;
+  epochSeconds?: number;
+  controller?: AbortController;
+  lastResults?: { id: string; distance: number }[];
 } = { files: [], urls: [] };
 // For the end-to-end test (and the curious): the page's state and the library it runs.
-(window as unknown as { cbirDemo: typeof state & { lib: typeof cbir; tf: typeof tf } }).cbirDemo = Object.assign(state, { lib: cbir, tf });
+(window as unknown as { cbirDemo: typeof state & { lib: typeof cbir; tf: typeof tf } }).cbirDemo = Object.assign(
+  state,
+  { lib: cbir, tf },
+);
 
-if ('serviceWorker' in navigator && location.protocol.startsWith('http')) navigator.serviceWorker.register('./sw.js').catch(() => undefined);
+if ('serviceWorker' in navigator && location.protocol.startsWith('http'))
+  navigator.serviceWorker.register('./sw.js').catch(() => undefined);
 
 const prefer = new URLSearchParams(location.search).get('backend')?.split(',') as BrowserBackendName[] | undefined;
 const backend = await initBrowserBackend({
   prefer,
-  wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded },
+  wasmPaths: {
+    'tfjs-backend-wasm.wasm': wasmPlain,
+    'tfjs-backend-wasm-simd.wasm': wasmSimd,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+  },
 });
 state.backend = backend.name;
-$('backend').textContent = `tfjs backend: ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`;
+$('backend').textContent =
+  `tfjs backend: ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`;
 document.body.dataset.backend = backend.name;
 
 function setFiles(files: File[]) {
@@ -39,8 +77,11 @@ function setFiles(files: File[]) {
   }
   state.files = state.data.files;
   state.urls = state.files.map((f) => URL.createObjectURL(f));
-  $('data-status').textContent = `${state.files.length} images${state.data.labels.length ? ` in ${state.data.labels.length} folders` : ''}.`;
-  $('thumbs').replaceChildren(...state.files.map((f, i) => tile(state.urls[i], state.data!.entry(i).id, () => searchRow(i), `thumb-${i}`)));
+  $('data-status').textContent =
+    `${state.files.length} images${state.data.labels.length ? ` in ${state.data.labels.length} folders` : ''}.`;
+  $('thumbs').replaceChildren(
+    ...state.files.map((f, i) => tile(state.urls[i], state.data!.entry(i).id, () => searchRow(i), `thumb-${i}`)),
+  );
   $<HTMLButtonElement>('train').disabled = false;
 }
 
@@ -72,7 +113,10 @@ $('train').addEventListener('click', async () => {
   state.model?.dispose();
   let model: Autoencoder;
   try {
-    model = $<HTMLSelectElement>('model').value === 'v1' ? new ConvAutoencoder({ inputSize: size, seed: 0 }) : new ConvAutoencoderV2({ inputSize: size, seed: 0 }); // seeded: the same page, the same model
+    model =
+      $<HTMLSelectElement>('model').value === 'v1'
+        ? new ConvAutoencoder({ inputSize: size, seed: 0 })
+        : new ConvAutoencoderV2({ inputSize: size, seed: 0 }); // seeded: the same page, the same model
   } catch (e) {
     $('train-status').textContent = (e as Error).message;
     return;
@@ -82,23 +126,36 @@ $('train').addEventListener('click', async () => {
   $<HTMLButtonElement>('train').disabled = true;
   $<HTMLButtonElement>('stop').disabled = false;
   const losses: { step: number; loss: number }[] = [];
-  const chart = await embed('#loss-chart', {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 420, height: 160, padding: { left: 16, top: 4, right: 4, bottom: 4 }, data: { name: 'loss', values: [] },
-    // Points on the line and whole-batch ticks: an epoch of a small folder is 2 or 3 batches, which a bare line hides.
-    mark: { type: 'line', point: true },
-    encoding: { x: { field: 'step', type: 'quantitative', title: 'batch', axis: { tickMinStep: 1, format: 'd' } }, y: { field: 'loss', type: 'quantitative', title: 'MSE', scale: { zero: false } } },
-  }, { actions: false });
+  const chart = await embed(
+    '#loss-chart',
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      width: 420,
+      height: 160,
+      padding: { left: 16, top: 4, right: 4, bottom: 4 },
+      data: { name: 'loss', values: [] },
+      // Points on the line and whole-batch ticks: an epoch of a small folder is 2 or 3 batches, which a bare line hides.
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'batch', axis: { tickMinStep: 1, format: 'd' } },
+        y: { field: 'loss', type: 'quantitative', title: 'MSE', scale: { zero: false } },
+      },
+    },
+    { actions: false },
+  );
   const started = performance.now();
   try {
     // Stop ends training at a batch boundary with an AbortedError holding the result so far: the page goes on with it.
     const result = await trainAutoencoder(model, state.data, {
-      epochs, signal: state.controller.signal,
+      epochs,
+      signal: state.controller.signal,
       onProgress: (e) => {
         if (e.stage === 'train') {
           const point = { step: losses.length, loss: e.loss };
           losses.push(point);
           chart.view.insert('loss', [point]).run();
-          $('train-status').textContent = `epoch ${e.epoch + 1}/${e.epochs}, batch ${e.batch + 1}/${e.batches}: loss ${e.loss.toFixed(4)}, ${e.imagesPerSec.toFixed(1)} images/s`;
+          $('train-status').textContent =
+            `epoch ${e.epoch + 1}/${e.epochs}, batch ${e.batch + 1}/${e.batches}: loss ${e.loss.toFixed(4)}, ${e.imagesPerSec.toFixed(1)} images/s`;
         } else if (e.stage === 'epoch') state.epochSeconds = e.seconds;
       },
     }).then(
@@ -108,10 +165,12 @@ $('train').addEventListener('click', async () => {
         throw e;
       },
     );
-    $('train-status').textContent = `${result.stopped ? 'stopped' : 'trained'}: ${result.history.length} epoch(s), best validation loss ${result.bestValLoss.toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(1)} s` +
+    $('train-status').textContent =
+      `${result.stopped ? 'stopped' : 'trained'}: ${result.history.length} epoch(s), best validation loss ${result.bestValLoss.toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(1)} s` +
       `${state.epochSeconds ? ` (last epoch ${state.epochSeconds.toFixed(2)} s)` : ''}. Embedding...`;
     state.features = await embedImages(model, state.data);
-    $('train-status').textContent += ` done: ${state.features.matrix.rows} features of dim ${state.features.matrix.cols}.`;
+    $('train-status').textContent +=
+      ` done: ${state.features.matrix.rows} features of dim ${state.features.matrix.cols}.`;
     document.body.dataset.trained = 'true';
     for (const id of ['build', 'elbow']) $<HTMLButtonElement>(id).disabled = false;
   } catch (e) {
@@ -127,9 +186,18 @@ $('build').addEventListener('click', () => {
   const f = state.features!;
   const dim = f.matrix.cols;
   const type = $<HTMLSelectElement>('index-type').value;
-  const index: Index = type === 'cosine' ? new CosineIndex(dim) : type === 'lsh' ? new LSHIndex({ inputDim: dim, hashSize: 8, numHashtables: 8, centre: true, seed: 0 }) : new ExactEuclideanIndex(dim);
+  const index: Index =
+    type === 'cosine'
+      ? new CosineIndex(dim)
+      : type === 'lsh'
+        ? new LSHIndex({ inputDim: dim, hashSize: 8, numHashtables: 8, centre: true, seed: 0 })
+        : new ExactEuclideanIndex(dim);
   try {
-    index.add(f.matrix, undefined, f.ids.map((id, i) => ({ path: id, label: f.labels[i] })));
+    index.add(
+      f.matrix,
+      undefined,
+      f.ids.map((id, i) => ({ path: id, label: f.labels[i] })),
+    );
   } catch (e) {
     $('index-status').textContent = (e as Error).message;
     return;
@@ -163,12 +231,28 @@ function showResults(queryCaption: string, querySrc: string, vector: Float32Arra
     return;
   }
   const k = Math.min(10, state.index.size - (self === undefined ? 0 : 1));
-  const res = state.index.search({ data: vector, rows: 1, cols: vector.length }, Math.min(state.index.size, k + (self === undefined ? 0 : 1)));
-  const hits = cbir.searchHits(state.index, res).filter((h) => h.id !== self).slice(0, k);
+  const res = state.index.search(
+    { data: vector, rows: 1, cols: vector.length },
+    Math.min(state.index.size, k + (self === undefined ? 0 : 1)),
+  );
+  const hits = cbir
+    .searchHits(state.index, res)
+    .filter((h) => h.id !== self)
+    .slice(0, k);
   state.lastResults = hits.map((h) => ({ id: state.features!.ids[h.id], distance: h.distance }));
   const q = tile(querySrc, queryCaption);
   q.classList.add('query');
-  $('results').replaceChildren(q, ...hits.map((h, j) => tile(state.urls[h.id], `#${j + 1} ${h.distance.toFixed(3)} ${state.features!.ids[h.id].split('/').pop()}`, undefined, `result-${j}`)));
+  $('results').replaceChildren(
+    q,
+    ...hits.map((h, j) =>
+      tile(
+        state.urls[h.id],
+        `#${j + 1} ${h.distance.toFixed(3)} ${state.features!.ids[h.id].split('/').pop()}`,
+        undefined,
+        `result-${j}`,
+      ),
+    ),
+  );
   $('search-status').textContent = `${hits.length} nearest to ${queryCaption}`;
   document.body.dataset.searched = String(hits.length);
 }
@@ -184,6 +268,8 @@ $('query').addEventListener('change', async (e) => {
   if (!file || !state.model || !state.features) return;
   const size = state.model.inputSize;
   const image = await canvasDecoder({ size }).decode(file);
-  const q = await embedImages(state.model, arrayDataset(size, [{ id: file.name, image }]), { reducer: state.features.reducer });
+  const q = await embedImages(state.model, arrayDataset(size, [{ id: file.name, image }]), {
+    reducer: state.features.reducer,
+  });
   showResults(`${file.name} (new)`, URL.createObjectURL(file), q.matrix.data);
 });

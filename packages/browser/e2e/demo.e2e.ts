@@ -10,13 +10,26 @@ import * as tf from '@tensorflow/tfjs-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConvAutoencoderV2, directoryDataset, embedImages, initNodeBackend, loadIndex, loadModel, saveModel } from 'cbir-node';
+import {
+  ConvAutoencoderV2,
+  directoryDataset,
+  embedImages,
+  initNodeBackend,
+  loadIndex,
+  loadModel,
+  saveModel,
+} from 'cbir-node';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = join(here, '../dist-demo');
 const output = join(here, '../../../e2e-output');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const COLOURS: Record<string, [number, number, number]> = { red: [210, 40, 40], green: [40, 190, 60], blue: [40, 70, 210], yellow: [220, 200, 40] };
+const COLOURS: Record<string, [number, number, number]> = {
+  red: [210, 40, 40],
+  green: [40, 190, 60],
+  blue: [40, 70, 210],
+  yellow: [220, 200, 40],
+};
 
 /** 40 images, 32 x 32 (the model's size: no resampling, so the page and Node see the same pixels), 10 per colour. */
 async function images(): Promise<{ name: string; mimeType: string; buffer: Buffer }[]> {
@@ -25,16 +38,28 @@ async function images(): Promise<{ name: string; mimeType: string; buffer: Buffe
     for (let i = 0; i < 10; i++) {
       const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" fill="rgb(${r},${g},${b})"/>
         <circle cx="${6 + i * 2}" cy="${10 + (i % 4) * 4}" r="${3 + (i % 5)}" fill="rgb(${255 - r},${255 - g},${255 - b})"/></svg>`;
-      out.push({ name: `${colour}-${String(i).padStart(2, '0')}.png`, mimeType: 'image/png', buffer: await sharp(Buffer.from(svg)).png().toBuffer() });
+      out.push({
+        name: `${colour}-${String(i).padStart(2, '0')}.png`,
+        mimeType: 'image/png',
+        buffer: await sharp(Buffer.from(svg)).png().toBuffer(),
+      });
     }
   }
   return out;
 }
 
 function serve(root: string): Promise<Server> {
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+  const types: Record<string, string> = {
+    '.html': 'text/html',
+    '.js': 'text/javascript',
+    '.css': 'text/css',
+    '.wasm': 'application/wasm',
+    '.json': 'application/json',
+  };
   const server = createServer(async (req, res) => {
-    const path = normalize(join(root, decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/\/$/, '/index.html')));
+    const path = normalize(
+      join(root, decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/\/$/, '/index.html')),
+    );
     if (!path.startsWith(root)) return void res.writeHead(403).end();
     try {
       const body = await readFile(path);
@@ -82,13 +107,17 @@ describe('the demo page in Chromium', () => {
     await page.click('#train');
     await page.waitForSelector('body[data-trained="true"]', { timeout: 300_000 });
     const epochSeconds = await page.evaluate(() => (window as any).cbirDemo.epochSeconds as number);
-    console.log(`one epoch of ConvAutoencoderV2 at 32x32 on 34 images (85%), wasm in Chromium: ${epochSeconds.toFixed(2)} s; ${await page.textContent('#train-status')}`);
+    console.log(
+      `one epoch of ConvAutoencoderV2 at 32x32 on 34 images (85%), wasm in Chromium: ${epochSeconds.toFixed(2)} s; ${await page.textContent('#train-status')}`,
+    );
 
     await page.click('#build');
     await page.waitForSelector('body[data-indexed="exact"]');
     await page.click('[data-testid="thumb-0"]');
     await page.waitForSelector('body[data-searched="10"]');
-    const results = await page.evaluate(() => (window as any).cbirDemo.lastResults as { id: string; distance: number }[]);
+    const results = await page.evaluate(
+      () => (window as any).cbirDemo.lastResults as { id: string; distance: number }[],
+    );
     expect(results).toHaveLength(10);
     // The query (files sort by name: blue-00.png first) is not listed as its own first result, as the CLI does.
     expect(results.map((r) => r.id)).not.toContain('blue-00.png');
@@ -109,7 +138,9 @@ describe('the demo page in Chromium', () => {
     const png = files[5].buffer;
     const pagePixels = await page.evaluate(async (bytes) => {
       const { lib } = (window as any).cbirDemo;
-      const image = await lib.canvasDecoder({ size: 32 }).decode(new Blob([new Uint8Array(bytes)], { type: 'image/png' }));
+      const image = await lib
+        .canvasDecoder({ size: 32 })
+        .decode(new Blob([new Uint8Array(bytes)], { type: 'image/png' }));
       return Array.from(image.data as Uint8Array);
     }, Array.from(png));
     const { data } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -119,14 +150,21 @@ describe('the demo page in Chromium', () => {
   it('keeps the model and the index in IndexedDB across a reload', async () => {
     await page.click('#save');
     await expect.poll(() => page.textContent('#index-status')).toContain('saved in this browser');
-    const before = await page.evaluate(() => Array.from((window as any).cbirDemo.features.matrix.data.slice(0, 8) as Float32Array));
+    const before = await page.evaluate(() =>
+      Array.from((window as any).cbirDemo.features.matrix.data.slice(0, 8) as Float32Array),
+    );
     await page.reload();
     await page.waitForSelector('body[data-backend="wasm"]', { timeout: 60_000 });
     const after = await page.evaluate(async () => {
       const { lib } = (window as any).cbirDemo;
       const { model, metadata } = await lib.loadModelFromIndexedDb('demo');
       const index = lib.deserializeIndex(await lib.loadBytes('index:demo'), 'index:demo');
-      return { architecture: metadata.architecture, inputSize: model.inputSize, size: index.size, vector: Array.from(index.vector(0) as Float32Array).slice(0, 8) };
+      return {
+        architecture: metadata.architecture,
+        inputSize: model.inputSize,
+        size: index.size,
+        vector: Array.from(index.vector(0) as Float32Array).slice(0, 8),
+      };
     });
     expect(after).toMatchObject({ architecture: 'ConvAutoencoderV2', inputSize: 32, size: 40 });
     expect(after.vector).toHaveLength(8);
@@ -157,7 +195,9 @@ describe('the demo page in Chromium', () => {
     await mkdir(imagesDir);
     for (const f of files) await writeFile(join(imagesDir, f.name), f.buffer);
     const nodeFeatures = await embedImages(model, await directoryDataset(imagesDir, { size: 32 }));
-    const pageFeatures = await page.evaluate(() => Array.from((window as any).cbirDemo.features.matrix.data as Float32Array));
+    const pageFeatures = await page.evaluate(() =>
+      Array.from((window as any).cbirDemo.features.matrix.data as Float32Array),
+    );
     expect(pageFeatures).toHaveLength(nodeFeatures.matrix.data.length);
     let maxDiff = 0;
     pageFeatures.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - nodeFeatures.matrix.data[i]))));
@@ -170,18 +210,23 @@ describe('the demo page in Chromium', () => {
     await saveModel(fresh, join(dir, 'node-model'));
     const json = await readFile(join(dir, 'node-model', 'model.json'));
     // saveModel names the weights file by its checksum; model.json says which it is.
-    const weights = await readFile(join(dir, 'node-model', JSON.parse(json.toString('utf8')).weightsManifest[0].paths[0]));
+    const weights = await readFile(
+      join(dir, 'node-model', JSON.parse(json.toString('utf8')).weightsManifest[0].paths[0]),
+    );
     const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
     const z = fresh.encode(x);
     const inNode = Array.from(z.dataSync());
     // Bytes cross into the page as base64 (a 13 MB array of numbers takes a minute to serialise).
-    const inPage = await page.evaluate(async ([j, w, input]) => {
-      const { lib, tf: ptf } = (window as any).cbirDemo;
-      const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const { model } = await lib.modelFromUploads(new Blob([bytes(j)]), new Blob([bytes(w)]));
-      const t = model.encode(ptf.tensor4d(input, [1, 32, 32, 3]));
-      return Array.from(t.dataSync() as Float32Array);
-    }, [json.toString('base64'), weights.toString('base64'), Array.from(x.dataSync())] as const);
+    const inPage = await page.evaluate(
+      async ([j, w, input]) => {
+        const { lib, tf: ptf } = (window as any).cbirDemo;
+        const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const { model } = await lib.modelFromUploads(new Blob([bytes(j)]), new Blob([bytes(w)]));
+        const t = model.encode(ptf.tensor4d(input, [1, 32, 32, 3]));
+        return Array.from(t.dataSync() as Float32Array);
+      },
+      [json.toString('base64'), weights.toString('base64'), Array.from(x.dataSync())] as const,
+    );
     tf.dispose([x, z]);
     expect(inPage).toHaveLength(inNode.length);
     inPage.forEach((v, i) => expect(Math.abs(v - inNode[i])).toBeLessThan(1e-4));
@@ -217,7 +262,9 @@ describe('the demo page in Chromium', () => {
     await page.setInputFiles('#files', files, { timeout: 120_000 });
     await page.click('#train', { timeout: 120_000 });
     await page.waitForSelector('body[data-trained="true"]', { timeout: 300_000 });
-    console.log(`one epoch on ${chosen}: ${(await page.evaluate(() => (window as any).cbirDemo.epochSeconds as number)).toFixed(2)} s`);
+    console.log(
+      `one epoch on ${chosen}: ${(await page.evaluate(() => (window as any).cbirDemo.epochSeconds as number)).toFixed(2)} s`,
+    );
   });
 
   it('skips WebGL on a software rasterizer: headless Chromium draws with SwiftShader, where wasm is far faster', async () => {

@@ -25,7 +25,9 @@ export interface InitBrowserBackendOptions {
 
 /** The renderer WebGL draws with, from WEBGL_debug_renderer_info (undefined where the browser hides it). */
 function webglRenderer(): string | undefined {
-  const canvas = (globalThis as { document?: { createElement(t: string): { getContext(k: string): unknown } } }).document?.createElement('canvas');
+  const canvas = (
+    globalThis as { document?: { createElement(t: string): { getContext(k: string): unknown } } }
+  ).document?.createElement('canvas');
   const gl = (canvas?.getContext('webgl2') ?? canvas?.getContext('webgl')) as
     | { getExtension(n: string): { UNMASKED_RENDERER_WEBGL: number } | null; getParameter(p: number): unknown }
     | null
@@ -47,14 +49,17 @@ export interface BrowserBackendChoice {
 
 const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<void>> = {
   async webgpu() {
-    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) throw new Error('navigator.gpu is not available (WebGPU is off or unsupported)');
+    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu)
+      throw new Error('navigator.gpu is not available (WebGPU is off or unsupported)');
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise (no adapter)');
   },
   async webgl(o) {
     const renderer = webglRenderer();
     if (renderer && isSoftwareRenderer(renderer) && !o.allowSoftwareWebgl) {
-      throw new Error(`WebGL runs on a software rasterizer (${renderer}), slower than wasm; allowSoftwareWebgl: true uses it anyway`);
+      throw new Error(
+        `WebGL runs on a software rasterizer (${renderer}), slower than wasm; allowSoftwareWebgl: true uses it anyway`,
+      );
     }
     await import('@tensorflow/tfjs-backend-webgl');
     if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend did not initialise (no WebGL context)');
@@ -84,7 +89,10 @@ const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<
  */
 export async function initBrowserBackend(options: InitBrowserBackendOptions = {}): Promise<BrowserBackendChoice> {
   const prefer = options.prefer ?? ['webgpu', 'webgl', 'wasm', 'cpu'];
-  const tryers = Object.fromEntries(Object.entries(TRY).map(([n, f]) => [n, () => f(options)])) as Record<BrowserBackendName, () => Promise<void>>;
+  const tryers = Object.fromEntries(Object.entries(TRY).map(([n, f]) => [n, () => f(options)])) as Record<
+    BrowserBackendName,
+    () => Promise<void>
+  >;
   // The main thread may not compile cbir's SIMD kernels (over 4 KB) synchronously: compile them now.
   await prepareSimdKernels();
   return chooseBackend('initBrowserBackend', prefer, tryers);

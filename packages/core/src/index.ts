@@ -18,7 +18,13 @@ export {
   throwIfAborted,
   type CbirErrorCode,
 } from './errors.js';
-export { Autoencoder, encodeChunkSize, type AutoencoderOptions, type AutoencoderArchitecture, type SummaryRow } from './models/autoencoder.js';
+export {
+  Autoencoder,
+  encodeChunkSize,
+  type AutoencoderOptions,
+  type AutoencoderArchitecture,
+  type SummaryRow,
+} from './models/autoencoder.js';
 export { ConvAutoencoder, CONV_AUTOENCODER } from './models/conv-autoencoder.js';
 export { ConvAutoencoderV2, CONV_AUTOENCODER_V2 } from './models/conv-autoencoder-v2.js';
 export type { TorchModuleSpec, TorchConvSpec } from './models/torch-modules.js';
@@ -44,14 +50,41 @@ export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './tfjs-kerne
 export { type ProgressEvent, type LongRunning } from './progress.js';
 export { Rng } from './utils/rng.js';
 export { RandomState, trainTestSplit, type TrainTestSplit } from './utils/random-state.js';
-export { prepareSimdKernels, setSimdThreads, withoutSimdThreads, SIMD_KERNEL_NAMES, type SimdThreadPool, type SimdKernelName } from './compute/wasm-simd/simd-kernels.js';
+export {
+  prepareSimdKernels,
+  setSimdThreads,
+  withoutSimdThreads,
+  SIMD_KERNEL_NAMES,
+  type SimdThreadPool,
+  type SimdKernelName,
+} from './compute/wasm-simd/simd-kernels.js';
 export { chooseBackend } from './utils/choose-backend.js';
 export { type ImageDataset, type DatasetEntry, arrayDataset } from './data/image-dataset.js';
 export { Adam, type AdamOptions, type AdamState, type AdamSnapshot } from './training/adam.js';
-export { serializeCheckpoint, deserializeCheckpoint, type Checkpoint, type EpochRecord } from './training/checkpoint.js';
-export { trainAutoencoder, splitIndices, mseGradients, type TrainOptions, type TrainResult } from './training/train-autoencoder.js';
+export {
+  serializeCheckpoint,
+  deserializeCheckpoint,
+  type Checkpoint,
+  type EpochRecord,
+} from './training/checkpoint.js';
+export {
+  trainAutoencoder,
+  splitIndices,
+  mseGradients,
+  type TrainOptions,
+  type TrainResult,
+} from './training/train-autoencoder.js';
 export { type Matrix, selectRows } from './matrix.js';
-export { type ReduceSpec, type ReducerState, parseReduce, reduceLatent, latentToChw, projectionMatrix, serializeReducer, deserializeReducer } from './embedding/reducer.js';
+export {
+  type ReduceSpec,
+  type ReducerState,
+  parseReduce,
+  reduceLatent,
+  latentToChw,
+  projectionMatrix,
+  serializeReducer,
+  deserializeReducer,
+} from './embedding/reducer.js';
 export { fitPca } from './embedding/pca.js';
 export { embedImages, l2Normalize, type EmbedOptions, type Features } from './embedding/embed-images.js';
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
@@ -59,30 +92,92 @@ export { readFeatures, type ReadFeaturesOptions } from './embedding/read-feature
 export { modelFingerprint, pipelineMismatch, type EmbeddingPipeline } from './embedding/pipeline.js';
 export { checkMatrix, checkK, emptyResult, resolveIds } from './indexes/index.js';
 export { writeIndexFile, indexFileParts } from './indexes/flat-store.js';
-export { type Index, type AsyncIndex, asAsyncIndex, type Metric, type SearchResult, type ItemMetadata, type SearchHit, searchHits } from './indexes/index.js';
+export {
+  type Index,
+  type AsyncIndex,
+  asAsyncIndex,
+  type Metric,
+  type SearchResult,
+  type ItemMetadata,
+  type SearchHit,
+  searchHits,
+} from './indexes/index.js';
 export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex, normalizeRows } from './indexes/cosine-index.js';
 export { LSHIndex, lshashPlanes, type LSHIndexOptions, type LSHDistance } from './indexes/lsh-index.js';
 export { deserializeIndex } from './indexes/deserialize-index.js';
-export { createIndex, indexKind, indexKinds, registerIndexKind, LSH_DEFAULTS, type IndexCapabilities, type IndexFileReader, type IndexKind } from './indexes/registry.js';
+export {
+  createIndex,
+  indexKind,
+  indexKinds,
+  registerIndexKind,
+  LSH_DEFAULTS,
+  type IndexCapabilities,
+  type IndexFileReader,
+  type IndexKind,
+} from './indexes/registry.js';
 export { readLshashPickle, type LshashPickleOptions } from './indexes/lshash-pickle.js';
 export { KMeans, type KMeansOptions } from './cluster/kmeans.js';
 export { MiniBatchKMeans, type MiniBatchKMeansOptions } from './cluster/mini-batch-kmeans.js';
 export { type KMeansInit, type CentroidClustererOptions } from './cluster/centroid-clusterer.js';
 export { elbow, distortion, type ElbowOptions, type ElbowPoint } from './cluster/elbow.js';
-export { silhouetteSamples, silhouetteScore, type SilhouetteOptions, type SilhouetteScoreOptions } from './cluster/silhouette.js';
+export {
+  silhouetteSamples,
+  silhouetteScore,
+  type SilhouetteOptions,
+  type SilhouetteScoreOptions,
+} from './cluster/silhouette.js';
 export { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from './features/color-histogram.js';
-export { orbDescriptors, ORB_DESCRIPTOR_BYTES, type OpenCv, type OpenCvMat, type OpenCvOrb, type OpenCvKeyPoints, type OrbOptions } from './features/orb.js';
-export { BagOfVisualWords, descriptorMatrix, type BagOfVisualWordsOptions, type DescriptorEncoding } from './features/bag-of-visual-words.js';
-export { elbowPlotSpec, silhouettePlotSpec, silhouetteAnalysisSpec, clusterScatterSpec, trainingCurveSpec, type VegaLiteSpec } from './plots/plot-specs.js';
+export {
+  orbDescriptors,
+  ORB_DESCRIPTOR_BYTES,
+  type OpenCv,
+  type OpenCvMat,
+  type OpenCvOrb,
+  type OpenCvKeyPoints,
+  type OrbOptions,
+} from './features/orb.js';
+export {
+  BagOfVisualWords,
+  descriptorMatrix,
+  type BagOfVisualWordsOptions,
+  type DescriptorEncoding,
+} from './features/bag-of-visual-words.js';
+export {
+  elbowPlotSpec,
+  silhouettePlotSpec,
+  silhouetteAnalysisSpec,
+  clusterScatterSpec,
+  trainingCurveSpec,
+  type VegaLiteSpec,
+} from './plots/plot-specs.js';
 export { mapImages, extractFeatures, extractDataset, type PerImage } from './features/extract-features.js';
 export { type FeatureExtractor, type ExtractorSpec, extractMatrix, extractOne } from './features/extractor.js';
-export { registerExtractor, createExtractor, extractorKinds, type ExtractorContext, type ExtractorFactory } from './features/registry.js';
+export {
+  registerExtractor,
+  createExtractor,
+  extractorKinds,
+  type ExtractorContext,
+  type ExtractorFactory,
+} from './features/registry.js';
 export { AutoencoderExtractor } from './features/autoencoder-extractor.js';
 export { BowExtractor } from './features/bow-extractor.js';
 export { FusionExtractor, type FusionMember } from './features/fusion-extractor.js';
-export { PretrainedExtractor, tfjsModelFingerprint, type PretrainedOptions, type TfjsModel } from './features/pretrained.js';
-export { BlockExtractor, DEFAULT_FUSION, hellinger, chiSquare, type BlockSpec, type BlockNorm, type BlockKind } from './features/block-extractor.js';
+export {
+  PretrainedExtractor,
+  tfjsModelFingerprint,
+  type PretrainedOptions,
+  type TfjsModel,
+} from './features/pretrained.js';
+export {
+  BlockExtractor,
+  DEFAULT_FUSION,
+  hellinger,
+  chiSquare,
+  type BlockSpec,
+  type BlockNorm,
+  type BlockKind,
+} from './features/block-extractor.js';
 export {
   colorGrid,
   colorGridDim,
@@ -95,7 +190,13 @@ export {
   type HogOptions,
 } from './features/hand-crafted.js';
 export { resizeArea, resizeShortSide, cropImage, toGray, toLab, toRgb, type GrayImage } from './image/image-ops.js';
-export { modelToArtifacts, modelFromArtifacts, modelToFiles, modelFromFiles, type ModelMetadata } from './io/model-artifacts.js';
+export {
+  modelToArtifacts,
+  modelFromArtifacts,
+  modelToFiles,
+  modelFromFiles,
+  type ModelMetadata,
+} from './io/model-artifacts.js';
 export {
   DiffusionReranker,
   QueryExpansionReranker,
@@ -109,4 +210,11 @@ export {
   type QueryExpansionOptions,
 } from './rerank/rerank.js';
 export { type SavedSpec } from './io/saved-spec.js';
-export { precisionAtK, averagePrecision, recallAtK, evaluateRetrieval, evaluateRetrievalAsync, type RetrievalReport } from './eval/metrics.js';
+export {
+  precisionAtK,
+  averagePrecision,
+  recallAtK,
+  evaluateRetrieval,
+  evaluateRetrievalAsync,
+  type RetrievalReport,
+} from './eval/metrics.js';

@@ -12,13 +12,25 @@ export interface Matrix {
  * finds the first NaN or infinity (index into `data`, or -1); callers holding `m` in SIMD memory pass a faster one.
  * @internal
  */
-export function checkFiniteMatrix(where: string, m: Matrix, what: string, firstNonFinite: (m: Matrix) => number = firstNonFiniteJs): void {
+export function checkFiniteMatrix(
+  where: string,
+  m: Matrix,
+  what: string,
+  firstNonFinite: (m: Matrix) => number = firstNonFiniteJs,
+): void {
   if (!m || !(m.data instanceof Float32Array) || m.data.length !== m.rows * m.cols || m.cols < 1) {
-    throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} must be a Matrix { data: Float32Array, rows, cols } with data.length = rows * cols.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: ${what} must be a Matrix { data: Float32Array, rows, cols } with data.length = rows * cols.`,
+    );
   }
   if (m.rows === 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} is empty (0 rows).`);
   const i = firstNonFinite(m);
-  if (i >= 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} row ${Math.floor(i / m.cols)} has a non-finite value (${m.data[i]}) at column ${i % m.cols}.`);
+  if (i >= 0)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: ${what} row ${Math.floor(i / m.cols)} has a non-finite value (${m.data[i]}) at column ${i % m.cols}.`,
+    );
 }
 
 /** The index of the first NaN or infinity in `m.data`, or -1. @internal */

@@ -1,7 +1,23 @@
 /** Progress events of long calls. Only the CLI and the demo page render them; core never prints. */
 export type ProgressEvent =
-  | { stage: 'train'; epoch: number; epochs: number; batch: number; batches: number; loss: number; imagesPerSec: number }
-  | { stage: 'epoch'; epoch: number; epochs: number; trainLoss: number; valLoss: number; best: boolean; seconds: number }
+  | {
+      stage: 'train';
+      epoch: number;
+      epochs: number;
+      batch: number;
+      batches: number;
+      loss: number;
+      imagesPerSec: number;
+    }
+  | {
+      stage: 'epoch';
+      epoch: number;
+      epochs: number;
+      trainLoss: number;
+      valLoss: number;
+      best: boolean;
+      seconds: number;
+    }
   | { stage: 'embed' | 'load' | 'index'; done: number; total?: number }
   | { stage: 'kmeans'; iteration: number; inertia: number }
   | { stage: 'warning'; code: string; message: string };

@@ -6,7 +6,13 @@ export { writeFileAtomic } from './io/atomic-write.js';
 export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';
 export { ParallelExtractor, type ParallelExtractorOptions } from './parallel-extractor.js';
 export { SimdThreads, type SimdThreadsOptions } from './simd-threads.js';
-export { directoryDataset, skippedNote, IMAGE_EXTENSIONS, type DirectoryDataset, type DirectoryDatasetOptions } from './dataset/directory-dataset.js';
+export {
+  directoryDataset,
+  skippedNote,
+  IMAGE_EXTENSIONS,
+  type DirectoryDataset,
+  type DirectoryDatasetOptions,
+} from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';
 export { loadTfjsModel } from './io/tfjs-model.js';
 export { saveIndex, loadIndex } from './io/index-files.js';
@@ -15,8 +21,18 @@ export { renderSvg, writePlot } from './plots/write-plot.js';
 export { loadOpenCv } from './features/load-opencv.js';
 export { loadFeatures, saveFeatures } from './io/feature-files.js';
 export { exportFashionMnist, FASHION_MNIST_CLASSES, type ExportFashionMnistOptions } from './dataset/fashion-mnist.js';
-export { HnswIndex, registerNodeIndexKinds, type HnswIndexOptions, type Resolved as HnswResolvedOptions } from './indexes/hnsw-index.js';
-export { LanceIndex, type LanceIndexOptions, type LanceAnnOptions, type LanceSearchOptions } from './indexes/lance-index.js';
+export {
+  HnswIndex,
+  registerNodeIndexKinds,
+  type HnswIndexOptions,
+  type Resolved as HnswResolvedOptions,
+} from './indexes/hnsw-index.js';
+export {
+  LanceIndex,
+  type LanceIndexOptions,
+  type LanceAnnOptions,
+  type LanceSearchOptions,
+} from './indexes/lance-index.js';
 export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModelArgs } from './query/query-embedder.js';
 export { createSearchServer, type SearchServerOptions } from './serve/server.js';
 export { readClusterAssignments, type ClusterAssignments } from './serve/clusters.js';

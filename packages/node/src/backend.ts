@@ -73,7 +73,8 @@ let installed: { threads: number; pool?: SimdThreads } = { threads: 1 };
 
 /** Installs SIMD threads once per thread count (initNodeBackend may be called again, e.g. to switch backends). */
 function setSimdKernelThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new CbirError('INVALID_ARGUMENT', `initNodeBackend: threads must be a positive integer, got ${threads}.`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new CbirError('INVALID_ARGUMENT', `initNodeBackend: threads must be a positive integer, got ${threads}.`);
   if (installed.threads === threads) return;
   void installed.pool?.close();
   const pool = threads > 1 ? new SimdThreads(threads - 1) : undefined;
@@ -102,7 +103,11 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTenso
 export async function initNodeBackend(options: InitNodeBackendOptions = {}): Promise<BackendChoice> {
   const simd = await prepareSimdKernels();
   if (simd) setSimdKernelThreads(options.threads ?? availableParallelism());
-  const { name, skipped } = await chooseBackend('initNodeBackend', options.prefer ?? ['tensorflow', 'wasm', 'cpu'], TRY,
-    'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.');
+  const { name, skipped } = await chooseBackend(
+    'initNodeBackend',
+    options.prefer ?? ['tensorflow', 'wasm', 'cpu'],
+    TRY,
+    'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.',
+  );
   return { name, tfjsBackend: tf.getBackend(), skipped, simdThreads: simd ? installed.threads : 0 };
 }

@@ -71,7 +71,14 @@ export class EncoderPool {
       // A worker that throws or exits takes its pending work with it: the callers get a WORKER_FAILED error, not a hang.
       const fail = (why: string, cause?: unknown) => {
         this.broken ??= why;
-        for (const p of this.pending.values()) p.reject(new CbirError('WORKER_FAILED', `EncoderPool: a worker ${why}; its images were not encoded. Create a new pool.`, { cause }));
+        for (const p of this.pending.values())
+          p.reject(
+            new CbirError(
+              'WORKER_FAILED',
+              `EncoderPool: a worker ${why}; its images were not encoded. Create a new pool.`,
+              { cause },
+            ),
+          );
         this.pending.clear();
       };
       worker.on('error', (e) => fail(`failed (${(e as Error).message})`, e));
@@ -87,24 +94,34 @@ export class EncoderPool {
    */
   static async create(model: Autoencoder, options: EncoderPoolOptions = {}): Promise<EncoderPool> {
     const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) throw new CbirError('INVALID_ARGUMENT', `EncoderPool.create: threads must be a positive integer, got ${threads}.`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `EncoderPool.create: threads must be a positive integer, got ${threads}.`,
+      );
     const count = threads - 1;
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.encoder.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.encoder.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const url = new URL('./workers/encoder-worker.js', import.meta.url);
     let cbirKernels = true;
     const workers = await Promise.all(
-      Array.from({ length: count }, () => new Promise<Worker>((resolve, reject) => {
-        const worker = new Worker(url, { workerData: { artifacts, backend: 'wasm', chunk: model.encodeChunk } });
-        worker.once('message', (m: { cbirKernels: boolean }) => {
-          cbirKernels &&= m.cbirKernels;
-          resolve(worker);
-        });
-        worker.once('error', reject);
-      })),
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<Worker>((resolve, reject) => {
+            const worker = new Worker(url, { workerData: { artifacts, backend: 'wasm', chunk: model.encodeChunk } });
+            worker.once('message', (m: { cbirKernels: boolean }) => {
+              cbirKernels &&= m.cbirKernels;
+              resolve(worker);
+            });
+            worker.once('error', reject);
+          }),
+      ),
     );
     const local = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
     const [c, h, w] = model.latentShape;
@@ -125,10 +142,13 @@ export class EncoderPool {
    * @throws {@link cbir-core!DimensionMismatchError | DimensionMismatchError} if `pixels.length` is not `n * inputSize^2 * 3`.
    */
   async encode(pixels: Float32Array, n: number): Promise<Float32Array> {
-    if (this.broken) throw new CbirError('WORKER_FAILED', `EncoderPool.encode: a worker ${this.broken}; create a new pool.`);
+    if (this.broken)
+      throw new CbirError('WORKER_FAILED', `EncoderPool.encode: a worker ${this.broken}; create a new pool.`);
     const per = this.inputSize * this.inputSize * 3;
     if (pixels.length !== n * per) {
-      throw new DimensionMismatchError(`EncoderPool.encode: expected ${n} x ${this.inputSize}x${this.inputSize}x3 = ${n * per} values, got ${pixels.length}.`);
+      throw new DimensionMismatchError(
+        `EncoderPool.encode: expected ${n} x ${this.inputSize}x${this.inputSize}x3 = ${n * per} values, got ${pixels.length}.`,
+      );
     }
     const latent = this.latentShape[0] * this.latentShape[1] * this.latentShape[2];
     // Equal shares; the calling thread takes the last one and encodes it while the workers encode theirs.
@@ -167,10 +187,12 @@ export class EncoderPool {
     const step = Math.ceil((n - lo) / Math.ceil((n - lo) / this.chunk)); // equal chunks
     for (let i = lo; i < n; i += step) {
       const m = Math.min(step, n - i);
-      const z = withoutSimdThreads(() => tf.tidy(() => {
-        const x = tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, this.inputSize, this.inputSize, 3]);
-        return this.local.apply(x, { training: false }) as tf.Tensor;
-      }));
+      const z = withoutSimdThreads(() =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, this.inputSize, this.inputSize, 3]);
+          return this.local.apply(x, { training: false }) as tf.Tensor;
+        }),
+      );
       out.set(z.dataSync(), i * latent);
       z.dispose();
     }
@@ -188,4 +210,3 @@ export class EncoderPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
-

@@ -8,15 +8,24 @@ import { BackendUnavailableError } from 'cbir-core';
 export const OPTIONAL = {
   vega: { version: '6.2.0', for: 'plots (cbir cluster, bow, quickstart; writePlot)' },
   'vega-lite': { version: '6.4.1', for: 'plots (cbir cluster, bow, quickstart; writePlot)' },
-  '@techstark/opencv-js': { version: '4.12.0-release.1', for: 'ORB features (cbir bow, cbir features --kind bow; loadOpenCv)' },
-  '@tensorflow/tfjs-converter': { version: '4.22.0', for: 'tfjs graph models (cbir features --kind tfjs-model; loadTfjsModel)' },
+  '@techstark/opencv-js': {
+    version: '4.12.0-release.1',
+    for: 'ORB features (cbir bow, cbir features --kind bow; loadOpenCv)',
+  },
+  '@tensorflow/tfjs-converter': {
+    version: '4.22.0',
+    for: 'tfjs graph models (cbir features --kind tfjs-model; loadTfjsModel)',
+  },
 } as const;
 
 /** Whether `e` says that `name` itself is not installed (not that something inside it failed). */
 function missing(e: unknown, name: string): boolean {
   const err = e as NodeJS.ErrnoException;
   const message = String(err?.message);
-  return (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && [`'${name}'`, `"${name}"`, `'${name}/`].some((q) => message.includes(q));
+  return (
+    (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') &&
+    [`'${name}'`, `"${name}"`, `'${name}/`].some((q) => message.includes(q))
+  );
 }
 
 /** Loads the optional dependencies `names` with `load`, or throws a {@link cbir-core!BackendUnavailableError | BackendUnavailableError} saying how to install them. */

@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CbirError, createExtractor, type ExtractorSpec, type FeatureExtractor, type Matrix, type RawImage } from 'cbir-core';
+import {
+  CbirError,
+  createExtractor,
+  type ExtractorSpec,
+  type FeatureExtractor,
+  type Matrix,
+  type RawImage,
+} from 'cbir-core';
 
 /** Options of {@link ParallelExtractor.create}. */
 export interface ParallelExtractorOptions {
@@ -29,7 +36,10 @@ export class ParallelExtractor implements FeatureExtractor {
   private readonly pending = new Map<number, { resolve: (v: Float32Array) => void; reject: (e: Error) => void }>();
   private broken?: string;
 
-  private constructor(private readonly local: FeatureExtractor, private readonly workers: Worker[]) {
+  private constructor(
+    private readonly local: FeatureExtractor,
+    private readonly workers: Worker[],
+  ) {
     for (const worker of workers) {
       worker.on('message', (m: { id: number; data?: Float32Array; error?: string }) => {
         const p = this.pending.get(m.id);
@@ -40,7 +50,12 @@ export class ParallelExtractor implements FeatureExtractor {
       });
       const fail = (why: string, cause?: unknown) => {
         this.broken ??= why;
-        for (const p of this.pending.values()) p.reject(new CbirError('WORKER_FAILED', `ParallelExtractor: a worker ${why}; its images were not extracted.`, { cause }));
+        for (const p of this.pending.values())
+          p.reject(
+            new CbirError('WORKER_FAILED', `ParallelExtractor: a worker ${why}; its images were not extracted.`, {
+              cause,
+            }),
+          );
         this.pending.clear();
       };
       worker.on('error', (e) => fail(`failed (${e.message})`, e));
@@ -54,23 +69,36 @@ export class ParallelExtractor implements FeatureExtractor {
    */
   static async create(spec: ExtractorSpec, options: ParallelExtractorOptions = {}): Promise<ParallelExtractor> {
     const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) throw new CbirError('INVALID_ARGUMENT', `ParallelExtractor.create: threads must be a positive integer, got ${threads}.`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `ParallelExtractor.create: threads must be a positive integer, got ${threads}.`,
+      );
     const local = await createExtractor(spec);
     const hand = ['fused', 'colorgrid', 'lbp', 'moments', 'hog', 'colorhist'].includes(spec.kind);
     if (!hand || threads === 1 || !coreBuilt()) return new ParallelExtractor(local, []);
     const url = new URL('./workers/extractor-worker.js', import.meta.url);
     const workers = await Promise.all(
-      Array.from({ length: threads - 1 }, () => new Promise<Worker>((resolve, reject) => {
-        const worker = new Worker(url, { workerData: { spec: local.spec() } });
-        worker.once('message', (m: { ready: boolean; rawDim?: number; error?: string }) => {
-          if (m.ready && m.rawDim === local.rawDim) resolve(worker);
-          else {
-            void worker.terminate();
-            reject(new CbirError('WORKER_FAILED', `ParallelExtractor: a worker could not build the ${spec.kind} extractor: ${m.error ?? `it has ${m.rawDim} raw values, this thread ${local.rawDim}`}`));
-          }
-        });
-        worker.once('error', reject);
-      })),
+      Array.from(
+        { length: threads - 1 },
+        () =>
+          new Promise<Worker>((resolve, reject) => {
+            const worker = new Worker(url, { workerData: { spec: local.spec() } });
+            worker.once('message', (m: { ready: boolean; rawDim?: number; error?: string }) => {
+              if (m.ready && m.rawDim === local.rawDim) resolve(worker);
+              else {
+                void worker.terminate();
+                reject(
+                  new CbirError(
+                    'WORKER_FAILED',
+                    `ParallelExtractor: a worker could not build the ${spec.kind} extractor: ${m.error ?? `it has ${m.rawDim} raw values, this thread ${local.rawDim}`}`,
+                  ),
+                );
+              }
+            });
+            worker.once('error', reject);
+          }),
+      ),
     );
     return new ParallelExtractor(local, workers);
   }
@@ -107,15 +135,24 @@ export class ParallelExtractor implements FeatureExtractor {
 
   /** Raw vectors of `images`: equal shares to the workers, the last share on this thread meanwhile. */
   async extract(images: readonly RawImage[]): Promise<Float32Array[]> {
-    if (this.broken) throw new CbirError('WORKER_FAILED', `ParallelExtractor.extract: a worker ${this.broken}; create a new extractor.`);
+    if (this.broken)
+      throw new CbirError(
+        'WORKER_FAILED',
+        `ParallelExtractor.extract: a worker ${this.broken}; create a new extractor.`,
+      );
     const share = Math.ceil(images.length / this.threads);
     const parts = this.workers.map((worker, w) => {
       const part = images.slice(w * share, (w + 1) * share);
       if (part.length === 0) return Promise.resolve([] as Float32Array[]);
       const id = this.next++;
       const done = new Promise<Float32Array>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      worker.postMessage({ id, images: part.map(({ data, width, height, channels }) => ({ data, width, height, channels })) });
-      return done.then((flat) => Array.from({ length: part.length }, (_, i) => flat.subarray(i * this.rawDim, (i + 1) * this.rawDim)));
+      worker.postMessage({
+        id,
+        images: part.map(({ data, width, height, channels }) => ({ data, width, height, channels })),
+      });
+      return done.then((flat) =>
+        Array.from({ length: part.length }, (_, i) => flat.subarray(i * this.rawDim, (i + 1) * this.rawDim)),
+      );
     });
     const mine = await this.local.extract(images.slice(this.workers.length * share));
     return [...(await Promise.all(parts)).flat(), ...mine];

@@ -46,7 +46,8 @@ export class SimdThreads implements SimdThreadPool {
    * @param workers - Worker threads besides the caller's. @defaultValue `os.availableParallelism() - 1`
    */
   constructor(workers = availableParallelism() - 1, options: SimdThreadsOptions = {}) {
-    if (!Number.isInteger(workers) || workers < 1) throw new CbirError('INVALID_ARGUMENT', `SimdThreads: workers must be a positive integer, got ${workers}.`);
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new CbirError('INVALID_ARGUMENT', `SimdThreads: workers must be a positive integer, got ${workers}.`);
     this.workers = workers;
     this.ctl = new Int32Array(new SharedArrayBuffer(workers * SLOT * 4));
     this.results = new Float64Array(new SharedArrayBuffer(workers * 8));
@@ -71,7 +72,11 @@ export class SimdThreads implements SimdThreadPool {
   }
 
   attach(module: object, memory: object): number {
-    if (this.closed) throw new CbirError('INVALID_ARGUMENT', 'SimdThreads.attach: the pool is closed; install a new one (setSimdThreads).');
+    if (this.closed)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        'SimdThreads.attach: the pool is closed; install a new one (setSimdThreads).',
+      );
     const handle = this.nextHandle++;
     for (let w = 0; w < this.workers; w++) {
       this.ports[w].postMessage({ handle, module, memory });
@@ -89,12 +94,25 @@ export class SimdThreads implements SimdThreadPool {
   }
 
   start(handle: number, name: SimdKernelName, args: number[][]): void {
-    if (this.closed) throw new CbirError('INVALID_ARGUMENT', 'SimdThreads.start: the pool is closed; remove it first (setSimdThreads(undefined)) or install a new one.');
+    if (this.closed)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        'SimdThreads.start: the pool is closed; remove it first (setSimdThreads(undefined)) or install a new one.',
+      );
     const kernel = SIMD_KERNEL_NAMES.indexOf(name);
-    if (kernel < 0) throw new CbirError('INVALID_ARGUMENT', `SimdThreads.start: no kernel named "${name}" (SIMD_KERNEL_NAMES lists them).`);
-    if (args.length > this.workers) throw new CbirError('INVALID_ARGUMENT', `SimdThreads.start: ${args.length} shares for ${this.workers} workers.`);
+    if (kernel < 0)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `SimdThreads.start: no kernel named "${name}" (SIMD_KERNEL_NAMES lists them).`,
+      );
+    if (args.length > this.workers)
+      throw new CbirError('INVALID_ARGUMENT', `SimdThreads.start: ${args.length} shares for ${this.workers} workers.`);
     const tooMany = args.find((a) => a.length > MAX_ARGS);
-    if (tooMany) throw new CbirError('INVALID_ARGUMENT', `SimdThreads.start: ${name} is called with ${tooMany.length} arguments; a worker's slot holds ${MAX_ARGS} (pass a struct instead).`);
+    if (tooMany)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `SimdThreads.start: ${name} is called with ${tooMany.length} arguments; a worker's slot holds ${MAX_ARGS} (pass a struct instead).`,
+      );
     args.forEach((a, w) => {
       const base = w * SLOT;
       this.ctl[base + WORD.kernel] = kernel;
@@ -134,12 +152,14 @@ export class SimdThreads implements SimdThreadPool {
       const at = w * SLOT + WORD.cmd;
       // Spin first: the worker's share usually ends within microseconds of the caller's.
       for (let i = 0; i < SPIN && Atomics.load(this.ctl, at) > CMD.idle; i++);
-      for (let v = Atomics.load(this.ctl, at); v > CMD.idle; v = Atomics.load(this.ctl, at)) Atomics.wait(this.ctl, at, v, 1000);
+      for (let v = Atomics.load(this.ctl, at); v > CMD.idle; v = Atomics.load(this.ctl, at))
+        Atomics.wait(this.ctl, at, v, 1000);
       if (Atomics.load(this.ctl, at) === FAILED) {
         failed = true;
         Atomics.store(this.ctl, at, CMD.idle);
       }
     }
-    if (failed) throw new CbirError('WORKER_FAILED', `SimdThreads: a worker failed in ${what} (its error is on stderr).`);
+    if (failed)
+      throw new CbirError('WORKER_FAILED', `SimdThreads: a worker failed in ${what} (its error is on stderr).`);
   }
 }

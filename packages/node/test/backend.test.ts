@@ -25,6 +25,8 @@ describe('initNodeBackend', () => {
   it('throws BackendUnavailableError listing each backend tried', async () => {
     const attempt = initNodeBackend({ prefer: ['tensorflow', 'gpu' as never] });
     await expect(attempt).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(initNodeBackend({ prefer: ['tensorflow', 'gpu' as never] })).rejects.toThrow(/Tried: tensorflow \(.*\); gpu \(unknown backend/);
+    await expect(initNodeBackend({ prefer: ['tensorflow', 'gpu' as never] })).rejects.toThrow(
+      /Tried: tensorflow \(.*\); gpu \(unknown backend/,
+    );
   });
 });

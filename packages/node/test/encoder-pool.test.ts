@@ -20,11 +20,16 @@ describe('EncoderPool', () => {
     const doomed = await EncoderPool.create(small, { threads: 2 });
     const pixels = new Float32Array(64 * 32 * 32 * 3);
     // The test reaches into the pool to kill its worker, as a crash (or an out-of-memory kill) would.
-    const worker = (doomed as unknown as { workers: { terminate(): Promise<number>; once(e: 'exit', f: () => void): void }[] }).workers[0];
+    const worker = (
+      doomed as unknown as { workers: { terminate(): Promise<number>; once(e: 'exit', f: () => void): void }[] }
+    ).workers[0];
     const exited = new Promise<void>((r) => worker.once('exit', r));
     await worker.terminate();
     await exited;
-    await expect(doomed.encode(pixels, 64)).rejects.toMatchObject({ code: 'WORKER_FAILED', message: expect.stringMatching(/exited with code 1/) });
+    await expect(doomed.encode(pixels, 64)).rejects.toMatchObject({
+      code: 'WORKER_FAILED',
+      message: expect.stringMatching(/exited with code 1/),
+    });
     await doomed.close().catch(() => undefined);
     small.dispose();
   });

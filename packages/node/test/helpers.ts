@@ -10,7 +10,11 @@ import sharp from 'sharp';
  */
 export async function makeImageFolder(perClass = 4, classes = ['red', 'green', 'blue']): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'cbir-images-'));
-  const colours: Record<string, [number, number, number]> = { red: [220, 40, 40], green: [40, 200, 60], blue: [40, 60, 220] };
+  const colours: Record<string, [number, number, number]> = {
+    red: [220, 40, 40],
+    green: [40, 200, 60],
+    blue: [40, 60, 220],
+  };
   for (const c of classes) {
     await mkdir(join(dir, c));
     for (let i = 0; i < perClass; i++) {
@@ -21,7 +25,8 @@ export async function makeImageFolder(perClass = 4, classes = ['red', 'green', '
       let img = sharp(Buffer.from(svg));
       const kind = i % 5;
       const name = join(dir, c, `${i}.${kind === 1 ? 'png' : 'jpg'}`);
-      if (kind === 1) img = img.png(); // RGBA
+      if (kind === 1)
+        img = img.png(); // RGBA
       else if (kind === 2) img = img.grayscale().jpeg();
       else if (kind === 3) img = img.toColourspace('cmyk').jpeg();
       else if (kind === 4) img = img.toColourspace('rgb16').png();

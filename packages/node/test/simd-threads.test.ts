@@ -1,4 +1,13 @@
-import { ExactEuclideanIndex, KMeans, LSHIndex, MiniBatchKMeans, Rng, setSimdThreads, silhouetteSamples, type Matrix } from 'cbir-core';
+import {
+  ExactEuclideanIndex,
+  KMeans,
+  LSHIndex,
+  MiniBatchKMeans,
+  Rng,
+  setSimdThreads,
+  silhouetteSamples,
+  type Matrix,
+} from 'cbir-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend, SimdThreads } from 'cbir-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +16,8 @@ function blobs(n: number, dim: number, seed: number): Matrix {
   const rng = new Rng(seed);
   const centres = Array.from({ length: 6 * dim }, () => rng.normal() * 3);
   const data = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) data[i * dim + j] = centres[(i % 6) * dim + j] + rng.normal();
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < dim; j++) data[i * dim + j] = centres[(i % 6) * dim + j] + rng.normal();
   return { data, rows: n, cols: dim };
 }
 
@@ -33,7 +43,11 @@ afterAll(async () => {
 // over rows, such as inertia, are added in another order: equal to 1e-12).
 describe('SimdThreads: the kernels split between threads give the single-thread results', () => {
   it('exact search (single query and a batch, d = 300 and 5,000)', () => {
-    for (const [n, dim, nq] of [[4000, 300, 1], [4000, 300, 70], [600, 5000, 9]]) {
+    for (const [n, dim, nq] of [
+      [4000, 300, 1],
+      [4000, 300, 70],
+      [600, 5000, 9],
+    ]) {
       const x = blobs(n, dim, 1);
       const q = blobs(nq, dim, 2);
       // The exact distances computed after the scan: the same candidates either way (a share's candidates mapped to
@@ -89,7 +103,9 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
 
   it('the protocol refuses a call it cannot carry: more arguments than a slot holds, an unknown kernel', () => {
     const handle = 0; // checked before any worker is asked
-    expect(() => pool.start(handle, 'dots_f32', [Array.from({ length: 29 }, () => 0)])).toThrow(/29 arguments; a worker's slot holds 28 \(pass a struct instead\)/);
+    expect(() => pool.start(handle, 'dots_f32', [Array.from({ length: 29 }, () => 0)])).toThrow(
+      /29 arguments; a worker's slot holds 28 \(pass a struct instead\)/,
+    );
     expect(() => pool.start(handle, 'no_such_kernel' as 'dots_f32', [[]])).toThrow(/no kernel named "no_such_kernel"/);
     expect(() => pool.start(handle, 'dots_f32', [[], []])).toThrow(/2 shares for 1 workers/);
   });
@@ -119,7 +135,13 @@ describe('SimdThreads: the kernels split between threads give the single-thread 
         tf.conv2d(x, f, 2, 'same'),
         tf.fused.conv2d({ x, filter: f, bias, activation: 'relu', strides: 1, pad: 'valid' }),
         tf.conv2dTranspose(dy, g, [4, 20, 18, 24], 2, 'same'),
-        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 24, 20] }) as tf.Tensor,
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x, dy },
+            { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 24, 20] },
+          ) as tf.Tensor,
       ];
       const values = outs.map((t) => Array.from(t.dataSync()));
       tf.dispose(outs);

@@ -22,10 +22,19 @@ export interface FileListDataset extends ImageDataset {
  * await trainAutoencoder(new ConvAutoencoderV2({ inputSize: 64 }), data, { epochs: 1 });
  * ```
  */
-export function fileListDataset(files: Iterable<File> | ArrayLike<File>, options: CanvasDecoderOptions): FileListDataset {
+export function fileListDataset(
+  files: Iterable<File> | ArrayLike<File>,
+  options: CanvasDecoderOptions,
+): FileListDataset {
   const path = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
-  const list = Array.from(files as ArrayLike<File>).filter((f) => IMAGE.test(f.name)).sort((a, b) => path(a).localeCompare(path(b)));
-  if (!list.length) throw new CbirError('INVALID_ARGUMENT', 'fileListDataset: no image files (jpg, png, webp, gif, bmp, avif) among the files given.');
+  const list = Array.from(files as ArrayLike<File>)
+    .filter((f) => IMAGE.test(f.name))
+    .sort((a, b) => path(a).localeCompare(path(b)));
+  if (!list.length)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      'fileListDataset: no image files (jpg, png, webp, gif, bmp, avif) among the files given.',
+    );
   const labelOf = (f: File) => {
     const parts = path(f).split('/');
     return parts.length > 2 ? parts[1] : undefined; // "picked/label/name.jpg"

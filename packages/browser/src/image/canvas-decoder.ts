@@ -33,10 +33,13 @@ export function canvasDecoder(options: CanvasDecoderOptions): ImageDecoder<Brows
     async decode(source: BrowserImageSource): Promise<RawImage> {
       let bitmap: ImageBitmap;
       try {
-        bitmap = source instanceof ImageBitmap ? source : await createImageBitmap(source, { imageOrientation: 'from-image' });
+        bitmap =
+          source instanceof ImageBitmap ? source : await createImageBitmap(source, { imageOrientation: 'from-image' });
       } catch (e) {
         const name = (source as File).name ?? 'image';
-        throw new ImageDecodeError(`canvasDecoder: ${name} is not a readable image (${(e as Error).message}).`, { cause: e });
+        throw new ImageDecodeError(`canvasDecoder: ${name} is not a readable image (${(e as Error).message}).`, {
+          cause: e,
+        });
       }
       const canvas = new OffscreenCanvas(size, size);
       const ctx = canvas.getContext('2d', { willReadFrequently: true })!;

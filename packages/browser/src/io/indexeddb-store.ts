@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError, modelFromArtifacts, modelFromFiles, modelToArtifacts, modelToFiles, type Autoencoder, type ModelMetadata } from 'cbir-core';
+import {
+  CbirError,
+  modelFromArtifacts,
+  modelFromFiles,
+  modelToArtifacts,
+  modelToFiles,
+  type Autoencoder,
+  type ModelMetadata,
+} from 'cbir-core';
 
 const DB = 'cbir';
 const STORE = 'files';
@@ -9,7 +17,13 @@ function open(): Promise<IDBDatabase> {
     const req = indexedDB.open(DB, 1);
     req.onupgradeneeded = () => req.result.createObjectStore(STORE);
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(new CbirError('INVALID_ARGUMENT', `IndexedDB: cannot open database "${DB}" (${req.error?.message}); is storage blocked for this page?`));
+    req.onerror = () =>
+      reject(
+        new CbirError(
+          'INVALID_ARGUMENT',
+          `IndexedDB: cannot open database "${DB}" (${req.error?.message}); is storage blocked for this page?`,
+        ),
+      );
   });
 }
 
@@ -74,7 +88,11 @@ export async function deleteBytes(key: string): Promise<void> {
  * const { model } = await loadModelFromIndexedDb('photos');
  * ```
  */
-export async function saveModelToIndexedDb(model: Autoencoder, name: string, extra: Record<string, unknown> = {}): Promise<void> {
+export async function saveModelToIndexedDb(
+  model: Autoencoder,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const [handler] = tf.io.getSaveHandlers(`indexeddb://${name}`);
   await handler.save!(await modelToArtifacts(model, extra));
 }
@@ -91,7 +109,9 @@ export async function saveModelToIndexedDb(model: Autoencoder, name: string, ext
 export async function loadModelFromIndexedDb(name: string): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
   const [handler] = tf.io.getLoadHandlers(`indexeddb://${name}`);
   const artifacts = await handler.load!().catch((e: Error) => {
-    throw new CbirError('INVALID_ARGUMENT', `loadModelFromIndexedDb: no model "${name}" in IndexedDB (${e.message}).`, { cause: e });
+    throw new CbirError('INVALID_ARGUMENT', `loadModelFromIndexedDb: no model "${name}" in IndexedDB (${e.message}).`, {
+      cause: e,
+    });
   });
   return modelFromArtifacts(artifacts, `indexeddb://${name}`);
 }
@@ -137,6 +157,13 @@ export async function downloadModel(model: Autoencoder, extra: Record<string, un
  * const { model } = await modelFromUploads(jsonFile, weightsFile);
  * ```
  */
-export async function modelFromUploads(json: Blob, weights: Blob): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
-  return modelFromFiles(new Uint8Array(await json.arrayBuffer()), async () => new Uint8Array(await weights.arrayBuffer()), (json as File).name ?? 'model.json');
+export async function modelFromUploads(
+  json: Blob,
+  weights: Blob,
+): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
+  return modelFromFiles(
+    new Uint8Array(await json.arrayBuffer()),
+    async () => new Uint8Array(await weights.arrayBuffer()),
+    (json as File).name ?? 'model.json',
+  );
 }

@@ -47,19 +47,26 @@ export abstract class CentroidClusterer {
     this.init = options.init ?? 'k-means++';
     const where = this.className;
     if (!Number.isInteger(this.nClusters) || this.nClusters < 1) {
-      throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters must be a positive integer, got ${options.nClusters}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: nClusters must be a positive integer, got ${options.nClusters}.`,
+      );
     }
     const nInit = options.nInit ?? randomNInit;
     if (nInit !== 'auto' && (!Number.isInteger(nInit) || nInit < 1)) {
       throw new CbirError('INVALID_ARGUMENT', `${where}: nInit must be a positive integer or 'auto', got ${nInit}.`);
     }
     if (typeof this.init !== 'string' && !(this.init && this.init.data instanceof Float32Array)) {
-      throw new CbirError('INVALID_ARGUMENT', `${where}: init must be 'k-means++', 'random' or a Matrix of centres, got ${String(this.init)}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: init must be 'k-means++', 'random' or a Matrix of centres, got ${String(this.init)}.`,
+      );
     }
     this.randomState = options.randomState ?? options.seed ?? 0;
     // Checked here, not on the first draw, so that a bad seed fails before any work.
     RandomState.checkSeed(this.randomState);
-    this.nInitResolved = nInit === 'auto' ? (this.init === 'random' ? randomNInit : 1) : typeof this.init === 'string' ? nInit : 1;
+    this.nInitResolved =
+      nInit === 'auto' ? (this.init === 'random' ? randomNInit : 1) : typeof this.init === 'string' ? nInit : 1;
   }
 
   /** numpy's seed of the random choices (`random_state`). */
@@ -101,7 +108,9 @@ export abstract class CentroidClusterer {
     const { centroids } = this.fittedOrThrow();
     this.checkInput(x, 'predict', 1);
     if (x.cols !== centroids.cols) {
-      throw new DimensionMismatchError(`${this.className}.predict: x has ${x.cols} columns; the model was fitted on ${centroids.cols}.`);
+      throw new DimensionMismatchError(
+        `${this.className}.predict: x has ${x.cols} columns; the model was fitted on ${centroids.cols}.`,
+      );
     }
     return assign(x, centroids.data, this.nClusters).labels;
   }
@@ -120,11 +129,17 @@ export abstract class CentroidClusterer {
     const where = `${this.className}.${method}`;
     checkFiniteMatrix(where, x, 'x', firstNonFinite);
     if (x.rows < minRows) {
-      throw new CbirError('INVALID_ARGUMENT', `${where}: nClusters = ${this.nClusters} is more than the ${x.rows} rows of x; use at most ${x.rows} clusters.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: nClusters = ${this.nClusters} is more than the ${x.rows} rows of x; use at most ${x.rows} clusters.`,
+      );
     }
     const init = this.init;
     if (typeof init !== 'string' && (init.rows !== this.nClusters || init.cols !== x.cols)) {
-      throw new CbirError('INVALID_ARGUMENT', `${where}: init centres are [${init.rows}, ${init.cols}]; expected [${this.nClusters}, ${x.cols}] (nClusters x the columns of x).`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: init centres are [${init.rows}, ${init.cols}]; expected [${this.nClusters}, ${x.cols}] (nClusters x the columns of x).`,
+      );
     }
   }
 
@@ -134,7 +149,8 @@ export abstract class CentroidClusterer {
     const k = this.nClusters;
     const init = this.init;
     if (typeof init !== 'string') return Float64Array.from(init.data);
-    const chosen = init === 'random' ? Array.from(rng.permutation(rows).subarray(0, k)) : kmeansPlusPlus(points, k, rng);
+    const chosen =
+      init === 'random' ? Array.from(rng.permutation(rows).subarray(0, k)) : kmeansPlusPlus(points, k, rng);
     const centres = new Float64Array(k * dim);
     chosen.forEach((r, c) => centres.set(points.x.data.subarray(r * dim, (r + 1) * dim), c * dim));
     return centres;
@@ -142,7 +158,12 @@ export abstract class CentroidClusterer {
 }
 
 /** Labels of the rows of `x` by the nearest of `k` centres, and the exact float64 inertia. @internal */
-export function assign(x: Matrix, centres: ArrayLike<number>, k: number, points?: PointDistances): { labels: Int32Array; inertia: number } {
+export function assign(
+  x: Matrix,
+  centres: ArrayLike<number>,
+  k: number,
+  points?: PointDistances,
+): { labels: Int32Array; inertia: number } {
   const labels = new Int32Array(x.rows);
   const p = points ?? new PointDistances(x);
   try {
@@ -161,7 +182,12 @@ export function exactInertia(x: Matrix, centres: ArrayLike<number>, labels: Int3
 }
 
 /** Calls `f` with each row's squared distance to its centre `labels[i]`, computed in float64 from the data. @internal */
-export function forEachSquaredDistanceToCentre(x: Matrix, centres: ArrayLike<number>, labels: Int32Array, f: (d2: number) => void): void {
+export function forEachSquaredDistanceToCentre(
+  x: Matrix,
+  centres: ArrayLike<number>,
+  labels: Int32Array,
+  f: (d2: number) => void,
+): void {
   const { rows, cols, data } = x;
   for (let i = 0; i < rows; i++) {
     const c = labels[i] * cols;

@@ -45,13 +45,25 @@ export function elbow(x: Matrix, options: ElbowOptions): ElbowPoint[] {
   checkFiniteMatrix('elbow', x, 'x');
   const { ks, miniBatch = false, estimator = {}, onProgress, signal } = options;
   if (!ks?.length || ks.some((k) => !Number.isInteger(k) || k < 1 || k > x.rows)) {
-    throw new CbirError('INVALID_ARGUMENT', `elbow: ks must be integers from 1 to the ${x.rows} rows of x, got [${ks?.join(', ')}].`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `elbow: ks must be integers from 1 to the ${x.rows} rows of x, got [${ks?.join(', ')}].`,
+    );
   }
   return ks.map((k) => {
     throwIfAborted(signal, 'elbow');
-    const model = miniBatch ? new MiniBatchKMeans({ ...estimator, nClusters: k }) : new KMeans({ ...estimator, nClusters: k });
+    const model = miniBatch
+      ? new MiniBatchKMeans({ ...estimator, nClusters: k })
+      : new KMeans({ ...estimator, nClusters: k });
     model.fit(x, { onProgress, signal });
-    return { k, distortion: meanDistanceToCentres(x, model.centroids.data, model.labels), inertia: model.inertia, nIter: model.nIter, labels: model.labels, centroids: model.centroids };
+    return {
+      k,
+      distortion: meanDistanceToCentres(x, model.centroids.data, model.labels),
+      inertia: model.inertia,
+      nIter: model.nIter,
+      labels: model.labels,
+      centroids: model.centroids,
+    };
   });
 }
 
@@ -66,7 +78,8 @@ export function elbow(x: Matrix, options: ElbowOptions): ElbowPoint[] {
 export function distortion(x: Matrix, centroids: Matrix): number {
   checkFiniteMatrix('distortion', x, 'x');
   checkFiniteMatrix('distortion', centroids, 'centroids');
-  if (centroids.cols !== x.cols) throw new DimensionMismatchError(`distortion: centroids have ${centroids.cols} columns, x has ${x.cols}.`);
+  if (centroids.cols !== x.cols)
+    throw new DimensionMismatchError(`distortion: centroids have ${centroids.cols} columns, x has ${x.cols}.`);
   const points = new PointDistances(x);
   try {
     const labels = new Int32Array(x.rows);

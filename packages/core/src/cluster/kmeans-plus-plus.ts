@@ -20,7 +20,9 @@ export function kmeansPlusPlus(points: PointDistances, k: number, rng: RandomSta
   for (let c = 1; c < k; c++) {
     let acc = 0;
     for (let i = 0; i < n; i++) cumsum[i] = acc += closest[i];
-    const candidates = Array.from({ length: trials }, () => Math.min(n - 1, searchSorted(cumsum, rng.randomSample() * potential)));
+    const candidates = Array.from({ length: trials }, () =>
+      Math.min(n - 1, searchSorted(cumsum, rng.randomSample() * potential)),
+    );
     const cand = new Float32Array(trials * dim);
     candidates.forEach((r, t) => cand.set(x.subarray(r * dim, (r + 1) * dim), t * dim));
     const d = points.toPoints(cand, trials);

@@ -39,7 +39,8 @@ export class KMeans extends CentroidClusterer {
     super(options, 10, 'KMeans');
     this.maxIter = options.maxIter ?? 300;
     this.tol = options.tol ?? 1e-4;
-    if (!Number.isInteger(this.maxIter) || this.maxIter < 1) throw new CbirError('INVALID_ARGUMENT', `KMeans: maxIter must be a positive integer, got ${this.maxIter}.`);
+    if (!Number.isInteger(this.maxIter) || this.maxIter < 1)
+      throw new CbirError('INVALID_ARGUMENT', `KMeans: maxIter must be a positive integer, got ${this.maxIter}.`);
     if (!(this.tol >= 0)) throw new CbirError('INVALID_ARGUMENT', `KMeans: tol must be >= 0, got ${this.tol}.`);
   }
 
@@ -62,9 +63,15 @@ export class KMeans extends CentroidClusterer {
       for (let run = 0; run < this.nInitResolved; run++) {
         const result = this.lloyd(points, this.initialCentres(points, rng), tolAbs, options);
         // scikit-learn keeps the first of equal clusterings, so a relabelling of the best never replaces it.
-        if (!best || (result.inertia < best.inertia && !sameClustering(result.labels, best.labels, this.nClusters))) best = result;
+        if (!best || (result.inertia < best.inertia && !sameClustering(result.labels, best.labels, this.nClusters)))
+          best = result;
       }
-      this.fitted = { centroids: toMatrix(best!.centres, this.nClusters, x.cols), labels: best!.labels, inertia: best!.inertia, nIter: best!.nIter };
+      this.fitted = {
+        centroids: toMatrix(best!.centres, this.nClusters, x.cols),
+        labels: best!.labels,
+        inertia: best!.inertia,
+        nIter: best!.nIter,
+      };
       return this;
     } finally {
       created?.dispose();
@@ -114,7 +121,14 @@ export class KMeans extends CentroidClusterer {
  * scikit-learn's `_relocate_empty_clusters_dense`: each empty cluster takes the point farthest from its centre (the
  * farthest for the first empty cluster, and so on); the point's sum moves from its old cluster to the empty one.
  */
-function relocateEmptyClusters(x: Float32Array, dim: number, centres: Float64Array, labels: Int32Array, sums: Float64Array, counts: Float64Array): void {
+function relocateEmptyClusters(
+  x: Float32Array,
+  dim: number,
+  centres: Float64Array,
+  labels: Int32Array,
+  sums: Float64Array,
+  counts: Float64Array,
+): void {
   const empty: number[] = [];
   counts.forEach((c, i) => c === 0 && empty.push(i));
   if (empty.length === 0) return;

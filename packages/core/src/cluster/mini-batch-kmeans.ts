@@ -71,8 +71,10 @@ export class MiniBatchKMeans extends CentroidClusterer {
     this.tol = options.tol ?? 0;
     this.initSizeOption = options.initSize;
     const bad = (what: string, v: unknown) => new CbirError('INVALID_ARGUMENT', `MiniBatchKMeans: ${what}, got ${v}.`);
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw bad('batchSize must be a positive integer', this.batchSize);
-    if (!Number.isInteger(this.maxIter) || this.maxIter < 1) throw bad('maxIter must be a positive integer', this.maxIter);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw bad('batchSize must be a positive integer', this.batchSize);
+    if (!Number.isInteger(this.maxIter) || this.maxIter < 1)
+      throw bad('maxIter must be a positive integer', this.maxIter);
     if (!(this.reassignmentRatio >= 0)) throw bad('reassignmentRatio must be >= 0', this.reassignmentRatio);
     if (!(this.tol >= 0)) throw bad('tol must be >= 0', this.tol);
   }
@@ -104,7 +106,10 @@ export class MiniBatchKMeans extends CentroidClusterer {
       const n = x.rows;
       const rng = new RandomState(this.randomState);
       const initSize = this.initSize(n);
-      const validation = selectRows(x, Array.from({ length: initSize }, () => rng.randint(n)));
+      const validation = selectRows(
+        x,
+        Array.from({ length: initSize }, () => rng.randint(n)),
+      );
       let best: Float64Array | undefined;
       let bestInertia = Infinity;
       for (let run = 0; run < this.nInitResolved; run++) {
@@ -128,11 +133,17 @@ export class MiniBatchKMeans extends CentroidClusterer {
         let shift = 0;
         if (before) for (let j = 0; j < before.length; j++) shift += (state.centres[j] - before[j]) ** 2;
         const stop = this.converged(state, i, n, shift, tolAbs, batchInertia);
-        if (onProgress && (i % 10 === 0 || stop)) onProgress({ stage: 'kmeans', iteration: i + 1, inertia: (state.ewa ?? batchInertia / this.batchSize) * n });
+        if (onProgress && (i % 10 === 0 || stop))
+          onProgress({ stage: 'kmeans', iteration: i + 1, inertia: (state.ewa ?? batchInertia / this.batchSize) * n });
         if (stop) break;
       }
       const { labels, inertia } = assign(x, state.centres, this.nClusters, points);
-      this.fitted = { centroids: toMatrix(state.centres, this.nClusters, x.cols), labels, inertia, nIter: Math.ceil((state.steps * this.batchSize) / n) };
+      this.fitted = {
+        centroids: toMatrix(state.centres, this.nClusters, x.cols),
+        labels,
+        inertia,
+        nIter: Math.ceil((state.steps * this.batchSize) / n),
+      };
       return this;
     } finally {
       created?.dispose();
@@ -146,7 +157,9 @@ export class MiniBatchKMeans extends CentroidClusterer {
   partialFit(x: Matrix): this {
     this.checkInput(x, 'partialFit', this.state ? 1 : this.nClusters);
     if (this.state && x.cols !== this.fitted!.centroids.cols) {
-      throw new DimensionMismatchError(`MiniBatchKMeans.partialFit: x has ${x.cols} columns; the model was fitted on ${this.fitted!.centroids.cols}.`);
+      throw new DimensionMismatchError(
+        `MiniBatchKMeans.partialFit: x has ${x.cols} columns; the model was fitted on ${this.fitted!.centroids.cols}.`,
+      );
     }
     if (!this.state) {
       const rng = new RandomState(this.randomState);
@@ -165,7 +178,12 @@ export class MiniBatchKMeans extends CentroidClusterer {
       points.dispose();
     }
     const { labels, inertia } = assign(x, state.centres, this.nClusters);
-    this.fitted = { centroids: toMatrix(state.centres, this.nClusters, x.cols), labels, inertia, nIter: this.fitted ? this.fitted.nIter : 0 };
+    this.fitted = {
+      centroids: toMatrix(state.centres, this.nClusters, x.cols),
+      labels,
+      inertia,
+      nIter: this.fitted ? this.fitted.nIter : 0,
+    };
     return this;
   }
 
@@ -178,7 +196,12 @@ export class MiniBatchKMeans extends CentroidClusterer {
   /** Initial centres computed on a random sample of `initSize` rows (all rows when that is all of them). */
   private initialCentresOnSample(x: Matrix, points: PointDistances, initSize: number, rng: RandomState): Float64Array {
     if (initSize >= x.rows || typeof this.init !== 'string') return this.initialCentres(points, rng);
-    const sample = new PointDistances(selectRows(x, Array.from({ length: initSize }, () => rng.randint(x.rows))));
+    const sample = new PointDistances(
+      selectRows(
+        x,
+        Array.from({ length: initSize }, () => rng.randint(x.rows)),
+      ),
+    );
     try {
       return this.initialCentres(sample, rng);
     } finally {
@@ -187,7 +210,16 @@ export class MiniBatchKMeans extends CentroidClusterer {
   }
 
   private newState(centres: Float64Array, rng: RandomState): StreamState {
-    return { centres, counts: new Float64Array(this.nClusters), sinceReassign: 0, noImprovement: 0, steps: 0, rng, labels: new Int32Array(0), dist2: new Float64Array(0) };
+    return {
+      centres,
+      counts: new Float64Array(this.nClusters),
+      sinceReassign: 0,
+      noImprovement: 0,
+      steps: 0,
+      rng,
+      labels: new Int32Array(0),
+      dist2: new Float64Array(0),
+    };
   }
 
   /**
@@ -227,7 +259,13 @@ export class MiniBatchKMeans extends CentroidClusterer {
   }
 
   /** Moves centres with a count below `reassignmentRatio * max(count)` to random rows of the batch. */
-  private reassignSmall(data: Float32Array, batchRows: number, rowAt: (i: number) => number, dim: number, { centres, counts, rng }: StreamState): void {
+  private reassignSmall(
+    data: Float32Array,
+    batchRows: number,
+    rowAt: (i: number) => number,
+    dim: number,
+    { centres, counts, rng }: StreamState,
+  ): void {
     const k = this.nClusters;
     const max = Math.max(...counts);
     const toReassign = Array.from(counts, (c) => c < this.reassignmentRatio * max);
@@ -246,7 +284,14 @@ export class MiniBatchKMeans extends CentroidClusterer {
   }
 
   /** scikit-learn's `_mini_batch_convergence`: the centres' shift, then the smoothed inertia's lack of improvement. */
-  private converged(state: StreamState, step: number, n: number, shift: number, tolAbs: number, batchInertia: number): boolean {
+  private converged(
+    state: StreamState,
+    step: number,
+    n: number,
+    shift: number,
+    tolAbs: number,
+    batchInertia: number,
+  ): boolean {
     const mean = batchInertia / this.batchSize;
     if (step === 0) return false;
     if (state.ewa === undefined) state.ewa = mean;

@@ -93,7 +93,11 @@ export function silhouetteScore(x: Matrix, labels: ArrayLike<number>, options: S
   let ls = labels;
   if (sampleSize !== undefined && sampleSize < x.rows) {
     checkLabels('silhouetteScore', x, labels);
-    if (!Number.isInteger(sampleSize) || sampleSize < 2) throw new CbirError('INVALID_ARGUMENT', `silhouetteScore: sampleSize must be an integer >= 2, got ${sampleSize}.`);
+    if (!Number.isInteger(sampleSize) || sampleSize < 2)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `silhouetteScore: sampleSize must be an integer >= 2, got ${sampleSize}.`,
+      );
     const idx = new Rng(options.seed ?? 0).shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, sampleSize);
     xs = selectRows(x, idx);
     ls = idx.map((r) => labels[r]);
@@ -106,14 +110,18 @@ export function silhouetteScore(x: Matrix, labels: ArrayLike<number>, options: S
 function checkLabels(where: string, x: Matrix, labels: ArrayLike<number>): { codes: Int32Array; sizes: number[] } {
   checkFiniteMatrix(where, x, 'x');
   if (!labels || labels.length !== x.rows) {
-    throw new CbirError('INVALID_ARGUMENT', `${where}: ${labels?.length ?? 'no'} labels for ${x.rows} rows; give one label per row of x.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: ${labels?.length ?? 'no'} labels for ${x.rows} rows; give one label per row of x.`,
+    );
   }
   const codeOf = new Map<number, number>();
   const codes = new Int32Array(x.rows);
   const sizes: number[] = [];
   for (let i = 0; i < x.rows; i++) {
     const l = labels[i];
-    if (!Number.isInteger(l)) throw new CbirError('INVALID_ARGUMENT', `${where}: label ${i} is ${l}; labels must be integers.`);
+    if (!Number.isInteger(l))
+      throw new CbirError('INVALID_ARGUMENT', `${where}: label ${i} is ${l}; labels must be integers.`);
     let c = codeOf.get(l);
     if (c === undefined) {
       codeOf.set(l, (c = sizes.length));
@@ -123,7 +131,10 @@ function checkLabels(where: string, x: Matrix, labels: ArrayLike<number>): { cod
     sizes[c]++;
   }
   if (sizes.length < 2 || sizes.length > x.rows - 1) {
-    throw new CbirError('INVALID_ARGUMENT', `${where}: the labels name ${sizes.length} clusters; the silhouette needs 2 to n - 1 = ${x.rows - 1}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: the labels name ${sizes.length} clusters; the silhouette needs 2 to n - 1 = ${x.rows - 1}.`,
+    );
   }
   return { codes, sizes };
 }

@@ -77,7 +77,14 @@ export class PointDistances {
       return withScratch(kernels, () => {
         const { pb, pn } = this.centredPoints(kernels, points, m);
         const ob = kernels.alloc(n * m, 8);
-        kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
+        kernels.rows('dots_f32', n, m * dim, (a, b) => [
+          centred.x.ptr + (r0 + a) * dim * 4,
+          b - a,
+          pb.ptr,
+          m,
+          dim,
+          ob.ptr + a * m * 8,
+        ]);
         return distancesFromDots(kernels.f64(ob), centred.norms, r0, pn, 0, n, m, out);
       });
     }
@@ -92,14 +99,22 @@ export class PointDistances {
         const pb = kernels.alloc(m * dim, 8);
         const ob = kernels.alloc(n * m, 8);
         kernels.f64(pb).set(points);
-        kernels.rows('sqdist_f64', n, m * dim, (a, b) => [x.ptr + (r0 + a) * dim * 4, b - a, pb.ptr, m, dim, ob.ptr + a * m * 8]);
+        kernels.rows('sqdist_f64', n, m * dim, (a, b) => [
+          x.ptr + (r0 + a) * dim * 4,
+          b - a,
+          pb.ptr,
+          m,
+          dim,
+          ob.ptr + a * m * 8,
+        ]);
         out.set(kernels.f64(ob));
         return out;
       });
     }
     const data = this.x.data;
     const p = asFloat64(points);
-    for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) out[i * m + c] = squaredDistance(data, (r0 + i) * dim, p, c * dim, dim);
+    for (let i = 0; i < n; i++)
+      for (let c = 0; c < m; c++) out[i * m + c] = squaredDistance(data, (r0 + i) * dim, p, c * dim, dim);
     return out;
   }
 
@@ -108,7 +123,11 @@ export class PointDistances {
     const simd = this.kernels();
     if (!simd) return firstNonFiniteJs(this.x);
     const { cols } = this.x;
-    const found = simd.kernels.rows('first_nonfinite_f32', this.rows, cols, (a, b) => [simd.x.ptr + a * cols * 4, (b - a) * cols, a * cols]);
+    const found = simd.kernels.rows('first_nonfinite_f32', this.rows, cols, (a, b) => [
+      simd.x.ptr + a * cols * 4,
+      (b - a) * cols,
+      a * cols,
+    ]);
     return found.find((i) => i >= 0) ?? -1;
   }
 
@@ -119,13 +138,21 @@ export class PointDistances {
   toRows(p0: number, m: number, r0 = 0, r1 = this.rows): Float64Array {
     const { dim } = this;
     const n = r1 - r0;
-    if (this.engine(n, m) !== 'simd-gemm') return this.toPoints(this.x.data.subarray(p0 * dim, (p0 + m) * dim), m, r0, r1);
+    if (this.engine(n, m) !== 'simd-gemm')
+      return this.toPoints(this.x.data.subarray(p0 * dim, (p0 + m) * dim), m, r0, r1);
     const { kernels, centred } = this.centredSimd();
     const out = new Float64Array(n * m);
     return withScratch(kernels, () => {
       const ob = kernels.alloc(n * m, 8);
       const pb = centred.x.ptr + p0 * dim * 4;
-      kernels.rows('dots_f32', n, m * dim, (a, b) => [centred.x.ptr + (r0 + a) * dim * 4, b - a, pb, m, dim, ob.ptr + a * m * 8]);
+      kernels.rows('dots_f32', n, m * dim, (a, b) => [
+        centred.x.ptr + (r0 + a) * dim * 4,
+        b - a,
+        pb,
+        m,
+        dim,
+        ob.ptr + a * m * 8,
+      ]);
       return distancesFromDots(kernels.f64(ob), centred.norms, r0, centred.norms, p0, n, m, out);
     });
   }
@@ -143,7 +170,14 @@ export class PointDistances {
    * in `dist2`), then scikit-learn's centre update (see {@link PointDistances.miniBatchUpdate}) of `centres` and
    * `counts`, in place. On the SIMD kernels the rows are gathered once and used by both halves.
    */
-  miniBatchStep(rows: Int32Array, centres: Float64Array, k: number, counts: Float64Array, labels: Int32Array, dist2: Float64Array): void {
+  miniBatchStep(
+    rows: Int32Array,
+    centres: Float64Array,
+    k: number,
+    counts: Float64Array,
+    labels: Int32Array,
+    dist2: Float64Array,
+  ): void {
     const simd = this.kernels();
     const n = rows.length;
     if (!simd) {
@@ -155,29 +189,37 @@ export class PointDistances {
     const { kernels, x } = simd;
     const gemm = this.engine(n, k) === 'simd-gemm';
     withScratch(kernels, () => {
-    const { pb, pnb } = gemm ? this.centredPoints(kernels, centres, k) : { pb: undefined, pnb: undefined };
-    const ib = kernels.alloc(n, 4);
-    const gb = kernels.alloc(n * dim, 4);
-    const lb = kernels.alloc(n, 4);
-    const db = kernels.alloc(n, 8);
-    const cb = kernels.alloc(k * dim, 8);
-    const nb = kernels.alloc(k, 8);
-    const hb = kernels.alloc(k, 8);
-    kernels.i32(ib).set(rows);
-    // Gathered first: a copy loop overlaps the cache misses of rows scattered over x (2 threads: twice as many).
-    kernels.rows('gather_rows_f32', n, dim * 8, (a, c) => [x.ptr, ib.ptr + a * 4, c - a, dim, gb.ptr + a * dim * 4]);
-    kernels.f64(cb).set(centres);
-    kernels.f64(nb).set(counts);
-    if (pb && pnb) this.gemmNearest(kernels, gb.ptr, n, pb, pnb, k, labels, dist2);
-    else {
-      kernels.rows('nearest_f64', n, k * dim, (a, c) => [gb.ptr + a * dim * 4, c - a, cb.ptr, k, dim, lb.ptr + a * 4, db.ptr + a * 8]);
-      labels.set(kernels.i32(lb));
-      dist2.set(kernels.f64(db));
-    }
-    kernels.i32(lb).set(labels);
-    kernels.k.centre_update_f64(gb.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
-    centres.set(kernels.f64(cb));
-    counts.set(kernels.f64(nb));
+      const { pb, pnb } = gemm ? this.centredPoints(kernels, centres, k) : { pb: undefined, pnb: undefined };
+      const ib = kernels.alloc(n, 4);
+      const gb = kernels.alloc(n * dim, 4);
+      const lb = kernels.alloc(n, 4);
+      const db = kernels.alloc(n, 8);
+      const cb = kernels.alloc(k * dim, 8);
+      const nb = kernels.alloc(k, 8);
+      const hb = kernels.alloc(k, 8);
+      kernels.i32(ib).set(rows);
+      // Gathered first: a copy loop overlaps the cache misses of rows scattered over x (2 threads: twice as many).
+      kernels.rows('gather_rows_f32', n, dim * 8, (a, c) => [x.ptr, ib.ptr + a * 4, c - a, dim, gb.ptr + a * dim * 4]);
+      kernels.f64(cb).set(centres);
+      kernels.f64(nb).set(counts);
+      if (pb && pnb) this.gemmNearest(kernels, gb.ptr, n, pb, pnb, k, labels, dist2);
+      else {
+        kernels.rows('nearest_f64', n, k * dim, (a, c) => [
+          gb.ptr + a * dim * 4,
+          c - a,
+          cb.ptr,
+          k,
+          dim,
+          lb.ptr + a * 4,
+          db.ptr + a * 8,
+        ]);
+        labels.set(kernels.i32(lb));
+        dist2.set(kernels.f64(db));
+      }
+      kernels.i32(lb).set(labels);
+      kernels.k.centre_update_f64(gb.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
+      centres.set(kernels.f64(cb));
+      counts.set(kernels.f64(nb));
     });
   }
 
@@ -185,7 +227,18 @@ export class PointDistances {
    * The GEMM-form nearest of `m` centred points (`pb`, norms `pnb`) for `n` contiguous rows of raw (uncentred) data at
    * `src`, centred block by block into scratch. Leaves its scratch allocated (the caller releases).
    */
-  private gemmNearest(kernels: SimdKernels, src: number, n: number, pb: SimdBuffer, pnb: SimdBuffer, m: number, labels: Int32Array, dist2: Float64Array, centred?: { x: SimdBuffer; norms: Float64Array }, r0 = 0): void {
+  private gemmNearest(
+    kernels: SimdKernels,
+    src: number,
+    n: number,
+    pb: SimdBuffer,
+    pnb: SimdBuffer,
+    m: number,
+    labels: Int32Array,
+    dist2: Float64Array,
+    centred?: { x: SimdBuffer; norms: Float64Array },
+    r0 = 0,
+  ): void {
     const { dim } = this;
     // Blocks centred on the fly are 1 MB (a share per thread stays in L2).
     const rowsCap = centred ? Math.floor(SIMD_SCORES / m) : Math.max(64, Math.floor(2 ** 18 / dim));
@@ -206,7 +259,14 @@ export class PointDistances {
         norms = centred.norms.subarray(r0 + b0, r0 + b0 + b);
       } else {
         const from = src + b0 * dim * 4;
-        kernels.rows('centre_f32', b, dim, (a, c) => [from + a * dim * 4, c - a, dim, mb.ptr, xb!.ptr + a * dim * 4, nb.ptr + a * 8]);
+        kernels.rows('centre_f32', b, dim, (a, c) => [
+          from + a * dim * 4,
+          c - a,
+          dim,
+          mb.ptr,
+          xb!.ptr + a * dim * 4,
+          nb.ptr + a * 8,
+        ]);
         xp = xb!.ptr;
         norms = kernels.f64(nb);
       }
@@ -221,7 +281,15 @@ export class PointDistances {
     }
   }
 
-  private nearestOf(rows: Int32Array | undefined, points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array, r0: number, r1: number): void {
+  private nearestOf(
+    rows: Int32Array | undefined,
+    points: ArrayLike<number>,
+    m: number,
+    labels: Int32Array,
+    dist2: Float64Array,
+    r0: number,
+    r1: number,
+  ): void {
     const { dim } = this;
     const n = r1 - r0;
     const engine = this.engine(n, m);
@@ -233,7 +301,18 @@ export class PointDistances {
       const { kernels, x } = this.kernels()!;
       withScratch(kernels, () => {
         const { pb, pnb } = this.centredPoints(kernels, points, m);
-        this.gemmNearest(kernels, x.ptr + r0 * dim * 4, n, pb, pnb, m, labels.subarray(0, n), dist2.subarray(0, n), centred, r0);
+        this.gemmNearest(
+          kernels,
+          x.ptr + r0 * dim * 4,
+          n,
+          pb,
+          pnb,
+          m,
+          labels.subarray(0, n),
+          dist2.subarray(0, n),
+          centred,
+          r0,
+        );
       });
       return;
     }
@@ -264,7 +343,15 @@ export class PointDistances {
         const db = kernels.alloc(n, 8);
         const xp = x.ptr + r0 * dim * 4;
         kernels.f64(pb).set(points);
-        kernels.rows('nearest_f64', n, m * dim, (a, b) => [xp + a * dim * 4, b - a, pb.ptr, m, dim, lb.ptr + a * 4, db.ptr + a * 8]);
+        kernels.rows('nearest_f64', n, m * dim, (a, b) => [
+          xp + a * dim * 4,
+          b - a,
+          pb.ptr,
+          m,
+          dim,
+          lb.ptr + a * 4,
+          db.ptr + a * 8,
+        ]);
         labels.set(kernels.i32(lb));
         dist2.set(kernels.f64(db));
       });
@@ -294,7 +381,8 @@ export class PointDistances {
     if (!simd) {
       const p = asFloat64(centres);
       let s = 0;
-      for (let i = 0; i < this.rows; i++) s += squaredDistance(this.x.data, i * this.dim, p, labels[i] * this.dim, this.dim);
+      for (let i = 0; i < this.rows; i++)
+        s += squaredDistance(this.x.data, i * this.dim, p, labels[i] * this.dim, this.dim);
       return s;
     }
     const { kernels, x } = simd;
@@ -305,7 +393,9 @@ export class PointDistances {
       const cb = kernels.alloc(k * dim, 8);
       kernels.i32(lb).set(labels);
       kernels.f64(cb).set(centres);
-      return kernels.rows('inertia_f64', this.rows, dim, (a, b) => [x.ptr + a * dim * 4, b - a, dim, lb.ptr + a * 4, cb.ptr]).reduce((u, v) => u + v, 0);
+      return kernels
+        .rows('inertia_f64', this.rows, dim, (a, b) => [x.ptr + a * dim * 4, b - a, dim, lb.ptr + a * 4, cb.ptr])
+        .reduce((u, v) => u + v, 0);
     });
   }
 
@@ -314,7 +404,13 @@ export class PointDistances {
    * their `labels`: each centre hit by the batch becomes `(centre * count + sum of its rows) / (count + hits)`, and
    * `counts` grow by the hits.
    */
-  miniBatchUpdate(rows: Int32Array | undefined, labels: Int32Array, k: number, centres: Float64Array, counts: Float64Array): void {
+  miniBatchUpdate(
+    rows: Int32Array | undefined,
+    labels: Int32Array,
+    k: number,
+    centres: Float64Array,
+    counts: Float64Array,
+  ): void {
     const { dim } = this;
     const n = rows ? rows.length : this.rows;
     // (Mini-batches drawn from x go through miniBatchStep on the SIMD kernels; rows reach here only without them.)
@@ -386,7 +482,8 @@ export class PointDistances {
       for (let i = 0; i < n; i++) onehot[labels[i] * n + i] = 0;
       const s = result.dataSync();
       result.dispose();
-      for (let c = 0; c < k; c++) for (let j = 0; j < dim; j++) sums[c * dim + j] = s[c * dim + j] + counts[c] * mean[j];
+      for (let c = 0; c < k; c++)
+        for (let j = 0; j < dim; j++) sums[c * dim + j] = s[c * dim + j] + counts[c] * mean[j];
       return { sums, counts };
     }
     const data = this.x.data;
@@ -442,7 +539,14 @@ export class PointDistances {
         const mb = kernels.alloc(dim, 4);
         const nb = kernels.alloc(rows, 8);
         kernels.f32(mb).set(mean);
-        kernels.rows('centre_f32', rows, dim, (a, b) => [simd.x.ptr + a * dim * 4, b - a, dim, mb.ptr, xb.ptr + a * dim * 4, nb.ptr + a * 8]);
+        kernels.rows('centre_f32', rows, dim, (a, b) => [
+          simd.x.ptr + a * dim * 4,
+          b - a,
+          dim,
+          mb.ptr,
+          xb.ptr + a * dim * 4,
+          nb.ptr + a * 8,
+        ]);
         return { x: xb, norms: Float64Array.from(kernels.f64(nb)) };
       });
     }
@@ -450,7 +554,11 @@ export class PointDistances {
   }
 
   /** `m` points centred on the mean of `x`, as float32 in the kernels' scratch, with their squared norms (float64). */
-  private centredPoints(kernels: SimdKernels, points: ArrayLike<number>, m: number): { pb: SimdBuffer; pnb: SimdBuffer; pn: Float64Array } {
+  private centredPoints(
+    kernels: SimdKernels,
+    points: ArrayLike<number>,
+    m: number,
+  ): { pb: SimdBuffer; pnb: SimdBuffer; pn: Float64Array } {
     const { dim, mean } = this;
     const pc = new Float32Array(m * dim);
     const pn = new Float64Array(m);
@@ -484,7 +592,12 @@ export class PointDistances {
   }
 
   /** Dot products of the centred rows `[r0, r1)` with the centred points (`[n, m]`, float32), and the squared norms. */
-  private matMulDots(points: ArrayLike<number>, m: number, r0: number, r1: number): { dots: Float32Array; pn: Float64Array; norms: Float32Array } {
+  private matMulDots(
+    points: ArrayLike<number>,
+    m: number,
+    r0: number,
+    r1: number,
+  ): { dots: Float32Array; pn: Float64Array; norms: Float32Array } {
     const { dim, mean } = this;
     const { tensor: x, norms } = this.centred();
     // Centred points, transposed to [dim, m] in JS (tfjs's wasm matMul leaves XNNPACK for transposed operands).
@@ -515,7 +628,10 @@ function asFloat64(points: ArrayLike<number>): Float64Array {
 
 /** `sum_j (a[ao + j] - b[bo + j])^2` in float64, four accumulators. */
 function squaredDistance(a: Float32Array, ao: number, b: Float64Array, bo: number, dim: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let j = 0;
   for (; j + 3 < dim; j += 4) {
     const d0 = a[ao + j] - b[bo + j];
@@ -538,7 +654,16 @@ function squaredDistance(a: Float32Array, ao: number, b: Float64Array, bo: numbe
  * Squared distances from dot products, `|x_i|^2 + |p_c|^2 - 2 x_i.p_c` clamped at 0, into `out` (`[n, m]`): the GEMM
  * form every engine's distance matrix ends with. Norms are read from `xNorms[x0 + i]` and `pNorms[p0 + c]`.
  */
-function distancesFromDots(dots: ArrayLike<number>, xNorms: ArrayLike<number>, x0: number, pNorms: ArrayLike<number>, p0: number, n: number, m: number, out: Float64Array): Float64Array {
+function distancesFromDots(
+  dots: ArrayLike<number>,
+  xNorms: ArrayLike<number>,
+  x0: number,
+  pNorms: ArrayLike<number>,
+  p0: number,
+  n: number,
+  m: number,
+  out: Float64Array,
+): Float64Array {
   for (let i = 0; i < n; i++) {
     const xn = xNorms[x0 + i];
     for (let c = 0; c < m; c++) {

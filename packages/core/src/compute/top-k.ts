@@ -47,7 +47,8 @@ export class TopK {
       for (;;) {
         const l = 2 * i + 1;
         if (l >= k) break;
-        const c = l + 1 < k && (vals[l + 1] > vals[l] || (vals[l + 1] === vals[l] && keys[l + 1] > keys[l])) ? l + 1 : l;
+        const c =
+          l + 1 < k && (vals[l + 1] > vals[l] || (vals[l + 1] === vals[l] && keys[l + 1] > keys[l])) ? l + 1 : l;
         if (vals[c] < v || (vals[c] === v && keys[c] < key)) break;
         vals[i] = vals[c];
         items[i] = items[c];

@@ -35,7 +35,10 @@ export interface ImageDataset {
  * const data = arrayDataset(64, [{ id: 'a', image: { data, width: 64, height: 64, channels: 3 }, label: 'cat' }]);
  * ```
  */
-export function arrayDataset(imageSize: number, items: readonly { id: string; image: RawImage; label?: string }[]): ImageDataset {
+export function arrayDataset(
+  imageSize: number,
+  items: readonly { id: string; image: RawImage; label?: string }[],
+): ImageDataset {
   return {
     size: items.length,
     imageSize,

@@ -19,7 +19,13 @@ export interface DecodedItem {
  */
 export async function* readBatches(
   data: ImageDataset,
-  { batchSize = 32, onProgress, signal, stage = 'embed', where = 'readBatches' }: LongRunning & { batchSize?: number; stage?: 'embed' | 'load'; where?: string },
+  {
+    batchSize = 32,
+    onProgress,
+    signal,
+    stage = 'embed',
+    where = 'readBatches',
+  }: LongRunning & { batchSize?: number; stage?: 'embed' | 'load'; where?: string },
   skipped: string[],
 ): AsyncGenerator<DecodedItem[]> {
   const load = (lo: number) =>
@@ -36,7 +42,8 @@ export async function* readBatches(
         }
       }),
     );
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
   let next = data.size > 0 ? load(0) : undefined;
   for (let lo = 0; lo < data.size; lo += batchSize) {
     throwIfAborted(signal, where);

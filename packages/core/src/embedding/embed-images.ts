@@ -7,7 +7,14 @@ import type { Matrix } from '../matrix.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
 import { fitPca } from './pca.js';
-import { parseReduce, projectPca, projectionMatrix, reduceLatent, type ReduceSpec, type ReducerState } from './reducer.js';
+import {
+  parseReduce,
+  projectPca,
+  projectionMatrix,
+  reduceLatent,
+  type ReduceSpec,
+  type ReducerState,
+} from './reducer.js';
 import { scaleToUnit } from '../compute/normalize.js';
 
 /** Options of {@link embedImages}. */
@@ -67,29 +74,48 @@ export function l2Normalize(v: Float32Array): Float32Array {
  * const { matrix, ids, reducer } = await embedImages(ae, data, { reduce: 'avgpool', l2: true });
  * ```
  */
-export async function embedImages(model: Autoencoder, data: ImageDataset, options: EmbedOptions = {}): Promise<Features> {
+export async function embedImages(
+  model: Autoencoder,
+  data: ImageDataset,
+  options: EmbedOptions = {},
+): Promise<Features> {
   const { batchSize = 32, seed = 0, onProgress, signal } = options;
   const l2 = options.reducer?.l2 ?? options.l2 ?? false;
   if (data.imageSize !== model.inputSize) {
-    throw new CbirError('INVALID_ARGUMENT', `embedImages: the data's images are ${data.imageSize === undefined ? 'of their own sizes' : `${data.imageSize}x${data.imageSize}`}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `embedImages: the data's images are ${data.imageSize === undefined ? 'of their own sizes' : `${data.imageSize}x${data.imageSize}`}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`,
+    );
   }
   const latentShape = [...model.latentShape] as [number, number, number];
   const latentDim = model.latentDim;
-  const spec = options.reducer ? { kind: options.reducer.kind, dim: options.reducer.dim } : parseReduce(options.reduce ?? 'none');
+  const spec = options.reducer
+    ? { kind: options.reducer.kind, dim: options.reducer.dim }
+    : parseReduce(options.reduce ?? 'none');
   const outDim = spec.kind === 'none' ? latentDim : spec.kind === 'avgpool' ? latentShape[0] : spec.dim!;
-  const state: ReducerState = options.reducer ?? { kind: spec.kind, latentShape, dim: outDim, seed: spec.kind === 'rp' ? seed : undefined };
+  const state: ReducerState = options.reducer ?? {
+    kind: spec.kind,
+    latentShape,
+    dim: outDim,
+    seed: spec.kind === 'rp' ? seed : undefined,
+  };
   if (state.latentShape.join() !== latentShape.join()) {
-    throw new CbirError('INVALID_ARGUMENT', `embedImages: the reducer was fitted on latents [${state.latentShape}], this model gives [${latentShape}].`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `embedImages: the reducer was fitted on latents [${state.latentShape}], this model gives [${latentShape}].`,
+    );
   }
   const projection = state.kind === 'rp' ? projectionMatrix(latentDim, state.dim, state.seed ?? 0) : undefined;
   const fitLater = state.kind === 'pca' && !state.components;
-  const encode = options.encode ?? (async (pixels: Float32Array, n: number) => {
-    const x = tf.tensor4d(pixels, [n, model.inputSize, model.inputSize, 3]);
-    const z = model.encode(x);
-    const out = z.dataSync() as Float32Array;
-    tf.dispose([x, z]);
-    return out;
-  });
+  const encode =
+    options.encode ??
+    (async (pixels: Float32Array, n: number) => {
+      const x = tf.tensor4d(pixels, [n, model.inputSize, model.inputSize, 3]);
+      const z = model.encode(x);
+      const out = z.dataSync() as Float32Array;
+      tf.dispose([x, z]);
+      return out;
+    });
 
   const rows: Float32Array[] = [];
   const ids: string[] = [];
@@ -97,7 +123,10 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
   const skipped: string[] = [];
   for await (const ok of readBatches(data, { batchSize, onProgress, signal, where: 'embedImages' }, skipped)) {
     if (!ok.length) continue;
-    const x = imagesToTensor(ok.map((b) => b.image), model.inputSize);
+    const x = imagesToTensor(
+      ok.map((b) => b.image),
+      model.inputSize,
+    );
     const pixels = x.dataSync() as Float32Array;
     x.dispose();
     const latents = await encode(pixels, ok.length);
@@ -105,15 +134,25 @@ export async function embedImages(model: Autoencoder, data: ImageDataset, option
     ok.forEach((b, k) => {
       const latent = latents.subarray(k * latentDim, (k + 1) * latentDim);
       const bad = latent.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new NonFiniteError(`embedImages: the encoder gave ${latent[bad]} for ${b.entry.id} (latent index ${bad}); check the model's weights.`);
-      rows.push(fitLater ? reduceLatent(latent, { ...state, kind: 'none', dim: latentDim }) : reduceLatent(latent, state, projection));
+      if (bad >= 0)
+        throw new NonFiniteError(
+          `embedImages: the encoder gave ${latent[bad]} for ${b.entry.id} (latent index ${bad}); check the model's weights.`,
+        );
+      rows.push(
+        fitLater
+          ? reduceLatent(latent, { ...state, kind: 'none', dim: latentDim })
+          : reduceLatent(latent, state, projection),
+      );
       ids.push(b.entry.id);
       labels.push(b.entry.label);
     });
   }
 
   if (rows.length === 0) {
-    throw new CbirError('IMAGE_DECODE', `embedImages: none of the ${data.size} images could be decoded (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); there is nothing to embed.`);
+    throw new CbirError(
+      'IMAGE_DECODE',
+      `embedImages: none of the ${data.size} images could be decoded (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}); there is nothing to embed.`,
+    );
   }
   let dim = fitLater ? latentDim : state.dim;
   let flat = new Float32Array(rows.length * dim);

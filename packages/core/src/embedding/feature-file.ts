@@ -30,14 +30,29 @@ export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
  */
 export function serializeFeatures(f: FeatureFile): Uint8Array {
   const rows = f.matrix.rows;
-  for (const [name, list] of [['ids', f.ids], ['labels', f.labels], ['paths', f.paths]] as const) {
+  for (const [name, list] of [
+    ['ids', f.ids],
+    ['labels', f.labels],
+    ['paths', f.paths],
+  ] as const) {
     if (list !== undefined && list.length !== rows) {
-      throw new FormatError(`serializeFeatures: ${list.length} ${name} for ${rows} rows; give one per row (undefined for an unlabelled row).`);
+      throw new FormatError(
+        `serializeFeatures: ${list.length} ${name} for ${rows} rows; give one per row (undefined for an unlabelled row).`,
+      );
     }
   }
   const pipeline = pipelineToFramed(f.pipeline);
   const extractor = specToFramed(f.extractor);
-  const header = { rows: f.matrix.rows, cols: f.matrix.cols, ids: f.ids, labels: f.labels, paths: f.paths, metadata: f.metadata ?? {}, pipeline: pipeline.header, extractor: extractor.header };
+  const header = {
+    rows: f.matrix.rows,
+    cols: f.matrix.cols,
+    ids: f.ids,
+    labels: f.labels,
+    paths: f.paths,
+    metadata: f.metadata ?? {},
+    pipeline: pipeline.header,
+    extractor: extractor.header,
+  };
   return writeFramed(MAGIC, VERSION, header, [f.matrix.data, ...pipeline.arrays, ...extractor.arrays]);
 }
 
@@ -52,24 +67,39 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
  * ```
  */
 export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'): FeatureFile {
-  const f = readFramed<{ rows: number; cols: number; ids: string[]; labels: (string | null)[]; paths?: string[]; metadata?: Record<string, unknown>; pipeline?: unknown; extractor?: unknown }>(
-    bytes, MAGIC, VERSION, 'deserializeFeatures', source, 'Recreate it with `cbir embed`.',
-  );
+  const f = readFramed<{
+    rows: number;
+    cols: number;
+    ids: string[];
+    labels: (string | null)[];
+    paths?: string[];
+    metadata?: Record<string, unknown>;
+    pipeline?: unknown;
+    extractor?: unknown;
+  }>(bytes, MAGIC, VERSION, 'deserializeFeatures', source, 'Recreate it with `cbir embed`.');
   const h = f.header;
   const bad = (what: string): never => {
     throw new FormatError(`deserializeFeatures: ${source} ${what}. Recreate it with \`cbir embed\`.`);
   };
-  if (!Number.isSafeInteger(h.rows) || h.rows < 0 || !Number.isSafeInteger(h.cols) || h.cols < 1) bad(`has rows ${h.rows} and cols ${h.cols}; expected counts (cols >= 1)`);
-  if (!Array.isArray(h.ids) || h.ids.length !== h.rows) bad(`has ${Array.isArray(h.ids) ? h.ids.length : 'no'} ids for ${h.rows} rows`);
-  if (!Array.isArray(h.labels) || h.labels.length !== h.rows) bad(`has ${Array.isArray(h.labels) ? h.labels.length : 'no'} labels for ${h.rows} rows`);
-  if (h.paths !== undefined && (!Array.isArray(h.paths) || h.paths.length !== h.rows)) bad(`has ${Array.isArray(h.paths) ? h.paths.length : 'no'} paths for ${h.rows} rows`);
+  if (!Number.isSafeInteger(h.rows) || h.rows < 0 || !Number.isSafeInteger(h.cols) || h.cols < 1)
+    bad(`has rows ${h.rows} and cols ${h.cols}; expected counts (cols >= 1)`);
+  if (!Array.isArray(h.ids) || h.ids.length !== h.rows)
+    bad(`has ${Array.isArray(h.ids) ? h.ids.length : 'no'} ids for ${h.rows} rows`);
+  if (!Array.isArray(h.labels) || h.labels.length !== h.rows)
+    bad(`has ${Array.isArray(h.labels) ? h.labels.length : 'no'} labels for ${h.rows} rows`);
+  if (h.paths !== undefined && (!Array.isArray(h.paths) || h.paths.length !== h.rows))
+    bad(`has ${Array.isArray(h.paths) ? h.paths.length : 'no'} paths for ${h.rows} rows`);
   const data = f.take(h.rows * h.cols);
   const pipeline = pipelineFromFramed(h.pipeline, f, source);
   const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
   f.end();
   return {
-    matrix: { data, rows: h.rows, cols: h.cols }, ids: h.ids, labels: h.labels.map((l) => l ?? undefined),
-    ...(h.paths ? { paths: h.paths } : {}), metadata: h.metadata, ...(pipeline ? { pipeline } : {}),
+    matrix: { data, rows: h.rows, cols: h.cols },
+    ids: h.ids,
+    labels: h.labels.map((l) => l ?? undefined),
+    ...(h.paths ? { paths: h.paths } : {}),
+    metadata: h.metadata,
+    ...(pipeline ? { pipeline } : {}),
     ...(extractor ? { extractor } : {}),
   };
 }

@@ -63,7 +63,11 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
  */
 export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; components: Float32Array } {
   const { rows: n, cols: d } = x;
-  if (k > Math.min(n, d)) throw new CbirError('INVALID_ARGUMENT', `pca:${k}: at most min(n, d) = ${Math.min(n, d)} components can be fitted from ${n} vectors of dim ${d}.`);
+  if (k > Math.min(n, d))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `pca:${k}: at most min(n, d) = ${Math.min(n, d)} components can be fitted from ${n} vectors of dim ${d}.`,
+    );
   const kk = Math.min(n, d, k + 10);
   let result: { mean: Float32Array; components: Float32Array } | undefined;
   tf.tidy(() => {
@@ -72,14 +76,19 @@ export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; co
     const Xc = tf.sub(X, mean);
     const G = tf.matMul(Xc, Xc, false, true); // [n, n]
     const rng = new Rng(seed);
-    let Q: tf.Tensor2D = tf.tensor2d(Float32Array.from({ length: n * kk }, () => rng.normal()), [n, kk]);
+    let Q: tf.Tensor2D = tf.tensor2d(
+      Float32Array.from({ length: n * kk }, () => rng.normal()),
+      [n, kk],
+    );
     const orthonormalize = (Y: tf.Tensor2D): tf.Tensor2D => {
       // Cholesky-free: eigen-decompose Y^T Y (kk x kk) and whiten; stable enough after scaling.
       const S = Float64Array.from(tf.matMul(Y, Y, true, false).dataSync());
       const { values, vectors } = symmetricEigen(S, kk);
       const w = new Float32Array(kk * kk);
       // Directions with no energy (rank-deficient data) are dropped rather than blown up.
-      for (let i = 0; i < kk; i++) for (let j = 0; j < kk; j++) w[i * kk + j] = values[j] > values[0] * 1e-10 ? vectors[i * kk + j] / Math.sqrt(values[j]) : 0;
+      for (let i = 0; i < kk; i++)
+        for (let j = 0; j < kk; j++)
+          w[i * kk + j] = values[j] > values[0] * 1e-10 ? vectors[i * kk + j] / Math.sqrt(values[j]) : 0;
       return tf.matMul(Y, tf.tensor2d(w, [kk, kk]));
     };
     Q = orthonormalize(Q);
@@ -87,7 +96,8 @@ export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; co
     const T = Float64Array.from(tf.matMul(Q, tf.matMul(G, Q), true, false).dataSync());
     const { values, vectors } = symmetricEigen(T, kk);
     const U = new Float32Array(kk * k);
-    for (let i = 0; i < kk; i++) for (let j = 0; j < k; j++) U[i * k + j] = vectors[i * kk + j] / Math.sqrt(Math.max(values[j], 1e-30));
+    for (let i = 0; i < kk; i++)
+      for (let j = 0; j < k; j++) U[i * k + j] = vectors[i * kk + j] / Math.sqrt(Math.max(values[j], 1e-30));
     const V = tf.matMul(tf.matMul(Q, tf.tensor2d(U, [kk, k])), Xc, true, false); // [k, d] = (Q U / sqrt(l))^T Xc
     const comps = V.dataSync() as Float32Array;
     for (let j = 0; j < k; j++) {

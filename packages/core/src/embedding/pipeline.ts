@@ -58,17 +58,36 @@ export function pipelineToFramed(p: EmbeddingPipeline | undefined): { header: un
  * Reads back {@link pipelineToFramed}'s header and arrays (taken next from `f`), checking its fields.
  * @internal
  */
-export function pipelineFromFramed(header: unknown, f: Pick<Framed<unknown>, 'take'>, source: string): EmbeddingPipeline | undefined {
+export function pipelineFromFramed(
+  header: unknown,
+  f: Pick<Framed<unknown>, 'take'>,
+  source: string,
+): EmbeddingPipeline | undefined {
   if (header === undefined || header === null) return undefined;
   const h = header as EmbeddingPipeline & { reducer: ReducerState & { meanLength: number; componentsLength: number } };
   const r = h.reducer;
-  const ok = typeof h.architecture === 'string' && Number.isInteger(h.inputSize) && typeof h.model === 'string' && r && typeof r.kind === 'string' &&
-    Number.isInteger(r.dim) && Number.isInteger(r.meanLength) && r.meanLength >= 0 && Number.isInteger(r.componentsLength) && r.componentsLength >= 0;
-  if (!ok) throw new FormatError(`${source} has a malformed embedding pipeline (model and reducer). Embed the collection again.`);
+  const ok =
+    typeof h.architecture === 'string' &&
+    Number.isInteger(h.inputSize) &&
+    typeof h.model === 'string' &&
+    r &&
+    typeof r.kind === 'string' &&
+    Number.isInteger(r.dim) &&
+    Number.isInteger(r.meanLength) &&
+    r.meanLength >= 0 &&
+    Number.isInteger(r.componentsLength) &&
+    r.componentsLength >= 0;
+  if (!ok)
+    throw new FormatError(
+      `${source} has a malformed embedding pipeline (model and reducer). Embed the collection again.`,
+    );
   const { meanLength, componentsLength, ...reducer } = r;
   const mean = f.take(meanLength);
   const components = f.take(componentsLength);
-  return { ...h, reducer: { ...reducer, ...(meanLength ? { mean } : {}), ...(componentsLength ? { components } : {}) } };
+  return {
+    ...h,
+    reducer: { ...reducer, ...(meanLength ? { mean } : {}), ...(componentsLength ? { components } : {}) },
+  };
 }
 
 /**
@@ -81,10 +100,14 @@ export function pipelineFromFramed(header: unknown, f: Pick<Framed<unknown>, 'ta
  * if (why) throw new Error(`the query would be embedded differently: ${why}`);
  * ```
  */
-export function pipelineMismatch(indexed: EmbeddingPipeline, query: Omit<EmbeddingPipeline, 'reducer'>): string | undefined {
+export function pipelineMismatch(
+  indexed: EmbeddingPipeline,
+  query: Omit<EmbeddingPipeline, 'reducer'>,
+): string | undefined {
   if (indexed.architecture !== query.architecture || indexed.inputSize !== query.inputSize) {
     return `the features were made by ${indexed.architecture} at ${indexed.inputSize} px, the query model is ${query.architecture} at ${query.inputSize} px`;
   }
-  if (indexed.model !== query.model) return `the features were made by weights ${indexed.model}, the query model's weights are ${query.model}`;
+  if (indexed.model !== query.model)
+    return `the features were made by weights ${indexed.model}, the query model's weights are ${query.model}`;
   return undefined;
 }

@@ -38,7 +38,10 @@ export interface ReadFeaturesOptions {
 export function readFeatures(bytes: Uint8Array, source = 'features', options: ReadFeaturesOptions = {}): FeatureFile {
   const magic = new TextDecoder().decode(bytes.subarray(0, 8));
   if (magic === 'CBIRFEAT') {
-    if (options.ids) throw new FormatError(`readFeatures: ${source} is a cbir feature file, which holds its own ids; ids apply to a .npy matrix.`);
+    if (options.ids)
+      throw new FormatError(
+        `readFeatures: ${source} is a cbir feature file, which holds its own ids; ids apply to a .npy matrix.`,
+      );
     return deserializeFeatures(bytes, source);
   }
   let array: NpyArray;
@@ -52,33 +55,47 @@ export function readFeatures(bytes: Uint8Array, source = 'features', options: Re
     format = 'pickle';
     if (root instanceof Map) {
       const features = root.get('features');
-      if (!isArray(features)) throw new FormatError(`readFeatures: ${source} is a pickled dict without a numpy array under 'features'; expected the notebook's {'indexes': [...], 'features': ndarray}.`);
+      if (!isArray(features))
+        throw new FormatError(
+          `readFeatures: ${source} is a pickled dict without a numpy array under 'features'; expected the notebook's {'indexes': [...], 'features': ndarray}.`,
+        );
       array = features;
       const indexes = root.get('indexes');
       if (indexes !== undefined) {
-        if (ids) throw new FormatError(`readFeatures: ${source} holds its own ids ('indexes'); ids apply to a .npy matrix.`);
+        if (ids)
+          throw new FormatError(`readFeatures: ${source} holds its own ids ('indexes'); ids apply to a .npy matrix.`);
         if (isArray(indexes)) ids = indexes.data;
-        else if (Array.isArray(indexes) && indexes.every((i) => typeof i === 'number' || typeof i === 'string')) ids = indexes as (number | string)[];
+        else if (Array.isArray(indexes) && indexes.every((i) => typeof i === 'number' || typeof i === 'string'))
+          ids = indexes as (number | string)[];
         else throw new FormatError(`readFeatures: ${source} has 'indexes' that are not a list of numbers or strings.`);
       }
     } else if (isArray(root)) array = root;
-    else throw new FormatError(`readFeatures: ${source} is a pickle of neither a dict with 'features' nor a numpy array.`);
+    else
+      throw new FormatError(`readFeatures: ${source} is a pickle of neither a dict with 'features' nor a numpy array.`);
   } else {
-    throw new FormatError(`readFeatures: ${source} is not a feature file: expected a cbir feature file (cbir embed), the notebook's features.pkl, or a .npy matrix.`);
+    throw new FormatError(
+      `readFeatures: ${source} is not a feature file: expected a cbir feature file (cbir embed), the notebook's features.pkl, or a .npy matrix.`,
+    );
   }
-  if (array.shape.length < 1) throw new FormatError(`readFeatures: ${source} holds a scalar; expected an array [n, ...] of n feature vectors.`);
+  if (array.shape.length < 1)
+    throw new FormatError(`readFeatures: ${source} holds a scalar; expected an array [n, ...] of n feature vectors.`);
   const rows = array.shape[0];
   const cols = array.shape.slice(1).reduce((a, b) => a * b, 1);
-  if (ids !== undefined && ids.length !== rows) throw new FormatError(`readFeatures: ${source} has ${rows} rows but ${ids.length} ids.`);
+  if (ids !== undefined && ids.length !== rows)
+    throw new FormatError(`readFeatures: ${source} has ${rows} rows but ${ids.length} ids.`);
   const data = Float32Array.from(array.data);
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
-      throw new FormatError(`readFeatures: ${source} has ${array.data[i]} at row ${Math.floor(i / cols)}, column ${i % cols}${Number.isFinite(array.data[i]) ? ' (beyond float32)' : ''}; features must be finite.`);
+      throw new FormatError(
+        `readFeatures: ${source} has ${array.data[i]} at row ${Math.floor(i / cols)}, column ${i % cols}${Number.isFinite(array.data[i]) ? ' (beyond float32)' : ''}; features must be finite.`,
+      );
     }
   }
   const idList = ids === undefined ? Array.from({ length: rows }, (_, i) => String(i)) : Array.from(ids, String);
   return {
-    matrix: { data, rows, cols }, ids: idList, labels: new Array<string | undefined>(rows).fill(undefined),
+    matrix: { data, rows, cols },
+    ids: idList,
+    labels: new Array<string | undefined>(rows).fill(undefined),
     metadata: { format, shape: array.shape, dtype: array.dtype },
   };
 }

@@ -39,7 +39,10 @@ export function parseReduce(spec: string): { kind: ReducerState['kind']; dim?: n
   if (spec === 'none' || spec === 'avgpool') return { kind: spec };
   const m = /^(rp|pca):(\d+)$/.exec(spec);
   if (!m || Number(m[2]) < 1) {
-    throw new CbirError('INVALID_ARGUMENT', `reduce: "${spec}" is not a reducer. Use none, avgpool, rp:N or pca:N (N a positive integer), e.g. rp:256.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `reduce: "${spec}" is not a reducer. Use none, avgpool, rp:N or pca:N (N a positive integer), e.g. rp:256.`,
+    );
   }
   return { kind: m[1] as 'rp' | 'pca', dim: Number(m[2]) };
 }
@@ -52,8 +55,13 @@ export function parseReduce(spec: string): { kind: ReducerState['kind']; dim?: n
  * const chw = latentToChw(latentNhwc, [8, 42, 42]); // PyTorch's flatten order, as the notebook's features
  * ```
  */
-export function latentToChw(latent: Float32Array, [c, h, w]: readonly [number, number, number], out = new Float32Array(c * h * w)): Float32Array {
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(k * h + y) * w + x] = latent[(y * w + x) * c + k];
+export function latentToChw(
+  latent: Float32Array,
+  [c, h, w]: readonly [number, number, number],
+  out = new Float32Array(c * h * w),
+): Float32Array {
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(k * h + y) * w + x] = latent[(y * w + x) * c + k];
   return out;
 }
 
@@ -111,7 +119,8 @@ export function reduceLatent(latent: Float32Array, state: ReducerState, projecti
 /** Projects a CHW-flattened latent on a fitted PCA reducer's components: `(x - mean) . components[j]`. */
 export function projectPca(flat: Float32Array, state: ReducerState, out = new Float32Array(state.dim)): Float32Array {
   const { mean, components } = state;
-  if (!mean || !components) throw new CbirError('NOT_FITTED', 'reduceLatent: the pca reducer has not been fitted. Embed a dataset first.');
+  if (!mean || !components)
+    throw new CbirError('NOT_FITTED', 'reduceLatent: the pca reducer has not been fitted. Embed a dataset first.');
   const d = flat.length;
   for (let j = 0; j < state.dim; j++) {
     let s = 0;
@@ -150,7 +159,12 @@ export function serializeReducer(state: ReducerState): Uint8Array {
  */
 export function deserializeReducer(bytes: Uint8Array, source = 'reducer file'): ReducerState {
   const f = readFramed<ReducerState & { meanLength: number; componentsLength: number }>(
-    bytes, MAGIC, VERSION, 'deserializeReducer', source, 'Embed the collection again to refit it.',
+    bytes,
+    MAGIC,
+    VERSION,
+    'deserializeReducer',
+    source,
+    'Embed the collection again to refit it.',
   );
   const { meanLength, componentsLength, ...rest } = f.header;
   const mean = f.take(meanLength);

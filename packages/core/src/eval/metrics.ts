@@ -28,7 +28,11 @@ export function precisionAtK(ranked: ArrayLike<number>, relevant: (id: number) =
  * const ap = averagePrecision([4, 9, 2], (id) => labelOf(id) === 'cat', 2); // 2 relevant items exist in all
  * ```
  */
-export function averagePrecision(ranked: ArrayLike<number>, relevant: (id: number) => boolean, totalRelevant: number): number {
+export function averagePrecision(
+  ranked: ArrayLike<number>,
+  relevant: (id: number) => boolean,
+  totalRelevant: number,
+): number {
   if (totalRelevant === 0) return 0;
   let hits = 0;
   let sum = 0;
@@ -50,7 +54,8 @@ export function averagePrecision(ranked: ArrayLike<number>, relevant: (id: numbe
  * ```
  */
 export function recallAtK(approx: SearchResult, exact: SearchResult, k = exact.k): number {
-  if (approx.nq !== exact.nq) throw new CbirError('INVALID_ARGUMENT', `recallAtK: ${approx.nq} approximate rows but ${exact.nq} exact rows.`);
+  if (approx.nq !== exact.nq)
+    throw new CbirError('INVALID_ARGUMENT', `recallAtK: ${approx.nq} approximate rows but ${exact.nq} exact rows.`);
   let sum = 0;
   for (let q = 0; q < exact.nq; q++) {
     const truth = new Set<number>();
@@ -108,11 +113,19 @@ export function evaluateRetrieval(
       if (!batchResult || i >= first + batchResult.nq) {
         first = i;
         const rows = Math.min(batch, matrix.rows - i);
-        const queries = { data: matrix.data.subarray(i * matrix.cols, (i + rows) * matrix.cols), rows, cols: matrix.cols };
+        const queries = {
+          data: matrix.data.subarray(i * matrix.cols, (i + rows) * matrix.cols),
+          rows,
+          cols: matrix.cols,
+        };
         batchResult = searchReranked(index, options.reranker, queries, depth, ids.slice(i, i + rows));
       }
       ranked = batchResult.ids.subarray((i - first) * depth, (i - first + 1) * depth);
-    } else ranked = index.search({ data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols }, depth).ids;
+    } else
+      ranked = index.search(
+        { data: matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols), rows: 1, cols: matrix.cols },
+        depth,
+      ).ids;
     scorer.add(i, ranked);
   }
   return scorer.report();
@@ -148,16 +161,23 @@ export async function evaluateRetrievalAsync(
 }
 
 /** Leave-one-out P@k and AP by label, accumulated one ranking at a time (the query's own id is dropped from it). */
-function leaveOneOutScorer(where: string, features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] }, ks: readonly number[]) {
+function leaveOneOutScorer(
+  where: string,
+  features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] },
+  ks: readonly number[],
+) {
   const { matrix, ids, labels } = features;
-  if (ids.length !== matrix.rows || labels.length !== matrix.rows) throw new CbirError('INVALID_ARGUMENT', `${where}: ids, labels and matrix rows must have the same length.`);
-  if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: every k must be a positive integer, got ${ks.join(', ')}.`);
+  if (ids.length !== matrix.rows || labels.length !== matrix.rows)
+    throw new CbirError('INVALID_ARGUMENT', `${where}: ids, labels and matrix rows must have the same length.`);
+  if (ks.some((k) => !Number.isInteger(k) || k < 1))
+    throw new CbirError('INVALID_ARGUMENT', `${where}: every k must be a positive integer, got ${ks.join(', ')}.`);
   const labelOf = new Map(ids.map((id, i) => [id, labels[i]]));
   const counts = new Map<string, number>();
   for (const l of labels) if (l !== undefined) counts.set(l, (counts.get(l) ?? 0) + 1);
   const sums = { p: new Map<number, number>(), ap: 0, n: 0 };
   const perClass = new Map<string, { p: Map<number, number>; ap: number; n: number }>();
-  const mean = (m: Map<number, number>, n: number) => Object.fromEntries(ks.map((k) => [k, n ? (m.get(k) ?? 0) / n : 0]));
+  const mean = (m: Map<number, number>, n: number) =>
+    Object.fromEntries(ks.map((k) => [k, n ? (m.get(k) ?? 0) / n : 0]));
   return {
     add(i: number, rankedIds: ArrayLike<number>): void {
       const label = labels[i]!;
@@ -181,7 +201,11 @@ function leaveOneOutScorer(where: string, features: { matrix: Matrix; ids: reado
         precisionAtK: mean(sums.p, sums.n),
         meanAveragePrecision: sums.n ? sums.ap / sums.n : 0,
         queries: sums.n,
-        perClass: Object.fromEntries([...perClass].sort(([a], [b]) => a.localeCompare(b)).map(([l, c]) => [l, { queries: c.n, precisionAtK: mean(c.p, c.n), meanAveragePrecision: c.ap / c.n }])),
+        perClass: Object.fromEntries(
+          [...perClass]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([l, c]) => [l, { queries: c.n, precisionAtK: mean(c.p, c.n), meanAveragePrecision: c.ap / c.n }]),
+        ),
       };
     },
   };

@@ -31,10 +31,16 @@ export class AutoencoderExtractor implements FeatureExtractor {
   readonly imageSize: number;
   private readonly projection?: Float32Array;
 
-  constructor(private readonly model: Autoencoder, private readonly reducer: ReducerState) {
+  constructor(
+    private readonly model: Autoencoder,
+    private readonly reducer: ReducerState,
+  ) {
     const [c, h, w] = model.latentShape;
     if (!reducer || reducer.latentShape?.join() !== [c, h, w].join()) {
-      throw new CbirError('INVALID_ARGUMENT', `autoencoder: the reducer takes latents ${reducer?.latentShape?.join('x')}; this model's are ${c}x${h}x${w}. Use the reducer fitted on this model's features.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `autoencoder: the reducer takes latents ${reducer?.latentShape?.join('x')}; this model's are ${c}x${h}x${w}. Use the reducer fitted on this model's features.`,
+      );
     }
     this.rawDim = this.dim = reducer.dim;
     this.imageSize = model.inputSize;
@@ -67,7 +73,12 @@ export class AutoencoderExtractor implements FeatureExtractor {
     const { mean, components, ...reducer } = this.reducer;
     return {
       kind: this.kind,
-      options: { architecture: this.model.architecture.name, inputSize: this.model.inputSize, model: modelFingerprint(this.model), reducer },
+      options: {
+        architecture: this.model.architecture.name,
+        inputSize: this.model.inputSize,
+        model: modelFingerprint(this.model),
+        reducer,
+      },
       state: { ...(mean ? { mean } : {}), ...(components ? { components } : {}) },
     };
   }
@@ -78,14 +89,35 @@ export class AutoencoderExtractor implements FeatureExtractor {
 
 /** The registry's factory for `'autoencoder'`: the spec's reducer over `context.model`, which must be the same network. @internal */
 export function autoencoderFromSpec(spec: ExtractorSpec, model: unknown): AutoencoderExtractor {
-  const o = spec.options as { architecture?: string; inputSize?: number; model?: string; reducer?: Omit<ReducerState, 'mean' | 'components'> };
-  if (!model) throw new CbirError('INVALID_ARGUMENT', `autoencoder: these features were made by ${o.architecture ?? 'an autoencoder'} at ${o.inputSize} px; load it and pass it as { model } (cbir search --model).`);
+  const o = spec.options as {
+    architecture?: string;
+    inputSize?: number;
+    model?: string;
+    reducer?: Omit<ReducerState, 'mean' | 'components'>;
+  };
+  if (!model)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `autoencoder: these features were made by ${o.architecture ?? 'an autoencoder'} at ${o.inputSize} px; load it and pass it as { model } (cbir search --model).`,
+    );
   const ae = model as Autoencoder;
   if (ae.architecture?.name !== o.architecture || ae.inputSize !== o.inputSize) {
-    throw new CbirError('INVALID_ARGUMENT', `autoencoder: the features were made by ${o.architecture} at ${o.inputSize} px; the model given is ${ae.architecture?.name} at ${ae.inputSize} px.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `autoencoder: the features were made by ${o.architecture} at ${o.inputSize} px; the model given is ${ae.architecture?.name} at ${ae.inputSize} px.`,
+    );
   }
   const fingerprint = modelFingerprint(ae);
-  if (o.model && fingerprint !== o.model) throw new CbirError('INVALID_ARGUMENT', `autoencoder: the features were made by weights ${o.model}; the model given has weights ${fingerprint}.`);
-  if (!o.reducer) throw new CbirError('INVALID_ARGUMENT', 'autoencoder: the spec has no reducer; extract the features again.');
-  return new AutoencoderExtractor(ae, { ...o.reducer, ...(spec.state?.mean ? { mean: spec.state.mean } : {}), ...(spec.state?.components ? { components: spec.state.components } : {}) } as ReducerState);
+  if (o.model && fingerprint !== o.model)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `autoencoder: the features were made by weights ${o.model}; the model given has weights ${fingerprint}.`,
+    );
+  if (!o.reducer)
+    throw new CbirError('INVALID_ARGUMENT', 'autoencoder: the spec has no reducer; extract the features again.');
+  return new AutoencoderExtractor(ae, {
+    ...o.reducer,
+    ...(spec.state?.mean ? { mean: spec.state.mean } : {}),
+    ...(spec.state?.components ? { components: spec.state.components } : {}),
+  } as ReducerState);
 }

@@ -43,7 +43,10 @@ export function descriptorMatrix(descriptors: readonly Uint8Array[], encoding: D
   let at = 0;
   for (const d of descriptors) {
     if (d.length % ORB_DESCRIPTOR_BYTES !== 0) {
-      throw new CbirError('INVALID_ARGUMENT', `descriptorMatrix: ${d.length} bytes is not a whole number of ${ORB_DESCRIPTOR_BYTES}-byte descriptors.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `descriptorMatrix: ${d.length} bytes is not a whole number of ${ORB_DESCRIPTOR_BYTES}-byte descriptors.`,
+      );
     }
     if (encoding === 'bytes') data.set(d, at);
     else for (let i = 0; i < d.length; i++) for (let b = 0; b < 8; b++) data[at + i * 8 + b] = (d[i] >> (7 - b)) & 1;
@@ -76,7 +79,8 @@ export class BagOfVisualWords {
 
   constructor(options: BagOfVisualWordsOptions) {
     const { k, encoding = 'bytes', tfidf = false, l2 = true, ...estimator } = options;
-    if (!Number.isInteger(k) || k < 1) throw new CbirError('INVALID_ARGUMENT', `BagOfVisualWords: k must be a positive integer, got ${k}.`);
+    if (!Number.isInteger(k) || k < 1)
+      throw new CbirError('INVALID_ARGUMENT', `BagOfVisualWords: k must be a positive integer, got ${k}.`);
     this.k = k;
     this.encoding = encoding;
     this.tfidf = tfidf;
@@ -93,7 +97,11 @@ export class BagOfVisualWords {
   /** Learns the vocabulary from every image's descriptors (and the idf weights when `tfidf`). */
   fit(descriptors: readonly Uint8Array[], options: LongRunning = {}): this {
     const x = descriptorMatrix(descriptors, this.encoding);
-    if (x.rows < this.k) throw new CbirError('INVALID_ARGUMENT', `BagOfVisualWords.fit: ${x.rows} descriptors for k = ${this.k} words; give more images or a smaller k.`);
+    if (x.rows < this.k)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `BagOfVisualWords.fit: ${x.rows} descriptors for k = ${this.k} words; give more images or a smaller k.`,
+      );
     const mbk = new MiniBatchKMeans({ ...this.estimator, nClusters: this.k }).fit(x, options);
     this.words = mbk.centroids;
     if (this.tfidf) {
@@ -137,7 +145,13 @@ export class BagOfVisualWords {
   /** Reads {@link BagOfVisualWords.serialize}'s bytes, checking magic, version, sizes and checksum. */
   static deserialize(bytes: Uint8Array, source = 'vocabulary file'): BagOfVisualWords {
     const f = readFramed<{ k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number }>(
-      bytes, 'CBIRVOCB', 1, 'BagOfVisualWords.deserialize', source, 'Rebuild it with `cbir bow`.');
+      bytes,
+      'CBIRVOCB',
+      1,
+      'BagOfVisualWords.deserialize',
+      source,
+      'Rebuild it with `cbir bow`.',
+    );
     const { k, encoding, tfidf, l2, cols } = f.header;
     const words = f.take(k * cols);
     const idf = f.take(tfidf ? k : 0);
@@ -146,10 +160,17 @@ export class BagOfVisualWords {
   }
 
   /** A fitted vocabulary from its settings and arrays (as {@link BagOfVisualWords.serialize} stores them). @internal */
-  static fromArrays(h: { k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number }, words: Float32Array, idf: Float32Array): BagOfVisualWords {
+  static fromArrays(
+    h: { k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number },
+    words: Float32Array,
+    idf: Float32Array,
+  ): BagOfVisualWords {
     const bow = new BagOfVisualWords({ k: h.k, encoding: h.encoding, tfidf: h.tfidf, l2: h.l2 });
     if (words.length !== h.k * h.cols || idf.length !== (h.tfidf ? h.k : 0)) {
-      throw new CbirError('INVALID_ARGUMENT', `BagOfVisualWords: ${words.length} word values and ${idf.length} idf weights for k = ${h.k} words of ${h.cols}; the vocabulary is inconsistent.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `BagOfVisualWords: ${words.length} word values and ${idf.length} idf weights for k = ${h.k} words of ${h.cols}; the vocabulary is inconsistent.`,
+      );
     }
     bow.words = { data: words, rows: h.k, cols: h.cols };
     if (h.tfidf) bow.idfWeights = Float64Array.from(idf);
@@ -157,7 +178,15 @@ export class BagOfVisualWords {
   }
 
   /** Settings and arrays for {@link BagOfVisualWords.fromArrays} (a fitted vocabulary). @internal */
-  toArrays(): { header: { k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number }; words: Float32Array; idf: Float32Array } {
-    return { header: { k: this.k, encoding: this.encoding, tfidf: this.tfidf, l2: this.l2, cols: this.vocabulary.cols }, words: this.vocabulary.data, idf: Float32Array.from(this.idfWeights ?? []) };
+  toArrays(): {
+    header: { k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number };
+    words: Float32Array;
+    idf: Float32Array;
+  } {
+    return {
+      header: { k: this.k, encoding: this.encoding, tfidf: this.tfidf, l2: this.l2, cols: this.vocabulary.cols },
+      words: this.vocabulary.data,
+      idf: Float32Array.from(this.idfWeights ?? []),
+    };
   }
 }

@@ -4,7 +4,17 @@ import type { RawImage } from '../image/raw-image.js';
 import type { Matrix } from '../matrix.js';
 import { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from './color-histogram.js';
 import type { ExtractorSpec, FeatureExtractor } from './extractor.js';
-import { colorGrid, colorGridDim, colorMoments, hog, lbp, type ColorGridOptions, type ColorMomentsOptions, type HogOptions, type LbpOptions } from './hand-crafted.js';
+import {
+  colorGrid,
+  colorGridDim,
+  colorMoments,
+  hog,
+  lbp,
+  type ColorGridOptions,
+  type ColorMomentsOptions,
+  type HogOptions,
+  type LbpOptions,
+} from './hand-crafted.js';
 import { scaleToUnit } from '../compute/normalize.js';
 
 /** The hand-crafted blocks. */
@@ -60,15 +70,25 @@ interface ResolvedBlock {
 }
 
 function resolveBlock(b: BlockSpec, where: string): ResolvedBlock {
-  if (!BLOCK_KINDS.includes(b?.kind)) throw new CbirError('INVALID_ARGUMENT', `${where}: block kind must be one of ${BLOCK_KINDS.join(', ')}, got ${JSON.stringify(b?.kind)}.`);
+  if (!BLOCK_KINDS.includes(b?.kind))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: block kind must be one of ${BLOCK_KINDS.join(', ')}, got ${JSON.stringify(b?.kind)}.`,
+    );
   const options = { ...(b.options ?? {}) } as Record<string, unknown>;
   const norm = b.norm ?? (b.kind === 'colorgrid' ? 'hellinger' : b.kind === 'colorhist' ? 'none' : 'zscore');
-  if (!NORMS.includes(norm)) throw new CbirError('INVALID_ARGUMENT', `${where}: norm must be one of ${NORMS.join(', ')}, got ${JSON.stringify(norm)}.`);
+  if (!NORMS.includes(norm))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: norm must be one of ${NORMS.join(', ')}, got ${JSON.stringify(norm)}.`,
+    );
   const weight = b.weight ?? 1;
-  if (!(weight > 0 && Number.isFinite(weight))) throw new CbirError('INVALID_ARGUMENT', `${where}: a block's weight must be a positive number, got ${weight}.`);
+  if (!(weight > 0 && Number.isFinite(weight)))
+    throw new CbirError('INVALID_ARGUMENT', `${where}: a block's weight must be a positive number, got ${weight}.`);
   const crop = b.crop ?? b.kind !== 'colorgrid';
   const short = b.short ?? 256;
-  if (!Number.isInteger(short) || short < 16 || short > 4096) throw new CbirError('INVALID_ARGUMENT', `${where}: short must be an integer from 16 to 4096, got ${short}.`);
+  if (!Number.isInteger(short) || short < 16 || short > 4096)
+    throw new CbirError('INVALID_ARGUMENT', `${where}: short must be an integer from 16 to 4096, got ${short}.`);
   // Each feature is tried once on a small image, which checks its options now rather than on the first photo.
   let fn: (image: RawImage) => Float32Array;
   if (b.kind === 'colorhist') fn = (im) => colorHistogram(im, options as ColorHistogramOptions);
@@ -77,7 +97,12 @@ function resolveBlock(b: BlockSpec, where: string): ResolvedBlock {
   else if (b.kind === 'moments') fn = (im) => colorMoments(im, options as ColorMomentsOptions);
   else fn = (im) => hog(im, options as HogOptions);
   const probe = { data: new Uint8Array(short * short * 3), width: short, height: short, channels: 3 as const };
-  const dim = b.kind === 'colorhist' ? colorHistogramDim(options) : b.kind === 'colorgrid' ? colorGridDim(options) : fn(probe).length;
+  const dim =
+    b.kind === 'colorhist'
+      ? colorHistogramDim(options)
+      : b.kind === 'colorgrid'
+        ? colorGridDim(options)
+        : fn(probe).length;
   return { kind: b.kind, options, norm, weight, crop, short, dim, fn };
 }
 
@@ -105,8 +130,12 @@ export class BlockExtractor implements FeatureExtractor {
   private readonly offsets: number[];
   private stats?: { mean: Float32Array; std: Float32Array }[];
 
-  constructor(blocks: readonly BlockSpec[] = DEFAULT_FUSION, options: { kind?: string; state?: Record<string, Float32Array> } = {}) {
-    if (!Array.isArray(blocks) || blocks.length === 0) throw new CbirError('INVALID_ARGUMENT', 'BlockExtractor: give at least one block.');
+  constructor(
+    blocks: readonly BlockSpec[] = DEFAULT_FUSION,
+    options: { kind?: string; state?: Record<string, Float32Array> } = {},
+  ) {
+    if (!Array.isArray(blocks) || blocks.length === 0)
+      throw new CbirError('INVALID_ARGUMENT', 'BlockExtractor: give at least one block.');
     this.blocks = blocks.map((b, i) => resolveBlock(b, `BlockExtractor block ${i}`));
     this.kind = options.kind ?? (blocks.length === 1 ? this.blocks[0].kind : 'fused');
     this.offsets = [0];
@@ -154,7 +183,10 @@ export class BlockExtractor implements FeatureExtractor {
 
   transform(raw: Matrix): Matrix {
     this.checkRaw('transform', raw);
-    if (this.needsFit && !this.stats) throw new NotFittedError(`${this.kind}: transform before fit; fit the extractor on the collection first (its z-score statistics).`);
+    if (this.needsFit && !this.stats)
+      throw new NotFittedError(
+        `${this.kind}: transform before fit; fit the extractor on the collection first (its z-score statistics).`,
+      );
     const total = this.blocks.reduce((a, b) => a + b.weight, 0);
     const out = new Float32Array(raw.rows * this.dim);
     const tmp = new Float64Array(Math.max(...this.blocks.map((b) => b.dim)));
@@ -171,7 +203,14 @@ export class BlockExtractor implements FeatureExtractor {
   }
 
   spec(): ExtractorSpec {
-    const blocks = this.blocks.map((b) => ({ kind: b.kind, options: b.options, norm: b.norm, weight: b.weight, crop: b.crop, short: b.short }));
+    const blocks = this.blocks.map((b) => ({
+      kind: b.kind,
+      options: b.options,
+      norm: b.norm,
+      weight: b.weight,
+      crop: b.crop,
+      short: b.short,
+    }));
     const state: Record<string, Float32Array> = {};
     this.stats?.forEach((s, i) => {
       if (this.blocks[i].norm !== 'zscore') return;
@@ -189,7 +228,10 @@ export class BlockExtractor implements FeatureExtractor {
       const mean = state[`mean.${i}`];
       const std = state[`std.${i}`];
       if (mean?.length !== b.dim || std?.length !== b.dim) {
-        throw new CbirError('INVALID_ARGUMENT', `${this.kind}: the saved statistics of block ${i} (${b.kind}) have ${mean?.length ?? 'no'} means and ${std?.length ?? 'no'} deviations; expected ${b.dim} of each. Extract the features again.`);
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `${this.kind}: the saved statistics of block ${i} (${b.kind}) have ${mean?.length ?? 'no'} means and ${std?.length ?? 'no'} deviations; expected ${b.dim} of each. Extract the features again.`,
+        );
       }
       return { mean, std };
     });
@@ -197,14 +239,26 @@ export class BlockExtractor implements FeatureExtractor {
 
   private checkRaw(where: string, raw: Matrix): void {
     if (raw.cols !== this.rawDim || raw.data.length !== raw.rows * raw.cols) {
-      throw new CbirError('INVALID_ARGUMENT', `${this.kind}.${where}: expected raw vectors of ${this.rawDim} values (from extract), got a ${raw.rows} x ${raw.cols} matrix.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${this.kind}.${where}: expected raw vectors of ${this.rawDim} values (from extract), got a ${raw.rows} x ${raw.cols} matrix.`,
+      );
     }
-    if (where === 'fit' && raw.rows < 2) throw new CbirError('INVALID_ARGUMENT', `${this.kind}.fit: the collection statistics need at least 2 images, got ${raw.rows}.`);
+    if (where === 'fit' && raw.rows < 2)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${this.kind}.fit: the collection statistics need at least 2 images, got ${raw.rows}.`,
+      );
   }
 }
 
 /** One block's normalisation of `src` into `dst` (float64). @internal */
-export function normalizeBlock(norm: BlockNorm, src: Float32Array, dst: Float64Array, stats?: { mean: Float32Array; std: Float32Array }): void {
+export function normalizeBlock(
+  norm: BlockNorm,
+  src: Float32Array,
+  dst: Float64Array,
+  stats?: { mean: Float32Array; std: Float32Array },
+): void {
   const d = src.length;
   if (norm === 'none') {
     for (let j = 0; j < d; j++) dst[j] = src[j];
@@ -252,7 +306,11 @@ export function hellinger(m: Matrix): Matrix {
  * ```
  */
 export function chiSquare(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new CbirError('INVALID_ARGUMENT', `chiSquare: histograms of ${a.length} and ${b.length} bins; they must have the same bins.`);
+  if (a.length !== b.length)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `chiSquare: histograms of ${a.length} and ${b.length} bins; they must have the same bins.`,
+    );
   let s = 0;
   for (let j = 0; j < a.length; j++) {
     const den = a[j] + b[j];
@@ -264,7 +322,11 @@ export function chiSquare(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** The blocks of a saved spec (`options.blocks`, or a single block's options). @internal */
 export function blocksOf(spec: ExtractorSpec): BlockSpec[] {
   const blocks = spec.options.blocks;
-  if (blocks === undefined) return spec.kind === 'fused' ? [...DEFAULT_FUSION] : [{ kind: spec.kind as BlockKind, ...(spec.options as Omit<BlockSpec, 'kind'>) }];
-  if (!Array.isArray(blocks)) throw new CbirError('INVALID_ARGUMENT', `${spec.kind}: options.blocks must be a list of blocks.`);
+  if (blocks === undefined)
+    return spec.kind === 'fused'
+      ? [...DEFAULT_FUSION]
+      : [{ kind: spec.kind as BlockKind, ...(spec.options as Omit<BlockSpec, 'kind'>) }];
+  if (!Array.isArray(blocks))
+    throw new CbirError('INVALID_ARGUMENT', `${spec.kind}: options.blocks must be a list of blocks.`);
   return blocks as BlockSpec[];
 }

@@ -25,9 +25,14 @@ export class BowExtractor implements FeatureExtractor {
   readonly imageSize: number | 'original';
   private readonly nFeatures: number;
 
-  constructor(private readonly cv: OpenCv, private readonly bow: BagOfVisualWords, options: { nFeatures?: number; size?: number | 'original' } = {}) {
+  constructor(
+    private readonly cv: OpenCv,
+    private readonly bow: BagOfVisualWords,
+    options: { nFeatures?: number; size?: number | 'original' } = {},
+  ) {
     this.nFeatures = options.nFeatures ?? 500;
-    if (!Number.isInteger(this.nFeatures) || this.nFeatures < 1) throw new CbirError('INVALID_ARGUMENT', `bow: nFeatures must be a positive integer, got ${this.nFeatures}.`);
+    if (!Number.isInteger(this.nFeatures) || this.nFeatures < 1)
+      throw new CbirError('INVALID_ARGUMENT', `bow: nFeatures must be a positive integer, got ${this.nFeatures}.`);
     this.imageSize = options.size ?? 'original';
     this.rawDim = this.dim = bow.k;
     void bow.vocabulary; // throws NotFittedError for a vocabulary that was never fitted
@@ -58,7 +63,11 @@ export class BowExtractor implements FeatureExtractor {
    */
   static specOf(bow: BagOfVisualWords, options: { nFeatures: number; size: number | 'original' }): ExtractorSpec {
     const { header, words, idf } = bow.toArrays();
-    return { kind: 'bow', options: { ...header, nFeatures: options.nFeatures, size: options.size }, state: { words, idf } };
+    return {
+      kind: 'bow',
+      options: { ...header, nFeatures: options.nFeatures, size: options.size },
+      state: { words, idf },
+    };
   }
 
   /** Nothing to free. */
@@ -67,8 +76,21 @@ export class BowExtractor implements FeatureExtractor {
 
 /** The registry's factory for `'bow'`: the saved vocabulary over `context.cv`. @internal */
 export function bowFromSpec(spec: ExtractorSpec, cv: unknown): BowExtractor {
-  if (!cv) throw new CbirError('INVALID_ARGUMENT', 'bow: ORB needs OpenCV.js; pass it as { cv } (cbir-node: loadOpenCv()).');
-  const o = spec.options as { k: number; encoding: DescriptorEncoding; tfidf: boolean; l2: boolean; cols: number; nFeatures: number; size: number | 'original' };
-  const bow = BagOfVisualWords.fromArrays(o, spec.state?.words ?? new Float32Array(0), spec.state?.idf ?? new Float32Array(0));
+  if (!cv)
+    throw new CbirError('INVALID_ARGUMENT', 'bow: ORB needs OpenCV.js; pass it as { cv } (cbir-node: loadOpenCv()).');
+  const o = spec.options as {
+    k: number;
+    encoding: DescriptorEncoding;
+    tfidf: boolean;
+    l2: boolean;
+    cols: number;
+    nFeatures: number;
+    size: number | 'original';
+  };
+  const bow = BagOfVisualWords.fromArrays(
+    o,
+    spec.state?.words ?? new Float32Array(0),
+    spec.state?.idf ?? new Float32Array(0),
+  );
   return new BowExtractor(cv as OpenCv, bow, { nFeatures: o.nFeatures, size: o.size });
 }

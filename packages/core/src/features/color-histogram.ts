@@ -45,7 +45,10 @@ export function colorHistogram(image: RawImage, options: ColorHistogramOptions =
   const b = resolveBins(options);
   const { data, width, height, channels } = image;
   if (data.length !== width * height * channels || width * height === 0) {
-    throw new CbirError('INVALID_ARGUMENT', `colorHistogram: image data has ${data.length} bytes for ${width}x${height}x${channels}; expected width * height * channels > 0.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `colorHistogram: image data has ${data.length} bytes for ${width}x${height}x${channels}; expected width * height * channels > 0.`,
+    );
   }
   const ranges = space === 'hsv' ? [180, 256, 256] : [256, 256, 256];
   const out = new Float64Array(joint ? b[0] * b[1] * b[2] : b[0] + b[1] + b[2]);
@@ -81,13 +84,24 @@ export function colorHistogram(image: RawImage, options: ColorHistogramOptions =
 
 function resolveBins(options: ColorHistogramOptions): [number, number, number] {
   const space = options.space ?? 'hsv';
-  if (space !== 'hsv' && space !== 'rgb') throw new CbirError('INVALID_ARGUMENT', `colorHistogram: space must be 'hsv' or 'rgb', got ${JSON.stringify(space)}.`);
+  if (space !== 'hsv' && space !== 'rgb')
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `colorHistogram: space must be 'hsv' or 'rgb', got ${JSON.stringify(space)}.`,
+    );
   const mode = options.normalize ?? 'l1';
-  if (mode !== 'l1' && mode !== 'l2' && mode !== 'none') throw new CbirError('INVALID_ARGUMENT', `colorHistogram: normalize must be 'l1', 'l2' or 'none', got ${JSON.stringify(mode)}.`);
+  if (mode !== 'l1' && mode !== 'l2' && mode !== 'none')
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `colorHistogram: normalize must be 'l1', 'l2' or 'none', got ${JSON.stringify(mode)}.`,
+    );
   const given = options.bins ?? (space === 'hsv' ? [8, 12, 3] : 8);
   const b = (typeof given === 'number' ? [given, given, given] : [...given]) as [number, number, number];
   if (b.length !== 3 || b.some((v) => !Number.isInteger(v) || v < 1 || v > 256)) {
-    throw new CbirError('INVALID_ARGUMENT', `colorHistogram: bins must be an integer from 1 to 256 or three of them, got ${JSON.stringify(given)}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `colorHistogram: bins must be an integer from 1 to 256 or three of them, got ${JSON.stringify(given)}.`,
+    );
   }
   return b;
 }
@@ -97,7 +111,9 @@ const HSV_SHIFT = 12;
 /** @internal */
 export const SDIV = Int32Array.from({ length: 256 }, (_, i) => (i === 0 ? 0 : Math.round((255 << HSV_SHIFT) / i)));
 /** @internal */
-export const HDIV = Int32Array.from({ length: 256 }, (_, i) => (i === 0 ? 0 : Math.round((180 << HSV_SHIFT) / (6 * i))));
+export const HDIV = Int32Array.from({ length: 256 }, (_, i) =>
+  i === 0 ? 0 : Math.round((180 << HSV_SHIFT) / (6 * i)),
+);
 
 /**
  * OpenCV's 8-bit RGB -> HSV (`COLOR_RGB2HSV`, the fixed-point `RGB2HSV_b`), bit for bit: H in [0, 180), S and V in

@@ -25,7 +25,11 @@ export interface PerImage<T> {
  * const { values: descriptors, ids } = await mapImages(data, (image) => orbDescriptors(cv, image));
  * ```
  */
-export async function mapImages<T>(data: ImageDataset, fn: (image: RawImage, entry: DatasetEntry) => T, options: LongRunning & { batchSize?: number } = {}): Promise<PerImage<T>> {
+export async function mapImages<T>(
+  data: ImageDataset,
+  fn: (image: RawImage, entry: DatasetEntry) => T,
+  options: LongRunning & { batchSize?: number } = {},
+): Promise<PerImage<T>> {
   const out: PerImage<T> = { values: [], ids: [], labels: [], skipped: [] };
   for await (const batch of readBatches(data, { ...options, stage: 'load', where: 'mapImages' }, out.skipped)) {
     for (const { image, entry } of batch) {
@@ -47,12 +51,20 @@ export async function mapImages<T>(data: ImageDataset, fn: (image: RawImage, ent
  * const { matrix, ids, labels } = await extractFeatures(data, (image) => colorHistogram(image));
  * ```
  */
-export async function extractFeatures(data: ImageDataset, fn: (image: RawImage) => Float32Array, options: LongRunning & { batchSize?: number } = {}): Promise<Omit<PerImage<Float32Array>, 'values'> & { matrix: Matrix }> {
+export async function extractFeatures(
+  data: ImageDataset,
+  fn: (image: RawImage) => Float32Array,
+  options: LongRunning & { batchSize?: number } = {},
+): Promise<Omit<PerImage<Float32Array>, 'values'> & { matrix: Matrix }> {
   const { values, ...rest } = await mapImages(data, fn, options);
   const cols = values[0]?.length ?? 0;
   const matrix = { data: new Float32Array(values.length * cols), rows: values.length, cols };
   values.forEach((v, i) => {
-    if (v.length !== cols) throw new CbirError('INVALID_ARGUMENT', `extractFeatures: image ${rest.ids[i]} gave ${v.length} values, the first gave ${cols}; the extractor must return vectors of one length.`);
+    if (v.length !== cols)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `extractFeatures: image ${rest.ids[i]} gave ${v.length} values, the first gave ${cols}; the extractor must return vectors of one length.`,
+      );
     matrix.data.set(v, i * cols);
   });
   return { matrix, ...rest };
@@ -80,7 +92,11 @@ export async function extractDataset(
   for await (const batch of readBatches(data, { ...options, stage: 'embed', where: 'extractDataset' }, out.skipped)) {
     const vs = await fx.extract(batch.map((b) => b.image));
     vs.forEach((v, i) => {
-      if (v.length !== fx.rawDim) throw new CbirError('INVALID_ARGUMENT', `extractDataset: ${fx.kind} gave ${v.length} values for ${batch[i].entry.id}; it declares ${fx.rawDim}.`);
+      if (v.length !== fx.rawDim)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `extractDataset: ${fx.kind} gave ${v.length} values for ${batch[i].entry.id}; it declares ${fx.rawDim}.`,
+        );
       chunks.push(v);
       out.ids.push(batch[i].entry.id);
       out.labels.push(batch[i].entry.label);
@@ -90,8 +106,13 @@ export async function extractDataset(
   chunks.forEach((v, i) => raw.data.set(v, i * fx.rawDim));
   chunks.length = 0;
   // Adding to a collection (a fitted extractor, not refitted) may find nothing new that decodes: an empty result.
-  if (raw.rows === 0 && options.refit === false && !fx.needsFit) return { ...out, matrix: { data: new Float32Array(0), rows: 0, cols: fx.dim }, extractor: fx.spec() };
-  if (raw.rows === 0) throw new CbirError('INVALID_ARGUMENT', `extractDataset: no image of the ${data.size} decoded; nothing to extract.`);
+  if (raw.rows === 0 && options.refit === false && !fx.needsFit)
+    return { ...out, matrix: { data: new Float32Array(0), rows: 0, cols: fx.dim }, extractor: fx.spec() };
+  if (raw.rows === 0)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `extractDataset: no image of the ${data.size} decoded; nothing to extract.`,
+    );
   if (fx.needsFit && (options.refit ?? true)) fx.fit(raw);
   const matrix = fx.transform(raw);
   checkFiniteMatrix('extractDataset', matrix, 'the features');

@@ -57,7 +57,11 @@ export interface FeatureExtractor {
  * const raw = await extractMatrix(fx, images);
  * ```
  */
-export async function extractMatrix(fx: FeatureExtractor, images: readonly RawImage[], batchSize = 32): Promise<Matrix> {
+export async function extractMatrix(
+  fx: FeatureExtractor,
+  images: readonly RawImage[],
+  batchSize = 32,
+): Promise<Matrix> {
   const data = new Float32Array(images.length * fx.rawDim);
   for (let i = 0; i < images.length; i += batchSize) {
     const vs = await fx.extract(images.slice(i, i + batchSize));

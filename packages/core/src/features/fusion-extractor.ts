@@ -40,12 +40,21 @@ export class FusionExtractor implements FeatureExtractor {
   private stats?: ({ mean: Float32Array; std: Float32Array } | undefined)[];
 
   constructor(members: readonly FusionMember[], state?: Record<string, Float32Array>) {
-    if (!Array.isArray(members) || members.length === 0) throw new CbirError('INVALID_ARGUMENT', 'FusionExtractor: give at least one member.');
+    if (!Array.isArray(members) || members.length === 0)
+      throw new CbirError('INVALID_ARGUMENT', 'FusionExtractor: give at least one member.');
     this.members = members.map((m, i) => {
       const norm = m.norm ?? 'l2';
       const weight = m.weight ?? 1;
-      if (!['hellinger', 'zscore', 'l2', 'none'].includes(norm)) throw new CbirError('INVALID_ARGUMENT', `FusionExtractor member ${i}: norm must be hellinger, zscore, l2 or none, got ${JSON.stringify(norm)}.`);
-      if (!(weight > 0 && Number.isFinite(weight))) throw new CbirError('INVALID_ARGUMENT', `FusionExtractor member ${i}: weight must be a positive number, got ${weight}.`);
+      if (!['hellinger', 'zscore', 'l2', 'none'].includes(norm))
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `FusionExtractor member ${i}: norm must be hellinger, zscore, l2 or none, got ${JSON.stringify(norm)}.`,
+        );
+      if (!(weight > 0 && Number.isFinite(weight)))
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `FusionExtractor member ${i}: weight must be a positive number, got ${weight}.`,
+        );
       return { extractor: m.extractor, norm, weight };
     });
     for (const m of this.members) this.offsets.push(this.offsets[this.offsets.length - 1] + m.extractor.dim);
@@ -58,7 +67,11 @@ export class FusionExtractor implements FeatureExtractor {
       this.stats = this.members.map((m, i) => {
         if (m.norm !== 'zscore') return undefined;
         const [mean, std] = [state[`mean.${i}`], state[`std.${i}`]];
-        if (mean?.length !== m.extractor.dim || std?.length !== m.extractor.dim) throw new CbirError('INVALID_ARGUMENT', `fusion: the saved statistics of member ${i} do not match its ${m.extractor.dim} values. Extract the features again.`);
+        if (mean?.length !== m.extractor.dim || std?.length !== m.extractor.dim)
+          throw new CbirError(
+            'INVALID_ARGUMENT',
+            `fusion: the saved statistics of member ${i} do not match its ${m.extractor.dim} values. Extract the features again.`,
+          );
         return { mean, std };
       });
     }
@@ -96,7 +109,8 @@ export class FusionExtractor implements FeatureExtractor {
   }
 
   transform(raw: Matrix): Matrix {
-    if (this.needsFit && !this.stats) throw new NotFittedError('fusion: transform before fit; fit it on the collection first.');
+    if (this.needsFit && !this.stats)
+      throw new NotFittedError('fusion: transform before fit; fit it on the collection first.');
     const parts = this.split(raw).map((p, i) => this.members[i].extractor.transform(p));
     const total = this.members.reduce((a, m) => a + m.weight, 0);
     const out = new Float32Array(raw.rows * this.dim);
@@ -123,7 +137,13 @@ export class FusionExtractor implements FeatureExtractor {
     const members = this.members.map((m, i) => {
       const spec = m.extractor.spec();
       for (const [name, arr] of Object.entries(spec.state ?? {})) state[`${i}/${name}`] = arr;
-      return { kind: spec.kind, options: spec.options, state: Object.keys(spec.state ?? {}), norm: m.norm, weight: m.weight };
+      return {
+        kind: spec.kind,
+        options: spec.options,
+        state: Object.keys(spec.state ?? {}),
+        norm: m.norm,
+        weight: m.weight,
+      };
     });
     return { kind: this.kind, options: { members }, state };
   }
@@ -133,7 +153,11 @@ export class FusionExtractor implements FeatureExtractor {
   }
 
   private split(raw: Matrix): Matrix[] {
-    if (raw.cols !== this.rawDim) throw new CbirError('INVALID_ARGUMENT', `fusion: expected raw vectors of ${this.rawDim} values, got ${raw.cols}.`);
+    if (raw.cols !== this.rawDim)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `fusion: expected raw vectors of ${this.rawDim} values, got ${raw.cols}.`,
+      );
     let at = 0;
     return this.members.map((m) => {
       const d = m.extractor.rawDim;
@@ -147,10 +171,23 @@ export class FusionExtractor implements FeatureExtractor {
 
 /** The members' specs of a saved fusion, with their arrays. @internal */
 export function fusionMembers(spec: ExtractorSpec): { spec: ExtractorSpec; norm: BlockNorm; weight: number }[] {
-  const members = spec.options.members as { kind: string; options: Record<string, unknown>; state: string[]; norm: BlockNorm; weight: number }[];
-  if (!Array.isArray(members)) throw new CbirError('INVALID_ARGUMENT', 'fusion: options.members must be a list of member specs.');
+  const members = spec.options.members as {
+    kind: string;
+    options: Record<string, unknown>;
+    state: string[];
+    norm: BlockNorm;
+    weight: number;
+  }[];
+  if (!Array.isArray(members))
+    throw new CbirError('INVALID_ARGUMENT', 'fusion: options.members must be a list of member specs.');
   return members.map((m, i) => ({
-    spec: { kind: m.kind, options: m.options, state: Object.fromEntries((m.state ?? []).map((name) => [name, spec.state?.[`${i}/${name}`] ?? new Float32Array(0)])) },
+    spec: {
+      kind: m.kind,
+      options: m.options,
+      state: Object.fromEntries(
+        (m.state ?? []).map((name) => [name, spec.state?.[`${i}/${name}`] ?? new Float32Array(0)]),
+      ),
+    },
     norm: m.norm,
     weight: m.weight,
   }));

@@ -11,7 +11,8 @@ import { HDIV, SDIV } from './color-histogram.js';
  */
 
 function checkGrid(where: string, grid: number): void {
-  if (!Number.isInteger(grid) || grid < 1 || grid > 16) throw new CbirError('INVALID_ARGUMENT', `${where}: grid must be an integer from 1 to 16, got ${grid}.`);
+  if (!Number.isInteger(grid) || grid < 1 || grid > 16)
+    throw new CbirError('INVALID_ARGUMENT', `${where}: grid must be an integer from 1 to 16, got ${grid}.`);
 }
 
 /** Options of {@link colorGrid}. */
@@ -37,7 +38,11 @@ export function colorGrid(image: RawImage, options: ColorGridOptions = {}): Floa
   const bins = options.bins ?? [16, 4, 4];
   const grid = options.grid ?? 2;
   checkGrid('colorGrid', grid);
-  if (bins.length !== 3 || bins.some((b) => !Number.isInteger(b) || b < 1 || b > 256)) throw new CbirError('INVALID_ARGUMENT', `colorGrid: bins must be three integers from 1 to 256, got ${JSON.stringify(bins)}.`);
+  if (bins.length !== 3 || bins.some((b) => !Number.isInteger(b) || b < 1 || b > 256))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `colorGrid: bins must be three integers from 1 to 256, got ${JSON.stringify(bins)}.`,
+    );
   const { width, height, channels, data } = image;
   const size = bins[0] * bins[1] * bins[2];
   const cells = 1 + grid * grid;
@@ -48,7 +53,10 @@ export function colorGrid(image: RawImage, options: ColorGridOptions = {}): Floa
   for (let j = 0; j < grid; j++) for (let x = xs[j]; x < xs[j + 1]; x++) cellOfX[x] = j;
   const counts = new Float64Array(cells);
   // Bin offsets by H, S and V value, so a pixel's bin is three lookups.
-  const hBin = Int32Array.from({ length: 181 }, (_, h) => Math.min(bins[0] - 1, Math.floor((h * bins[0]) / 180)) * bins[1] * bins[2]);
+  const hBin = Int32Array.from(
+    { length: 181 },
+    (_, h) => Math.min(bins[0] - 1, Math.floor((h * bins[0]) / 180)) * bins[1] * bins[2],
+  );
   const sBin = Int32Array.from({ length: 256 }, (_, v) => Math.floor((v * bins[1]) / 256) * bins[2]);
   const vBin = Int32Array.from({ length: 256 }, (_, v) => Math.floor((v * bins[2]) / 256));
   // Local names for the imported tables: some module loaders turn each use of an import into a getter call.
@@ -137,7 +145,10 @@ export function lbp(image: RawImage | GrayImage, options: LbpOptions = {}): Floa
   const gray = 'channels' in image ? toGray(image) : image;
   const { width: W, height: H, data: g } = gray;
   if (radii.length === 0 || radii.some((r) => !Number.isInteger(r) || r < 1 || 2 * r >= Math.min(W, H))) {
-    throw new CbirError('INVALID_ARGUMENT', `lbp: radii must be positive integers below half the image's short side (${Math.min(W, H)} px), got ${JSON.stringify(radii)}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `lbp: radii must be positive integers below half the image's short side (${Math.min(W, H)} px), got ${JSON.stringify(radii)}.`,
+    );
   }
   const cells = 1 + grid * grid;
   const out = new Float32Array(radii.length * cells * 59);
@@ -176,7 +187,8 @@ export function lbp(image: RawImage | GrayImage, options: LbpOptions = {}): Floa
     // The whole image's histogram is the sum of its cells'.
     for (let c = 1; c < cells; c++) for (let b = 0; b < 59; b++) hist[b] += hist[c * 59 + b];
     counts[0] = cw * ch;
-    for (let c = 0; c < cells; c++) for (let b = 0; b < 59; b++) out[(ri * cells + c) * 59 + b] = hist[c * 59 + b] / counts[c];
+    for (let c = 0; c < cells; c++)
+      for (let b = 0; b < 59; b++) out[(ri * cells + c) * 59 + b] = hist[c * 59 + b] / counts[c];
   });
   return out;
 }
@@ -291,8 +303,20 @@ export function hog(image: RawImage | GrayImage, options: HogOptions = {}): Floa
   const size = options.size ?? 128;
   const cell = options.cell ?? 16;
   const nbins = options.bins ?? 9;
-  if (!Number.isInteger(cell) || cell < 2 || !Number.isInteger(size) || size < 2 * cell || size % cell !== 0 || !Number.isInteger(nbins) || nbins < 2 || nbins > 64) {
-    throw new CbirError('INVALID_ARGUMENT', `hog: size must be a multiple of cell with at least 2 cells, and bins an integer from 2 to 64; got size ${size}, cell ${cell}, bins ${nbins}.`);
+  if (
+    !Number.isInteger(cell) ||
+    cell < 2 ||
+    !Number.isInteger(size) ||
+    size < 2 * cell ||
+    size % cell !== 0 ||
+    !Number.isInteger(nbins) ||
+    nbins < 2 ||
+    nbins > 64
+  ) {
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `hog: size must be a multiple of cell with at least 2 cells, and bins an integer from 2 to 64; got size ${size}, cell ${cell}, bins ${nbins}.`,
+    );
   }
   const gray0 = 'channels' in image ? toGray(image) : image;
   const gray = gray0.width === size && gray0.height === size ? gray0 : resizeArea(gray0, size, size);

@@ -73,7 +73,10 @@ export const ORB_DESCRIPTOR_BYTES = 32;
 export function orbDescriptors(cv: OpenCv, image: RawImage, options: OrbOptions = {}): Uint8Array {
   const { data, width, height, channels } = image;
   if (data.length !== width * height * channels || width * height === 0) {
-    throw new CbirError('INVALID_ARGUMENT', `orbDescriptors: image data has ${data.length} bytes for ${width}x${height}x${channels}; expected width * height * channels > 0.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `orbDescriptors: image data has ${data.length} bytes for ${width}x${height}x${channels}; expected width * height * channels > 0.`,
+    );
   }
   const owned: { delete(): void }[] = [];
   const keep = <T extends { delete(): void }>(o: T): T => (owned.push(o), o);
@@ -90,7 +93,9 @@ export function orbDescriptors(cv: OpenCv, image: RawImage, options: OrbOptions 
     const descriptors = keep(new cv.Mat());
     const mask = keep(new cv.Mat());
     orb.detectAndCompute(gray, mask, keypoints, descriptors);
-    return descriptors.rows === 0 ? new Uint8Array(0) : Uint8Array.from(descriptors.data.subarray(0, descriptors.rows * ORB_DESCRIPTOR_BYTES));
+    return descriptors.rows === 0
+      ? new Uint8Array(0)
+      : Uint8Array.from(descriptors.data.subarray(0, descriptors.rows * ORB_DESCRIPTOR_BYTES));
   } finally {
     for (const o of owned.reverse()) o.delete();
   }

@@ -65,7 +65,11 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
  */
 export function tfjsModelFingerprint(model: TfjsModel): string {
   const named = (model.weights ?? {}) as Record<string, tf.Tensor[]>;
-  const list = model.getWeights ? model.getWeights() : Object.keys(named).sort().flatMap((k) => named[k]);
+  const list = model.getWeights
+    ? model.getWeights()
+    : Object.keys(named)
+        .sort()
+        .flatMap((k) => named[k]);
   const chunks = list.map((w) => new Uint8Array((w.dataSync() as Float32Array).slice().buffer));
   const all = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
   let at = 0;
@@ -95,16 +99,33 @@ export class PretrainedExtractor implements FeatureExtractor {
   readonly needsFit = false;
   readonly rawDim: number;
   readonly dim: number;
-  private readonly options: Required<Omit<PretrainedOptions, 'output' | 'source'>> & Pick<PretrainedOptions, 'output' | 'source'>;
+  private readonly options: Required<Omit<PretrainedOptions, 'output' | 'source'>> &
+    Pick<PretrainedOptions, 'output' | 'source'>;
   private readonly run: (x: tf.Tensor4D) => tf.Tensor;
   private readonly fingerprint: string;
   private readonly sub?: tfl.LayersModel;
 
-  private constructor(private readonly model: TfjsModel, options: PretrainedOptions, fingerprint: string) {
+  private constructor(
+    private readonly model: TfjsModel,
+    options: PretrainedOptions,
+    fingerprint: string,
+  ) {
     const o = { scaling: 'unit' as const, pool: 'avg' as const, l2: true, ...options };
-    if (!Number.isInteger(o.inputSize) || o.inputSize < 8 || o.inputSize > 2048) throw new CbirError('INVALID_ARGUMENT', `tfjs-model: inputSize must be an integer from 8 to 2048, got ${o.inputSize}.`);
-    if (!['unit', 'symmetric', 'imagenet', 'raw'].includes(o.scaling)) throw new CbirError('INVALID_ARGUMENT', `tfjs-model: scaling must be unit, symmetric, imagenet or raw, got ${JSON.stringify(o.scaling)}.`);
-    if (!['avg', 'max', 'none'].includes(o.pool)) throw new CbirError('INVALID_ARGUMENT', `tfjs-model: pool must be avg, max or none, got ${JSON.stringify(o.pool)}.`);
+    if (!Number.isInteger(o.inputSize) || o.inputSize < 8 || o.inputSize > 2048)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `tfjs-model: inputSize must be an integer from 8 to 2048, got ${o.inputSize}.`,
+      );
+    if (!['unit', 'symmetric', 'imagenet', 'raw'].includes(o.scaling))
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `tfjs-model: scaling must be unit, symmetric, imagenet or raw, got ${JSON.stringify(o.scaling)}.`,
+      );
+    if (!['avg', 'max', 'none'].includes(o.pool))
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `tfjs-model: pool must be avg, max or none, got ${JSON.stringify(o.pool)}.`,
+      );
     this.options = o;
     this.fingerprint = fingerprint;
     const first = (y: tf.Tensor | tf.Tensor[]) => {
@@ -114,14 +135,25 @@ export class PretrainedExtractor implements FeatureExtractor {
     };
     if (o.output && model.execute && !model.getLayer) this.run = (x) => first(model.execute!(x, o.output));
     else if (o.output) {
-      if (!model.getLayer) throw new CbirError('INVALID_ARGUMENT', `tfjs-model: output ${JSON.stringify(o.output)} needs a graph model (execute) or a layers model (getLayer).`);
+      if (!model.getLayer)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `tfjs-model: output ${JSON.stringify(o.output)} needs a graph model (execute) or a layers model (getLayer).`,
+        );
       let layer;
       try {
         layer = model.getLayer(o.output);
       } catch (e) {
-        throw new CbirError('INVALID_ARGUMENT', `tfjs-model: the model has no layer ${JSON.stringify(o.output)}: ${(e as Error).message}`, { cause: e });
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `tfjs-model: the model has no layer ${JSON.stringify(o.output)}: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
-      this.sub = tfl.model({ inputs: model.inputs as tfl.SymbolicTensor[], outputs: layer.output as tfl.SymbolicTensor });
+      this.sub = tfl.model({
+        inputs: model.inputs as tfl.SymbolicTensor[],
+        outputs: layer.output as tfl.SymbolicTensor,
+      });
       this.run = (x) => first(this.sub!.predict(x));
     } else this.run = (x) => first(model.predict(x));
     // One probe image tells the output's size (and checks the input size against the model).
@@ -129,7 +161,11 @@ export class PretrainedExtractor implements FeatureExtractor {
     try {
       probe = tf.tidy(() => this.pooled(this.run(tf.zeros([1, o.inputSize, o.inputSize, 3]))));
     } catch (e) {
-      throw new CbirError('INVALID_ARGUMENT', `tfjs-model: the model does not run on a ${o.inputSize} x ${o.inputSize} x 3 image: ${(e as Error).message}`, { cause: e });
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `tfjs-model: the model does not run on a ${o.inputSize} x ${o.inputSize} x 3 image: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     this.rawDim = this.dim = probe.size;
     probe.dispose();
@@ -140,14 +176,19 @@ export class PretrainedExtractor implements FeatureExtractor {
    * @throws {@link CbirError} for bad options, an unknown output, or a model that does not run at `inputSize`.
    */
   static async create(model: TfjsModel, options: PretrainedOptions): Promise<PretrainedExtractor> {
-    if (!model || typeof model.predict !== 'function') throw new CbirError('INVALID_ARGUMENT', 'tfjs-model: give a loaded tfjs layers or graph model (cbir-node: loadTfjsModel).');
+    if (!model || typeof model.predict !== 'function')
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        'tfjs-model: give a loaded tfjs layers or graph model (cbir-node: loadTfjsModel).',
+      );
     return new PretrainedExtractor(model, options, tfjsModelFingerprint(model));
   }
 
   /** `[n, ...]` to `[n, d]`: pooled over height and width when 4-D, flattened otherwise. */
   private pooled(y: tf.Tensor): tf.Tensor2D {
     const n = y.shape[0];
-    if (y.rank === 4 && this.options.pool !== 'none') return (this.options.pool === 'avg' ? tf.mean(y, [1, 2]) : tf.max(y, [1, 2])) as tf.Tensor2D;
+    if (y.rank === 4 && this.options.pool !== 'none')
+      return (this.options.pool === 'avg' ? tf.mean(y, [1, 2]) : tf.max(y, [1, 2])) as tf.Tensor2D;
     return tf.reshape(y, [n, -1]) as tf.Tensor2D;
   }
 
@@ -162,7 +203,14 @@ export class PretrainedExtractor implements FeatureExtractor {
         const v = sq[p];
         const c = p % 3;
         const sc = this.options.scaling;
-        pixels[o + p] = sc === 'unit' ? v / 255 : sc === 'symmetric' ? v / 127.5 - 1 : sc === 'imagenet' ? (v / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c] : v;
+        pixels[o + p] =
+          sc === 'unit'
+            ? v / 255
+            : sc === 'symmetric'
+              ? v / 127.5 - 1
+              : sc === 'imagenet'
+                ? (v / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]
+                : v;
       }
     });
     const out = tf.tidy(() => this.pooled(this.run(tf.tensor4d(pixels, [images.length, s, s, 3]))));
@@ -192,12 +240,19 @@ export class PretrainedExtractor implements FeatureExtractor {
 
 /** The registry's factory for `'tfjs-model'`: the spec's options over `context.model`, whose weights must match. @internal */
 export async function pretrainedFromSpec(spec: ExtractorSpec, model: unknown): Promise<PretrainedExtractor> {
-  if (!model) throw new CbirError('INVALID_ARGUMENT', `tfjs-model: these features were made by a tfjs model${spec.options.source ? ` (${String(spec.options.source)})` : ''}; load it and pass it as { model }, e.g. cbir search --model DIR|URL.`);
+  if (!model)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `tfjs-model: these features were made by a tfjs model${spec.options.source ? ` (${String(spec.options.source)})` : ''}; load it and pass it as { model }, e.g. cbir search --model DIR|URL.`,
+    );
   const { model: fingerprint, ...options } = spec.options as unknown as PretrainedOptions & { model?: string };
   const fx = await PretrainedExtractor.create(model as TfjsModel, options);
   if (fingerprint && fx.spec().options.model !== fingerprint) {
     fx.dispose();
-    throw new CbirError('INVALID_ARGUMENT', `tfjs-model: the model given has weights ${String(fx.spec().options.model)}; the features were made by weights ${fingerprint}. Pass the model that made them.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `tfjs-model: the model given has weights ${String(fx.spec().options.model)}; the features were made by weights ${fingerprint}. Pass the model that made them.`,
+    );
   }
   return fx;
 }

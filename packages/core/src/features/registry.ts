@@ -15,17 +15,23 @@ export interface ExtractorContext {
 }
 
 /** Builds an extractor of one kind from its spec. */
-export type ExtractorFactory = (spec: ExtractorSpec, context: ExtractorContext) => FeatureExtractor | Promise<FeatureExtractor>;
+export type ExtractorFactory = (
+  spec: ExtractorSpec,
+  context: ExtractorContext,
+) => FeatureExtractor | Promise<FeatureExtractor>;
 
 const registry = new Map<string, ExtractorFactory>();
 // cbir's own kinds, listed here rather than registered by side effect (the packages are side-effect free).
-for (const kind of ['fused', ...BLOCK_KINDS]) registry.set(kind, (spec) => new BlockExtractor(blocksOf(spec), { kind, state: spec.state }));
+for (const kind of ['fused', ...BLOCK_KINDS])
+  registry.set(kind, (spec) => new BlockExtractor(blocksOf(spec), { kind, state: spec.state }));
 registry.set('tfjs-model', (spec, context) => pretrainedFromSpec(spec, context.model));
 registry.set('autoencoder', (spec, context) => autoencoderFromSpec(spec, context.model));
 registry.set('bow', (spec, context) => bowFromSpec(spec, context.cv));
 registry.set('fusion', async (spec, context) => {
   const members = fusionMembers(spec);
-  const built = await Promise.all(members.map(async (m) => ({ extractor: await createExtractor(m.spec, context), norm: m.norm, weight: m.weight })));
+  const built = await Promise.all(
+    members.map(async (m) => ({ extractor: await createExtractor(m.spec, context), norm: m.norm, weight: m.weight })),
+  );
   const stats = Object.fromEntries(Object.entries(spec.state ?? {}).filter(([name]) => /^(mean|std)\.\d+$/.test(name)));
   return new FusionExtractor(built, stats);
 });
@@ -39,7 +45,11 @@ registry.set('fusion', async (spec, context) => {
  * ```
  */
 export function registerExtractor(kind: string, factory: ExtractorFactory): void {
-  if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new CbirError('INVALID_ARGUMENT', `registerExtractor: kind must be lower-case letters, digits and dashes, got ${JSON.stringify(kind)}.`);
+  if (!/^[a-z][a-z0-9-]*$/.test(kind))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `registerExtractor: kind must be lower-case letters, digits and dashes, got ${JSON.stringify(kind)}.`,
+    );
   registry.set(kind, factory);
 }
 
@@ -67,7 +77,13 @@ export function extractorKinds(): string[] {
  */
 export async function createExtractor(spec: ExtractorSpec, context: ExtractorContext = {}): Promise<FeatureExtractor> {
   const factory = registry.get(spec?.kind);
-  if (!factory) throw new CbirError('INVALID_ARGUMENT', `createExtractor: unknown extractor kind ${JSON.stringify(spec?.kind)}; known: ${extractorKinds().join(', ')}.`);
-  return factory({ kind: spec.kind, options: spec.options ?? {}, ...(spec.state ? { state: spec.state } : {}) }, context);
+  if (!factory)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `createExtractor: unknown extractor kind ${JSON.stringify(spec?.kind)}; known: ${extractorKinds().join(', ')}.`,
+    );
+  return factory(
+    { kind: spec.kind, options: spec.options ?? {}, ...(spec.state ? { state: spec.state } : {}) },
+    context,
+  );
 }
-

@@ -64,7 +64,9 @@ export function toGray(image: RawImage): GrayImage {
   const out = new Uint8Array(n);
   const { data, channels } = image;
   if (channels === 1) out.set(data);
-  else for (let p = 0, o = 0; p < n; p++, o += channels) out[p] = (9798 * data[o] + 19235 * data[o + 1] + 3735 * data[o + 2] + 16384) >> 15;
+  else
+    for (let p = 0, o = 0; p < n; p++, o += channels)
+      out[p] = (9798 * data[o] + 19235 * data[o + 1] + 3735 * data[o + 2] + 16384) >> 15;
   return { data: out, width: image.width, height: image.height };
 }
 
@@ -197,7 +199,10 @@ function upscaleTaps(src: number, dst: number): { index: Int32Array; weight: Flo
 export function resizeArea<T extends RawImage | GrayImage>(image: T, width: number, height: number): T {
   checkImage('resizeArea', image);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new CbirError('INVALID_ARGUMENT', `resizeArea: width and height must be positive integers, got ${width}x${height}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `resizeArea: width and height must be positive integers, got ${width}x${height}.`,
+    );
   }
   const channels = 'channels' in image ? image.channels : 1;
   const { width: sw, height: sh, data } = image;
@@ -209,7 +214,8 @@ export function resizeArea<T extends RawImage | GrayImage>(image: T, width: numb
       for (let x = 0; x < width; x++) {
         for (let c = 0; c < channels; c++) {
           const o = (2 * y * sw + 2 * x) * channels + c;
-          out[(y * width + x) * channels + c] = (data[o] + data[o + channels] + data[o + sw * channels] + data[o + (sw + 1) * channels] + 2) >> 2;
+          out[(y * width + x) * channels + c] =
+            (data[o] + data[o + channels] + data[o + sw * channels] + data[o + (sw + 1) * channels] + 2) >> 2;
         }
       }
     }
@@ -268,10 +274,19 @@ export function resizeShortSide<T extends RawImage | GrayImage>(image: T, short:
  * const centre = cropImage(image, 64, 0, 256, 256);
  * ```
  */
-export function cropImage<T extends RawImage | GrayImage>(image: T, x0: number, y0: number, width: number, height: number): T {
+export function cropImage<T extends RawImage | GrayImage>(
+  image: T,
+  x0: number,
+  y0: number,
+  width: number,
+  height: number,
+): T {
   const channels = 'channels' in image ? image.channels : 1;
   if (x0 < 0 || y0 < 0 || x0 + width > image.width || y0 + height > image.height || width < 1 || height < 1) {
-    throw new CbirError('INVALID_ARGUMENT', `cropImage: the region ${width}x${height} at (${x0}, ${y0}) is not inside the ${image.width}x${image.height} image.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `cropImage: the region ${width}x${height} at (${x0}, ${y0}) is not inside the ${image.width}x${image.height} image.`,
+    );
   }
   const out = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {

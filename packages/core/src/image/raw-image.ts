@@ -53,7 +53,9 @@ export function imagesToTensor(images: readonly RawImage[], size: number): tf.Te
   const out = new Float32Array(images.length * size * size * 3);
   images.forEach((img, n) => {
     if (img.width !== size || img.height !== size) {
-      throw new DimensionMismatchError(`imagesToTensor: image ${n} is ${img.width}x${img.height}, expected ${size}x${size}. Resize it first.`);
+      throw new DimensionMismatchError(
+        `imagesToTensor: image ${n} is ${img.width}x${img.height}, expected ${size}x${size}. Resize it first.`,
+      );
     }
     const px = pixelView(img);
     const base = n * size * size * 3;

@@ -16,7 +16,10 @@ export function normalizeRows(where: string, m: Matrix, what: string): Matrix {
   const out = m.data.slice(0, m.rows * m.cols);
   for (let i = 0; i < m.rows; i++) {
     if (scaleToUnit(out.subarray(i * m.cols, (i + 1) * m.cols)) === 0) {
-      throw new CbirError('INVALID_ARGUMENT', `${where}: ${what} row ${i} is the zero vector, whose cosine distance is undefined. Remove it, or use ExactEuclideanIndex.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: ${what} row ${i} is the zero vector, whose cosine distance is undefined. Remove it, or use ExactEuclideanIndex.`,
+      );
     }
   }
   return { data: out, rows: m.rows, cols: m.cols };

@@ -45,15 +45,25 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
     throw new IndexFormatError(`deserializeIndex: ${source} ${what}. Rebuild it with \`cbir index\`.`);
   };
   const count = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
-  if (!count(h.dim, 1) || !count(h.size, 0)) fail(`has dim ${String(h.dim)} and size ${String(h.size)}; expected dim >= 1 and size >= 0`);
-  if (!Array.isArray(h.ids) || !Array.isArray(h.metadata) || h.ids.length !== h.size || h.metadata.length !== h.size) fail('has inconsistent ids or metadata');
+  if (!count(h.dim, 1) || !count(h.size, 0))
+    fail(`has dim ${String(h.dim)} and size ${String(h.size)}; expected dim >= 1 and size >= 0`);
+  if (!Array.isArray(h.ids) || !Array.isArray(h.metadata) || h.ids.length !== h.size || h.metadata.length !== h.size)
+    fail('has inconsistent ids or metadata');
   if (typeof h.kind !== 'string' || !indexKinds().includes(h.kind)) {
-    fail(`has kind "${String(h.kind)}", which is not registered (${indexKinds().join(', ')})${h.kind === 'hnsw' ? '; hnsw indexes need cbir-node: import it first' : ''}`);
+    fail(
+      `has kind "${String(h.kind)}", which is not registered (${indexKinds().join(', ')})${h.kind === 'hnsw' ? '; hnsw indexes need cbir-node: import it first' : ''}`,
+    );
   }
-  const reader: IndexFileReader = { header: h as unknown as IndexFileReader['header'], metadata: h.metadata.map((m) => m ?? undefined), take: (n) => f.take(n), fail };
+  const reader: IndexFileReader = {
+    header: h as unknown as IndexFileReader['header'],
+    metadata: h.metadata.map((m) => m ?? undefined),
+    take: (n) => f.take(n),
+    fail,
+  };
   const index = indexKind(h.kind).restore(reader, source);
   // Files written before LSH's metric named its distance say 'lsh'.
-  if (h.metric !== index.metric && !(h.kind === 'lsh' && h.metric === 'lsh')) fail(`says metric "${String(h.metric)}" for a ${h.kind} index, whose metric is "${index.metric}"`);
+  if (h.metric !== index.metric && !(h.kind === 'lsh' && h.metric === 'lsh'))
+    fail(`says metric "${String(h.metric)}" for a ${h.kind} index, whose metric is "${index.metric}"`);
   const pipeline = pipelineFromFramed(h.pipeline, f, source);
   const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
   const rerank = specFromFramed(h.rerank, f, source, 're-ranker');

@@ -5,7 +5,16 @@ import { withScratch } from '../compute/wasm-simd/simd-kernels.js';
 import type { Matrix } from '../matrix.js';
 import { TopK } from '../compute/top-k.js';
 import { StoredIndex } from './flat-store.js';
-import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
+import {
+  checkK,
+  checkMatrix,
+  emptyResult,
+  resolveIds,
+  type Index,
+  type ItemMetadata,
+  type Metric,
+  type SearchResult,
+} from './index.js';
 
 /** Rows of the database scanned per block (a block of 64 x dim floats stays in L2 with the query block). */
 const BLOCK = 64;
@@ -63,7 +72,8 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
   private norms = new Float64Array(16);
 
   constructor(readonly dim: number) {
-    if (!Number.isInteger(dim) || dim < 1) throw new CbirError('INVALID_ARGUMENT', `ExactEuclideanIndex: dim must be a positive integer, got ${dim}.`);
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new CbirError('INVALID_ARGUMENT', `ExactEuclideanIndex: dim must be a positive integer, got ${dim}.`);
     super(dim);
   }
 
@@ -114,14 +124,18 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
       const bound = boundFactor * Math.sqrt(qn * maxNorm) + 2 ** -48 * (qn + maxNorm);
       let rows = Array.from(heap.items.subarray(0, heap.n));
       let dists = rows.map((r) => this.distance(r, q, qi * dim));
-      const order = rows.map((_, t) => t).sort((a, b) => dists[a] - dists[b] || this.store.ids[rows[a]] - this.store.ids[rows[b]]);
+      const order = rows
+        .map((_, t) => t)
+        .sort((a, b) => dists[a] - dists[b] || this.store.ids[rows[a]] - this.store.ids[rows[b]]);
       const kth = this.squaredForBound(dists[order[Math.min(k, rows.length) - 1]]);
       // Every row outside the candidates has approx >= heap.worst; safe when that exceeds the k-th exact value.
       if (heap.n === m && m < n && !(heap.worst - bound > kth - qn + bound)) {
         rows = Array.from({ length: n }, (_, r) => r);
         dists = rows.map((r) => this.distance(r, q, qi * dim));
       }
-      const ranked = rows.map((r, t) => ({ id: this.store.ids[r], d: dists[t] })).sort((a, b) => a.d - b.d || a.id - b.id);
+      const ranked = rows
+        .map((r, t) => ({ id: this.store.ids[r], d: dists[t] }))
+        .sort((a, b) => a.d - b.d || a.id - b.id);
       for (let j = 0; j < Math.min(k, ranked.length); j++) {
         result.ids[qi * k + j] = ranked[j].id;
         result.distances[qi * k + j] = ranked[j].d;
@@ -143,51 +157,69 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     if (simd) {
       const { kernels, rows } = simd;
       return withScratch(kernels, () => {
-      // Queries by tiles of QUERY_TILE, whose chunks stay in L2 while blocks of rows stream past them.
-      const tile = Math.min(nq, QUERY_TILE);
-      const block = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / tile)));
-      const qb = kernels.alloc(nq * dim, 4);
-      const ob = kernels.alloc(block * tile, 8);
-      // The block's norms, the tile's thresholds, and the candidates select_below_f64 writes (room for every score).
-      const nb = kernels.alloc(block, 8);
-      const tb = kernels.alloc(tile, 8);
-      const cr = kernels.alloc(block * tile, 4);
-      const cq = kernels.alloc(block * tile, 4);
-      const cv = kernels.alloc(block * tile, 8);
-      kernels.f32(qb).set(queries.data);
-      const starts: number[] = [];
-      for (let b0 = 0; b0 < n; b0 += block) {
-        const b1 = Math.min(n, b0 + block);
-        kernels.f64(nb).set(this.norms.subarray(b0, b1));
-        for (let t0 = 0; t0 < nq; t0 += tile) {
-          const t = Math.min(tile, nq - t0);
-          const qp = qb.ptr + t0 * dim * 4;
-          kernels.rows('dots_f32', b1 - b0, t * dim, (r0, r1) => [rows.ptr + (b0 + r0) * dim * 4, r1 - r0, qp, t, dim, ob.ptr + r0 * t * 8]);
-          // Only scores below a query's current worst kept one can enter its list: selected in C, by the same threads.
-          const thr = kernels.f64(tb);
-          for (let j = 0; j < t; j++) thr[j] = heaps[t0 + j].worst;
-          const counts = kernels.rows('select_below_f64', b1 - b0, t, (r0, r1, part) => {
-            starts[part] = r0;
-            return [ob.ptr + r0 * t * 8, r1 - r0, t, nb.ptr + r0 * 8, tb.ptr, cr.ptr + r0 * t * 4, cq.ptr + r0 * t * 4, cv.ptr + r0 * t * 8];
-          });
-          // rows() returns the calling thread's share (the last part) first, then the workers' in order: pushed in
-          // row order, as one scan would push them.
-          const candR = kernels.i32(cr), candQ = kernels.i32(cq), candV = kernels.f64(cv);
-          const byPart = counts.length === 1 ? counts : [...counts.slice(1), counts[0]];
-          byPart.forEach((count, part) => {
-            // A share's candidates start at its first row's slot; their rows count from that row.
-            const r0 = b0 + starts[part];
-            const from = starts[part] * t;
-            for (let c = from; c < from + count; c++) {
-              const heap = heaps[t0 + candQ[c]];
-              const v = candV[c];
-              if (v < heap.worst) heap.push(v, r0 + candR[c]);
-            }
-          });
+        // Queries by tiles of QUERY_TILE, whose chunks stay in L2 while blocks of rows stream past them.
+        const tile = Math.min(nq, QUERY_TILE);
+        const block = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / tile)));
+        const qb = kernels.alloc(nq * dim, 4);
+        const ob = kernels.alloc(block * tile, 8);
+        // The block's norms, the tile's thresholds, and the candidates select_below_f64 writes (room for every score).
+        const nb = kernels.alloc(block, 8);
+        const tb = kernels.alloc(tile, 8);
+        const cr = kernels.alloc(block * tile, 4);
+        const cq = kernels.alloc(block * tile, 4);
+        const cv = kernels.alloc(block * tile, 8);
+        kernels.f32(qb).set(queries.data);
+        const starts: number[] = [];
+        for (let b0 = 0; b0 < n; b0 += block) {
+          const b1 = Math.min(n, b0 + block);
+          kernels.f64(nb).set(this.norms.subarray(b0, b1));
+          for (let t0 = 0; t0 < nq; t0 += tile) {
+            const t = Math.min(tile, nq - t0);
+            const qp = qb.ptr + t0 * dim * 4;
+            kernels.rows('dots_f32', b1 - b0, t * dim, (r0, r1) => [
+              rows.ptr + (b0 + r0) * dim * 4,
+              r1 - r0,
+              qp,
+              t,
+              dim,
+              ob.ptr + r0 * t * 8,
+            ]);
+            // Only scores below a query's current worst kept one can enter its list: selected in C, by the same threads.
+            const thr = kernels.f64(tb);
+            for (let j = 0; j < t; j++) thr[j] = heaps[t0 + j].worst;
+            const counts = kernels.rows('select_below_f64', b1 - b0, t, (r0, r1, part) => {
+              starts[part] = r0;
+              return [
+                ob.ptr + r0 * t * 8,
+                r1 - r0,
+                t,
+                nb.ptr + r0 * 8,
+                tb.ptr,
+                cr.ptr + r0 * t * 4,
+                cq.ptr + r0 * t * 4,
+                cv.ptr + r0 * t * 8,
+              ];
+            });
+            // rows() returns the calling thread's share (the last part) first, then the workers' in order: pushed in
+            // row order, as one scan would push them.
+            const candR = kernels.i32(cr),
+              candQ = kernels.i32(cq),
+              candV = kernels.f64(cv);
+            const byPart = counts.length === 1 ? counts : [...counts.slice(1), counts[0]];
+            byPart.forEach((count, part) => {
+              // A share's candidates start at its first row's slot; their rows count from that row.
+              const r0 = b0 + starts[part];
+              const from = starts[part] * t;
+              for (let c = from; c < from + count; c++) {
+                const heap = heaps[t0 + candQ[c]];
+                const v = candV[c];
+                if (v < heap.worst) heap.push(v, r0 + candR[c]);
+              }
+            });
+          }
         }
-      }
-      // Each SIMD lane sums SIMD_CHUNK / 4 products in float32 (one more rounding each), then float64 takes over.
-      return 2 * (Math.min(dim, SIMD_CHUNK) / 4 + 2) * U32;
+        // Each SIMD lane sums SIMD_CHUNK / 4 products in float32 (one more rounding each), then float64 takes over.
+        return 2 * (Math.min(dim, SIMD_CHUNK) / 4 + 2) * U32;
       });
     }
     const data = this.store.data;
@@ -199,7 +231,10 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
         const heap = heaps[qi];
         for (let r = b0; r < b1; r++) {
           const o = r * dim;
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          let s0 = 0,
+            s1 = 0,
+            s2 = 0,
+            s3 = 0;
           let j = 0;
           for (; j + 3 < dim; j += 4) {
             s0 += data[o + j] * q[qo + j];
@@ -240,7 +275,10 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
         const b1 = Math.min(n, b0 + blockRows);
         const rows = b1 - b0;
         let s: ArrayLike<number>; // [rows, nq]
-        if (!acc) s = this.blockScores(() => tf.matMul(tf.tensor2d(this.store.data.subarray(b0 * dim, b1 * dim), [rows, dim]), Qt[0]));
+        if (!acc)
+          s = this.blockScores(() =>
+            tf.matMul(tf.tensor2d(this.store.data.subarray(b0 * dim, b1 * dim), [rows, dim]), Qt[0]),
+          );
         else {
           acc.fill(0);
           const X = tf.tensor2d(this.store.data.subarray(b0 * dim, b1 * dim), [rows, dim]);
@@ -290,33 +328,44 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const q = queries.data;
     const out = new Float64Array(nq * k).fill(NaN);
     const rowsOf = new Int32Array(nq * k).fill(-1);
-    for (let qi = 0; qi < nq; qi++) for (let j = 0; j < counts[qi]; j++) rowsOf[qi * k + j] = this.store.row(ids[qi * k + j]) ?? -1;
+    for (let qi = 0; qi < nq; qi++)
+      for (let j = 0; j < counts[qi]; j++) rowsOf[qi * k + j] = this.store.row(ids[qi * k + j]) ?? -1;
     const simd = productEngine() === 'js' ? undefined : this.store.simd;
     if (!simd) {
-      for (let t = 0; t < nq * k; t++) if (rowsOf[t] >= 0) out[t] = this.distance(rowsOf[t], q, Math.floor(t / k) * dim);
+      for (let t = 0; t < nq * k; t++)
+        if (rowsOf[t] >= 0) out[t] = this.distance(rowsOf[t], q, Math.floor(t / k) * dim);
       return out;
     }
     // Squared distances in float64 on cbir's kernel, rows read where they are stored (a JS loop over a view of the
     // kernels' memory ran at a fifth of the speed), then the reported distance from them; one allocation per batch.
     const { kernels, rows } = simd;
     return withScratch(kernels, () => {
-    const ib = kernels.alloc(nq * k, 4);
-    const qb = kernels.alloc(nq * dim, 8);
-    const ob = kernels.alloc(nq * k, 8);
-    const idx = kernels.i32(ib);
-    for (let t = 0; t < nq * k; t++) idx[t] = Math.max(0, rowsOf[t]);
-    kernels.f64(qb).set(q.subarray(0, nq * dim));
-    for (let qi = 0; qi < nq; qi++) {
-      const n = counts[qi];
-      if (n > 0) kernels.rows('sqdist_rows_f64', n, dim * 8, (a, b) => [rows.ptr, ib.ptr + (qi * k + a) * 4, b - a, qb.ptr + qi * dim * 8, dim, ob.ptr + (qi * k + a) * 8]);
-    }
-    const sq = kernels.f64(ob);
-    for (let qi = 0; qi < nq; qi++) {
-      let qn = 0;
-      for (let j = 0; j < dim; j++) qn += q[qi * dim + j] * q[qi * dim + j];
-      for (let t = qi * k; t < qi * k + counts[qi]; t++) if (rowsOf[t] >= 0) out[t] = this.fromSquared(sq[t], rowsOf[t], qn);
-    }
-    return out;
+      const ib = kernels.alloc(nq * k, 4);
+      const qb = kernels.alloc(nq * dim, 8);
+      const ob = kernels.alloc(nq * k, 8);
+      const idx = kernels.i32(ib);
+      for (let t = 0; t < nq * k; t++) idx[t] = Math.max(0, rowsOf[t]);
+      kernels.f64(qb).set(q.subarray(0, nq * dim));
+      for (let qi = 0; qi < nq; qi++) {
+        const n = counts[qi];
+        if (n > 0)
+          kernels.rows('sqdist_rows_f64', n, dim * 8, (a, b) => [
+            rows.ptr,
+            ib.ptr + (qi * k + a) * 4,
+            b - a,
+            qb.ptr + qi * dim * 8,
+            dim,
+            ob.ptr + (qi * k + a) * 8,
+          ]);
+      }
+      const sq = kernels.f64(ob);
+      for (let qi = 0; qi < nq; qi++) {
+        let qn = 0;
+        for (let j = 0; j < dim; j++) qn += q[qi * dim + j] * q[qi * dim + j];
+        for (let t = qi * k; t < qi * k + counts[qi]; t++)
+          if (rowsOf[t] >= 0) out[t] = this.fromSquared(sq[t], rowsOf[t], qn);
+      }
+      return out;
     });
   }
 
@@ -376,6 +425,13 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
 
   /** The JSON header of this index's file. */
   protected header(): Record<string, unknown> {
-    return { kind: this.kind, metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList() };
+    return {
+      kind: this.kind,
+      metric: this.metric,
+      dim: this.dim,
+      size: this.size,
+      ids: this.store.ids,
+      metadata: this.store.metadataList(),
+    };
   }
 }

@@ -70,7 +70,8 @@ export class FlatStore {
     const capacity = this.data.length;
     if (need > capacity) {
       const grown = Math.max(need, capacity * 2);
-      if (this.wasm && SimdKernels.fits(grown * 4)) this.wasm = this.place(this.wasm.kernels, grown); // rows stay at the start
+      if (this.wasm && SimdKernels.fits(grown * 4))
+        this.wasm = this.place(this.wasm.kernels, grown); // rows stay at the start
       else {
         const plain = new Float32Array(grown);
         plain.set(this.data.subarray(0, first * this.dim));
@@ -89,7 +90,11 @@ export class FlatStore {
   }
 
   /** Removes ids by moving the last row into each hole; `onMove(from, to)` lets an index fix its own per-row data. */
-  remove(ids: ArrayLike<number>, onMove?: (from: number, to: number) => void, onRemove?: (id: number, row: number) => void): number {
+  remove(
+    ids: ArrayLike<number>,
+    onMove?: (from: number, to: number) => void,
+    onRemove?: (id: number, row: number) => void,
+  ): number {
     let removed = 0;
     for (const id of Array.from(ids)) {
       const row = this.rowOf.get(id);
@@ -150,7 +155,11 @@ export class FlatStore {
  * }
  * ```
  */
-export function writeIndexFile(header: Record<string, unknown>, arrays: readonly Float32Array[], index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>): Uint8Array {
+export function writeIndexFile(
+  header: Record<string, unknown>,
+  arrays: readonly Float32Array[],
+  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>,
+): Uint8Array {
   return writeFramed(...indexFileArgs(header, arrays, index));
 }
 
@@ -165,15 +174,27 @@ export function writeIndexFile(header: Record<string, unknown>, arrays: readonly
  * }
  * ```
  */
-export function indexFileParts(header: Record<string, unknown>, arrays: readonly Float32Array[], index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>): Uint8Array[] {
+export function indexFileParts(
+  header: Record<string, unknown>,
+  arrays: readonly Float32Array[],
+  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>,
+): Uint8Array[] {
   return framedParts(...indexFileArgs(header, arrays, index));
 }
 
-function indexFileArgs(header: Record<string, unknown>, arrays: readonly Float32Array[], index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>): [string, number, unknown, Float32Array[]] {
+function indexFileArgs(
+  header: Record<string, unknown>,
+  arrays: readonly Float32Array[],
+  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>,
+): [string, number, unknown, Float32Array[]] {
   const p = pipelineToFramed(index.pipeline);
   const e = specToFramed(index.extractor);
   const r = specToFramed(index.rerank);
-  const parts = { ...(p.header ? { pipeline: p.header } : {}), ...(e.header ? { extractor: e.header } : {}), ...(r.header ? { rerank: r.header } : {}) };
+  const parts = {
+    ...(p.header ? { pipeline: p.header } : {}),
+    ...(e.header ? { extractor: e.header } : {}),
+    ...(r.header ? { rerank: r.header } : {}),
+  };
   return ['CBIRINDX', 1, { ...header, ...parts }, [...arrays, ...p.arrays, ...e.arrays, ...r.arrays]];
 }
 

@@ -142,13 +142,27 @@ export interface AsyncIndex {
  */
 export function asAsyncIndex(index: Index): AsyncIndex {
   return {
-    get kind() { return index.kind; },
-    get dim() { return index.dim; },
-    get size() { return index.size; },
-    get metric() { return index.metric; },
-    get isTrained() { return index.isTrained; },
-    get pipeline() { return index.pipeline; },
-    get extractor() { return index.extractor; },
+    get kind() {
+      return index.kind;
+    },
+    get dim() {
+      return index.dim;
+    },
+    get size() {
+      return index.size;
+    },
+    get metric() {
+      return index.metric;
+    },
+    get isTrained() {
+      return index.isTrained;
+    },
+    get pipeline() {
+      return index.pipeline;
+    },
+    get extractor() {
+      return index.extractor;
+    },
     add: async (v, ids, meta) => index.add(v, ids, meta),
     search: async (q, k) => index.search(q, k),
     remove: async (ids) => index.remove(ids),
@@ -173,7 +187,9 @@ export function asAsyncIndex(index: Index): AsyncIndex {
  */
 export function checkMatrix(where: string, m: Matrix, dim: number, what: string): void {
   if (m && m.data instanceof Float32Array && m.cols !== dim) {
-    throw new DimensionMismatchError(`${where}: ${what} have ${m.cols} columns but the index has dim ${dim}. Embed them with the encoder and reducer that built the index.`);
+    throw new DimensionMismatchError(
+      `${where}: ${what} have ${m.cols} columns but the index has dim ${dim}. Embed them with the encoder and reducer that built the index.`,
+    );
   }
   checkFiniteMatrix(where, m, what);
 }
@@ -187,7 +203,8 @@ export function checkMatrix(where: string, m: Matrix, dim: number, what: string)
  * ```
  */
 export function checkK(where: string, k: number): void {
-  if (!Number.isInteger(k) || k < 1) throw new CbirError('INVALID_ARGUMENT', `${where}: k must be a positive integer, got ${k}.`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new CbirError('INVALID_ARGUMENT', `${where}: k must be a positive integer, got ${k}.`);
 }
 
 /**
@@ -199,13 +216,25 @@ export function checkK(where: string, k: number): void {
  * const ids = resolveIds('MyIndex.add', vectors.rows, given, (id) => this.has(id), this.maxId + 1);
  * ```
  */
-export function resolveIds(where: string, n: number, given: ArrayLike<number> | undefined, taken: (id: number) => boolean, next: number): number[] {
+export function resolveIds(
+  where: string,
+  n: number,
+  given: ArrayLike<number> | undefined,
+  taken: (id: number) => boolean,
+  next: number,
+): number[] {
   const ids = given ? Array.from(given) : Array.from({ length: n }, (_, i) => next + i);
-  if (ids.length !== n) throw new CbirError('INVALID_ARGUMENT', `${where}: ${ids.length} ids for ${n} vectors; give one id per vector.`);
+  if (ids.length !== n)
+    throw new CbirError('INVALID_ARGUMENT', `${where}: ${ids.length} ids for ${n} vectors; give one id per vector.`);
   const seen = new Set<number>();
   for (const id of ids) {
-    if (!Number.isSafeInteger(id) || id < 0) throw new CbirError('INVALID_ARGUMENT', `${where}: ids must be non-negative integers, got ${id}.`);
-    if (seen.has(id) || taken(id)) throw new CbirError('INVALID_ARGUMENT', `${where}: id ${id} is already in the index; remove it first or choose another.`);
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new CbirError('INVALID_ARGUMENT', `${where}: ids must be non-negative integers, got ${id}.`);
+    if (seen.has(id) || taken(id))
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: id ${id} is already in the index; remove it first or choose another.`,
+      );
     seen.add(id);
   }
   return ids;

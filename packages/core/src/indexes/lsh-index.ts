@@ -6,7 +6,16 @@ import { smallestK } from '../compute/top-k.js';
 import { withScratch } from '../compute/wasm-simd/simd-kernels.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import { StoredIndex } from './flat-store.js';
-import { checkK, checkMatrix, emptyResult, resolveIds, type Index, type ItemMetadata, type Metric, type SearchResult } from './index.js';
+import {
+  checkK,
+  checkMatrix,
+  emptyResult,
+  resolveIds,
+  type Index,
+  type ItemMetadata,
+  type Metric,
+  type SearchResult,
+} from './index.js';
 
 /** lshashpy3's distance functions, with its names and exact semantics. */
 export type LSHDistance = 'hamming' | 'euclidean' | 'true_euclidean' | 'centred_euclidean' | 'cosine' | 'l1norm';
@@ -59,7 +68,12 @@ function popcount(x: number): number {
 
 /** The distance each `distanceFunc` reports. */
 const LSH_METRIC: Record<LSHDistance, Metric> = {
-  hamming: 'sqeuclidean', euclidean: 'sqeuclidean', true_euclidean: 'euclidean', centred_euclidean: 'centred_euclidean', cosine: 'cosine', l1norm: 'l1',
+  hamming: 'sqeuclidean',
+  euclidean: 'sqeuclidean',
+  true_euclidean: 'euclidean',
+  centred_euclidean: 'centred_euclidean',
+  cosine: 'cosine',
+  l1norm: 'l1',
 };
 
 /**
@@ -108,30 +122,49 @@ export class LSHIndex extends StoredIndex implements Index {
 
   constructor(options: LSHIndexOptions) {
     const { hashSize, inputDim, numHashtables = 1, seed = 0, distanceFunc = 'euclidean' } = options;
-    if (!Number.isInteger(hashSize) || hashSize < 1 || hashSize > 30) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: hashSize must be an integer in [1, 30], got ${hashSize}.`);
-    if (!Number.isInteger(inputDim) || inputDim < 1) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: inputDim must be a positive integer, got ${inputDim}.`);
-    if (!Number.isInteger(numHashtables) || numHashtables < 1) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: numHashtables must be a positive integer, got ${numHashtables}.`);
+    if (!Number.isInteger(hashSize) || hashSize < 1 || hashSize > 30)
+      throw new CbirError('INVALID_ARGUMENT', `LSHIndex: hashSize must be an integer in [1, 30], got ${hashSize}.`);
+    if (!Number.isInteger(inputDim) || inputDim < 1)
+      throw new CbirError('INVALID_ARGUMENT', `LSHIndex: inputDim must be a positive integer, got ${inputDim}.`);
+    if (!Number.isInteger(numHashtables) || numHashtables < 1)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `LSHIndex: numHashtables must be a positive integer, got ${numHashtables}.`,
+      );
     super(inputDim);
     const valid: LSHDistance[] = ['hamming', 'euclidean', 'true_euclidean', 'centred_euclidean', 'cosine', 'l1norm'];
-    if (!valid.includes(distanceFunc)) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: distanceFunc "${distanceFunc}" is not one of ${valid.join(', ')}.`);
+    if (!valid.includes(distanceFunc))
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `LSHIndex: distanceFunc "${distanceFunc}" is not one of ${valid.join(', ')}.`,
+      );
     this.dim = inputDim;
     this.hashSize = hashSize;
     this.numHashtables = numHashtables;
     this.distanceFunc = distanceFunc;
     this.metric = LSH_METRIC[distanceFunc];
     this.probeRadius = options.probeRadius ?? (distanceFunc === 'hamming' ? 1 : 0);
-    if (!Number.isInteger(this.probeRadius) || this.probeRadius < 0) throw new CbirError('INVALID_ARGUMENT', `LSHIndex: probeRadius must be a non-negative integer, got ${this.probeRadius}.`);
+    if (!Number.isInteger(this.probeRadius) || this.probeRadius < 0)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `LSHIndex: probeRadius must be a non-negative integer, got ${this.probeRadius}.`,
+      );
     this.fillToK = options.fillToK ?? false;
     this.wantCentre = options.centre ?? false;
     this.seed = seed;
     if (options.planes) {
       if (options.planes.length !== numHashtables || options.planes.some((p) => p.length !== hashSize * inputDim)) {
-        throw new CbirError('INVALID_ARGUMENT', `LSHIndex: planes must be ${numHashtables} arrays of ${hashSize} x ${inputDim} values.`);
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `LSHIndex: planes must be ${numHashtables} arrays of ${hashSize} x ${inputDim} values.`,
+        );
       }
       this.planes = options.planes.map((p) => Float32Array.from(p));
     } else {
       const rng = new Rng(seed);
-      this.planes = Array.from({ length: numHashtables }, () => Float32Array.from({ length: hashSize * inputDim }, () => rng.normal()));
+      this.planes = Array.from({ length: numHashtables }, () =>
+        Float32Array.from({ length: hashSize * inputDim }, () => rng.normal()),
+      );
     }
     this.allPlanes = new Float32Array(numHashtables * hashSize * inputDim);
     this.planes.forEach((p, t) => this.allPlanes.set(p, t * hashSize * inputDim));
@@ -144,7 +177,8 @@ export class LSHIndex extends StoredIndex implements Index {
     this.tables = Array.from({ length: numHashtables }, () => new Map());
     this.masks = [];
     // Every mask within the probe radius, by increasing popcount (radius 0: just 0), when there are few enough.
-    for (let r = 0; r <= Math.min(this.probeRadius, hashSize) && this.masks.length <= 1 << 16; r++) this.masks.push(...masksOfWeight(hashSize, r));
+    for (let r = 0; r <= Math.min(this.probeRadius, hashSize) && this.masks.length <= 1 << 16; r++)
+      this.masks.push(...masksOfWeight(hashSize, r));
   }
 
   /** The key of `x` (`x[o..o + dim]`) in table `t`: bit `hashSize - 1 - j` is `planes[j] . x > 0` (lshashpy3's string, read as binary). */
@@ -175,48 +209,57 @@ export class LSHIndex extends StoredIndex implements Index {
     const keys = new Int32Array(n * numHashtables);
     const kernels = productEngine() === 'js' ? undefined : this.store.simd?.kernels;
     if (!kernels) {
-      for (let r = 0; r < n; r++) for (let t = 0; t < numHashtables; t++) keys[r * numHashtables + t] = this.keyOf(t, x, r * dim);
+      for (let r = 0; r < n; r++)
+        for (let t = 0; t < numHashtables; t++) keys[r * numHashtables + t] = this.keyOf(t, x, r * dim);
       return keys;
     }
     const c = this.centreVector;
     const block = Math.max(1, Math.min(n, Math.floor(HASH_SCORES / planes)));
     return withScratch(kernels, () => {
-    const pb = kernels.alloc(planes * dim, 4);
-    const xb = kernels.alloc(block * dim, 4);
-    const ob = kernels.alloc(planes * block, 8);
-    kernels.f32(pb).set(this.allPlanes);
-    // Centring rounds x - c to float32 (one more unit of roundoff), and each SIMD lane sums dim / 4 products per
-    // chunk: see dots_f32 in compute/wasm-simd/kernels.c.
-    const factor = (Math.min(dim, 256) / 4 + 3) * 2 ** -24;
-    for (let b0 = 0; b0 < n; b0 += block) {
-      const b = Math.min(block, n - b0);
-      const xs = kernels.f32(xb);
-      xs.set(x.subarray(b0 * dim, (b0 + b) * dim));
-      const xNorm = new Float64Array(b);
-      for (let r = 0; r < b; r++) {
-        let s = 0;
-        for (let j = 0, o = r * dim; j < dim; j++, o++) {
-          if (c) xs[o] -= c[j];
-          s += xs[o] * xs[o];
-        }
-        xNorm[r] = Math.sqrt(s);
-      }
-      kernels.rows('dots_f32', planes, b * dim, (p0, p1) => [pb.ptr + p0 * dim * 4, p1 - p0, xb.ptr, b, dim, ob.ptr + p0 * b * 8]); // [planes, b]
-      const s = kernels.f64(ob);
-      for (let r = 0; r < b; r++) {
-        for (let t = 0; t < numHashtables; t++) {
-          let key = 0;
-          for (let j = 0; j < hashSize; j++) {
-            const i = t * hashSize + j;
-            let v = s[i * b + r];
-            if (Math.abs(v) <= factor * this.planeNorms[i] * xNorm[r] * 1.01 + 1e-30) v = this.projection(i, x, (b0 + r) * dim);
-            key = key * 2 + (v > 0 ? 1 : 0);
+      const pb = kernels.alloc(planes * dim, 4);
+      const xb = kernels.alloc(block * dim, 4);
+      const ob = kernels.alloc(planes * block, 8);
+      kernels.f32(pb).set(this.allPlanes);
+      // Centring rounds x - c to float32 (one more unit of roundoff), and each SIMD lane sums dim / 4 products per
+      // chunk: see dots_f32 in compute/wasm-simd/kernels.c.
+      const factor = (Math.min(dim, 256) / 4 + 3) * 2 ** -24;
+      for (let b0 = 0; b0 < n; b0 += block) {
+        const b = Math.min(block, n - b0);
+        const xs = kernels.f32(xb);
+        xs.set(x.subarray(b0 * dim, (b0 + b) * dim));
+        const xNorm = new Float64Array(b);
+        for (let r = 0; r < b; r++) {
+          let s = 0;
+          for (let j = 0, o = r * dim; j < dim; j++, o++) {
+            if (c) xs[o] -= c[j];
+            s += xs[o] * xs[o];
           }
-          keys[(b0 + r) * numHashtables + t] = key;
+          xNorm[r] = Math.sqrt(s);
+        }
+        kernels.rows('dots_f32', planes, b * dim, (p0, p1) => [
+          pb.ptr + p0 * dim * 4,
+          p1 - p0,
+          xb.ptr,
+          b,
+          dim,
+          ob.ptr + p0 * b * 8,
+        ]); // [planes, b]
+        const s = kernels.f64(ob);
+        for (let r = 0; r < b; r++) {
+          for (let t = 0; t < numHashtables; t++) {
+            let key = 0;
+            for (let j = 0; j < hashSize; j++) {
+              const i = t * hashSize + j;
+              let v = s[i * b + r];
+              if (Math.abs(v) <= factor * this.planeNorms[i] * xNorm[r] * 1.01 + 1e-30)
+                v = this.projection(i, x, (b0 + r) * dim);
+              key = key * 2 + (v > 0 ? 1 : 0);
+            }
+            keys[(b0 + r) * numHashtables + t] = key;
+          }
         }
       }
-    }
-    return keys;
+      return keys;
     });
   }
 
@@ -224,7 +267,9 @@ export class LSHIndex extends StoredIndex implements Index {
   keys(id: number): string[] | undefined {
     const r = this.store.row(id);
     if (r === undefined) return undefined;
-    return Array.from(this.rowKeys.subarray(r * this.numHashtables, (r + 1) * this.numHashtables), (k) => k.toString(2).padStart(this.hashSize, '0'));
+    return Array.from(this.rowKeys.subarray(r * this.numHashtables, (r + 1) * this.numHashtables), (k) =>
+      k.toString(2).padStart(this.hashSize, '0'),
+    );
   }
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
@@ -232,7 +277,8 @@ export class LSHIndex extends StoredIndex implements Index {
     const resolved = resolveIds('LSHIndex.add', vectors.rows, ids, (id) => this.store.has(id), this.nextId());
     if (this.wantCentre && !this.centreVector) {
       const c = new Float64Array(this.dim);
-      for (let r = 0; r < vectors.rows; r++) for (let i = 0; i < this.dim; i++) c[i] += vectors.data[r * this.dim + i] / vectors.rows;
+      for (let r = 0; r < vectors.rows; r++)
+        for (let i = 0; i < this.dim; i++) c[i] += vectors.data[r * this.dim + i] / vectors.rows;
       this.centreVector = Float32Array.from(c);
     }
     const first = this.store.append(vectors, resolved, metadata);
@@ -274,10 +320,14 @@ export class LSHIndex extends StoredIndex implements Index {
           exact.add({ data: this.store.vectors().slice(), rows: this.size, cols: this.dim }, this.store.ids);
         }
         const have = new Set(ranked.map((r) => r.id));
-        const more = exact.search({ data: queries.data.subarray(qi * this.dim, (qi + 1) * this.dim), rows: 1, cols: this.dim }, k);
+        const more = exact.search(
+          { data: queries.data.subarray(qi * this.dim, (qi + 1) * this.dim), rows: 1, cols: this.dim },
+          k,
+        );
         for (let j = 0; j < k && ranked.length < k; j++) {
           const id = more.ids[j];
-          if (id >= 0 && !have.has(id)) ranked.push({ id, d: this.distanceTo(this.store.row(id)!, queries.data, qi * this.dim) });
+          if (id >= 0 && !have.has(id))
+            ranked.push({ id, d: this.distanceTo(this.store.row(id)!, queries.data, qi * this.dim) });
         }
       }
       for (let j = 0; j < Math.min(k, ranked.length); j++) {
@@ -308,7 +358,9 @@ export class LSHIndex extends StoredIndex implements Index {
       const table = this.tables[t];
       const key = keys[t];
       const enumerate = this.probeRadius === 0 || (this.probeRadius < this.hashSize && this.masks.length <= table.size);
-      const buckets = enumerate ? this.masks.map((m) => table.get(key ^ m)) : [...table].filter(([k]) => popcount(k ^ key) <= this.probeRadius).map(([, b]) => b);
+      const buckets = enumerate
+        ? this.masks.map((m) => table.get(key ^ m))
+        : [...table].filter(([k]) => popcount(k ^ key) <= this.probeRadius).map(([, b]) => b);
       for (const bucket of buckets) {
         if (!bucket) continue;
         for (let i = 0; i < bucket.length; i++) {
@@ -329,7 +381,11 @@ export class LSHIndex extends StoredIndex implements Index {
     const ids = this.store.ids;
     let d: Float64Array;
     const simd = productEngine() === 'js' ? undefined : this.store.simd;
-    if (simd && n > 0 && (this.distanceFunc === 'hamming' || this.distanceFunc === 'euclidean' || this.distanceFunc === 'true_euclidean')) {
+    if (
+      simd &&
+      n > 0 &&
+      (this.distanceFunc === 'hamming' || this.distanceFunc === 'euclidean' || this.distanceFunc === 'true_euclidean')
+    ) {
       const { kernels, rows: stored } = simd;
       d = withScratch(kernels, () => {
         const ib = kernels.alloc(n, 4);
@@ -338,7 +394,14 @@ export class LSHIndex extends StoredIndex implements Index {
         kernels.i32(ib).set(rows);
         kernels.f64(qb).set(q.subarray(qo, qo + this.dim));
         // Rows scattered over the store: memory-latency bound, so worth a second thread at a few hundred rows.
-        kernels.rows('sqdist_rows_f64', n, this.dim * 8, (a, b) => [stored.ptr, ib.ptr + a * 4, b - a, qb.ptr, this.dim, ob.ptr + a * 8]);
+        kernels.rows('sqdist_rows_f64', n, this.dim * 8, (a, b) => [
+          stored.ptr,
+          ib.ptr + a * 4,
+          b - a,
+          qb.ptr,
+          this.dim,
+          ob.ptr + a * 8,
+        ]);
         return Float64Array.from(kernels.f64(ob));
       });
       if (this.distanceFunc === 'true_euclidean') for (let i = 0; i < n; i++) d[i] = Math.sqrt(d[i]);
@@ -346,7 +409,11 @@ export class LSHIndex extends StoredIndex implements Index {
       d = new Float64Array(n);
       for (let i = 0; i < n; i++) d[i] = this.distanceTo(rows[i], q, qo);
     }
-    const order = smallestK(d, k, rows.map((r) => ids[r]));
+    const order = smallestK(
+      d,
+      k,
+      rows.map((r) => ids[r]),
+    );
     return order.map((i) => ({ id: ids[rows[i]], d: d[i] }));
   }
 
@@ -421,11 +488,26 @@ export class LSHIndex extends StoredIndex implements Index {
 
   serialize(): Uint8Array {
     const header = {
-      kind: this.kind, metric: this.metric, dim: this.dim, size: this.size, ids: this.store.ids, metadata: this.store.metadataList(),
-      hashSize: this.hashSize, numHashtables: this.numHashtables, distanceFunc: this.distanceFunc, probeRadius: this.probeRadius,
-      fillToK: this.fillToK, seed: this.seed, centre: this.wantCentre, hasCentre: Boolean(this.centreVector),
+      kind: this.kind,
+      metric: this.metric,
+      dim: this.dim,
+      size: this.size,
+      ids: this.store.ids,
+      metadata: this.store.metadataList(),
+      hashSize: this.hashSize,
+      numHashtables: this.numHashtables,
+      distanceFunc: this.distanceFunc,
+      probeRadius: this.probeRadius,
+      fillToK: this.fillToK,
+      seed: this.seed,
+      centre: this.wantCentre,
+      hasCentre: Boolean(this.centreVector),
     };
-    return this.framed(header, [...this.planes, ...(this.centreVector ? [this.centreVector] : []), this.store.vectors()]);
+    return this.framed(header, [
+      ...this.planes,
+      ...(this.centreVector ? [this.centreVector] : []),
+      this.store.vectors(),
+    ]);
   }
 
   /**
@@ -456,7 +538,6 @@ export class LSHIndex extends StoredIndex implements Index {
   }
 }
 
-
 /**
  * The planes of an lshashpy3 `.npz` (`matrices_filename`; read it with `readNpz`) in the order lshashpy3 created
  * them (`arr_0`, `arr_1`, ..., `arr_10`, ...), ready for `LSHIndex`'s `planes` option.
@@ -472,7 +553,13 @@ export class LSHIndex extends StoredIndex implements Index {
  * ```
  */
 export function lshashPlanes(npz: ReadonlyMap<string, { shape: number[]; data: ArrayLike<number> }>): Float32Array[] {
-  const names = [...npz.keys()].filter((k) => /^arr_\d+$/.test(k)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
-  if (names.length === 0) throw new CbirError('INVALID_ARGUMENT', 'lshashPlanes: the archive has no arr_N arrays; expected the .npz lshashpy3 writes with matrices_filename.');
+  const names = [...npz.keys()]
+    .filter((k) => /^arr_\d+$/.test(k))
+    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  if (names.length === 0)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      'lshashPlanes: the archive has no arr_N arrays; expected the .npz lshashpy3 writes with matrices_filename.',
+    );
   return names.map((k) => Float32Array.from(npz.get(k)!.data));
 }

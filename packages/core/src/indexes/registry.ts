@@ -60,7 +60,11 @@ const kinds = new Map<string, IndexKind<never>>();
  * ```
  */
 export function registerIndexKind<O>(spec: IndexKind<O>): void {
-  if (!/^[a-z][a-z0-9-]*$/.test(spec.kind)) throw new CbirError('INVALID_ARGUMENT', `registerIndexKind: kind "${spec.kind}" must be lower-case letters, digits and dashes.`);
+  if (!/^[a-z][a-z0-9-]*$/.test(spec.kind))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `registerIndexKind: kind "${spec.kind}" must be lower-case letters, digits and dashes.`,
+    );
   kinds.set(spec.kind, spec as unknown as IndexKind<never>);
 }
 
@@ -76,7 +80,8 @@ export function registerIndexKind<O>(spec: IndexKind<O>): void {
 export function indexKind(kind: string): IndexKind {
   const spec = kinds.get(kind);
   if (!spec) {
-    const hint = kind === 'hnsw' ? ' The hnsw kind lives in cbir-node: import it (import "cbir-node") before using it.' : '';
+    const hint =
+      kind === 'hnsw' ? ' The hnsw kind lives in cbir-node: import it (import "cbir-node") before using it.' : '';
     throw new CbirError('INVALID_ARGUMENT', `no index kind "${kind}"; registered: ${indexKinds().join(', ')}.${hint}`);
   }
   return spec as unknown as IndexKind;
@@ -106,7 +111,8 @@ export function indexKinds(): string[] {
  * ```
  */
 export function createIndex(kind: string, dim: number, options: Record<string, unknown> = {}): Index {
-  if (!Number.isInteger(dim) || dim < 1) throw new CbirError('INVALID_ARGUMENT', `createIndex: dim must be a positive integer, got ${dim}.`);
+  if (!Number.isInteger(dim) || dim < 1)
+    throw new CbirError('INVALID_ARGUMENT', `createIndex: dim must be a positive integer, got ${dim}.`);
   return indexKind(kind).create(dim, options);
 }
 
@@ -122,35 +128,65 @@ function restoreRows(index: ExactEuclideanIndex, file: IndexFileReader): ExactEu
  * The `lsh` kind's defaults in {@link createIndex}: 16 bits x 16 tables, buckets within Hamming radius 1, centred,
  * completed exactly when fewer than k collide. `new LSHIndex` keeps lshashpy3's own defaults instead.
  */
-export const LSH_DEFAULTS = { hashSize: 16, numHashtables: 16, distanceFunc: 'hamming', centre: true, fillToK: true } as const;
+export const LSH_DEFAULTS = {
+  hashSize: 16,
+  numHashtables: 16,
+  distanceFunc: 'hamming',
+  centre: true,
+  fillToK: true,
+} as const;
 
 const flat: IndexCapabilities = { exact: true, removable: true, persistent: true, needsTraining: false };
 
 registerIndexKind({
-  kind: 'exact', summary: 'exact Euclidean search (float64-checked)', capabilities: flat,
+  kind: 'exact',
+  summary: 'exact Euclidean search (float64-checked)',
+  capabilities: flat,
   create: (dim) => new ExactEuclideanIndex(dim),
   restore: (file) => restoreRows(new ExactEuclideanIndex(file.header.dim), file),
 });
 
 registerIndexKind({
-  kind: 'cosine', summary: 'exact cosine distance (1 - cos)', capabilities: flat,
+  kind: 'cosine',
+  summary: 'exact cosine distance (1 - cos)',
+  capabilities: flat,
   create: (dim) => new CosineIndex(dim),
   restore: (file) => restoreRows(new CosineIndex(file.header.dim), file),
 });
 
 registerIndexKind<Omit<LSHIndexOptions, 'inputDim'>>({
-  kind: 'lsh', summary: "lshashpy3's locality-sensitive hashing (approximate)",
+  kind: 'lsh',
+  summary: "lshashpy3's locality-sensitive hashing (approximate)",
   capabilities: { exact: false, removable: true, persistent: true, needsTraining: false },
   // cbir's defaults, not lshashpy3's (new LSHIndex keeps those): recall@10 0.97 to 1.0 on clustered data at 10^4.
   create: (dim, options) => new LSHIndex({ ...LSH_DEFAULTS, ...options, inputDim: dim }),
   restore: (file) => {
-    const h = file.header as IndexFileReader['header'] & { hashSize?: number; numHashtables?: number; distanceFunc?: LSHDistance; probeRadius?: number; fillToK?: boolean; seed?: number; centre?: boolean; hasCentre?: boolean };
+    const h = file.header as IndexFileReader['header'] & {
+      hashSize?: number;
+      numHashtables?: number;
+      distanceFunc?: LSHDistance;
+      probeRadius?: number;
+      fillToK?: boolean;
+      seed?: number;
+      centre?: boolean;
+      hasCentre?: boolean;
+    };
     const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
-    if (!count(h.hashSize) || !count(h.numHashtables)) file.fail(`has hashSize ${String(h.hashSize)} and numHashtables ${String(h.numHashtables)}; expected positive integers`);
+    if (!count(h.hashSize) || !count(h.numHashtables))
+      file.fail(
+        `has hashSize ${String(h.hashSize)} and numHashtables ${String(h.numHashtables)}; expected positive integers`,
+      );
     const planes = Array.from({ length: h.numHashtables! }, () => file.take(h.hashSize! * h.dim));
     const index = new LSHIndex({
-      hashSize: h.hashSize!, numHashtables: h.numHashtables, inputDim: h.dim, seed: h.seed, distanceFunc: h.distanceFunc,
-      probeRadius: h.probeRadius, fillToK: h.fillToK, centre: h.centre, planes,
+      hashSize: h.hashSize!,
+      numHashtables: h.numHashtables,
+      inputDim: h.dim,
+      seed: h.seed,
+      distanceFunc: h.distanceFunc,
+      probeRadius: h.probeRadius,
+      fillToK: h.fillToK,
+      centre: h.centre,
+      planes,
     });
     if (h.hasCentre) index.setCentre(file.take(h.dim));
     const data = file.take(h.size * h.dim);

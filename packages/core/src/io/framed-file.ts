@@ -6,7 +6,12 @@ import { crc32 } from './crc32.js';
  * a format version (u32), the JSON header's length (u32), the JSON header, a body of float32 arrays back to back,
  * and the CRC-32 of everything before it (u32). Little-endian.
  */
-export function writeFramed(magic: string, version: number, header: unknown, arrays: readonly Float32Array[]): Uint8Array {
+export function writeFramed(
+  magic: string,
+  version: number,
+  header: unknown,
+  arrays: readonly Float32Array[],
+): Uint8Array {
   const parts = framedParts(magic, version, header, arrays);
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
@@ -22,7 +27,12 @@ export function writeFramed(magic: string, version: number, header: unknown, arr
  * checksum, computed chunk by chunk. Write them one after another to make the file without holding it whole in memory.
  * @internal
  */
-export function framedParts(magic: string, version: number, header: unknown, arrays: readonly Float32Array[]): Uint8Array[] {
+export function framedParts(
+  magic: string,
+  version: number,
+  header: unknown,
+  arrays: readonly Float32Array[],
+): Uint8Array[] {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const head = new Uint8Array(16 + json.length);
   const dv = new DataView(head.buffer);
@@ -54,11 +64,19 @@ export interface Framed<H> {
  * @param hint - How to fix a bad file, appended to every message.
  * @throws {@link FormatError} naming `source` on any mismatch.
  */
-export function readFramed<H>(bytes: Uint8Array, magic: string, version: number, what: string, source: string, hint: string): Framed<H> {
+export function readFramed<H>(
+  bytes: Uint8Array,
+  magic: string,
+  version: number,
+  what: string,
+  source: string,
+  hint: string,
+): Framed<H> {
   const fail = (problem: string): never => {
     throw new FormatError(`${what}: ${source} ${problem}. ${hint}`);
   };
-  if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== magic.padEnd(8).slice(0, 8)) fail(`is not a ${magic} file (bad magic)`);
+  if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== magic.padEnd(8).slice(0, 8))
+    fail(`is not a ${magic} file (bad magic)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const v = dv.getUint32(8, true);
   if (v !== version) fail(`has format version ${v}; this cbir reads version ${version}`);
@@ -72,7 +90,8 @@ export function readFramed<H>(bytes: Uint8Array, magic: string, version: number,
   } catch (e) {
     return fail(`has a header that is not JSON (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('has a header that is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    fail('has a header that is not a JSON object');
   let at = 16 + headerLen;
   return {
     header,

@@ -27,16 +27,26 @@ const MAX_INPUT_SIZE = 2048;
  * await tf.io.getSaveHandlers('indexeddb://my-model')[0].save(artifacts);
  * ```
  */
-export async function modelToArtifacts(model: Autoencoder, extra: Record<string, unknown> = {}): Promise<tf.io.ModelArtifacts> {
+export async function modelToArtifacts(
+  model: Autoencoder,
+  extra: Record<string, unknown> = {},
+): Promise<tf.io.ModelArtifacts> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const data = artifacts!.weightData!;
   // The weights' checksum, checked on load: a flipped bit in weights.bin is an error, not a silently different model.
   const weightsCrc32 = crc32(Array.isArray(data) ? concat(data) : new Uint8Array(data));
-  const cbir: ModelMetadata = { ...extra, architecture: model.architecture.name as ModelMetadata['architecture'], inputSize: model.inputSize, weightsCrc32 };
+  const cbir: ModelMetadata = {
+    ...extra,
+    architecture: model.architecture.name as ModelMetadata['architecture'],
+    inputSize: model.inputSize,
+    weightsCrc32,
+  };
   return { ...artifacts!, userDefinedMetadata: { cbir } };
 }
 
@@ -52,9 +62,14 @@ export async function modelToArtifacts(model: Autoencoder, extra: Record<string,
  * const { model, metadata } = modelFromArtifacts(artifacts, 'indexeddb://my-model');
  * ```
  */
-export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'model'): { model: Autoencoder; metadata: ModelMetadata } {
+export function modelFromArtifacts(
+  artifacts: tf.io.ModelArtifacts,
+  source = 'model',
+): { model: Autoencoder; metadata: ModelMetadata } {
   const fail = (what: string): never => {
-    throw new FormatError(`loadModel: ${source} ${what}. Save it with saveModel (cbir-node) or saveModelToIndexedDb (cbir-browser).`);
+    throw new FormatError(
+      `loadModel: ${source} ${what}. Save it with saveModel (cbir-node) or saveModelToIndexedDb (cbir-browser).`,
+    );
   };
   const meta = (artifacts.userDefinedMetadata as { cbir?: ModelMetadata } | undefined)?.cbir;
   if (!meta || !Object.hasOwn(CLASSES, meta.architecture)) fail('has no cbir metadata (architecture and inputSize)');
@@ -68,24 +83,29 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'mo
   if (specs.some((s) => s.dtype !== 'float32') || bytes.length !== expected) {
     fail(`lists ${expected} bytes of float32 weights but holds ${bytes.length} (truncated or mismatched)`);
   }
-  if (meta!.weightsCrc32 !== undefined && crc32(bytes) !== meta!.weightsCrc32) fail('has weights that fail their checksum (weights.bin is corrupted or from another model)');
+  if (meta!.weightsCrc32 !== undefined && crc32(bytes) !== meta!.weightsCrc32)
+    fail('has weights that fail their checksum (weights.bin is corrupted or from another model)');
   const model = new CLASSES[meta!.architecture]({ inputSize: meta!.inputSize });
   try {
     const weights = model.model.weights;
-    if (weights.length !== specs.length) fail(`has ${specs.length} weights, ${meta!.architecture} has ${weights.length}`);
+    if (weights.length !== specs.length)
+      fail(`has ${specs.length} weights, ${meta!.architecture} has ${weights.length}`);
     const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     // Everything is checked before a tensor is made, so a bad file leaks nothing.
     const offsets: number[] = [];
     let at = 0;
     specs.forEach((s, i) => {
-      if (s.shape.join(',') !== weights[i].shape.join(',')) fail(`weight ${s.name} has shape [${s.shape}], expected [${weights[i].shape}]`);
+      if (s.shape.join(',') !== weights[i].shape.join(','))
+        fail(`weight ${s.name} has shape [${s.shape}], expected [${weights[i].shape}]`);
       const n = s.shape.reduce((x, y) => x * y, 1);
       const bad = values.subarray(at, at + n).findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) fail(`has ${values[at + bad]} in weight ${s.name} at index ${bad}; weights must be finite`);
       offsets.push(at);
       at += n;
     });
-    const tensors = specs.map((s, i) => tf.tensor(values.subarray(offsets[i], offsets[i] + s.shape.reduce((x, y) => x * y, 1)), s.shape));
+    const tensors = specs.map((s, i) =>
+      tf.tensor(values.subarray(offsets[i], offsets[i] + s.shape.reduce((x, y) => x * y, 1)), s.shape),
+    );
     model.model.setWeights(tensors);
     tf.dispose(tensors);
   } catch (e) {
@@ -104,7 +124,10 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source = 'mo
  * const { json, weights } = await modelToFiles(ae);   // Uint8Arrays for model.json and weights.bin
  * ```
  */
-export async function modelToFiles(model: Autoencoder, extra: Record<string, unknown> = {}): Promise<{ json: Uint8Array; weights: Uint8Array }> {
+export async function modelToFiles(
+  model: Autoencoder,
+  extra: Record<string, unknown> = {},
+): Promise<{ json: Uint8Array; weights: Uint8Array }> {
   const a = await modelToArtifacts(model, extra);
   const json = {
     format: 'layers-model',
@@ -115,7 +138,10 @@ export async function modelToFiles(model: Autoencoder, extra: Record<string, unk
     userDefinedMetadata: a.userDefinedMetadata,
   };
   const data = a.weightData!;
-  return { json: new TextEncoder().encode(JSON.stringify(json)), weights: Array.isArray(data) ? concat(data) : new Uint8Array(data) };
+  return {
+    json: new TextEncoder().encode(JSON.stringify(json)),
+    weights: Array.isArray(data) ? concat(data) : new Uint8Array(data),
+  };
 }
 
 /**
@@ -128,25 +154,46 @@ export async function modelToFiles(model: Autoencoder, extra: Record<string, unk
  * const { model } = await modelFromFiles(jsonBytes, async (name) => readFile(join(dir, name)), 'model/model.json');
  * ```
  */
-export async function modelFromFiles(json: Uint8Array, readWeights: (path: string) => Promise<Uint8Array>, source = 'model.json'): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
-  let parsed: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; userDefinedMetadata?: tf.io.ModelArtifacts["userDefinedMetadata"] };
+export async function modelFromFiles(
+  json: Uint8Array,
+  readWeights: (path: string) => Promise<Uint8Array>,
+  source = 'model.json',
+): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
+  let parsed: {
+    modelTopology?: unknown;
+    weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+    userDefinedMetadata?: tf.io.ModelArtifacts['userDefinedMetadata'];
+  };
   try {
     parsed = JSON.parse(new TextDecoder().decode(json));
   } catch (e) {
     throw new FormatError(`loadModel: ${source} is not JSON (${(e as Error).message}).`, { cause: e });
   }
-  if (parsed === null || typeof parsed !== 'object') throw new FormatError(`loadModel: ${source} is not a model.json (a JSON object).`);
+  if (parsed === null || typeof parsed !== 'object')
+    throw new FormatError(`loadModel: ${source} is not a model.json (a JSON object).`);
   const manifest = Array.isArray(parsed.weightsManifest) ? parsed.weightsManifest[0] : undefined;
   const path = Array.isArray(manifest?.paths) ? manifest.paths[0] : 'weights.bin';
-  if (typeof path !== 'string') throw new FormatError(`loadModel: ${source} names its weights with ${JSON.stringify(path)}; expected a file name.`);
-  if (manifest && !Array.isArray(manifest.weights)) throw new FormatError(`loadModel: ${source} has a weights manifest without a list of weights.`);
+  if (typeof path !== 'string')
+    throw new FormatError(`loadModel: ${source} names its weights with ${JSON.stringify(path)}; expected a file name.`);
+  if (manifest && !Array.isArray(manifest.weights))
+    throw new FormatError(`loadModel: ${source} has a weights manifest without a list of weights.`);
   let weights: Uint8Array;
   try {
     weights = await readWeights(path);
   } catch (e) {
-    throw new FormatError(`loadModel: ${source} refers to ${path}, which cannot be read (${(e as Error).message}).`, { cause: e });
+    throw new FormatError(`loadModel: ${source} refers to ${path}, which cannot be read (${(e as Error).message}).`, {
+      cause: e,
+    });
   }
-  return modelFromArtifacts({ modelTopology: parsed.modelTopology as object, weightSpecs: manifest?.weights ?? [], weightData: weights.slice().buffer, userDefinedMetadata: parsed.userDefinedMetadata }, source);
+  return modelFromArtifacts(
+    {
+      modelTopology: parsed.modelTopology as object,
+      weightSpecs: manifest?.weights ?? [],
+      weightData: weights.slice().buffer,
+      userDefinedMetadata: parsed.userDefinedMetadata,
+    },
+    source,
+  );
 }
 
 function concat(parts: ArrayBuffer[]): Uint8Array {

@@ -25,7 +25,8 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  * ```
  */
 export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new FormatError(`readNpy: ${source} does not start with the .npy magic.`);
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    throw new FormatError(`readNpy: ${source} does not start with the .npy magic.`);
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
@@ -34,16 +35,26 @@ export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
   const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  const shape = (shapeText ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = (shapeText ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (!dtype || fortran || shapeText === undefined || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw new FormatError(`readNpy: ${source} has header ${header.trim()}; expected a C-order array with a shape of non-negative integers.`);
+    throw new FormatError(
+      `readNpy: ${source} has header ${header.trim()}; expected a C-order array with a shape of non-negative integers.`,
+    );
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  const ctor = { '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '<i8': BigInt64Array, '|u1': Uint8Array }[dtype];
+  const ctor = { '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '<i8': BigInt64Array, '|u1': Uint8Array }[
+    dtype
+  ];
   if (!ctor) throw new FormatError(`readNpy: ${source} has dtype ${dtype}; supported: <f4, <f8, <i4, <i8, |u1.`);
   // The file must hold every byte its header claims before anything is allocated.
   if (start + count * ctor.BYTES_PER_ELEMENT > bytes.length) {
-    throw new FormatError(`readNpy: ${source} is truncated: its header claims ${count} values of ${dtype}, ${start + count * ctor.BYTES_PER_ELEMENT} bytes in all; the file has ${bytes.length}.`);
+    throw new FormatError(
+      `readNpy: ${source} is truncated: its header claims ${count} values of ${dtype}, ${start + count * ctor.BYTES_PER_ELEMENT} bytes in all; the file has ${bytes.length}.`,
+    );
   }
   // Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice() is a view into a shared pool.
   const copy = Uint8Array.prototype.slice.call(bytes, start, start + count * ctor.BYTES_PER_ELEMENT);
@@ -65,7 +76,9 @@ export function readNpy(bytes: Uint8Array, source = '.npy file'): NpyArray {
  */
 export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
   if (shape.reduce((a, b) => a * b, 1) !== data.length) {
-    throw new FormatError(`writeNpy: shape [${shape.join(', ')}] has ${shape.reduce((a, b) => a * b, 1)} elements, data has ${data.length}.`);
+    throw new FormatError(
+      `writeNpy: shape [${shape.join(', ')}] has ${shape.reduce((a, b) => a * b, 1)} elements, data has ${data.length}.`,
+    );
   }
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
@@ -91,11 +104,14 @@ export function writeNpy(data: Float32Array, shape: readonly number[]): Uint8Arr
  * ```
  */
 export function readNpz(bytes: Uint8Array, source = '.npz file'): Map<string, NpyArray> {
-  return new Map(readZip(bytes, source).map((e) => [e.name.replace(/\.npy$/, ''), readNpy(e.data, `${source}: ${e.name}`)]));
+  return new Map(
+    readZip(bytes, source).map((e) => [e.name.replace(/\.npy$/, ''), readNpy(e.data, `${source}: ${e.name}`)]),
+  );
 }
 
 /** A 64-bit integer as a number, refused beyond +-2^53 where a double would round it. @internal */
 export function int64ToNumber(v: bigint, where: string): number {
-  if (v > 9007199254740992n || v < -9007199254740992n) throw new FormatError(`${where} holds the integer ${v}, beyond 2^53.`);
+  if (v > 9007199254740992n || v < -9007199254740992n)
+    throw new FormatError(`${where} holds the integer ${v}, beyond 2^53.`);
   return Number(v);
 }

@@ -108,7 +108,8 @@ export function unpickleNumpy(bytes: Uint8Array, source = 'pickle', options: Num
         if (!(callable instanceof Marker)) return fail('calls something that is not a function.');
         if (callable === CODECS_ENCODE) {
           const [text, encoding] = args as [unknown, unknown];
-          if (typeof text !== 'string' || encoding !== 'latin1') return fail("uses _codecs.encode other than for latin1 bytes (protocol 2's bytes).");
+          if (typeof text !== 'string' || encoding !== 'latin1')
+            return fail("uses _codecs.encode other than for latin1 bytes (protocol 2's bytes).");
           const out = new Uint8Array(text.length);
           for (let i = 0; i < text.length; i++) {
             const c = text.charCodeAt(i);
@@ -133,7 +134,8 @@ export function unpickleNumpy(bytes: Uint8Array, source = 'pickle', options: Num
         return fail(`calls ${callable.name}, which cbir does not evaluate.`);
       },
       newObj(cls, args) {
-        if (!(cls instanceof Marker) || !classes.has(cls.name)) return fail('builds an object of a class outside the allow-list.');
+        if (!(cls instanceof Marker) || !classes.has(cls.name))
+          return fail('builds an object of a class outside the allow-list.');
         if (args.length) return fail(`builds ${cls.name} with arguments, which cbir does not read.`);
         return new PyObject(cls.name);
       },
@@ -177,15 +179,25 @@ function resolvePending(v: unknown, seen = new Map<unknown, unknown>()): unknown
   return v;
 }
 
-function toArray(data: unknown, dtype: unknown, shape: unknown, fortran: boolean, fail: (what: string) => never): NpyArray {
+function toArray(
+  data: unknown,
+  dtype: unknown,
+  shape: unknown,
+  fortran: boolean,
+  fail: (what: string) => never,
+): NpyArray {
   if (!(dtype instanceof DType)) return fail('has an array without a dtype.');
   if (dtype.code === 'O') return fail('holds an array of Python objects (dtype object), which cbir does not read.');
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) return fail(`has an array shape ${String(shape)}; expected non-negative integers.`);
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+    return fail(`has an array shape ${String(shape)}; expected non-negative integers.`);
   if (!(data instanceof Uint8Array)) return fail('has array data that is not bytes.');
   const kind = DTYPES[dtype.code.replace(/^[<>=|]/, '')];
   if (!kind) return fail(`has an array of dtype ${dtype.code}; cbir reads ${Object.keys(DTYPES).join(', ')}.`);
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (count * kind.bytes !== data.length) return fail(`has an array of shape [${shape.join(', ')}] (${count * kind.bytes} bytes of ${dtype.code}) with ${data.length} bytes of data.`);
+  if (count * kind.bytes !== data.length)
+    return fail(
+      `has an array of shape [${shape.join(', ')}] (${count * kind.bytes} bytes of ${dtype.code}) with ${data.length} bytes of data.`,
+    );
   const little = dtype.order !== '>';
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = dtype.code.endsWith('f4') ? new Float32Array(count) : new Float64Array(count);
@@ -202,5 +214,9 @@ function toArray(data: unknown, dtype: unknown, shape: unknown, fortran: boolean
     }
   }
   const name = dtype.code.replace(/^[<>=|]/, '');
-  return { dtype: `${name.length === 2 && name[1] === '1' ? '|' : '<'}${name}`, shape: [...(shape as number[])], data: out };
+  return {
+    dtype: `${name.length === 2 && name[1] === '1' ? '|' : '<'}${name}`,
+    shape: [...(shape as number[])],
+    data: out,
+  };
 }

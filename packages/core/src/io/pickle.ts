@@ -41,7 +41,8 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source = 'pickle
   let p = 0;
 
   const need = (n: number) => {
-    if (p + n > bytes.length) throw new FormatError(`unpickle: ${source} is truncated at byte ${p} (needs ${n} more bytes).`);
+    if (p + n > bytes.length)
+      throw new FormatError(`unpickle: ${source} is truncated at byte ${p} (needs ${n} more bytes).`);
   };
   const u8 = () => (need(1), bytes[p++]);
   const u16 = () => (need(2), (p += 2), view.getUint16(p - 2, true));
@@ -84,48 +85,141 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source = 'pickle
     const at = p;
     const op = u8();
     switch (op) {
-      case 0x80: u8(); break; // PROTO
-      case 0x95: u64(); break; // FRAME
-      case 0x2e: return pop(); // STOP
-      case 0x28: stack.push(MARK); break; // MARK
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x74: stack.push(popMark()); break; // TUPLE
-      case 0x85: stack.push([pop()]); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); stack.push([a, b]); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push([a, b, c]); break; } // TUPLE3
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x64: { const m = new Map(); setItems(m, popMark()); stack.push(m); break; } // DICT
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x61: { const v = pop(); append(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); append(top(), items); break; } // APPENDS
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x68: case 0x6a: { // BINGET, LONG_BINGET
+      case 0x80:
+        u8();
+        break; // PROTO
+      case 0x95:
+        u64();
+        break; // FRAME
+      case 0x2e:
+        return pop(); // STOP
+      case 0x28:
+        stack.push(MARK);
+        break; // MARK
+      case 0x7d:
+        stack.push(new Map());
+        break; // EMPTY_DICT
+      case 0x5d:
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x29:
+        stack.push([]);
+        break; // EMPTY_TUPLE
+      case 0x74:
+        stack.push(popMark());
+        break; // TUPLE
+      case 0x85:
+        stack.push([pop()]);
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        stack.push([a, b]);
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        stack.push([a, b, c]);
+        break;
+      } // TUPLE3
+      case 0x6c:
+        stack.push(popMark());
+        break; // LIST
+      case 0x64: {
+        const m = new Map();
+        setItems(m, popMark());
+        stack.push(m);
+        break;
+      } // DICT
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
+      case 0x61: {
+        const v = pop();
+        append(top(), [v]);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        append(top(), items);
+        break;
+      } // APPENDS
+      case 0x71:
+        memo.set(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(u32(), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x68:
+      case 0x6a: {
+        // BINGET, LONG_BINGET
         const i = op === 0x68 ? u8() : u32();
-        if (!memo.has(i)) throw new FormatError(`unpickle: ${source} reads memo slot ${i}, which was never set (byte ${at}).`);
+        if (!memo.has(i))
+          throw new FormatError(`unpickle: ${source} reads memo slot ${i}, which was never set (byte ${at}).`);
         stack.push(memo.get(i));
         break;
       }
-      case 0x63: { const module = line(); const name = line(); stack.push(hooks.findClass(module, name)); break; } // GLOBAL
-      case 0x93: { const name = pop(); const module = pop(); stack.push(hooks.findClass(String(module), String(name))); break; } // STACK_GLOBAL
-      case 0x52: { const args = pop(); const fn = pop(); stack.push(hooks.reduce(fn, args as unknown[])); break; } // REDUCE
-      case 0x62: { const state = pop(); hooks.build?.(top(), state); break; } // BUILD
-      case 0x81: { // NEWOBJ
+      case 0x63: {
+        const module = line();
+        const name = line();
+        stack.push(hooks.findClass(module, name));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        const name = pop();
+        const module = pop();
+        stack.push(hooks.findClass(String(module), String(name)));
+        break;
+      } // STACK_GLOBAL
+      case 0x52: {
+        const args = pop();
+        const fn = pop();
+        stack.push(hooks.reduce(fn, args as unknown[]));
+        break;
+      } // REDUCE
+      case 0x62: {
+        const state = pop();
+        hooks.build?.(top(), state);
+        break;
+      } // BUILD
+      case 0x81: {
+        // NEWOBJ
         const args = pop();
         const cls = pop();
-        if (!hooks.newObj) throw new FormatError(`unpickle: ${source} builds an object (NEWOBJ at byte ${at}), which this reader does not accept.`);
+        if (!hooks.newObj)
+          throw new FormatError(
+            `unpickle: ${source} builds an object (NEWOBJ at byte ${at}), which this reader does not accept.`,
+          );
         stack.push(hooks.newObj(cls, args as unknown[]));
         break;
       }
-      case 0x51: stack.push(hooks.persistentLoad(pop())); break; // BINPERSID
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: { // LONG1: little-endian two's complement
+      case 0x51:
+        stack.push(hooks.persistentLoad(pop()));
+        break; // BINPERSID
+      case 0x4a:
+        stack.push(i32());
+        break; // BININT
+      case 0x4b:
+        stack.push(u8());
+        break; // BININT1
+      case 0x4d:
+        stack.push(u16());
+        break; // BININT2
+      case 0x8a: {
+        // LONG1: little-endian two's complement
         const n = u8();
         const b = take(n);
         let v = 0n;
@@ -134,19 +228,48 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, source = 'pickle
         stack.push(Number(v));
         break;
       }
-      case 0x47: need(8); stack.push(view.getFloat64(p, false)); p += 8; break; // BINFLOAT (big-endian)
-      case 0x58: stack.push(decoder.decode(take(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(decoder.decode(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(decoder.decode(take(u64()))); break; // BINUNICODE8
-      case 0x43: stack.push(take(u8())); break; // SHORT_BINBYTES
-      case 0x42: stack.push(take(u32())); break; // BINBYTES
-      case 0x8e: case 0x96: stack.push(take(u64())); break; // BINBYTES8, BYTEARRAY8 (protocol 5's in-band buffers)
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
+      case 0x47:
+        need(8);
+        stack.push(view.getFloat64(p, false));
+        p += 8;
+        break; // BINFLOAT (big-endian)
+      case 0x58:
+        stack.push(decoder.decode(take(u32())));
+        break; // BINUNICODE
+      case 0x8c:
+        stack.push(decoder.decode(take(u8())));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        stack.push(decoder.decode(take(u64())));
+        break; // BINUNICODE8
+      case 0x43:
+        stack.push(take(u8()));
+        break; // SHORT_BINBYTES
+      case 0x42:
+        stack.push(take(u32()));
+        break; // BINBYTES
+      case 0x8e:
+      case 0x96:
+        stack.push(take(u64()));
+        break; // BINBYTES8, BYTEARRAY8 (protocol 5's in-band buffers)
+      case 0x4e:
+        stack.push(null);
+        break; // NONE
+      case 0x88:
+        stack.push(true);
+        break; // NEWTRUE
+      case 0x89:
+        stack.push(false);
+        break; // NEWFALSE
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        stack.push(top());
+        break; // DUP
       default:
         throw new FormatError(
           `unpickle: ${source} uses pickle opcode 0x${op.toString(16).padStart(2, '0')} ` +
@@ -190,7 +313,10 @@ export class PyTuple {
  * ```
  */
 export class PyGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
 }
 
 /**
@@ -226,8 +352,17 @@ export class PyPersistentId {
 
 /** What the pickle writer behind {@link writeTorchFile} writes: JSON-like values, `Map`s (dicts) and the Python wrappers above. */
 export type PickleValue =
-  | null | boolean | number | string | readonly PickleValue[] | ReadonlyMap<PickleValue, PickleValue>
-  | PyFloat | PyTuple | PyGlobal | PyCall | PyPersistentId;
+  | null
+  | boolean
+  | number
+  | string
+  | readonly PickleValue[]
+  | ReadonlyMap<PickleValue, PickleValue>
+  | PyFloat
+  | PyTuple
+  | PyGlobal
+  | PyCall
+  | PyPersistentId;
 
 /**
  * Pickles `value` with protocol 2, the protocol `torch.save` uses, and with the opcodes Python's own pickler emits
@@ -301,7 +436,11 @@ export function pickle(value: PickleValue): Uint8Array {
     else if (v === false) out.push(0x89);
     else if (typeof v === 'number') {
       if (Number.isInteger(v) && Number.isSafeInteger(v)) int(v);
-      else if (Number.isInteger(v)) throw new CbirError('INVALID_ARGUMENT', `pickle: the integer ${v} is beyond 2^53; pass it as a PyFloat or a string.`);
+      else if (Number.isInteger(v))
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `pickle: the integer ${v} is beyond 2^53; pass it as a PyFloat or a string.`,
+        );
       else float(v);
     } else if (v instanceof PyFloat) float(v.value);
     else if (typeof v === 'string') {
@@ -326,7 +465,10 @@ export function pickle(value: PickleValue): Uint8Array {
       out.push(0x7d);
       if (v.size > 0) dictItems([...v]);
     } else {
-      throw new CbirError('INVALID_ARGUMENT', `pickle: cannot pickle ${Object.prototype.toString.call(v)}; expected a PickleValue.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `pickle: cannot pickle ${Object.prototype.toString.call(v)}; expected a PickleValue.`,
+      );
     }
   }
   write(value);

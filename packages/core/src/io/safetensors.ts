@@ -2,8 +2,16 @@ import { FormatError } from '../errors.js';
 import { DTYPE_BYTES, TorchTensor, type TorchDType } from './torch-tensor.js';
 
 const TO_DTYPE: Record<string, TorchDType> = {
-  F32: 'float32', F64: 'float64', F16: 'float16', BF16: 'bfloat16',
-  I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+  F32: 'float32',
+  F64: 'float64',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 
 /** Tensors to write with {@link writeSafetensors}: name -> float32 values in PyTorch layout with their shape. */
@@ -41,9 +49,12 @@ export function readSafetensors(
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch (cause) {
-    throw new FormatError(`readSafetensors: ${source} has a header that is not valid JSON (truncated or corrupted).`, { cause });
+    throw new FormatError(`readSafetensors: ${source} has a header that is not valid JSON (truncated or corrupted).`, {
+      cause,
+    });
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new FormatError(`readSafetensors: ${source} has a header that is not a JSON object.`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new FormatError(`readSafetensors: ${source} has a header that is not a JSON object.`);
   const body = bytes.subarray(8 + n);
   const tensors = new Map<string, TorchTensor>();
   let metadata: Record<string, string> = {};
@@ -53,13 +64,29 @@ export function readSafetensors(
       continue;
     }
     const entry = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    const counts = (v: unknown, n?: number): v is number[] => Array.isArray(v) && (n === undefined || v.length === n) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
-    if (entry === null || typeof entry !== 'object' || typeof entry.dtype !== 'string' || !counts(entry.shape) || !counts(entry.data_offsets, 2)) {
-      throw new FormatError(`readSafetensors: ${source}: tensor "${name}" is ${JSON.stringify(info)}; expected { dtype, shape: [sizes], data_offsets: [begin, end] }.`);
+    const counts = (v: unknown, n?: number): v is number[] =>
+      Array.isArray(v) && (n === undefined || v.length === n) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
+    if (
+      entry === null ||
+      typeof entry !== 'object' ||
+      typeof entry.dtype !== 'string' ||
+      !counts(entry.shape) ||
+      !counts(entry.data_offsets, 2)
+    ) {
+      throw new FormatError(
+        `readSafetensors: ${source}: tensor "${name}" is ${JSON.stringify(info)}; expected { dtype, shape: [sizes], data_offsets: [begin, end] }.`,
+      );
     }
-    const { dtype, shape, data_offsets: offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const {
+      dtype,
+      shape,
+      data_offsets: offsets,
+    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const t = TO_DTYPE[dtype];
-    if (!t) throw new FormatError(`readSafetensors: ${source}: tensor "${name}" has dtype ${dtype}; supported: ${Object.keys(TO_DTYPE).join(', ')}.`);
+    if (!t)
+      throw new FormatError(
+        `readSafetensors: ${source}: tensor "${name}" has dtype ${dtype}; supported: ${Object.keys(TO_DTYPE).join(', ')}.`,
+      );
     const [begin, end] = offsets ?? [];
     const count = shape.reduce((a, b) => a * b, 1);
     if (!(begin >= 0 && end <= body.length && end - begin === count * DTYPE_BYTES[t])) {

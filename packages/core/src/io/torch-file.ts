@@ -4,8 +4,15 @@ import { contiguousStrides, DTYPE_BYTES, TorchTensor, type TorchDType } from './
 import { isZip, readZip, writeZip } from './zip.js';
 
 const STORAGE_DTYPES: Record<string, TorchDType> = {
-  FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
-  LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8', ByteStorage: 'uint8',
+  FloatStorage: 'float32',
+  DoubleStorage: 'float64',
+  HalfStorage: 'float16',
+  BFloat16Storage: 'bfloat16',
+  LongStorage: 'int64',
+  IntStorage: 'int32',
+  ShortStorage: 'int16',
+  CharStorage: 'int8',
+  ByteStorage: 'uint8',
   BoolStorage: 'bool',
 };
 
@@ -44,18 +51,30 @@ export function readTorchFile(bytes: Uint8Array, source = 'torch file'): unknown
   }
   const entries = readZip(bytes, source);
   const pkl = entries.find((e) => e.name.endsWith('/data.pkl') || e.name === 'data.pkl');
-  if (!pkl) throw new FormatError(`readTorchFile: ${source} is a zip archive without data.pkl; it was not written by torch.save.`);
+  if (!pkl)
+    throw new FormatError(
+      `readTorchFile: ${source} is a zip archive without data.pkl; it was not written by torch.save.`,
+    );
   const prefix = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length);
   const byteorder = entries.find((e) => e.name === `${prefix}byteorder`);
   if (byteorder && new TextDecoder().decode(byteorder.data).trim() !== 'little') {
-    throw new FormatError(`readTorchFile: ${source} was saved on a big-endian machine; only little-endian files are read.`);
+    throw new FormatError(
+      `readTorchFile: ${source} was saved on a big-endian machine; only little-endian files are read.`,
+    );
   }
-  const storages = new Map(entries.filter((e) => e.name.startsWith(`${prefix}data/`)).map((e) => [e.name.slice(prefix.length + 5), e.data]));
+  const storages = new Map(
+    entries.filter((e) => e.name.startsWith(`${prefix}data/`)).map((e) => [e.name.slice(prefix.length + 5), e.data]),
+  );
 
   const globals: Record<string, unknown> = {
     'collections.OrderedDict': ((): unknown => new Map()) as Callable,
     'torch._utils._rebuild_tensor_v2': ((args: unknown[]) => {
-      const [storage, offset, size, stride] = args as [{ dtype: TorchDType; bytes: Uint8Array }, number, number[], number[]];
+      const [storage, offset, size, stride] = args as [
+        { dtype: TorchDType; bytes: Uint8Array },
+        number,
+        number[],
+        number[],
+      ];
       return new TorchTensor(storage.dtype, size, storage.bytes, stride, offset);
     }) as Callable,
     'torch._utils._rebuild_parameter': ((args: unknown[]) => args[0]) as Callable,
@@ -76,16 +95,20 @@ export function readTorchFile(bytes: Uint8Array, source = 'torch file'): unknown
         return fn;
       },
       reduce(callable, args) {
-        if (typeof callable !== 'function') throw new FormatError(`readTorchFile: ${source} calls something that is not a supported function.`);
+        if (typeof callable !== 'function')
+          throw new FormatError(`readTorchFile: ${source} calls something that is not a supported function.`);
         return (callable as Callable)(args);
       },
       persistentLoad(pid) {
         const [kind, type, key] = pid as [string, StorageType, string];
         if (kind !== 'storage' || !(type instanceof StorageType)) {
-          throw new FormatError(`readTorchFile: ${source} has a persistent id of kind ${String(kind)}; only tensor storages are read.`);
+          throw new FormatError(
+            `readTorchFile: ${source} has a persistent id of kind ${String(kind)}; only tensor storages are read.`,
+          );
         }
         const data = storages.get(String(key));
-        if (!data) throw new FormatError(`readTorchFile: ${source} is missing storage data/${key} (truncated archive?).`);
+        if (!data)
+          throw new FormatError(`readTorchFile: ${source} is missing storage data/${key} (truncated archive?).`);
         return { dtype: type.dtype, bytes: data };
       },
     },
@@ -93,7 +116,9 @@ export function readTorchFile(bytes: Uint8Array, source = 'torch file'): unknown
   );
 }
 
-const STORAGE_NAMES = Object.fromEntries(Object.entries(STORAGE_DTYPES).map(([name, dtype]) => [dtype, name])) as Record<TorchDType, string>;
+const STORAGE_NAMES = Object.fromEntries(
+  Object.entries(STORAGE_DTYPES).map(([name, dtype]) => [dtype, name]),
+) as Record<TorchDType, string>;
 
 /**
  * Writes `value` as `torch.save(value, path)` would (the zip format of PyTorch >= 1.6, pickle protocol 2): `Map`s
@@ -122,10 +147,27 @@ export function writeTorchFile(value: unknown, options: { archive?: string } = {
       const t = contiguous ? v : TorchTensor.fromFloat32(v.toFloat32(), v.shape);
       const key = String(storages.length);
       storages.push(t.storage.subarray(0, t.size * DTYPE_BYTES[t.dtype]));
-      const pid = new PyPersistentId(new PyTuple(['storage', new PyGlobal('torch', STORAGE_NAMES[t.dtype]), key, 'cpu', t.size]));
-      return new PyCall(rebuild, new PyTuple([pid, 0, new PyTuple([...t.shape]), new PyTuple(contiguousStrides(t.shape)), false, orderedDict(new Map())]));
+      const pid = new PyPersistentId(
+        new PyTuple(['storage', new PyGlobal('torch', STORAGE_NAMES[t.dtype]), key, 'cpu', t.size]),
+      );
+      return new PyCall(
+        rebuild,
+        new PyTuple([
+          pid,
+          0,
+          new PyTuple([...t.shape]),
+          new PyTuple(contiguousStrides(t.shape)),
+          false,
+          orderedDict(new Map()),
+        ]),
+      );
     }
-    if (v instanceof PyCall) return new PyCall(v.callable, new PyTuple(v.args.items.map(convert)), v.items && new Map([...v.items].map(([k, x]) => [k, convert(x)])));
+    if (v instanceof PyCall)
+      return new PyCall(
+        v.callable,
+        new PyTuple(v.args.items.map(convert)),
+        v.items && new Map([...v.items].map(([k, x]) => [k, convert(x)])),
+      );
     if (v instanceof PyTuple) return new PyTuple(v.items.map(convert));
     if (Array.isArray(v)) return v.map(convert);
     if (v instanceof Map) return new Map([...v].map(([k, x]) => [convert(k), convert(x)]));
@@ -150,5 +192,9 @@ export function writeTorchFile(value: unknown, options: { archive?: string } = {
  * ```
  */
 export function orderedDict(entries: ReadonlyMap<PickleValue, unknown>): PyCall {
-  return new PyCall(new PyGlobal('collections', 'OrderedDict'), new PyTuple([]), entries as ReadonlyMap<PickleValue, PickleValue>);
+  return new PyCall(
+    new PyGlobal('collections', 'OrderedDict'),
+    new PyTuple([]),
+    entries as ReadonlyMap<PickleValue, PickleValue>,
+  );
 }

@@ -18,7 +18,16 @@ export const MAX_TENSOR_VALUES = 2 ** 28;
 
 /** Bytes per element of each {@link TorchDType}. */
 export const DTYPE_BYTES: Readonly<Record<TorchDType, number>> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 /** An IEEE half-precision bit pattern as a number. @internal */
@@ -54,15 +63,21 @@ export class TorchTensor {
     readonly offset = 0,
   ) {
     const fail = (what: string): never => {
-      throw new FormatError(`TorchTensor: a ${dtype} tensor of shape [${shape.join(', ')}], strides [${strides.join(', ')}], offset ${offset} ${what} (corrupted or hostile file).`);
+      throw new FormatError(
+        `TorchTensor: a ${dtype} tensor of shape [${shape.join(', ')}], strides [${strides.join(', ')}], offset ${offset} ${what} (corrupted or hostile file).`,
+      );
     };
     const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-    if (!shape.every(count) || !strides.every(count) || strides.length !== shape.length || !count(offset)) fail('has a negative, fractional or missing size, stride or offset');
+    if (!shape.every(count) || !strides.every(count) || strides.length !== shape.length || !count(offset))
+      fail('has a negative, fractional or missing size, stride or offset');
     const size = this.size;
     // Every allocation is bounded by the file: a tensor holds no more values than its storage (stride-0, expanded
     // tensors that would grow on load are refused), and never more than MAX_TENSOR_VALUES.
     const stored = Math.floor(storage.byteLength / DTYPE_BYTES[dtype]);
-    if (size > stored || size > MAX_TENSOR_VALUES) fail(`claims ${size} values; its storage holds ${stored}${size > MAX_TENSOR_VALUES ? ` and cbir reads at most ${MAX_TENSOR_VALUES} per tensor` : ''}`);
+    if (size > stored || size > MAX_TENSOR_VALUES)
+      fail(
+        `claims ${size} values; its storage holds ${stored}${size > MAX_TENSOR_VALUES ? ` and cbir reads at most ${MAX_TENSOR_VALUES} per tensor` : ''}`,
+      );
     if (size > 0) {
       let last = offset;
       for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * strides[d];
@@ -88,7 +103,9 @@ export class TorchTensor {
   static fromFloat32(data: Float32Array, shape: readonly number[]): TorchTensor {
     const size = shape.reduce((a, b) => a * b, 1);
     if (data.length !== size) {
-      throw new FormatError(`TorchTensor.fromFloat32: shape [${shape.join(', ')}] holds ${size} values, got ${data.length}.`);
+      throw new FormatError(
+        `TorchTensor.fromFloat32: shape [${shape.join(', ')}] holds ${size} values, got ${data.length}.`,
+      );
     }
     return new TorchTensor('float32', [...shape], new Uint8Array(data.slice().buffer));
   }
@@ -140,17 +157,26 @@ export function contiguousStrides(shape: readonly number[]): number[] {
 
 function reader(dtype: TorchDType, v: DataView): (i: number) => number {
   switch (dtype) {
-    case 'float32': return (i) => v.getFloat32(i * 4, true);
-    case 'float64': return (i) => v.getFloat64(i * 8, true);
-    case 'float16': return (i) => halfToFloat(v.getUint16(i * 2, true));
+    case 'float32':
+      return (i) => v.getFloat32(i * 4, true);
+    case 'float64':
+      return (i) => v.getFloat64(i * 8, true);
+    case 'float16':
+      return (i) => halfToFloat(v.getUint16(i * 2, true));
     case 'bfloat16': {
       const scratch = new DataView(new ArrayBuffer(4));
       return (i) => (scratch.setUint32(0, v.getUint16(i * 2, true) << 16, true), scratch.getFloat32(0, true));
     }
-    case 'int64': return (i) => Number(v.getBigInt64(i * 8, true));
-    case 'int32': return (i) => v.getInt32(i * 4, true);
-    case 'int16': return (i) => v.getInt16(i * 2, true);
-    case 'int8': return (i) => v.getInt8(i);
-    case 'uint8': case 'bool': return (i) => v.getUint8(i);
+    case 'int64':
+      return (i) => Number(v.getBigInt64(i * 8, true));
+    case 'int32':
+      return (i) => v.getInt32(i * 4, true);
+    case 'int16':
+      return (i) => v.getInt16(i * 2, true);
+    case 'int8':
+      return (i) => v.getInt8(i);
+    case 'uint8':
+    case 'bool':
+      return (i) => v.getUint8(i);
   }
 }

@@ -82,7 +82,9 @@ function scalar(v: unknown): number | undefined {
 export function readTorchStateDict(
   bytes: Uint8Array,
   source = 'weights',
-): Pick<LoadTorchWeightsResult, 'format' | 'epoch' | 'loss' | 'bestLoss' | 'extra'> & { stateDict: Map<string, TorchTensor> } {
+): Pick<LoadTorchWeightsResult, 'format' | 'epoch' | 'loss' | 'bestLoss' | 'extra'> & {
+  stateDict: Map<string, TorchTensor>;
+} {
   if (isSafetensors(bytes)) {
     return { format: 'safetensors', stateDict: readSafetensors(bytes, source).tensors, extra: new Map() };
   }
@@ -94,13 +96,22 @@ export function readTorchStateDict(
     );
   }
   const root = readTorchFile(bytes, source);
-  if (!(root instanceof Map)) throw new FormatError(`loadTorchWeights: ${source} holds a ${typeof root}, not a dict; expected a state dict or a checkpoint dict.`);
-  const isStateDict = (m: Map<unknown, unknown>) => m.size > 0 && [...m.values()].every((v) => v instanceof TorchTensor);
-  for (const [key, format] of [['model_state_dict', 'torch-checkpoint'], ['state_dict', 'torch-epoch-checkpoint']] as const) {
+  if (!(root instanceof Map))
+    throw new FormatError(
+      `loadTorchWeights: ${source} holds a ${typeof root}, not a dict; expected a state dict or a checkpoint dict.`,
+    );
+  const isStateDict = (m: Map<unknown, unknown>) =>
+    m.size > 0 && [...m.values()].every((v) => v instanceof TorchTensor);
+  for (const [key, format] of [
+    ['model_state_dict', 'torch-checkpoint'],
+    ['state_dict', 'torch-epoch-checkpoint'],
+  ] as const) {
     const nested = root.get(key);
     if (!(nested instanceof Map)) continue;
     if (nested.size > 0 && !isStateDict(nested)) {
-      throw new FormatError(`loadTorchWeights: ${source}'s '${key}' holds values that are not tensors; expected model.state_dict().`);
+      throw new FormatError(
+        `loadTorchWeights: ${source}'s '${key}' holds values that are not tensors; expected model.state_dict().`,
+      );
     }
     return {
       format,
@@ -111,7 +122,8 @@ export function readTorchStateDict(
       extra: new Map([...root].filter(([k]) => k !== key).map(([k, v]) => [String(k), v])),
     };
   }
-  if (isStateDict(root)) return { format: 'torch-state-dict', stateDict: root as Map<string, TorchTensor>, extra: new Map() };
+  if (isStateDict(root))
+    return { format: 'torch-state-dict', stateDict: root as Map<string, TorchTensor>, extra: new Map() };
   throw new FormatError(
     `loadTorchWeights: ${source} is a dict with keys [${[...root.keys()].join(', ')}] but no 'model_state_dict' or 'state_dict' and not a state dict itself.`,
   );
@@ -173,14 +185,25 @@ function importAdam(opt: unknown, params: ReturnType<typeof torchParameters>): A
   if (!Array.isArray(ids) || ids.length !== params.length) {
     return `the optimizer's param group has ${Array.isArray(ids) ? ids.length : 'no'} parameters, the model ${params.length}`;
   }
-  for (const [key, off] of [['weight_decay', 0], ['amsgrad', false], ['maximize', false]] as const) {
+  for (const [key, off] of [
+    ['weight_decay', 0],
+    ['amsgrad', false],
+    ['maximize', false],
+  ] as const) {
     const v = g.get(key);
-    if (v !== undefined && v !== off && !(off === 0 && v === 0)) return `the optimizer uses ${key}=${String(v)}, which cbir's Adam does not`;
+    if (v !== undefined && v !== off && !(off === 0 && v === 0))
+      return `the optimizer uses ${key}=${String(v)}, which cbir's Adam does not`;
   }
   const betas = g.get('betas');
   const lr = scalar(g.get('lr'));
   const eps = scalar(g.get('eps'));
-  if (lr === undefined || eps === undefined || !Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number')) {
+  if (
+    lr === undefined ||
+    eps === undefined ||
+    !Array.isArray(betas) ||
+    betas.length !== 2 ||
+    !betas.every((b) => typeof b === 'number')
+  ) {
     return "the optimizer's param group has no lr, betas and eps (not torch.optim.Adam?)";
   }
   const m: Float32Array[] = [];
@@ -199,7 +222,8 @@ function importAdam(opt: unknown, params: ReturnType<typeof torchParameters>): A
     if (st === undefined || !(ea instanceof TorchTensor) || !(eb instanceof TorchTensor)) {
       return `the optimizer's state for ${params[i].key} lacks step, exp_avg or exp_avg_sq (not torch.optim.Adam?)`;
     }
-    if (step !== undefined && st !== step) return `the optimizer's parameters have taken different numbers of steps (${step} and ${st})`;
+    if (step !== undefined && st !== step)
+      return `the optimizer's parameters have taken different numbers of steps (${step} and ${st})`;
     step = st;
     const shape = params[i].torchShape.join(',');
     if (ea.shape.join(',') !== shape || eb.shape.join(',') !== shape) {
@@ -208,7 +232,10 @@ function importAdam(opt: unknown, params: ReturnType<typeof torchParameters>): A
     m.push(convLayout(ea.toFloat32(), params[i].torchShape));
     v.push(convLayout(eb.toFloat32(), params[i].torchShape));
   }
-  return { options: { lr, beta1: betas[0] as number, beta2: betas[1] as number, eps }, state: { step: step ?? 0, m, v } };
+  return {
+    options: { lr, beta1: betas[0] as number, beta2: betas[1] as number, eps },
+    state: { step: step ?? 0, m, v },
+  };
 }
 
 /**
@@ -236,7 +263,11 @@ function importAdam(opt: unknown, params: ReturnType<typeof torchParameters>): A
  * console.log(info.format, info.epoch, info.loaded.length); // 'torch-checkpoint', 200, 28
  * ```
  */
-export function loadTorchWeights(model: Autoencoder, bytes: Uint8Array, options: LoadTorchWeightsOptions = {}): LoadTorchWeightsResult {
+export function loadTorchWeights(
+  model: Autoencoder,
+  bytes: Uint8Array,
+  options: LoadTorchWeightsOptions = {},
+): LoadTorchWeightsResult {
   const strict = options.strict ?? true;
   const source = options.source ?? 'weights';
   const { stateDict, ...info } = readTorchStateDict(bytes, source);
@@ -246,14 +277,22 @@ export function loadTorchWeights(model: Autoencoder, bytes: Uint8Array, options:
   const unexpectedKeys = [...stateDict.keys()].filter((k) => !expected.has(k));
   const shapeProblems = params
     .filter((p) => stateDict.has(p.key) && stateDict.get(p.key)!.shape.join(',') !== p.torchShape.join(','))
-    .map((p) => `"${p.key}" has shape [${stateDict.get(p.key)!.shape.join(', ')}], the model expects [${p.torchShape.join(', ')}]`);
-  const keyProblems = [...missingKeys.map((k) => `missing key "${k}"`), ...unexpectedKeys.map((k) => `unexpected key "${k}"`)];
+    .map(
+      (p) =>
+        `"${p.key}" has shape [${stateDict.get(p.key)!.shape.join(', ')}], the model expects [${p.torchShape.join(', ')}]`,
+    );
+  const keyProblems = [
+    ...missingKeys.map((k) => `missing key "${k}"`),
+    ...unexpectedKeys.map((k) => `unexpected key "${k}"`),
+  ];
   if (shapeProblems.length > 0 || (strict && keyProblems.length > 0)) {
     const problems = strict ? [...keyProblems, ...shapeProblems] : shapeProblems;
     throw new WeightsMismatchError(
       `loadTorchWeights: ${source} does not match ${model.architecture.name} (inputSize ${model.inputSize}): ` +
         `${problems.join('; ')}. Check that the file holds this model's state dict` +
-        (strict && shapeProblems.length === 0 ? ', or pass { strict: false } to load the keys that are there.' : ' (a shape mismatch is an error even with strict: false, as in PyTorch).'),
+        (strict && shapeProblems.length === 0
+          ? ', or pass { strict: false } to load the keys that are there.'
+          : ' (a shape mismatch is an error even with strict: false, as in PyTorch).'),
       problems,
     );
   }
@@ -265,7 +304,9 @@ export function loadTorchWeights(model: Autoencoder, bytes: Uint8Array, options:
     const data = t.toFloat32();
     const bad = data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
-      throw new NonFiniteError(`loadTorchWeights: ${source} has ${data[bad]} in "${p.key}" at index ${bad}${data.every((v) => Number.isNaN(v)) ? ' (every value is NaN)' : ''}; weights must be finite. Was it saved after training diverged?`);
+      throw new NonFiniteError(
+        `loadTorchWeights: ${source} has ${data[bad]} in "${p.key}" at index ${bad}${data.every((v) => Number.isNaN(v)) ? ' (every value is NaN)' : ''}; weights must be finite. Was it saved after training diverged?`,
+      );
     }
     values.set(p.key, data);
   }
@@ -282,7 +323,10 @@ export function loadTorchWeights(model: Autoencoder, bytes: Uint8Array, options:
   let optimizer: AdamSnapshot | undefined;
   const opt = info.extra.get('optimizer_state_dict');
   if (opt !== undefined) {
-    const imported = missingKeys.length === 0 ? importAdam(opt, params) : 'the optimizer state is not imported: the model is not fully loaded';
+    const imported =
+      missingKeys.length === 0
+        ? importAdam(opt, params)
+        : 'the optimizer state is not imported: the model is not fully loaded';
     if (typeof imported === 'string') problems.push(`optimizer_state_dict: ${imported}`);
     else optimizer = imported;
   }
@@ -355,29 +399,77 @@ export interface ExportTorchCheckpointOptions {
 export function exportTorchCheckpoint(model: Autoencoder, options: ExportTorchCheckpointOptions = {}): Uint8Array {
   const layout = options.layout ?? 'checkpoint';
   const params = torchParameters(model);
-  const stateDict = orderedDict(new Map(params.map((p) => [p.key, TorchTensor.fromFloat32(convLayout(p.variable.read().dataSync() as Float32Array, p.torchShape, true), p.torchShape)])));
+  const stateDict = orderedDict(
+    new Map(
+      params.map((p) => [
+        p.key,
+        TorchTensor.fromFloat32(
+          convLayout(p.variable.read().dataSync() as Float32Array, p.torchShape, true),
+          p.torchShape,
+        ),
+      ]),
+    ),
+  );
   if (layout === 'state-dict') return writeTorchFile(stateDict);
-  const opt = options.optimizer ?? { options: { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, state: { step: 0, m: [], v: [] } };
+  const opt = options.optimizer ?? {
+    options: { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    state: { step: 0, m: [], v: [] },
+  };
   const { state } = opt;
   if (state.m.length !== 0 && state.m.length !== params.length) {
-    throw new CbirError('INVALID_ARGUMENT', `exportTorchCheckpoint: the optimizer state has moments for ${state.m.length} parameters, ${model.architecture.name} has ${params.length}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `exportTorchCheckpoint: the optimizer state has moments for ${state.m.length} parameters, ${model.architecture.name} has ${params.length}.`,
+    );
   }
-  const perParam = new Map(state.m.map((m, i) => [i, new Map<string, unknown>([
-    ['step', TorchTensor.fromFloat32(Float32Array.of(state.step), [])],
-    ['exp_avg', TorchTensor.fromFloat32(convLayout(m, params[i].torchShape, true), params[i].torchShape)],
-    ['exp_avg_sq', TorchTensor.fromFloat32(convLayout(state.v[i], params[i].torchShape, true), params[i].torchShape)],
-  ])]));
+  const perParam = new Map(
+    state.m.map((m, i) => [
+      i,
+      new Map<string, unknown>([
+        ['step', TorchTensor.fromFloat32(Float32Array.of(state.step), [])],
+        ['exp_avg', TorchTensor.fromFloat32(convLayout(m, params[i].torchShape, true), params[i].torchShape)],
+        [
+          'exp_avg_sq',
+          TorchTensor.fromFloat32(convLayout(state.v[i], params[i].torchShape, true), params[i].torchShape),
+        ],
+      ]),
+    ]),
+  );
   const { lr, beta1, beta2, eps } = opt.options;
   // torch.optim.Adam's param group as PyTorch 1.13 to 2.x write it (load_state_dict keeps the keys it is given).
   const group = new Map<string, unknown>([
-    ['lr', new PyFloat(lr)], ['betas', new PyTuple([new PyFloat(beta1), new PyFloat(beta2)])], ['eps', new PyFloat(eps)],
-    ['weight_decay', 0], ['amsgrad', false], ['maximize', false], ['foreach', null], ['capturable', false], ['differentiable', false],
+    ['lr', new PyFloat(lr)],
+    ['betas', new PyTuple([new PyFloat(beta1), new PyFloat(beta2)])],
+    ['eps', new PyFloat(eps)],
+    ['weight_decay', 0],
+    ['amsgrad', false],
+    ['maximize', false],
+    ['foreach', null],
+    ['capturable', false],
+    ['differentiable', false],
     ['params', params.map((_, i) => i)],
   ]);
-  const optimizerStateDict = new Map<string, unknown>([['state', perParam], ['param_groups', [group]]]);
+  const optimizerStateDict = new Map<string, unknown>([
+    ['state', perParam],
+    ['param_groups', [group]],
+  ]);
   const epoch = options.epoch ?? 0;
   const loss = new PyFloat(options.loss ?? NaN);
-  return writeTorchFile(new Map<string, unknown>(layout === 'checkpoint'
-    ? [['epoch', epoch], ['model_state_dict', stateDict], ['optimizer_state_dict', optimizerStateDict], ['loss', loss]]
-    : [['epoch', epoch], ['state_dict', stateDict], ['best_loss', loss], ['optimizer_state_dict', optimizerStateDict]]));
+  return writeTorchFile(
+    new Map<string, unknown>(
+      layout === 'checkpoint'
+        ? [
+            ['epoch', epoch],
+            ['model_state_dict', stateDict],
+            ['optimizer_state_dict', optimizerStateDict],
+            ['loss', loss],
+          ]
+        : [
+            ['epoch', epoch],
+            ['state_dict', stateDict],
+            ['best_loss', loss],
+            ['optimizer_state_dict', optimizerStateDict],
+          ],
+    ),
+  );
 }

@@ -46,14 +46,23 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
   }
   if (eocd < 0) fail('has no end-of-central-directory record (not a zip archive, or truncated)');
   // The end record's redundant fields must agree: one disk, as many entries on it as in all, a comment that ends the file.
-  if (view.getUint16(eocd + 4, true) !== 0 || view.getUint16(eocd + 6, true) !== 0 || view.getUint16(eocd + 8, true) !== view.getUint16(eocd + 10, true)) {
+  if (
+    view.getUint16(eocd + 4, true) !== 0 ||
+    view.getUint16(eocd + 6, true) !== 0 ||
+    view.getUint16(eocd + 8, true) !== view.getUint16(eocd + 10, true)
+  ) {
     fail('has an end record for a multi-disk archive, or a corrupted one');
   }
-  if (eocd + 22 + view.getUint16(eocd + 20, true) !== bytes.length) fail('has an end record whose comment length does not match the file (truncated or corrupted)');
+  if (eocd + 22 + view.getUint16(eocd + 20, true) !== bytes.length)
+    fail('has an end record whose comment length does not match the file (truncated or corrupted)');
   let count = view.getUint16(eocd + 10, true);
   let cdOffset = view.getUint32(eocd + 16, true);
   let cdSize = view.getUint32(eocd + 12, true);
-  if ((count === 0xffff || cdOffset === 0xffffffff) && eocd >= 20 && view.getUint32(eocd - 20, true) === EOCD64_LOCATOR) {
+  if (
+    (count === 0xffff || cdOffset === 0xffffffff) &&
+    eocd >= 20 &&
+    view.getUint32(eocd - 20, true) === EOCD64_LOCATOR
+  ) {
     const at = Number(view.getBigUint64(eocd - 20 + 8, true));
     if (at + 56 > bytes.length || view.getUint32(at, true) !== EOCD64) fail('has a broken zip64 end record');
     count = Number(view.getBigUint64(at + 32, true));
@@ -64,7 +73,8 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
   let p = cdOffset;
   const decoder = new TextDecoder();
   for (let n = 0; n < count; n++) {
-    if (p + 46 > bytes.length || view.getUint32(p, true) !== CENTRAL) fail(`has a broken central directory at byte ${p}`);
+    if (p + 46 > bytes.length || view.getUint32(p, true) !== CENTRAL)
+      fail(`has a broken central directory at byte ${p}`);
     const method = view.getUint16(p + 10, true);
     const crc = view.getUint32(p + 16, true);
     // The central directory holds the compressed size at offset 20 and the uncompressed size at 24.
@@ -84,40 +94,61 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
       if (id === 0x0001) {
         // In the zip64 record the uncompressed size comes first, then the compressed size.
         let q = e + 4;
-        if (usize === 0xffffffff) (usize = Number(view.getBigUint64(q, true))), (q += 8);
-        if (size === 0xffffffff) (size = Number(view.getBigUint64(q, true))), (q += 8);
+        if (usize === 0xffffffff) ((usize = Number(view.getBigUint64(q, true))), (q += 8));
+        if (size === 0xffffffff) ((size = Number(view.getBigUint64(q, true))), (q += 8));
         if (local === 0xffffffff) local = Number(view.getBigUint64(q, true));
       }
       e += 4 + len;
     }
-    if (method !== 0 && method !== 8) fail(`entry "${name}" uses compression method ${method}; only stored (0) and deflate (8) entries are read`);
-    if (method === 0 && usize !== size) fail(`entry "${name}" is stored but its sizes differ (${size} and ${usize} bytes)`);
+    if (method !== 0 && method !== 8)
+      fail(`entry "${name}" uses compression method ${method}; only stored (0) and deflate (8) entries are read`);
+    if (method === 0 && usize !== size)
+      fail(`entry "${name}" is stored but its sizes differ (${size} and ${usize} bytes)`);
     // Every allocation is bounded by the file: deflate expands at most 1032 times.
-    if (method === 8 && usize > size * 1032 + 64) fail(`entry "${name}" claims ${usize} bytes from ${size} compressed, more than deflate can produce`);
-    if (local + 30 > bytes.length || view.getUint32(local, true) !== LOCAL) fail(`entry "${name}" has a broken local header`);
+    if (method === 8 && usize > size * 1032 + 64)
+      fail(`entry "${name}" claims ${usize} bytes from ${size} compressed, more than deflate can produce`);
+    if (local + 30 > bytes.length || view.getUint32(local, true) !== LOCAL)
+      fail(`entry "${name}" has a broken local header`);
     // The local header repeats the directory's fields (version, flags, method, time, date, CRC, sizes, name): they
     // must agree, so that no byte of it can change unnoticed. With flag bit 3 (a data descriptor) the local CRC and
     // sizes are zero; zip64 entries keep theirs in the extra field.
     const flags = view.getUint16(local + 6, true);
     const descriptor = (flags & 8) !== 0;
-    for (const [lo, co, what] of [[4, 6, 'version'], [6, 8, 'flags'], [8, 10, 'method'], [10, 12, 'time'], [12, 14, 'date'], [26, 28, 'name length']] as const) {
-      if (view.getUint16(local + lo, true) !== view.getUint16(p + co, true)) fail(`entry "${name}" has a local header whose ${what} differs from its directory entry (corrupted)`);
+    for (const [lo, co, what] of [
+      [4, 6, 'version'],
+      [6, 8, 'flags'],
+      [8, 10, 'method'],
+      [10, 12, 'time'],
+      [12, 14, 'date'],
+      [26, 28, 'name length'],
+    ] as const) {
+      if (view.getUint16(local + lo, true) !== view.getUint16(p + co, true))
+        fail(`entry "${name}" has a local header whose ${what} differs from its directory entry (corrupted)`);
     }
     if (!descriptor) {
-      for (const [lo, co, what] of [[14, 16, 'CRC-32'], [18, 20, 'compressed size'], [22, 24, 'size']] as const) {
-        if (view.getUint32(local + lo, true) !== view.getUint32(p + co, true)) fail(`entry "${name}" has a local header whose ${what} differs from its directory entry (corrupted)`);
+      for (const [lo, co, what] of [
+        [14, 16, 'CRC-32'],
+        [18, 20, 'compressed size'],
+        [22, 24, 'size'],
+      ] as const) {
+        if (view.getUint32(local + lo, true) !== view.getUint32(p + co, true))
+          fail(`entry "${name}" has a local header whose ${what} differs from its directory entry (corrupted)`);
       }
     }
-    for (let i = 0; i < nameLen; i++) if (bytes[local + 30 + i] !== bytes[p + 46 + i]) fail(`entry "${name}" has another name in its local header (corrupted)`);
+    for (let i = 0; i < nameLen; i++)
+      if (bytes[local + 30 + i] !== bytes[p + 46 + i])
+        fail(`entry "${name}" has another name in its local header (corrupted)`);
     const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-    if (start + size > bytes.length) fail(`is truncated: entry "${name}" needs bytes up to ${start + size}, the file has ${bytes.length}`);
+    if (start + size > bytes.length)
+      fail(`is truncated: entry "${name}" needs bytes up to ${start + size}, the file has ${bytes.length}`);
     const raw = bytes.subarray(start, start + size);
     const data = method === 8 ? inflate(raw, usize, name, fail) : raw;
     if (crc32(data) !== crc) fail(`entry "${name}" fails its CRC-32 check (corrupted)`);
     entries.push({ name, data });
     p += 46 + nameLen + extraLen + commentLen;
   }
-  if (p - cdOffset !== cdSize) fail(`has a central directory of ${p - cdOffset} bytes; its end record says ${cdSize} (corrupted)`);
+  if (p - cdOffset !== cdSize)
+    fail(`has a central directory of ${p - cdOffset} bytes; its end record says ${cdSize} (corrupted)`);
   return entries;
 }
 
@@ -176,7 +207,10 @@ export function writeZip(entries: readonly ZipEntry[], options: { align?: number
   const cdSize = names.reduce((a, n) => a + 46 + n.length, 0);
   const total = cdStart + cdSize + 22;
   if (total > 0xffffffff || entries.length > 0xffff) {
-    throw new CbirError('INVALID_ARGUMENT', `writeZip: the archive would be ${total} bytes in ${entries.length} entries; this writer stops at 4 GiB and 65,535 entries.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `writeZip: the archive would be ${total} bytes in ${entries.length} entries; this writer stops at 4 GiB and 65,535 entries.`,
+    );
   }
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);

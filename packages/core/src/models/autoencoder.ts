@@ -195,7 +195,11 @@ export abstract class Autoencoder {
     const latentInput = tfl.input({ shape: [latentSide, latentSide, latentChannels], name: 'latent' });
     this.model = tfl.model({ inputs: input, outputs: output, name: arch.name });
     this.encoder = tfl.model({ inputs: input, outputs: latent, name: `${arch.name}.encoder` });
-    this.decoder = tfl.model({ inputs: latentInput, outputs: apply(decoderLayers, latentInput), name: `${arch.name}.decoder` });
+    this.decoder = tfl.model({
+      inputs: latentInput,
+      outputs: apply(decoderLayers, latentInput),
+      name: `${arch.name}.decoder`,
+    });
   }
 
   /** Number of latent features per image: `channels * height * width`. */
@@ -220,7 +224,14 @@ export abstract class Autoencoder {
     const size = Math.ceil(n / parts);
     const outs: tf.Tensor4D[] = [];
     for (let i = 0; i < n; i += size) {
-      outs.push(tf.tidy(() => this.encoder.apply(tf.slice(x, [i, 0, 0, 0], [Math.min(size, n - i), -1, -1, -1]), { training: false }) as tf.Tensor4D));
+      outs.push(
+        tf.tidy(
+          () =>
+            this.encoder.apply(tf.slice(x, [i, 0, 0, 0], [Math.min(size, n - i), -1, -1, -1]), {
+              training: false,
+            }) as tf.Tensor4D,
+        ),
+      );
     }
     const z = tf.concat4d(outs, 0);
     tf.dispose(outs);
@@ -263,7 +274,11 @@ export abstract class Autoencoder {
   /** {@link Autoencoder.summary} as a fixed-width text table with a total, ready to print. */
   formatSummary(): string {
     const rows = this.summary();
-    const cells = rows.map((r) => [`${r.name} (${r.type})`, `[-1, ${r.outputShape.join(', ')}]`, r.params.toLocaleString('en-US')]);
+    const cells = rows.map((r) => [
+      `${r.name} (${r.type})`,
+      `[-1, ${r.outputShape.join(', ')}]`,
+      r.params.toLocaleString('en-US'),
+    ]);
     const head = ['Layer (type)', 'Output Shape', 'Param #'];
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
     const fmt = (c: string[]) => `${c[0].padEnd(widths[0])}  ${c[1].padEnd(widths[1])}  ${c[2].padStart(widths[2])}`;
@@ -271,7 +286,11 @@ export abstract class Autoencoder {
     const total = rows.reduce((a, r) => a + r.params, 0);
     return [
       `${this.architecture.name} (input 3x${this.inputSize}x${this.inputSize}, latent ${this.latentShape.join('x')})`,
-      rule, fmt(head), rule, ...cells.map(fmt), rule,
+      rule,
+      fmt(head),
+      rule,
+      ...cells.map(fmt),
+      rule,
       `Total params: ${total.toLocaleString('en-US')}`,
     ].join('\n');
   }

@@ -1,11 +1,36 @@
 import { Autoencoder, type AutoencoderArchitecture, type AutoencoderOptions } from './autoencoder.js';
 import type { TorchModuleSpec } from './torch-modules.js';
 
-const conv = (i: number, inChannels: number, outChannels: number, stride: number, padding: number): TorchModuleSpec => ({
-  type: 'Conv2d', name: `encoder.${i}`, inChannels, outChannels, kernelSize: 3, stride, padding,
+const conv = (
+  i: number,
+  inChannels: number,
+  outChannels: number,
+  stride: number,
+  padding: number,
+): TorchModuleSpec => ({
+  type: 'Conv2d',
+  name: `encoder.${i}`,
+  inChannels,
+  outChannels,
+  kernelSize: 3,
+  stride,
+  padding,
 });
-const convT = (i: number, inChannels: number, outChannels: number, kernelSize: number, stride: number, padding: number): TorchModuleSpec => ({
-  type: 'ConvTranspose2d', name: `decoder.${i}`, inChannels, outChannels, kernelSize, stride, padding,
+const convT = (
+  i: number,
+  inChannels: number,
+  outChannels: number,
+  kernelSize: number,
+  stride: number,
+  padding: number,
+): TorchModuleSpec => ({
+  type: 'ConvTranspose2d',
+  name: `decoder.${i}`,
+  inChannels,
+  outChannels,
+  kernelSize,
+  stride,
+  padding,
 });
 const relu = (scope: 'encoder' | 'decoder', i: number): TorchModuleSpec => ({ type: 'ReLU', name: `${scope}.${i}` });
 const pool = (i: number): TorchModuleSpec => ({ type: 'MaxPool2d', name: `encoder.${i}`, kernelSize: 2, stride: 2 });
@@ -30,24 +55,34 @@ const pool = (i: number): TorchModuleSpec => ({ type: 'MaxPool2d', name: `encode
 export const CONV_AUTOENCODER_V2: AutoencoderArchitecture = {
   name: 'ConvAutoencoderV2',
   encoder: [
-    conv(0, 3, 64, 1, 1), relu('encoder', 1),
-    conv(2, 64, 64, 1, 1), relu('encoder', 3),
+    conv(0, 3, 64, 1, 1),
+    relu('encoder', 1),
+    conv(2, 64, 64, 1, 1),
+    relu('encoder', 3),
     pool(4),
-    conv(5, 64, 128, 2, 1), relu('encoder', 6),
-    conv(7, 128, 128, 1, 0), relu('encoder', 8),
+    conv(5, 64, 128, 2, 1),
+    relu('encoder', 6),
+    conv(7, 128, 128, 1, 0),
+    relu('encoder', 8),
     pool(9),
-    conv(10, 128, 256, 2, 1), relu('encoder', 11),
-    conv(12, 256, 256, 1, 1), relu('encoder', 13),
-    conv(14, 256, 256, 1, 1), relu('encoder', 15),
+    conv(10, 128, 256, 2, 1),
+    relu('encoder', 11),
+    conv(12, 256, 256, 1, 1),
+    relu('encoder', 13),
+    conv(14, 256, 256, 1, 1),
+    relu('encoder', 15),
     pool(16),
   ],
   decoder: [
     convT(0, 256, 256, 3, 1, 1),
-    convT(1, 256, 256, 3, 1, 1), relu('decoder', 2),
+    convT(1, 256, 256, 3, 1, 1),
+    relu('decoder', 2),
     convT(3, 256, 128, 3, 2, 0),
-    convT(4, 128, 64, 3, 2, 1), relu('decoder', 5),
+    convT(4, 128, 64, 3, 2, 1),
+    relu('decoder', 5),
     convT(6, 64, 32, 3, 2, 1),
-    convT(7, 32, 32, 3, 2, 1), relu('decoder', 8),
+    convT(7, 32, 32, 3, 2, 1),
+    relu('decoder', 8),
     convT(9, 32, 3, 4, 2, 2),
     { type: 'Tanh', name: 'decoder.10' },
   ],

@@ -5,7 +5,15 @@ import * as tfl from '@tensorflow/tfjs-layers';
  * took. `name` is its key prefix in the PyTorch `state_dict` (`encoder.0`, `decoder.4`, ...).
  */
 export type TorchModuleSpec =
-  | { type: 'Conv2d' | 'ConvTranspose2d'; name: string; inChannels: number; outChannels: number; kernelSize: number; stride: number; padding: number }
+  | {
+      type: 'Conv2d' | 'ConvTranspose2d';
+      name: string;
+      inChannels: number;
+      outChannels: number;
+      kernelSize: number;
+      stride: number;
+      padding: number;
+    }
   | { type: 'MaxPool2d'; name: string; kernelSize: number; stride: number }
   | { type: 'ReLU' | 'Tanh'; name: string };
 
@@ -15,10 +23,14 @@ export type TorchConvSpec = Extract<TorchModuleSpec, { type: 'Conv2d' | 'ConvTra
 /** Output side length of `spec` for an input of side `n`, by PyTorch's formulas (floor mode, no dilation). */
 export function outputSide(spec: TorchModuleSpec, n: number): number {
   switch (spec.type) {
-    case 'Conv2d': return Math.floor((n + 2 * spec.padding - spec.kernelSize) / spec.stride) + 1;
-    case 'MaxPool2d': return Math.floor((n - spec.kernelSize) / spec.stride) + 1;
-    case 'ConvTranspose2d': return (n - 1) * spec.stride - 2 * spec.padding + spec.kernelSize;
-    default: return n;
+    case 'Conv2d':
+      return Math.floor((n + 2 * spec.padding - spec.kernelSize) / spec.stride) + 1;
+    case 'MaxPool2d':
+      return Math.floor((n - spec.kernelSize) / spec.stride) + 1;
+    case 'ConvTranspose2d':
+      return (n - 1) * spec.stride - 2 * spec.padding + spec.kernelSize;
+    default:
+      return n;
   }
 }
 
@@ -77,7 +89,10 @@ export interface TfjsLayerOptions {
   fuseRelu?: boolean;
 }
 
-export function toTfjsLayers(spec: TorchModuleSpec, options: TfjsLayerOptions = {}): { layers: tfl.layers.Layer[]; conv?: tfl.layers.Layer } {
+export function toTfjsLayers(
+  spec: TorchModuleSpec,
+  options: TfjsLayerOptions = {},
+): { layers: tfl.layers.Layer[]; conv?: tfl.layers.Layer } {
   const { seed, inputSide, fuseRelu = false } = options;
   switch (spec.type) {
     case 'Conv2d':
@@ -95,7 +110,11 @@ export function toTfjsLayers(spec: TorchModuleSpec, options: TfjsLayerOptions = 
         padding: 'valid' as const,
         activation: fuseRelu ? ('relu' as const) : undefined,
         kernelInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed }),
-        biasInitializer: tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed === undefined ? undefined : seed + 1 }),
+        biasInitializer: tfl.initializers.randomUniform({
+          minval: -bound,
+          maxval: bound,
+          seed: seed === undefined ? undefined : seed + 1,
+        }),
       };
       const p = spec.padding;
       if (spec.type === 'Conv2d') {
@@ -104,13 +123,28 @@ export function toTfjsLayers(spec: TorchModuleSpec, options: TfjsLayerOptions = 
           return { layers: [conv], conv };
         }
         const conv = tfl.layers.conv2d(args);
-        return { layers: p > 0 ? [tfl.layers.zeroPadding2d({ padding: p, name: `${spec.name}.pad` }), conv] : [conv], conv };
+        return {
+          layers: p > 0 ? [tfl.layers.zeroPadding2d({ padding: p, name: `${spec.name}.pad` }), conv] : [conv],
+          conv,
+        };
       }
       const conv = tfl.layers.conv2dTranspose(args);
-      return { layers: p > 0 ? [conv, tfl.layers.cropping2D({ cropping: p, name: `${spec.name}.crop` })] : [conv], conv };
+      return {
+        layers: p > 0 ? [conv, tfl.layers.cropping2D({ cropping: p, name: `${spec.name}.crop` })] : [conv],
+        conv,
+      };
     }
     case 'MaxPool2d':
-      return { layers: [tfl.layers.maxPooling2d({ poolSize: spec.kernelSize, strides: spec.stride, padding: 'valid', name: spec.name })] };
+      return {
+        layers: [
+          tfl.layers.maxPooling2d({
+            poolSize: spec.kernelSize,
+            strides: spec.stride,
+            padding: 'valid',
+            name: spec.name,
+          }),
+        ],
+      };
     case 'ReLU':
       return { layers: [tfl.layers.activation({ activation: 'relu', name: spec.name })] };
     case 'Tanh':

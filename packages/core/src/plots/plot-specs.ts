@@ -19,8 +19,12 @@ const HEIGHT = 260;
  * await writePlot(elbowPlotSpec(elbow(x, { ks: [4, 5, 6, 7, 8, 9] })), 'out/elbow');  // out/elbow.svg, out/elbow.png
  * ```
  */
-export function elbowPlotSpec(points: readonly { k: number; distortion: number; inertia: number }[], options: { title?: string } = {}): VegaLiteSpec {
-  if (!points.length) throw new CbirError('INVALID_ARGUMENT', 'elbowPlotSpec: no points; run elbow() with at least one k.');
+export function elbowPlotSpec(
+  points: readonly { k: number; distortion: number; inertia: number }[],
+  options: { title?: string } = {},
+): VegaLiteSpec {
+  if (!points.length)
+    throw new CbirError('INVALID_ARGUMENT', 'elbowPlotSpec: no points; run elbow() with at least one k.');
   const panel = (field: 'distortion' | 'inertia', title: string): VegaLiteSpec => ({
     width: WIDTH,
     height: HEIGHT,
@@ -28,14 +32,22 @@ export function elbowPlotSpec(points: readonly { k: number; distortion: number; 
     mark: { type: 'line', point: { shape: 'cross', size: 80 }, color: '#1f77b4' },
     encoding: {
       x: { field: 'k', type: 'quantitative', title: 'k', axis: { tickMinStep: 1 }, scale: { zero: false } },
-      y: { field, type: 'quantitative', title: field === 'distortion' ? 'Distortion' : 'Inertia', scale: { zero: false } },
+      y: {
+        field,
+        type: 'quantitative',
+        title: field === 'distortion' ? 'Distortion' : 'Inertia',
+        scale: { zero: false },
+      },
     },
   });
   return {
     $schema: SCHEMA,
     title: options.title ?? 'The elbow method',
     data: { values: points.map(({ k, distortion, inertia }) => ({ k, distortion, inertia })) },
-    hconcat: [panel('distortion', 'Distortion (mean distance to the nearest centre)'), panel('inertia', 'Inertia (sum of squared distances)')],
+    hconcat: [
+      panel('distortion', 'Distortion (mean distance to the nearest centre)'),
+      panel('inertia', 'Inertia (sum of squared distances)'),
+    ],
     config: { font: 'sans-serif' },
   };
 }
@@ -55,9 +67,16 @@ export function elbowPlotSpec(points: readonly { k: number; distortion: number; 
  * await writePlot(silhouettePlotSpec(s, km.labels), 'out/silhouette');
  * ```
  */
-export function silhouettePlotSpec(samples: ArrayLike<number>, labels: ArrayLike<number>, options: { title?: string; maxPerCluster?: number } = {}): VegaLiteSpec {
+export function silhouettePlotSpec(
+  samples: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  options: { title?: string; maxPerCluster?: number } = {},
+): VegaLiteSpec {
   if (samples.length !== labels.length || samples.length === 0) {
-    throw new CbirError('INVALID_ARGUMENT', `silhouettePlotSpec: ${samples.length} samples and ${labels.length} labels; give one label per sample.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `silhouettePlotSpec: ${samples.length} samples and ${labels.length} labels; give one label per sample.`,
+    );
   }
   const maxPer = options.maxPerCluster ?? 400;
   const byCluster = new Map<number, number[]>();
@@ -93,7 +112,13 @@ export function silhouettePlotSpec(samples: ArrayLike<number>, labels: ArrayLike
         mark: { type: 'area', orient: 'horizontal', opacity: 0.75, clip: true },
         encoding: {
           y: { field: 'y', type: 'quantitative', title: 'Cluster label', axis: null, scale: { domain: [0, y0] } },
-          x: { field: 's', type: 'quantitative', title: 'The silhouette coefficient values', scale: xScale, stack: null },
+          x: {
+            field: 's',
+            type: 'quantitative',
+            title: 'The silhouette coefficient values',
+            scale: xScale,
+            stack: null,
+          },
           color: { field: 'cluster', type: 'nominal', legend: null, scale: { scheme: 'tableau10' } },
           detail: { field: 'cluster' },
         },
@@ -127,9 +152,17 @@ export function silhouettePlotSpec(samples: ArrayLike<number>, labels: ArrayLike
  * await writePlot(clusterScatterSpec(xy, [0, 0, 1], [0.5, 0.5, 5, 5]), 'out/clusters');
  * ```
  */
-export function clusterScatterSpec(points: ArrayLike<number>, labels: ArrayLike<number>, centres?: ArrayLike<number>, options: { title?: string; xTitle?: string; yTitle?: string } = {}): VegaLiteSpec {
+export function clusterScatterSpec(
+  points: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  centres?: ArrayLike<number>,
+  options: { title?: string; xTitle?: string; yTitle?: string } = {},
+): VegaLiteSpec {
   if (points.length !== 2 * labels.length) {
-    throw new CbirError('INVALID_ARGUMENT', `clusterScatterSpec: ${points.length / 2} points and ${labels.length} labels; give [n, 2] coordinates and n labels.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `clusterScatterSpec: ${points.length / 2} points and ${labels.length} labels; give [n, 2] coordinates and n labels.`,
+    );
   }
   const values = Array.from(labels, (l, i) => ({ x: points[2 * i], y: points[2 * i + 1], cluster: String(l) }));
   const layers: VegaLiteSpec[] = [
@@ -144,10 +177,26 @@ export function clusterScatterSpec(points: ArrayLike<number>, labels: ArrayLike<
     },
   ];
   if (centres) {
-    const c = Array.from({ length: centres.length / 2 }, (_, i) => ({ x: centres[2 * i], y: centres[2 * i + 1], cluster: String(i) }));
+    const c = Array.from({ length: centres.length / 2 }, (_, i) => ({
+      x: centres[2 * i],
+      y: centres[2 * i + 1],
+      cluster: String(i),
+    }));
     layers.push(
-      { data: { values: c }, mark: { type: 'circle', size: 300, color: 'white', stroke: 'black', strokeWidth: 1, opacity: 1 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
-      { data: { values: c }, mark: { type: 'text', fontSize: 11, fontWeight: 'bold' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'cluster' } } },
+      {
+        data: { values: c },
+        mark: { type: 'circle', size: 300, color: 'white', stroke: 'black', strokeWidth: 1, opacity: 1 },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: c },
+        mark: { type: 'text', fontSize: 11, fontWeight: 'bold' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          text: { field: 'cluster' },
+        },
+      },
     );
   }
   return {
@@ -183,7 +232,10 @@ export function clusterScatterSpec(points: ArrayLike<number>, labels: ArrayLike<
  * ```
  */
 export function silhouetteAnalysisSpec(
-  samples: ArrayLike<number>, labels: ArrayLike<number>, points: ArrayLike<number>, centres: ArrayLike<number>,
+  samples: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  points: ArrayLike<number>,
+  centres: ArrayLike<number>,
   options: { xTitle?: string; yTitle?: string; estimator?: string } = {},
 ): VegaLiteSpec {
   const k = centres.length / 2;
@@ -193,11 +245,18 @@ export function silhouetteAnalysisSpec(
   };
   return {
     $schema: SCHEMA,
-    title: { text: `Silhouette analysis for ${options.estimator ?? 'KMeans'} clustering on sample data with n_clusters = ${k}`, fontSize: 15, anchor: 'middle' },
+    title: {
+      text: `Silhouette analysis for ${options.estimator ?? 'KMeans'} clustering on sample data with n_clusters = ${k}`,
+      fontSize: 15,
+      anchor: 'middle',
+    },
     hconcat: [
       inner(silhouettePlotSpec(samples, labels), 'The silhouette plot for the various clusters.'),
       inner(
-        clusterScatterSpec(points, labels, centres, { xTitle: options.xTitle ?? 'Feature space for the 1st feature', yTitle: options.yTitle ?? 'Feature space for the 2nd feature' }),
+        clusterScatterSpec(points, labels, centres, {
+          xTitle: options.xTitle ?? 'Feature space for the 1st feature',
+          yTitle: options.yTitle ?? 'Feature space for the 2nd feature',
+        }),
         'The visualization of the clustered data.',
       ),
     ],
@@ -215,8 +274,15 @@ export function silhouetteAnalysisSpec(
  * await writePlot(trainingCurveSpec(history), 'report/training');
  * ```
  */
-export function trainingCurveSpec(history: readonly { epoch: number; trainLoss: number; valLoss: number }[], options: { title?: string } = {}): VegaLiteSpec {
-  if (!history.length) throw new CbirError('INVALID_ARGUMENT', 'trainingCurveSpec: no epochs in the history; train for at least one epoch.');
+export function trainingCurveSpec(
+  history: readonly { epoch: number; trainLoss: number; valLoss: number }[],
+  options: { title?: string } = {},
+): VegaLiteSpec {
+  if (!history.length)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      'trainingCurveSpec: no epochs in the history; train for at least one epoch.',
+    );
   const values = history.flatMap((h) => [
     { epoch: h.epoch + 1, loss: h.trainLoss, split: 'train' },
     { epoch: h.epoch + 1, loss: h.valLoss, split: 'validation' },

@@ -38,7 +38,12 @@ export interface Reranker {
    */
   rerank(query: Float32Array, initial: Ranking, k: number, self?: number): Ranking;
   /** Several queries at once (`initial[q]` is query q's first stage), where batching pays; optional. */
-  rerankMany?(queries: Matrix, initial: readonly Ranking[], k: number, self?: readonly (number | undefined)[]): Ranking[];
+  rerankMany?(
+    queries: Matrix,
+    initial: readonly Ranking[],
+    k: number,
+    self?: readonly (number | undefined)[],
+  ): Ranking[];
   /** Its kind, options and state (diffusion's graph), to save with the index; see {@link restoreReranker}. */
   spec(): RerankSpec;
 }
@@ -52,26 +57,53 @@ export interface Reranker {
  * const res = searchReranked(index, DiffusionReranker.build(index), queries, 10);
  * ```
  */
-export function searchReranked(index: Index, reranker: Reranker, queries: Matrix, k: number, self?: readonly (number | undefined)[]): SearchResult {
+export function searchReranked(
+  index: Index,
+  reranker: Reranker,
+  queries: Matrix,
+  k: number,
+  self?: readonly (number | undefined)[],
+): SearchResult {
   checkK('searchReranked', k);
   const depth = Math.min(index.size, Math.max(k, reranker.depth));
   const first = index.search(queries, depth);
-  const out: SearchResult = { nq: queries.rows, k, ids: new Float64Array(queries.rows * k).fill(-1), distances: new Float64Array(queries.rows * k).fill(Infinity) };
-  const row = (q: number) => ({ ids: first.ids.subarray(q * depth, (q + 1) * depth), distances: first.distances.subarray(q * depth, (q + 1) * depth) });
+  const out: SearchResult = {
+    nq: queries.rows,
+    k,
+    ids: new Float64Array(queries.rows * k).fill(-1),
+    distances: new Float64Array(queries.rows * k).fill(Infinity),
+  };
+  const row = (q: number) => ({
+    ids: first.ids.subarray(q * depth, (q + 1) * depth),
+    distances: first.distances.subarray(q * depth, (q + 1) * depth),
+  });
   const put = (q: number, r: Ranking) => {
     const n = Math.min(k, r.ids.length);
     out.ids.set(r.ids.subarray(0, n), q * k);
     out.distances.set(r.distances.subarray(0, n), q * k);
   };
   // Batches whose seeds and scores stay within ~64 MB (5 float64 values per item and query).
-  const batch = reranker.rerankMany ? Math.max(1, Math.min(queries.rows, Math.floor(2 ** 26 / (40 * Math.max(1, index.size))))) : 1;
+  const batch = reranker.rerankMany
+    ? Math.max(1, Math.min(queries.rows, Math.floor(2 ** 26 / (40 * Math.max(1, index.size)))))
+    : 1;
   for (let q0 = 0; q0 < queries.rows; q0 += batch) {
     const q1 = Math.min(queries.rows, q0 + batch);
     if (reranker.rerankMany && q1 - q0 > 1) {
-      const qs = { data: queries.data.subarray(q0 * queries.cols, q1 * queries.cols), rows: q1 - q0, cols: queries.cols };
-      const rs = reranker.rerankMany(qs, Array.from({ length: q1 - q0 }, (_, i) => row(q0 + i)), k, self?.slice(q0, q1));
+      const qs = {
+        data: queries.data.subarray(q0 * queries.cols, q1 * queries.cols),
+        rows: q1 - q0,
+        cols: queries.cols,
+      };
+      const rs = reranker.rerankMany(
+        qs,
+        Array.from({ length: q1 - q0 }, (_, i) => row(q0 + i)),
+        k,
+        self?.slice(q0, q1),
+      );
       rs.forEach((r, i) => put(q0 + i, r));
-    } else for (let q = q0; q < q1; q++) put(q, reranker.rerank(queries.data.subarray(q * queries.cols, (q + 1) * queries.cols), row(q), k, self?.[q]));
+    } else
+      for (let q = q0; q < q1; q++)
+        put(q, reranker.rerank(queries.data.subarray(q * queries.cols, (q + 1) * queries.cols), row(q), k, self?.[q]));
   }
   return out;
 }
@@ -137,12 +169,20 @@ export class DiffusionReranker implements Reranker {
    * `{ stage: 'index', done, total }` between batches and stops there when `signal` aborts (code `ABORTED`).
    * @throws {@link CbirError} for bad options or an index with fewer than 2 items.
    */
-  static build(index: Index, options: DiffusionOptions & LongRunning = {}, neighbours?: SearchResult): DiffusionReranker {
+  static build(
+    index: Index,
+    options: DiffusionOptions & LongRunning = {},
+    neighbours?: SearchResult,
+  ): DiffusionReranker {
     const { onProgress, signal, ...rest } = options;
     const o = resolveDiffusion(rest);
     const ids = Float64Array.from(index.idList());
     const n = ids.length;
-    if (n < 2) throw new CbirError('INVALID_ARGUMENT', `DiffusionReranker.build: the index holds ${n} item(s); the graph needs at least 2.`);
+    if (n < 2)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `DiffusionReranker.build: the index holds ${n} item(s); the graph needs at least 2.`,
+      );
     const nodeOf = new Map<number, number>();
     ids.forEach((id, i) => nodeOf.set(id, i));
     const k = Math.min(o.k, n - 1);
@@ -155,14 +195,18 @@ export class DiffusionReranker implements Reranker {
     const nbr = new Int32Array(n * k).fill(-1);
     const aff = new Float64Array(n * k);
     if (neighbours && (neighbours.nq !== n || neighbours.k < k + 1)) {
-      throw new CbirError('INVALID_ARGUMENT', `DiffusionReranker.build: neighbours has ${neighbours.nq} rows of ${neighbours.k}; expected ${n} rows (one per item) of at least ${k + 1}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `DiffusionReranker.build: neighbours has ${neighbours.nq} rows of ${neighbours.k}; expected ${n} rows (one per item) of at least ${k + 1}.`,
+      );
     }
     const batch = neighbours ? n : 256;
     for (let lo = 0; lo < n; lo += batch) {
       throwIfAborted(signal, 'DiffusionReranker.build');
       if (lo > 0) onProgress?.({ stage: 'index', done: lo, total: n });
       const rows = Math.min(batch, n - lo);
-      const res = neighbours ?? index.search({ data: vectors.subarray(lo * dim, (lo + rows) * dim), rows, cols: dim }, k + 1);
+      const res =
+        neighbours ?? index.search({ data: vectors.subarray(lo * dim, (lo + rows) * dim), rows, cols: dim }, k + 1);
       const depth = res.k;
       for (let q = 0; q < rows; q++) {
         const i = lo + q;
@@ -211,17 +255,32 @@ export class DiffusionReranker implements Reranker {
     const o = resolveDiffusion(spec.options as DiffusionOptions);
     const s = spec.state ?? {};
     const need = ['cols', 'ids', 'rowPtr', 'vals'];
-    if (need.some((name) => !(s[name] instanceof Float32Array))) throw new FormatError(`${source}: the diffusion graph lacks ${need.filter((n) => !s[n]).join(', ')}. Rebuild it with cbir index --rerank diffusion.`);
+    if (need.some((name) => !(s[name] instanceof Float32Array)))
+      throw new FormatError(
+        `${source}: the diffusion graph lacks ${need.filter((n) => !s[n]).join(', ')}. Rebuild it with cbir index --rerank diffusion.`,
+      );
     const ids = new Float64Array(s.ids.slice().buffer);
     const rowPtr = new Int32Array(s.rowPtr.slice().buffer);
     const cols = new Int32Array(s.cols.slice().buffer);
     const n = ids.length;
     const current = index.idList();
     const sameItems = current.length === n && current.every((id, i) => id === ids[i]);
-    if (!sameItems) throw new FormatError(`${source}: the diffusion graph covers ${n} items, the index ${current.length} (or other ids); rebuild the graph after adding or removing items.`);
-    const ok = rowPtr.length === n + 1 && rowPtr[0] === 0 && rowPtr[n] === cols.length && cols.length === s.vals.length &&
-      rowPtr.every((v, i) => i === 0 || v >= rowPtr[i - 1]) && cols.every((c) => c >= 0 && c < n) && s.vals.every((v) => Number.isFinite(v));
-    if (!ok) throw new FormatError(`${source}: the diffusion graph is inconsistent (row pointers, columns or weights). Rebuild it with cbir index --rerank diffusion.`);
+    if (!sameItems)
+      throw new FormatError(
+        `${source}: the diffusion graph covers ${n} items, the index ${current.length} (or other ids); rebuild the graph after adding or removing items.`,
+      );
+    const ok =
+      rowPtr.length === n + 1 &&
+      rowPtr[0] === 0 &&
+      rowPtr[n] === cols.length &&
+      cols.length === s.vals.length &&
+      rowPtr.every((v, i) => i === 0 || v >= rowPtr[i - 1]) &&
+      cols.every((c) => c >= 0 && c < n) &&
+      s.vals.every((v) => Number.isFinite(v));
+    if (!ok)
+      throw new FormatError(
+        `${source}: the diffusion graph is inconsistent (row pointers, columns or weights). Rebuild it with cbir index --rerank diffusion.`,
+      );
     return new DiffusionReranker(index, o, ids, rowPtr, cols, s.vals);
   }
 
@@ -250,7 +309,11 @@ export class DiffusionReranker implements Reranker {
    */
   scoresMany(ys: Float64Array, m: number): Float64Array {
     const n = this.ids.length;
-    if (ys.length !== n * m) throw new CbirError('INVALID_ARGUMENT', `DiffusionReranker.scoresMany: ${ys.length} seed values for ${n} items x ${m} seeds.`);
+    if (ys.length !== n * m)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `DiffusionReranker.scoresMany: ${ys.length} seed values for ${n} items x ${m} seeds.`,
+      );
     // One seed: JS keeps the product's sums in registers; the kernel pays off from two seeds on (two per SIMD lane).
     const simd = m > 1 ? this.kernels() : undefined;
     if (simd) {
@@ -260,10 +323,26 @@ export class DiffusionReranker implements Reranker {
         const y = kernels.alloc(n * m, 8);
         const f = kernels.alloc(n * m, 8);
         const work = kernels.alloc(3 * n * m + 4 * m, 8);
-        const params = kernels.struct('Diffusion', { alpha, tol, row_ptr: rowPtr.ptr, cols: cols.ptr, vals: vals.ptr, y: y.ptr, f: f.ptr, work: work.ptr, n, m, max_iter: maxIterations });
+        const params = kernels.struct('Diffusion', {
+          alpha,
+          tol,
+          row_ptr: rowPtr.ptr,
+          cols: cols.ptr,
+          vals: vals.ptr,
+          y: y.ptr,
+          f: f.ptr,
+          work: work.ptr,
+          n,
+          m,
+          max_iter: maxIterations,
+        });
         kernels.f64(y).set(ys);
         // Columns (seeds) are independent: the threads, where there are, take disjoint sets of them.
-        const its = kernels.rows('diffusion_cg', m, 30 * Math.max(this.cols.length, n), (j0, j1) => [params.ptr, j0, j1]);
+        const its = kernels.rows('diffusion_cg', m, 30 * Math.max(this.cols.length, n), (j0, j1) => [
+          params.ptr,
+          j0,
+          j1,
+        ]);
         this.iterations = Math.max(...its);
         return kernels.f64(f).slice(0, n * m);
       });
@@ -349,7 +428,12 @@ export class DiffusionReranker implements Reranker {
   }
 
   /** {@link rerank} for several queries, their diffusions solved together (see {@link scoresMany}). */
-  rerankMany(queries: Matrix, initial: readonly Ranking[], k: number, self?: readonly (number | undefined)[]): Ranking[] {
+  rerankMany(
+    queries: Matrix,
+    initial: readonly Ranking[],
+    k: number,
+    self?: readonly (number | undefined)[],
+  ): Ranking[] {
     const n = this.ids.length;
     const m = queries.rows;
     const ys = new Float64Array(n * m);
@@ -411,11 +495,19 @@ function dot(v: Float32Array, i: number, j: number, dim: number): number {
 
 function resolveDiffusion(options: DiffusionOptions): Required<DiffusionOptions> {
   const o = { k: 20, alpha: 0.9, gamma: 3, tol: 1e-4, maxIterations: 200, ...options };
-  if (!Number.isInteger(o.k) || o.k < 1 || o.k > 1000) throw new CbirError('INVALID_ARGUMENT', `diffusion: k must be an integer from 1 to 1000, got ${o.k}.`);
-  if (!(o.alpha > 0 && o.alpha < 1)) throw new CbirError('INVALID_ARGUMENT', `diffusion: alpha must be in (0, 1), got ${o.alpha}.`);
-  if (!(o.gamma > 0 && o.gamma <= 16)) throw new CbirError('INVALID_ARGUMENT', `diffusion: gamma must be in (0, 16], got ${o.gamma}.`);
-  if (!(o.tol > 0 && o.tol < 1)) throw new CbirError('INVALID_ARGUMENT', `diffusion: tol must be in (0, 1), got ${o.tol}.`);
-  if (!Number.isInteger(o.maxIterations) || o.maxIterations < 1) throw new CbirError('INVALID_ARGUMENT', `diffusion: maxIterations must be a positive integer, got ${o.maxIterations}.`);
+  if (!Number.isInteger(o.k) || o.k < 1 || o.k > 1000)
+    throw new CbirError('INVALID_ARGUMENT', `diffusion: k must be an integer from 1 to 1000, got ${o.k}.`);
+  if (!(o.alpha > 0 && o.alpha < 1))
+    throw new CbirError('INVALID_ARGUMENT', `diffusion: alpha must be in (0, 1), got ${o.alpha}.`);
+  if (!(o.gamma > 0 && o.gamma <= 16))
+    throw new CbirError('INVALID_ARGUMENT', `diffusion: gamma must be in (0, 16], got ${o.gamma}.`);
+  if (!(o.tol > 0 && o.tol < 1))
+    throw new CbirError('INVALID_ARGUMENT', `diffusion: tol must be in (0, 1), got ${o.tol}.`);
+  if (!Number.isInteger(o.maxIterations) || o.maxIterations < 1)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `diffusion: maxIterations must be a positive integer, got ${o.maxIterations}.`,
+    );
   return o;
 }
 
@@ -441,10 +533,15 @@ export class QueryExpansionReranker implements Reranker {
   readonly depth: number;
   private readonly options: Required<QueryExpansionOptions>;
 
-  constructor(private readonly index: Index, options: QueryExpansionOptions = {}) {
+  constructor(
+    private readonly index: Index,
+    options: QueryExpansionOptions = {},
+  ) {
     this.options = { k: 5, alpha: 0, ...options };
-    if (!Number.isInteger(this.options.k) || this.options.k < 1) throw new CbirError('INVALID_ARGUMENT', `qe: k must be a positive integer, got ${this.options.k}.`);
-    if (!(this.options.alpha >= 0)) throw new CbirError('INVALID_ARGUMENT', `qe: alpha must be >= 0, got ${this.options.alpha}.`);
+    if (!Number.isInteger(this.options.k) || this.options.k < 1)
+      throw new CbirError('INVALID_ARGUMENT', `qe: k must be a positive integer, got ${this.options.k}.`);
+    if (!(this.options.alpha >= 0))
+      throw new CbirError('INVALID_ARGUMENT', `qe: alpha must be >= 0, got ${this.options.alpha}.`);
     this.depth = this.options.k + 1;
   }
 
@@ -489,7 +586,9 @@ export class QueryExpansionReranker implements Reranker {
 export function restoreReranker(index: Index, spec: RerankSpec, source = 'index'): Reranker {
   if (spec.kind === 'diffusion') return DiffusionReranker.restore(index, spec, source);
   if (spec.kind === 'qe') return new QueryExpansionReranker(index, spec.options as QueryExpansionOptions);
-  throw new FormatError(`${source}: unknown re-ranker kind ${JSON.stringify(spec.kind)}; this cbir knows diffusion and qe.`);
+  throw new FormatError(
+    `${source}: unknown re-ranker kind ${JSON.stringify(spec.kind)}; this cbir knows diffusion and qe.`,
+  );
 }
 
 /**
@@ -500,7 +599,11 @@ export function restoreReranker(index: Index, spec: RerankSpec, source = 'index'
  * index.rerank = buildReranker(index, 'diffusion').spec();
  * ```
  */
-export function buildReranker(index: Index, kind: 'diffusion' | 'qe', options: DiffusionOptions | QueryExpansionOptions = {}): Reranker {
+export function buildReranker(
+  index: Index,
+  kind: 'diffusion' | 'qe',
+  options: DiffusionOptions | QueryExpansionOptions = {},
+): Reranker {
   if (kind === 'diffusion') return DiffusionReranker.build(index, options as DiffusionOptions);
   if (kind === 'qe') return new QueryExpansionReranker(index, options as QueryExpansionOptions);
   throw new CbirError('INVALID_ARGUMENT', `buildReranker: kind must be diffusion or qe, got ${JSON.stringify(kind)}.`);

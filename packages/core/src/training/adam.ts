@@ -108,18 +108,28 @@ export class Adam {
 
   /** The moments as float32 arrays (empty before the first step), for checkpoints. */
   getState(): AdamState {
-    return { step: this.step, m: this.m.map((t) => t.dataSync() as Float32Array), v: this.v.map((t) => t.dataSync() as Float32Array) };
+    return {
+      step: this.step,
+      m: this.m.map((t) => t.dataSync() as Float32Array),
+      v: this.v.map((t) => t.dataSync() as Float32Array),
+    };
   }
 
   /** Restores {@link Adam.getState}'s output; `shapes` are the parameters' shapes, in order. */
   setState(state: AdamState, shapes: number[][]): void {
     if (state.m.length !== state.v.length || (state.m.length > 0 && state.m.length !== shapes.length)) {
-      throw new CbirError('INVALID_ARGUMENT', `Adam.setState: the state has ${state.m.length} first and ${state.v.length} second moments for ${shapes.length} parameters.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `Adam.setState: the state has ${state.m.length} first and ${state.v.length} second moments for ${shapes.length} parameters.`,
+      );
     }
     state.m.forEach((d, i) => {
       const n = shapes[i].reduce((a, b) => a * b, 1);
       if (d.length !== n || state.v[i].length !== n) {
-        throw new CbirError('INVALID_ARGUMENT', `Adam.setState: parameter ${i} has shape [${shapes[i].join(', ')}] (${n} values), its moments hold ${d.length} and ${state.v[i].length}.`);
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `Adam.setState: parameter ${i} has shape [${shapes[i].join(', ')}] (${n} values), its moments hold ${d.length} and ${state.v[i].length}.`,
+        );
       }
     });
     this.dispose();

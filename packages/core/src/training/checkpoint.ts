@@ -88,9 +88,14 @@ export function serializeCheckpoint(c: Checkpoint): Uint8Array {
  * ```
  */
 export function deserializeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
-  const f = readFramed<Record<string, unknown> & { params: { name: string; shape: number[] }[]; adamStep: number; hasMoments: boolean; bestValLoss: number | null }>(
-    bytes, MAGIC, VERSION, 'deserializeCheckpoint', source, 'Delete it to start over, or pass another checkpoint.',
-  );
+  const f = readFramed<
+    Record<string, unknown> & {
+      params: { name: string; shape: number[] }[];
+      adamStep: number;
+      hasMoments: boolean;
+      bestValLoss: number | null;
+    }
+  >(bytes, MAGIC, VERSION, 'deserializeCheckpoint', source, 'Delete it to start over, or pass another checkpoint.');
   const h = f.header;
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   const params = h.params.map((p) => ({ name: p.name, shape: p.shape, data: f.take(size(p.shape)) }));
@@ -98,5 +103,10 @@ export function deserializeCheckpoint(bytes: Uint8Array, source = 'checkpoint'):
   const v = h.hasMoments ? h.params.map((p) => f.take(size(p.shape))) : [];
   f.end();
   const { adamStep, hasMoments: _, params: __, ...rest } = h;
-  return { ...rest, bestValLoss: h.bestValLoss ?? Infinity, params, adam: { step: adamStep, m, v } } as unknown as Checkpoint;
+  return {
+    ...rest,
+    bestValLoss: h.bestValLoss ?? Infinity,
+    params,
+    adam: { step: adamStep, m, v },
+  } as unknown as Checkpoint;
 }

@@ -93,7 +93,11 @@ export function splitIndices(n: number, valFraction: number, seed: number): { tr
  * console.log(result.history.map((h) => h.valLoss));
  * ```
  */
-export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, options: TrainOptions): Promise<TrainResult> {
+export async function trainAutoencoder(
+  model: Autoencoder,
+  data: ImageDataset,
+  options: TrainOptions,
+): Promise<TrainResult> {
   const r = options.resume;
   const init = r ? undefined : options.initialOptimizer;
   const batchSize = r?.options.batchSize ?? options.batchSize ?? 32;
@@ -104,28 +108,46 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
   const { epochs, onProgress, signal } = options;
   const where = 'trainAutoencoder';
   if (data.imageSize !== model.inputSize) {
-    throw new CbirError('INVALID_ARGUMENT', `${where}: the data's images are ${data.imageSize === undefined ? 'of their own sizes' : `${data.imageSize}x${data.imageSize}`}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: the data's images are ${data.imageSize === undefined ? 'of their own sizes' : `${data.imageSize}x${data.imageSize}`}, the model takes ${model.inputSize}x${model.inputSize}. Load the data with size ${model.inputSize}.`,
+    );
   }
-  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: epochs must be a positive integer, got ${epochs}.`);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
-  if (data.size < 2) throw new CbirError('INVALID_ARGUMENT', `${where}: need at least 2 images (one to train on, one to validate), got ${data.size}.`);
+  if (!(Number.isInteger(epochs) && epochs >= 1))
+    throw new CbirError('INVALID_ARGUMENT', `${where}: epochs must be a positive integer, got ${epochs}.`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
+  if (data.size < 2)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: need at least 2 images (one to train on, one to validate), got ${data.size}.`,
+    );
 
   const vars = model.model.trainableWeights.map((w) => w.read() as tf.Variable);
   if (r) {
     if (r.architecture !== model.architecture.name || r.inputSize !== model.inputSize) {
-      throw new CbirError('INVALID_ARGUMENT', `${where}: the checkpoint is for ${r.architecture} at ${r.inputSize}, the model is ${model.architecture.name} at ${model.inputSize}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${where}: the checkpoint is for ${r.architecture} at ${r.inputSize}, the model is ${model.architecture.name} at ${model.inputSize}.`,
+      );
     }
     r.params.forEach((p, i) => vars[i].assign(tf.tensor(p.data, p.shape)));
   }
   const adam = new Adam({ lr, beta1, beta2, eps });
   const adamState = r?.adam ?? init?.state;
-  if (adamState && adamState.m.length) adam.setState(adamState, vars.map((v) => v.shape));
+  if (adamState && adamState.m.length)
+    adam.setState(
+      adamState,
+      vars.map((v) => v.shape),
+    );
   else if (adamState) adam.step = adamState.step;
 
   const dataId = { size: data.size, fingerprint: datasetFingerprint(data) };
   let resplit = false;
   if (r) {
-    const changed = r.data ? r.data.size !== dataId.size || r.data.fingerprint !== dataId.fingerprint : [...r.split.train, ...r.split.val].some((i) => i >= data.size);
+    const changed = r.data
+      ? r.data.size !== dataId.size || r.data.fingerprint !== dataId.fingerprint
+      : [...r.split.train, ...r.split.val].some((i) => i >= data.size);
     if (changed && (options.onDataChange ?? 'error') === 'error') {
       throw new CbirError(
         'INVALID_ARGUMENT',
@@ -138,50 +160,74 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
   const rng = r && !resplit ? Rng.fromState(r.rngState) : new Rng(seed);
   const split = r && !resplit ? r.split : splitIndices(data.size, valFraction, seed);
   if (split.train.length === 0 || split.val.length === 0) {
-    throw new CbirError('INVALID_ARGUMENT', `${where}: the split leaves ${split.train.length} training and ${split.val.length} validation images; use more images or another valFraction.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: the split leaves ${split.train.length} training and ${split.val.length} validation images; use more images or another valFraction.`,
+    );
   }
-  const skipped = new Set(resplit ? [] : r?.skipped ?? []);
+  const skipped = new Set(resplit ? [] : (r?.skipped ?? []));
   const history = [...(r?.history ?? [])];
   let bestValLoss = r?.bestValLoss ?? Infinity;
   let bestEpoch = r?.bestEpoch ?? -1;
   let epoch = r?.epoch ?? 0;
-  let batch = resplit ? 0 : r?.batch ?? 0;
-  let order = resplit ? [] : r?.order ?? [];
-  let partial = resplit ? { lossSum: 0, count: 0 } : r?.partial ?? { lossSum: 0, count: 0 };
+  let batch = resplit ? 0 : (r?.batch ?? 0);
+  let order = resplit ? [] : (r?.order ?? []);
+  let partial = resplit ? { lossSum: 0, count: 0 } : (r?.partial ?? { lossSum: 0, count: 0 });
 
   const snapshot = (): Checkpoint => ({
     architecture: model.architecture.name,
     inputSize: model.inputSize,
-    epoch, batch, order: [...order], partial: { ...partial }, split, skipped: [...skipped].sort((a, b) => a - b),
-    rngState: rng.state, bestValLoss, bestEpoch, history: [...history],
+    epoch,
+    batch,
+    order: [...order],
+    partial: { ...partial },
+    split,
+    skipped: [...skipped].sort((a, b) => a - b),
+    rngState: rng.state,
+    bestValLoss,
+    bestEpoch,
+    history: [...history],
     options: { batchSize, lr, seed, valFraction, epochs, beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps },
     data: dataId,
-    params: vars.map((v, i) => ({ name: model.model.trainableWeights[i].originalName, shape: v.shape, data: v.dataSync() as Float32Array })),
+    params: vars.map((v, i) => ({
+      name: model.model.trainableWeights[i].originalName,
+      shape: v.shape,
+      data: v.dataSync() as Float32Array,
+    })),
     adam: adam.getState(),
   });
 
   /** Decodes the images at `indices`, skipping (and reporting) those that fail. */
   const load = async (indices: number[]): Promise<{ x: RawImage[]; used: number[] }> => {
-    const out = await Promise.all(indices.map(async (i) => {
-      if (skipped.has(i)) return undefined;
-      try {
-        return await data.read(i);
-      } catch (e) {
-        if (!(e instanceof ImageDecodeError)) throw e;
-        skipped.add(i);
-        onProgress?.({ stage: 'warning', code: 'IMAGE_SKIPPED', message: `${data.entry(i).id}: ${e.message}` });
-        return undefined;
-      }
-    }));
+    const out = await Promise.all(
+      indices.map(async (i) => {
+        if (skipped.has(i)) return undefined;
+        try {
+          return await data.read(i);
+        } catch (e) {
+          if (!(e instanceof ImageDecodeError)) throw e;
+          skipped.add(i);
+          onProgress?.({ stage: 'warning', code: 'IMAGE_SKIPPED', message: `${data.entry(i).id}: ${e.message}` });
+          return undefined;
+        }
+      }),
+    );
     const used = indices.filter((_, k) => out[k] !== undefined);
     return { x: out.filter((v): v is RawImage => v !== undefined), used };
   };
-  const batches = (list: number[]) => Array.from({ length: Math.ceil(list.length / batchSize) }, (_, b) => list.slice(b * batchSize, (b + 1) * batchSize));
+  const batches = (list: number[]) =>
+    Array.from({ length: Math.ceil(list.length / batchSize) }, (_, b) =>
+      list.slice(b * batchSize, (b + 1) * batchSize),
+    );
 
   let stopped = false;
   let trainedThisCall = 0;
   const checkpointEvery = options.checkpointEvery ?? 50;
-  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1)) throw new CbirError('INVALID_ARGUMENT', `${where}: checkpointEvery must be a positive integer, got ${checkpointEvery}.`);
+  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${where}: checkpointEvery must be a positive integer, got ${checkpointEvery}.`,
+    );
   try {
     while (epoch < epochs) {
       const started = tf.util.now();
@@ -216,25 +262,51 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
           }
           partial.lossSum += loss * images.length;
           partial.count += images.length;
-          onProgress?.({ stage: 'train', epoch, epochs, batch, batches: trainBatches.length, loss, imagesPerSec: (images.length * 1000) / (tf.util.now() - t0) });
+          onProgress?.({
+            stage: 'train',
+            epoch,
+            epochs,
+            batch,
+            batches: trainBatches.length,
+            loss,
+            imagesPerSec: (images.length * 1000) / (tf.util.now() - t0),
+          });
         }
         batch++;
         trainedThisCall++;
         // Mid-epoch checkpoints: after the run's first batch (a kill before the first epoch ends can then resume), then every checkpointEvery.
-        if (options.onCheckpoint && batch < trainBatches.length && (trainedThisCall === 1 || trainedThisCall % checkpointEvery === 0)) {
+        if (
+          options.onCheckpoint &&
+          batch < trainBatches.length &&
+          (trainedThisCall === 1 || trainedThisCall % checkpointEvery === 0)
+        ) {
           await options.onCheckpoint(snapshot(), 'last');
         }
       }
       if (stopped) break;
       if (partial.count === 0) {
-        throw new CbirError('IMAGE_DECODE', `${where}: none of the ${split.train.length} training images of epoch ${epoch} could be decoded (see the IMAGE_SKIPPED warnings); nothing was trained.`);
+        throw new CbirError(
+          'IMAGE_DECODE',
+          `${where}: none of the ${split.train.length} training images of epoch ${epoch} could be decoded (see the IMAGE_SKIPPED warnings); nothing was trained.`,
+        );
       }
       const { loss: valLoss, count: valCount } = await evaluate(model, batches(split.val), load);
       if (valCount === 0) {
-        throw new CbirError('IMAGE_DECODE', `${where}: none of the ${split.val.length} validation images could be decoded (see the IMAGE_SKIPPED warnings), so there is no validation loss to choose the best weights by. Fix or remove those images.`);
+        throw new CbirError(
+          'IMAGE_DECODE',
+          `${where}: none of the ${split.val.length} validation images could be decoded (see the IMAGE_SKIPPED warnings), so there is no validation loss to choose the best weights by. Fix or remove those images.`,
+        );
       }
-      if (!Number.isFinite(valLoss)) throw new NonFiniteError(`${where}: the validation loss is ${valLoss} after epoch ${epoch}. Lower lr, or check the images.`);
-      const record = { epoch, trainLoss: partial.lossSum / partial.count, valLoss, seconds: (tf.util.now() - started) / 1000 };
+      if (!Number.isFinite(valLoss))
+        throw new NonFiniteError(
+          `${where}: the validation loss is ${valLoss} after epoch ${epoch}. Lower lr, or check the images.`,
+        );
+      const record = {
+        epoch,
+        trainLoss: partial.lossSum / partial.count,
+        valLoss,
+        seconds: (tf.util.now() - started) / 1000,
+      };
       history.push(record);
       const improved = valLoss < bestValLoss;
       if (improved) {
@@ -245,7 +317,15 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
       batch = 0;
       order = [];
       partial = { lossSum: 0, count: 0 };
-      onProgress?.({ stage: 'epoch', epoch: record.epoch, epochs, trainLoss: record.trainLoss, valLoss, best: improved, seconds: record.seconds });
+      onProgress?.({
+        stage: 'epoch',
+        epoch: record.epoch,
+        epochs,
+        trainLoss: record.trainLoss,
+        valLoss,
+        best: improved,
+        seconds: record.seconds,
+      });
       if (improved) await options.onCheckpoint?.(snapshot(), 'best');
       await options.onCheckpoint?.(snapshot(), 'last');
     }
@@ -275,8 +355,15 @@ export async function trainAutoencoder(model: Autoencoder, data: ImageDataset, o
  * tf.dispose(grads);
  * ```
  */
-export function mseGradients(model: Autoencoder, x: tf.Tensor4D, vars = model.model.trainableWeights.map((w) => w.read() as tf.Variable)): { loss: number; grads: tf.Tensor[] } {
-  const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(x, model.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+export function mseGradients(
+  model: Autoencoder,
+  x: tf.Tensor4D,
+  vars = model.model.trainableWeights.map((w) => w.read() as tf.Variable),
+): { loss: number; grads: tf.Tensor[] } {
+  const { value, grads } = tf.variableGrads(
+    () => tf.losses.meanSquaredError(x, model.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+    vars,
+  );
   return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name]) };
 }
 
@@ -291,10 +378,11 @@ async function evaluate(
   for (const b of valBatches) {
     const { x: images } = await load(b);
     if (images.length === 0) continue;
-    sum += tf.tidy(() => {
-      const x = imagesToTensor(images, model.inputSize);
-      return tf.losses.meanSquaredError(x, model.model.apply(x, { training: false }) as tf.Tensor).dataSync()[0];
-    }) * images.length;
+    sum +=
+      tf.tidy(() => {
+        const x = imagesToTensor(images, model.inputSize);
+        return tf.losses.meanSquaredError(x, model.model.apply(x, { training: false }) as tf.Tensor).dataSync()[0];
+      }) * images.length;
     count += images.length;
   }
   return { loss: count ? sum / count : NaN, count };

@@ -29,5 +29,7 @@ export async function chooseBackend<N extends string>(
       skipped.push({ name, reason: e instanceof Error ? e.message.split('\n')[0] : String(e) });
     }
   }
-  throw new BackendUnavailableError(`${where}: no tfjs backend could be initialised. Tried: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}.${hint ? ` ${hint}` : ''}`);
+  throw new BackendUnavailableError(
+    `${where}: no tfjs backend could be initialised. Tried: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}.${hint ? ` ${hint}` : ''}`,
+  );
 }

@@ -38,7 +38,10 @@ export class RandomState {
   /** Throws unless `seed` is one numpy accepts: an integer in [0, 2^32 - 1]. */
   static checkSeed(seed: number): void {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-      throw new CbirError('INVALID_ARGUMENT', `RandomState: the seed must be an integer between 0 and 2**32 - 1 (numpy's range), got ${seed}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `RandomState: the seed must be an integer between 0 and 2**32 - 1 (numpy's range), got ${seed}.`,
+      );
     }
   }
 
@@ -78,7 +81,10 @@ export class RandomState {
    */
   randint(high: number): number {
     if (!Number.isInteger(high) || high < 1 || high > 2 ** 32) {
-      throw new CbirError('INVALID_ARGUMENT', `RandomState.randint: high must be an integer in [1, 2**32], got ${high}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `RandomState.randint: high must be an integer in [1, 2**32], got ${high}.`,
+      );
     }
     return this.interval(high - 1);
   }
@@ -139,13 +145,18 @@ export interface TrainTestSplit {
  * ```
  */
 export function trainTestSplit(n: number, testSize = 0.25, randomState = 0): TrainTestSplit {
-  if (!Number.isInteger(n) || n < 0) throw new CbirError('INVALID_ARGUMENT', `trainTestSplit: n must be a non-negative integer, got ${n}.`);
-  if (!(testSize > 0 && testSize < 1)) throw new CbirError('INVALID_ARGUMENT', `trainTestSplit: testSize must be a fraction in (0, 1), got ${testSize}.`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CbirError('INVALID_ARGUMENT', `trainTestSplit: n must be a non-negative integer, got ${n}.`);
+  if (!(testSize > 0 && testSize < 1))
+    throw new CbirError('INVALID_ARGUMENT', `trainTestSplit: testSize must be a fraction in (0, 1), got ${testSize}.`);
   // scikit-learn's _validate_shuffle_split: ceil for the test set (the product in float64, as Python computes it).
   const nTest = Math.ceil(testSize * n);
   const nTrain = n - nTest;
   if (nTrain <= 0 || nTest <= 0) {
-    throw new CbirError('INVALID_ARGUMENT', `trainTestSplit: with ${n} rows and testSize ${testSize}, the training set would be empty; use more rows or a smaller testSize.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `trainTestSplit: with ${n} rows and testSize ${testSize}, the training set would be empty; use more rows or a smaller testSize.`,
+    );
   }
   const order = Array.from(new RandomState(randomState).permutation(n));
   return { test: order.slice(0, nTest), train: order.slice(nTest) };

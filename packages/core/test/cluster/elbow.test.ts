@@ -4,10 +4,13 @@ import { CLUSTER_MANIFEST, DATASETS, sklearnFixture } from './sklearn-fixtures.j
 
 describe.each(DATASETS)('elbow on %s', (name) => {
   const f = sklearnFixture(name);
-  it.each(CLUSTER_MANIFEST.ks)("k = %i: distortion equals the notebook's cdist formula for scikit-learn's centres", (k) => {
-    const d = distortion(f.x, f.matrix(`km_centres_${k}`));
-    expect(Math.abs(d / f.scalar(`distortion_${k}`) - 1)).toBeLessThan(1e-6);
-  });
+  it.each(CLUSTER_MANIFEST.ks)(
+    "k = %i: distortion equals the notebook's cdist formula for scikit-learn's centres",
+    (k) => {
+      const d = distortion(f.x, f.matrix(`km_centres_${k}`));
+      expect(Math.abs(d / f.scalar(`distortion_${k}`) - 1)).toBeLessThan(1e-6);
+    },
+  );
 
   it('records distortion and inertia for each k, as a KMeans of the same settings', () => {
     const curve = elbow(f.x, { ks: [2, 4, 6], estimator: { seed: 3, nInit: 2 } });

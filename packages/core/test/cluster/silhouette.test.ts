@@ -16,7 +16,9 @@ describe.each(BACKENDS)('silhouette against scikit-learn 1.2 (%s)', (backend) =>
       expect(maxAbsDiff(samples, f.get(`sil_samples_${k}`).data)).toBeLessThan(1e-6);
       expect(Math.abs(silhouetteScore(f.x, labels) - f.scalar(`sil_score_${k}`))).toBeLessThan(1e-6);
       // Small blocks (the float64 JS path on every backend) agree too.
-      expect(maxAbsDiff(silhouetteSamples(f.x, labels, { blockSize: 7 }), f.get(`sil_samples_${k}`).data)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(silhouetteSamples(f.x, labels, { blockSize: 7 }), f.get(`sil_samples_${k}`).data)).toBeLessThan(
+        1e-6,
+      );
     });
   });
 

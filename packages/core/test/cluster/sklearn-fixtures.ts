@@ -2,11 +2,18 @@ import { readNpz, type Matrix, type NpyArray } from 'cbir-core';
 import { fixtureBytes, fixtureJson } from '../helpers/fixtures.js';
 
 /** The datasets and ks of scripts/fixtures/make_cluster_fixtures.py. */
-export const CLUSTER_MANIFEST = fixtureJson<{ ks: number[]; datasets: Record<string, { rows: number; cols: number }> }>('cluster/manifest.json');
+export const CLUSTER_MANIFEST = fixtureJson<{ ks: number[]; datasets: Record<string, { rows: number; cols: number }> }>(
+  'cluster/manifest.json',
+);
 export const DATASETS = Object.keys(CLUSTER_MANIFEST.datasets);
 
 /** scikit-learn's outputs for one dataset, by array name. */
-export function sklearnFixture(name: string): { x: Matrix; get: (key: string) => NpyArray; matrix: (key: string) => Matrix; scalar: (key: string) => number } {
+export function sklearnFixture(name: string): {
+  x: Matrix;
+  get: (key: string) => NpyArray;
+  matrix: (key: string) => Matrix;
+  scalar: (key: string) => number;
+} {
   const arrays = readNpz(fixtureBytes(`cluster/${name}.npz`), `cluster/${name}.npz`);
   const get = (key: string): NpyArray => {
     const a = arrays.get(key);

@@ -17,11 +17,20 @@ import { values } from '../helpers/kernel-compare.js';
 
 function dataset(n: number, bad: number[] = []): ImageDataset {
   const items = Array.from({ length: n }, (_, i) => ({
-    id: `im${i}`, label: i % 2 ? 'odd' : 'even',
-    image: { data: Uint8Array.from(values([32 * 32 * 3], i + 1), (v) => Math.round((v + 1) * 127)), width: 32, height: 32, channels: 3 } as RawImage,
+    id: `im${i}`,
+    label: i % 2 ? 'odd' : 'even',
+    image: {
+      data: Uint8Array.from(values([32 * 32 * 3], i + 1), (v) => Math.round((v + 1) * 127)),
+      width: 32,
+      height: 32,
+      channels: 3,
+    } as RawImage,
   }));
   const base = arrayDataset(32, items);
-  return { ...base, read: async (i) => (bad.includes(i) ? Promise.reject(new ImageDecodeError('broken')) : base.read(i)) };
+  return {
+    ...base,
+    read: async (i) => (bad.includes(i) ? Promise.reject(new ImageDecodeError('broken')) : base.read(i)),
+  };
 }
 
 describe('embedImages', () => {
@@ -37,7 +46,10 @@ describe('embedImages', () => {
     expect(f.labels[1]).toBe('odd');
     expect(f.matrix.cols).toBe(ae.latentDim);
     const img = await dataset(7).read(4);
-    const x = tf.tensor4d(Float32Array.from(img.data, (v) => v / 127.5 - 1), [1, 32, 32, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(img.data, (v) => v / 127.5 - 1),
+      [1, 32, 32, 3],
+    );
     const z = ae.encode(x);
     const want = latentToChw(z.dataSync() as Float32Array, ae.latentShape);
     const got = f.matrix.data.subarray(3 * f.matrix.cols, 4 * f.matrix.cols);
@@ -48,7 +60,9 @@ describe('embedImages', () => {
 
   it('batchSize 0 is refused at once (it used to loop for ever), an abort stops it with ABORTED, an all-corrupt folder is an error', async () => {
     const ae = new ConvAutoencoder({ inputSize: 32, seed: 2 });
-    await expect(embedImages(ae, dataset(3), { batchSize: 0 })).rejects.toThrow(/batchSize must be a positive integer, got 0/);
+    await expect(embedImages(ae, dataset(3), { batchSize: 0 })).rejects.toThrow(
+      /batchSize must be a positive integer, got 0/,
+    );
     const controller = new AbortController();
     const stopped = embedImages(ae, dataset(9), {
       batchSize: 2,
@@ -56,10 +70,14 @@ describe('embedImages', () => {
       signal: controller.signal,
     });
     await expect(stopped).rejects.toMatchObject({ code: 'ABORTED' });
-    await expect(embedImages(ae, dataset(4, [0, 1, 2, 3]))).rejects.toMatchObject({ code: 'IMAGE_DECODE', message: expect.stringMatching(/none of the 4 images could be decoded/) });
+    await expect(embedImages(ae, dataset(4, [0, 1, 2, 3]))).rejects.toMatchObject({
+      code: 'IMAGE_DECODE',
+      message: expect.stringMatching(/none of the 4 images could be decoded/),
+    });
     // An encoder that gives NaN (broken weights) is named with the image.
-    await expect(embedImages(ae, dataset(2), { encode: async (_, n) => new Float32Array(n * ae.latentDim).fill(NaN) }))
-      .rejects.toThrow(/the encoder gave NaN for im0/);
+    await expect(
+      embedImages(ae, dataset(2), { encode: async (_, n) => new Float32Array(n * ae.latentDim).fill(NaN) }),
+    ).rejects.toThrow(/the encoder gave NaN for im0/);
     ae.dispose();
   });
 

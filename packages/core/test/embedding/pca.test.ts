@@ -25,7 +25,9 @@ describe('fitPca', () => {
     const mu = new Float64Array(d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mu[j] += x[i * d + j] / n;
     const cov = new Float64Array(d * d);
-    for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) cov[a * d + b] += (x[i * d + a] - mu[a]) * (x[i * d + b] - mu[b]);
+    for (let i = 0; i < n; i++)
+      for (let a = 0; a < d; a++)
+        for (let b = 0; b < d; b++) cov[a * d + b] += (x[i * d + a] - mu[a]) * (x[i * d + b] - mu[b]);
     const { vectors } = symmetricEigen(cov, d);
     for (let j = 0; j < d; j++) expect(Math.abs(mean[j] - mu[j])).toBeLessThan(1e-4);
     for (let c = 0; c < k; c++) {

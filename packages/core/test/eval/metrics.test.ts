@@ -31,12 +31,23 @@ describe('retrieval metrics', () => {
     let p5 = 0;
     let map = 0;
     for (let i = 0; i < 60; i++) {
-      const d = ids.filter((j) => j !== i).map((j) => ({ j, d: Math.hypot(...Array.from({ length: 5 }, (_, c) => x.data[i * 5 + c] - x.data[j * 5 + c])) }))
+      const d = ids
+        .filter((j) => j !== i)
+        .map((j) => ({
+          j,
+          d: Math.hypot(...Array.from({ length: 5 }, (_, c) => x.data[i * 5 + c] - x.data[j * 5 + c])),
+        }))
         .sort((a, b) => a.d - b.d || a.j - b.j);
       const rel = d.map((e) => labels[e.j] === labels[i]);
       p5 += rel.slice(0, 5).filter(Boolean).length / 5;
-      let hits = 0, s = 0;
-      rel.forEach((r, r0) => { if (r) { hits++; s += hits / (r0 + 1); } });
+      let hits = 0,
+        s = 0;
+      rel.forEach((r, r0) => {
+        if (r) {
+          hits++;
+          s += hits / (r0 + 1);
+        }
+      });
       map += s / rel.filter(Boolean).length;
     }
     expect(report.queries).toBe(60);

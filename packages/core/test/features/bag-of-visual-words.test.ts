@@ -1,4 +1,13 @@
-import { arrayDataset, BagOfVisualWords, descriptorMatrix, extractFeatures, FormatError, ImageDecodeError, NotFittedError, type ImageDataset } from 'cbir-core';
+import {
+  arrayDataset,
+  BagOfVisualWords,
+  descriptorMatrix,
+  extractFeatures,
+  FormatError,
+  ImageDecodeError,
+  NotFittedError,
+  type ImageDataset,
+} from 'cbir-core';
 import { describe, expect, it } from 'vitest';
 
 /** Descriptors drawn around a few prototypes, so a vocabulary of that size recovers them. */
@@ -14,7 +23,12 @@ function descriptors(seed: number, n: number, prototypes: number[]): Uint8Array 
 }
 
 describe('BagOfVisualWords', () => {
-  const images = [descriptors(1, 30, [10]), descriptors(2, 30, [10, 200]), descriptors(3, 30, [200]), new Uint8Array(0)];
+  const images = [
+    descriptors(1, 30, [10]),
+    descriptors(2, 30, [10, 200]),
+    descriptors(3, 30, [200]),
+    new Uint8Array(0),
+  ];
 
   it('encodes descriptors as bytes or bits', () => {
     const d = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0b10000001 : 0));
@@ -55,11 +69,25 @@ describe('BagOfVisualWords', () => {
 
 describe('extractFeatures', () => {
   it('maps every decodable image to a row and reports the rest', async () => {
-    const image = (v: number) => ({ data: new Uint8Array(4 * 4 * 3).fill(v), width: 4, height: 4, channels: 3 as const });
-    const base = arrayDataset(4, [{ id: 'a', image: image(10), label: 'x' }, { id: 'b', image: image(20) }, { id: 'c', image: image(30), label: 'y' }]);
-    const data: ImageDataset = { ...base, read: async (i) => (i === 1 ? Promise.reject(new ImageDecodeError('corrupt')) : base.read(i)) };
+    const image = (v: number) => ({
+      data: new Uint8Array(4 * 4 * 3).fill(v),
+      width: 4,
+      height: 4,
+      channels: 3 as const,
+    });
+    const base = arrayDataset(4, [
+      { id: 'a', image: image(10), label: 'x' },
+      { id: 'b', image: image(20) },
+      { id: 'c', image: image(30), label: 'y' },
+    ]);
+    const data: ImageDataset = {
+      ...base,
+      read: async (i) => (i === 1 ? Promise.reject(new ImageDecodeError('corrupt')) : base.read(i)),
+    };
     const warnings: string[] = [];
-    const f = await extractFeatures(data, (im) => Float32Array.of(im.data[0], 1), { onProgress: (e) => e.stage === 'warning' && warnings.push(e.message) });
+    const f = await extractFeatures(data, (im) => Float32Array.of(im.data[0], 1), {
+      onProgress: (e) => e.stage === 'warning' && warnings.push(e.message),
+    });
     expect(f.ids).toEqual(['a', 'c']);
     expect(f.labels).toEqual(['x', 'y']);
     expect(Array.from(f.matrix.data)).toEqual([10, 1, 30, 1]);

@@ -7,13 +7,14 @@ const f = readNpz(fixtureBytes('features/hsv.npz'));
 const rgb = f.get('rgb')!.data as Uint8Array;
 
 describe('colorHistogram against OpenCV 4.6', () => {
-  it("converts RGB to HSV exactly as cv2.cvtColor(COLOR_RGB2HSV) on every pixel", () => {
+  it('converts RGB to HSV exactly as cv2.cvtColor(COLOR_RGB2HSV) on every pixel', () => {
     const hsv = f.get('hsv')!.data as Uint8Array;
     const out = [0, 0, 0];
     const bad: string[] = [];
     for (let p = 0; p < rgb.length / 3; p++) {
       rgbToHsvOpenCv(rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2], out);
-      if (out[0] !== hsv[3 * p] || out[1] !== hsv[3 * p + 1] || out[2] !== hsv[3 * p + 2]) bad.push(`${rgb.subarray(3 * p, 3 * p + 3)} -> ${out} (cv2 ${hsv.subarray(3 * p, 3 * p + 3)})`);
+      if (out[0] !== hsv[3 * p] || out[1] !== hsv[3 * p + 1] || out[2] !== hsv[3 * p + 2])
+        bad.push(`${rgb.subarray(3 * p, 3 * p + 3)} -> ${out} (cv2 ${hsv.subarray(3 * p, 3 * p + 3)})`);
     }
     expect(bad.slice(0, 5)).toEqual([]);
   });
@@ -27,7 +28,12 @@ describe('colorHistogram against OpenCV 4.6', () => {
 });
 
 describe('colorHistogram options', () => {
-  const image = { data: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 0, 0]), width: 2, height: 2, channels: 3 as const };
+  const image = {
+    data: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 0, 0]),
+    width: 2,
+    height: 2,
+    channels: 3 as const,
+  };
   it('per-channel RGB histograms, each summing to 1', () => {
     const v = colorHistogram(image, { space: 'rgb', bins: 2, joint: false });
     // R: 255, 0, 0, 255 -> [0.5, 0.5]; G: 0, 255, 0, 0 -> [0.75, 0.25]; B: 0, 0, 255, 0 -> [0.75, 0.25]
@@ -37,7 +43,10 @@ describe('colorHistogram options', () => {
   it('l2 gives a unit vector, and grayscale counts as R = G = B', () => {
     const v = colorHistogram(image, { space: 'rgb', bins: 4, normalize: 'l2' });
     expect(v.reduce((a, x) => a + x * x, 0)).toBeCloseTo(1, 6);
-    const g = colorHistogram({ data: Uint8Array.from([0, 255]), width: 2, height: 1, channels: 1 }, { space: 'rgb', bins: 2 });
+    const g = colorHistogram(
+      { data: Uint8Array.from([0, 255]), width: 2, height: 1, channels: 1 },
+      { space: 'rgb', bins: 2 },
+    );
     expect(g[0]).toBe(0.5);
     expect(g[7]).toBe(0.5);
   });

@@ -1,11 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AutoencoderExtractor, ConvAutoencoder, arrayDataset, createExtractor, embedImages, extractMatrix, extractorKinds, type RawImage } from 'cbir-core';
+import {
+  AutoencoderExtractor,
+  ConvAutoencoder,
+  arrayDataset,
+  createExtractor,
+  embedImages,
+  extractMatrix,
+  extractorKinds,
+  type RawImage,
+} from 'cbir-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../helpers/backends.js';
 import { values } from '../helpers/kernel-compare.js';
 
 const images: RawImage[] = Array.from({ length: 5 }, (_, i) => ({
-  data: Uint8Array.from(values([32 * 32 * 3], i + 1), (v) => Math.round((v + 1) * 127)), width: 32, height: 32, channels: 3,
+  data: Uint8Array.from(values([32 * 32 * 3], i + 1), (v) => Math.round((v + 1) * 127)),
+  width: 32,
+  height: 32,
+  channels: 3,
 }));
 
 describe('AutoencoderExtractor: the notebook models in the extractor family', () => {
@@ -16,7 +28,14 @@ describe('AutoencoderExtractor: the notebook models in the extractor family', ()
       const ae = new ConvAutoencoder({ inputSize: 32, seed: 1 });
       const other = new ConvAutoencoder({ inputSize: 32, seed: 2 });
       const before = tf.memory().numTensors;
-      const embedded = await embedImages(ae, arrayDataset(32, images.map((image, i) => ({ id: `${i}`, image }))), { reduce, l2: true });
+      const embedded = await embedImages(
+        ae,
+        arrayDataset(
+          32,
+          images.map((image, i) => ({ id: `${i}`, image })),
+        ),
+        { reduce, l2: true },
+      );
       const fx = new AutoencoderExtractor(ae, embedded.reducer);
       expect([fx.kind, fx.imageSize, fx.dim]).toEqual(['autoencoder', 32, embedded.matrix.cols]);
       const raw = await extractMatrix(fx, images);
@@ -43,9 +62,19 @@ describe('FusionExtractor: any members of the family', () => {
   it('fuses the autoencoder with hand-crafted blocks; the dot product is the weighted mean of the members, and it comes back from its spec', async () => {
     const { BlockExtractor, FusionExtractor } = await import('cbir-core');
     const ae = new ConvAutoencoder({ inputSize: 32, seed: 3 });
-    const embedded = await embedImages(ae, arrayDataset(32, images.map((image, i) => ({ id: `${i}`, image }))), { reduce: 'avgpool' });
+    const embedded = await embedImages(
+      ae,
+      arrayDataset(
+        32,
+        images.map((image, i) => ({ id: `${i}`, image })),
+      ),
+      { reduce: 'avgpool' },
+    );
     const hand = new BlockExtractor([{ kind: 'colorgrid' }, { kind: 'lbp', options: { radii: [1] } }]);
-    const fx = new FusionExtractor([{ extractor: new AutoencoderExtractor(ae, embedded.reducer), norm: 'zscore', weight: 1 }, { extractor: hand, weight: 3 }]);
+    const fx = new FusionExtractor([
+      { extractor: new AutoencoderExtractor(ae, embedded.reducer), norm: 'zscore', weight: 1 },
+      { extractor: hand, weight: 3 },
+    ]);
     expect([fx.kind, fx.needsFit, fx.imageSize]).toEqual(['fusion', true, 'original']);
     const raw = await extractMatrix(fx, images);
     fx.fit(raw);
@@ -56,8 +85,13 @@ describe('FusionExtractor: any members of the family', () => {
     const hraw = await extractMatrix(hand, images);
     hand.fit(hraw);
     const h = hand.transform(hraw);
-    const mean = Array.from({ length: a.cols }, (_, j) => images.reduce((s, _i, r) => s + a.data[r * a.cols + j], 0) / images.length);
-    const std = mean.map((m, j) => Math.sqrt(images.reduce((s, _i, r) => s + (a.data[r * a.cols + j] - m) ** 2, 0) / images.length));
+    const mean = Array.from(
+      { length: a.cols },
+      (_, j) => images.reduce((s, _i, r) => s + a.data[r * a.cols + j], 0) / images.length,
+    );
+    const std = mean.map((m, j) =>
+      Math.sqrt(images.reduce((s, _i, r) => s + (a.data[r * a.cols + j] - m) ** 2, 0) / images.length),
+    );
     const z = (r: number) => {
       const v = mean.map((m, j) => (a.data[r * a.cols + j] - m) / (std[j] + 1e-8));
       const n = Math.hypot(...v);

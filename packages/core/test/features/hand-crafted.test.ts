@@ -60,7 +60,10 @@ describe('pixel operations against OpenCV', () => {
 });
 
 describe('the study blocks against their Python + OpenCV definitions', () => {
-  for (const [name, img] of [['a', a], ['b', b]] as const) {
+  for (const [name, img] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
     it(`colour grid (HSV 16x4x4, whole + 2x2, uncropped) of card ${name} equals the reference`, () => {
       const v = colorGrid(img);
       expect(v.length).toBe(1280);
@@ -68,7 +71,12 @@ describe('the study blocks against their Python + OpenCV definitions', () => {
     });
 
     // The reference computes these on OpenCV's crop; here on the same pixels, so only the features are compared.
-    const crop = (): RawImage => ({ data: u8(name === 'a' ? 'area_a' : 'crop_b'), width: name === 'a' ? 405 : 256, height: 256, channels: 3 });
+    const crop = (): RawImage => ({
+      data: u8(name === 'a' ? 'area_a' : 'crop_b'),
+      width: name === 'a' ? 405 : 256,
+      height: 256,
+      channels: 3,
+    });
     const square = () => (name === 'a' ? centre(crop()) : crop());
 
     it(`uniform LBP (radii 1, 2, 4, whole + 2x2) of card ${name} equals the reference`, () => {
@@ -94,6 +102,7 @@ describe('the study blocks against their Python + OpenCV definitions', () => {
 function centre(img: RawImage): RawImage {
   const x0 = Math.floor((img.width - 256) / 2);
   const out = new Uint8Array(256 * 256 * 3);
-  for (let y = 0; y < 256; y++) out.set(img.data.subarray((y * img.width + x0) * 3, (y * img.width + x0 + 256) * 3), y * 256 * 3);
+  for (let y = 0; y < 256; y++)
+    out.set(img.data.subarray((y * img.width + x0) * 3, (y * img.width + x0 + 256) * 3), y * 256 * 3);
   return { data: out, width: 256, height: 256, channels: 3 };
 }

@@ -19,7 +19,10 @@ export function formulaSafetensors(model: Autoencoder): Uint8Array {
   let t = 0;
   for (const [name, { spec }] of model.convLayers) {
     const fanIn = (spec.type === 'Conv2d' ? spec.inChannels : spec.outChannels) * spec.kernelSize ** 2;
-    for (const [key, shape] of [[`${name}.weight`, torchWeightShapeOf(spec)], [`${name}.bias`, [spec.outChannels]]] as const) {
+    for (const [key, shape] of [
+      [`${name}.weight`, torchWeightShapeOf(spec)],
+      [`${name}.bias`, [spec.outChannels]],
+    ] as const) {
       const n = shape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = formulaValue(t, i) / Math.sqrt(fanIn);

@@ -4,7 +4,12 @@ import { loadTorchWeights, type Autoencoder } from 'cbir-core';
 import { fixtureNpy, maxAbsDiff } from './fixtures.js';
 
 /** Max abs differences of latent and reconstruction against the PyTorch fixture `${tag}-${size}-*.npy`. */
-export function parityAgainstTorch(model: Autoencoder, weights: Uint8Array, tag: string, size: number): Promise<{ latent: number; recon: number }> {
+export function parityAgainstTorch(
+  model: Autoencoder,
+  weights: Uint8Array,
+  tag: string,
+  size: number,
+): Promise<{ latent: number; recon: number }> {
   return parityAgainstFiles(model, weights, `models/${tag}-${size}`);
 }
 
@@ -13,7 +18,11 @@ export function parityAgainstTorch(model: Autoencoder, weights: Uint8Array, tag:
  * Async: the event loop turns between the encoder and the reconstruction, so that no synchronous stretch (tens of
  * seconds for V2 at 128 px on tfjs's cpu backend) outlasts vitest's 60 s worker RPC timeout on a loaded machine.
  */
-export async function parityAgainstFiles(model: Autoencoder, weights: Uint8Array, prefix: string): Promise<{ latent: number; recon: number }> {
+export async function parityAgainstFiles(
+  model: Autoencoder,
+  weights: Uint8Array,
+  prefix: string,
+): Promise<{ latent: number; recon: number }> {
   loadTorchWeights(model, weights);
   const input = fixtureNpy(`${prefix}-input.npy`);
   const latent = fixtureNpy(`${prefix}-latent.npy`);

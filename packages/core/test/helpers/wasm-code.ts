@@ -106,7 +106,7 @@ export function wasmFunctionCode(bytes: Uint8Array): WasmFunctionCode[] {
         const kind = r.byte();
         if (kind === 0) (r.u32(), imported++);
         else if (kind === 1) (r.byte(), r.byte() & 1 ? (r.u32(), r.u32()) : r.u32());
-        else if (kind === 2) (r.byte() & 1 ? (r.u32(), r.u32()) : r.u32());
+        else if (kind === 2) r.byte() & 1 ? (r.u32(), r.u32()) : r.u32();
         else if (kind === 3) r.skip(2);
       }
     } else if (id === 10) {
@@ -116,7 +116,8 @@ export function wasmFunctionCode(bytes: Uint8Array): WasmFunctionCode[] {
         for (let groups = r.u32(); groups > 0; groups--) (r.u32(), r.byte());
         const opcodes: string[] = [];
         while (r.at < bodyEnd) opcodes.push(instruction(r));
-        if (r.at !== bodyEnd || opcodes.at(-1) !== '0x0b') throw new Error(`wasm: function ${imported + f} did not decode to its size`);
+        if (r.at !== bodyEnd || opcodes.at(-1) !== '0x0b')
+          throw new Error(`wasm: function ${imported + f} did not decode to its size`);
         out.push({ index: imported + f, opcodes });
       }
     }

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { ExactEuclideanIndex, FormatError, IndexFormatError, crc32, deserializeFeatures, deserializeIndex, serializeFeatures } from 'cbir-core';
+import {
+  ExactEuclideanIndex,
+  FormatError,
+  IndexFormatError,
+  crc32,
+  deserializeFeatures,
+  deserializeIndex,
+  serializeFeatures,
+} from 'cbir-core';
 import { fixtureBytes } from '../helpers/fixtures.js';
 import { goldenIndexes } from './golden.js';
 
 describe('CBIRINDX golden files', () => {
   const fresh = goldenIndexes();
 
-  it.each(Object.keys(fresh))('%s: today\'s serializer writes the committed bytes, and they read back', (name) => {
+  it.each(Object.keys(fresh))("%s: today's serializer writes the committed bytes, and they read back", (name) => {
     const golden = fixtureBytes(`indexes/${name}.cbirindex`);
     expect(Array.from(fresh[name].serialize())).toEqual(Array.from(golden));
     const index = deserializeIndex(golden, `${name}.cbirindex`);
@@ -26,7 +34,9 @@ describe('CBIRINDX golden files', () => {
 
   it('rejects a file of another kind of format, a future version and a truncated file, naming it', () => {
     const golden = fixtureBytes('indexes/exact.cbirindex');
-    expect(() => deserializeIndex(fixtureBytes('models/v1.safetensors'), 'w.safetensors')).toThrow(/w\.safetensors is not a CBIRINDX file/);
+    expect(() => deserializeIndex(fixtureBytes('models/v1.safetensors'), 'w.safetensors')).toThrow(
+      /w\.safetensors is not a CBIRINDX file/,
+    );
     const future = golden.slice();
     new DataView(future.buffer).setUint32(8, 2, true);
     expect(() => deserializeIndex(future, 'f.cbirindex')).toThrow(IndexFormatError);
@@ -53,7 +63,11 @@ describe('hostile headers behind a valid checksum are FormatErrors naming the fi
   it('index: malformed JSON, dim 0, an unknown metric, ids that do not match the size', () => {
     const good = new ExactEuclideanIndex(2);
     good.add({ data: Float32Array.of(1, 2), rows: 1, cols: 2 });
-    const header = JSON.parse(new TextDecoder().decode(good.serialize().subarray(16, 16 + new DataView(good.serialize().buffer).getUint32(12, true))));
+    const header = JSON.parse(
+      new TextDecoder().decode(
+        good.serialize().subarray(16, 16 + new DataView(good.serialize().buffer).getUint32(12, true)),
+      ),
+    );
     const body = Float32Array.of(1, 2);
     const cases: [string, RegExp][] = [
       ['{"kind": "exact", "dim": 2,', /x\.idx has a header that is not JSON/],
@@ -74,6 +88,8 @@ describe('hostile headers behind a valid checksum are FormatErrors naming the fi
     const matrix = { data: Float32Array.of(1, 2, 3, 4), rows: 2, cols: 2 };
     expect(() => serializeFeatures({ matrix, ids: ['a', 'b'], labels: ['x'] })).toThrow(/1 labels for 2 rows/);
     const header = JSON.stringify({ rows: 2, cols: 2, ids: ['a', 'b'], labels: ['x'], metadata: {} });
-    expect(() => deserializeFeatures(framed('CBIRFEAT', header, matrix.data), 'f.cbirfeat')).toThrow(/f\.cbirfeat has 1 labels for 2 rows/);
+    expect(() => deserializeFeatures(framed('CBIRFEAT', header, matrix.data), 'f.cbirfeat')).toThrow(
+      /f\.cbirfeat has 1 labels for 2 rows/,
+    );
   });
 });

@@ -35,7 +35,13 @@ describe.each([
     index.add(x);
     const k = 7;
     const r = index.search(q, k);
-    const want = oracle(x, Array.from({ length: n }, (_, i) => i), q, k, euclidean);
+    const want = oracle(
+      x,
+      Array.from({ length: n }, (_, i) => i),
+      q,
+      k,
+      euclidean,
+    );
     for (let i = 0; i < nq; i++) {
       expect(Array.from(r.ids.subarray(i * k, (i + 1) * k))).toEqual(want[i].map((w) => w.id));
       want[i].forEach((w, j) => expect(r.distances[i * k + j]).toBeCloseTo(w.d, 9));
@@ -52,7 +58,14 @@ describe.each([
     const index = new ExactEuclideanIndex(dim);
     index.add(x);
     const r = index.search(q, 20);
-    const want = oracle(x, Array.from({ length: n }, (_, i) => i), q, 20, euclidean);
-    for (let i = 0; i < 4; i++) expect(Array.from(r.ids.subarray(i * 20, (i + 1) * 20))).toEqual(want[i].map((w) => w.id));
+    const want = oracle(
+      x,
+      Array.from({ length: n }, (_, i) => i),
+      q,
+      20,
+      euclidean,
+    );
+    for (let i = 0; i < 4; i++)
+      expect(Array.from(r.ids.subarray(i * 20, (i + 1) * 20))).toEqual(want[i].map((w) => w.id));
   });
 });

@@ -10,7 +10,14 @@ export function goldenIndexes(): Record<string, Index> {
   exact.add(m, ids, meta);
   const cosine = new CosineIndex(4);
   cosine.add(m, ids, meta);
-  const lsh = new LSHIndex({ hashSize: 6, numHashtables: 3, inputDim: 4, seed: 5, distanceFunc: 'hamming', centre: true });
+  const lsh = new LSHIndex({
+    hashSize: 6,
+    numHashtables: 3,
+    inputDim: 4,
+    seed: 5,
+    distanceFunc: 'hamming',
+    centre: true,
+  });
   lsh.add(m, ids, meta);
   return { exact, cosine, lsh };
 }

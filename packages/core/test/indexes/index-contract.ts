@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { CbirError, DimensionMismatchError, IndexFormatError, Rng, deserializeIndex, indexKind, indexKinds, type AsyncIndex, type Index, type Matrix } from 'cbir-core';
+import {
+  CbirError,
+  DimensionMismatchError,
+  IndexFormatError,
+  Rng,
+  deserializeIndex,
+  indexKind,
+  indexKinds,
+  type AsyncIndex,
+  type Index,
+  type Matrix,
+} from 'cbir-core';
 
 export function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
@@ -7,7 +18,13 @@ export function randomMatrix(rows: number, cols: number, seed: number): Matrix {
 }
 
 /** Brute-force float64 top-k with ties by id: the oracle. */
-export function oracle(x: Matrix, ids: number[], q: Matrix, k: number, dist: (a: Float32Array, b: Float32Array) => number) {
+export function oracle(
+  x: Matrix,
+  ids: number[],
+  q: Matrix,
+  k: number,
+  dist: (a: Float32Array, b: Float32Array) => number,
+) {
   return Array.from({ length: q.rows }, (_, i) => {
     const qi = q.data.subarray(i * q.cols, (i + 1) * q.cols);
     return ids
@@ -63,7 +80,11 @@ export function describeIndexContract(
       expect(index.isTrained).toBe(true);
       if (indexKinds().includes(index.kind)) {
         const { exact, removable, persistent } = indexKind(index.kind).capabilities;
-        expect({ exact, removable, persistent }).toEqual({ exact: flags.exact, removable: flags.removable, persistent: flags.persistent });
+        expect({ exact, removable, persistent }).toEqual({
+          exact: flags.exact,
+          removable: flags.removable,
+          persistent: flags.persistent,
+        });
       }
     });
 
@@ -75,7 +96,13 @@ export function describeIndexContract(
         await index.add(x);
         expect(index.size).toBe(500);
         const r = await index.search(q, 10);
-        const want = oracle(x, Array.from({ length: 500 }, (_, i) => i), q, 10, dist);
+        const want = oracle(
+          x,
+          Array.from({ length: 500 }, (_, i) => i),
+          q,
+          10,
+          dist,
+        );
         for (let i = 0; i < q.rows; i++) {
           expect(Array.from(r.ids.subarray(i * 10, (i + 1) * 10))).toEqual(want[i].map((w) => w.id));
           want[i].forEach((w, j) => expect(Math.abs(r.distances[i * 10 + j] - w.d)).toBeLessThan(1e-6));
@@ -90,14 +117,26 @@ export function describeIndexContract(
         const index = await make(32);
         await index.add(x);
         const r = await index.search(q, 10);
-        const want = oracle(x, Array.from({ length: 4000 }, (_, i) => i), q, 10, dist);
+        const want = oracle(
+          x,
+          Array.from({ length: 4000 }, (_, i) => i),
+          q,
+          10,
+          dist,
+        );
         let found = 0;
         for (let i = 0; i < q.rows; i++) {
           const truth = new Set(want[i].map((w) => w.id));
           for (let j = 0; j < 10; j++) {
             const id = r.ids[i * 10 + j];
             if (truth.has(id)) found++;
-            if (id >= 0) expect(Math.abs(r.distances[i * 10 + j] - dist(x.data.subarray(id * 32, id * 32 + 32), q.data.subarray(i * 32, i * 32 + 32)))).toBeLessThan(1e-4);
+            if (id >= 0)
+              expect(
+                Math.abs(
+                  r.distances[i * 10 + j] -
+                    dist(x.data.subarray(id * 32, id * 32 + 32), q.data.subarray(i * 32, i * 32 + 32)),
+                ),
+              ).toBeLessThan(1e-4);
             if (j > 0) expect(r.distances[i * 10 + j]).toBeGreaterThanOrEqual(r.distances[i * 10 + j - 1]);
           }
         }
@@ -116,7 +155,11 @@ export function describeIndexContract(
 
     it('keeps ids (0 and large ones) and metadata' + (flags.removable ? '; removes by id' : ''), async () => {
       const index = await make(3);
-      await index.add(randomMatrix(3, 3, 5), [0, 2 ** 40, 9], [{ path: 'a.jpg', label: 'x' }, undefined, { label: 'y' }]);
+      await index.add(
+        randomMatrix(3, 3, 5),
+        [0, 2 ** 40, 9],
+        [{ path: 'a.jpg', label: 'x' }, undefined, { label: 'y' }],
+      );
       expect(await index.metadata(0)).toEqual({ path: 'a.jpg', label: 'x' });
       expect(await index.metadata(2 ** 40)).toBeUndefined();
       expect(new Set(await index.idList())).toEqual(new Set([0, 2 ** 40, 9]));
@@ -124,7 +167,9 @@ export function describeIndexContract(
       const scale = index.metric === 'cosine' ? 1 / Math.hypot(...row) : 1;
       const v = await index.vector(9);
       row.forEach((x, j) => expect(v![j]).toBeCloseTo(x * scale, 6));
-      await expect(attempt(() => index.add(randomMatrix(1, 3, 7), [9]))).rejects.toThrow(/id 9 is already in the index/);
+      await expect(attempt(() => index.add(randomMatrix(1, 3, 7), [9]))).rejects.toThrow(
+        /id 9 is already in the index/,
+      );
       if (!flags.removable) return;
       expect(await index.remove([0, 12345])).toBe(1);
       expect(index.size).toBe(2);
@@ -138,8 +183,12 @@ export function describeIndexContract(
       const index = await make(4);
       await index.add(randomMatrix(5, 4, 1));
       await expect(attempt(() => index.search(randomMatrix(1, 3, 1), 1))).rejects.toThrow(DimensionMismatchError);
-      await expect(attempt(() => index.search(randomMatrix(1, 3, 1), 1))).rejects.toThrow(/queries have 3 columns but the index has dim 4/);
-      await expect(attempt(() => index.add({ data: Float32Array.from([1, NaN, 0, 0]), rows: 1, cols: 4 }))).rejects.toThrow(/non-finite/);
+      await expect(attempt(() => index.search(randomMatrix(1, 3, 1), 1))).rejects.toThrow(
+        /queries have 3 columns but the index has dim 4/,
+      );
+      await expect(
+        attempt(() => index.add({ data: Float32Array.from([1, NaN, 0, 0]), rows: 1, cols: 4 })),
+      ).rejects.toThrow(/non-finite/);
       await expect(attempt(() => index.add({ data: new Float32Array(0), rows: 0, cols: 4 }))).rejects.toThrow(/empty/);
       await expect(attempt(() => index.search(randomMatrix(1, 4, 1), 0))).rejects.toThrow(CbirError);
       await expect(attempt(() => index.add(randomMatrix(1, 4, 1), [-1]))).rejects.toThrow(/non-negative integers/);
@@ -160,7 +209,11 @@ export function describeIndexContract(
     if (flags.persistent) {
       it('serializes and deserializes to an index that answers identically; rejects damaged bytes', async () => {
         const index = (await make(16)) as Index;
-        index.add(randomMatrix(100, 16, 3), undefined, Array.from({ length: 100 }, (_, i) => ({ label: String(i % 4) })));
+        index.add(
+          randomMatrix(100, 16, 3),
+          undefined,
+          Array.from({ length: 100 }, (_, i) => ({ label: String(i % 4) })),
+        );
         const bytes = index.serialize();
         const back = deserializeIndex(bytes, 'x.cbirindex');
         expect(back.size).toBe(100);

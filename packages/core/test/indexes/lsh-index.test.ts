@@ -7,12 +7,30 @@ import { describeIndexContract, euclidean, randomMatrix } from './index-contract
 const sqEuclidean = (a: Float32Array, b: Float32Array) => euclidean(a, b) ** 2;
 
 // With 2 bits and probe radius 2, every bucket is probed: LSHIndex must then meet the exact contract.
-describeIndexContract('LSHIndex (all buckets probed)', (dim) => new LSHIndex({ hashSize: 2, inputDim: dim, numHashtables: 1, probeRadius: 2, distanceFunc: 'true_euclidean' }), euclidean, { exact: false, removable: true, persistent: true, recallFloor: 1 });
+describeIndexContract(
+  'LSHIndex (all buckets probed)',
+  (dim) =>
+    new LSHIndex({ hashSize: 2, inputDim: dim, numHashtables: 1, probeRadius: 2, distanceFunc: 'true_euclidean' }),
+  euclidean,
+  { exact: false, removable: true, persistent: true, recallFloor: 1 },
+);
 // At the registry's defaults (createIndex('lsh', dim)) LSH is approximate: held to a recall floor.
-describeIndexContract('LSHIndex (registry defaults)', (dim) => createIndex('lsh', dim), sqEuclidean, { exact: false, removable: true, persistent: true, recallFloor: 0.9 });
+describeIndexContract('LSHIndex (registry defaults)', (dim) => createIndex('lsh', dim), sqEuclidean, {
+  exact: false,
+  removable: true,
+  persistent: true,
+  recallFloor: 0.9,
+});
 
 interface Expected {
-  configs: { hash_size: number; num_hashtables: number; planes_file: string; item_keys: string[][]; query_keys: string[][]; results: Record<LSHDistance, { ids: number[]; distances: number[] }[]> }[];
+  configs: {
+    hash_size: number;
+    num_hashtables: number;
+    planes_file: string;
+    item_keys: string[][];
+    query_keys: string[][];
+    results: Record<LSHDistance, { ids: number[]; distances: number[] }[]>;
+  }[];
 }
 
 // Keys and ranking run on cbir's SIMD kernels by default, in JS without WebAssembly SIMD: both must match lshashpy3.
@@ -31,15 +49,32 @@ describe.each(['simd', 'js'] as const)('LSHIndex against lshashpy3 (%s)', (engin
       const npz = readNpz(fixtureBytes(`lshashpy3/${config.planes_file}`));
       const planes = lshashPlanes(npz);
       for (const distanceFunc of Object.keys(config.results) as LSHDistance[]) {
-        const lsh = new LSHIndex({ hashSize: config.hash_size, numHashtables: config.num_hashtables, inputDim: dim, planes, distanceFunc });
+        const lsh = new LSHIndex({
+          hashSize: config.hash_size,
+          numHashtables: config.num_hashtables,
+          inputDim: dim,
+          planes,
+          distanceFunc,
+        });
         lsh.add(x);
         for (let i = 0; i < n; i++) expect(lsh.keys(i), `item ${i}`).toEqual(config.item_keys[i]);
         config.results[distanceFunc].forEach((want, qi) => {
           const q = Float32Array.from(queries.data.subarray(qi * dim, (qi + 1) * dim));
-          expect(config.query_keys[qi]).toEqual(Array.from({ length: config.num_hashtables }, (_, t) => lsh.keyOf(t, q).toString(2).padStart(config.hash_size, '0')));
+          expect(config.query_keys[qi]).toEqual(
+            Array.from({ length: config.num_hashtables }, (_, t) =>
+              lsh.keyOf(t, q).toString(2).padStart(config.hash_size, '0'),
+            ),
+          );
           const got = lsh.candidates(q);
-          expect(got.map((g) => g.id), `${distanceFunc} query ${qi}`).toEqual(want.ids);
-          got.forEach((g, j) => expect(Math.abs(g.d - want.distances[j])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want.distances[j]))));
+          expect(
+            got.map((g) => g.id),
+            `${distanceFunc} query ${qi}`,
+          ).toEqual(want.ids);
+          got.forEach((g, j) =>
+            expect(Math.abs(g.d - want.distances[j])).toBeLessThanOrEqual(
+              1e-5 * Math.max(1, Math.abs(want.distances[j])),
+            ),
+          );
         });
       }
     },
@@ -65,6 +100,8 @@ describe('LSHIndex beyond lshashpy3', () => {
     const v = Float32Array.from([1, -2, 3, 0.5]);
     expect(a.keyOf(0, v)).toBe(b.keyOf(0, v));
     expect(() => new LSHIndex({ hashSize: 0, inputDim: 4 })).toThrow(/hashSize/);
-    expect(() => new LSHIndex({ hashSize: 4, inputDim: 4, distanceFunc: 'manhattan' as never })).toThrow(/hamming, euclidean/);
+    expect(() => new LSHIndex({ hashSize: 4, inputDim: 4, distanceFunc: 'manhattan' as never })).toThrow(
+      /hamming, euclidean/,
+    );
   });
 });

@@ -27,7 +27,8 @@ describe('unpickle', () => {
 
   it('reads protocol 4 framing, SHORT_BINUNICODE, MEMOIZE and STACK_GLOBAL', () => {
     // pickle.dumps(collections.OrderedDict(x=[1, 2]), protocol=4)
-    const hex = '8004952f000000000000008c0b636f6c6c656374696f6e73948c0b4f726465726564446963749493942952948c0178945d94284b014b0265732e';
+    const hex =
+      '8004952f000000000000008c0b636f6c6c656374696f6e73948c0b4f726465726564446963749493942952948c0178945d94284b014b0265732e';
     const bytes = Uint8Array.from(Buffer.from(hex, 'hex'));
     const v = unpickle(bytes, { ...hooks, reduce: () => new Map() });
     expect(v).toEqual(new Map([['x', [1, 2]]]));
@@ -49,21 +50,42 @@ describe('pickle', () => {
   it("writes Python's protocol-2 bytes for dicts, tuples, lists, ints, floats, strings, None and booleans", () => {
     // {'a': (1, -2, 70000, 2**40, -2**40), 'b': [1.5, None, True, False], 'c': 'é', 'd': 3.0, 5: (), 'e': (7,)}
     const value = new Map<PickleValue, PickleValue>([
-      ['a', new PyTuple([1, -2, 70000, 2 ** 40, -(2 ** 40)])], ['b', [1.5, null, true, false]], ['c', 'é'], ['d', new PyFloat(3)],
-      [5, new PyTuple([])], ['e', new PyTuple([7])],
+      ['a', new PyTuple([1, -2, 70000, 2 ** 40, -(2 ** 40)])],
+      ['b', [1.5, null, true, false]],
+      ['c', 'é'],
+      ['d', new PyFloat(3)],
+      [5, new PyTuple([])],
+      ['e', new PyTuple([7])],
     ]);
     expect(Buffer.from(pickle(value)).toString('hex')).toBe(
       '80027d28580100000061284b014afeffffff4a701101008a060000000000018a060000000000ff745801000000625d28473ff80000000000004e8889655801000000635802000000c3a95801000000644740080000000000004b05295801000000654b0785752e',
     );
     // collections.OrderedDict([('x', 1), ('y', [])])
-    expect(Buffer.from(pickle(orderedDict(new Map<PickleValue, PickleValue>([['x', 1], ['y', []]])))).toString('hex')).toBe(
-      '800263636f6c6c656374696f6e730a4f726465726564446963740a2952285801000000784b015801000000795d752e',
-    );
+    expect(
+      Buffer.from(
+        pickle(
+          orderedDict(
+            new Map<PickleValue, PickleValue>([
+              ['x', 1],
+              ['y', []],
+            ]),
+          ),
+        ),
+      ).toString('hex'),
+    ).toBe('800263636f6c6c656374696f6e730a4f726465726564446963740a2952285801000000784b015801000000795d752e');
   });
 
   it('round-trips through unpickle, persistent ids and long lists included', () => {
     const list = Array.from({ length: 2500 }, (_, i) => i * 3);
-    const v = unpickle(pickle(new Map<PickleValue, PickleValue>([['l', list], ['p', new PyPersistentId(new PyTuple(['storage', 'k']))]])), hooks) as Map<string, unknown>;
+    const v = unpickle(
+      pickle(
+        new Map<PickleValue, PickleValue>([
+          ['l', list],
+          ['p', new PyPersistentId(new PyTuple(['storage', 'k']))],
+        ]),
+      ),
+      hooks,
+    ) as Map<string, unknown>;
     expect(v.get('l')).toEqual(list);
     expect(v.get('p')).toEqual({ pid: ['storage', 'k'] });
   });

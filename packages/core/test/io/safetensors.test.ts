@@ -7,8 +7,16 @@ describe('safetensors', () => {
     const { tensors, metadata } = readSafetensors(fixtureBytes('models/v1.safetensors'));
     expect(metadata).toEqual({ format: 'pt' });
     expect([...tensors.keys()]).toEqual([
-      'encoder.0.weight', 'encoder.0.bias', 'encoder.3.weight', 'encoder.3.bias',
-      'decoder.0.weight', 'decoder.0.bias', 'decoder.2.weight', 'decoder.2.bias', 'decoder.4.weight', 'decoder.4.bias',
+      'encoder.0.weight',
+      'encoder.0.bias',
+      'encoder.3.weight',
+      'encoder.3.bias',
+      'decoder.0.weight',
+      'decoder.0.bias',
+      'decoder.2.weight',
+      'decoder.2.bias',
+      'decoder.4.weight',
+      'decoder.4.bias',
     ]);
     expect(tensors.get('decoder.4.weight')!.shape).toEqual([8, 3, 6, 6]);
   });
@@ -37,7 +45,14 @@ describe('safetensors', () => {
       out.set(json, 8);
       return out;
     };
-    for (const header of [{ a: null }, { a: 7 }, { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, { a: { dtype: 'F32', shape: [1], data_offsets: [0] } }, [1, 2], null]) {
+    for (const header of [
+      { a: null },
+      { a: 7 },
+      { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } },
+      { a: { dtype: 'F32', shape: [1], data_offsets: [0] } },
+      [1, 2],
+      null,
+    ]) {
       expect(() => readSafetensors(file(header, 4)), JSON.stringify(header)).toThrow(FormatError);
     }
   });
@@ -45,7 +60,9 @@ describe('safetensors', () => {
   it('a torch tensor that claims more values than its storage (stride 0), or negative strides, is refused before allocating', () => {
     const storage = new Uint8Array(16);
     // 40,000 x 40,000 over 4 floats with stride 0: 6.4 GB on load, refused.
-    expect(() => new TorchTensor('float32', [40000, 40000], storage, [0, 0])).toThrow(/claims 1600000000 values; its storage holds 4/);
+    expect(() => new TorchTensor('float32', [40000, 40000], storage, [0, 0])).toThrow(
+      /claims 1600000000 values; its storage holds 4/,
+    );
     expect(() => new TorchTensor('float32', [2, 2], storage, [-2, 1], 2)).toThrow(/negative, fractional or missing/);
     expect(() => new TorchTensor('float32', [2, 2], storage, [2, 1], -1)).toThrow(FormatError);
     expect(new TorchTensor('float32', [2, 2], storage, [1, 2]).toFloat32()).toHaveLength(4); // a transposed view is fine

@@ -105,7 +105,7 @@ describe('loadTorchWeights', () => {
     ae.dispose();
   });
 
-  it("rejects V1 weights for V2 with a WeightsMismatchError, not a crash", () => {
+  it('rejects V1 weights for V2 with a WeightsMismatchError, not a crash', () => {
     const ae = new ConvAutoencoderV2({ inputSize: 32 });
     expect(() => loadTorchWeights(ae, v1Safetensors())).toThrow(WeightsMismatchError);
     ae.dispose();
@@ -114,12 +114,18 @@ describe('loadTorchWeights', () => {
   it('rejects bytes that are neither format, a truncated zip and a pickle with an unsupported opcode', () => {
     const ae = new ConvAutoencoder({ inputSize: 68 });
     expect(() => loadTorchWeights(ae, new TextEncoder().encode('hello world, not weights'))).toThrow(FormatError);
-    expect(() => loadTorchWeights(ae, new TextEncoder().encode('hello world, not weights'))).toThrow(/neither a safetensors file nor a torch\.save zip/);
+    expect(() => loadTorchWeights(ae, new TextEncoder().encode('hello world, not weights'))).toThrow(
+      /neither a safetensors file nor a torch\.save zip/,
+    );
     const checkpoint = fixtureBytes('models/v1-checkpoint.pth');
     for (const cut of [100, checkpoint.length / 2, checkpoint.length - 10]) {
-      expect(() => loadTorchWeights(ae, checkpoint.subarray(0, Math.floor(cut)), { source: 'cut.pth' })).toThrow(FormatError);
+      expect(() => loadTorchWeights(ae, checkpoint.subarray(0, Math.floor(cut)), { source: 'cut.pth' })).toThrow(
+        FormatError,
+      );
     }
-    expect(() => loadTorchWeights(ae, fixtureBytes('models/unsupported-opcode.pth'))).toThrow(/pickle opcode 0x70 \("p"\) at byte 2/);
+    expect(() => loadTorchWeights(ae, fixtureBytes('models/unsupported-opcode.pth'))).toThrow(
+      /pickle opcode 0x70 \("p"\) at byte 2/,
+    );
     const st = v1Safetensors();
     expect(() => loadTorchWeights(ae, st.subarray(0, st.length - 100))).toThrow(/truncated or corrupted/);
     ae.dispose();
@@ -137,13 +143,19 @@ describe('loadTorchWeights', () => {
   it('refuses NaN or infinite weights by name and loads nothing (an all-NaN safetensors included)', () => {
     const ae = new ConvAutoencoder({ inputSize: 68, seed: 4 });
     const before = ae.model.getWeights().map((t) => Array.from(t.dataSync()));
-    const allNan = new Map([...v1Tensors()].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length).fill(NaN) }]));
+    const allNan = new Map(
+      [...v1Tensors()].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.length).fill(NaN) }]),
+    );
     expect(() => loadTorchWeights(ae, writeSafetensors(allNan))).toThrow(NonFiniteError);
-    expect(() => loadTorchWeights(ae, writeSafetensors(allNan))).toThrow(/has NaN in "encoder\.0\.weight" at index 0 \(every value is NaN\)/);
+    expect(() => loadTorchWeights(ae, writeSafetensors(allNan))).toThrow(
+      /has NaN in "encoder\.0\.weight" at index 0 \(every value is NaN\)/,
+    );
     const oneInf = v1Tensors();
     const last = [...oneInf.keys()].at(-1)!;
     oneInf.get(last)!.data[1] = Infinity;
-    expect(() => loadTorchWeights(ae, writeSafetensors(oneInf))).toThrow(new RegExp(`Infinity in "${last.replace('.', '\\.')}" at index 1`));
+    expect(() => loadTorchWeights(ae, writeSafetensors(oneInf))).toThrow(
+      new RegExp(`Infinity in "${last.replace('.', '\\.')}" at index 1`),
+    );
     // Nothing was written: not even the keys before the bad one.
     expect(ae.model.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(before);
     ae.dispose();
@@ -164,7 +176,10 @@ interface CheckpointManifest {
   models: Record<'v1' | 'v2', { size: number; trainSize: number; losses: number[]; kept: string[] }>;
 }
 const ckptManifest = fixtureJson<CheckpointManifest>('checkpoints/manifest.json');
-const MODELS = { v1: (inputSize: number) => new ConvAutoencoder({ inputSize }), v2: (inputSize: number) => new ConvAutoencoderV2({ inputSize }) };
+const MODELS = {
+  v1: (inputSize: number) => new ConvAutoencoder({ inputSize }),
+  v2: (inputSize: number) => new ConvAutoencoderV2({ inputSize }),
+};
 const FORMS = [
   ['checkpoint', 'torch-checkpoint'],
   ['epoch-checkpoint', 'torch-epoch-checkpoint'],
@@ -172,7 +187,9 @@ const FORMS = [
 ] as const;
 /** A notebook file of the checkpoint fixtures (V2's are gzipped: 13 MB of weights a copy). */
 const notebookFile = (tag: 'v1' | 'v2', form: string) =>
-  tag === 'v2' ? new Uint8Array(gunzipSync(fixtureBytes(`checkpoints/v2-${form}.pt.gz`))) : fixtureBytes(`checkpoints/v1-${form}.pt`);
+  tag === 'v2'
+    ? new Uint8Array(gunzipSync(fixtureBytes(`checkpoints/v2-${form}.pt.gz`)))
+    : fixtureBytes(`checkpoints/v1-${form}.pt`);
 const tensor4d = (path: string) => {
   const a = fixtureNpy(path);
   return tf.tensor4d(a.data as Float32Array, a.shape as [number, number, number, number]);
@@ -224,21 +241,27 @@ describe.each(['v1', 'v2'] as const)("the notebook's %s checkpoints", (tag) => {
     expect(optimizer!.options).toEqual({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
     expect(optimizer!.state.step).toBe(tag === 'v1' ? 4 : 5);
     const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const adam = Adam.restore(optimizer!, vars.map((v) => v.shape));
+    const adam = Adam.restore(
+      optimizer!,
+      vars.map((v) => v.shape),
+    );
     const x = tensor4d(`checkpoints/${tag}-train-input.npy`);
     const seen: number[] = [];
     for (let i = 0; i < ckptManifest.steps; i++) {
-      seen.push(tf.tidy(() => {
-        const { loss, grads } = mseGradients(ae, x, vars);
-        adam.apply(vars, grads);
-        return loss;
-      }));
+      seen.push(
+        tf.tidy(() => {
+          const { loss, grads } = mseGradients(ae, x, vars);
+          adam.apply(vars, grads);
+          return loss;
+        }),
+      );
     }
     for (let i = 0; i < losses.length; i++) expect(Math.abs(seen[i] - losses[i])).toBeLessThanOrEqual(1e-6);
     const after = readSafetensors(fixtureBytes(`checkpoints/${tag}-after-${ckptManifest.steps}.safetensors`)).tensors;
     const mine = readSafetensors(exportTorchWeights(ae)).tensors;
     expect([...after.keys()]).toEqual(kept);
-    for (const key of kept) expect(maxAbsDiff(mine.get(key)!.toFloat32(), after.get(key)!.toFloat32()), key).toBeLessThanOrEqual(1e-4);
+    for (const key of kept)
+      expect(maxAbsDiff(mine.get(key)!.toFloat32(), after.get(key)!.toFloat32()), key).toBeLessThanOrEqual(1e-4);
     tf.dispose(x);
     adam.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -250,13 +273,16 @@ describe.each(['v1', 'v2'] as const)("the notebook's %s checkpoints", (tag) => {
 describe('exportTorchCheckpoint', () => {
   beforeAll(() => useBackend('cpu'));
 
-  it("writes the bytes PyTorch was shown to read and continue from (the golden file)", () => {
+  it('writes the bytes PyTorch was shown to read and continue from (the golden file)', () => {
     // make_checkpoint_fixtures.py checked this file with torch.load, load_state_dict and optimizer.load_state_dict.
     const { trainSize } = ckptManifest.models.v1;
     const ae = MODELS.v1(trainSize);
     const info = loadTorchWeights(ae, notebookFile('v1', 'checkpoint'));
     const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const adam = Adam.restore(info.optimizer!, vars.map((v) => v.shape));
+    const adam = Adam.restore(
+      info.optimizer!,
+      vars.map((v) => v.shape),
+    );
     const x = tensor4d('checkpoints/v1-train-input.npy');
     let loss = NaN;
     for (let i = 0; i < ckptManifest.steps; i++) {
@@ -266,43 +292,60 @@ describe('exportTorchCheckpoint', () => {
         return step.loss;
       });
     }
-    const bytes = exportTorchCheckpoint(ae, { epoch: info.epoch! + ckptManifest.steps, loss, optimizer: adam.snapshot() });
+    const bytes = exportTorchCheckpoint(ae, {
+      epoch: info.epoch! + ckptManifest.steps,
+      loss,
+      optimizer: adam.snapshot(),
+    });
     expect(bytes).toEqual(fixtureBytes('checkpoints/v1-cbir-checkpoint.pt'));
     tf.dispose(x);
     adam.dispose();
     ae.dispose();
   });
 
-  it.each(['checkpoint', 'epoch-checkpoint', 'state-dict'] as const)('round-trips the %s layout through loadTorchWeights', (layout) => {
-    const ae = MODELS.v2(32);
-    const info = loadTorchWeights(ae, notebookFile('v2', 'checkpoint'));
-    const before = tf.memory().numTensors;
-    const bytes = exportTorchCheckpoint(ae, { layout, epoch: 9, loss: 0.25, optimizer: info.optimizer });
-    expect(tf.memory().numTensors).toBe(before);
-    const back = MODELS.v2(32);
-    const again = loadTorchWeights(back, bytes);
-    expect(again.format).toBe(FORMS.find(([f]) => f === layout)![1]);
-    const [a, b] = [ae, back].map((m) => m.model.getWeights().map((t) => t.dataSync()));
-    a.forEach((w, i) => expect(maxAbsDiff(b[i], w)).toBe(0));
-    if (layout === 'state-dict') expect(again.optimizer).toBeUndefined();
-    else {
-      expect(again.epoch).toBe(9);
-      expect(layout === 'checkpoint' ? again.loss : again.bestLoss).toBe(0.25);
-      const [s0, s1] = [info.optimizer!, again.optimizer!];
-      expect(s1.options).toEqual(s0.options);
-      expect(s1.state.step).toBe(s0.state.step);
-      s0.state.m.forEach((m, i) => expect(maxAbsDiff(s1.state.m[i], m) + maxAbsDiff(s1.state.v[i], s0.state.v[i])).toBe(0));
-    }
-    ae.dispose();
-    back.dispose();
-  });
+  it.each(['checkpoint', 'epoch-checkpoint', 'state-dict'] as const)(
+    'round-trips the %s layout through loadTorchWeights',
+    (layout) => {
+      const ae = MODELS.v2(32);
+      const info = loadTorchWeights(ae, notebookFile('v2', 'checkpoint'));
+      const before = tf.memory().numTensors;
+      const bytes = exportTorchCheckpoint(ae, { layout, epoch: 9, loss: 0.25, optimizer: info.optimizer });
+      expect(tf.memory().numTensors).toBe(before);
+      const back = MODELS.v2(32);
+      const again = loadTorchWeights(back, bytes);
+      expect(again.format).toBe(FORMS.find(([f]) => f === layout)![1]);
+      const [a, b] = [ae, back].map((m) => m.model.getWeights().map((t) => t.dataSync()));
+      a.forEach((w, i) => expect(maxAbsDiff(b[i], w)).toBe(0));
+      if (layout === 'state-dict') expect(again.optimizer).toBeUndefined();
+      else {
+        expect(again.epoch).toBe(9);
+        expect(layout === 'checkpoint' ? again.loss : again.bestLoss).toBe(0.25);
+        const [s0, s1] = [info.optimizer!, again.optimizer!];
+        expect(s1.options).toEqual(s0.options);
+        expect(s1.state.step).toBe(s0.state.step);
+        s0.state.m.forEach((m, i) =>
+          expect(maxAbsDiff(s1.state.m[i], m) + maxAbsDiff(s1.state.v[i], s0.state.v[i])).toBe(0),
+        );
+      }
+      ae.dispose();
+      back.dispose();
+    },
+  );
 
   it("writes a fresh optimizer's state when given none, and refuses moments for another model", () => {
     const ae = MODELS.v1(68);
     const info = loadTorchWeights(MODELS.v1(68), exportTorchCheckpoint(ae));
-    expect(info.optimizer).toEqual({ options: { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, state: { step: 0, m: [], v: [] } });
-    const wrong = { options: info.optimizer!.options, state: { step: 1, m: [new Float32Array(3)], v: [new Float32Array(3)] } };
-    expect(() => exportTorchCheckpoint(ae, { optimizer: wrong })).toThrow(/moments for 1 parameters, ConvAutoencoder has 10/);
+    expect(info.optimizer).toEqual({
+      options: { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+      state: { step: 0, m: [], v: [] },
+    });
+    const wrong = {
+      options: info.optimizer!.options,
+      state: { step: 1, m: [new Float32Array(3)], v: [new Float32Array(3)] },
+    };
+    expect(() => exportTorchCheckpoint(ae, { optimizer: wrong })).toThrow(
+      /moments for 1 parameters, ConvAutoencoder has 10/,
+    );
     ae.dispose();
   });
 });
@@ -345,17 +388,36 @@ describe('loadTorchWeights with strict: false, as PyTorch', () => {
     ae.dispose();
   });
 
-  it("reports an optimizer state it cannot import instead of dropping it", () => {
+  it('reports an optimizer state it cannot import instead of dropping it', () => {
     const ae = new ConvAutoencoder({ inputSize: 68 });
-    const info = loadTorchWeights(ae, exportTorchCheckpoint(ae, { optimizer: { options: { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, state: { step: 2, m: [], v: [] } } }));
+    const info = loadTorchWeights(
+      ae,
+      exportTorchCheckpoint(ae, {
+        optimizer: { options: { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, state: { step: 2, m: [], v: [] } },
+      }),
+    );
     expect(info.optimizer!.options.lr).toBe(1e-3);
     const partial = v1Tensors();
     partial.delete('encoder.0.bias');
     const sd = new Map([...partial].map(([k, t]) => [k, TorchTensor.fromFloat32(t.data, t.shape)]));
-    const bytes = writeTorchFile(new Map<string, unknown>([['model_state_dict', orderedDict(sd)], ['optimizer_state_dict', new Map<string, unknown>([['state', new Map()], ['param_groups', []]])]]));
+    const bytes = writeTorchFile(
+      new Map<string, unknown>([
+        ['model_state_dict', orderedDict(sd)],
+        [
+          'optimizer_state_dict',
+          new Map<string, unknown>([
+            ['state', new Map()],
+            ['param_groups', []],
+          ]),
+        ],
+      ]),
+    );
     const got = loadTorchWeights(ae, bytes, { strict: false });
     expect(got.optimizer).toBeUndefined();
-    expect(got.problems).toEqual(['missing key "encoder.0.bias"', 'optimizer_state_dict: the optimizer state is not imported: the model is not fully loaded']);
+    expect(got.problems).toEqual([
+      'missing key "encoder.0.bias"',
+      'optimizer_state_dict: the optimizer state is not imported: the model is not fully loaded',
+    ]);
     ae.dispose();
   });
 });

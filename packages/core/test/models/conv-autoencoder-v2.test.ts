@@ -7,7 +7,10 @@ import { formulaSafetensors } from '../helpers/formula-weights.js';
 import { parityAgainstTorch } from '../helpers/parity.js';
 
 interface Manifest {
-  models: Record<string, { params: number; summary512: unknown[]; sizes: Record<string, { latentShape: number[]; summary: unknown[] }> }>;
+  models: Record<
+    string,
+    { params: number; summary512: unknown[]; sizes: Record<string, { latentShape: number[]; summary: unknown[] }> }
+  >;
 }
 const manifest = fixtureJson<Manifest>('models/manifest.json');
 
@@ -32,15 +35,16 @@ describe('ConvAutoencoderV2 geometry', () => {
     ae.dispose();
   });
 
-  it.each([['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: 32 })], ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: 32 })]] as const)(
-    '%s: dispose() frees every weight, the decoder\'s (used in two graphs) included', (_, make) => {
-      const before = tf.memory().numTensors;
-      const ae = make();
-      expect(tf.memory().numTensors - before).toBe(ae.model.weights.length);
-      ae.dispose();
-      expect(tf.memory().numTensors).toBe(before);
-    },
-  );
+  it.each([
+    ['ConvAutoencoder', () => new ConvAutoencoder({ inputSize: 32 })],
+    ['ConvAutoencoderV2', () => new ConvAutoencoderV2({ inputSize: 32 })],
+  ] as const)("%s: dispose() frees every weight, the decoder's (used in two graphs) included", (_, make) => {
+    const before = tf.memory().numTensors;
+    const ae = make();
+    expect(tf.memory().numTensors - before).toBe(ae.model.weights.length);
+    ae.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('accepts multiples of 32 and names the nearest ones otherwise', () => {
     for (const s of [32, 96, 224]) expect(() => new ConvAutoencoderV2({ inputSize: s }).dispose()).not.toThrow();

@@ -6,7 +6,10 @@ import { fixtureBytes, fixtureJson } from '../helpers/fixtures.js';
 import { parityAgainstTorch } from '../helpers/parity.js';
 
 interface Manifest {
-  models: Record<string, { params: number; summary512: unknown[]; sizes: Record<string, { latentShape: number[]; summary: unknown[] }> }>;
+  models: Record<
+    string,
+    { params: number; summary512: unknown[]; sizes: Record<string, { latentShape: number[]; summary: unknown[] }> }
+  >;
 }
 const manifest = fixtureJson<Manifest>('models/manifest.json');
 

@@ -38,15 +38,29 @@ function chains(perChain = 30, seed = 3): { matrix: Matrix; labels: string[] } {
 /** (I - alpha W)^-1 e_q by Gauss-Jordan in float64, W built from the definition (the study's closed form). */
 function denseDiffusion(m: Matrix, k: number, alpha: number, gamma: number, q: number): Float64Array {
   const n = m.rows;
-  const S = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
-    let s = 0;
-    for (let c = 0; c < m.cols; c++) s += m.data[i * m.cols + c] * m.data[j * m.cols + c];
-    return s;
-  }));
-  const knn = S.map((row, i) => row.map((v, j) => [v, j] as const).filter(([, j]) => j !== i).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, j]) => j));
-  const W = S.map((row, i) => row.map((v, j) => (knn[i].includes(j) && knn[j].includes(i) ? Math.max(v, 0) ** gamma : 0)));
+  const S = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => {
+      let s = 0;
+      for (let c = 0; c < m.cols; c++) s += m.data[i * m.cols + c] * m.data[j * m.cols + c];
+      return s;
+    }),
+  );
+  const knn = S.map((row, i) =>
+    row
+      .map((v, j) => [v, j] as const)
+      .filter(([, j]) => j !== i)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, k)
+      .map(([, j]) => j),
+  );
+  const W = S.map((row, i) =>
+    row.map((v, j) => (knn[i].includes(j) && knn[j].includes(i) ? Math.max(v, 0) ** gamma : 0)),
+  );
   const d = W.map((row) => row.reduce((a, b) => a + b, 0) || 1);
-  const A = W.map((row, i) => [...row.map((w, j) => (i === j ? 1 : 0) - (alpha * w) / Math.sqrt(d[i] * d[j])), i === q ? 1 : 0]);
+  const A = W.map((row, i) => [
+    ...row.map((w, j) => (i === j ? 1 : 0) - (alpha * w) / Math.sqrt(d[i] * d[j])),
+    i === q ? 1 : 0,
+  ]);
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
@@ -63,7 +77,11 @@ function denseDiffusion(m: Matrix, k: number, alpha: number, gamma: number, q: n
 describe('DiffusionReranker', () => {
   const { matrix, labels } = chains();
   const index = new CosineIndex(matrix.cols);
-  index.add(matrix, undefined, labels.map((label) => ({ label })));
+  index.add(
+    matrix,
+    undefined,
+    labels.map((label) => ({ label })),
+  );
 
   it("solves (I - alpha W) f = e_q by conjugate gradient to the dense inverse's values (1e-6)", () => {
     const rr = DiffusionReranker.build(index, { k: 5, alpha: 0.9, gamma: 3, tol: 1e-10 });
@@ -83,7 +101,12 @@ describe('DiffusionReranker', () => {
     const m = 3;
     const ys = new Float64Array(matrix.rows * m);
     ys[5 * m] = 1; // an item as the seed
-    for (const [node, w] of [[20, 0.9], [21, 0.4], [40, 0.2]]) ys[node * m + 1] = w; // a new query's affinities
+    for (const [node, w] of [
+      [20, 0.9],
+      [21, 0.4],
+      [40, 0.2],
+    ])
+      ys[node * m + 1] = w; // a new query's affinities
     ys[59 * m + 2] = 1;
     const simd = DiffusionReranker.build(index, { k: 5, tol: 1e-10 }).scoresMany(ys, m);
     setProductEngine('js');
@@ -106,7 +129,13 @@ describe('DiffusionReranker', () => {
     const plain = evaluateRetrieval(index, { matrix, ids, labels }, [10]);
     const diffused = evaluateRetrieval(index, { matrix, ids, labels }, [10], { reranker: rr });
     expect(diffused.meanAveragePrecision).toBeGreaterThan(plain.meanAveragePrecision + 0.05);
-    const res = searchReranked(index, rr, { data: matrix.data.subarray(0, matrix.cols), rows: 1, cols: matrix.cols }, 10, [0]);
+    const res = searchReranked(
+      index,
+      rr,
+      { data: matrix.data.subarray(0, matrix.cols), rows: 1, cols: matrix.cols },
+      10,
+      [0],
+    );
     const d = Array.from(res.distances);
     expect(d).toEqual([...d].sort((a, b) => a - b));
     expect(res.ids[0]).toBe(0); // the query item scores highest (it is the seed)
@@ -125,10 +154,17 @@ describe('DiffusionReranker', () => {
     const back = deserializeIndex(index.serialize(), 'chains.cbirindex');
     const again = restoreReranker(back, back.rerank!, 'chains.cbirindex');
     const q = { data: matrix.data.subarray(0, matrix.cols), rows: 1, cols: matrix.cols };
-    expect(Array.from(searchReranked(back, again, q, 10, [0]).ids)).toEqual(Array.from(searchReranked(index, rr, q, 10, [0]).ids));
+    expect(Array.from(searchReranked(back, again, q, 10, [0]).ids)).toEqual(
+      Array.from(searchReranked(index, rr, q, 10, [0]).ids),
+    );
     back.remove([7]);
-    expect(() => restoreReranker(back, back.rerank!, 'chains.cbirindex')).toThrow(/rebuild the graph after adding or removing/);
-    const broken = { ...rr.spec(), state: { ...rr.spec().state!, cols: new Float32Array(new Int32Array([999999]).buffer) } };
+    expect(() => restoreReranker(back, back.rerank!, 'chains.cbirindex')).toThrow(
+      /rebuild the graph after adding or removing/,
+    );
+    const broken = {
+      ...rr.spec(),
+      state: { ...rr.spec().state!, cols: new Float32Array(new Int32Array([999999]).buffer) },
+    };
     expect(() => DiffusionReranker.restore(index, broken)).toThrow(/inconsistent/);
   });
 
@@ -138,10 +174,15 @@ describe('DiffusionReranker', () => {
     bigIndex.add(big.matrix);
     const events: { stage: string; done?: number; total?: number }[] = [];
     DiffusionReranker.build(bigIndex, { k: 5, onProgress: (e) => events.push(e) });
-    expect(events).toEqual([{ stage: 'index', done: 256, total: 600 }, { stage: 'index', done: 512, total: 600 }]);
+    expect(events).toEqual([
+      { stage: 'index', done: 256, total: 600 },
+      { stage: 'index', done: 512, total: 600 },
+    ]);
     const controller = new AbortController();
     controller.abort();
-    expect(() => DiffusionReranker.build(bigIndex, { k: 5, signal: controller.signal })).toThrow(expect.objectContaining({ code: 'ABORTED' }));
+    expect(() => DiffusionReranker.build(bigIndex, { k: 5, signal: controller.signal })).toThrow(
+      expect.objectContaining({ code: 'ABORTED' }),
+    );
   });
 
   it('checks its options', () => {
@@ -159,7 +200,10 @@ describe('QueryExpansionReranker', () => {
     const q = matrix.data.slice(0, matrix.cols);
     const first = index.search({ data: q, rows: 1, cols: matrix.cols }, 4);
     const sum = Float64Array.from(q);
-    for (const id of Array.from(first.ids).filter((id) => id !== 0).slice(0, 3)) index.vector(id)!.forEach((v, c) => (sum[c] += v));
+    for (const id of Array.from(first.ids)
+      .filter((id) => id !== 0)
+      .slice(0, 3))
+      index.vector(id)!.forEach((v, c) => (sum[c] += v));
     const n = Math.hypot(...sum);
     const expected = index.search({ data: Float32Array.from(sum, (v) => v / n), rows: 1, cols: matrix.cols }, 5);
     const res = searchReranked(index, qe, { data: q, rows: 1, cols: matrix.cols }, 5, [0]);

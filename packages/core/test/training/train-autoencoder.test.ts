@@ -28,7 +28,10 @@ import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { fixtureBytes, fixtureJson, fixtureNpy, maxAbsDiff } from '../helpers/fixtures.js';
 import { formulaSafetensors } from '../helpers/formula-weights.js';
 
-interface Manifest { v1: { losses: number[] }; v2: { keys: string[]; losses: number[] } }
+interface Manifest {
+  v1: { losses: number[] };
+  v2: { keys: string[]; losses: number[] };
+}
 const manifest = fixtureJson<Manifest>('training/manifest.json');
 
 /** The model's weights (or gradients, same order) in PyTorch names and layouts. */
@@ -36,7 +39,10 @@ function torchLayout(model: Autoencoder, tensors: tf.Tensor[]): Map<string, Floa
   const out = new Map<string, Float32Array>();
   [...model.convLayers.keys()].forEach((name, i) => {
     const [k, b] = [tensors[2 * i], tensors[2 * i + 1]];
-    out.set(`${name}.weight`, tf.tidy(() => tf.transpose(k, [3, 2, 0, 1]).dataSync() as Float32Array));
+    out.set(
+      `${name}.weight`,
+      tf.tidy(() => tf.transpose(k, [3, 2, 0, 1]).dataSync() as Float32Array),
+    );
     out.set(`${name}.bias`, b.dataSync() as Float32Array);
   });
   return out;
@@ -83,7 +89,8 @@ describe.each(BACKENDS)('training step parity with PyTorch on %s', (backend) => 
         if (step === 1) expectMatches(torchLayout(ae, grads), `training/${tag}-grads.safetensors`, keys);
         adam.apply(vars, grads);
       });
-      if (step === 1 || step === 10) expectMatches(torchLayout(ae, vars), `training/${tag}-params-${step}.safetensors`, keys);
+      if (step === 1 || step === 10)
+        expectMatches(torchLayout(ae, vars), `training/${tag}-params-${step}.safetensors`, keys);
       if (step === 1) expect(tf.memory().numTensors).toBe(before + 2 * vars.length); // Adam's moments, nothing else
     }
     const ref = manifest[tag].losses;
@@ -99,19 +106,23 @@ describe.each(BACKENDS)('training step parity with PyTorch on %s', (backend) => 
 function syntheticDataset(bad: number[] = []): ImageDataset {
   const items = Array.from({ length: 24 }, (_, n) => {
     const data = new Uint8Array(32 * 32 * 3);
-    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
-      const p = (y * 32 + x) * 3;
-      data[p] = (x * 8 + n * 10) % 256;
-      data[p + 1] = (y * 8) % 256;
-      data[p + 2] = (n * 37) % 256;
-    }
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) {
+        const p = (y * 32 + x) * 3;
+        data[p] = (x * 8 + n * 10) % 256;
+        data[p + 1] = (y * 8) % 256;
+        data[p + 2] = (n * 37) % 256;
+      }
     return { id: `img${n}`, image: { data, width: 32, height: 32, channels: 3 } as RawImage, label: String(n % 3) };
   });
   const base = arrayDataset(32, items);
-  return { ...base, read: async (i) => {
-    if (bad.includes(i)) throw new ImageDecodeError(`img${i} is corrupt`);
-    return base.read(i);
-  } };
+  return {
+    ...base,
+    read: async (i) => {
+      if (bad.includes(i)) throw new ImageDecodeError(`img${i} is corrupt`);
+      return base.read(i);
+    },
+  };
 }
 
 const weightsOf = (ae: Autoencoder) => ae.model.getWeights().map((t) => t.dataSync() as Float32Array);
@@ -138,7 +149,9 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     const counts: number[] = [];
     const events: ProgressEvent[] = [];
     const result = await trainAutoencoder(ae, syntheticDataset(), {
-      epochs: 4, batchSize: 4, lr: 3e-3,
+      epochs: 4,
+      batchSize: 4,
+      lr: 3e-3,
       onProgress: (e) => {
         events.push(e);
         if (e.stage === 'epoch') counts.push(tf.memory().numTensors);
@@ -160,7 +173,10 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
       let seen = 0;
       let saved: Checkpoint | undefined;
       const training = trainAutoencoder(ae, syntheticDataset(), {
-        epochs: 3, batchSize: 4, seed: 7, signal: controller.signal,
+        epochs: 3,
+        batchSize: 4,
+        seed: 7,
+        signal: controller.signal,
         onProgress: (e) => {
           if (e.stage === 'train' && ++seen === stopAfterBatches) controller.abort('test');
         },
@@ -170,7 +186,10 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
       });
       if (stopAfterBatches === undefined) return { ae, result: await training };
       // Stopped: one error type for every cancelled operation, with the result so far and the signal's reason.
-      const stopped = await training.then(() => undefined, (e: unknown) => e);
+      const stopped = await training.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(stopped).toBeInstanceOf(AbortedError);
       expect(stopped).toMatchObject({ code: 'ABORTED', name: 'AbortedError', cause: 'test' });
       expect((stopped as AbortedError<TrainResult>).partial!.checkpoint).toEqual(saved);
@@ -198,7 +217,8 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     const ae = new ConvAutoencoder({ inputSize: 32 });
     const warnings: string[] = [];
     const result = await trainAutoencoder(ae, syntheticDataset([0, 5, 11]), {
-      epochs: 2, batchSize: 4,
+      epochs: 2,
+      batchSize: 4,
       onProgress: (e) => e.stage === 'warning' && warnings.push(e.message),
     });
     expect(warnings).toHaveLength(3); // once each, then skipped
@@ -211,8 +231,13 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     const ae = new ConvAutoencoder({ inputSize: 32 });
     const val = splitIndices(24, 0.15, 0).val;
     const checkpoints: string[] = [];
-    await expect(trainAutoencoder(ae, syntheticDataset(val), { epochs: 1, batchSize: 4, onCheckpoint: (_, kind) => void checkpoints.push(kind) }))
-      .rejects.toThrow(/none of the 4 validation images could be decoded/);
+    await expect(
+      trainAutoencoder(ae, syntheticDataset(val), {
+        epochs: 1,
+        batchSize: 4,
+        onCheckpoint: (_, kind) => void checkpoints.push(kind),
+      }),
+    ).rejects.toThrow(/none of the 4 validation images could be decoded/);
     // A checkpoint to resume from after the first batch, but no best model: there was no validation loss.
     expect(checkpoints).toEqual(['last']);
     ae.dispose();
@@ -223,7 +248,13 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     const before = weightsOf(ae);
     const data = syntheticDataset();
     // An image whose pixels decode to NaN (a decoder bug, say): imagesToTensor passes it on, the loss is NaN.
-    const poisoned: ImageDataset = { ...data, read: async (i) => (i === 3 ? { ...(await data.read(i)), data: new Float32Array(32 * 32 * 3).fill(NaN) as unknown as Uint8Array } : data.read(i)) };
+    const poisoned: ImageDataset = {
+      ...data,
+      read: async (i) =>
+        i === 3
+          ? { ...(await data.read(i)), data: new Float32Array(32 * 32 * 3).fill(NaN) as unknown as Uint8Array }
+          : data.read(i),
+    };
     const err = await trainAutoencoder(ae, poisoned, { epochs: 1, batchSize: 4 }).catch((e) => e);
     expect(err).toBeInstanceOf(NonFiniteError);
     expect(err.code).toBe('NON_FINITE');
@@ -238,9 +269,19 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
   it('checkpoints after the first batch and every checkpointEvery batches, and resuming from the first equals an uninterrupted run', async () => {
     const seen: Checkpoint[] = [];
     const a = new ConvAutoencoder({ inputSize: 32, seed: 5 });
-    await trainAutoencoder(a, syntheticDataset(), { epochs: 1, batchSize: 2, checkpointEvery: 4, onCheckpoint: (c, kind) => void (kind === 'last' && seen.push(c)) });
+    await trainAutoencoder(a, syntheticDataset(), {
+      epochs: 1,
+      batchSize: 2,
+      checkpointEvery: 4,
+      onCheckpoint: (c, kind) => void (kind === 'last' && seen.push(c)),
+    });
     // 20 training images in batches of 2: mid-epoch checkpoints after batches 1, 4 and 8, then the epoch's own.
-    expect(seen.map((c) => [c.epoch, c.batch])).toEqual([[0, 1], [0, 4], [0, 8], [1, 0]]);
+    expect(seen.map((c) => [c.epoch, c.batch])).toEqual([
+      [0, 1],
+      [0, 4],
+      [0, 8],
+      [1, 0],
+    ]);
     const b = new ConvAutoencoder({ inputSize: 32, seed: 5 });
     await trainAutoencoder(b, syntheticDataset(), { epochs: 1, batchSize: 2, resume: seen[0] });
     expect(weightsOf(b)).toEqual(weightsOf(a));
@@ -253,9 +294,13 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     const first = await trainAutoencoder(ae, syntheticDataset(), { epochs: 1, batchSize: 8 });
     expect(first.checkpoint.data).toEqual({ size: 24, fingerprint: expect.stringMatching(/^[0-9a-f]{8}-24$/) });
     const fewer: ImageDataset = { ...syntheticDataset(), size: 20 };
-    await expect(trainAutoencoder(ae, fewer, { epochs: 2, resume: first.checkpoint })).rejects.toThrow(/trained on 24 images .*this dataset has 20/);
+    await expect(trainAutoencoder(ae, fewer, { epochs: 2, resume: first.checkpoint })).rejects.toThrow(
+      /trained on 24 images .*this dataset has 20/,
+    );
     const renamed: ImageDataset = { ...syntheticDataset(), entry: (i) => ({ id: `other${i}` }) };
-    await expect(trainAutoencoder(ae, renamed, { epochs: 2, resume: first.checkpoint })).rejects.toThrow(/onDataChange: 'resplit'/);
+    await expect(trainAutoencoder(ae, renamed, { epochs: 2, resume: first.checkpoint })).rejects.toThrow(
+      /onDataChange: 'resplit'/,
+    );
     const again = await trainAutoencoder(ae, fewer, { epochs: 2, resume: first.checkpoint, onDataChange: 'resplit' });
     expect(again.history.map((h) => h.epoch)).toEqual([0, 1]);
     expect(again.checkpoint.split.val).toEqual(splitIndices(20, 0.15, 0).val);
@@ -265,11 +310,18 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
 
   it('rejects mismatched sizes, bad options and a checkpoint of another model', async () => {
     const ae = new ConvAutoencoder({ inputSize: 44 });
-    await expect(trainAutoencoder(ae, syntheticDataset(), { epochs: 1 })).rejects.toThrow(/images are 32x32, the model takes 44x44/);
+    await expect(trainAutoencoder(ae, syntheticDataset(), { epochs: 1 })).rejects.toThrow(
+      /images are 32x32, the model takes 44x44/,
+    );
     const ok = new ConvAutoencoder({ inputSize: 32 });
     await expect(trainAutoencoder(ok, syntheticDataset(), { epochs: 0 })).rejects.toBeInstanceOf(CbirError);
     const other = { architecture: 'ConvAutoencoderV2', inputSize: 32 } as Checkpoint;
-    await expect(trainAutoencoder(ok, syntheticDataset(), { epochs: 1, resume: { ...other, options: { batchSize: 4, lr: 1, seed: 0, valFraction: 0.15, epochs: 1 } } })).rejects.toThrow(/checkpoint is for ConvAutoencoderV2/);
+    await expect(
+      trainAutoencoder(ok, syntheticDataset(), {
+        epochs: 1,
+        resume: { ...other, options: { batchSize: 4, lr: 1, seed: 0, valFraction: 0.15, epochs: 1 } },
+      }),
+    ).rejects.toThrow(/checkpoint is for ConvAutoencoderV2/);
     ae.dispose();
     ok.dispose();
   });

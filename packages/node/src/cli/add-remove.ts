@@ -1,7 +1,19 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, createExtractor, embedImages, extractDataset, modelFingerprint, pipelineMismatch, type AsyncIndex, type ImageDataset, type Index, type ItemMetadata, type Matrix } from 'cbir-core';
+import {
+  CbirError,
+  createExtractor,
+  embedImages,
+  extractDataset,
+  modelFingerprint,
+  pipelineMismatch,
+  type AsyncIndex,
+  type ImageDataset,
+  type Index,
+  type ItemMetadata,
+  type Matrix,
+} from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote, type DirectoryDataset } from '../dataset/directory-dataset.js';
 import { loadOpenCv } from '../features/load-opencv.js';
@@ -13,7 +25,15 @@ import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
-const ADD_OPTIONS = { ...INDEX_FLAGS, data: { type: 'string' }, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+const ADD_OPTIONS = {
+  ...INDEX_FLAGS,
+  data: { type: 'string' },
+  model: { type: 'string' },
+  arch: { type: 'string' },
+  size: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const ADD_MEANINGS = {
   ...INDEX_MEANINGS,
@@ -34,7 +54,13 @@ cbir index --rerank.
 
 ${flagList(ADD_OPTIONS, ADD_MEANINGS)}`;
 
-const REMOVE_OPTIONS = { ...INDEX_FLAGS, ids: { type: 'string' }, missing: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+const REMOVE_OPTIONS = {
+  ...INDEX_FLAGS,
+  ids: { type: 'string' },
+  missing: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const REMOVE_MEANINGS = {
   ...INDEX_MEANINGS,
@@ -51,7 +77,16 @@ rewritten atomically. An index's saved re-ranker (its graph) is dropped: build i
 
 ${flagList(REMOVE_OPTIONS, REMOVE_MEANINGS)}`;
 
-const MIGRATE_OPTIONS = { index: { type: 'string' }, engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, overwrite: { type: 'boolean', default: false }, ann: { type: 'string', default: 'none' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+const MIGRATE_OPTIONS = {
+  index: { type: 'string' },
+  engine: { type: 'string' },
+  uri: { type: 'string' },
+  table: { type: 'string' },
+  overwrite: { type: 'boolean', default: false },
+  ann: { type: 'string', default: 'none' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MIGRATE_MEANINGS = {
   index: ['FILE', 'the index file to copy'],
@@ -84,7 +119,13 @@ async function allMetadata(index: Index | AsyncIndex): Promise<Map<number, ItemM
 /** `data` without the items whose absolute path is in `have`. */
 function without(data: DirectoryDataset, have: Set<string>): ImageDataset & { paths: string[] } {
   const keep = Array.from({ length: data.size }, (_, i) => i).filter((i) => !have.has(data.path(i)));
-  return { size: keep.length, imageSize: data.imageSize, entry: (i) => data.entry(keep[i]), read: (i) => data.read(keep[i]), paths: keep.map((i) => data.path(i)) };
+  return {
+    size: keep.length,
+    imageSize: data.imageSize,
+    entry: (i) => data.entry(keep[i]),
+    read: (i) => data.read(keep[i]),
+    paths: keep.map((i) => data.path(i)),
+  };
 }
 
 export async function add(argv: string[]): Promise<void> {
@@ -101,7 +142,12 @@ export async function add(argv: string[]): Promise<void> {
     const print = progressPrinter(values.json!);
     const started = Date.now();
     const meta = await allMetadata(index);
-    const have = new Set([...meta.values()].map((m) => m?.path).filter((p): p is string => p !== undefined).map((p) => resolve(p)));
+    const have = new Set(
+      [...meta.values()]
+        .map((m) => m?.path)
+        .filter((p): p is string => p !== undefined)
+        .map((p) => resolve(p)),
+    );
     let next = 0;
     for (const id of meta.keys()) if (id >= next) next = id + 1;
     let matrix: Matrix;
@@ -109,17 +155,29 @@ export async function add(argv: string[]): Promise<void> {
     let skipped: readonly string[];
     let dispose = () => {};
     if (index.extractor) {
-      if (values.model && index.extractor.kind !== 'tfjs-model') throw new CbirError('INVALID_ARGUMENT', `${name} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
-      if (!values.model && index.extractor.kind === 'tfjs-model') throw new CbirError('INVALID_ARGUMENT', `${name} holds features of a tfjs model: pass it with --model DIR|model.json|URL.`);
+      if (values.model && index.extractor.kind !== 'tfjs-model')
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `${name} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`,
+        );
+      if (!values.model && index.extractor.kind === 'tfjs-model')
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `${name} holds features of a tfjs model: pass it with --model DIR|model.json|URL.`,
+        );
       if (values.model) await initNodeBackend();
-      const model = values.model ? await loadTfjsModel(/^https?:/.test(values.model) ? values.model : resolve(values.model)) : undefined;
+      const model = values.model
+        ? await loadTfjsModel(/^https?:/.test(values.model) ? values.model : resolve(values.model))
+        : undefined;
       const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
       const fx = await createExtractor(index.extractor, { model, cv });
       dispose = () => {
         fx.dispose();
         model?.dispose?.();
       };
-      const data = await directoryDataset(resolve(values.data), { size: fx.imageSize === 'original' ? 'original' : fx.imageSize });
+      const data = await directoryDataset(resolve(values.data), {
+        size: fx.imageSize === 'original' ? 'original' : fx.imageSize,
+      });
       if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
       fresh = without(data, have);
       // The fitted statistics of the collection, not refitted on the new images: they must land where the old ones are.
@@ -128,22 +186,41 @@ export async function add(argv: string[]): Promise<void> {
       skipped = f.skipped;
       fresh = keepIds(fresh, f.ids);
     } else if (index.pipeline) {
-      if (!values.model) throw new CbirError('INVALID_ARGUMENT', `${name} holds autoencoder features: pass the model that embedded them with --model DIR|FILE.pt.`);
+      if (!values.model)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `${name} holds autoencoder features: pass the model that embedded them with --model DIR|FILE.pt.`,
+        );
       await initNodeBackend();
       const { model } = await loadModelArg(resolve(values.model), { arch: values.arch, size: values.size });
       dispose = () => model.dispose();
-      const why = pipelineMismatch(index.pipeline, { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model) });
-      if (why) throw new CbirError('INVALID_ARGUMENT', `--model ${values.model} is not the model that embedded ${name}: ${why}.`);
+      const why = pipelineMismatch(index.pipeline, {
+        architecture: model.architecture.name,
+        inputSize: model.inputSize,
+        model: modelFingerprint(model),
+      });
+      if (why)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `--model ${values.model} is not the model that embedded ${name}: ${why}.`,
+        );
       const data = await directoryDataset(resolve(values.data), { size: model.inputSize });
       if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
       fresh = without(data, have);
-      if (fresh.size === 0) throw new CbirError('INVALID_ARGUMENT', `${values.data} has no image that ${name} does not hold already; nothing to add.`);
+      if (fresh.size === 0)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `${values.data} has no image that ${name} does not hold already; nothing to add.`,
+        );
       const f = await embedImages(model, fresh, { reducer: index.pipeline.reducer, onProgress: print });
       matrix = f.matrix;
       skipped = f.skipped;
       fresh = keepIds(fresh, f.ids);
     } else {
-      throw new CbirError('INVALID_ARGUMENT', `${name} does not record what made its vectors (no model fingerprint or extractor): rebuild it with cbir embed or cbir features, then cbir index.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${name} does not record what made its vectors (no model fingerprint or extractor): rebuild it with cbir embed or cbir features, then cbir index.`,
+      );
     }
     dispose();
     if (matrix.rows > 0) {
@@ -152,13 +229,24 @@ export async function add(argv: string[]): Promise<void> {
       await index.add(matrix, ids, metadata);
       if ('rerank' in index && index.rerank) {
         index.rerank = undefined;
-        process.stderr.write(`cbir add: the re-ranker saved with ${name} was dropped (its graph no longer covers the index); build it again with cbir index --rerank.\n`);
+        process.stderr.write(
+          `cbir add: the re-ranker saved with ${name} was dropped (its graph no longer covers the index); build it again with cbir index --rerank.\n`,
+        );
       }
       await opened.save();
     }
-    const report = { stage: 'done', added: matrix.rows, skipped: skipped.length, size: index.size, seconds: (Date.now() - started) / 1000 };
+    const report = {
+      stage: 'done',
+      added: matrix.rows,
+      skipped: skipped.length,
+      size: index.size,
+      seconds: (Date.now() - started) / 1000,
+    };
     if (values.json) console.log(JSON.stringify(report));
-    else console.log(`added ${matrix.rows} images to ${name} (now ${index.size})${skipped.length ? `; ${skipped.length} unreadable files skipped: ${skipped.join(', ')}` : ''}`);
+    else
+      console.log(
+        `added ${matrix.rows} images to ${name} (now ${index.size})${skipped.length ? `; ${skipped.length} unreadable files skipped: ${skipped.join(', ')}` : ''}`,
+      );
   } finally {
     await opened.close();
   }
@@ -168,7 +256,13 @@ export async function add(argv: string[]): Promise<void> {
 function keepIds(d: ImageDataset & { paths: string[] }, ids: readonly string[]): ImageDataset & { paths: string[] } {
   const at = new Map(Array.from({ length: d.size }, (_, i) => [d.entry(i).id, i] as const));
   const keep = ids.map((id) => at.get(id)!);
-  return { size: keep.length, imageSize: d.imageSize, entry: (i) => d.entry(keep[i]), read: (i) => d.read(keep[i]), paths: keep.map((i) => d.paths[i]) };
+  return {
+    size: keep.length,
+    imageSize: d.imageSize,
+    entry: (i) => d.entry(keep[i]),
+    read: (i) => d.read(keep[i]),
+    paths: keep.map((i) => d.paths[i]),
+  };
 }
 
 export async function remove(argv: string[]): Promise<void> {
@@ -180,7 +274,8 @@ export async function remove(argv: string[]): Promise<void> {
   if (!values.ids === !values.missing) throw new UsageError(`one of --ids or --missing is required.\n\n${REMOVE_HELP}`);
   const given = values.ids?.split(',').map((v) => {
     const n = Number(v.trim());
-    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--ids takes non-negative integers separated by commas, got "${v}".`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new UsageError(`--ids takes non-negative integers separated by commas, got "${v}".`);
     return n;
   });
   checkIndexArgs(values);
@@ -196,13 +291,18 @@ export async function remove(argv: string[]): Promise<void> {
     if (removed > 0) {
       if ('rerank' in index && index.rerank) {
         index.rerank = undefined;
-        process.stderr.write(`cbir remove: the re-ranker saved with ${name} was dropped; build it again with cbir index --rerank.\n`);
+        process.stderr.write(
+          `cbir remove: the re-ranker saved with ${name} was dropped; build it again with cbir index --rerank.\n`,
+        );
       }
       await opened.save();
     }
     const report = { stage: 'done', removed, asked: ids.length, size: index.size };
     if (values.json) console.log(JSON.stringify(report));
-    else console.log(`removed ${removed} of ${ids.length} ${values.missing ? 'missing items' : 'ids'} from ${name} (now ${index.size})`);
+    else
+      console.log(
+        `removed ${removed} of ${ids.length} ${values.missing ? 'missing items' : 'ids'} from ${name} (now ${index.size})`,
+      );
   } finally {
     await opened.close();
   }
@@ -214,13 +314,19 @@ export async function migrate(argv: string[]): Promise<void> {
     options: MIGRATE_OPTIONS,
   });
   if (values.help) return console.log(MIGRATE_HELP);
-  if (!values.index || values.engine !== 'lancedb' || !values.uri) throw new UsageError(`--index FILE, --engine lancedb and --uri DIR are required.\n\n${MIGRATE_HELP}`);
-  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!)) throw new UsageError(`--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
+  if (!values.index || values.engine !== 'lancedb' || !values.uri)
+    throw new UsageError(`--index FILE, --engine lancedb and --uri DIR are required.\n\n${MIGRATE_HELP}`);
+  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!))
+    throw new UsageError(`--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
   const opened = await openIndexArg({ index: values.index });
   const source = opened.index as Index;
   const metric = source.metric === 'cosine' ? 'cosine' : 'euclidean';
   const started = Date.now();
-  const target = await LanceIndex.create(values.uri, source.dim, { table: values.table, metric, overwrite: values.overwrite });
+  const target = await LanceIndex.create(values.uri, source.dim, {
+    table: values.table,
+    metric,
+    overwrite: values.overwrite,
+  });
   target.pipeline = source.pipeline;
   target.extractor = source.extractor;
   await target.saveSpecs();
@@ -229,12 +335,26 @@ export async function migrate(argv: string[]): Promise<void> {
     const slice = ids.slice(b, b + 50_000);
     const data = new Float32Array(slice.length * source.dim);
     slice.forEach((id, i) => data.set(source.vector(id)!, i * source.dim));
-    await target.add({ data, rows: slice.length, cols: source.dim }, slice, slice.map((id) => source.metadata(id)));
+    await target.add(
+      { data, rows: slice.length, cols: source.dim },
+      slice,
+      slice.map((id) => source.metadata(id)),
+    );
   }
   if (values.ann !== 'none') await target.buildAnnIndex({ type: values.ann as 'ivf_pq' });
   await target.close();
-  const report = { stage: 'done', size: ids.length, dim: source.dim, metric, uri: values.uri, table: target.tableName, seconds: (Date.now() - started) / 1000 };
+  const report = {
+    stage: 'done',
+    size: ids.length,
+    dim: source.dim,
+    metric,
+    uri: values.uri,
+    table: target.tableName,
+    seconds: (Date.now() - started) / 1000,
+  };
   if (values.json) console.log(JSON.stringify(report));
-  else console.log(`migrated ${ids.length} vectors of dim ${source.dim} (${metric}) from ${values.index} into LanceDB table ${target.tableName} at ${values.uri}`);
+  else
+    console.log(
+      `migrated ${ids.length} vectors of dim ${source.dim} (${metric}) from ${values.index} into LanceDB table ${target.tableName} at ${values.uri}`,
+    );
 }
-

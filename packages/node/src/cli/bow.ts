@@ -1,7 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BagOfVisualWords, CbirError, descriptorMatrix, elbow, elbowPlotSpec, type DescriptorEncoding } from 'cbir-core';
+import {
+  BagOfVisualWords,
+  CbirError,
+  descriptorMatrix,
+  elbow,
+  elbowPlotSpec,
+  type DescriptorEncoding,
+} from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
@@ -14,24 +21,33 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      data: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, vocab: { type: 'string' },
-      encoding: { type: 'string', default: 'bytes' }, tfidf: { type: 'boolean', default: false }, 'no-l2': { type: 'boolean', default: false },
-      size: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, batch: { type: 'string', default: '100' },
-      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    } as const;
+  data: { type: 'string' },
+  out: { type: 'string' },
+  k: { type: 'string', default: '4..9' },
+  vocab: { type: 'string' },
+  encoding: { type: 'string', default: 'bytes' },
+  tfidf: { type: 'boolean', default: false },
+  'no-l2': { type: 'boolean', default: false },
+  size: { type: 'string' },
+  'orb-features': { type: 'string', default: '500' },
+  batch: { type: 'string', default: '100' },
+  seed: { type: 'string', default: '0' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   data: ['DIR', 'the folder of images (sub-folder names are labels)'],
   out: ['DIR', 'where the plots, vocabulary.bin and features.cbirfeat go'],
   k: ['RANGE', 'the k of the elbow: a range (4..9) or a list (4,6,8)'],
-  vocab: ['K', 'the vocabulary\'s size (default: the largest k)'],
-  encoding: ['bytes|bits', 'cluster ORB\'s 32 bytes as numbers (the notebook\'s) or its 256 bits'],
+  vocab: ['K', "the vocabulary's size (default: the largest k)"],
+  encoding: ['bytes|bits', "cluster ORB's 32 bytes as numbers (the notebook's) or its 256 bits"],
   tfidf: 'weight the histograms by inverse document frequency',
   'no-l2': 'leave the histograms unnormalised (by default L2-normalised)',
   size: ['S', 'resize images to S x S first (by default each at its own size, as the notebook)'],
   'orb-features': ['N', 'ORB keypoints per image'],
-  batch: ['N', 'MiniBatchKMeans rows per step (the notebook\'s batch_size)'],
-  seed: ['N', 'the seed of the k-means starts and batches (numpy\'s RandomState)'],
+  batch: ['N', "MiniBatchKMeans rows per step (the notebook's batch_size)"],
+  seed: ['N', "the seed of the k-means starts and batches (numpy's RandomState)"],
   json: 'machine-readable output: one JSON object per line',
   help: 'print this help and exit',
 } as const;
@@ -56,7 +72,8 @@ export async function bow(argv: string[]): Promise<void> {
   if (values.help) return console.log(HELP);
   if (!values.data || !values.out) throw new UsageError(`--data and --out are required.\n\n${HELP}`);
   const encoding = values.encoding as DescriptorEncoding;
-  if (encoding !== 'bytes' && encoding !== 'bits') throw new UsageError(`--encoding must be bytes or bits, got "${encoding}".`);
+  if (encoding !== 'bytes' && encoding !== 'bits')
+    throw new UsageError(`--encoding must be bytes or bits, got "${encoding}".`);
   const print = progressPrinter(values.json!);
   // The plots need vega and vega-lite (optional dependencies): say so now, not after the work.
   await loadVega();
@@ -71,22 +88,49 @@ export async function bow(argv: string[]): Promise<void> {
   if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   const orb = await orbOfDataset(data, Number(values['orb-features']), { onProgress: print });
   const x = descriptorMatrix(orb.values, encoding);
-  if (x.rows < Math.max(...ks, vocabK)) throw new CbirError('INVALID_ARGUMENT', `only ${x.rows} ORB descriptors in ${data.root}; need at least k = ${Math.max(...ks, vocabK)}. Add images or lower --k.`);
+  if (x.rows < Math.max(...ks, vocabK))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `only ${x.rows} ORB descriptors in ${data.root}; need at least k = ${Math.max(...ks, vocabK)}. Add images or lower --k.`,
+    );
   print({ stage: 'orb', images: orb.ids.length, descriptors: x.rows, skipped: orb.skipped.length });
 
   const estimator = { batchSize: Number(values.batch), seed: Number(values.seed) };
   const curve = elbow(x, { ks, miniBatch: true, estimator });
   for (const p of curve) print({ stage: 'elbow', k: p.k, distortion: p.distortion, inertia: p.inertia });
-  await writePlot(elbowPlotSpec(curve, { title: `ORB visual words: the elbow method (${x.rows} descriptors, ${encoding})` }), join(out, 'elbow'));
+  await writePlot(
+    elbowPlotSpec(curve, { title: `ORB visual words: the elbow method (${x.rows} descriptors, ${encoding})` }),
+    join(out, 'elbow'),
+  );
 
-  const model = new BagOfVisualWords({ k: vocabK, encoding, tfidf: values.tfidf, l2: !values['no-l2'], ...estimator }).fit(orb.values);
+  const model = new BagOfVisualWords({
+    k: vocabK,
+    encoding,
+    tfidf: values.tfidf,
+    l2: !values['no-l2'],
+    ...estimator,
+  }).fit(orb.values);
   await writeFileAtomic(join(out, 'vocabulary.bin'), model.serialize());
-  await saveFeatures(bowFeatureFile(model, orb, data.root, { images: data.root, size }, Number(values['orb-features'])), join(out, 'features.cbirfeat'));
+  await saveFeatures(
+    bowFeatureFile(model, orb, data.root, { images: data.root, size }, Number(values['orb-features'])),
+    join(out, 'features.cbirfeat'),
+  );
   const summary = {
-    data: data.root, images: orb.ids.length, skipped: orb.skipped, descriptors: x.rows, encoding, vocabulary: vocabK, size, batchSize: estimator.batchSize,
-    elbow: curve.map(({ k, distortion, inertia }) => ({ k, distortion, inertia })), seconds: (Date.now() - started) / 1000,
+    data: data.root,
+    images: orb.ids.length,
+    skipped: orb.skipped,
+    descriptors: x.rows,
+    encoding,
+    vocabulary: vocabK,
+    size,
+    batchSize: estimator.batchSize,
+    elbow: curve.map(({ k, distortion, inertia }) => ({ k, distortion, inertia })),
+    seconds: (Date.now() - started) / 1000,
   };
   await writeFileAtomic(join(out, 'summary.json'), Buffer.from(JSON.stringify(summary, null, 2) + '\n'));
   if (values.json) print({ stage: 'done', ...summary });
-  else console.log(`${x.rows} ORB descriptors from ${orb.ids.length} images; vocabulary of ${vocabK} words; wrote elbow plot, vocabulary.bin and features.cbirfeat to ${out}`);
+  else
+    console.log(
+      `${x.rows} ORB descriptors from ${orb.ids.length} images; vocabulary of ${vocabK} words; wrote elbow plot, vocabulary.bin and features.cbirfeat to ${out}`,
+    );
 }

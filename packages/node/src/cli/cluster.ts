@@ -25,21 +25,29 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      features: { type: 'string' }, out: { type: 'string' }, k: { type: 'string', default: '4..9' }, silhouette: { type: 'string', default: '3..9' }, scatter: { type: 'string', default: 'pca' },
-      'mini-batch': { type: 'boolean', default: false }, 'n-init': { type: 'string', default: '10' }, batch: { type: 'string', default: '1024' },
-      seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    } as const;
+  features: { type: 'string' },
+  out: { type: 'string' },
+  k: { type: 'string', default: '4..9' },
+  silhouette: { type: 'string', default: '3..9' },
+  scatter: { type: 'string', default: 'pca' },
+  'mini-batch': { type: 'boolean', default: false },
+  'n-init': { type: 'string', default: '10' },
+  batch: { type: 'string', default: '1024' },
+  seed: { type: 'string', default: '0' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
-  features: ['FILE', 'a feature file (cbir embed, features, bow), the notebook\'s features.pkl, or a .npy matrix'],
+  features: ['FILE', "a feature file (cbir embed, features, bow), the notebook's features.pkl, or a .npy matrix"],
   out: ['DIR', 'where the plots, summary.json and assignments.csv go'],
   k: ['RANGE', 'the k of the elbow: a range (4..9) or a list (4,6,8)'],
   silhouette: ['RANGE', 'the k of the silhouette figures'],
-  scatter: ['pca|dims', 'the scatter\'s axes: two principal components, or the first two features (the notebook\'s)'],
+  scatter: ['pca|dims', "the scatter's axes: two principal components, or the first two features (the notebook's)"],
   'mini-batch': 'MiniBatchKMeans instead of KMeans (for large files)',
-  'n-init': ['N', 'k-means++ starts per k (scikit-learn 1.2\'s default)'],
+  'n-init': ['N', "k-means++ starts per k (scikit-learn 1.2's default)"],
   batch: ['N', 'rows per step with --mini-batch'],
-  seed: ['N', 'the seed (numpy\'s RandomState; the same seed gives scikit-learn\'s clusters)'],
+  seed: ['N', "the seed (numpy's RandomState; the same seed gives scikit-learn's clusters)"],
   json: 'machine-readable output: one JSON object per line',
   help: 'print this help and exit',
 } as const;
@@ -74,7 +82,8 @@ export async function cluster(argv: string[]): Promise<void> {
   await initNodeBackend();
   const ks = parseIntRange('k', values.k!);
   const silhouetteKs = parseIntRange('silhouette', values.silhouette!);
-  if (values.scatter !== 'pca' && values.scatter !== 'dims') throw new UsageError(`--scatter must be pca or dims, got "${values.scatter}".`);
+  if (values.scatter !== 'pca' && values.scatter !== 'dims')
+    throw new UsageError(`--scatter must be pca or dims, got "${values.scatter}".`);
   const f = await loadFeatures(values.features);
   const x = f.matrix;
   const out = resolve(values.out);
@@ -84,18 +93,25 @@ export async function cluster(argv: string[]): Promise<void> {
   const started = Date.now();
 
   const curve = elbow(x, { ks, miniBatch, estimator });
-  for (const p of curve) print({ stage: 'elbow', k: p.k, distortion: p.distortion, inertia: p.inertia, nIter: p.nIter });
-  await writePlot(elbowPlotSpec(curve, { title: `The elbow method (${x.rows} items, dim ${x.cols})` }), join(out, 'elbow'));
+  for (const p of curve)
+    print({ stage: 'elbow', k: p.k, distortion: p.distortion, inertia: p.inertia, nIter: p.nIter });
+  await writePlot(
+    elbowPlotSpec(curve, { title: `The elbow method (${x.rows} items, dim ${x.cols})` }),
+    join(out, 'elbow'),
+  );
 
   const fitted = new Map<number, Pick<ElbowPoint, 'labels' | 'centroids'>>(curve.map((p) => [p.k, p]));
   const projection = values.scatter === 'dims' ? firstTwoFeatures() : project2d(x, Number(values.seed));
   const axes = values.scatter === 'dims' ? {} : { xTitle: 'PC 1', yTitle: 'PC 2' };
   const silhouettes: { k: number; score: number }[] = [];
   for (const k of silhouetteKs) {
-    if (k < 2 || k >= x.rows) throw new UsageError(`--silhouette: k = ${k}; the silhouette needs 2 <= k < ${x.rows} (the number of items).`);
+    if (k < 2 || k >= x.rows)
+      throw new UsageError(`--silhouette: k = ${k}; the silhouette needs 2 <= k < ${x.rows} (the number of items).`);
     let model = fitted.get(k);
     if (!model) {
-      const m = miniBatch ? new MiniBatchKMeans({ ...estimator, nClusters: k }).fit(x) : new KMeans({ ...estimator, nClusters: k }).fit(x);
+      const m = miniBatch
+        ? new MiniBatchKMeans({ ...estimator, nClusters: k }).fit(x)
+        : new KMeans({ ...estimator, nClusters: k }).fit(x);
       model = { labels: m.labels, centroids: m.centroids };
       fitted.set(k, model);
     }
@@ -105,16 +121,39 @@ export async function cluster(argv: string[]): Promise<void> {
     print({ stage: 'silhouette', k, score });
     const points = projection.apply(x);
     const centres = projection.apply(model.centroids);
-    await writePlot(silhouetteAnalysisSpec(samples, model.labels, points, centres, { ...axes, estimator: miniBatch ? 'MiniBatchKMeans' : 'KMeans' }), join(out, `silhouette-${k}`));
-    await writePlot(clusterScatterSpec(points, model.labels, centres, { title: `Clusters, k = ${k}`, ...axes }), join(out, `clusters-${k}`));
+    await writePlot(
+      silhouetteAnalysisSpec(samples, model.labels, points, centres, {
+        ...axes,
+        estimator: miniBatch ? 'MiniBatchKMeans' : 'KMeans',
+      }),
+      join(out, `silhouette-${k}`),
+    );
+    await writePlot(
+      clusterScatterSpec(points, model.labels, centres, { title: `Clusters, k = ${k}`, ...axes }),
+      join(out, `clusters-${k}`),
+    );
   }
 
   const allKs = [...fitted.keys()].sort((a, b) => a - b);
-  await writeAssignments(join(out, 'assignments.csv'), f.ids, f.labels, allKs.map((k) => ({ k, labels: fitted.get(k)!.labels })));
-  const best = silhouettes.reduce<{ k: number; score: number } | undefined>((a, b) => (!a || b.score > a.score ? b : a), undefined);
+  await writeAssignments(
+    join(out, 'assignments.csv'),
+    f.ids,
+    f.labels,
+    allKs.map((k) => ({ k, labels: fitted.get(k)!.labels })),
+  );
+  const best = silhouettes.reduce<{ k: number; score: number } | undefined>(
+    (a, b) => (!a || b.score > a.score ? b : a),
+    undefined,
+  );
   const summary = {
-    features: resolve(values.features), rows: x.rows, cols: x.cols, estimator: miniBatch ? 'MiniBatchKMeans' : 'KMeans', ...estimator,
-    elbow: curve.map(({ k, distortion, inertia, nIter }) => ({ k, distortion, inertia, nIter })), silhouette: silhouettes, bestSilhouetteK: best?.k,
+    features: resolve(values.features),
+    rows: x.rows,
+    cols: x.cols,
+    estimator: miniBatch ? 'MiniBatchKMeans' : 'KMeans',
+    ...estimator,
+    elbow: curve.map(({ k, distortion, inertia, nIter }) => ({ k, distortion, inertia, nIter })),
+    silhouette: silhouettes,
+    bestSilhouetteK: best?.k,
     seconds: (Date.now() - started) / 1000,
   };
   await writeFileAtomic(join(out, 'summary.json'), Buffer.from(JSON.stringify(summary, null, 2) + '\n'));
@@ -124,9 +163,13 @@ export async function cluster(argv: string[]): Promise<void> {
     for (const k of allKs) {
       const p = curve.find((c) => c.k === k);
       const s = silhouettes.find((c) => c.k === k);
-      console.log(`${String(k).padEnd(3)} ${p ? p.distortion.toFixed(4).padStart(10) : ''.padStart(10)}   ${p ? p.inertia.toExponential(4) : ''.padStart(10)}   ${s ? s.score.toFixed(4) : ''}`);
+      console.log(
+        `${String(k).padEnd(3)} ${p ? p.distortion.toFixed(4).padStart(10) : ''.padStart(10)}   ${p ? p.inertia.toExponential(4) : ''.padStart(10)}   ${s ? s.score.toFixed(4) : ''}`,
+      );
     }
-    console.log(`wrote plots, summary.json and assignments.csv to ${out}${best ? ` (best silhouette at k = ${best.k})` : ''}`);
+    console.log(
+      `wrote plots, summary.json and assignments.csv to ${out}${best ? ` (best silhouette at k = ${best.k})` : ''}`,
+    );
   }
 }
 
@@ -171,8 +214,16 @@ function project2d(x: Matrix, seed: number): { apply: (m: Matrix) => Float32Arra
 }
 
 /** assignments.csv: `id,label,k2,k3,...`, one row per item in the feature file's order (what `cbir serve --clusters` reads). */
-export async function writeAssignments(path: string, ids: readonly string[], labels: readonly (string | null | undefined)[], fits: readonly { k: number; labels: ArrayLike<number> }[]): Promise<void> {
-  const csv = ['id,label,' + fits.map((f) => `k${f.k}`).join(','), ...ids.map((id, i) => [csvField(id), csvField(labels[i] ?? ''), ...fits.map((f) => f.labels[i])].join(','))];
+export async function writeAssignments(
+  path: string,
+  ids: readonly string[],
+  labels: readonly (string | null | undefined)[],
+  fits: readonly { k: number; labels: ArrayLike<number> }[],
+): Promise<void> {
+  const csv = [
+    'id,label,' + fits.map((f) => `k${f.k}`).join(','),
+    ...ids.map((id, i) => [csvField(id), csvField(labels[i] ?? ''), ...fits.map((f) => f.labels[i])].join(',')),
+  ];
   await writeFileAtomic(path, Buffer.from(csv.join('\n') + '\n'));
 }
 

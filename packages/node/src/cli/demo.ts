@@ -11,12 +11,12 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      model: { type: 'string', default: 'v1' },
-      size: { type: 'string', default: '128' },
-      weights: { type: 'string' },
-      out: { type: 'string', default: 'cbir-demo' },
-      help: { type: 'boolean', short: 'h' },
-    } as const;
+  model: { type: 'string', default: 'v1' },
+  size: { type: 'string', default: '128' },
+  weights: { type: 'string' },
+  out: { type: 'string', default: 'cbir-demo' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   model: ['v1|v2', 'the network'],
@@ -55,25 +55,33 @@ export async function demo(argv: string[]): Promise<void> {
     options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
-  if (values.model !== 'v1' && values.model !== 'v2') throw new UsageError(`--model must be v1 or v2, got "${values.model}".`);
+  if (values.model !== 'v1' && values.model !== 'v2')
+    throw new UsageError(`--model must be v1 or v2, got "${values.model}".`);
   const size = Number(values.size);
 
   const backend = await initNodeBackend();
   console.log(`backend: ${backend.name}` + backend.skipped.map((s) => `\n  skipped ${s.name}: ${s.reason}`).join(''));
 
-  const model = values.model === 'v1' ? new ConvAutoencoder({ inputSize: size, seed: 0 }) : new ConvAutoencoderV2({ inputSize: size, seed: 0 });
+  const model =
+    values.model === 'v1'
+      ? new ConvAutoencoder({ inputSize: size, seed: 0 })
+      : new ConvAutoencoderV2({ inputSize: size, seed: 0 });
   console.log(`\n${model.formatSummary()}\n`);
 
   if (values.weights) {
     const path = resolve(values.weights);
     const info = loadTorchWeights(model, new Uint8Array(await readFile(path)), { source: path });
-    console.log(`loaded ${info.loaded.length} tensors from ${path} (${info.format}` +
-      `${info.epoch !== undefined ? `, epoch ${info.epoch}` : ''}${info.loss !== undefined ? `, loss ${info.loss}` : ''})`);
+    console.log(
+      `loaded ${info.loaded.length} tensors from ${path} (${info.format}` +
+        `${info.epoch !== undefined ? `, epoch ${info.epoch}` : ''}${info.loss !== undefined ? `, loss ${info.loss}` : ''})`,
+    );
   } else {
     console.log('no --weights given: using seeded random weights');
   }
 
-  const card = await sharp(Buffer.from(testCardSvg(size))).png().toBuffer();
+  const card = await sharp(Buffer.from(testCardSvg(size)))
+    .png()
+    .toBuffer();
   const image = await sharpDecoder({ size }).decode(new Uint8Array(card));
   const start = performance.now();
   const x = imagesToTensor([image], size);
@@ -82,7 +90,9 @@ export async function demo(argv: string[]): Promise<void> {
   const output = tensorToImage(y);
   tf.dispose([x, y]);
   const ms = performance.now() - start;
-  console.log(`reconstructed a ${size}x${size} test card in ${ms.toFixed(0)} ms: MSE ${mse.toFixed(5)} (on [-1, 1] pixels)`);
+  console.log(
+    `reconstructed a ${size}x${size} test card in ${ms.toFixed(0)} ms: MSE ${mse.toFixed(5)} (on [-1, 1] pixels)`,
+  );
 
   const out = resolve(values.out);
   await mkdir(out, { recursive: true });

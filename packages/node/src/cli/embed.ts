@@ -13,10 +13,20 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, reduce: { type: 'string', default: 'none' },
-      l2: { type: 'boolean', default: false }, batch: { type: 'string', default: '32' }, threads: { type: 'string' },
-      fit: { type: 'string', default: 'cover' }, npy: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    } as const;
+  model: { type: 'string' },
+  arch: { type: 'string' },
+  size: { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  reduce: { type: 'string', default: 'none' },
+  l2: { type: 'boolean', default: false },
+  batch: { type: 'string', default: '32' },
+  threads: { type: 'string' },
+  fit: { type: 'string', default: 'cover' },
+  npy: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   model: ['DIR|FILE.pt', 'a folder from cbir train, or a PyTorch weight file'],
@@ -24,7 +34,7 @@ const MEANINGS = {
   data: ['DIR', 'the folder of images (sub-folder names are labels)'],
   out: ['FILE', 'the feature file to write'],
   reduce: ['SPEC', 'none, avgpool, pca:N or rp:N: how the latent becomes a vector'],
-  'l2': 'L2-normalise the vectors',
+  l2: 'L2-normalise the vectors',
   batch: ['N', 'images per encoder call'],
   threads: ['N', 'encoder threads (default: one per core)'],
   fit: ['cover|contain|fill', 'how a non-square image fits the square input'],
@@ -50,7 +60,8 @@ export async function embed(argv: string[]): Promise<void> {
     options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
-  for (const k of ['model', 'data', 'out'] as const) if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);
+  for (const k of ['model', 'data', 'out'] as const)
+    if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);
   const batchSize = positiveInt('batch', values.batch!);
   const threads = values.threads ? positiveInt('threads', values.threads) : availableParallelism();
   const print = progressPrinter(values.json!);
@@ -63,19 +74,51 @@ export async function embed(argv: string[]): Promise<void> {
   try {
     const started = Date.now();
     const features = await embedImages(model, data, {
-      batchSize, reduce: values.reduce as ReduceSpec, l2: values.l2, onProgress: print,
+      batchSize,
+      reduce: values.reduce as ReduceSpec,
+      l2: values.l2,
+      onProgress: print,
       encode: (pixels, n) => pool.encode(pixels, n),
     });
     const seconds = (Date.now() - started) / 1000;
-    const metadata = { model: modelPath, architecture: model.architecture.name, inputSize: model.inputSize, reduce: values.reduce, l2: values.l2 };
-    const pipeline = { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model), reducer: features.reducer };
-    await writeFileAtomic(resolve(values.out!), serializeFeatures({ ...features, paths: features.ids.map((id) => join(data.root, id)), metadata, pipeline }));
-    if (values.npy) await writeFileAtomic(resolve(values.npy), writeNpy(features.matrix.data, [features.matrix.rows, features.matrix.cols]));
-    print({ stage: 'done', rows: features.matrix.rows, cols: features.matrix.cols, skipped: features.skipped.length, seconds, out: values.out });
+    const metadata = {
+      model: modelPath,
+      architecture: model.architecture.name,
+      inputSize: model.inputSize,
+      reduce: values.reduce,
+      l2: values.l2,
+    };
+    const pipeline = {
+      architecture: model.architecture.name,
+      inputSize: model.inputSize,
+      model: modelFingerprint(model),
+      reducer: features.reducer,
+    };
+    await writeFileAtomic(
+      resolve(values.out!),
+      serializeFeatures({ ...features, paths: features.ids.map((id) => join(data.root, id)), metadata, pipeline }),
+    );
+    if (values.npy)
+      await writeFileAtomic(
+        resolve(values.npy),
+        writeNpy(features.matrix.data, [features.matrix.rows, features.matrix.cols]),
+      );
+    print({
+      stage: 'done',
+      rows: features.matrix.rows,
+      cols: features.matrix.cols,
+      skipped: features.skipped.length,
+      seconds,
+      out: values.out,
+    });
     if (!values.json) {
       process.stderr.write('\n');
-      console.log(`wrote ${features.matrix.rows} x ${features.matrix.cols} features to ${values.out} in ${seconds.toFixed(1)} s` +
-        (features.skipped.length ? ` (${features.skipped.length} files skipped: ${features.skipped.join(', ')})` : ''));
+      console.log(
+        `wrote ${features.matrix.rows} x ${features.matrix.cols} features to ${values.out} in ${seconds.toFixed(1)} s` +
+          (features.skipped.length
+            ? ` (${features.skipped.length} files skipped: ${features.skipped.join(', ')})`
+            : ''),
+      );
     }
   } finally {
     await pool.close();

@@ -6,12 +6,18 @@ import { rerankerFor, type RerankChoice } from './rerank-arg.js';
 import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
-const OPTIONS = { ...INDEX_FLAGS, k: { type: 'string', short: 'k', default: '1,5,10' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } as const;
+const OPTIONS = {
+  ...INDEX_FLAGS,
+  k: { type: 'string', short: 'k', default: '1,5,10' },
+  rerank: { type: 'string', default: 'auto' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   ...INDEX_MEANINGS,
   k: ['LIST', 'the k of P@k: a list (1,5,10) or a range'],
-  rerank: ['auto|diffusion|qe|none', 're-ranking: the index\'s saved re-ranker (auto), another, or none'],
+  rerank: ['auto|diffusion|qe|none', "re-ranking: the index's saved re-ranker (auto), another, or none"],
   json: 'machine-readable output: one JSON object per line',
   help: 'print this help and exit',
 } as const;
@@ -32,11 +38,13 @@ export async function evalCmd(argv: string[]): Promise<void> {
   if (values.help) return console.log(HELP);
   checkIndexArgs(values);
   const ks = values.k!.split(',').map((v) => positiveInt('k', v));
-  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
+  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!))
+    throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
   const opened = await openIndexArg(values);
   const { index, name } = opened;
   const memory = isInMemory(index);
-  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe')) throw new UsageError(`--rerank ${values.rerank} works on index files; ${name} is a LanceDB table.`);
+  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe'))
+    throw new UsageError(`--rerank ${values.rerank} works on index files; ${name} is a LanceDB table.`);
   const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, name) : undefined;
   const ids = await index.idList();
   const dim = index.dim;
@@ -46,16 +54,22 @@ export async function evalCmd(argv: string[]): Promise<void> {
     data.set((await index.vector(id))!, i * dim);
     labels.push((await index.metadata(id))?.label);
   }
-  if (labels.every((l) => l === undefined)) throw new CbirError('INVALID_ARGUMENT', `${name} has no labels: embed a folder with class sub-folders.`);
+  if (labels.every((l) => l === undefined))
+    throw new CbirError('INVALID_ARGUMENT', `${name} has no labels: embed a folder with class sub-folders.`);
   const features = { matrix: { data, rows: ids.length, cols: dim }, ids, labels };
-  const scored = memory ? evaluateRetrieval(index, features, ks, { reranker }) : await evaluateRetrievalAsync(index, features, ks);
+  const scored = memory
+    ? evaluateRetrieval(index, features, ks, { reranker })
+    : await evaluateRetrievalAsync(index, features, ks);
   await opened.close();
   const report = { ...scored, rerank: reranker?.kind ?? 'none' };
   if (values.json) return console.log(JSON.stringify(report));
   const head = ['class', 'queries', ...ks.map((k) => `P@${k}`), 'mAP'];
-  const row = (name: string, r: { queries: number; precisionAtK: Record<number, number>; meanAveragePrecision: number }) =>
-    [name, String(r.queries), ...ks.map((k) => r.precisionAtK[k].toFixed(3)), r.meanAveragePrecision.toFixed(3)];
+  const row = (
+    name: string,
+    r: { queries: number; precisionAtK: Record<number, number>; meanAveragePrecision: number },
+  ) => [name, String(r.queries), ...ks.map((k) => r.precisionAtK[k].toFixed(3)), r.meanAveragePrecision.toFixed(3)];
   const rows = [head, ...Object.entries(report.perClass).map(([l, r]) => row(l, r)), row('all', report)];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  for (const r of rows)
+    console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
 }

@@ -11,14 +11,17 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      model: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string', default: 'last' }, layout: { type: 'string', default: 'checkpoint' },
-      help: { type: 'boolean', short: 'h' },
-    } as const;
+  model: { type: 'string' },
+  out: { type: 'string' },
+  weights: { type: 'string', default: 'last' },
+  layout: { type: 'string', default: 'checkpoint' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   model: ['DIR', 'a model folder from cbir train'],
   out: ['FILE.pt', 'the PyTorch file to write'],
-  weights: ['last|best', 'last.ckpt\'s weights and Adam state, or the best-validation weights'],
+  weights: ['last|best', "last.ckpt's weights and Adam state, or the best-validation weights"],
   layout: ['NAME', 'checkpoint, epoch-checkpoint or state-dict (see above)'],
   help: 'print this help and exit',
 } as const;
@@ -44,16 +47,24 @@ export async function exportCmd(argv: string[]): Promise<void> {
   if (values.help) return console.log(HELP);
   for (const k of ['model', 'out'] as const) if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);
   const layouts = ['checkpoint', 'epoch-checkpoint', 'state-dict'];
-  if (!layouts.includes(values.layout!)) throw new UsageError(`--layout must be one of ${layouts.join(', ')}, got "${values.layout}".`);
-  if (values.weights !== 'last' && values.weights !== 'best') throw new UsageError(`--weights must be last or best, got "${values.weights}".`);
+  if (!layouts.includes(values.layout!))
+    throw new UsageError(`--layout must be one of ${layouts.join(', ')}, got "${values.layout}".`);
+  if (values.weights !== 'last' && values.weights !== 'best')
+    throw new UsageError(`--weights must be last or best, got "${values.weights}".`);
   await initNodeBackend({ prefer: ['cpu'] });
   const dir = resolve(values.model!);
   const { model, metadata } = await loadModel(dir);
   try {
     const ckptPath = join(dir, 'last.ckpt');
-    const ckpt = existsSync(ckptPath) ? deserializeCheckpoint(new Uint8Array(await readFile(ckptPath)), ckptPath) : undefined;
+    const ckpt = existsSync(ckptPath)
+      ? deserializeCheckpoint(new Uint8Array(await readFile(ckptPath)), ckptPath)
+      : undefined;
     if (values.weights === 'last') {
-      if (!ckpt) throw new CbirError('INVALID_ARGUMENT', `--weights last needs ${ckptPath}, which is missing; pass --weights best to export model.json's weights.`);
+      if (!ckpt)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `--weights last needs ${ckptPath}, which is missing; pass --weights best to export model.json's weights.`,
+        );
       const vars = model.model.trainableWeights;
       ckpt.params.forEach((p, i) => {
         const t = tf.tensor(p.data, p.shape);
@@ -67,11 +78,19 @@ export async function exportCmd(argv: string[]): Promise<void> {
       layout: values.layout as ExportTorchCheckpointOptions['layout'],
       epoch: ckpt?.epoch ?? (typeof metadata.bestEpoch === 'number' ? metadata.bestEpoch + 1 : 0),
       loss: values.layout === 'epoch-checkpoint' ? (ckpt?.bestValLoss ?? Number(metadata.bestValLoss)) : last?.valLoss,
-      optimizer: ckpt && o ? { options: { lr: o.lr, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8 }, state: ckpt.adam } : undefined,
+      optimizer:
+        ckpt && o
+          ? {
+              options: { lr: o.lr, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8 },
+              state: ckpt.adam,
+            }
+          : undefined,
     };
     await writeFileAtomic(resolve(values.out!), exportTorchCheckpoint(model, options));
-    console.log(`wrote ${values.out}: ${model.architecture.name} at ${model.inputSize} px, ${values.weights} weights, ${values.layout}` +
-      (options.optimizer && values.layout !== 'state-dict' ? `, Adam at step ${options.optimizer.state.step}` : ''));
+    console.log(
+      `wrote ${values.out}: ${model.architecture.name} at ${model.inputSize} px, ${values.weights} weights, ${values.layout}` +
+        (options.optimizer && values.layout !== 'state-dict' ? `, Adam at step ${options.optimizer.state.step}` : ''),
+    );
   } finally {
     model.dispose();
   }

@@ -1,7 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BagOfVisualWords, BlockExtractor, DEFAULT_FUSION, extractDataset, PretrainedExtractor, type PretrainedOptions, type BlockKind, type BlockNorm, type BlockSpec, type ColorHistogramOptions } from 'cbir-core';
+import {
+  BagOfVisualWords,
+  BlockExtractor,
+  DEFAULT_FUSION,
+  extractDataset,
+  PretrainedExtractor,
+  type PretrainedOptions,
+  type BlockKind,
+  type BlockNorm,
+  type BlockSpec,
+  type ColorHistogramOptions,
+} from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { ParallelExtractor } from '../parallel-extractor.js';
@@ -14,11 +25,24 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      data: { type: 'string' }, kind: { type: 'string' }, out: { type: 'string' }, size: { type: 'string' },
-      space: { type: 'string', default: 'hsv' }, bins: { type: 'string' }, 'per-channel': { type: 'boolean', default: false },
-      norm: { type: 'string' }, model: { type: 'string' }, 'input-size': { type: 'string' }, scaling: { type: 'string' }, output: { type: 'string' }, pool: { type: 'string' }, vocab: { type: 'string' }, 'orb-features': { type: 'string', default: '500' }, json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    } as const;
+  data: { type: 'string' },
+  kind: { type: 'string' },
+  out: { type: 'string' },
+  size: { type: 'string' },
+  space: { type: 'string', default: 'hsv' },
+  bins: { type: 'string' },
+  'per-channel': { type: 'boolean', default: false },
+  norm: { type: 'string' },
+  model: { type: 'string' },
+  'input-size': { type: 'string' },
+  scaling: { type: 'string' },
+  output: { type: 'string' },
+  pool: { type: 'string' },
+  vocab: { type: 'string' },
+  'orb-features': { type: 'string', default: '500' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   data: ['DIR', 'the folder of images (sub-folder names are labels)'],
@@ -28,11 +52,11 @@ const MEANINGS = {
   space: ['hsv|rgb', 'colorhist: the colour space'],
   bins: ['N|A,B,C', 'colorhist: bins per channel (default: 8,12,3 in HSV)'],
   'per-channel': 'colorhist: one histogram per channel instead of a joint one',
-  norm: ['NAME', 'a single block\'s normalisation: hellinger, zscore, l2 or none'],
+  norm: ['NAME', "a single block's normalisation: hellinger, zscore, l2 or none"],
   model: ['DIR|model.json|URL', 'tfjs-model: the model'],
-  'input-size': ['S', 'tfjs-model: the model\'s input size'],
+  'input-size': ['S', "tfjs-model: the model's input size"],
   scaling: ['NAME', 'tfjs-model: unit, symmetric, imagenet or raw pixel scaling'],
-  output: ['NAME', 'tfjs-model: the node or layer to read (default: the model\'s output)'],
+  output: ['NAME', "tfjs-model: the node or layer to read (default: the model's output)"],
   pool: ['avg|max|none', 'tfjs-model: how a spatial output becomes a vector'],
   vocab: ['FILE', 'bow: vocabulary.bin from cbir bow'],
   'orb-features': ['N', 'bow: ORB keypoints per image'],
@@ -73,21 +97,32 @@ export async function features(argv: string[]): Promise<void> {
     options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
-  if (!values.data || !values.out || !values.kind) throw new UsageError(`--data, --kind and --out are required.\n\n${HELP}`);
+  if (!values.data || !values.out || !values.kind)
+    throw new UsageError(`--data, --kind and --out are required.\n\n${HELP}`);
   const kind = values.kind;
   const blockKinds = ['colorgrid', 'lbp', 'moments', 'hog', 'colorhist'];
-  if (kind !== 'fused' && kind !== 'bow' && kind !== 'tfjs-model' && !blockKinds.includes(kind)) throw new UsageError(`--kind must be fused, ${blockKinds.join(', ')}, tfjs-model or bow, got "${kind}".`);
-  if (kind === 'tfjs-model' && (!values.model || values['input-size'] === undefined)) throw new UsageError('--kind tfjs-model needs --model DIR|model.json|URL and --input-size S (the side of the square the model takes).');
-  if (values.norm !== undefined && !['hellinger', 'zscore', 'l2', 'none'].includes(values.norm)) throw new UsageError(`--norm must be hellinger, zscore, l2 or none, got "${values.norm}".`);
-  if (values.norm !== undefined && (kind === 'fused' || kind === 'bow' || kind === 'tfjs-model')) throw new UsageError(`--norm applies to a single block (colorgrid, lbp, moments, hog, colorhist), not to --kind ${kind}.`);
+  if (kind !== 'fused' && kind !== 'bow' && kind !== 'tfjs-model' && !blockKinds.includes(kind))
+    throw new UsageError(`--kind must be fused, ${blockKinds.join(', ')}, tfjs-model or bow, got "${kind}".`);
+  if (kind === 'tfjs-model' && (!values.model || values['input-size'] === undefined))
+    throw new UsageError(
+      '--kind tfjs-model needs --model DIR|model.json|URL and --input-size S (the side of the square the model takes).',
+    );
+  if (values.norm !== undefined && !['hellinger', 'zscore', 'l2', 'none'].includes(values.norm))
+    throw new UsageError(`--norm must be hellinger, zscore, l2 or none, got "${values.norm}".`);
+  if (values.norm !== undefined && (kind === 'fused' || kind === 'bow' || kind === 'tfjs-model'))
+    throw new UsageError(
+      `--norm applies to a single block (colorgrid, lbp, moments, hog, colorhist), not to --kind ${kind}.`,
+    );
   const size = values.size !== undefined ? positiveInt('size', values.size) : undefined;
   let extractor: BlockExtractor | undefined;
   let pretrained: PretrainedOptions | undefined;
   if (kind === 'tfjs-model') {
     pretrained = {
-      inputSize: positiveInt('input-size', values['input-size']!), source: values.model,
+      inputSize: positiveInt('input-size', values['input-size']!),
+      source: values.model,
       ...(values.scaling ? { scaling: values.scaling as PretrainedOptions['scaling'] } : {}),
-      ...(values.output ? { output: values.output } : {}), ...(values.pool ? { pool: values.pool as PretrainedOptions['pool'] } : {}),
+      ...(values.output ? { output: values.output } : {}),
+      ...(values.pool ? { pool: values.pool as PretrainedOptions['pool'] } : {}),
     };
   } else if (kind !== 'bow') {
     // Every option is checked (the extractor is built) before the folder is read.
@@ -97,13 +132,21 @@ export async function features(argv: string[]): Promise<void> {
       let options: ColorHistogramOptions | undefined;
       if (kind === 'colorhist') {
         const bins = values.bins?.split(',').map(Number);
-        if (bins && bins.length !== 1 && bins.length !== 3) throw new UsageError(`--bins takes one number or three (e.g. 8,12,3), got "${values.bins}".`);
+        if (bins && bins.length !== 1 && bins.length !== 3)
+          throw new UsageError(`--bins takes one number or three (e.g. 8,12,3), got "${values.bins}".`);
         options = {
-          space: values.space as 'hsv' | 'rgb', joint: !values['per-channel'],
+          space: values.space as 'hsv' | 'rgb',
+          joint: !values['per-channel'],
           ...(bins ? { bins: bins.length === 1 ? bins[0] : (bins as [number, number, number]) } : {}),
         };
       }
-      blocks = [{ kind: kind as BlockKind, ...(options ? { options } : {}), ...(values.norm ? { norm: values.norm as BlockNorm } : {}) }];
+      blocks = [
+        {
+          kind: kind as BlockKind,
+          ...(options ? { options } : {}),
+          ...(values.norm ? { norm: values.norm as BlockNorm } : {}),
+        },
+      ];
     }
     if (size !== undefined) blocks = blocks.map((b) => ({ ...b, short: size }));
     extractor = new BlockExtractor(blocks);
@@ -111,7 +154,9 @@ export async function features(argv: string[]): Promise<void> {
   const print = progressPrinter(values.json!);
   await initNodeBackend();
   const started = Date.now();
-  const data = await directoryDataset(resolve(values.data), { size: kind === 'bow' ? (size ?? 'original') : 'original' });
+  const data = await directoryDataset(resolve(values.data), {
+    size: kind === 'bow' ? (size ?? 'original') : 'original',
+  });
   if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
   let file;
   if (pretrained) {
@@ -134,10 +179,23 @@ export async function features(argv: string[]): Promise<void> {
     const vocabPath = resolve(values.vocab);
     const model = BagOfVisualWords.deserialize(new Uint8Array(await readFile(vocabPath)), vocabPath);
     const orb = await orbOfDataset(data, Number(values['orb-features']), { onProgress: print });
-    file = bowFeatureFile(model, orb, data.root, { vocabulary: vocabPath, size: size ?? 'original' }, Number(values['orb-features']));
+    file = bowFeatureFile(
+      model,
+      orb,
+      data.root,
+      { vocabulary: vocabPath, size: size ?? 'original' },
+      Number(values['orb-features']),
+    );
   }
   await saveFeatures(file, values.out);
-  const report = { stage: 'done', kind, rows: file.matrix.rows, cols: file.matrix.cols, seconds: (Date.now() - started) / 1000, out: values.out };
+  const report = {
+    stage: 'done',
+    kind,
+    rows: file.matrix.rows,
+    cols: file.matrix.cols,
+    seconds: (Date.now() - started) / 1000,
+    out: values.out,
+  };
   if (values.json) print(report);
   else console.log(`wrote ${file.matrix.rows} x ${file.matrix.cols} ${kind} features to ${values.out}`);
 }

@@ -1,5 +1,8 @@
 /** A command's flags, as `parseArgs` takes them. */
-export type FlagSpec = Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string; readonly default?: string | boolean }>;
+export type FlagSpec = Record<
+  string,
+  { readonly type: 'string' | 'boolean'; readonly short?: string; readonly default?: string | boolean }
+>;
 
 /** What a flag does: a sentence, or for a flag with a value, the value's name and the sentence. */
 export type FlagMeaning = string | readonly [value: string, meaning: string];

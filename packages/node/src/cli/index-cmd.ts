@@ -1,7 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildReranker, CbirError, createIndex, indexKinds, lshashPlanes, readNpz, type Index, type LSHDistance } from 'cbir-core';
+import {
+  buildReranker,
+  CbirError,
+  createIndex,
+  indexKinds,
+  lshashPlanes,
+  readNpz,
+  type Index,
+  type LSHDistance,
+} from 'cbir-core';
 import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
 import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
@@ -11,34 +20,55 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      features: { type: 'string' }, ids: { type: 'string' }, type: { type: 'string', default: 'exact' }, out: { type: 'string' },
-      'hash-size': { type: 'string', default: '12' }, tables: { type: 'string', default: '5' }, distance: { type: 'string', default: 'hamming' },
-      'probe-radius': { type: 'string' }, centre: { type: 'boolean', default: false }, 'fill-to-k': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '0' }, planes: { type: 'string' }, rerank: { type: 'string', default: 'none' }, 'rerank-k': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-      metric: { type: 'string', default: 'euclidean' }, connectivity: { type: 'string' }, 'expansion-add': { type: 'string' }, 'expansion-search': { type: 'string' },
-      engine: { type: 'string' }, uri: { type: 'string' }, table: { type: 'string' }, ann: { type: 'string', default: 'none' }, partitions: { type: 'string' }, 'sub-vectors': { type: 'string' }, overwrite: { type: 'boolean', default: false },
-    } as const;
+  features: { type: 'string' },
+  ids: { type: 'string' },
+  type: { type: 'string', default: 'exact' },
+  out: { type: 'string' },
+  'hash-size': { type: 'string', default: '12' },
+  tables: { type: 'string', default: '5' },
+  distance: { type: 'string', default: 'hamming' },
+  'probe-radius': { type: 'string' },
+  centre: { type: 'boolean', default: false },
+  'fill-to-k': { type: 'boolean', default: false },
+  seed: { type: 'string', default: '0' },
+  planes: { type: 'string' },
+  rerank: { type: 'string', default: 'none' },
+  'rerank-k': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+  metric: { type: 'string', default: 'euclidean' },
+  connectivity: { type: 'string' },
+  'expansion-add': { type: 'string' },
+  'expansion-search': { type: 'string' },
+  engine: { type: 'string' },
+  uri: { type: 'string' },
+  table: { type: 'string' },
+  ann: { type: 'string', default: 'none' },
+  partitions: { type: 'string' },
+  'sub-vectors': { type: 'string' },
+  overwrite: { type: 'boolean', default: false },
+} as const;
 
 const MEANINGS = {
-  features: ['FILE', 'a feature file, the notebook\'s features.pkl, or a .npy matrix'],
-  ids: ['FILE.npy', 'ids for a .npy matrix\'s rows'],
+  features: ['FILE', "a feature file, the notebook's features.pkl, or a .npy matrix"],
+  ids: ['FILE.npy', "ids for a .npy matrix's rows"],
   type: ['KIND', 'exact, cosine, lsh or hnsw'],
   out: ['FILE', 'the index file to write'],
   'hash-size': ['BITS', 'lsh: bits per table'],
   tables: ['N', 'lsh: hash tables'],
-  distance: ['NAME', 'lsh: the ranking distance (lshashpy3\'s: hamming, euclidean, ...)'],
+  distance: ['NAME', "lsh: the ranking distance (lshashpy3's: hamming, euclidean, ...)"],
   'probe-radius': ['R', 'lsh: also probe buckets up to R bits away'],
   centre: 'lsh: centre the vectors before hashing',
   'fill-to-k': 'lsh: fill short candidate lists with exact neighbours',
-  seed: ['N', 'lsh: the planes\' seed'],
-  planes: ['FILE.npz', 'lsh: lshashpy3\'s saved planes'],
+  seed: ['N', "lsh: the planes' seed"],
+  planes: ['FILE.npz', "lsh: lshashpy3's saved planes"],
   rerank: ['diffusion|qe|none', 'save a re-ranker with the index'],
-  'rerank-k': ['K', 'the re-ranker\'s neighbourhood'],
+  'rerank-k': ['K', "the re-ranker's neighbourhood"],
   json: 'machine-readable output: one JSON object per line',
   help: 'print this help and exit',
   metric: ['euclidean|cosine', 'hnsw and lancedb: the metric'],
   connectivity: ['M', 'hnsw: edges per node (default: 16)'],
-  'expansion-add': ['N', 'hnsw: the build\'s search width (default: 128)'],
+  'expansion-add': ['N', "hnsw: the build's search width (default: 128)"],
   'expansion-search': ['N', 'hnsw: the search width (default: 64)'],
   engine: ['lancedb', 'write a LanceDB table instead of a file (with --uri)'],
   uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
@@ -78,52 +108,90 @@ export async function indexCmd(argv: string[]): Promise<void> {
   });
   if (values.help) return console.log(HELP);
   const lance = values.engine === 'lancedb';
-  if (values.engine !== undefined && !lance) throw new UsageError(`--engine must be lancedb (or left out for an index file), got "${values.engine}".`);
-  if (!values.features || (!lance && !values.out) || (lance && !values.uri)) throw new UsageError(`--features and --out (or --engine lancedb --uri DIR) are required.\n\n${HELP}`);
-  if (lance && values.out) throw new UsageError('--out names an index file; --engine lancedb writes into --uri instead.');
-  if (values.metric !== 'euclidean' && values.metric !== 'cosine') throw new UsageError(`--metric must be euclidean or cosine, got "${values.metric}".`);
-  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!)) throw new UsageError(`--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
-  if (lance && values.rerank !== 'none') throw new UsageError('--rerank saves a re-ranker in an index file; LanceDB tables have none.');
+  if (values.engine !== undefined && !lance)
+    throw new UsageError(`--engine must be lancedb (or left out for an index file), got "${values.engine}".`);
+  if (!values.features || (!lance && !values.out) || (lance && !values.uri))
+    throw new UsageError(`--features and --out (or --engine lancedb --uri DIR) are required.\n\n${HELP}`);
+  if (lance && values.out)
+    throw new UsageError('--out names an index file; --engine lancedb writes into --uri instead.');
+  if (values.metric !== 'euclidean' && values.metric !== 'cosine')
+    throw new UsageError(`--metric must be euclidean or cosine, got "${values.metric}".`);
+  if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!))
+    throw new UsageError(`--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
+  if (lance && values.rerank !== 'none')
+    throw new UsageError('--rerank saves a re-ranker in an index file; LanceDB tables have none.');
   const hnswOptions = {
     metric: values.metric as 'euclidean' | 'cosine',
     ...(values.connectivity ? { connectivity: positiveInt('connectivity', values.connectivity) } : {}),
     ...(values['expansion-add'] ? { expansionAdd: positiveInt('expansion-add', values['expansion-add']) } : {}),
-    ...(values['expansion-search'] ? { expansionSearch: positiveInt('expansion-search', values['expansion-search']) } : {}),
+    ...(values['expansion-search']
+      ? { expansionSearch: positiveInt('expansion-search', values['expansion-search']) }
+      : {}),
   };
   const partitions = values.partitions ? positiveInt('partitions', values.partitions) : undefined;
   const subVectors = values['sub-vectors'] ? positiveInt('sub-vectors', values['sub-vectors']) : undefined;
   const rerank = values.rerank!;
-  if (!['diffusion', 'qe', 'none'].includes(rerank)) throw new UsageError(`--rerank must be diffusion, qe or none, got "${rerank}".`);
+  if (!['diffusion', 'qe', 'none'].includes(rerank))
+    throw new UsageError(`--rerank must be diffusion, qe or none, got "${rerank}".`);
   const rerankK = values['rerank-k'] === undefined ? undefined : positiveInt('rerank-k', values['rerank-k']);
   if (rerankK !== undefined && rerank === 'none') throw new UsageError('--rerank-k needs --rerank diffusion or qe.');
   const f = await loadFeatures(values.features, { ids: values.ids });
   const dim = f.matrix.cols;
   // Integer ids (the notebook's indexes, a .npy of ids) are the index's ids; other ids (image names) are kept as paths.
-  const numericIds = f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;
+  const numericIds =
+    f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;
   const ids = numericIds ? f.ids.map(Number) : undefined;
   const metadata = f.ids.map((id, i) => ({ path: f.paths?.[i] ?? (numericIds ? undefined : id), label: f.labels[i] }));
   if (lance) {
     const started = Date.now();
-    const index = await LanceIndex.create(values.uri!, dim, { table: values.table, metric: values.metric as 'euclidean' | 'cosine', overwrite: values.overwrite });
+    const index = await LanceIndex.create(values.uri!, dim, {
+      table: values.table,
+      metric: values.metric as 'euclidean' | 'cosine',
+      overwrite: values.overwrite,
+    });
     index.pipeline = f.pipeline;
     index.extractor = f.extractor;
     await index.saveSpecs();
     await index.add(f.matrix, ids, metadata);
-    if (values.ann !== 'none') await index.buildAnnIndex({ type: values.ann as LanceAnnOptions['type'], numPartitions: partitions, numSubVectors: subVectors });
+    if (values.ann !== 'none')
+      await index.buildAnnIndex({
+        type: values.ann as LanceAnnOptions['type'],
+        numPartitions: partitions,
+        numSubVectors: subVectors,
+      });
     await index.close();
-    const report = { stage: 'done', engine: 'lancedb', uri: values.uri, table: index.tableName, size: index.size, dim, ann: values.ann, seconds: (Date.now() - started) / 1000 };
-    return console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} into LanceDB table ${index.tableName} at ${values.uri}${values.ann !== 'none' ? ` (${values.ann} index built)` : ''}`);
+    const report = {
+      stage: 'done',
+      engine: 'lancedb',
+      uri: values.uri,
+      table: index.tableName,
+      size: index.size,
+      dim,
+      ann: values.ann,
+      seconds: (Date.now() - started) / 1000,
+    };
+    return console.log(
+      values.json
+        ? JSON.stringify(report)
+        : `indexed ${index.size} vectors of dim ${dim} into LanceDB table ${index.tableName} at ${values.uri}${values.ann !== 'none' ? ` (${values.ann} index built)` : ''}`,
+    );
   }
   // Every kind through the registry; the options each kind takes from the flags.
   const type = values.type!;
-  if (!indexKinds().includes(type)) throw new UsageError(`--type must be one of ${indexKinds().join(', ')}, got "${type}".`);
+  if (!indexKinds().includes(type))
+    throw new UsageError(`--type must be one of ${indexKinds().join(', ')}, got "${type}".`);
   if (values.planes && type !== 'lsh') throw new UsageError('--planes applies to --type lsh only.');
   const kindOptions: Record<string, Record<string, unknown>> = {
     hnsw: hnswOptions,
     lsh: {
-      hashSize: Number(values['hash-size']), numHashtables: Number(values.tables), distanceFunc: values.distance as LSHDistance,
-      probeRadius: values['probe-radius'] === undefined ? undefined : Number(values['probe-radius']), centre: values.centre,
-      fillToK: values['fill-to-k'], seed: Number(values.seed), planes: values.planes && type === 'lsh' ? await readPlanes(values.planes) : undefined,
+      hashSize: Number(values['hash-size']),
+      numHashtables: Number(values.tables),
+      distanceFunc: values.distance as LSHDistance,
+      probeRadius: values['probe-radius'] === undefined ? undefined : Number(values['probe-radius']),
+      centre: values.centre,
+      fillToK: values['fill-to-k'],
+      seed: Number(values.seed),
+      planes: values.planes && type === 'lsh' ? await readPlanes(values.planes) : undefined,
     },
   };
   const index: Index = createIndex(type, dim, kindOptions[type] ?? {});
@@ -132,10 +200,23 @@ export async function indexCmd(argv: string[]): Promise<void> {
   if (f.extractor) index.extractor = f.extractor;
   const started = Date.now();
   index.add(f.matrix, ids, metadata);
-  if (rerank !== 'none') index.rerank = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {}).spec();
+  if (rerank !== 'none')
+    index.rerank = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {}).spec();
   await saveIndex(index, resolve(values.out!));
-  const report = { stage: 'done', type: values.type, size: index.size, dim, rerank, seconds: (Date.now() - started) / 1000, out: values.out };
-  console.log(values.json ? JSON.stringify(report) : `indexed ${index.size} vectors of dim ${dim} (${values.type}) into ${values.out}`);
+  const report = {
+    stage: 'done',
+    type: values.type,
+    size: index.size,
+    dim,
+    rerank,
+    seconds: (Date.now() - started) / 1000,
+    out: values.out,
+  };
+  console.log(
+    values.json
+      ? JSON.stringify(report)
+      : `indexed ${index.size} vectors of dim ${dim} (${values.type}) into ${values.out}`,
+  );
 }
 
 /** lshashpy3's planes file (`np.savez_compressed`, so deflated entries) as one Float32Array per table. */

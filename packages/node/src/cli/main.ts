@@ -19,17 +19,32 @@ import { version } from '../../package.json';
 import { closest } from './suggest.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
-  quickstart: { run: quickstart, help: 'the whole notebook on Fashion-MNIST (or --data DIR): train, index, evaluate, cluster, report.html' },
-  demo: { run: demo, help: 'build a model, print its summary, load PyTorch weights, reconstruct an image made on the fly' },
+  quickstart: {
+    run: quickstart,
+    help: 'the whole notebook on Fashion-MNIST (or --data DIR): train, index, evaluate, cluster, report.html',
+  },
+  demo: {
+    run: demo,
+    help: 'build a model, print its summary, load PyTorch weights, reconstruct an image made on the fly',
+  },
   train: { run: train, help: 'train an autoencoder on a folder of images (resumable)' },
   embed: { run: embed, help: 'turn a folder of images into a feature file with a trained model' },
-  export: { run: exportCmd, help: "write a trained model as the notebook's PyTorch checkpoint (.pt), optimizer included" },
-  index: { run: indexCmd, help: 'build an exact, cosine, LSH or HNSW index file (or a LanceDB table) over a feature file' },
+  export: {
+    run: exportCmd,
+    help: "write a trained model as the notebook's PyTorch checkpoint (.pt), optimizer included",
+  },
+  index: {
+    run: indexCmd,
+    help: 'build an exact, cosine, LSH or HNSW index file (or a LanceDB table) over a feature file',
+  },
   add: { run: add, help: "embed a folder's new images as the index's were and add them to it" },
   remove: { run: remove, help: 'remove items from an index by id, or those whose files are gone' },
   migrate: { run: migrate, help: 'copy an index file into a LanceDB table' },
   search: { run: search, help: 'find the images nearest to a new image or an indexed one; --montage draws them' },
-  serve: { run: serve, help: 'serve an index to a browser: drop in a photo, see the most similar ones (a JSON API too)' },
+  serve: {
+    run: serve,
+    help: 'serve an index to a browser: drop in a photo, see the most similar ones (a JSON API too)',
+  },
   eval: { run: evalCmd, help: 'leave-one-out P@k and mAP by label' },
   cluster: { run: cluster, help: 'KMeans elbow and silhouette analysis of a feature file, with plots' },
   bow: { run: bow, help: 'ORB bag of visual words: descriptors, elbow, vocabulary and BoW features of a folder' },
@@ -54,7 +69,19 @@ const SYSTEM_ERRORS: Record<string, string> = {
 };
 
 function usage(): string {
-  return [`cbir ${version}: content-based image retrieval`, '', 'Usage: cbir <command> [options]', '', 'Commands:', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.help}`), '', 'Run cbir <command> --help for its options; cbir --version (-V) prints the version.', '', 'Exit codes: 0 done, 1 an error in the input or the files (one line says which and what to do),', '2 bad or missing arguments, 70 an internal error (please report it), 130 interrupted (Ctrl-C).'].join('\n');
+  return [
+    `cbir ${version}: content-based image retrieval`,
+    '',
+    'Usage: cbir <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.help}`),
+    '',
+    'Run cbir <command> --help for its options; cbir --version (-V) prints the version.',
+    '',
+    'Exit codes: 0 done, 1 an error in the input or the files (one line says which and what to do),',
+    '2 bad or missing arguments, 70 an internal error (please report it), 130 interrupted (Ctrl-C).',
+  ].join('\n');
 }
 
 /** The flags a command's --help names (each command prints its usage and returns). */
@@ -99,9 +126,12 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
-      const unknown = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /Unknown option '(-{1,2}[^']+)'/.exec(e.message)?.[1] : undefined;
+      const unknown =
+        e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /Unknown option '(-{1,2}[^']+)'/.exec(e.message)?.[1] : undefined;
       const guess = unknown ? closest(unknown, await flagsOf(cmd)) : undefined;
-      console.error(`cbir ${command}: ${guess ? `unknown option ${unknown}. Did you mean ${guess}? (cbir ${command} --help lists them)` : e.message}`);
+      console.error(
+        `cbir ${command}: ${guess ? `unknown option ${unknown}. Did you mean ${guess}? (cbir ${command} --help lists them)` : e.message}`,
+      );
       return 2;
     }
     const sys = e as NodeJS.ErrnoException;
@@ -112,7 +142,9 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     // A bug in cbir: one line, the stack only when asked for.
-    console.error(`cbir ${command}: internal error: ${(e as Error)?.message ?? String(e)}. Please report it with CBIR_DEBUG=1's output.`);
+    console.error(
+      `cbir ${command}: internal error: ${(e as Error)?.message ?? String(e)}. Please report it with CBIR_DEBUG=1's output.`,
+    );
     if (process.env.CBIR_DEBUG) console.error((e as Error)?.stack);
     return 70;
   }

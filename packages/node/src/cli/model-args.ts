@@ -1,5 +1,12 @@
 import { stat, readFile } from 'node:fs/promises';
-import { CbirError, ConvAutoencoder, ConvAutoencoderV2, loadTorchWeights, type Autoencoder, type LoadTorchWeightsResult } from 'cbir-core';
+import {
+  CbirError,
+  ConvAutoencoder,
+  ConvAutoencoderV2,
+  loadTorchWeights,
+  type Autoencoder,
+  type LoadTorchWeightsResult,
+} from 'cbir-core';
 import { loadModel } from '../io/model-files.js';
 import { UsageError } from './usage.js';
 
@@ -14,7 +21,9 @@ export type ArchName = keyof typeof ARCHS;
 export function parseArch(value: string | undefined, fallback: ArchName = 'v2'): ArchName {
   const arch = value ?? fallback;
   if (arch !== 'v1' && arch !== 'v2') {
-    throw new UsageError(`--arch must be v1 (ConvAutoencoder) or v2 (ConvAutoencoderV2, the notebook's), got "${arch}".`);
+    throw new UsageError(
+      `--arch must be v1 (ConvAutoencoder) or v2 (ConvAutoencoderV2, the notebook's), got "${arch}".`,
+    );
   }
   return arch;
 }
@@ -42,13 +51,22 @@ export function reducerPathFor(modelPath: string, isDir: boolean): string {
  * PyTorch weight file (the notebook's `.pt` checkpoints, a bare state dict, safetensors) read into `--arch` at
  * `--size` (defaults: v2 at 512, the notebook's).
  */
-export async function loadModelArg(path: string, options: { arch?: string; size?: string }): Promise<{ model: Autoencoder; isDir: boolean; weights?: LoadTorchWeightsResult }> {
+export async function loadModelArg(
+  path: string,
+  options: { arch?: string; size?: string },
+): Promise<{ model: Autoencoder; isDir: boolean; weights?: LoadTorchWeightsResult }> {
   const info = await stat(path).catch((cause: Error) => {
-    throw new CbirError('INVALID_ARGUMENT', `--model ${path} cannot be read (${cause.message}): pass a folder from cbir train or a PyTorch .pt/.pth/.safetensors file.`, { cause });
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `--model ${path} cannot be read (${cause.message}): pass a folder from cbir train or a PyTorch .pt/.pth/.safetensors file.`,
+      { cause },
+    );
   });
   if (info.isDirectory()) {
     if (options.arch !== undefined || options.size !== undefined) {
-      throw new UsageError(`--arch and --size apply to a PyTorch weight file; ${path}/model.json already names the network and its size.`);
+      throw new UsageError(
+        `--arch and --size apply to a PyTorch weight file; ${path}/model.json already names the network and its size.`,
+      );
     }
     return { model: (await loadModel(path)).model, isDir: true };
   }

@@ -14,7 +14,11 @@ const REDRAWS_PER_SECOND = 10;
 function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.max(0, Math.round(seconds));
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 function bar(done: number, total: number): string {
@@ -28,7 +32,10 @@ function bar(done: number, total: number): string {
  * epoch, from the run's own pace, so a resumed run is timed from where it resumed); plain lines otherwise (epochs and
  * warnings only: nothing is redrawn into a log file).
  */
-export function progressPrinter(json: boolean, out: ProgressOutput = process.stderr): (e: ProgressEvent | Record<string, unknown>) => void {
+export function progressPrinter(
+  json: boolean,
+  out: ProgressOutput = process.stderr,
+): (e: ProgressEvent | Record<string, unknown>) => void {
   const tty = Boolean(out.isTTY) && !json;
   const now = out.now ?? Date.now;
   let run: { start: number; from: number } | undefined;
@@ -50,7 +57,10 @@ export function progressPrinter(json: boolean, out: ProgressOutput = process.std
     if (json) {
       // Epochs counted from 1 in JSON too, as the text output counts them (the library's events count from 0).
       const ev = e as { stage?: string; epoch?: number };
-      const out = (ev.stage === 'train' || ev.stage === 'epoch') && typeof ev.epoch === 'number' ? { ...e, epoch: ev.epoch + 1 } : e;
+      const out =
+        (ev.stage === 'train' || ev.stage === 'epoch') && typeof ev.epoch === 'number'
+          ? { ...e, epoch: ev.epoch + 1 }
+          : e;
       return void process.stdout.write(`${JSON.stringify(out)}\n`);
     }
     const ev = e as ProgressEvent;
@@ -62,11 +72,16 @@ export function progressPrinter(json: boolean, out: ProgressOutput = process.std
       const total = ev.epochs * ev.batches;
       const elapsed = (now() - run.start) / 1000;
       const eta = ((total - index) * elapsed) / Math.max(1, index - run.from);
-      draw(`epoch ${ev.epoch + 1}/${ev.epochs} ${bar(ev.batch + 1, ev.batches)} batch ${ev.batch + 1}/${ev.batches} ${ev.imagesPerSec.toFixed(1)} img/s ` +
-        `loss ${ev.loss.toFixed(5)} elapsed ${clock(elapsed)} ETA ${index - run.from > 0 ? clock(eta) : '?'}`, ev.batch + 1 === ev.batches);
+      draw(
+        `epoch ${ev.epoch + 1}/${ev.epochs} ${bar(ev.batch + 1, ev.batches)} batch ${ev.batch + 1}/${ev.batches} ${ev.imagesPerSec.toFixed(1)} img/s ` +
+          `loss ${ev.loss.toFixed(5)} elapsed ${clock(elapsed)} ETA ${index - run.from > 0 ? clock(eta) : '?'}`,
+        ev.batch + 1 === ev.batches,
+      );
     } else if (ev.stage === 'epoch') {
       endLine();
-      console.log(`epoch ${ev.epoch + 1}/${ev.epochs}: train loss ${ev.trainLoss.toFixed(6)}, val loss ${ev.valLoss.toFixed(6)}${ev.best ? ' (best)' : ''}, ${ev.seconds.toFixed(1)} s`);
+      console.log(
+        `epoch ${ev.epoch + 1}/${ev.epochs}: train loss ${ev.trainLoss.toFixed(6)}, val loss ${ev.valLoss.toFixed(6)}${ev.best ? ' (best)' : ''}, ${ev.seconds.toFixed(1)} s`,
+      );
     } else if (ev.stage === 'embed' || ev.stage === 'load' || ev.stage === 'index') {
       if (!tty) return;
       let s = stages.get(ev.stage);
@@ -76,8 +91,11 @@ export function progressPrinter(json: boolean, out: ProgressOutput = process.std
       const verb = ev.stage === 'embed' ? 'embedded' : ev.stage === 'load' ? 'loaded' : 'indexed';
       const total = ev.total;
       const finished = total !== undefined && ev.done >= total;
-      draw(`${verb} ${total === undefined ? ev.done : `${bar(ev.done, total)} ${ev.done}/${total}`} ${rate.toFixed(1)}/s elapsed ${clock(elapsed)}` +
-        `${total === undefined ? '' : ` ETA ${ev.done > s.from ? clock((total - ev.done) / rate) : '?'}`}`, finished);
+      draw(
+        `${verb} ${total === undefined ? ev.done : `${bar(ev.done, total)} ${ev.done}/${total}`} ${rate.toFixed(1)}/s elapsed ${clock(elapsed)}` +
+          `${total === undefined ? '' : ` ETA ${ev.done > s.from ? clock((total - ev.done) / rate) : '?'}`}`,
+        finished,
+      );
       if (finished) endLine();
     } else if (ev.stage === 'kmeans') {
       if (tty) draw(`k-means iteration ${ev.iteration}: inertia ${ev.inertia.toPrecision(6)}`, false);

@@ -12,7 +12,14 @@ export function rerankerFor(index: Index, choice: RerankChoice, source: string):
   const saved = index.rerank;
   if (choice === 'auto') return saved ? restoreReranker(index, saved, source) : undefined;
   if (saved?.kind === choice) return restoreReranker(index, saved, source);
-  if (index.size < 2) throw new CbirError('INVALID_ARGUMENT', `--rerank ${choice} needs an index of at least 2 items; ${source} holds ${index.size}.`);
-  if (choice === 'diffusion') process.stderr.write(`cbir: ${source} has no saved diffusion graph; building it now (cbir index --rerank diffusion saves it).\n`);
+  if (index.size < 2)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `--rerank ${choice} needs an index of at least 2 items; ${source} holds ${index.size}.`,
+    );
+  if (choice === 'diffusion')
+    process.stderr.write(
+      `cbir: ${source} has no saved diffusion graph; building it now (cbir index --rerank diffusion saves it).\n`,
+    );
   return buildReranker(index, choice);
 }

@@ -11,9 +11,19 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      ...INDEX_FLAGS, query: { type: 'string' }, id: { type: 'string' }, k: { type: 'string', short: 'k', default: '10' },
-      model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, montage: { type: 'string' }, layout: { type: 'string', default: 'captioned' }, rerank: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    } as const;
+  ...INDEX_FLAGS,
+  query: { type: 'string' },
+  id: { type: 'string' },
+  k: { type: 'string', short: 'k', default: '10' },
+  model: { type: 'string' },
+  arch: { type: 'string' },
+  size: { type: 'string' },
+  montage: { type: 'string' },
+  layout: { type: 'string', default: 'captioned' },
+  rerank: { type: 'string', default: 'auto' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   ...INDEX_MEANINGS,
@@ -23,8 +33,8 @@ const MEANINGS = {
   model: ['DIR|FILE.pt', 'the model that embedded the collection (for --query)'],
   ...WEIGHT_FILE_MEANINGS,
   montage: ['FILE.png', 'draw the query and its results'],
-  layout: ['captioned|notebook', 'the montage: a captioned grid, or the notebook\'s 5 x 2 build_montages'],
-  rerank: ['auto|diffusion|qe|none', 're-ranking: the index\'s saved re-ranker (auto), another, or none'],
+  layout: ['captioned|notebook', "the montage: a captioned grid, or the notebook's 5 x 2 build_montages"],
+  rerank: ['auto|diffusion|qe|none', "re-ranking: the index's saved re-ranker (auto), another, or none"],
   json: 'machine-readable output: one JSON object per line',
   help: 'print this help and exit',
 } as const;
@@ -53,13 +63,16 @@ export async function search(argv: string[]): Promise<void> {
   if (!values.query === !values.id) throw new UsageError(`one of --query or --id is required.\n\n${HELP}`);
   checkIndexArgs(values);
   const k = positiveInt('k', values.k!);
-  if (values.layout !== 'captioned' && values.layout !== 'notebook') throw new UsageError(`--layout must be captioned or notebook, got "${values.layout}".`);
-  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!)) throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
+  if (values.layout !== 'captioned' && values.layout !== 'notebook')
+    throw new UsageError(`--layout must be captioned or notebook, got "${values.layout}".`);
+  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!))
+    throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
   const opened = await openIndexArg(values);
   const { index } = opened;
   const source = opened.name;
   const memory = isInMemory(index);
-  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe')) throw new UsageError(`--rerank ${values.rerank} works on index files; ${source} is a LanceDB table.`);
+  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe'))
+    throw new UsageError(`--rerank ${values.rerank} works on index files; ${source} is a LanceDB table.`);
   const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, source) : undefined;
   let vector: Float32Array;
   let queryPath: string;
@@ -67,12 +80,18 @@ export async function search(argv: string[]): Promise<void> {
   if (values.id !== undefined) {
     exclude = Number(values.id);
     const v = await index.vector(exclude);
-    if (!v) throw new CbirError('INVALID_ARGUMENT', `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`);
+    if (!v)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`,
+      );
     vector = v;
     queryPath = (await index.metadata(exclude))?.path ?? String(exclude);
   } else {
     queryPath = resolve(values.query!);
-    const embedder = await openQueryEmbedder(index, values, source, (note) => process.stderr.write(`cbir search: ${note}\n`));
+    const embedder = await openQueryEmbedder(index, values, source, (note) =>
+      process.stderr.write(`cbir search: ${note}\n`),
+    );
     try {
       vector = await embedder.embed(queryPath);
     } finally {
@@ -81,7 +100,8 @@ export async function search(argv: string[]): Promise<void> {
   }
   const query = { data: vector, rows: 1, cols: vector.length };
   const depth = Math.min(index.size, exclude === undefined ? k : k + 1);
-  const res = reranker && memory ? searchReranked(index, reranker, query, depth, [exclude]) : await index.search(query, depth);
+  const res =
+    reranker && memory ? searchReranked(index, reranker, query, depth, [exclude]) : await index.search(query, depth);
   const hits: SearchHit[] = [];
   for (let j = 0; j < res.k && hits.length < k; j++) {
     const id = res.ids[j];
@@ -89,16 +109,25 @@ export async function search(argv: string[]): Promise<void> {
   }
   await opened.close();
   if (values.montage) {
-    const tiles = [{ path: queryPath, caption: 'query', highlight: true }, ...hits.map((h, j) => ({
-      path: h.path ?? '', caption: `#${j + 1} ${h.distance.toFixed(3)}${h.label ? ` ${h.label}` : ''}`,
-    }))];
-    const png = values.layout === 'notebook' ? await buildNotebookMontage(hits.map((h) => h.path ?? '')) : await buildMontage(tiles);
+    const tiles = [
+      { path: queryPath, caption: 'query', highlight: true },
+      ...hits.map((h, j) => ({
+        path: h.path ?? '',
+        caption: `#${j + 1} ${h.distance.toFixed(3)}${h.label ? ` ${h.label}` : ''}`,
+      })),
+    ];
+    const png =
+      values.layout === 'notebook'
+        ? await buildNotebookMontage(hits.map((h) => h.path ?? ''))
+        : await buildMontage(tiles);
     await writeFileAtomic(resolve(values.montage), png);
   }
   if (values.json) console.log(JSON.stringify({ query: queryPath, results: hits }));
   else {
     console.log(`query: ${queryPath}`);
-    hits.forEach((h, j) => console.log(`${String(j + 1).padStart(3)}  ${h.distance.toFixed(4)}  ${h.label ?? ''}  ${h.path ?? h.id}`));
+    hits.forEach((h, j) =>
+      console.log(`${String(j + 1).padStart(3)}  ${h.distance.toFixed(4)}  ${h.label ?? ''}  ${h.path ?? h.id}`),
+    );
     if (values.montage) console.log(`montage: ${values.montage}`);
   }
 }

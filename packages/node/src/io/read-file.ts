@@ -20,9 +20,10 @@ export async function readWholeFile(path: string): Promise<Uint8Array> {
     const { size } = await handle.stat();
     if (size > 2 ** 32) throw new RangeError(`${path} is ${size} bytes; cbir reads files of at most 4 GiB at once.`);
     const bytes = new Uint8Array(size);
-    for (let at = 0; at < size; ) {
+    for (let at = 0; at < size;) {
       const { bytesRead } = await handle.read(bytes, at, Math.min(CHUNK, size - at), at);
-      if (bytesRead === 0) throw new RangeError(`${path} ended after ${at} of ${size} bytes (it changed while being read).`);
+      if (bytesRead === 0)
+        throw new RangeError(`${path} ended after ${at} of ${size} bytes (it changed while being read).`);
       at += bytesRead;
     }
     return bytes;

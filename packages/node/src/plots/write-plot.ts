@@ -19,7 +19,9 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   try {
     compiled = vl.compile(spec as never).spec;
   } catch (e) {
-    throw new CbirError('INVALID_ARGUMENT', `renderSvg: the Vega-Lite spec does not compile: ${(e as Error).message}`, { cause: e });
+    throw new CbirError('INVALID_ARGUMENT', `renderSvg: the Vega-Lite spec does not compile: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
@@ -39,9 +41,15 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
  * await writePlot(silhouettePlotSpec(silhouetteSamples(x, labels), labels), 'report/silhouette-6');
  * ```
  */
-export async function writePlot(spec: VegaLiteSpec, base: string, options: { scale?: number } = {}): Promise<{ svg: string; png: string }> {
+export async function writePlot(
+  spec: VegaLiteSpec,
+  base: string,
+  options: { scale?: number } = {},
+): Promise<{ svg: string; png: string }> {
   const svg = await renderSvg(spec);
-  const png = await sharp(Buffer.from(svg), { density: 72 * (options.scale ?? 2) }).png().toBuffer();
+  const png = await sharp(Buffer.from(svg), { density: 72 * (options.scale ?? 2) })
+    .png()
+    .toBuffer();
   await writeFileAtomic(`${base}.svg`, Buffer.from(svg));
   await writeFileAtomic(`${base}.png`, png);
   return { svg: `${base}.svg`, png: `${base}.png` };

@@ -81,19 +81,38 @@ export function queryNeedsModel(index: Pick<Index | AsyncIndex, 'extractor'>): b
  * embedder.dispose();
  * ```
  */
-export async function openQueryEmbedder(index: Index | AsyncIndex, args: QueryModelArgs, source: string, warn: (message: string) => void = () => undefined): Promise<QueryEmbedder> {
+export async function openQueryEmbedder(
+  index: Index | AsyncIndex,
+  args: QueryModelArgs,
+  source: string,
+  warn: (message: string) => void = () => undefined,
+): Promise<QueryEmbedder> {
   if (index.extractor) {
     const needsModel = index.extractor.kind === 'tfjs-model';
-    if (args.model && !needsModel) throw new CbirError('INVALID_ARGUMENT', `${source} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`);
-    if (!args.model && needsModel) throw new CbirError('INVALID_ARGUMENT', `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`);
+    if (args.model && !needsModel)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${source} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`,
+      );
+    if (!args.model && needsModel)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`,
+      );
     if (needsModel) await initNodeBackend();
-    const model = needsModel ? await loadTfjsModel(/^https?:/.test(args.model!) ? args.model! : resolve(args.model!)) : undefined;
+    const model = needsModel
+      ? await loadTfjsModel(/^https?:/.test(args.model!) ? args.model! : resolve(args.model!))
+      : undefined;
     const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
     const fx = await createExtractor(index.extractor, { model, cv });
     const decoder = sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize });
     const embed = async (image: string | Uint8Array) => {
       const vector = await extractOne(fx, await decoder.decode(image));
-      if (vector.length !== index.dim) throw new CbirError('INVALID_ARGUMENT', `the query's features have ${vector.length} values; ${source} holds ${index.dim}-d vectors. Extract and index the collection again.`);
+      if (vector.length !== index.dim)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `the query's features have ${vector.length} values; ${source} holds ${index.dim}-d vectors. Extract and index the collection again.`,
+        );
       return vector;
     };
     return {
@@ -107,16 +126,27 @@ export async function openQueryEmbedder(index: Index | AsyncIndex, args: QueryMo
       },
     };
   }
-  if (!args.model) throw new CbirError('INVALID_ARGUMENT', `a query image needs --model DIR|FILE.pt: the model that embedded ${source}.`);
+  if (!args.model)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `a query image needs --model DIR|FILE.pt: the model that embedded ${source}.`,
+    );
   await initNodeBackend();
   const modelPath = resolve(args.model);
   const { model, isDir } = await loadModelArg(modelPath, { arch: args.arch, size: args.size });
   let reducer: ReducerState;
   if (index.pipeline) {
-    const why = pipelineMismatch(index.pipeline, { architecture: model.architecture.name, inputSize: model.inputSize, model: modelFingerprint(model) });
+    const why = pipelineMismatch(index.pipeline, {
+      architecture: model.architecture.name,
+      inputSize: model.inputSize,
+      model: modelFingerprint(model),
+    });
     if (why) {
       model.dispose();
-      throw new CbirError('INVALID_ARGUMENT', `--model ${modelPath} is not the model that embedded ${source}: ${why}. Pass that model, or embed and index the collection again with this one.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `--model ${modelPath} is not the model that embedded ${source}: ${why}. Pass that model, or embed and index the collection again with this one.`,
+      );
     }
     reducer = index.pipeline.reducer;
   } else {
@@ -126,19 +156,33 @@ export async function openQueryEmbedder(index: Index | AsyncIndex, args: QueryMo
     reducer = kept
       ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
       : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
-    warn(`${source} does not record the model and reducer that made it; using ${kept ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.`);
+    warn(
+      `${source} does not record the model and reducer that made it; using ${kept ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.`,
+    );
   }
   if (reducer.dim !== index.dim) {
     model.dispose();
-    throw new CbirError('INVALID_ARGUMENT', `the query would be a ${reducer.dim}-d vector; ${source} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`);
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `the query would be a ${reducer.dim}-d vector; ${source} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`,
+    );
   }
   const decoder = sharpDecoder({ size: model.inputSize });
   const embedMany = async (images: readonly (string | Uint8Array)[]): Promise<PromiseSettledResult<Float32Array>[]> => {
     const decoded = await settleLimited(images, DECODE_CONCURRENCY, (image) => decoder.decode(image));
     const ok = decoded.flatMap((d, i) => (d.status === 'fulfilled' ? [i] : []));
-    const out: PromiseSettledResult<Float32Array>[] = decoded.map((d) => (d.status === 'rejected' ? d : { status: 'rejected', reason: undefined }));
+    const out: PromiseSettledResult<Float32Array>[] = decoded.map((d) =>
+      d.status === 'rejected' ? d : { status: 'rejected', reason: undefined },
+    );
     if (ok.length === 0) return out;
-    const z = tf.tidy(() => model.encode(imagesToTensor(ok.map((i) => (decoded[i] as PromiseFulfilledResult<RawImage>).value), model.inputSize)));
+    const z = tf.tidy(() =>
+      model.encode(
+        imagesToTensor(
+          ok.map((i) => (decoded[i] as PromiseFulfilledResult<RawImage>).value),
+          model.inputSize,
+        ),
+      ),
+    );
     try {
       const latent = (await z.data()) as Float32Array;
       const per = latent.length / ok.length;
@@ -169,7 +213,11 @@ export async function openQueryEmbedder(index: Index | AsyncIndex, args: QueryMo
 const DECODE_CONCURRENCY = 4;
 
 /** `fn` over `items`, at most `limit` at a time, each result settled (one failure does not stop the others). */
-async function settleLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+async function settleLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const out: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

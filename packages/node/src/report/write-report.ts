@@ -59,7 +59,9 @@ export async function writeReport(r: ReportData, dir: string): Promise<string> {
   <div><b>${f3(r.metrics[0].map)}</b>mAP (exact)</div>
   <div><b>${r.bestValLoss.toFixed(4)}</b>best validation loss</div>
   <div><b>${f3(r.silhouette)}</b>silhouette at k = ${r.silhouetteK}</div>
-  <div><b>${Object.values(r.timings).reduce((a, b) => a + b, 0).toFixed(1)} s</b>total time</div>
+  <div><b>${Object.values(r.timings)
+    .reduce((a, b) => a + b, 0)
+    .toFixed(1)} s</b>total time</div>
 </div></section>
 
 <section><h2>Query results</h2>
@@ -89,7 +91,9 @@ ${r.elbow.map((e) => `<tr><td>${e.k}</td><td>${e.distortion.toFixed(4)}</td><td>
 
 <section><h2>Run</h2>
 <table><tr><th>stage</th><th>seconds</th></tr>
-${Object.entries(r.timings).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v.toFixed(2)}</td></tr>`).join('\n')}
+${Object.entries(r.timings)
+  .map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v.toFixed(2)}</td></tr>`)
+  .join('\n')}
 </table>
 <p>Backend: ${esc(r.backend)}. ${r.skipped.length ? `Skipped (unreadable): ${r.skipped.map(esc).join(', ')}.` : 'Every image decoded.'} Files beside this page: the model (model/), the features (features.cbirfeat), both indexes (*.cbirindex), and the fused hand-crafted features and index (fused.cbirfeat, fused.cbirindex, with its diffusion graph), for <code>cbir search</code> and <code>cbir eval</code>.</p>
 </section>

@@ -31,7 +31,11 @@ export class BatchQueue<I, O> {
   /**
    * @param run Runs a batch; its i-th result settles the i-th item (one failure does not fail the others).
    */
-  constructor(private readonly run: (items: I[]) => Promise<PromiseSettledResult<O>[]>, readonly maxBatch: number, readonly maxQueue: number) {}
+  constructor(
+    private readonly run: (items: I[]) => Promise<PromiseSettledResult<O>[]>,
+    readonly maxBatch: number,
+    readonly maxQueue: number,
+  ) {}
 
   /** Whether the worker is busy, and how many items wait. */
   get load(): { running: boolean; waiting: number } {
@@ -41,7 +45,9 @@ export class BatchQueue<I, O> {
   /** Queues `item`; `undefined` (nothing queued) when `maxQueue` items already wait. */
   submit(item: I): Promise<Batched<O>> | undefined {
     if (this.waiting.length >= this.maxQueue) return undefined;
-    const done = new Promise<Batched<O>>((resolve, reject) => this.waiting.push({ item, since: performance.now(), resolve, reject }));
+    const done = new Promise<Batched<O>>((resolve, reject) =>
+      this.waiting.push({ item, since: performance.now(), resolve, reject }),
+    );
     if (!this.running) void this.drain();
     return done;
   }
@@ -62,8 +68,16 @@ export class BatchQueue<I, O> {
         const ranMs = performance.now() - start;
         batch.forEach((w, i) => {
           const r = results[i];
-          if (r?.status === 'fulfilled') w.resolve({ value: r.value, waitedMs: start - w.since, ranMs, batch: batch.length });
-          else w.reject(r ? r.reason : new Error(`BatchQueue: the batch function returned ${results.length} results for ${batch.length} items`));
+          if (r?.status === 'fulfilled')
+            w.resolve({ value: r.value, waitedMs: start - w.since, ranMs, batch: batch.length });
+          else
+            w.reject(
+              r
+                ? r.reason
+                : new Error(
+                    `BatchQueue: the batch function returned ${results.length} results for ${batch.length} items`,
+                  ),
+            );
         });
       }
     } finally {

@@ -24,25 +24,56 @@ export interface ClusterAssignments {
  * const app = await createSearchServer({ index, clusters });
  * ```
  */
-export function readClusterAssignments(csv: string, items: ReadonlyMap<number, ItemMetadata>, source: string, k?: number): ClusterAssignments {
+export function readClusterAssignments(
+  csv: string,
+  items: ReadonlyMap<number, ItemMetadata>,
+  source: string,
+  k?: number,
+): ClusterAssignments {
   const rows = parseCsv(csv);
   const header = rows.shift();
-  if (!header || header[0] !== 'id' || header[1] !== 'label') throw new CbirError('INVALID_ARGUMENT', `${source} is not cbir cluster's assignments.csv: its first line should be "id,label,k2,...".`);
+  if (!header || header[0] !== 'id' || header[1] !== 'label')
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${source} is not cbir cluster's assignments.csv: its first line should be "id,label,k2,...".`,
+    );
   const ks = header.slice(2).map((h) => Number(h.replace(/^k/, '')));
   const column = k === undefined ? ks.indexOf(Math.max(...ks)) : ks.indexOf(k);
-  if (column < 0 || !Number.isInteger(ks[column])) throw new CbirError('INVALID_ARGUMENT', `${source} has no column for k = ${k ?? '?'}; it has ${header.slice(2).join(', ') || 'none'}.`);
+  if (column < 0 || !Number.isInteger(ks[column]))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${source} has no column for k = ${k ?? '?'}; it has ${header.slice(2).join(', ') || 'none'}.`,
+    );
   const chosen = ks[column];
-  if (rows.length !== items.size) throw new CbirError('INVALID_ARGUMENT', `${source} assigns ${rows.length} items; the index holds ${items.size}. Cluster the feature file the index was built from.`);
+  if (rows.length !== items.size)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${source} assigns ${rows.length} items; the index holds ${items.size}. Cluster the feature file the index was built from.`,
+    );
   const clusterOf = new Map<number, number>();
   rows.forEach((row, i) => {
     const item = items.get(i);
-    if (!item) throw new CbirError('INVALID_ARGUMENT', `${source} row ${i + 2}: the index has no item ${i}; its ids are not the feature file's rows.`);
+    if (!item)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${source} row ${i + 2}: the index has no item ${i}; its ids are not the feature file's rows.`,
+      );
     const [id, label] = row;
-    if ((item.label !== undefined && label !== '' && item.label !== label) || (item.path !== undefined && !item.path.endsWith(id))) {
-      throw new CbirError('INVALID_ARGUMENT', `${source} row ${i + 2} is "${id}" (${label}); the index's item ${i} is ${item.path ?? '?'} (${item.label ?? '?'}). Cluster the feature file the index was built from.`);
+    if (
+      (item.label !== undefined && label !== '' && item.label !== label) ||
+      (item.path !== undefined && !item.path.endsWith(id))
+    ) {
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${source} row ${i + 2} is "${id}" (${label}); the index's item ${i} is ${item.path ?? '?'} (${item.label ?? '?'}). Cluster the feature file the index was built from.`,
+      );
     }
     const c = Number(row[2 + column]);
-    if (!Number.isInteger(c) || c < 0 || c >= chosen) throw new CbirError('INVALID_ARGUMENT', `${source} row ${i + 2}: cluster "${row[2 + column]}" is not in 0..${chosen - 1}.`);
+    if (!Number.isInteger(c) || c < 0 || c >= chosen)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${source} row ${i + 2}: cluster "${row[2 + column]}" is not in 0..${chosen - 1}.`,
+      );
     clusterOf.set(i, c);
   });
   return { k: chosen, clusterOf };
@@ -57,17 +88,17 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      if (ch === '"' && text[i + 1] === '"') ((field += '"'), i++);
       else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
+    else if (ch === ',') (row.push(field), (field = ''));
     else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field), (field = '');
-      rows.push(row), (row = []);
+      (row.push(field), (field = ''));
+      (rows.push(row), (row = []));
     } else field += ch;
   }
-  if (field !== '' || row.length) row.push(field), rows.push(row);
+  if (field !== '' || row.length) (row.push(field), rows.push(row));
   return rows.filter((r) => r.length > 1 || r[0] !== '');
 }

@@ -28,7 +28,11 @@ export class SearchBatcher {
   private pending: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly index: Index | AsyncIndex, private readonly reranker?: Reranker, readonly maxBatch = 64) {}
+  constructor(
+    private readonly index: Index | AsyncIndex,
+    private readonly reranker?: Reranker,
+    readonly maxBatch = 64,
+  ) {}
 
   /** The `depth` nearest items to `vector`; `self` is its id when it is an indexed item (for the re-ranker). */
   search(vector: Float32Array, depth: number, self?: number): Promise<SearchRow> {
@@ -59,8 +63,22 @@ export class SearchBatcher {
         chunk.forEach((p, i) => data.set(p.vector, i * dim));
         try {
           const queries = { data, rows: chunk.length, cols: dim };
-          const res = this.reranker ? searchReranked(this.index as Index, this.reranker, queries, depth, chunk.map((p) => p.self)) : await this.index.search(queries, depth);
-          chunk.forEach((p, i) => p.resolve({ k: res.k, ids: res.ids.subarray(i * res.k, (i + 1) * res.k), distances: res.distances.subarray(i * res.k, (i + 1) * res.k) }));
+          const res = this.reranker
+            ? searchReranked(
+                this.index as Index,
+                this.reranker,
+                queries,
+                depth,
+                chunk.map((p) => p.self),
+              )
+            : await this.index.search(queries, depth);
+          chunk.forEach((p, i) =>
+            p.resolve({
+              k: res.k,
+              ids: res.ids.subarray(i * res.k, (i + 1) * res.k),
+              distances: res.distances.subarray(i * res.k, (i + 1) * res.k),
+            }),
+          );
         } catch (e) {
           for (const p of chunk) p.reject(e);
         }

@@ -78,7 +78,11 @@ const FORMAT_NAMES = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
 
 /** An error the API reports as `{ error: { code, message } }` with an HTTP status. */
 class ApiError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -112,25 +116,47 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   const thumbs = new ThumbnailCache(options.thumbnailCacheBytes ?? 64 * 1024 * 1024);
   const batcher = new SearchBatcher(index, options.reranker);
   const maxQueue = options.maxQueue ?? 32;
-  const encoder = embedder ? new BatchQueue((images: Uint8Array[]) => embedder.embedMany(images), options.maxBatch ?? 16, maxQueue) : undefined;
+  const encoder = embedder
+    ? new BatchQueue((images: Uint8Array[]) => embedder.embedMany(images), options.maxBatch ?? 16, maxQueue)
+    : undefined;
   const items = await snapshotItems(index);
-  const labels = [...new Set([...items.values()].map((m) => m.label).filter((l): l is string => l !== undefined))].sort();
+  const labels = [
+    ...new Set([...items.values()].map((m) => m.label).filter((l): l is string => l !== undefined)),
+  ].sort();
   const name = options.name === undefined ? index.kind : basename(options.name);
 
   // Loaded here, not at import: `import 'cbir-node'` stays free of the HTTP stack.
-  const [{ default: Fastify }, { default: multipart }] = await Promise.all([import('fastify'), import('@fastify/multipart')]);
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxUploadBytes, forceCloseConnections: 'idle', return503OnClosing: true,
+  const [{ default: Fastify }, { default: multipart }] = await Promise.all([
+    import('fastify'),
+    import('@fastify/multipart'),
+  ]);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: maxUploadBytes,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
     // Unknown query parameters are errors, not silently dropped (ajv's default in Fastify removes them).
-    ajv: { customOptions: { removeAdditional: false } } });
-  await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 } });
-  app.addContentTypeParser(/^image\/|^application\/octet-stream$/, { parseAs: 'buffer', bodyLimit: maxUploadBytes }, (_req, body, done) => done(null, body));
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  await app.register(multipart, {
+    limits: { fileSize: maxUploadBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 },
+  });
+  app.addContentTypeParser(
+    /^image\/|^application\/octet-stream$/,
+    { parseAs: 'buffer', bodyLimit: maxUploadBytes },
+    (_req, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
     const [status, code, message] = describeError(err, maxUploadBytes);
     if (status >= 500) req.log.error(err);
     return reply.code(status).send({ error: { code, message } });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no such route: ${req.method} ${req.url.split('?')[0]}` } }));
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no such route: ${req.method} ${req.url.split('?')[0]}` } }),
+  );
 
   // Draining: close() stops accepting and closes idle keep-alive sockets; a response finished while closing asks its
   // client to close too, or its socket would hold close() open for Fastify's 72-second keep-alive.
@@ -139,7 +165,10 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     closing = true;
   });
   app.addHook('onSend', async (_req, reply) => {
-    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
+    reply
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-frame-options', 'DENY');
     if (closing) reply.header('connection', 'close');
   });
   if (token !== undefined) {
@@ -147,14 +176,24 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/api/')) return;
       const header = req.headers.authorization;
-      const given = header?.startsWith('Bearer ') ? header.slice(7) : (req.query as Record<string, string | undefined>)?.token;
+      const given = header?.startsWith('Bearer ')
+        ? header.slice(7)
+        : (req.query as Record<string, string | undefined>)?.token;
       if (given === undefined || !timingSafeEqual(createHash('sha256').update(given).digest(), want)) {
-        throw new ApiError(401, 'UNAUTHORIZED', 'this server needs its token: send Authorization: Bearer TOKEN, or open the page as /?token=TOKEN.');
+        throw new ApiError(
+          401,
+          'UNAUTHORIZED',
+          'this server needs its token: send Authorization: Bearer TOKEN, or open the page as /?token=TOKEN.',
+        );
       }
     });
   }
 
-  const item = (id: number): Omit<ApiHit, 'distance'> => ({ id, ...items.get(id), ...(clusters?.clusterOf.has(id) ? { cluster: clusters.clusterOf.get(id) } : {}) });
+  const item = (id: number): Omit<ApiHit, 'distance'> => ({
+    id,
+    ...items.get(id),
+    ...(clusters?.clusterOf.has(id) ? { cluster: clusters.clusterOf.get(id) } : {}),
+  });
   const hit = (id: number, distance: number): ApiHit => ({ ...item(id), distance });
 
   /** The k nearest items to `vector` (with `label` only, and without `exclude`), searching deeper until k are found. */
@@ -178,7 +217,11 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   const searchQuery = {
     type: 'object',
     additionalProperties: false,
-    properties: { k: { type: 'integer', minimum: 1, maximum: maxK, default: 10 }, label: { type: 'string', maxLength: 256 }, token: { type: 'string' } },
+    properties: {
+      k: { type: 'integer', minimum: 1, maximum: maxK, default: 10 },
+      label: { type: 'string', maxLength: 256 },
+      token: { type: 'string' },
+    },
   } as const;
   const itemOf = (id: number): ItemMetadata => {
     const item = items.get(id);
@@ -191,7 +234,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   app.get('/api/info', async () => ({
     name,
     index: { kind: index.kind, metric: index.metric, size: index.size, dim: index.dim },
-    backend: embedder && queryNeedsModel(index) ? tf.getBackend() ?? null : null,
+    backend: embedder && queryNeedsModel(index) ? (tf.getBackend() ?? null) : null,
     query: embedder?.description ?? null,
     rerank: options.reranker?.spec().kind ?? null,
     labels,
@@ -201,15 +244,33 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
 
   app.post('/api/search', { schema: { querystring: searchQuery } }, async (req) => {
     const { k, label } = req.query as { k: number; label?: string };
-    if (!embedder || !encoder) throw new ApiError(400, 'NO_QUERY_MODEL', 'this server cannot embed new images: start cbir serve with --model, the model that embedded the collection.');
+    if (!embedder || !encoder)
+      throw new ApiError(
+        400,
+        'NO_QUERY_MODEL',
+        'this server cannot embed new images: start cbir serve with --model, the model that embedded the collection.',
+      );
     const bytes = await uploadOf(req);
     await checkImage(bytes, maxPixels);
     const queued = encoder!.submit(bytes);
-    if (!queued) throw new ApiError(503, 'BUSY', `${maxQueue} uploads are already waiting for the encoder; try again in a moment.`);
+    if (!queued)
+      throw new ApiError(
+        503,
+        'BUSY',
+        `${maxQueue} uploads are already waiting for the encoder; try again in a moment.`,
+      );
     const embedded = await queued;
     const t0 = performance.now();
     const results = await nearest(checkVector(embedded.value), k, undefined, label);
-    return { results, took: { queuedMs: round(embedded.waitedMs), embedMs: round(embedded.ranMs), batch: embedded.batch, searchMs: round(performance.now() - t0) } };
+    return {
+      results,
+      took: {
+        queuedMs: round(embedded.waitedMs),
+        embedMs: round(embedded.ranMs),
+        batch: embedded.batch,
+        searchMs: round(performance.now() - t0),
+      },
+    };
   });
 
   app.get('/api/similar/:id', { schema: { params: idParams, querystring: searchQuery } }, async (req) => {
@@ -224,12 +285,26 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   });
 
   const ordered = [...items.keys()].sort((a, b) => a - b);
-  app.get('/api/items', {
-    schema: { querystring: { type: 'object', additionalProperties: false, properties: { offset: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, token: { type: 'string' } } } },
-  }, async (req) => {
-    const { offset, limit } = req.query as { offset: number; limit: number };
-    return { size: ordered.length, offset, items: ordered.slice(offset, offset + limit).map(item) };
-  });
+  app.get(
+    '/api/items',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            offset: { type: 'integer', minimum: 0, default: 0 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            token: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { offset, limit } = req.query as { offset: number; limit: number };
+      return { size: ordered.length, offset, items: ordered.slice(offset, offset + limit).map(item) };
+    },
+  );
 
   app.get('/api/items/:id', { schema: { params: idParams } }, async (req) => {
     const { id } = req.params as { id: number };
@@ -237,50 +312,99 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     return item(id);
   });
 
-  app.get('/api/thumb/:id', {
-    schema: { params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { size: { type: 'integer', minimum: 16, maximum: 512, default: 192 }, token: { type: 'string' } } } },
-  }, async (req, reply) => {
-    const { id } = req.params as { id: number };
-    const { size } = req.query as { size: number };
-    // The path comes from the index, never from the request.
-    const path = itemOf(id).path;
-    if (!path) throw new ApiError(404, 'NO_IMAGE', `item ${id} has no image file recorded in the index.`);
-    let bytes: Uint8Array;
-    try {
-      bytes = await thumbs.get(path, size);
-    } catch {
-      throw new ApiError(404, 'NO_IMAGE', `the image of item ${id} (${basename(path)}) cannot be read any more.`);
-    }
-    return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  });
+  app.get(
+    '/api/thumb/:id',
+    {
+      schema: {
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { size: { type: 'integer', minimum: 16, maximum: 512, default: 192 }, token: { type: 'string' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: number };
+      const { size } = req.query as { size: number };
+      // The path comes from the index, never from the request.
+      const path = itemOf(id).path;
+      if (!path) throw new ApiError(404, 'NO_IMAGE', `item ${id} has no image file recorded in the index.`);
+      let bytes: Uint8Array;
+      try {
+        bytes = await thumbs.get(path, size);
+      } catch {
+        throw new ApiError(404, 'NO_IMAGE', `the image of item ${id} (${basename(path)}) cannot be read any more.`);
+      }
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'private, max-age=3600')
+        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    },
+  );
 
   app.get('/api/clusters', async () => {
-    if (!clusters) throw new ApiError(404, 'NO_CLUSTERS', 'this index was served without clusters: start cbir serve with --clusters assignments.csv (from cbir cluster).');
+    if (!clusters)
+      throw new ApiError(
+        404,
+        'NO_CLUSTERS',
+        'this index was served without clusters: start cbir serve with --clusters assignments.csv (from cbir cluster).',
+      );
     const members = clusterMembers(clusters);
-    return { k: clusters.k, clusters: members.map((ids, cluster) => ({ cluster, size: ids.length, sample: ids.slice(0, 8) })) };
+    return {
+      k: clusters.k,
+      clusters: members.map((ids, cluster) => ({ cluster, size: ids.length, sample: ids.slice(0, 8) })),
+    };
   });
 
-  app.get('/api/clusters/:cluster', {
-    schema: {
-      params: { type: 'object', required: ['cluster'], properties: { cluster: { type: 'integer', minimum: 0 } } },
-      querystring: { type: 'object', additionalProperties: false, properties: { offset: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 }, token: { type: 'string' } } },
+  app.get(
+    '/api/clusters/:cluster',
+    {
+      schema: {
+        params: { type: 'object', required: ['cluster'], properties: { cluster: { type: 'integer', minimum: 0 } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            offset: { type: 'integer', minimum: 0, default: 0 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+            token: { type: 'string' },
+          },
+        },
+      },
     },
-  }, async (req) => {
-    if (!clusters) throw new ApiError(404, 'NO_CLUSTERS', 'this index was served without clusters: start cbir serve with --clusters assignments.csv (from cbir cluster).');
-    const { cluster } = req.params as { cluster: number };
-    const { offset, limit } = req.query as { offset: number; limit: number };
-    if (cluster >= clusters.k) throw new ApiError(404, 'NOT_FOUND', `cluster ${cluster} does not exist: there are ${clusters.k} (0..${clusters.k - 1}).`);
-    const ids = clusterMembers(clusters)[cluster];
-    return { cluster, size: ids.length, offset, items: ids.slice(offset, offset + limit).map(item) };
-  });
+    async (req) => {
+      if (!clusters)
+        throw new ApiError(
+          404,
+          'NO_CLUSTERS',
+          'this index was served without clusters: start cbir serve with --clusters assignments.csv (from cbir cluster).',
+        );
+      const { cluster } = req.params as { cluster: number };
+      const { offset, limit } = req.query as { offset: number; limit: number };
+      if (cluster >= clusters.k)
+        throw new ApiError(
+          404,
+          'NOT_FOUND',
+          `cluster ${cluster} does not exist: there are ${clusters.k} (0..${clusters.k - 1}).`,
+        );
+      const ids = clusterMembers(clusters)[cluster];
+      return { cluster, size: ids.length, offset, items: ids.slice(offset, offset + limit).map(item) };
+    },
+  );
 
   const pageHeaders = {
     'cache-control': 'no-cache',
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   };
   app.get('/', async (_req, reply) => reply.headers(pageHeaders).type('text/html; charset=utf-8').send(pageHtml));
-  app.get('/app.js', async (_req, reply) => reply.headers(pageHeaders).type('text/javascript; charset=utf-8').send(pageJs));
-  app.get('/style.css', async (_req, reply) => reply.headers(pageHeaders).type('text/css; charset=utf-8').send(pageCss));
+  app.get('/app.js', async (_req, reply) =>
+    reply.headers(pageHeaders).type('text/javascript; charset=utf-8').send(pageJs),
+  );
+  app.get('/style.css', async (_req, reply) =>
+    reply.headers(pageHeaders).type('text/css; charset=utf-8').send(pageCss),
+  );
   return app;
 }
 
@@ -309,49 +433,86 @@ async function uploadOf(req: FastifyRequest): Promise<Uint8Array> {
   if (req.isMultipart()) {
     const part = await req.file();
     if (!part) throw new ApiError(400, 'NO_IMAGE', 'the form has no file: send the image in a field named "image".');
-    if (part.fieldname !== 'image') throw new ApiError(400, 'NO_IMAGE', `the form's file is in field "${part.fieldname}"; send it in a field named "image".`);
+    if (part.fieldname !== 'image')
+      throw new ApiError(
+        400,
+        'NO_IMAGE',
+        `the form's file is in field "${part.fieldname}"; send it in a field named "image".`,
+      );
     return part.toBuffer();
   }
-  if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `send the image as multipart/form-data (field "image") or as the raw body with an image/* content type.`);
+  if (!Buffer.isBuffer(req.body))
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send the image as multipart/form-data (field "image") or as the raw body with an image/* content type.`,
+    );
   return req.body;
 }
 
 /** Refuses what is not an image sharp decodes, or has more pixels than allowed, from its header alone. */
 async function checkImage(bytes: Uint8Array, maxPixels: number): Promise<void> {
-  if (bytes.length === 0) throw new ApiError(400, 'EMPTY_UPLOAD', `the upload is empty (0 bytes): send a ${FORMAT_NAMES} image.`);
-  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+  if (bytes.length === 0)
+    throw new ApiError(400, 'EMPTY_UPLOAD', `the upload is empty (0 bytes): send a ${FORMAT_NAMES} image.`);
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(bytes).metadata();
   } catch {
-    throw new ApiError(415, 'UNSUPPORTED_IMAGE', `the upload (${bytes.length} bytes) is not an image cbir can read: send a ${FORMAT_NAMES} file.`);
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_IMAGE',
+      `the upload (${bytes.length} bytes) is not an image cbir can read: send a ${FORMAT_NAMES} file.`,
+    );
   }
-  if (!meta.format || !IMAGE_FORMATS.has(meta.format)) throw new ApiError(415, 'UNSUPPORTED_IMAGE', `the upload is ${meta.format ?? 'of an unknown type'}; send a ${FORMAT_NAMES} file.`);
+  if (!meta.format || !IMAGE_FORMATS.has(meta.format))
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_IMAGE',
+      `the upload is ${meta.format ?? 'of an unknown type'}; send a ${FORMAT_NAMES} file.`,
+    );
   const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
   if (pixels > maxPixels) {
-    throw new ApiError(413, 'IMAGE_TOO_LARGE', `the image is ${meta.width} x ${meta.pageHeight ?? meta.height} (${(pixels / 1e6).toFixed(1)} megapixels); this server takes at most ${(maxPixels / 1e6).toFixed(1)}. Send a smaller image.`);
+    throw new ApiError(
+      413,
+      'IMAGE_TOO_LARGE',
+      `the image is ${meta.width} x ${meta.pageHeight ?? meta.height} (${(pixels / 1e6).toFixed(1)} megapixels); this server takes at most ${(maxPixels / 1e6).toFixed(1)}. Send a smaller image.`,
+    );
   }
 }
 
 function checkVector(v: Float32Array): Float32Array {
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new ApiError(500, 'BAD_VECTOR', `the query's vector has a non-finite value at ${i}; the model or its reducer is broken.`);
+    if (!Number.isFinite(v[i]))
+      throw new ApiError(
+        500,
+        'BAD_VECTOR',
+        `the query's vector has a non-finite value at ${i}; the model or its reducer is broken.`,
+      );
   }
   return v;
 }
 
 function describeError(err: FastifyError | ApiError | Error, maxUploadBytes: number): [number, string, string] {
   if (err instanceof ApiError) return [err.statusCode, err.code, err.message];
-  if (err instanceof ImageDecodeError) return [415, 'UNSUPPORTED_IMAGE', `the upload cannot be decoded as an image: send a ${FORMAT_NAMES} file.`];
+  if (err instanceof ImageDecodeError)
+    return [415, 'UNSUPPORTED_IMAGE', `the upload cannot be decoded as an image: send a ${FORMAT_NAMES} file.`];
   if (err instanceof CbirError) return [400, err.code, err.message];
   const e = err as FastifyError;
   if (e.validation) return [400, 'INVALID_REQUEST', e.message];
   const mb = (maxUploadBytes / 1024 / 1024).toFixed(maxUploadBytes < 1024 * 1024 ? 2 : 0);
-  if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return [413, 'UPLOAD_TOO_LARGE', `the upload is larger than this server takes (${mb} MB); send a smaller image.`];
+  if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return [413, 'UPLOAD_TOO_LARGE', `the upload is larger than this server takes (${mb} MB); send a smaller image.`];
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
-    return [415, 'UNSUPPORTED_MEDIA_TYPE', 'send the image as multipart/form-data (field "image") or as the raw body with an image/* content type.'];
+    return [
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'send the image as multipart/form-data (field "image") or as the raw body with an image/* content type.',
+    ];
   }
-  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return [400, 'INVALID_REQUEST', e.message];
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return [e.statusCode, e.code ?? 'INVALID_REQUEST', e.message];
+  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
+    return [400, 'INVALID_REQUEST', e.message];
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+    return [e.statusCode, e.code ?? 'INVALID_REQUEST', e.message];
   return [500, 'INTERNAL', 'the server failed on this request; its log says why.'];
 }
 

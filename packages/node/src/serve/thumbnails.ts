@@ -29,7 +29,10 @@ export class ThumbnailCache {
     if (!job) {
       job = make(path, size).finally(() => this.pending.delete(key));
       this.pending.set(key, job);
-      void job.then((bytes) => this.put(key, bytes), () => undefined);
+      void job.then(
+        (bytes) => this.put(key, bytes),
+        () => undefined,
+      );
     }
     return job;
   }
@@ -47,6 +50,11 @@ export class ThumbnailCache {
 }
 
 async function make(path: string, size: number): Promise<Uint8Array> {
-  const buf = await sharp(path, { failOn: 'error' }).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).jpeg({ quality: 82, mozjpeg: true }).toBuffer();
+  const buf = await sharp(path, { failOn: 'error' })
+    .rotate()
+    .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: 82, mozjpeg: true })
+    .toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

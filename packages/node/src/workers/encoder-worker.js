@@ -23,7 +23,9 @@ function serve(model, cbirKernels, chunk) {
       const step = Math.ceil(n / Math.ceil(n / chunk)); // equal chunks
       for (let i = 0; i < n; i += step) {
         const m = Math.min(step, n - i);
-        const y = tf.tidy(() => model.apply(tf.tensor4d(data.subarray(i * per, (i + m) * per), [m, size, size, 3]), { training: false }));
+        const y = tf.tidy(() =>
+          model.apply(tf.tensor4d(data.subarray(i * per, (i + m) * per), [m, size, size, 3]), { training: false }),
+        );
         result.set(y.dataSync(), i * h * w * c);
         y.dispose();
       }
@@ -52,7 +54,8 @@ async function registerCbirKernels() {
 
 async function main() {
   const cbirKernels = workerData.backend === 'wasm' && (await registerCbirKernels());
-  if (!(await tf.setBackend(workerData.backend))) throw new Error(`worker: backend ${workerData.backend} did not initialise`);
+  if (!(await tf.setBackend(workerData.backend)))
+    throw new Error(`worker: backend ${workerData.backend} did not initialise`);
   serve(await tfl.loadLayersModel(tf.io.fromMemory(workerData.artifacts)), cbirKernels, workerData.chunk ?? Infinity);
 }
 

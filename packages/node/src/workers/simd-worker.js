@@ -25,7 +25,12 @@ for (;;) {
       let m;
       while (!(m = receiveMessageOnPort(port))) Atomics.wait(ctl, base + WORD.cmd, cmd, 1); // the message is on its way
       const { handle, module, memory } = m.message;
-      instances.set(handle, /** @type {Record<string, (...args: number[]) => number>} */ (new WebAssembly.Instance(module, { env: { memory } }).exports));
+      instances.set(
+        handle,
+        /** @type {Record<string, (...args: number[]) => number>} */ (
+          new WebAssembly.Instance(module, { env: { memory } }).exports
+        ),
+      );
     } else if (cmd === CMD.detach) {
       instances.delete(ctl[base + WORD.handle]);
     } else if (cmd === CMD.run) {

@@ -12,8 +12,18 @@ import { makeImageFolder } from '../helpers.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cbir = (...a: string[]) =>
-  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a], { cwd: root, maxBuffer: 1 << 26 });
-const json = async (...a: string[]) => JSON.parse((await cbir(...a, '--json')).stdout.split('\n').filter((l) => l.startsWith('{')).pop()!);
+  run(
+    join(root, 'node_modules/.bin/vite-node'),
+    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a],
+    { cwd: root, maxBuffer: 1 << 26 },
+  );
+const json = async (...a: string[]) =>
+  JSON.parse(
+    (await cbir(...a, '--json')).stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop()!,
+  );
 
 /**
  * Every item's full ranking as paths and distances, read in this process from the index that `where` names (the CLI
@@ -21,15 +31,19 @@ const json = async (...a: string[]) => JSON.parse((await cbir(...a, '--json')).s
  * have many) are compared as sets.
  */
 async function neighbourhoods(where: string[]): Promise<Record<string, { path: string; distance: number }[]>> {
-  const index: Index | AsyncIndex = where[0] === '--index' ? await loadIndex(where[1]) : await LanceIndex.open(where[3]);
+  const index: Index | AsyncIndex =
+    where[0] === '--index' ? await loadIndex(where[1]) : await LanceIndex.open(where[3]);
   const out: Record<string, { path: string; distance: number }[]> = {};
   for (const id of await index.idList()) {
     const res = await index.search({ data: (await index.vector(id))!, rows: 1, cols: index.dim }, index.size);
     const list: { path: string; distance: number }[] = [];
     for (let j = 0; j < res.k; j++) {
-      if (res.ids[j] !== id) list.push({ path: (await index.metadata(res.ids[j]))!.path!, distance: Number(res.distances[j].toFixed(6)) });
+      if (res.ids[j] !== id)
+        list.push({ path: (await index.metadata(res.ids[j]))!.path!, distance: Number(res.distances[j].toFixed(6)) });
     }
-    out[(await index.metadata(id))!.path!] = list.sort((x, y) => x.distance - y.distance || x.path.localeCompare(y.path));
+    out[(await index.metadata(id))!.path!] = list.sort(
+      (x, y) => x.distance - y.distance || x.path.localeCompare(y.path),
+    );
   }
   await (index as AsyncIndex).close?.();
   return out;
@@ -70,7 +84,17 @@ describe('cbir add, remove and migrate', () => {
     expect(await json('remove', ...lance, '--missing')).toMatchObject({ removed: 1, size: 10 });
 
     // The same folder indexed from scratch.
-    await cbir('features', '--data', first, '--kind', 'colorhist', '--norm', 'hellinger', '--out', join(out, 'g.cbirfeat'));
+    await cbir(
+      'features',
+      '--data',
+      first,
+      '--kind',
+      'colorhist',
+      '--norm',
+      'hellinger',
+      '--out',
+      join(out, 'g.cbirfeat'),
+    );
     await cbir('index', '--features', join(out, 'g.cbirfeat'), '--type', 'cosine', '--out', join(out, 'rebuilt.idx'));
     const want = await neighbourhoods(['--index', join(out, 'rebuilt.idx')]);
     expect(Object.keys(want)).toHaveLength(10);
@@ -79,7 +103,9 @@ describe('cbir add, remove and migrate', () => {
     expect(await neighbourhoods(lance)).toEqual(want);
     // And through the CLI: search --id on the grown table ranks as on the rebuilt file.
     const viaCli = await json('search', ...lance, '--id', '0', '-k', '9');
-    expect(viaCli.results.map((h: { distance: number }) => Number(h.distance.toFixed(6)))).toEqual(want[viaCli.query].map((h) => h.distance));
+    expect(viaCli.results.map((h: { distance: number }) => Number(h.distance.toFixed(6)))).toEqual(
+      want[viaCli.query].map((h) => h.distance),
+    );
 
     // eval runs on the table as on the file; migrate moves the file into a new table that answers the same.
     // (Against the grown file, whose ids are the table's: ties at distance 1 are ranked by id.)

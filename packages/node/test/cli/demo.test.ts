@@ -12,7 +12,10 @@ const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cli = join(root, 'packages/node/src/cli/main.ts');
 const weights = join(root, 'packages/core/test/fixtures/models/v1-checkpoint.pth');
 // The CLI runs from source through vite-node, so this test needs no build.
-const cbir = (...args: string[]) => run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), cli, ...args], { cwd: root });
+const cbir = (...args: string[]) =>
+  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), cli, ...args], {
+    cwd: root,
+  });
 
 describe('cbir demo', () => {
   it('prints the summary, loads the PyTorch checkpoint and writes both images', async () => {

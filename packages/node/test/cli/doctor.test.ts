@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cbir = (...a: string[]) =>
-  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a], { cwd: root });
+  run(
+    join(root, 'node_modules/.bin/vite-node'),
+    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a],
+    { cwd: root },
+  );
 
 describe('cbir doctor', () => {
   it('prints the backend, why tensorflow was skipped, tfjs wasm SIMD and threads, and cbir kernels threads', async () => {
@@ -18,7 +22,13 @@ describe('cbir doctor', () => {
     expect(stdout).toMatch(/skipped tensorflow: @tensorflow\/tfjs-node-gpu/);
     expect(stdout).toMatch(/tfjs wasm: SIMD true, threads false/);
     expect(stdout).toContain(`cbir SIMD kernels: on ${availableParallelism()} thread`);
-    const json = JSON.parse((await cbir('doctor', '--json')).stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!);
+    const json = JSON.parse(
+      (await cbir('doctor', '--json')).stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1)!,
+    );
     expect(json).toMatchObject({ backend: 'wasm', wasmSimd: true, simdThreads: availableParallelism() });
   });
 });

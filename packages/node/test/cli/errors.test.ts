@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cbir = (...a: string[]) =>
-  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a], { cwd: root });
+  run(
+    join(root, 'node_modules/.bin/vite-node'),
+    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a],
+    { cwd: root },
+  );
 const fixtures = join(root, 'packages/core/test/fixtures');
 
 describe('file system errors are one line naming the file, with exit 1', () => {
@@ -17,15 +21,27 @@ describe('file system errors are one line naming the file, with exit 1', () => {
     const out = await mkdtemp(join(tmpdir(), 'cbir-errors-'));
     const features = join(fixtures, 'notebook/features.npy');
     for (const [target, pattern] of [
-      [join(out, 'missing', 'x.idx'), /^cbir index: .*missing\/x\.idx: no such file or folder; check the path \(ENOENT\)\.$/],
-      [join(out, 'dir.idx'), /^cbir index: .*dir\.idx: is a folder where a file was expected; name a file \(EISDIR\)\.$/],
+      [
+        join(out, 'missing', 'x.idx'),
+        /^cbir index: .*missing\/x\.idx: no such file or folder; check the path \(ENOENT\)\.$/,
+      ],
+      [
+        join(out, 'dir.idx'),
+        /^cbir index: .*dir\.idx: is a folder where a file was expected; name a file \(EISDIR\)\.$/,
+      ],
       // sysfs refuses new files even to root: permission denied (or a read-only file system where /sys is mounted so).
-      ['/sys/cbir-test.idx', /^cbir index: \/sys\/cbir-test\.idx: (permission denied; check its permissions or choose another path \(EACCES\)|the file system is read-only; write to another folder \(EROFS\))\.$/],
+      [
+        '/sys/cbir-test.idx',
+        /^cbir index: \/sys\/cbir-test\.idx: (permission denied; check its permissions or choose another path \(EACCES\)|the file system is read-only; write to another folder \(EROFS\))\.$/,
+      ],
     ] as const) {
       if (target.endsWith('dir.idx')) await mkdir(target);
       const e = await cbir('index', '--features', features, '--type', 'exact', '--out', target).catch((x) => x);
       expect(e.code).toBe(1);
-      const lines = e.stderr.trim().split('\n').filter((l: string) => !l.startsWith('npm warn'));
+      const lines = e.stderr
+        .trim()
+        .split('\n')
+        .filter((l: string) => !l.startsWith('npm warn'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(pattern);
     }
@@ -34,7 +50,10 @@ describe('file system errors are one line naming the file, with exit 1', () => {
   it('numeric options are checked before any work, exit 2: --batch 0 (it used to spin for ever), --epochs abc, -k 0', async () => {
     const missing = join(tmpdir(), 'cbir-no-such-folder');
     for (const [args, message] of [
-      [['embed', '--model', missing, '--data', missing, '--out', join(missing, 'f'), '--batch', '0'], /--batch must be a positive integer, got "0"/],
+      [
+        ['embed', '--model', missing, '--data', missing, '--out', join(missing, 'f'), '--batch', '0'],
+        /--batch must be a positive integer, got "0"/,
+      ],
       [['train', '--data', missing, '--epochs', 'abc'], /--epochs must be a positive integer, got "abc"/],
       [['search', '--index', missing, '--id', '0', '-k', '0'], /--k must be a positive integer, got "0"/],
     ] as const) {

@@ -12,22 +12,69 @@ import { makeImageFolder } from '../helpers.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cbir = (...a: string[]) =>
-  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a], { cwd: root, maxBuffer: 1 << 26 });
+  run(
+    join(root, 'node_modules/.bin/vite-node'),
+    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a],
+    { cwd: root, maxBuffer: 1 << 26 },
+  );
 
 describe('cbir index, search and eval', () => {
   it('index a feature file, search by a new image and by id with a montage, evaluate by label', async () => {
     const data = await makeImageFolder(5);
     const out = await mkdtemp(join(tmpdir(), 'cbir-index-'));
-    await cbir('train', '--data', data, '--arch', 'v1', '--size', '32', '--epochs', '1', '--batch', '4', '--out', out, '--json');
+    await cbir(
+      'train',
+      '--data',
+      data,
+      '--arch',
+      'v1',
+      '--size',
+      '32',
+      '--epochs',
+      '1',
+      '--batch',
+      '4',
+      '--out',
+      out,
+      '--json',
+    );
     const feats = join(out, 'f.cbirfeat');
     await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'rp:16', '--l2', '--threads', '1');
-    for (const type of ['exact', 'cosine', 'lsh']) await cbir('index', '--features', feats, '--type', type, '--out', join(out, `${type}.idx`), '--hash-size', '4', '--tables', '3');
+    for (const type of ['exact', 'cosine', 'lsh'])
+      await cbir(
+        'index',
+        '--features',
+        feats,
+        '--type',
+        type,
+        '--out',
+        join(out, `${type}.idx`),
+        '--hash-size',
+        '4',
+        '--tables',
+        '3',
+      );
 
     // A new image, not in the index: a file of the red class, re-encoded, goes through the same pipeline.
     const query = join(out, 'query.png');
-    await sharp(join(data, 'red', '0.jpg')).png().toFile(query);
+    await sharp(join(data, 'red', '0.jpg'))
+      .png()
+      .toFile(query);
     const montage = join(out, 'm.png');
-    const { stdout } = await cbir('search', '--index', join(out, 'exact.idx'), '--query', query, '--model', out, '-k', '4', '--montage', montage, '--json');
+    const { stdout } = await cbir(
+      'search',
+      '--index',
+      join(out, 'exact.idx'),
+      '--query',
+      query,
+      '--model',
+      out,
+      '-k',
+      '4',
+      '--montage',
+      montage,
+      '--json',
+    );
     const res = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{'))!);
     expect(res.results).toHaveLength(4);
     expect(res.results[0].path).toBe(join(data, 'red', '0.jpg')); // its own source image, re-encoded as PNG
@@ -36,10 +83,18 @@ describe('cbir index, search and eval', () => {
     const meta = await sharp(montage).metadata();
     expect(meta.width).toBeGreaterThan(4 * 160);
 
-    const byId = JSON.parse((await cbir('search', '--index', join(out, 'lsh.idx'), '--id', '2', '-k', '3', '--json')).stdout.split('\n').find((l) => l.startsWith('{'))!);
+    const byId = JSON.parse(
+      (await cbir('search', '--index', join(out, 'lsh.idx'), '--id', '2', '-k', '3', '--json')).stdout
+        .split('\n')
+        .find((l) => l.startsWith('{'))!,
+    );
     expect(byId.results.every((r: { id: number }) => r.id !== 2)).toBe(true);
 
-    const report = JSON.parse((await cbir('eval', '--index', join(out, 'cosine.idx'), '-k', '1,3', '--json')).stdout.split('\n').find((l) => l.startsWith('{'))!);
+    const report = JSON.parse(
+      (await cbir('eval', '--index', join(out, 'cosine.idx'), '-k', '1,3', '--json')).stdout
+        .split('\n')
+        .find((l) => l.startsWith('{'))!,
+    );
     expect(report.queries).toBe(15);
     expect(Object.keys(report.perClass)).toEqual(['blue', 'green', 'red']);
     expect(report.meanAveragePrecision).toBeGreaterThan(0);
@@ -62,16 +117,51 @@ describe('cbir index, search and eval', () => {
     const rows = data.shape[0];
     const matrix = { data: Float32Array.from(data.data), rows, cols: data.shape[1] };
     // lshashpy3 indexed item i under extra_data=i; our ids are row numbers, the same.
-    await writeFile(join(out, 'f.cbirfeat'), serializeFeatures({ matrix, ids: Array.from({ length: rows }, (_, i) => String(i)), labels: new Array(rows).fill(undefined) }));
-    await cbir('index', '--features', join(out, 'f.cbirfeat'), '--type', 'lsh', '--hash-size', String(config.hash_size), '--tables', String(config.num_hashtables),
-      '--planes', join(fixtures, config.planes_file), '--out', join(out, 'lsh.idx'));
+    await writeFile(
+      join(out, 'f.cbirfeat'),
+      serializeFeatures({
+        matrix,
+        ids: Array.from({ length: rows }, (_, i) => String(i)),
+        labels: new Array(rows).fill(undefined),
+      }),
+    );
+    await cbir(
+      'index',
+      '--features',
+      join(out, 'f.cbirfeat'),
+      '--type',
+      'lsh',
+      '--hash-size',
+      String(config.hash_size),
+      '--tables',
+      String(config.num_hashtables),
+      '--planes',
+      join(fixtures, config.planes_file),
+      '--out',
+      join(out, 'lsh.idx'),
+    );
     const index = await loadIndex(join(out, 'lsh.idx'));
     const d = queries.shape[1];
     for (let q = 0; q < 5; q++) {
       const want: number[] = config.results.hamming[q].ids;
-      const got = index.search({ data: Float32Array.from(queries.data.subarray(q * d, (q + 1) * d)), rows: 1, cols: d }, want.length);
+      const got = index.search(
+        { data: Float32Array.from(queries.data.subarray(q * d, (q + 1) * d)), rows: 1, cols: d },
+        want.length,
+      );
       expect(Array.from(got.ids)).toEqual(want);
     }
-    await expect(cbir('index', '--features', join(out, 'f.cbirfeat'), '--type', 'exact', '--planes', 'x.npz', '--out', join(out, 'e.idx'))).rejects.toMatchObject({ stderr: expect.stringContaining('--planes applies to --type lsh only') });
+    await expect(
+      cbir(
+        'index',
+        '--features',
+        join(out, 'f.cbirfeat'),
+        '--type',
+        'exact',
+        '--planes',
+        'x.npz',
+        '--out',
+        join(out, 'e.idx'),
+      ),
+    ).rejects.toMatchObject({ stderr: expect.stringContaining('--planes applies to --type lsh only') });
   });
 });

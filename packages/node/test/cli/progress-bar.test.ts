@@ -5,7 +5,11 @@ import { progressPrinter } from '../../src/cli/progress-bar.js';
 function terminal() {
   const lines: string[] = [];
   let t = 0;
-  return { out: { isTTY: true, write: (s: string) => void lines.push(s), now: () => t }, lines, tick: (ms: number) => void (t += ms) };
+  return {
+    out: { isTTY: true, write: (s: string) => void lines.push(s), now: () => t },
+    lines,
+    tick: (ms: number) => void (t += ms),
+  };
 }
 
 describe('progressPrinter with --json', () => {

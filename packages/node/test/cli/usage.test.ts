@@ -9,7 +9,11 @@ import { closest } from '../../src/cli/suggest.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const cbir = (...a: string[]) =>
-  run(join(root, 'node_modules/.bin/vite-node'), ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a], { cwd: root }).then(
+  run(
+    join(root, 'node_modules/.bin/vite-node'),
+    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/node/src/cli/main.ts'), '--', ...a],
+    { cwd: root },
+  ).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
@@ -44,7 +48,7 @@ describe('the CLI as people expect it', () => {
   });
 });
 
-describe('every command\'s --help', () => {
+describe("every command's --help", () => {
   it('ends with a per-flag list (flag, value, meaning, default) naming every flag of its usage line', async () => {
     const modules = {
       quickstart: () => import('../../src/cli/quickstart.js').then((m) => m.quickstart),
@@ -69,7 +73,9 @@ describe('every command\'s --help', () => {
       let text = '';
       console.log = (...a: unknown[]) => void (text += a.join(' ') + '\n');
       try {
-        await (await load())(['-h']);
+        await (
+          await load()
+        )(['-h']);
       } finally {
         console.log = log;
       }
@@ -77,7 +83,8 @@ describe('every command\'s --help', () => {
       const options = text.slice(text.lastIndexOf('Options:\n'));
       expect(options.startsWith('Options:'), name).toBe(true);
       const listed = new Set([...options.matchAll(/^ {2}(?:-\w, | {4})--([a-z0-9-]+)/gm)].map((m) => m[1]));
-      for (const flag of new Set([...usage.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1]))) expect(listed.has(flag), `${name} --${flag}`).toBe(true);
+      for (const flag of new Set([...usage.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1])))
+        expect(listed.has(flag), `${name} --${flag}`).toBe(true);
       expect(listed.has('help'), name).toBe(true);
       for (const line of options.split('\n').slice(1)) expect(line.length, `${name}: ${line}`).toBeLessThanOrEqual(120);
     }

@@ -13,9 +13,15 @@ describe('directoryDataset', () => {
     expect(data.labels).toEqual(['a', 'b']);
     expect(data.ignored).toEqual(['README.md']);
     expect(data.entry(0)).toEqual({ id: 'a/0.jpg', label: 'a' });
-    expect(Array.from({ length: data.size }, (_, i) => data.entry(i).id)).toEqual(
-      ['a/0.jpg', 'a/1.png', 'a/2.jpg', 'b/0.jpg', 'b/1.png', 'b/2.jpg', 'b/corrupt.jpg'],
-    );
+    expect(Array.from({ length: data.size }, (_, i) => data.entry(i).id)).toEqual([
+      'a/0.jpg',
+      'a/1.png',
+      'a/2.jpg',
+      'b/0.jpg',
+      'b/1.png',
+      'b/2.jpg',
+      'b/corrupt.jpg',
+    ]);
   });
 
   it('decodes every mode to size x size RGB and reports a corrupt file as ImageDecodeError', async () => {
@@ -41,7 +47,11 @@ describe('directoryDataset', () => {
     await symlink(join(dir, 'nowhere.jpg'), join(dir, 'green', 'broken.jpg'));
     await writeFile(join(dir, 'green', '.DS_Store'), 'x');
     const data = await directoryDataset(dir, { size: 16 });
-    expect(Array.from({ length: data.size }, (_, i) => data.entry(i).id)).toEqual(['blue/0.jpg', 'blue/1.png', 'green/linked.jpg']);
+    expect(Array.from({ length: data.size }, (_, i) => data.entry(i).id)).toEqual([
+      'blue/0.jpg',
+      'blue/1.png',
+      'green/linked.jpg',
+    ]);
     expect(data.labels).toEqual(['blue', 'green']);
     // readdir's order is the file system's: compare as sets.
     expect([...data.skipped].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
@@ -57,8 +67,14 @@ describe('directoryDataset', () => {
     const dir = await makeImageFolder(3, ['x']);
     const data = await directoryDataset(dir, { size: 'original' });
     expect(data.imageSize).toBeUndefined();
-    const sizes = await Promise.all([0, 1, 2].map(async (i) => (({ width, height, channels }) => [width, height, channels])(await data.read(i))));
-    expect(sizes).toEqual([[60, 48, 3], [67, 53, 3], [74, 58, 3]]);
+    const sizes = await Promise.all(
+      [0, 1, 2].map(async (i) => (({ width, height, channels }) => [width, height, channels])(await data.read(i))),
+    );
+    expect(sizes).toEqual([
+      [60, 48, 3],
+      [67, 53, 3],
+      [74, 58, 3],
+    ]);
     await expect(directoryDataset(dir, { size: 0 })).rejects.toThrow(/positive integer or 'original'/);
   });
 
@@ -66,7 +82,12 @@ describe('directoryDataset', () => {
     const dir = await makeImageFolder(1, ['p']);
     const sharp = (await import('sharp')).default;
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(`${dir}/p/palette.png`, await sharp({ create: { width: 20, height: 10, channels: 3, background: '#3366cc' } }).png({ palette: true }).toBuffer());
+    await writeFile(
+      `${dir}/p/palette.png`,
+      await sharp({ create: { width: 20, height: 10, channels: 3, background: '#3366cc' } })
+        .png({ palette: true })
+        .toBuffer(),
+    );
     const data = await directoryDataset(dir, { size: 8 });
     const i = Array.from({ length: data.size }, (_, k) => data.entry(k).id).indexOf('p/palette.png');
     const img = await data.read(i);

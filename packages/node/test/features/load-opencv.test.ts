@@ -6,10 +6,11 @@ function textured(seed: number, size = 256): RawImage {
   let s = seed * 2654435761;
   const cells = Array.from({ length: 64 }, () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24) & 255);
   const data = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    const v = cells[Math.floor(y / (size / 8)) * 8 + Math.floor(x / (size / 8))];
-    data.set([v, 255 - v, (v * 3) & 255], (y * size + x) * 3);
-  }
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const v = cells[Math.floor(y / (size / 8)) * 8 + Math.floor(x / (size / 8))];
+      data.set([v, 255 - v, (v * 3) & 255], (y * size + x) * 3);
+    }
   return { data, width: size, height: size, channels: 3 };
 }
 
@@ -27,7 +28,12 @@ describe('ORB through OpenCV.js', () => {
     expect(orbDescriptors(cv, textured(1), { nFeatures: 10 }).length / 32).toBeLessThanOrEqual(10);
     const flat = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64, channels: 3 as const };
     expect(orbDescriptors(cv, flat).length).toBe(0);
-    const gray = { data: textured(2).data.filter((_, i) => i % 3 === 0), width: 256, height: 256, channels: 1 as const };
+    const gray = {
+      data: textured(2).data.filter((_, i) => i % 3 === 0),
+      width: 256,
+      height: 256,
+      channels: 1 as const,
+    };
     expect(orbDescriptors(cv, gray).length).toBeGreaterThan(0);
   });
 
@@ -47,6 +53,8 @@ describe('ORB through OpenCV.js', () => {
   });
 
   it('rejects an image whose data does not match its size', () => {
-    expect(() => orbDescriptors(cv, { data: new Uint8Array(10), width: 4, height: 4, channels: 3 })).toThrow(/expected width \* height \* channels/);
+    expect(() => orbDescriptors(cv, { data: new Uint8Array(10), width: 4, height: 4, channels: 3 })).toThrow(
+      /expected width \* height \* channels/,
+    );
   });
 });

@@ -40,8 +40,12 @@ describe('sharpDecoder', () => {
   });
 
   it('reports a file that is not an image with ImageDecodeError naming it', async () => {
-    await expect(sharpDecoder().decode(new TextEncoder().encode('not an image'))).rejects.toBeInstanceOf(ImageDecodeError);
-    await expect(sharpDecoder().decode('/nonexistent/cat.jpg')).rejects.toThrow(/cannot decode \/nonexistent\/cat\.jpg/);
+    await expect(sharpDecoder().decode(new TextEncoder().encode('not an image'))).rejects.toBeInstanceOf(
+      ImageDecodeError,
+    );
+    await expect(sharpDecoder().decode('/nonexistent/cat.jpg')).rejects.toThrow(
+      /cannot decode \/nonexistent\/cat\.jpg/,
+    );
   });
 
   it('round-trips through encodePng', async () => {

@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { createIndex, deserializeIndex, ExactEuclideanIndex, indexKind, recallAtK } from 'cbir-core';
 import { HnswIndex } from 'cbir-node';
-import { clusteredMatrix, describeIndexContract, euclidean, randomMatrix } from '../../../core/test/indexes/index-contract.js';
+import {
+  clusteredMatrix,
+  describeIndexContract,
+  euclidean,
+  randomMatrix,
+} from '../../../core/test/indexes/index-contract.js';
 
 const cosine = (a: Float32Array, b: Float32Array) => {
-  let d = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] ** 2; nb += b[i] ** 2; }
+  let d = 0,
+    na = 0,
+    nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i] * b[i];
+    na += a[i] ** 2;
+    nb += b[i] ** 2;
+  }
   return 1 - d / Math.sqrt(na * nb);
 };
 const flags = { exact: false, removable: true, persistent: true, recallFloor: 0.95 };
@@ -16,7 +27,12 @@ describeIndexContract('HnswIndex (f16 graph)', (dim) => new HnswIndex(dim, { qua
 
 describe('HnswIndex', () => {
   it('is registered as an approximate, removable, persistent kind', () => {
-    expect(indexKind('hnsw').capabilities).toEqual({ exact: false, removable: true, persistent: true, needsTraining: false });
+    expect(indexKind('hnsw').capabilities).toEqual({
+      exact: false,
+      removable: true,
+      persistent: true,
+      needsTraining: false,
+    });
   });
 
   it('keeps recall after removals and re-adds, and a file read back answers identically', () => {
@@ -48,7 +64,9 @@ describe('HnswIndex', () => {
     back.setExpansionSearch(256);
     expect(back.options.expansionSearch).toBe(256);
     expect(back.size).toBe(2000);
-    expect(recallAtK(back.search(q, 10), exact.search(q, 10))).toBeGreaterThanOrEqual(recallAtK(res, exact.search(q, 10)));
+    expect(recallAtK(back.search(q, 10), exact.search(q, 10))).toBeGreaterThanOrEqual(
+      recallAtK(res, exact.search(q, 10)),
+    );
     expect(() => back.setExpansionSearch(0)).toThrow(/expansionSearch must be an integer >= 1/);
   });
 
@@ -68,6 +86,8 @@ describe('HnswIndex', () => {
     // A file written with the other's graph under this one's rows: the checksum is right, the contents are not.
     const g = (other as unknown as { graphBytes(): Uint8Array }).graphBytes();
     (index as unknown as { graphBytes(): Uint8Array }).graphBytes = () => g;
-    expect(() => deserializeIndex(index.serialize(), 'mixed.cbirindex')).toThrow(/mixed\.cbirindex holds a graph of 90 vectors for 100 rows/);
+    expect(() => deserializeIndex(index.serialize(), 'mixed.cbirindex')).toThrow(
+      /mixed\.cbirindex holds a graph of 90 vectors for 100 rows/,
+    );
   });
 });

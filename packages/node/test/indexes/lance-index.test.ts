@@ -4,15 +4,27 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExactEuclideanIndex, recallAtK } from 'cbir-core';
 import { LanceIndex } from 'cbir-node';
-import { clusteredMatrix, describeIndexContract, euclidean, randomMatrix } from '../../../core/test/indexes/index-contract.js';
+import {
+  clusteredMatrix,
+  describeIndexContract,
+  euclidean,
+  randomMatrix,
+} from '../../../core/test/indexes/index-contract.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cbir-lance-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const fresh = (dim: number, metric: 'euclidean' | 'cosine' = 'euclidean') => LanceIndex.create(join(root, `db${n++}`), dim, { metric });
+const fresh = (dim: number, metric: 'euclidean' | 'cosine' = 'euclidean') =>
+  LanceIndex.create(join(root, `db${n++}`), dim, { metric });
 const cosine = (a: Float32Array, b: Float32Array) => {
-  let d = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] ** 2; nb += b[i] ** 2; }
+  let d = 0,
+    na = 0,
+    nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i] * b[i];
+    na += a[i] ** 2;
+    nb += b[i] ** 2;
+  }
   return 1 - d / Math.sqrt(na * nb);
 };
 // Before an ANN index, LanceDB scans the table: with cbir's float64 re-rank the results are the oracle's.
@@ -26,7 +38,11 @@ describe('LanceIndex', () => {
     const a = await LanceIndex.create(uri, 8, { metric: 'cosine' });
     a.extractor = { kind: 'colorhist', options: { bins: [8, 12, 3] } } as unknown as LanceIndex['extractor'];
     await a.saveSpecs();
-    await a.add(randomMatrix(30, 8, 1), undefined, Array.from({ length: 30 }, (_, i) => ({ path: `p${i}.jpg`, label: String(i % 3) })));
+    await a.add(
+      randomMatrix(30, 8, 1),
+      undefined,
+      Array.from({ length: 30 }, (_, i) => ({ path: `p${i}.jpg`, label: String(i % 3) })),
+    );
     const q = randomMatrix(3, 8, 2);
     const before = await a.search(q, 5);
     await a.close();
@@ -36,7 +52,9 @@ describe('LanceIndex', () => {
     expect(b.extractor).toEqual(a.extractor);
     expect(await b.metadata(7)).toEqual({ path: 'p7.jpg', label: '1' });
     expect(await b.search(q, 5)).toEqual(before);
-    await expect(LanceIndex.create(uri, 8)).rejects.toThrow(/already has a table "cbir"; open it with LanceIndex.open, or pass overwrite/);
+    await expect(LanceIndex.create(uri, 8)).rejects.toThrow(
+      /already has a table "cbir"; open it with LanceIndex.open, or pass overwrite/,
+    );
     await expect(LanceIndex.open(join(root, 'nothing'))).rejects.toThrow(/has no cbir table "cbir"/);
     await b.close();
   });
@@ -58,7 +76,9 @@ describe('LanceIndex', () => {
 
   it('rejects a bad dim, metric and table name with what is expected', async () => {
     await expect(LanceIndex.create(join(root, 'bad'), 0)).rejects.toThrow(/dim must be a positive integer/);
-    await expect(LanceIndex.create(join(root, 'bad'), 4, { metric: 'l1' as 'cosine' })).rejects.toThrow(/metric must be euclidean or cosine/);
+    await expect(LanceIndex.create(join(root, 'bad'), 4, { metric: 'l1' as 'cosine' })).rejects.toThrow(
+      /metric must be euclidean or cosine/,
+    );
     await expect(LanceIndex.create(join(root, 'bad'), 4, { table: '../x' })).rejects.toThrow(/table name/);
   });
 });

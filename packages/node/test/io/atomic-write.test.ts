@@ -28,6 +28,10 @@ describe('writeFileAtomic', () => {
     await writeFile(join(dir, `a.bin.${process.pid}-ba9876543210.tmp`), 'in progress');
     await writeFile(join(dir, 'b.bin.1-0123456789ab.tmp'), 'another file'); // not a.bin's
     await writeFileAtomic(path, Uint8Array.from([1]));
-    expect((await readdir(dir)).sort()).toEqual(['a.bin', `a.bin.${process.pid}-ba9876543210.tmp`, 'b.bin.1-0123456789ab.tmp']);
+    expect((await readdir(dir)).sort()).toEqual([
+      'a.bin',
+      `a.bin.${process.pid}-ba9876543210.tmp`,
+      'b.bin.1-0123456789ab.tmp',
+    ]);
   });
 });

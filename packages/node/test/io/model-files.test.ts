@@ -4,10 +4,19 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConvAutoencoder, ConvAutoencoderV2, crc32, FormatError, initNodeBackend, loadModel, saveModel } from 'cbir-node';
+import {
+  ConvAutoencoder,
+  ConvAutoencoderV2,
+  crc32,
+  FormatError,
+  initNodeBackend,
+  loadModel,
+  saveModel,
+} from 'cbir-node';
 
 /** The weights file model.json names in `dir`. */
-const weightsOf = async (dir: string) => join(dir, JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')).weightsManifest[0].paths[0]);
+const weightsOf = async (dir: string) =>
+  join(dir, JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')).weightsManifest[0].paths[0]);
 
 describe('saveModel / loadModel', () => {
   beforeAll(() => initNodeBackend({ prefer: ['wasm'] }));
@@ -22,9 +31,13 @@ describe('saveModel / loadModel', () => {
     const b = model.model.getWeights().map((t) => Array.from(t.dataSync()));
     expect(b).toEqual(a);
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
-    const plain = await tfl.loadLayersModel(tf.io.fromMemory({
-      modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: (await readFile(await weightsOf(dir))).buffer,
-    }));
+    const plain = await tfl.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0].weights,
+        weightData: (await readFile(await weightsOf(dir))).buffer,
+      }),
+    );
     expect(plain.countParams()).toBe(3_313_731);
     ae.dispose();
     model.dispose();
@@ -61,16 +74,28 @@ describe('saveModel / loadModel', () => {
     }
     await writeFile(weightsPath, bin);
     const meta = JSON.parse(json);
-    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...meta, userDefinedMetadata: { cbir: { ...meta.userDefinedMetadata.cbir, inputSize: 20000 } } }));
+    await writeFile(
+      join(dir, 'model.json'),
+      JSON.stringify({
+        ...meta,
+        userDefinedMetadata: { cbir: { ...meta.userDefinedMetadata.cbir, inputSize: 20000 } },
+      }),
+    );
     await expect(loadModel(dir)).rejects.toThrow(/inputSize 20000; expected an integer from 1 to 2048/);
     // NaN weights with a matching checksum (a model saved after training diverged) are refused by name.
     const nan = Buffer.from(bin);
     new Float32Array(nan.buffer, nan.byteOffset, nan.byteLength / 4).fill(NaN);
     const { cbir } = meta.userDefinedMetadata;
     await writeFile(weightsPath, nan);
-    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...meta, userDefinedMetadata: { cbir: { ...cbir, weightsCrc32: crc32(nan) } } }));
+    await writeFile(
+      join(dir, 'model.json'),
+      JSON.stringify({ ...meta, userDefinedMetadata: { cbir: { ...cbir, weightsCrc32: crc32(nan) } } }),
+    );
     await expect(loadModel(dir)).rejects.toThrow(/has NaN in weight .* at index 0; weights must be finite/);
-    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...meta, weightsManifest: [{ ...meta.weightsManifest[0], paths: ['../../etc/passwd'] }] }));
+    await writeFile(
+      join(dir, 'model.json'),
+      JSON.stringify({ ...meta, weightsManifest: [{ ...meta.weightsManifest[0], paths: ['../../etc/passwd'] }] }),
+    );
     await expect(loadModel(dir)).rejects.toThrow(/outside the model's folder/);
     await writeFile(join(dir, 'model.json'), '{"weightsManifest": [{"paths": [7]}]}');
     await expect(loadModel(dir)).rejects.toBeInstanceOf(FormatError);
@@ -88,7 +113,9 @@ describe('saveModel / loadModel', () => {
     const bWeights = await weightsOf(join(dir, 'b'));
     await writeFile(join(dir, bWeights.split('/').pop()!), await readFile(bWeights));
     const { model: stillA } = await loadModel(dir);
-    expect(stillA.model.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(a.model.getWeights().map((t) => Array.from(t.dataSync())));
+    expect(stillA.model.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(
+      a.model.getWeights().map((t) => Array.from(t.dataSync())),
+    );
     stillA.dispose();
     // A whole save of b: model.json names b's weights and a's file is gone.
     await saveModel(b, dir);

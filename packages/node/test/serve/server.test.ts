@@ -30,15 +30,30 @@ type App = Awaited<ReturnType<typeof createSearchServer>>;
 type Req = { method: 'GET' | 'POST'; url: string; payload?: string | Buffer; headers?: Record<string, string> };
 
 /** A multipart body with one file field, as a browser's FormData sends it. */
-function multipart(field: string, filename: string, bytes: Uint8Array, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
+function multipart(
+  field: string,
+  filename: string,
+  bytes: Uint8Array,
+  type = 'application/octet-stream',
+): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----cbirtest' + 'x'.repeat(8);
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  return {
+    payload: Buffer.concat([head, Buffer.from(bytes), tail]),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
 }
 
 /** The k nearest by a float64 scan over the index's own vectors: the oracle the API's answers are held to. */
-async function oracle(index: Index, query: Float32Array, k: number, exclude?: number): Promise<{ id: number; distance: number }[]> {
+async function oracle(
+  index: Index,
+  query: Float32Array,
+  k: number,
+  exclude?: number,
+): Promise<{ id: number; distance: number }[]> {
   const all: { id: number; distance: number }[] = [];
   for (const id of index.idList()) {
     if (id === exclude) continue;
@@ -68,8 +83,17 @@ describe('cbir serve: the search service', () => {
     const f = await embedImages(model, data);
     paths = f.ids.map((id) => join(data.root, id));
     index = createIndex('exact', f.matrix.cols);
-    index.add(f.matrix, undefined, f.ids.map((_, i) => ({ path: paths[i], label: f.labels[i] })));
-    index.pipeline = { architecture: model.architecture.name, inputSize: 32, model: modelFingerprint(model), reducer: f.reducer };
+    index.add(
+      f.matrix,
+      undefined,
+      f.ids.map((_, i) => ({ path: paths[i], label: f.labels[i] })),
+    );
+    index.pipeline = {
+      architecture: model.architecture.name,
+      inputSize: 32,
+      model: modelFingerprint(model),
+      reducer: f.reducer,
+    };
     model.dispose();
     embedder = await openQueryEmbedder(index, { model: modelDir }, 'test index');
     app = await createSearchServer({ index, embedder, name: '/some/folder/test.cbirindex' });
@@ -83,7 +107,12 @@ describe('cbir serve: the search service', () => {
     const res = await app.inject('/api/info');
     expect(res.statusCode).toBe(200);
     const info = res.json();
-    expect(info).toMatchObject({ name: 'test.cbirindex', index: { kind: 'exact', metric: 'euclidean', size: index.size, dim: index.dim }, labels: ['blue', 'green', 'red'], clusters: null });
+    expect(info).toMatchObject({
+      name: 'test.cbirindex',
+      index: { kind: 'exact', metric: 'euclidean', size: index.size, dim: index.dim },
+      labels: ['blue', 'green', 'red'],
+      clusters: null,
+    });
     expect(info.query).toContain('ConvAutoencoderV2 at 32 px');
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok', items: index.size });
   });
@@ -91,7 +120,11 @@ describe('cbir serve: the search service', () => {
   it('an uploaded image is embedded as the collection was: an indexed file finds itself at distance 0, as multipart and as a raw body', async () => {
     for (const id of [0, 7, index.size - 1]) {
       const bytes = await readFile(paths[id]);
-      const viaForm = await app.inject({ method: 'POST', url: '/api/search?k=5', ...multipart('image', 'q.jpg', bytes) });
+      const viaForm = await app.inject({
+        method: 'POST',
+        url: '/api/search?k=5',
+        ...multipart('image', 'q.jpg', bytes),
+      });
       expect(viaForm.statusCode, viaForm.body).toBe(200);
       const form = viaForm.json();
       const expected = await oracle(index, index.vector(id)!, 5);
@@ -102,14 +135,20 @@ describe('cbir serve: the search service', () => {
         expect(r.path).toBe(paths[r.id]);
         expect(r.label).toBe(index.metadata(r.id)!.label);
       });
-      const raw = await app.inject({ method: 'POST', url: '/api/search?k=5', payload: bytes, headers: { 'content-type': 'image/jpeg' } });
+      const raw = await app.inject({
+        method: 'POST',
+        url: '/api/search?k=5',
+        payload: bytes,
+        headers: { 'content-type': 'image/jpeg' },
+      });
       expect(raw.json().results).toEqual(form.results);
     }
   });
 
   it('concurrent uploads are encoded as one batch, each as a lone upload is, and a bad one fails alone', async () => {
     const ids = [0, 4, 8, 12, 16];
-    const send = (payload: Buffer | string) => app.inject({ method: 'POST', url: '/api/search?k=4', payload, headers: { 'content-type': 'image/jpeg' } });
+    const send = (payload: Buffer | string) =>
+      app.inject({ method: 'POST', url: '/api/search?k=4', payload, headers: { 'content-type': 'image/jpeg' } });
     const files = await Promise.all(ids.map((id) => readFile(paths[id])));
     const alone: { results: { id: number; distance: number }[] }[] = [];
     for (const f of files) alone.push((await send(f)).json());
@@ -118,7 +157,9 @@ describe('cbir serve: the search service', () => {
     together.slice(0, -1).forEach((r, i) => {
       const got = r.json().results;
       expect(got.map((h: { id: number }) => h.id)).toEqual(alone[i].results.map((h: { id: number }) => h.id));
-      got.forEach((h: { distance: number }, j: number) => expect(h.distance).toBeCloseTo(alone[i].results[j].distance, 4));
+      got.forEach((h: { distance: number }, j: number) =>
+        expect(h.distance).toBeCloseTo(alone[i].results[j].distance, 4),
+      );
     });
     expect(together.at(-1)!.statusCode).toBe(415);
   });
@@ -129,12 +170,16 @@ describe('cbir serve: the search service', () => {
       expect(res.query).toMatchObject({ id, path: paths[id] });
       const expected = await oracle(index, index.vector(id)!, 6, id);
       expect(res.results.map((r: { id: number }) => r.id)).toEqual(expected.map((e) => e.id));
-      res.results.forEach((r: { distance: number }, j: number) => expect(r.distance).toBeCloseTo(expected[j].distance, 6));
+      res.results.forEach((r: { distance: number }, j: number) =>
+        expect(r.distance).toBeCloseTo(expected[j].distance, 6),
+      );
     }
     // The farthest label from item 0 among the others: found although none of them is in its first k.
     const label = index.metadata(0)!.label === 'blue' ? 'green' : 'blue';
     const filtered = (await app.inject(`/api/similar/0?k=4&label=${label}`)).json().results;
-    const members = (await oracle(index, index.vector(0)!, index.size, 0)).filter((e) => index.metadata(e.id)!.label === label);
+    const members = (await oracle(index, index.vector(0)!, index.size, 0)).filter(
+      (e) => index.metadata(e.id)!.label === label,
+    );
     expect(filtered.map((r: { id: number }) => r.id)).toEqual(members.slice(0, 4).map((e) => e.id));
   });
 
@@ -154,7 +199,9 @@ describe('cbir serve: the search service', () => {
       for (const id of [1, 9]) {
         const want = searchReranked(index, reranker, { data: index.vector(id)!, rows: 1, cols: index.dim }, 5, [id]);
         const got = (await reranked.inject(`/api/similar/${id}?k=4`)).json().results;
-        const wantIds = Array.from(want.ids).filter((x) => x !== id).slice(0, 4);
+        const wantIds = Array.from(want.ids)
+          .filter((x) => x !== id)
+          .slice(0, 4);
         expect(got.map((r: { id: number }) => r.id)).toEqual(wantIds);
       }
     } finally {
@@ -163,7 +210,11 @@ describe('cbir serve: the search service', () => {
   });
 
   it('items, pages of the collection and thumbnails, for indexed items only', async () => {
-    expect((await app.inject('/api/items/3')).json()).toEqual({ id: 3, path: paths[3], label: index.metadata(3)!.label });
+    expect((await app.inject('/api/items/3')).json()).toEqual({
+      id: 3,
+      path: paths[3],
+      label: index.metadata(3)!.label,
+    });
     const page = (await app.inject('/api/items?offset=2&limit=3')).json();
     expect(page).toMatchObject({ size: index.size, offset: 2 });
     expect(page.items.map((i: { id: number }) => i.id)).toEqual([2, 3, 4]);
@@ -176,7 +227,13 @@ describe('cbir serve: the search service', () => {
     // The cache answers the same bytes.
     expect((await app.inject('/api/thumb/4?size=40')).rawPayload.equals(thumb.rawPayload)).toBe(true);
     // No path from the request reaches the file system: ids only.
-    for (const url of ['/api/thumb/..%2F..%2Fetc%2Fpasswd', '/api/thumb/-1', '/api/thumb/1.5', `/api/thumb/${index.size}`, '/api/thumb/1?size=4096']) {
+    for (const url of [
+      '/api/thumb/..%2F..%2Fetc%2Fpasswd',
+      '/api/thumb/-1',
+      '/api/thumb/1.5',
+      `/api/thumb/${index.size}`,
+      '/api/thumb/1?size=4096',
+    ]) {
       const res = await app.inject(url);
       expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
       expect(res.statusCode, url).toBeLessThan(500);
@@ -186,11 +243,45 @@ describe('cbir serve: the search service', () => {
 
   it('bad requests get a JSON error with a code and a message, and the server keeps serving', async () => {
     const cases: [string, Req, number, string][] = [
-      ['a text file', { method: 'POST', url: '/api/search', ...multipart('image', 'notes.txt', Buffer.from('not an image at all'), 'text/plain') }, 415, 'UNSUPPORTED_IMAGE'],
-      ['a 0-byte file', { method: 'POST', url: '/api/search', ...multipart('image', 'empty.png', new Uint8Array(0), 'image/png') }, 400, 'EMPTY_UPLOAD'],
-      ['an SVG (it can reference files)', { method: 'POST', url: '/api/search', payload: '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>', headers: { 'content-type': 'image/svg+xml' } }, 415, 'UNSUPPORTED_IMAGE'],
-      ['the wrong field', { method: 'POST', url: '/api/search', ...multipart('photo', 'a.jpg', Buffer.from('x')) }, 400, 'NO_IMAGE'],
-      ['plain text', { method: 'POST', url: '/api/search', payload: 'hello', headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [
+        'a text file',
+        {
+          method: 'POST',
+          url: '/api/search',
+          ...multipart('image', 'notes.txt', Buffer.from('not an image at all'), 'text/plain'),
+        },
+        415,
+        'UNSUPPORTED_IMAGE',
+      ],
+      [
+        'a 0-byte file',
+        { method: 'POST', url: '/api/search', ...multipart('image', 'empty.png', new Uint8Array(0), 'image/png') },
+        400,
+        'EMPTY_UPLOAD',
+      ],
+      [
+        'an SVG (it can reference files)',
+        {
+          method: 'POST',
+          url: '/api/search',
+          payload: '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>',
+          headers: { 'content-type': 'image/svg+xml' },
+        },
+        415,
+        'UNSUPPORTED_IMAGE',
+      ],
+      [
+        'the wrong field',
+        { method: 'POST', url: '/api/search', ...multipart('photo', 'a.jpg', Buffer.from('x')) },
+        400,
+        'NO_IMAGE',
+      ],
+      [
+        'plain text',
+        { method: 'POST', url: '/api/search', payload: 'hello', headers: { 'content-type': 'text/plain' } },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
       ['k = 0', { method: 'GET', url: '/api/similar/1?k=0' }, 400, 'INVALID_REQUEST'],
       ['k too large', { method: 'GET', url: '/api/similar/1?k=101' }, 400, 'INVALID_REQUEST'],
       ['an unknown parameter', { method: 'GET', url: '/api/similar/1?kk=3' }, 400, 'INVALID_REQUEST'],
@@ -211,23 +302,49 @@ describe('cbir serve: the search service', () => {
   it('uploads are capped in bytes and in pixels (read from the header, before decoding)', async () => {
     const small = await createSearchServer({ index, embedder, maxUploadBytes: 2000, maxPixels: 50 * 50 });
     try {
-      const big = await sharp({ create: { width: 60, height: 60, channels: 3, background: '#f00' } }).png().toBuffer();
+      const big = await sharp({ create: { width: 60, height: 60, channels: 3, background: '#f00' } })
+        .png()
+        .toBuffer();
       expect(big.length).toBeLessThan(2000);
-      const tooMany = await small.inject({ method: 'POST', url: '/api/search', payload: big, headers: { 'content-type': 'image/png' } });
+      const tooMany = await small.inject({
+        method: 'POST',
+        url: '/api/search',
+        payload: big,
+        headers: { 'content-type': 'image/png' },
+      });
       expect(tooMany.statusCode).toBe(413);
       expect(tooMany.json().error).toMatchObject({ code: 'IMAGE_TOO_LARGE' });
       expect(tooMany.json().error.message).toContain('60 x 60');
       let seed = 12345;
-      const noise = Array.from({ length: 40 * 40 * 3 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255);
-      const noisy = await sharp(Buffer.from(noise), { raw: { width: 40, height: 40, channels: 3 } }).png().toBuffer();
+      const noise = Array.from(
+        { length: 40 * 40 * 3 },
+        () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255,
+      );
+      const noisy = await sharp(Buffer.from(noise), { raw: { width: 40, height: 40, channels: 3 } })
+        .png()
+        .toBuffer();
       expect(noisy.length).toBeGreaterThan(2000);
-      for (const req of [{ payload: noisy, headers: { 'content-type': 'image/png' } }, multipart('image', 'n.png', noisy, 'image/png')]) {
+      for (const req of [
+        { payload: noisy, headers: { 'content-type': 'image/png' } },
+        multipart('image', 'n.png', noisy, 'image/png'),
+      ]) {
         const res = await small.inject({ method: 'POST', url: '/api/search', ...req });
         expect(res.statusCode).toBe(413);
         expect(res.json().error.code).toBe('UPLOAD_TOO_LARGE');
       }
-      const ok = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0f0' } }).png().toBuffer();
-      expect((await small.inject({ method: 'POST', url: '/api/search?k=2', payload: ok, headers: { 'content-type': 'image/png' } })).statusCode).toBe(200);
+      const ok = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0f0' } })
+        .png()
+        .toBuffer();
+      expect(
+        (
+          await small.inject({
+            method: 'POST',
+            url: '/api/search?k=2',
+            payload: ok,
+            headers: { 'content-type': 'image/png' },
+          })
+        ).statusCode,
+      ).toBe(200);
     } finally {
       await small.close();
     }
@@ -236,7 +353,12 @@ describe('cbir serve: the search service', () => {
   it('without a model, uploads are refused with what to do; similar still works', async () => {
     const browse = await createSearchServer({ index });
     try {
-      const res = await browse.inject({ method: 'POST', url: '/api/search', payload: await readFile(paths[0]), headers: { 'content-type': 'image/jpeg' } });
+      const res = await browse.inject({
+        method: 'POST',
+        url: '/api/search',
+        payload: await readFile(paths[0]),
+        headers: { 'content-type': 'image/jpeg' },
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json().error.code).toBe('NO_QUERY_MODEL');
       expect(res.json().error.message).toContain('--model');
@@ -252,8 +374,13 @@ describe('cbir serve: the search service', () => {
     try {
       expect((await guarded.inject('/api/info')).statusCode).toBe(401);
       expect((await guarded.inject('/api/info')).json().error.code).toBe('UNAUTHORIZED');
-      expect((await guarded.inject({ url: '/api/info', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
-      expect((await guarded.inject({ url: '/api/info', headers: { authorization: 'Bearer correct horse battery' } })).statusCode).toBe(200);
+      expect((await guarded.inject({ url: '/api/info', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(
+        401,
+      );
+      expect(
+        (await guarded.inject({ url: '/api/info', headers: { authorization: 'Bearer correct horse battery' } }))
+          .statusCode,
+      ).toBe(200);
       expect((await guarded.inject('/api/thumb/1?token=correct%20horse%20battery')).statusCode).toBe(200);
       expect((await guarded.inject('/')).statusCode).toBe(200);
       expect((await guarded.inject('/healthz')).statusCode).toBe(200);
@@ -275,12 +402,15 @@ describe('cbir serve: the search service', () => {
     expect((await app.inject('/style.css')).headers['content-type']).toContain('text/css');
   });
 
-  it('clusters from cbir cluster\'s assignments.csv, checked against the index', async () => {
+  it("clusters from cbir cluster's assignments.csv, checked against the index", async () => {
     const out = await mkdtemp(join(tmpdir(), 'cbir-serve-clusters-'));
     const ids = paths.map((p) => p.slice(dir.length + 1));
     const labels = index.idList().map((id) => index.metadata(id)!.label!);
     const byLabel = labels.map((l) => ['red', 'green', 'blue'].indexOf(l));
-    await writeAssignments(join(out, 'a.csv'), ids, labels, [{ k: 2, labels: byLabel.map((c) => c % 2) }, { k: 3, labels: byLabel }]);
+    await writeAssignments(join(out, 'a.csv'), ids, labels, [
+      { k: 2, labels: byLabel.map((c) => c % 2) },
+      { k: 3, labels: byLabel },
+    ]);
     const csv = await readFile(join(out, 'a.csv'), 'utf8');
     const items = await snapshotItems(index);
     const clusters = readClusterAssignments(csv, items, 'a.csv');
@@ -290,14 +420,20 @@ describe('cbir serve: the search service', () => {
     const swapped = csv.split('\n');
     [swapped[1], swapped[2]] = [swapped[2], swapped[1]];
     expect(() => readClusterAssignments(swapped.join('\n'), items, 'a.csv')).toThrow(/row 2/);
-    expect(() => readClusterAssignments(csv.split('\n').slice(0, 5).join('\n'), items, 'a.csv')).toThrow(/assigns 4 items; the index holds/);
+    expect(() => readClusterAssignments(csv.split('\n').slice(0, 5).join('\n'), items, 'a.csv')).toThrow(
+      /assigns 4 items; the index holds/,
+    );
     const clustered = await createSearchServer({ index, clusters });
     try {
       const list = (await clustered.inject('/api/clusters')).json();
       expect(list.k).toBe(3);
-      expect(list.clusters.map((c: { size: number }) => c.size)).toEqual([0, 1, 2].map((c) => byLabel.filter((x) => x === c).length));
+      expect(list.clusters.map((c: { size: number }) => c.size)).toEqual(
+        [0, 1, 2].map((c) => byLabel.filter((x) => x === c).length),
+      );
       const members = (await clustered.inject('/api/clusters/1?limit=100')).json();
-      expect(members.items.every((i: { label: string; cluster: number }) => i.label === 'green' && i.cluster === 1)).toBe(true);
+      expect(
+        members.items.every((i: { label: string; cluster: number }) => i.label === 'green' && i.cluster === 1),
+      ).toBe(true);
       expect((await clustered.inject('/api/clusters/3')).statusCode).toBe(404);
       expect((await clustered.inject('/api/similar/0?k=2')).json().results[0].cluster).toBeTypeOf('number');
     } finally {
@@ -312,13 +448,22 @@ describe('cbir serve: the search service', () => {
       description: 'gated',
       dim: index.dim,
       embed: () => Promise.reject(new Error('not used')),
-      embedMany: (images) => new Promise((res) => gates.push(() => res(images.map(() => ({ status: 'fulfilled', value: index.vector(0)! }))))),
+      embedMany: (images) =>
+        new Promise((res) =>
+          gates.push(() => res(images.map(() => ({ status: 'fulfilled', value: index.vector(0)! })))),
+        ),
       dispose: () => undefined,
     };
     const busy = await createSearchServer({ index, embedder: slow, maxQueue: 1 });
     try {
       const bytes = await readFile(paths[0]);
-      const send = () => busy.inject({ method: 'POST', url: '/api/search?k=1', payload: bytes, headers: { 'content-type': 'image/jpeg' } });
+      const send = () =>
+        busy.inject({
+          method: 'POST',
+          url: '/api/search?k=1',
+          payload: bytes,
+          headers: { 'content-type': 'image/jpeg' },
+        });
       const first = send();
       const second = send();
       await expect.poll(() => gates.length).toBe(1); // the first is embedding, the second waits
@@ -343,12 +488,19 @@ describe('cbir serve: the search service', () => {
       description: 'gated',
       dim: index.dim,
       embed: () => Promise.reject(new Error('not used')),
-      embedMany: () => (started(), new Promise((res) => (release = () => res([{ status: 'fulfilled', value: index.vector(5)! }])))),
+      embedMany: () => (
+        started(),
+        new Promise((res) => (release = () => res([{ status: 'fulfilled', value: index.vector(5)! }])))
+      ),
       dispose: () => undefined,
     };
     const server = await createSearchServer({ index, embedder: gated });
     const address = await server.listen({ port: 0, host: '127.0.0.1' });
-    const response = fetch(`${address}/api/search?k=1`, { method: 'POST', body: await readFile(paths[5]), headers: { 'content-type': 'image/jpeg' } });
+    const response = fetch(`${address}/api/search?k=1`, {
+      method: 'POST',
+      body: await readFile(paths[5]),
+      headers: { 'content-type': 'image/jpeg' },
+    });
     await inFlight;
     let closed = false;
     const closing = server.close().then(() => (closed = true));
@@ -367,7 +519,13 @@ describe('cbir serve: the search service', () => {
     const e = await openQueryEmbedder(index, { model: modelDir }, 'test index');
     const before = tf.memory().numTensors;
     const server = await createSearchServer({ index, embedder: e });
-    for (let i = 0; i < 3; i++) await server.inject({ method: 'POST', url: '/api/search?k=2', payload: bytes, headers: { 'content-type': 'image/jpeg' } });
+    for (let i = 0; i < 3; i++)
+      await server.inject({
+        method: 'POST',
+        url: '/api/search?k=2',
+        payload: bytes,
+        headers: { 'content-type': 'image/jpeg' },
+      });
     await server.close();
     expect(tf.memory().numTensors).toBe(before);
     e.dispose();
@@ -380,7 +538,11 @@ describe('cbir serve: the search service', () => {
     const ids = index.idList();
     const data = new Float32Array(ids.length * index.dim);
     ids.forEach((id, i) => data.set(index.vector(id)!, i * index.dim));
-    await lance.add({ data, rows: ids.length, cols: index.dim }, ids, ids.map((id) => index.metadata(id)!));
+    await lance.add(
+      { data, rows: ids.length, cols: index.dim },
+      ids,
+      ids.map((id) => index.metadata(id)!),
+    );
     const server = await createSearchServer({ index: lance });
     try {
       const res = (await server.inject('/api/similar/2?k=4')).json();
@@ -398,12 +560,19 @@ describe('cbir serve: the search service', () => {
 describe('SearchBatcher', () => {
   it('runs the queries of one turn as one batched search per depth, each row what a lone search returns', async () => {
     const index = createIndex('exact', 8);
-    const data = Float32Array.from({ length: 40 * 8 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+    const data = Float32Array.from({ length: 40 * 8 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
     index.add({ data, rows: 40, cols: 8 });
     const calls: number[] = [];
-    const counting = new Proxy(index, { get: (t, p) => (p === 'search' ? (q: { rows: number }, k: number) => (calls.push(q.rows), t.search(q as never, k)) : Reflect.get(t, p)) });
+    const counting = new Proxy(index, {
+      get: (t, p) =>
+        p === 'search'
+          ? (q: { rows: number }, k: number) => (calls.push(q.rows), t.search(q as never, k))
+          : Reflect.get(t, p),
+    });
     const batcher = new SearchBatcher(counting);
-    const rows = await Promise.all(Array.from({ length: 12 }, (_, q) => batcher.search(index.vector(q)!, q % 2 ? 5 : 7)));
+    const rows = await Promise.all(
+      Array.from({ length: 12 }, (_, q) => batcher.search(index.vector(q)!, q % 2 ? 5 : 7)),
+    );
     expect(calls.sort()).toEqual([6, 6]);
     rows.forEach((row, q) => {
       const lone = index.search({ data: index.vector(q)!, rows: 1, cols: 8 }, q % 2 ? 5 : 7);
@@ -417,10 +586,24 @@ describe('BatchQueue', () => {
   it('runs the first item at once, batches those that wait (up to maxBatch), refuses beyond maxQueue, settles each alone', async () => {
     const gates: (() => void)[] = [];
     const batches: number[][] = [];
-    const queue = new BatchQueue<number, number>((items) => {
-      batches.push(items);
-      return new Promise((res) => gates.push(() => res(items.map((x) => (x === 13 ? { status: 'rejected', reason: new Error('thirteen') } : { status: 'fulfilled', value: x * 10 })))));
-    }, 3, 4);
+    const queue = new BatchQueue<number, number>(
+      (items) => {
+        batches.push(items);
+        return new Promise((res) =>
+          gates.push(() =>
+            res(
+              items.map((x) =>
+                x === 13
+                  ? { status: 'rejected', reason: new Error('thirteen') }
+                  : { status: 'fulfilled', value: x * 10 },
+              ),
+            ),
+          ),
+        );
+      },
+      3,
+      4,
+    );
     const first = queue.submit(1)!;
     const waiting = [2, 13, 4, 5].map((x) => queue.submit(x)!);
     expect(queue.submit(6)).toBeUndefined();
@@ -434,7 +617,12 @@ describe('BatchQueue', () => {
     await expect.poll(() => batches.length).toBe(3);
     gates[2]();
     const settled = await Promise.allSettled(waiting);
-    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value.value : (r.reason as Error).message))).toEqual([20, 'thirteen', 40, 50]);
+    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value.value : (r.reason as Error).message))).toEqual([
+      20,
+      'thirteen',
+      40,
+      50,
+    ]);
     expect(settled[0].status === 'fulfilled' && settled[0].value.batch).toBe(3);
     expect(queue.load).toEqual({ running: false, waiting: 0 });
     const failing = new BatchQueue<number, number>(() => Promise.reject(new Error('boom')), 2, 2);

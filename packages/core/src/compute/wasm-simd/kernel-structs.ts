@@ -3,10 +3,84 @@
 
 /** Each struct's fields in declaration order: int32s and pointers (4 bytes), or `name:f64` (8 bytes, 8-aligned). */
 export const KERNEL_STRUCTS = {
-  Conv: ['x', 'n', 'h', 'w', 'ci', 'f', 'kh', 'kw', 'co', 'oh', 'ow', 'sy', 'sx', 'dy', 'dx', 'top', 'left', 'bias', 'relu', 'zero', 'out'],
-  ConvGrad: ['x', 'n', 'h', 'w', 'ci', 'dy', 'oh', 'ow', 'co', 'kh', 'kw', 'sy', 'sx', 'top', 'left', 'rowsPerBlock', 'dw'],
-  Wino: ['x', 'n', 'h', 'w', 'ci', 'u', 'co', 'oh', 'ow', 'top', 'left', 'bias', 'relu', 'scratch', 'scratchFloats', 'out'],
-  WinoGrad: ['x', 'n', 'h', 'w', 'ci', 'dy', 'oh', 'ow', 'co', 'top', 'left', 'blockRows', 'scratch', 'scratchFloats', 'du', 'duDoubles'],
+  Conv: [
+    'x',
+    'n',
+    'h',
+    'w',
+    'ci',
+    'f',
+    'kh',
+    'kw',
+    'co',
+    'oh',
+    'ow',
+    'sy',
+    'sx',
+    'dy',
+    'dx',
+    'top',
+    'left',
+    'bias',
+    'relu',
+    'zero',
+    'out',
+  ],
+  ConvGrad: [
+    'x',
+    'n',
+    'h',
+    'w',
+    'ci',
+    'dy',
+    'oh',
+    'ow',
+    'co',
+    'kh',
+    'kw',
+    'sy',
+    'sx',
+    'top',
+    'left',
+    'rowsPerBlock',
+    'dw',
+  ],
+  Wino: [
+    'x',
+    'n',
+    'h',
+    'w',
+    'ci',
+    'u',
+    'co',
+    'oh',
+    'ow',
+    'top',
+    'left',
+    'bias',
+    'relu',
+    'scratch',
+    'scratchFloats',
+    'out',
+  ],
+  WinoGrad: [
+    'x',
+    'n',
+    'h',
+    'w',
+    'ci',
+    'dy',
+    'oh',
+    'ow',
+    'co',
+    'top',
+    'left',
+    'blockRows',
+    'scratch',
+    'scratchFloats',
+    'du',
+    'duDoubles',
+  ],
   Diffusion: ['alpha:f64', 'tol:f64', 'row_ptr', 'cols', 'vals', 'y', 'f', 'work', 'n', 'm', 'max_iter'],
 } as const;
 
@@ -14,7 +88,10 @@ export const KERNEL_STRUCTS = {
 export type KernelStructName = keyof typeof KERNEL_STRUCTS;
 type FieldName<F> = F extends `${infer N}:f64` ? N : F;
 /** The values of a struct's fields, by name (pointers are byte offsets into the kernels' memory). */
-export type KernelStructValues<S extends KernelStructName> = Record<FieldName<(typeof KERNEL_STRUCTS)[S][number]>, number>;
+export type KernelStructValues<S extends KernelStructName> = Record<
+  FieldName<(typeof KERNEL_STRUCTS)[S][number]>,
+  number
+>;
 
 /** A struct's layout as the C compiler lays it out for wasm32: its size, then each field's name, offset and width. */
 export interface StructLayout {

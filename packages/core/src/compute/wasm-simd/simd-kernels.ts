@@ -12,7 +12,17 @@ interface KernelExports {
   inertia_f64(x: number, n: number, d: number, labels: number, centres: number): number;
   column_sums_f64(x: number, n: number, d: number, sums: number): void;
   centre_f32(x: number, n: number, d: number, mean: number, dst: number, norms: number): void;
-  centre_update_f64(x: number, idx: number, n: number, d: number, labels: number, k: number, centres: number, counts: number, hits: number): void;
+  centre_update_f64(
+    x: number,
+    idx: number,
+    n: number,
+    d: number,
+    labels: number,
+    k: number,
+    centres: number,
+    counts: number,
+    hits: number,
+  ): void;
   argmin_dots(dots: number, n: number, m: number, pn: number, labels: number, vals: number): void;
   cluster_sums_f64(x: number, n: number, d: number, labels: number, sums: number): void;
   dots_f32(x: number, n: number, q: number, nq: number, d: number, out: number): void;
@@ -21,7 +31,16 @@ interface KernelExports {
   conv3x3_winograd(params: number, r0: number, r1: number, part: number): void;
   conv3x3_winograd_grad(params: number, r0: number, r1: number, part: number): void;
   diffusion_cg(params: number, j0: number, j1: number): number;
-  select_below_f64(dots: number, n: number, t: number, norms: number, thr: number, candR: number, candQ: number, candV: number): number;
+  select_below_f64(
+    dots: number,
+    n: number,
+    t: number,
+    norms: number,
+    thr: number,
+    candR: number,
+    candQ: number,
+    candV: number,
+  ): number;
   layout_Conv(out: number): void;
   layout_ConvGrad(out: number): void;
   layout_Wino(out: number): void;
@@ -34,7 +53,22 @@ const PAGE = 65536;
 const MAX_BYTES = 65535 * PAGE;
 
 /** The kernels a {@link SimdThreadPool} may be asked to run, by index (a pool's workers read the same list). */
-export const SIMD_KERNEL_NAMES = ['dots_f32', 'nearest_f64', 'sqdist_f64', 'centre_f32', 'inertia_f64', 'first_nonfinite_f32', 'gather_rows_f32', 'sqdist_rows_f64', 'conv2d_nhwc', 'conv_filter_grad', 'conv3x3_winograd', 'conv3x3_winograd_grad', 'diffusion_cg', 'select_below_f64'] as const;
+export const SIMD_KERNEL_NAMES = [
+  'dots_f32',
+  'nearest_f64',
+  'sqdist_f64',
+  'centre_f32',
+  'inertia_f64',
+  'first_nonfinite_f32',
+  'gather_rows_f32',
+  'sqdist_rows_f64',
+  'conv2d_nhwc',
+  'conv_filter_grad',
+  'conv3x3_winograd',
+  'conv3x3_winograd_grad',
+  'diffusion_cg',
+  'select_below_f64',
+] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
 
@@ -62,7 +96,9 @@ export interface SimdThreadPool {
 let threads: SimdThreadPool | undefined;
 let compiledShared: WebAssembly.Module | null | undefined;
 // A collected kernel memory is forgotten by the pool it was attached to (handles are per pool).
-const detachOnCollect = new FinalizationRegistry<{ pool: SimdThreadPool; handle: number }>(({ pool, handle }) => pool.detach(handle));
+const detachOnCollect = new FinalizationRegistry<{ pool: SimdThreadPool; handle: number }>(({ pool, handle }) =>
+  pool.detach(handle),
+);
 
 /**
  * Installs (or, with undefined, removes) the threads that SIMD kernels created from now on run on. cbir-node's
@@ -131,7 +167,11 @@ function decodeBase64(s: string): Uint8Array {
   const clean = s.replace(/=+$/, '');
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
   for (let i = 0, o = 0; i < clean.length; i += 4) {
-    const n = (lookup[clean.charCodeAt(i)] << 18) | (lookup[clean.charCodeAt(i + 1)] << 12) | (lookup[clean.charCodeAt(i + 2)] << 6) | lookup[clean.charCodeAt(i + 3)];
+    const n =
+      (lookup[clean.charCodeAt(i)] << 18) |
+      (lookup[clean.charCodeAt(i + 1)] << 12) |
+      (lookup[clean.charCodeAt(i + 2)] << 6) |
+      lookup[clean.charCodeAt(i + 3)];
     if (o < out.length) out[o++] = n >> 16;
     if (o < out.length) out[o++] = (n >> 8) & 255;
     if (o < out.length) out[o++] = n & 255;
@@ -255,7 +295,12 @@ export class SimdKernels {
    * `[r0, r1)`; `part` (0 .. {@link SimdKernels.maxParts} - 1) numbers the shares, for kernels with scratch of their own.
    * @returns Each share's result (for kernels that return a value), the caller's first.
    */
-  rows(name: SimdKernelName, n: number, workPerRow: number, args: (r0: number, r1: number, part: number) => number[]): number[] {
+  rows(
+    name: SimdKernelName,
+    n: number,
+    workPerRow: number,
+    args: (r0: number, r1: number, part: number) => number[],
+  ): number[] {
     const fn = this.k[name] as (...a: number[]) => number;
     // (A pool replaced since this instance attached to it may be closed: then this instance runs on one thread, as it
     // does inside withoutSimdThreads.)
@@ -293,7 +338,8 @@ export class SimdKernels {
   /** Returns an instance to the pool; the caller must not use it afterwards. */
   static recycle(kernels: SimdKernels): void {
     kernels.reset();
-    if (pool_.length < POOL_SIZE && kernels.memory.buffer.byteLength <= POOL_MAX_BYTES && kernels.threads === threads) pool_.push(kernels);
+    if (pool_.length < POOL_SIZE && kernels.memory.buffer.byteLength <= POOL_MAX_BYTES && kernels.threads === threads)
+      pool_.push(kernels);
   }
 
   /** Whether the kernels can run here (WebAssembly with SIMD). */

@@ -27,7 +27,12 @@ const WINO_BLOCK_TILES = 256;
  * its own float64 `dU`; here the shares are added and `dW = G^T dU G` taken in float64. 2.25x fewer multiplications
  * than the direct gradient.
  */
-function winogradFilterGrad(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
+function winogradFilterGrad(
+  backend: WasmHeapBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo | undefined {
   const k = tensorSimd();
   if (!k) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
@@ -41,14 +46,32 @@ function winogradFilterGrad(backend: WasmHeapBackend, x: TensorInfo, dy: TensorI
   const parts = k.maxParts;
   const xLen = n * h * w * ci;
   const dyLen = n * oh * ow * co;
-  if (!SimdKernels.fits((xLen + dyLen + parts * scratch) * 4 + structLayout('WinoGrad').size + parts * duLen * 8 + 16)) return undefined;
+  if (!SimdKernels.fits((xLen + dyLen + parts * scratch) * 4 + structLayout('WinoGrad').size + parts * duLen * 8 + 16))
+    return undefined;
   k.reset();
   const xb = k.alloc(xLen, 4);
   const db = k.alloc(dyLen, 4);
   const sb = k.alloc(parts * scratch, 4);
   const ub = k.alloc(parts * duLen, 8);
   const { top, left } = info.padInfo;
-  const pb = k.struct('WinoGrad', { x: xb.ptr, n, h, w, ci, dy: db.ptr, oh, ow, co, top, left, blockRows, scratch: sb.ptr, scratchFloats: scratch, du: ub.ptr, duDoubles: duLen });
+  const pb = k.struct('WinoGrad', {
+    x: xb.ptr,
+    n,
+    h,
+    w,
+    ci,
+    dy: db.ptr,
+    oh,
+    ow,
+    co,
+    top,
+    left,
+    blockRows,
+    scratch: sb.ptr,
+    scratchFloats: scratch,
+    du: ub.ptr,
+    duDoubles: duLen,
+  });
   k.f32(xb).set(backend.typedArrayFromHeap(x));
   k.f32(db).set(backend.typedArrayFromHeap(dy));
   k.f64(ub).fill(0);
@@ -60,7 +83,11 @@ function winogradFilterGrad(backend: WasmHeapBackend, x: TensorInfo, dy: TensorI
   // dW = G^T dU G, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
   const out = backend.makeOutput([3, 3, ci, co], 'float32');
   const dw = backend.typedArrayFromHeap(out);
-  const gt = [[1, 0.5, 0.5, 0], [0, 0.5, -0.5, 0], [0, 0.5, 0.5, 1]];
+  const gt = [
+    [1, 0.5, 0.5, 0],
+    [0, 0.5, -0.5, 0],
+    [0, 0.5, 0.5, 1],
+  ];
   for (let c = 0; c < ci; c++) {
     for (let o = 0; o < co; o++) {
       const at = c * cop + o;
@@ -88,10 +115,25 @@ function winogradFilterGrad(backend: WasmHeapBackend, x: TensorInfo, dy: TensorI
  * cache while every tile passes over them; each block's float32 sums are added in float64. Taps outside the input
  * add nothing, so neither tensor is padded or rearranged first.
  */
-function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
+function filterGradSimd(
+  backend: WasmHeapBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo | undefined {
   const k = tensorSimd();
   if (!k) return undefined;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outChannels: co,
+    filterHeight: kh,
+    filterWidth: kw,
+    outHeight: oh,
+    outWidth: ow,
+  } = info;
   const xLen = n * h * w * ci;
   const dyLen = n * oh * ow * co;
   const wLen = kh * kw * ci * co;
@@ -102,8 +144,23 @@ function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
   const wb = k.alloc(wLen, 8);
   const { top, left } = info.padInfo;
   const pb = k.struct('ConvGrad', {
-    x: xb.ptr, n, h, w, ci, dy: db.ptr, oh, ow, co, kh, kw, sy: info.strideHeight, sx: info.strideWidth, top, left,
-    rowsPerBlock: Math.max(1, Math.floor(BLOCK_PIXELS / ow)), dw: wb.ptr,
+    x: xb.ptr,
+    n,
+    h,
+    w,
+    ci,
+    dy: db.ptr,
+    oh,
+    ow,
+    co,
+    kh,
+    kw,
+    sy: info.strideHeight,
+    sx: info.strideWidth,
+    top,
+    left,
+    rowsPerBlock: Math.max(1, Math.floor(BLOCK_PIXELS / ow)),
+    dw: wb.ptr,
   });
   k.f32(xb).set(backend.typedArrayFromHeap(x));
   k.f32(db).set(backend.typedArrayFromHeap(dy));
@@ -127,7 +184,11 @@ function filterGradSimd(backend: WasmHeapBackend, x: TensorInfo, dy: TensorInfo,
  * backend's own `Conv2D` kernel (XNNPACK), so the whole gradient is one fast GEMM plus three transposes: the path
  * without WebAssembly SIMD. With it, cbir's threaded SIMD kernels compute it ({@link filterGradSimd}).
  */
-function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backend: KernelBackend; attrs: Conv2DBackpropFilterAttrs }): TensorInfo {
+function conv2DBackpropFilter(args: {
+  inputs: Conv2DBackpropFilterInputs;
+  backend: KernelBackend;
+  attrs: Conv2DBackpropFilterAttrs;
+}): TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
@@ -135,11 +196,20 @@ function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backen
   const format = backend_util.convertConv2DDataFormat(dataFormat);
   if (format !== 'channelsLast') throw new Error(`wasm Conv2DBackpropFilter supports only NHWC, got ${dataFormat}`);
   const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format,
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    format,
   );
   if (info.dilationHeight === 1 && info.dilationWidth === 1 && productEngine() !== 'js') {
-    const out = (winogradFits(info) && info.outChannels % 4 === 0 ? winogradFilterGrad(backend as WasmHeapBackend, x, dy, info) : undefined) ??
-      filterGradSimd(backend as WasmHeapBackend, x, dy, info);
+    const out =
+      (winogradFits(info) && info.outChannels % 4 === 0
+        ? winogradFilterGrad(backend as WasmHeapBackend, x, dy, info)
+        : undefined) ?? filterGradSimd(backend as WasmHeapBackend, x, dy, info);
     if (out) return out;
   }
   const { top, bottom, left, right } = info.padInfo;
@@ -150,16 +220,36 @@ function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs; backen
   const usedH = (info.outHeight - 1) * info.strideHeight + info.filterHeight;
   const usedW = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
   if (top || bottom || left || right) {
-    xp = run('PadV2', { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
+    xp = run(
+      'PadV2',
+      { x },
+      {
+        paddings: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
   }
   if (xp.shape[1] !== usedH || xp.shape[2] !== usedW) {
     xp = run('Slice', { x: xp }, { begin: [0, 0, 0, 0], size: [xp.shape[0], usedH, usedW, xp.shape[3]] });
   }
   const xt = run('Transpose', { x: xp }, { perm: [3, 1, 2, 0] }); // [ci, h, w, n]
   const dyt = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [oh, ow, n, co]: the filter
-  const conv = run('Conv2D', { x: xt, filter: dyt }, {
-    strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [info.strideHeight, info.strideWidth], dimRoundingMode: undefined,
-  }); // [ci, kh, kw, co]
+  const conv = run(
+    'Conv2D',
+    { x: xt, filter: dyt },
+    {
+      strides: [1, 1],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+      dilations: [info.strideHeight, info.strideWidth],
+      dimRoundingMode: undefined,
+    },
+  ); // [ci, kh, kw, co]
   const out = run('Transpose', { x: conv }, { perm: [1, 2, 0, 3] }, true); // [kh, kw, ci, co]
   dispose();
   return out;

@@ -17,7 +17,15 @@ import { compositeScope, runFallback, type WasmHeapBackend } from './run-kernel.
  * that computes all `s x s` output phases at once: `f[th, tw, co, (rh * s + rw) * ci + c] =
  * w[rh + (kk - 1 - th) * s, rw + (kk - 1 - tw) * s, c, co]` (zero past the kernel's edge), `kk = ceil(k / s)`.
  */
-export function phaseFilter(w: Float32Array, kh: number, kw: number, ci: number, co: number, sh: number, sw: number): { data: Float32Array; shape: [number, number, number, number] } {
+export function phaseFilter(
+  w: Float32Array,
+  kh: number,
+  kw: number,
+  ci: number,
+  co: number,
+  sh: number,
+  sw: number,
+): { data: Float32Array; shape: [number, number, number, number] } {
   const kkh = Math.ceil(kh / sh);
   const kkw = Math.ceil(kw / sw);
   const outC = sh * sw * ci;
@@ -54,16 +62,37 @@ export function phaseFilter(w: Float32Array, kh: number, kw: number, ci: number,
  * SIMD kernels, `dy`'s padding is read as zeros and the phases are interleaved straight from the kernels' memory;
  * on XNNPACK, `dy` is padded first.
  */
-function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend: KernelBackend; attrs: Conv2DBackpropInputAttrs }): TensorInfo {
+function conv2DBackpropInput(args: {
+  inputs: Conv2DBackpropInputInputs;
+  backend: KernelBackend;
+  attrs: Conv2DBackpropInputAttrs;
+}): TensorInfo {
   const { inputs, backend, attrs } = args;
   const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
   const format = backend_util.convertConv2DDataFormat(dataFormat);
   const info = backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format,
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    format,
   );
-  const { batchSize: n, inHeight, inWidth, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const {
+    batchSize: n,
+    inHeight,
+    inWidth,
+    inChannels: ci,
+    outChannels: co,
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
   if (format !== 'channelsLast') {
     return runFallback(Conv2DBackpropInput, args as never, 'only NHWC is supported');
   }
@@ -78,8 +107,20 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
   if (convOnSimdPays(backend)) {
     // The phases on cbir's SIMD kernels, which read dy's padding (kk - 1 before, zeros past its end) as zeros.
     const done = convOnSimd(wasm.typedArrayFromHeap(dy), f.data, {
-      batchSize: n, inHeight: dy.shape[1], inWidth: dy.shape[2], inChannels: co, outChannels: sh * sw * ci, filterHeight: kkh, filterWidth: kkw,
-      outHeight: qh, outWidth: qw, strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padInfo: { top: kkh - 1, left: kkw - 1 },
+      batchSize: n,
+      inHeight: dy.shape[1],
+      inWidth: dy.shape[2],
+      inChannels: co,
+      outChannels: sh * sw * ci,
+      filterHeight: kkh,
+      filterWidth: kkw,
+      outHeight: qh,
+      outWidth: qw,
+      strideHeight: 1,
+      strideWidth: 1,
+      dilationHeight: 1,
+      dilationWidth: 1,
+      padInfo: { top: kkh - 1, left: kkw - 1 },
     });
     if (done) {
       const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
@@ -92,12 +133,30 @@ function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend:
   const fInfo = temp({ dataId: backend.write(f.data, f.shape, 'float32'), shape: f.shape, dtype: 'float32' });
   let d = dy;
   if (dy.shape[1] > qh || dy.shape[2] > qw) {
-    d = run('Slice', { x: dy }, { begin: [0, 0, 0, 0], size: [n, Math.min(dy.shape[1], qh), Math.min(dy.shape[2], qw), co] });
+    d = run(
+      'Slice',
+      { x: dy },
+      { begin: [0, 0, 0, 0], size: [n, Math.min(dy.shape[1], qh), Math.min(dy.shape[2], qw), co] },
+    );
   }
-  const padded = run('PadV2', { x: d }, {
-    paddings: [[0, 0], [kkh - 1, qh - d.shape[1]], [kkw - 1, qw - d.shape[2]], [0, 0]], constantValue: 0,
-  });
-  const phases = run('Conv2D', { x: padded, filter: fInfo }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
+  const padded = run(
+    'PadV2',
+    { x: d },
+    {
+      paddings: [
+        [0, 0],
+        [kkh - 1, qh - d.shape[1]],
+        [kkw - 1, qw - d.shape[2]],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
+  const phases = run(
+    'Conv2D',
+    { x: padded, filter: fInfo },
+    { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
+  );
   const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
   interleavePhases(wasm.typedArrayFromHeap(phases), wasm.typedArrayFromHeap(out), layout);
   dispose();

@@ -65,8 +65,19 @@ export interface ConvEpilogue {
 /** The geometry {@link convOnSimd} reads (tfjs's `Conv2DInfo` has it all). */
 export type ConvGeometry = Pick<
   backend_util.Conv2DInfo,
-  | 'batchSize' | 'inHeight' | 'inWidth' | 'inChannels' | 'outChannels' | 'filterHeight' | 'filterWidth' | 'outHeight' | 'outWidth'
-  | 'strideHeight' | 'strideWidth' | 'dilationHeight' | 'dilationWidth'
+  | 'batchSize'
+  | 'inHeight'
+  | 'inWidth'
+  | 'inChannels'
+  | 'outChannels'
+  | 'filterHeight'
+  | 'filterWidth'
+  | 'outHeight'
+  | 'outWidth'
+  | 'strideHeight'
+  | 'strideWidth'
+  | 'dilationHeight'
+  | 'dilationWidth'
 > & { padInfo: { top: number; left: number } };
 
 /** The kernels' bias buffer: the epilogue's bias (one per output channel, or one for all), zeros past it. */
@@ -88,8 +99,17 @@ export const winogradTesting = { enabled: true, runs: 0 };
  * (8 and more: ConvAutoencoderV2's stride-1 layers have 32 to 256; its 3-channel first layer stays direct).
  */
 export function winogradFits(g: ConvGeometry): boolean {
-  return winogradTesting.enabled && g.filterHeight === 3 && g.filterWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 &&
-    g.dilationHeight === 1 && g.dilationWidth === 1 && g.inChannels % 4 === 0 && g.outChannels >= 8;
+  return (
+    winogradTesting.enabled &&
+    g.filterHeight === 3 &&
+    g.filterWidth === 3 &&
+    g.strideHeight === 1 &&
+    g.strideWidth === 1 &&
+    g.dilationHeight === 1 &&
+    g.dilationWidth === 1 &&
+    g.inChannels % 4 === 0 &&
+    g.outChannels >= 8
+  );
 }
 
 /**
@@ -106,7 +126,9 @@ function winogradFilter(f: Float32Array, ci: number, co: number, out: Float32Arr
       for (let t = 0; t < 9; t++) g[t] = f[(t * ci + c) * co + o];
       // G g: 4 x 3.
       for (let x = 0; x < 3; x++) {
-        const a = g[x], b = g[3 + x], d = g[6 + x];
+        const a = g[x],
+          b = g[3 + x],
+          d = g[6 + x];
         gg[x] = a;
         gg[3 + x] = (a + b + d) / 2;
         gg[6 + x] = (a - b + d) / 2;
@@ -115,16 +137,25 @@ function winogradFilter(f: Float32Array, ci: number, co: number, out: Float32Arr
       // (G g) G^T: 4 x 4.
       const bk = Math.floor(o / BLOCK);
       for (let y = 0; y < WINO_T; y++) {
-        const a = gg[3 * y], b = gg[3 * y + 1], d = gg[3 * y + 2];
+        const a = gg[3 * y],
+          b = gg[3 * y + 1],
+          d = gg[3 * y + 2];
         const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
-        for (let x = 0; x < WINO_T; x++) out[(((y * WINO_T + x) * blocks + bk) * ci + c) * BLOCK + (o % BLOCK)] = row[x];
+        for (let x = 0; x < WINO_T; x++)
+          out[(((y * WINO_T + x) * blocks + bk) * ci + c) * BLOCK + (o % BLOCK)] = row[x];
       }
     }
   }
 }
 
 /** {@link convOnSimd} for the convolutions {@link winogradFits} takes: Winograd's F(2x2, 3x3). */
-function winogradOnSimd(k: SimdKernels, x: Float32Array, filter: Float32Array, g: ConvGeometry, epilogue: ConvEpilogue): { k: SimdKernels; out: Float32Array } | undefined {
+function winogradOnSimd(
+  k: SimdKernels,
+  x: Float32Array,
+  filter: Float32Array,
+  g: ConvGeometry,
+  epilogue: ConvEpilogue,
+): { k: SimdKernels; out: Float32Array } | undefined {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = g;
   const blocks = Math.ceil(co / BLOCK);
   const th = Math.ceil(oh / WINO_M);
@@ -134,7 +165,8 @@ function winogradOnSimd(k: SimdKernels, x: Float32Array, filter: Float32Array, g
   const inLen = n * h * w * ci;
   const outLen = n * oh * ow * co;
   const uLen = 16 * blocks * ci * BLOCK;
-  if (!SimdKernels.fits((inLen + outLen + uLen + blocks * BLOCK + parts * scratch) * 4 + structLayout('Wino').size)) return undefined;
+  if (!SimdKernels.fits((inLen + outLen + uLen + blocks * BLOCK + parts * scratch) * 4 + structLayout('Wino').size))
+    return undefined;
   k.reset();
   const xb = k.alloc(inLen, 4);
   const ub = k.alloc(uLen, 4);
@@ -142,7 +174,24 @@ function winogradOnSimd(k: SimdKernels, x: Float32Array, filter: Float32Array, g
   const sb = k.alloc(parts * scratch, 4);
   const ob = k.alloc(outLen, 4);
   const { top, left } = g.padInfo;
-  const pb = k.struct('Wino', { x: xb.ptr, n, h, w, ci, u: ub.ptr, co, oh, ow, top, left, bias: bb.ptr, relu: epilogue.relu ? 1 : 0, scratch: sb.ptr, scratchFloats: scratch, out: ob.ptr });
+  const pb = k.struct('Wino', {
+    x: xb.ptr,
+    n,
+    h,
+    w,
+    ci,
+    u: ub.ptr,
+    co,
+    oh,
+    ow,
+    top,
+    left,
+    bias: bb.ptr,
+    relu: epilogue.relu ? 1 : 0,
+    scratch: sb.ptr,
+    scratchFloats: scratch,
+    out: ob.ptr,
+  });
   k.f32(xb).set(x);
   winogradFilter(filter, ci, co, k.f32(ub));
   writeBias(k.f32(bb), co, epilogue);
@@ -159,21 +208,38 @@ function winogradOnSimd(k: SimdKernels, x: Float32Array, filter: Float32Array, g
  * undefined where the kernels are unavailable, where XNNPACK is faster (small filters on one thread) or where the
  * tensors do not fit the kernels' memory: the caller then runs tfjs's kernel.
  */
-export function convOnSimd(x: Float32Array, filter: Float32Array, g: ConvGeometry, epilogue: ConvEpilogue = {}): { k: SimdKernels; out: Float32Array } | undefined {
+export function convOnSimd(
+  x: Float32Array,
+  filter: Float32Array,
+  g: ConvGeometry,
+  epilogue: ConvEpilogue = {},
+): { k: SimdKernels; out: Float32Array } | undefined {
   const k = tensorSimd();
   if (!k) return undefined;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = g;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outChannels: co,
+    filterHeight: kh,
+    filterWidth: kw,
+    outHeight: oh,
+    outWidth: ow,
+  } = g;
   const taps = kh * kw * ci;
   const blocks = Math.ceil(co / BLOCK);
   const inLen = n * h * w * ci;
   const outLen = n * oh * ow * co;
-  const slower = (outLen * taps) / (inLen + outLen) < MIN_INTENSITY || (taps < MIN_TAPS_ONE_THREAD && !simdThreadsActive());
+  const slower =
+    (outLen * taps) / (inLen + outLen) < MIN_INTENSITY || (taps < MIN_TAPS_ONE_THREAD && !simdThreadsActive());
   if (slower && !convSimdTesting.always) return undefined;
   if (winogradFits(g)) {
     const done = winogradOnSimd(k, x, filter, g, epilogue);
     if (done) return done;
   }
-  if (!SimdKernels.fits((inLen + outLen + blocks * taps * BLOCK + blocks * BLOCK + ci) * 4 + structLayout('Conv').size)) return undefined;
+  if (!SimdKernels.fits((inLen + outLen + blocks * taps * BLOCK + blocks * BLOCK + ci) * 4 + structLayout('Conv').size))
+    return undefined;
   k.reset();
   const xb = k.alloc(inLen, 4);
   const fb = k.alloc(blocks * taps * BLOCK, 4);
@@ -182,8 +248,27 @@ export function convOnSimd(x: Float32Array, filter: Float32Array, g: ConvGeometr
   const ob = k.alloc(outLen, 4);
   const { top, left } = g.padInfo;
   const pb = k.struct('Conv', {
-    x: xb.ptr, n, h, w, ci, f: fb.ptr, kh, kw, co, oh, ow, sy: g.strideHeight, sx: g.strideWidth, dy: g.dilationHeight, dx: g.dilationWidth,
-    top, left, bias: bb.ptr, relu: epilogue.relu ? 1 : 0, zero: zb.ptr, out: ob.ptr,
+    x: xb.ptr,
+    n,
+    h,
+    w,
+    ci,
+    f: fb.ptr,
+    kh,
+    kw,
+    co,
+    oh,
+    ow,
+    sy: g.strideHeight,
+    sx: g.strideWidth,
+    dy: g.dilationHeight,
+    dx: g.dilationWidth,
+    top,
+    left,
+    bias: bb.ptr,
+    relu: epilogue.relu ? 1 : 0,
+    zero: zb.ptr,
+    out: ob.ptr,
   });
   k.f32(xb).set(x);
   packFilter(filter, taps, co, k.f32(fb));
@@ -204,7 +289,13 @@ export function convOnSimdPays(backend: KernelBackend): boolean {
 }
 
 /** {@link convOnSimd} on tensors of the wasm backend: the output as a new tensor, or undefined as there. */
-function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, epilogue: ConvEpilogue = {}): TensorInfo | undefined {
+function convSimd(
+  backend: WasmHeapBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  epilogue: ConvEpilogue = {},
+): TensorInfo | undefined {
   if (!convOnSimdPays(backend)) return undefined;
   const done = convOnSimd(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(filter), info, epilogue);
   if (!done) return undefined;
@@ -217,8 +308,14 @@ function convSimd(backend: WasmHeapBackend, x: TensorInfo, filter: TensorInfo, i
 function conv2DInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | FusedConv2DAttrs): backend_util.Conv2DInfo {
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
   return backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode,
-    false, backend_util.convertConv2DDataFormat(dataFormat),
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
   );
 }
 
@@ -255,7 +352,15 @@ function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: KernelBackend; 
 }
 
 /** The wasm backend's `Conv2D` on cbir's SIMD kernels, as a kernel config to register. */
-export const wasmConv2DConfig: KernelConfig = { kernelName: Conv2D, backendName: 'wasm', kernelFunc: conv2D as unknown as KernelFunc };
+export const wasmConv2DConfig: KernelConfig = {
+  kernelName: Conv2D,
+  backendName: 'wasm',
+  kernelFunc: conv2D as unknown as KernelFunc,
+};
 
 /** The wasm backend's `FusedConv2D` on cbir's SIMD kernels, as a kernel config to register. */
-export const wasmFusedConv2DConfig: KernelConfig = { kernelName: FusedConv2D, backendName: 'wasm', kernelFunc: fusedConv2D as unknown as KernelFunc };
+export const wasmFusedConv2DConfig: KernelConfig = {
+  kernelName: FusedConv2D,
+  backendName: 'wasm',
+  kernelFunc: fusedConv2D as unknown as KernelFunc,
+};

@@ -14,15 +14,36 @@ import { runFallback, type WasmHeapBackend } from './run-kernel.js';
  * window in row-major order (as tfjs's cpu kernel and PyTorch's `max_pool2d` pick it, which matters after ReLU, where
  * windows of equal zeros are common). One pass over the input, no intermediate tensors.
  */
-function maxPoolGrad(args: { inputs: MaxPoolGradInputs; backend: WasmHeapBackend; attrs: MaxPoolGradAttrs }): TensorInfo {
+function maxPoolGrad(args: {
+  inputs: MaxPoolGradInputs;
+  backend: WasmHeapBackend;
+  attrs: MaxPoolGradAttrs;
+}): TensorInfo {
   const { inputs, backend, attrs } = args;
   const dy = inputs.dy as TensorInfo;
   const x = inputs.input as TensorInfo;
   const info = backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode,
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
   );
-  if (info.dataFormat !== 'channelsLast' || x.dtype !== 'float32') return runFallback(MaxPoolGrad, args as never, 'only float32 NHWC is supported');
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  if (info.dataFormat !== 'channelsLast' || x.dtype !== 'float32')
+    return runFallback(MaxPoolGrad, args as never, 'only float32 NHWC is supported');
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: oh,
+    outWidth: ow,
+    filterHeight: fh,
+    filterWidth: fw,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
   const { top, left } = info.padInfo;
   const out = backend.makeOutput([n, h, w, c], 'float32');
   const dx = backend.typedArrayFromHeap(out);
@@ -72,7 +93,16 @@ function maxPoolGrad(args: { inputs: MaxPoolGradInputs; backend: WasmHeapBackend
  * pools, against 193 ms in the general loop.
  */
 function grad2x2(xs: Float32Array, dys: Float32Array, dx: Float32Array, info: backend_util.Conv2DInfo): void {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
   const down = w * c;
   dx.fill(0);
   let g = 0;
@@ -84,8 +114,8 @@ function grad2x2(xs: Float32Array, dys: Float32Array, dx: Float32Array, info: ba
           const q = p + k;
           let at = q;
           let best = xs[q];
-          if (xs[q + c] > best) (best = xs[q + c]), (at = q + c);
-          if (xs[q + down] > best) (best = xs[q + down]), (at = q + down);
+          if (xs[q + c] > best) ((best = xs[q + c]), (at = q + c));
+          if (xs[q + down] > best) ((best = xs[q + down]), (at = q + down));
           if (xs[q + down + c] > best) at = q + down + c;
           dx[at] += dys[g + k];
         }

@@ -1,4 +1,12 @@
-import { PadV2, util, type KernelConfig, type KernelFunc, type PadV2Attrs, type PadV2Inputs, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  PadV2,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type PadV2Attrs,
+  type PadV2Inputs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**
@@ -10,7 +18,8 @@ import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 function padV2(args: { inputs: PadV2Inputs; backend: WasmHeapBackend; attrs: PadV2Attrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
-  if (x.dtype !== 'float32' || x.shape.length === 0) return runFallback(PadV2, args as never, `dtype ${x.dtype} is not supported`);
+  if (x.dtype !== 'float32' || x.shape.length === 0)
+    return runFallback(PadV2, args as never, `dtype ${x.dtype} is not supported`);
   const { paddings, constantValue } = attrs;
   const rank = x.shape.length;
   const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);

@@ -1,4 +1,11 @@
-import { getKernel, type Attribute, type KernelBackend, type KernelConfig, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  type Attribute,
+  type KernelBackend,
+  type KernelConfig,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 /** The kernels ours replaced, by name, for the cases ours hands back to them. */
 export const FALLBACKS = new Map<string, KernelConfig>();
@@ -27,7 +34,11 @@ export function disposeAll(backend: KernelBackend, infos: TensorInfo[]): void {
 }
 
 /** Runs the kernel that ours replaced, or throws `why` when there was none. */
-export function runFallback(kernelName: string, args: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs: object }, why: string): TensorInfo {
+export function runFallback(
+  kernelName: string,
+  args: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs: object },
+  why: string,
+): TensorInfo {
   const fallback = FALLBACKS.get(kernelName);
   if (!fallback) throw new Error(`wasm ${kernelName}: ${why}`);
   // A kernel unregistered before the backend initialised never had its setup run.

@@ -1,4 +1,13 @@
-import { Slice, slice_util, util, type KernelConfig, type KernelFunc, type SliceAttrs, type SliceInputs, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  Slice,
+  slice_util,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type SliceAttrs,
+  type SliceInputs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**

@@ -1,4 +1,12 @@
-import { Sum, util, type KernelConfig, type KernelFunc, type SumAttrs, type SumInputs, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  Sum,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type SumAttrs,
+  type SumInputs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**
@@ -12,7 +20,8 @@ function sum(args: { inputs: SumInputs; backend: WasmHeapBackend; attrs: SumAttr
   const axes = util.parseAxisParam(attrs.axis, x.shape).sort((a, b) => a - b);
   const rank = x.shape.length;
   const leading = axes.every((a, i) => a === i) && axes.length < rank;
-  if (x.dtype !== 'float32' || !leading || axes.length === 0) return runFallback(Sum, args as never, 'only float32 sums over leading axes are supported');
+  if (x.dtype !== 'float32' || !leading || axes.length === 0)
+    return runFallback(Sum, args as never, 'only float32 sums over leading axes are supported');
   const rows = util.sizeFromShape(x.shape.slice(0, axes.length));
   const inner = x.shape.slice(axes.length);
   const cols = util.sizeFromShape(inner);

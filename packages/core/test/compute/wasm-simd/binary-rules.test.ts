@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from '../../../src/compute/wasm-simd/simd-binary.js';
-import { assertStructLayouts, structLayout, type KernelStructName } from '../../../src/compute/wasm-simd/kernel-structs.js';
+import {
+  assertStructLayouts,
+  structLayout,
+  type KernelStructName,
+} from '../../../src/compute/wasm-simd/kernel-structs.js';
 import { SimdKernels } from '../../helpers/internal.js';
 import { wasmFunctionCode } from '../../helpers/wasm-code.js';
 
@@ -31,8 +35,8 @@ describe('the SIMD kernels binaries', () => {
   it('the check sees a global.get where there is one', () => {
     // (module (global (mut i32) (i32.const 0)) (func global.get 0 drop))
     const bytes = Uint8Array.from([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x06, 0x06, 0x01, 0x7f,
-      0x01, 0x41, 0x00, 0x0b, 0x0a, 0x07, 0x01, 0x05, 0x00, 0x23, 0x00, 0x1a, 0x0b,
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x06,
+      0x06, 0x01, 0x7f, 0x01, 0x41, 0x00, 0x0b, 0x0a, 0x07, 0x01, 0x05, 0x00, 0x23, 0x00, 0x1a, 0x0b,
     ]);
     expect(WebAssembly.validate(bytes)).toBe(true);
     expect(touchesGlobals(bytes)).toEqual([0]);
@@ -50,14 +54,27 @@ describe("kernels.c's structs, written by name", () => {
     expect(() => assertStructLayouts(reported)).not.toThrow();
     expect(reported('Diffusion').slice(0, 4)).toEqual([56, 0, 8, 16]); // two float64s, then int32s; 8-aligned size
     // A field added in C and not in KERNEL_STRUCTS: the sizes differ.
-    const grown = (name: KernelStructName) => (name === 'Wino' ? [reported(name)[0] + 4, ...reported(name).slice(1)] : reported(name));
+    const grown = (name: KernelStructName) =>
+      name === 'Wino' ? [reported(name)[0] + 4, ...reported(name).slice(1)] : reported(name);
     expect(() => assertStructLayouts(grown)).toThrow(/struct Wino is laid out as \[size, offsets...\] = \[68, /);
     k.reset();
   });
 
   it('struct() writes each field at its offset, float64s included', () => {
     const k = SimdKernels.create()!;
-    const b = k.struct('Diffusion', { alpha: 0.9, tol: 1e-6, row_ptr: 16, cols: 32, vals: 48, y: 64, f: 80, work: 96, n: 7, m: 3, max_iter: 20 });
+    const b = k.struct('Diffusion', {
+      alpha: 0.9,
+      tol: 1e-6,
+      row_ptr: 16,
+      cols: 32,
+      vals: 48,
+      y: 64,
+      f: 80,
+      work: 96,
+      n: 7,
+      m: 3,
+      max_iter: 20,
+    });
     const f64 = k.f64({ ptr: b.ptr, length: 2 });
     const i32 = k.i32({ ptr: b.ptr + 16, length: 9 });
     expect(Array.from(f64)).toEqual([0.9, 1e-6]);

@@ -69,7 +69,9 @@ describe('cbir SIMD kernels against float64 oracles', () => {
       expect(k.f64(db)[i]).toBe(S[i * m + best]);
     }
     // argmin over |p|^2 - 2 x.p gives the same centre.
-    const pn = put64(Array.from({ length: m }, (_, c) => q.subarray(c * d, (c + 1) * d).reduce((s, v) => s + v * v, 0)));
+    const pn = put64(
+      Array.from({ length: m }, (_, c) => q.subarray(c * d, (c + 1) * d).reduce((s, v) => s + v * v, 0)),
+    );
     const vb = k.alloc(n, 8);
     k.k.argmin_dots(dots.ptr, n, m, pn.ptr, lb.ptr, vb.ptr);
     for (let i = 0; i < n; i++) {
@@ -92,7 +94,10 @@ describe('cbir SIMD kernels against float64 oracles', () => {
     k.i32(lb).set(labels);
     const gb = k.alloc(n * d, 4);
     k.k.gather_rows_f32(xb.ptr, ib.ptr, n, d, gb.ptr);
-    for (let i = 0; i < n; i++) expect(Array.from(k.f32(gb).subarray(i * d, (i + 1) * d))).toEqual(Array.from(x.subarray(idx[i] * d, (idx[i] + 1) * d)));
+    for (let i = 0; i < n; i++)
+      expect(Array.from(k.f32(gb).subarray(i * d, (i + 1) * d))).toEqual(
+        Array.from(x.subarray(idx[i] * d, (idx[i] + 1) * d)),
+      );
 
     const mean = Float32Array.from({ length: d }, rand);
     const mb = put32(mean);
@@ -119,7 +124,8 @@ describe('cbir SIMD kernels against float64 oracles', () => {
         expect(Math.abs(k.f64(sums)[c * d + j] - s)).toBeLessThan(1e-12);
       }
     }
-    for (let j = 0; j < d; j++) expect(Math.abs(k.f64(cols)[j] - x.filter((_, t) => t % d === j).reduce((a, b) => a + b, 0))).toBeLessThan(1e-12);
+    for (let j = 0; j < d; j++)
+      expect(Math.abs(k.f64(cols)[j] - x.filter((_, t) => t % d === j).reduce((a, b) => a + b, 0))).toBeLessThan(1e-12);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) want += (x[i * d + j] - centres[labels[i] * d + j]) ** 2;
     expect(Math.abs(inertia - want)).toBeLessThan(1e-12 * (1 + want));
 
@@ -151,10 +157,18 @@ describe('cbir SIMD kernels against float64 oracles', () => {
     const qb = put64(q);
     const ob = k.alloc(rows.length, 8);
     k.k.sqdist_rows_f64(xb.ptr, ib.ptr, rows.length, qb.ptr, d, ob.ptr);
-    rows.forEach((r, i) => expect(Math.abs(k.f64(ob)[i] - q.reduce((s, v, j) => s + (x[r * d + j] - v) ** 2, 0))).toBeLessThan(1e-12));
+    rows.forEach((r, i) =>
+      expect(Math.abs(k.f64(ob)[i] - q.reduce((s, v, j) => s + (x[r * d + j] - v) ** 2, 0))).toBeLessThan(1e-12),
+    );
 
     expect(k.k.first_nonfinite_f32(xb.ptr, x.length, 0)).toBe(-1);
-    for (const [at, bad] of [[0, NaN], [15, Infinity], [16, -Infinity], [1000, NaN], [x.length - 1, Infinity]] as const) {
+    for (const [at, bad] of [
+      [0, NaN],
+      [15, Infinity],
+      [16, -Infinity],
+      [1000, NaN],
+      [x.length - 1, Infinity],
+    ] as const) {
       const f = k.f32(xb);
       const keep = f[at];
       f[at] = bad;

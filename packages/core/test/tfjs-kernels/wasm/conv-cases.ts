@@ -22,15 +22,66 @@ export const CONV_CASES: ConvCase[] = [
   { name: '6x6 s2 valid (V1 decoder.4)', x: [1, 14, 14, 3], filter: [6, 6, 3, 8], strides: [2, 2], pad: 'valid' },
   { name: '2x2 s2 valid', x: [2, 8, 8, 3], filter: [2, 2, 3, 3], strides: [2, 2], pad: 'valid' },
   { name: '3x2 kernel, unequal strides', x: [2, 9, 10, 3], filter: [3, 2, 3, 4], strides: [2, 1], pad: 'same' },
-  { name: 'explicit padding', x: [1, 8, 9, 2], filter: [3, 3, 2, 3], strides: [2, 2], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  {
+    name: 'explicit padding',
+    x: [1, 8, 9, 2],
+    filter: [3, 3, 2, 3],
+    strides: [2, 2],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  },
   { name: 'batch 32', x: [32, 6, 6, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'same' },
   { name: '1x1', x: [2, 5, 5, 8], filter: [1, 1, 8, 4], strides: [1, 1], pad: 'valid' },
-  { name: '5x5 s1 same, more in than out channels', x: [3, 9, 12, 9], filter: [5, 5, 9, 2], strides: [1, 1], pad: 'same' },
-  { name: 's1 explicit uneven padding', x: [2, 7, 8, 4], filter: [3, 3, 4, 6], strides: [1, 1], pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
+  {
+    name: '5x5 s1 same, more in than out channels',
+    x: [3, 9, 12, 9],
+    filter: [5, 5, 9, 2],
+    strides: [1, 1],
+    pad: 'same',
+  },
+  {
+    name: 's1 explicit uneven padding',
+    x: [2, 7, 8, 4],
+    filter: [3, 3, 4, 6],
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [0, 2],
+      [1, 0],
+      [0, 0],
+    ],
+  },
   // 3x3 stride 1 with channels in SIMD vectors: Winograd F(2x2, 3x3) (odd sizes leave partial tiles).
-  { name: 'Winograd 3x3 s1 same (V2 encoder.2)', x: [2, 10, 9, 8], filter: [3, 3, 8, 12], strides: [1, 1], pad: 'same' },
-  { name: 'Winograd 3x3 s1 valid, odd size (V2 encoder.7)', x: [1, 11, 13, 16], filter: [3, 3, 16, 8], strides: [1, 1], pad: 'valid' },
-  { name: 'Winograd 3x3 s1 uneven padding, 9 output channels', x: [2, 7, 8, 8], filter: [3, 3, 8, 9], strides: [1, 1], pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
+  {
+    name: 'Winograd 3x3 s1 same (V2 encoder.2)',
+    x: [2, 10, 9, 8],
+    filter: [3, 3, 8, 12],
+    strides: [1, 1],
+    pad: 'same',
+  },
+  {
+    name: 'Winograd 3x3 s1 valid, odd size (V2 encoder.7)',
+    x: [1, 11, 13, 16],
+    filter: [3, 3, 16, 8],
+    strides: [1, 1],
+    pad: 'valid',
+  },
+  {
+    name: 'Winograd 3x3 s1 uneven padding, 9 output channels',
+    x: [2, 7, 8, 8],
+    filter: [3, 3, 8, 9],
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [0, 2],
+      [1, 0],
+      [0, 0],
+    ],
+  },
 ];
 
 /** Forward output spatial size of a case, for building `dy`. */

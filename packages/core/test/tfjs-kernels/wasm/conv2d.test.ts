@@ -6,9 +6,29 @@ import { CONV_CASES, CONV_PATHS, useConvPath, type ConvCase } from './conv-cases
 /** Forward-only cases: dilation (tfjs allows it at stride 1), wide rows and more than one block of 8 channels. */
 const FORWARD_CASES: (ConvCase & { dilations?: [number, number] })[] = [
   ...CONV_CASES,
-  { name: 'dilation 2, same', x: [2, 11, 10, 3], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dilations: [2, 2] },
-  { name: 'dilation 2x3, valid', x: [1, 12, 13, 4], filter: [2, 3, 4, 9], strides: [1, 1], pad: 'valid', dilations: [2, 3] },
-  { name: '3x3 s1 same, 48 -> 64 channels (V2 encoder.3)', x: [2, 16, 16, 48], filter: [3, 3, 48, 64], strides: [1, 1], pad: 'same' },
+  {
+    name: 'dilation 2, same',
+    x: [2, 11, 10, 3],
+    filter: [3, 3, 3, 5],
+    strides: [1, 1],
+    pad: 'same',
+    dilations: [2, 2],
+  },
+  {
+    name: 'dilation 2x3, valid',
+    x: [1, 12, 13, 4],
+    filter: [2, 3, 4, 9],
+    strides: [1, 1],
+    pad: 'valid',
+    dilations: [2, 3],
+  },
+  {
+    name: '3x3 s1 same, 48 -> 64 channels (V2 encoder.3)',
+    x: [2, 16, 16, 48],
+    filter: [3, 3, 48, 64],
+    strides: [1, 1],
+    pad: 'same',
+  },
   { name: '1x1, 17 channels, 1-pixel rows', x: [3, 7, 1, 5], filter: [1, 1, 5, 17], strides: [1, 1], pad: 'valid' },
 ];
 
@@ -33,7 +53,11 @@ describe.each(CONV_PATHS)('wasm Conv2D and FusedConv2D on %s equal the cpu kerne
       const bias = [c.filter[3]];
       const { cpu, wasm } = await onBothBackends(
         'FusedConv2D',
-        { x: { shape: c.x, data: values(c.x, 7) }, filter: { shape: c.filter, data: values(c.filter, 8) }, bias: { shape: bias, data: values(bias, 9) } },
+        {
+          x: { shape: c.x, data: values(c.x, 7) },
+          filter: { shape: c.filter, data: values(c.filter, 8) },
+          bias: { shape: bias, data: values(bias, 9) },
+        },
         { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: c.dilations ?? [1, 1], activation },
       );
       expect(wasm.shape, c.name).toEqual(cpu.shape);
@@ -59,8 +83,11 @@ describe('Winograd F(2x2, 3x3) on the SIMD kernels', () => {
   useConvPath('simd');
   const WINOGRAD = FORWARD_CASES.filter((c) => c.name.startsWith('Winograd') || c.name.includes('V2 encoder.3'));
 
-  it.each(WINOGRAD)('$name takes it, and gives the direct kernel\'s result to float32 tolerance', async (c) => {
-    const inputs = { x: { shape: c.x, data: values(c.x, 12) }, filter: { shape: c.filter, data: values(c.filter, 13) } };
+  it.each(WINOGRAD)("$name takes it, and gives the direct kernel's result to float32 tolerance", async (c) => {
+    const inputs = {
+      x: { shape: c.x, data: values(c.x, 12) },
+      filter: { shape: c.filter, data: values(c.filter, 13) },
+    };
     const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] };
     const runs = winogradTesting.runs;
     const fast = (await onBothBackends('Conv2D', inputs, attrs)).wasm;

@@ -16,11 +16,19 @@ describe('wasm MaxPoolGrad equals the cpu kernel', () => {
   it.each(CASES)('$name', async (c) => {
     // ReLU-like input: a third of the values clipped to 0, so windows with tied maxima occur.
     const x = values(c.x, 5).map((v) => Math.max(0, v + 0.3));
-    const probe = await onBothBackends('MaxPool', { x: { shape: c.x, data: x } }, { filterSize: c.filterSize, strides: c.strides, pad: c.pad });
+    const probe = await onBothBackends(
+      'MaxPool',
+      { x: { shape: c.x, data: x } },
+      { filterSize: c.filterSize, strides: c.strides, pad: c.pad },
+    );
     const dyShape = probe.cpu.shape;
     const { cpu, wasm } = await onBothBackends(
       'MaxPoolGrad',
-      { dy: { shape: dyShape, data: values(dyShape, 6) }, input: { shape: c.x, data: x }, output: { shape: dyShape, data: probe.cpu.data } },
+      {
+        dy: { shape: dyShape, data: values(dyShape, 6) },
+        input: { shape: c.x, data: x },
+        output: { shape: dyShape, data: probe.cpu.data },
+      },
       { filterSize: c.filterSize, strides: c.strides, pad: c.pad },
     );
     expect(x.filter((v) => v === 0).length).toBeGreaterThan(0);

@@ -15,7 +15,11 @@ describe('wasm Slice equals the cpu kernel', () => {
   beforeAll(() => registerWasmTrainingKernels());
 
   it.each(CASES)('$name', async (c) => {
-    const { cpu, wasm } = await onBothBackends('Slice', { x: { shape: c.x, data: values(c.x, 9) } }, { begin: c.begin, size: c.size });
+    const { cpu, wasm } = await onBothBackends(
+      'Slice',
+      { x: { shape: c.x, data: values(c.x, 9) } },
+      { begin: c.begin, size: c.size },
+    );
     expect(wasm.shape).toEqual(cpu.shape);
     expect(Array.from(wasm.data)).toEqual(Array.from(cpu.data));
   });

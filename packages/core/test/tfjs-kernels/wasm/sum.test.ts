@@ -14,7 +14,11 @@ describe('wasm Sum equals the cpu kernel', () => {
   beforeAll(() => registerWasmTrainingKernels());
 
   it.each(CASES)('$name', async (c) => {
-    const { cpu, wasm } = await onBothBackends('Sum', { x: { shape: c.x, data: values(c.x, 11) } }, { axis: c.axis, keepDims: c.keepDims });
+    const { cpu, wasm } = await onBothBackends(
+      'Sum',
+      { x: { shape: c.x, data: values(c.x, 11) } },
+      { axis: c.axis, keepDims: c.keepDims },
+    );
     expect(wasm.shape).toEqual(cpu.shape);
     expect(relativeError(wasm.data, cpu.data)).toBeLessThanOrEqual(1e-5);
   });

@@ -38,7 +38,10 @@ let lastQuery: (() => Promise<void>) | undefined;
 let queryUrl: string | undefined;
 
 class ApiError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -53,7 +56,11 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
     throw new ApiError('NETWORK', 'the server does not answer: is cbir serve still running?');
   }
   const body = await res.json().catch(() => undefined);
-  if (!res.ok) throw new ApiError(body?.error?.code ?? String(res.status), body?.error?.message ?? `the server answered ${res.status}.`);
+  if (!res.ok)
+    throw new ApiError(
+      body?.error?.code ?? String(res.status),
+      body?.error?.message ?? `the server answered ${res.status}.`,
+    );
   return body as T;
 }
 
@@ -84,35 +91,40 @@ function searchParams(): string {
 function render(items: (Item | Hit)[], title: string): void {
   resultsTitle.hidden = false;
   resultsTitle.textContent = title;
-  results.replaceChildren(...items.map((item, rank) => {
-    const li = document.createElement('li');
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.dataset.id = String(item.id);
-    const distance = 'distance' in item ? item.distance.toFixed(3) : '';
-    button.title = `${itemName(item)}${item.label ? ` (${item.label})` : ''}${distance ? `, distance ${distance}` : ''}: search from it`;
-    button.setAttribute('aria-label', `${'distance' in item ? `result ${rank + 1}, ` : ''}${itemName(item)}${item.label ? `, ${item.label}` : ''}${distance ? `, distance ${distance}` : ''}`);
-    const img = document.createElement('img');
-    img.src = thumb(item.id);
-    img.alt = '';
-    img.loading = 'lazy';
-    const caption = document.createElement('span');
-    caption.className = 'caption';
-    const label = document.createElement('span');
-    label.className = 'label';
-    label.textContent = item.label ?? itemName(item);
-    caption.append(label);
-    if (distance) {
-      const d = document.createElement('span');
-      d.className = 'distance';
-      d.textContent = distance;
-      caption.append(d);
-    }
-    button.append(img, caption);
-    button.addEventListener('click', () => void similar(item.id, true));
-    li.append(button);
-    return li;
-  }));
+  results.replaceChildren(
+    ...items.map((item, rank) => {
+      const li = document.createElement('li');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.id = String(item.id);
+      const distance = 'distance' in item ? item.distance.toFixed(3) : '';
+      button.title = `${itemName(item)}${item.label ? ` (${item.label})` : ''}${distance ? `, distance ${distance}` : ''}: search from it`;
+      button.setAttribute(
+        'aria-label',
+        `${'distance' in item ? `result ${rank + 1}, ` : ''}${itemName(item)}${item.label ? `, ${item.label}` : ''}${distance ? `, distance ${distance}` : ''}`,
+      );
+      const img = document.createElement('img');
+      img.src = thumb(item.id);
+      img.alt = '';
+      img.loading = 'lazy';
+      const caption = document.createElement('span');
+      caption.className = 'caption';
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.textContent = item.label ?? itemName(item);
+      caption.append(label);
+      if (distance) {
+        const d = document.createElement('span');
+        d.className = 'distance';
+        d.textContent = distance;
+        caption.append(d);
+      }
+      button.append(img, caption);
+      button.addEventListener('click', () => void similar(item.id, true));
+      li.append(button);
+      return li;
+    }),
+  );
   document.body.dataset.state = 'results';
 }
 
@@ -129,7 +141,10 @@ async function run(query: () => Promise<void>): Promise<void> {
 }
 
 async function upload(file: Blob, fileName: string): Promise<void> {
-  if (!info?.query) return showMessage('This server cannot embed new images (it was started without --model); click an item to search from it.');
+  if (!info?.query)
+    return showMessage(
+      'This server cannot embed new images (it was started without --model); click an item to search from it.',
+    );
   if (queryUrl) URL.revokeObjectURL(queryUrl);
   queryUrl = URL.createObjectURL(file);
   queryImage.src = queryUrl;
@@ -140,9 +155,14 @@ async function upload(file: Blob, fileName: string): Promise<void> {
     const form = new FormData();
     form.append('image', file, fileName);
     const t0 = performance.now();
-    const res = await api<{ results: Hit[]; took: { queuedMs: number; embedMs: number; searchMs: number } }>(`/api/search?${searchParams()}`, { method: 'POST', body: form });
+    const res = await api<{ results: Hit[]; took: { queuedMs: number; embedMs: number; searchMs: number } }>(
+      `/api/search?${searchParams()}`,
+      { method: 'POST', body: form },
+    );
     render(res.results, `${res.results.length} nearest to ${fileName}`);
-    setStatus(`query ${Math.round(performance.now() - t0)} ms (embed ${res.took.embedMs.toFixed(0)}, search ${res.took.searchMs.toFixed(1)})`);
+    setStatus(
+      `query ${Math.round(performance.now() - t0)} ms (embed ${res.took.embedMs.toFixed(0)}, search ${res.took.searchMs.toFixed(1)})`,
+    );
   });
 }
 
@@ -150,7 +170,9 @@ async function similar(id: number, push: boolean): Promise<void> {
   if (push) history.pushState({ id }, '', `${location.search}#item=${id}`);
   await run(async () => {
     const t0 = performance.now();
-    const res = await api<{ query: Item; results: Hit[]; took: { searchMs: number } }>(`/api/similar/${id}?${searchParams()}`);
+    const res = await api<{ query: Item; results: Hit[]; took: { searchMs: number } }>(
+      `/api/similar/${id}?${searchParams()}`,
+    );
     queryImage.src = thumb(id);
     queryImage.hidden = false;
     queryCaption.textContent = `${itemName(res.query)}${res.query.label ? ` (${res.query.label})` : ''}, item ${id}`;
@@ -169,9 +191,16 @@ async function browse(): Promise<void> {
 
 async function showClusters(): Promise<void> {
   await run(async () => {
-    const res = await api<{ k: number; clusters: { cluster: number; size: number; sample: number[] }[] }>('/api/clusters');
-    const members = await Promise.all(res.clusters.map((c) => api<{ items: Item[] }>(`/api/clusters/${c.cluster}?limit=1`)));
-    render(members.map((m) => m.items[0]).filter(Boolean), `${res.k} clusters: one member of each (${res.clusters.map((c) => c.size).join(', ')} items)`);
+    const res = await api<{ k: number; clusters: { cluster: number; size: number; sample: number[] }[] }>(
+      '/api/clusters',
+    );
+    const members = await Promise.all(
+      res.clusters.map((c) => api<{ items: Item[] }>(`/api/clusters/${c.cluster}?limit=1`)),
+    );
+    render(
+      members.map((m) => m.items[0]).filter(Boolean),
+      `${res.k} clusters: one member of each (${res.clusters.map((c) => c.size).join(', ')} items)`,
+    );
   });
 }
 
@@ -190,7 +219,14 @@ function onGridKey(e: KeyboardEvent): void {
   if (at < 0) return;
   const top = buttons[0].getBoundingClientRect().top;
   const columns = Math.max(1, buttons.filter((b) => Math.abs(b.getBoundingClientRect().top - top) < 2).length);
-  const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns, Home: -at, End: buttons.length - 1 - at }[e.key];
+  const step = {
+    ArrowRight: 1,
+    ArrowLeft: -1,
+    ArrowDown: columns,
+    ArrowUp: -columns,
+    Home: -at,
+    End: buttons.length - 1 - at,
+  }[e.key];
   if (step === undefined) return;
   e.preventDefault();
   buttons[Math.min(buttons.length - 1, Math.max(0, at + step))].focus();
@@ -222,7 +258,8 @@ async function start(): Promise<void> {
     button.textContent = `Clusters (${info.clusters.k})`;
     button.addEventListener('click', () => void showClusters());
   }
-  if (!info.query) $('drop-help').textContent = 'This server was started without --model: click an item to find its neighbours.';
+  if (!info.query)
+    $('drop-help').textContent = 'This server was started without --model: click an item to find its neighbours.';
   document.body.dataset.ready = 'true';
   fromLocation();
 }
