@@ -248,21 +248,51 @@ if (child === 'lance') {
   const parts = Math.max(1, Math.round(Math.sqrt(n)));
   const lancedb = require('@lancedb/lancedb') as typeof import('@lancedb/lancedb');
   const table = await (await lancedb.connect(dir)).openTable('cbir');
-  // IVF-PQ: compressed codes, refined by the exact distances of refineFactor x k rows. (A trial at 10^6 with IVF-flat
-  // and refine 100 was killed by the kernel at 24 GB resident: not run until that is understood.)
+  // Each index built in turn on the same table: IVF-PQ with 16-dimensional sub-vectors (LanceDB's default size), whose
+  // codes barely tell apart the members of one Gaussian cluster, refined by the exact distances of refineFactor x k
+  // rows; IVF-PQ with 4-dimensional sub-vectors (finer codes, 4x the bytes); IVF-flat (exact distances within the
+  // probed lists). --lance-types picks some of them (ivf_pq16,ivf_pq4,ivf_flat).
   const settings = {
-    ivf_pq: [
-      [10, 1],
-      [20, 10],
-      [50, 10],
-    ],
+    ivf_pq16: {
+      type: 'ivf_pq',
+      sub: 16,
+      runs: [
+        [10, 1],
+        [20, 10],
+        [50, 10],
+      ],
+    },
+    ivf_pq4: {
+      type: 'ivf_pq',
+      sub: 4,
+      runs: [
+        [20, 10],
+        [20, 50],
+      ],
+    },
+    ivf_flat: {
+      type: 'ivf_flat',
+      sub: 0,
+      runs: [
+        [10, 1],
+        [20, 1],
+      ],
+    },
   } as const;
-  for (const type of ['ivf_pq'] as const) {
+  const picked = (
+    process.argv.includes('--lance-types')
+      ? process.argv[process.argv.indexOf('--lance-types') + 1].split(',')
+      : Object.keys(settings)
+  ) as (keyof typeof settings)[];
+  for (const name of picked) {
+    const { type, sub, runs } = settings[name];
     t0 = performance.now();
-    await lance.buildAnnIndex({ type, numPartitions: parts, numSubVectors: d / 16 });
+    await lance.buildAnnIndex({ type, numPartitions: parts, ...(sub ? { numSubVectors: d / sub } : {}) });
     const lanceBuild = addSeconds + seconds(t0);
+    // The peer's handle was opened before the index existed: without this it would keep scanning that version.
+    await table.checkoutLatest();
     const bytes = du(dir);
-    for (const [nprobes, refine] of settings[type]) {
+    for (const [nprobes, refine] of runs) {
       lance.searchOptions = { nprobes, ...(refine > 1 ? { refineFactor: refine } : {}) };
       t0 = performance.now();
       const res = await lance.search(q, k);
@@ -274,7 +304,7 @@ if (child === 'lance') {
           .distanceType('l2')
           .limit(k)
           .nprobes(nprobes)
-          .select(['id', 'vector']);
+          .select(['id', 'vector', '_distance']);
         if (refine > 1) query = query.refineFactor(refine);
         for (let i = b + 1; i < Math.min(nq, b + 64); i++)
           query = query.addQueryVector(Array.from(q.data.subarray(i * d, (i + 1) * d)));
@@ -283,7 +313,7 @@ if (child === 'lance') {
       const theirs = nq / seconds(t0);
       const lat = await latencies((i) => lance.search(one(i), k).then(() => undefined), 50);
       row(
-        `LanceIndex IVF-PQ (${d / 16} sub-vectors) ${parts} lists, nprobes ${nprobes}${refine > 1 ? `, refine ${refine}` : ''}`,
+        `LanceIndex ${sub ? `IVF-PQ (${d / sub} sub-vectors)` : 'IVF-flat'} ${parts} lists, nprobes ${nprobes}${refine > 1 ? `, refine ${refine}` : ''}`,
         recallAtK(res, truth).toFixed(3),
         ours.toFixed(0),
         `${lat.p50.toFixed(1)} / ${lat.p99.toFixed(1)}`,
