@@ -2,7 +2,7 @@ import { CbirError, DimensionMismatchError, NotFittedError } from '../errors.js'
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 import { RandomState } from '../utils/random-state.js';
 import { kmeansPlusPlus } from './kmeans-plus-plus.js';
-import { PointDistances } from '../compute/point-distances.js';
+import { PointDistances } from '../compute/point-distances/point-distances.js';
 
 /** How the first centres are chosen: scikit-learn's names, or the centres themselves (`[nClusters, dim]`). */
 export type KMeansInit = 'k-means++' | 'random' | Matrix;

@@ -4,7 +4,7 @@ import type { LongRunning } from '../progress.js';
 import { KMeans, type KMeansOptions } from './kmeans.js';
 import { MiniBatchKMeans, type MiniBatchKMeansOptions } from './mini-batch-kmeans.js';
 import { forEachSquaredDistanceToCentre } from './centroid-clusterer.js';
-import { PointDistances } from '../compute/point-distances.js';
+import { PointDistances } from '../compute/point-distances/point-distances.js';
 
 /** One point of the elbow curve. */
 export interface ElbowPoint {

@@ -1,5 +1,5 @@
 import type { RandomState } from '../utils/random-state.js';
-import type { PointDistances } from '../compute/point-distances.js';
+import type { PointDistances } from '../compute/point-distances/point-distances.js';
 
 /**
  * Greedy k-means++ seeding as scikit-learn's `_kmeans_plusplus` does it: the first centre uniformly at random, then for

@@ -3,7 +3,7 @@ import type { Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { RandomState } from '../utils/random-state.js';
 import { CentroidClusterer, toMatrix, type CentroidClustererOptions } from './centroid-clusterer.js';
-import { PointDistances } from '../compute/point-distances.js';
+import { PointDistances } from '../compute/point-distances/point-distances.js';
 
 /** Settings of {@link KMeans}: scikit-learn's, in camelCase. */
 export interface KMeansOptions extends CentroidClustererOptions {

@@ -4,7 +4,7 @@ import type { LongRunning } from '../progress.js';
 import { RandomState } from '../utils/random-state.js';
 import { assign, CentroidClusterer, toMatrix, type CentroidClustererOptions } from './centroid-clusterer.js';
 import { meanVariance } from './kmeans.js';
-import { PointDistances } from '../compute/point-distances.js';
+import { PointDistances } from '../compute/point-distances/point-distances.js';
 
 /** Settings of {@link MiniBatchKMeans}: scikit-learn's, in camelCase. */
 export interface MiniBatchKMeansOptions extends CentroidClustererOptions {

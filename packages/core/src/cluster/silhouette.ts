@@ -1,7 +1,7 @@
 import { CbirError } from '../errors.js';
 import { checkFiniteMatrix, selectRows, type Matrix } from '../matrix.js';
 import { Rng } from '../utils/rng.js';
-import { PointDistances } from '../compute/point-distances.js';
+import { PointDistances } from '../compute/point-distances/point-distances.js';
 
 /** Options of {@link silhouetteSamples}. */
 export interface SilhouetteOptions {

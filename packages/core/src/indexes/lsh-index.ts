@@ -2,7 +2,7 @@ import { CbirError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { productEngine } from '../compute/engine.js';
 import { Rng } from '../utils/rng.js';
-import { smallestK } from '../compute/top-k.js';
+import { TopK } from '../compute/top-k.js';
 import { withScratch } from '../compute/wasm-simd/simd-kernels.js';
 import { ExactEuclideanIndex } from './exact-euclidean-index.js';
 import { StoredIndex } from './flat-store.js';
@@ -409,11 +409,9 @@ export class LSHIndex extends StoredIndex implements Index {
       d = new Float64Array(n);
       for (let i = 0; i < n; i++) d[i] = this.distanceTo(rows[i], q, qo);
     }
-    const order = smallestK(
-      d,
-      k,
-      rows.map((r) => ids[r]),
-    );
+    const top = new TopK(Math.min(k, n));
+    for (let i = 0; i < n; i++) top.push(d[i], i, ids[rows[i]]); // ties by id
+    const order = top.sorted();
     return order.map((i) => ({ id: ids[rows[i]], d: d[i] }));
   }
 
