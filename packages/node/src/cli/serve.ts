@@ -115,13 +115,10 @@ export async function serve(argv: string[]): Promise<number> {
         `cbir serve: no --model: new images cannot be searched, only indexed ones (pass the model that embedded ${opened.name} to search with uploads).\n`,
       );
     }
+    // Every item's metadata, read once: for the clusters' check and for the server.
+    const items = await snapshotItems(index);
     const clusters = values.clusters
-      ? readClusterAssignments(
-          await readFile(resolve(values.clusters), 'utf8'),
-          await snapshotItems(index),
-          values.clusters,
-          clusterK,
-        )
+      ? readClusterAssignments(await readFile(resolve(values.clusters), 'utf8'), items, values.clusters, clusterK)
       : undefined;
     const reranker = isInMemory(index) ? rerankerFor(index, values.rerank, opened.name) : undefined;
     const app = await createSearchServer({
@@ -129,6 +126,7 @@ export async function serve(argv: string[]): Promise<number> {
       name: opened.name,
       embedder,
       clusters,
+      items,
       reranker,
       token,
       maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024),

@@ -27,6 +27,11 @@ export interface SearchServerOptions {
   reranker?: Reranker;
   /** The items' clusters, served at `/api/clusters`. */
   clusters?: ClusterAssignments;
+  /**
+   * Every item's metadata, when the caller has read it already (to check `clusters` against it, say): a LanceDB table
+   * is then scanned once, not twice. @defaultValue read from the index at start
+   */
+  items?: Map<number, ItemMetadata>;
   /** When set, every `/api/` request needs it as `Authorization: Bearer TOKEN` or `?token=TOKEN`. */
   token?: string;
   /**
@@ -119,7 +124,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   const encoder = embedder
     ? new BatchQueue((images: Uint8Array[]) => embedder.embedMany(images), options.maxBatch ?? 16, maxQueue)
     : undefined;
-  const items = await snapshotItems(index);
+  const items = options.items ?? (await snapshotItems(index));
   const labels = [
     ...new Set([...items.values()].map((m) => m.label).filter((l): l is string => l !== undefined)),
   ].sort();
