@@ -13,7 +13,8 @@ import {
 } from 'cbir-core';
 import { loadFeatures } from '../io/feature-files.js';
 import { saveIndex } from '../io/index-files.js';
-import { registerNodeIndexKinds } from '../indexes/hnsw-index.js';
+import { HnswIndex, registerNodeIndexKinds } from '../indexes/hnsw-index.js';
+import { progressPrinter } from './progress-bar.js';
 import { LanceIndex, type LanceAnnOptions } from '../indexes/lance-index.js';
 import { positiveInt } from './model-args.js';
 import { UsageError } from './usage.js';
@@ -199,7 +200,22 @@ export async function indexCmd(argv: string[]): Promise<void> {
   if (f.pipeline) index.pipeline = f.pipeline;
   if (f.extractor) index.extractor = f.extractor;
   const started = Date.now();
-  index.add(f.matrix, ids, metadata);
+  if (index instanceof HnswIndex) {
+    // A graph build takes minutes at 10^6 rows: progress, and Ctrl-C stops it between chunks with nothing written.
+    const print = progressPrinter(values.json!);
+    const controller = new AbortController();
+    const onSigint = () => {
+      if (controller.signal.aborted) process.exit(130);
+      console.error('\nstopping after this chunk (Ctrl-C again to quit now)...');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      await index.addAsync(f.matrix, ids, metadata, { signal: controller.signal, onProgress: print });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  } else index.add(f.matrix, ids, metadata);
   if (rerank !== 'none')
     index.rerank = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {}).spec();
   await saveIndex(index, resolve(values.out!));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CbirError } from 'cbir-core';
+import { AbortedError, CbirError } from 'cbir-core';
 import { add, migrate, remove } from './add-remove.js';
 import { bow } from './bow.js';
 import { cluster } from './cluster.js';
@@ -120,6 +120,11 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) {
       console.error(`cbir ${command}: ${e.message}`);
       return 2;
+    }
+    // Stopped by Ctrl-C (the command's signal): 130, as a shell reports SIGINT.
+    if (e instanceof AbortedError) {
+      console.error(`cbir ${command}: ${e.message}`);
+      return 130;
     }
     if (e instanceof CbirError) {
       console.error(`cbir ${command}: ${e.message}`);

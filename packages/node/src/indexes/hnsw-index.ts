@@ -12,10 +12,12 @@ import {
   indexFileParts,
   normalizeRows,
   registerIndexKind,
+  throwIfAborted,
   writeIndexFile,
   type Index,
   type IndexFileReader,
   type ItemMetadata,
+  type LongRunning,
   type Matrix,
   type Metric,
   type SearchResult,
@@ -176,6 +178,47 @@ export class HnswIndex implements Index {
     this.flat.add(vectors, ids, metadata);
     const added = this.flat.idList().slice(before);
     this.insert(added, vectors.data.subarray(0, vectors.rows * this.dim));
+  }
+
+  /**
+   * As {@link HnswIndex.add}, for a large build that reports progress and can be stopped: the graph takes the rows in
+   * chunks (usearch's threads work on each), with the event loop free between them, so a signal fired meanwhile (a
+   * Ctrl-C handler's, say) is seen. Stopped, it removes what it added, leaving the index as it was, and throws
+   * `AbortedError`.
+   *
+   * @example
+   * ```ts
+   * const controller = new AbortController();
+   * await hnsw.addAsync(features, undefined, undefined, { signal: controller.signal, onProgress: (e) => console.log(e) });
+   * ```
+   */
+  async addAsync(
+    vectors: Matrix,
+    ids?: ArrayLike<number>,
+    metadata?: readonly (ItemMetadata | undefined)[],
+    { signal, onProgress, chunk = 20_000 }: LongRunning & { chunk?: number } = {},
+  ): Promise<void> {
+    throwIfAborted(signal, 'HnswIndex.addAsync');
+    const before = this.flat.size;
+    this.flat.add(vectors, ids, metadata);
+    const added = this.flat.idList().slice(before);
+    const data = vectors.data.subarray(0, vectors.rows * this.dim);
+    let inserted = 0;
+    try {
+      while (inserted < added.length) {
+        const end = Math.min(added.length, inserted + chunk);
+        this.insert(added.slice(inserted, end), data.subarray(inserted * this.dim, end * this.dim));
+        inserted = end;
+        onProgress?.({ stage: 'index', done: inserted, total: added.length });
+        if (inserted < added.length) await new Promise((resolve) => setImmediate(resolve));
+        throwIfAborted(signal, `HnswIndex.addAsync (${inserted} of ${added.length} rows in, taken out again)`);
+      }
+    } catch (error) {
+      // Whatever stopped it, the index goes back to what it held before this call.
+      if (inserted > 0) this.graph.remove(BigUint64Array.from(added.slice(0, inserted), (id) => BigInt(id)));
+      this.flat.remove(added);
+      throw error;
+    }
   }
 
   /** Puts rows into the graph under `ids` (BigInt keys), in usearch's threads. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createIndex, deserializeIndex, ExactEuclideanIndex, indexKind, recallAtK } from 'cbir-core';
+import { AbortedError, createIndex, deserializeIndex, ExactEuclideanIndex, indexKind, recallAtK } from 'cbir-core';
 import { HnswIndex } from 'cbir-node';
 import {
   clusteredMatrix,
@@ -68,6 +68,49 @@ describe('HnswIndex', () => {
       recallAtK(res, exact.search(q, 10)),
     );
     expect(() => back.setExpansionSearch(0)).toThrow(/expansionSearch must be an integer >= 1/);
+  });
+
+  it('addAsync: builds in chunks with progress; stopped, it throws AbortedError and leaves the index as it was', async () => {
+    const all = clusteredMatrix(2550, 16, 5, 16);
+    const first = { data: all.data.subarray(0, 500 * 16), rows: 500, cols: 16 };
+    const more = { data: all.data.subarray(500 * 16, 2500 * 16), rows: 2000, cols: 16 };
+    const q = { data: all.data.subarray(2500 * 16), rows: 50, cols: 16 };
+    const index = new HnswIndex(16);
+    index.add(first);
+    const before = index.search(q, 10);
+    // Stopped after the second of four chunks: nothing of this call is left, in the graph or the store.
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const stopped = await index
+      .addAsync(more, undefined, undefined, {
+        chunk: 500,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.stage === 'index') seen.push(e.done);
+          if (seen.length === 2) controller.abort('test');
+        },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(stopped).toBeInstanceOf(AbortedError);
+    expect(stopped).toMatchObject({ code: 'ABORTED', cause: 'test' });
+    expect(seen).toEqual([500, 1000]);
+    expect(index.size).toBe(500);
+    expect(index.search(q, 10)).toEqual(before);
+    // Run to the end: the same graph contents as one add (every row found by its own vector).
+    const events: number[] = [];
+    await index.addAsync(more, undefined, undefined, {
+      chunk: 700,
+      onProgress: (e) => e.stage === 'index' && events.push(e.done),
+    });
+    expect(events).toEqual([700, 1400, 2000]);
+    expect(index.size).toBe(2500);
+    const exact = new ExactEuclideanIndex(16);
+    exact.add(first);
+    exact.add(more);
+    expect(recallAtK(index.search(q, 10), exact.search(q, 10))).toBeGreaterThanOrEqual(0.95);
   });
 
   it('rejects bad options and a zero cosine query, naming what is expected', () => {
