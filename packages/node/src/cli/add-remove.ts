@@ -21,6 +21,7 @@ import { LanceIndex } from '../indexes/lance-index.js';
 import { loadTfjsModel } from '../io/tfjs-model.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from './index-arg.js';
 import { loadModelArg, WEIGHT_FILE_MEANINGS } from './model-args.js';
+import { HnswIndex } from '../indexes/hnsw-index.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
@@ -226,7 +227,8 @@ export async function add(argv: string[]): Promise<void> {
     if (matrix.rows > 0) {
       const ids = Array.from({ length: matrix.rows }, (_, i) => next + i);
       const metadata = fresh.paths.map((path, i) => ({ path, label: fresh.entry(i).label }));
-      await index.add(matrix, ids, metadata);
+      if (index instanceof HnswIndex) await index.addAsync(matrix, ids, metadata, { onProgress: print });
+      else await index.add(matrix, ids, metadata);
       if ('rerank' in index && index.rerank) {
         index.rerank = undefined;
         process.stderr.write(

@@ -1,5 +1,5 @@
 import { firstNonFiniteJs, type Matrix } from '../../matrix.js';
-import { asFloat64, squaredDistance } from './shared.js';
+import { argmin, asFloat64, squaredDistance } from './shared.js';
 
 /**
  * The float64 loops in plain JavaScript: every operation of {@link PointDistances}, exact, where WebAssembly SIMD is
@@ -49,19 +49,13 @@ export class JsDistances {
     const { dim } = this;
     const data = this.x.data;
     const p = asFloat64(points);
+    const row = new Float64Array(m);
     for (let i = 0; i < r1 - r0; i++) {
       const o = (rows ? rows[i] : r0 + i) * dim;
-      let best = 0;
-      let bestD = Infinity;
-      for (let c = 0; c < m; c++) {
-        const s = squaredDistance(data, o, p, c * dim, dim);
-        if (s < bestD) {
-          bestD = s;
-          best = c;
-        }
-      }
+      for (let c = 0; c < m; c++) row[c] = squaredDistance(data, o, p, c * dim, dim);
+      const best = argmin(row, m);
       labels[i] = best;
-      dist2[i] = bestD;
+      dist2[i] = row[best];
     }
   }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Matrix } from '../../matrix.js';
-import { distancesFromDots } from './shared.js';
+import { argmin, distancesFromDots } from './shared.js';
 
 /**
  * The GEMM form on the active tfjs backend's `matMul` (a GPU or native backend): `x` centred on its mean and uploaded
@@ -29,18 +29,12 @@ export class MatMulDistances {
   /** For rows `[r0, r1)`, the nearest point (lowest index on ties): argmin over c of `|p_c|^2 - 2 x.p_c`. */
   nearest(points: ArrayLike<number>, m: number, labels: Int32Array, dist2: Float64Array, r0: number, r1: number): void {
     const { dots, pn, norms } = this.dots(points, m, r0, r1);
+    const row = new Float64Array(m);
     for (let i = 0; i < r1 - r0; i++) {
-      let best = 0;
-      let bestD = Infinity;
-      for (let c = 0; c < m; c++) {
-        const v = pn[c] - 2 * dots[i * m + c];
-        if (v < bestD) {
-          bestD = v;
-          best = c;
-        }
-      }
+      for (let c = 0; c < m; c++) row[c] = pn[c] - 2 * dots[i * m + c];
+      const best = argmin(row, m);
       labels[i] = best;
-      const d = norms[r0 + i] + bestD;
+      const d = norms[r0 + i] + row[best];
       dist2[i] = d > 0 ? d : 0;
     }
   }

@@ -50,3 +50,10 @@ export function distancesFromDots(
   }
   return out;
 }
+
+/** The position of the smallest of `scores[0..m)`, the lowest on ties: every JS nearest-point search ends with it. */
+export function argmin(scores: ArrayLike<number>, m: number): number {
+  let best = 0;
+  for (let c = 1; c < m; c++) if (scores[c] < scores[best]) best = c;
+  return best;
+}
