@@ -42,11 +42,13 @@ afterAll(async () => {
 // Threads split the rows of each kernel call: every row's arithmetic is the same, so results are identical (sums
 // over rows, such as inertia, are added in another order: equal to 1e-12).
 describe('SimdThreads: the kernels split between threads give the single-thread results', () => {
-  it('exact search (single query and a batch, d = 300 and 5,000)', () => {
+  it('exact search (single query and a batch, d = 300 and 5,000; the float32 and the int16 scans)', () => {
     for (const [n, dim, nq] of [
       [4000, 300, 1],
       [4000, 300, 70],
       [600, 5000, 9],
+      [5000, 300, 40], // the int16 pass: 16+ queries over 4,096+ rows
+      [4500, 64, 17],
     ]) {
       const x = blobs(n, dim, 1);
       const q = blobs(nq, dim, 2);

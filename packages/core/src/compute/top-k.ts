@@ -68,18 +68,3 @@ export class TopK {
     return order.map((j) => this.items[j]);
   }
 }
-
-/**
- * The positions of the `k` smallest `d[i]`, ascending, ties by `keys[i]` (the position itself by default).
- *
- * @example
- * ```ts
- * smallestK(Float64Array.from([3, 1, 2, 1]), 2);   // [1, 3]
- * ```
- * @internal
- */
-export function smallestK(d: ArrayLike<number>, k: number, keys?: ArrayLike<number>): number[] {
-  const top = new TopK(Math.max(0, Math.min(k, d.length)));
-  for (let i = 0; i < d.length; i++) top.push(d[i], i, keys ? keys[i] : i);
-  return top.sorted();
-}

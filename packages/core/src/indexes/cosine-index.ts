@@ -41,6 +41,8 @@ export class CosineIndex extends ExactEuclideanIndex {
   override readonly kind: string = 'cosine';
   override readonly metric: Metric = 'cosine';
   protected override readonly className: string = 'CosineIndex';
+  /** Unit rows: `1 - x.q` ranks as `-x.q`, whatever rounding left in `|x|^2`. */
+  protected override readonly rankByDot: boolean = true;
 
   override add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
     checkMatrix('CosineIndex.add', vectors, this.dim, 'vectors');

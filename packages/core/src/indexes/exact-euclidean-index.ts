@@ -36,6 +36,49 @@ const SIMD_CHUNK = 256;
 const QUERY_TILE = 64;
 /** Scores per SIMD block: bounds the block's `[rows, tile]` float64 output (8 MB). */
 const SIMD_OUT = 1 << 20;
+/** The int16 first pass (see `scanQuantized`) runs for batches of at least this many queries, or once its copy exists. */
+const QUANT_MIN_QUERIES = 16;
+/** Rows below which an int16 copy of the collection is not worth building. */
+const QUANT_MIN_ROWS = 4096;
+/** Candidates one query may hold in the int16 pass; past this (after pruning) it is ranked by a float64 scan. */
+const QUANT_CAND_CAP = 1 << 16;
+
+/** The int16 copy of an index's rows (in its kernels' memory, beside the rows) and what bounds its products. */
+interface QuantizedRows {
+  /** The store's version the copy was made from. */
+  version: number;
+  /** Columns per int16 row: the dimension rounded up to a multiple of 8. */
+  dp: number;
+  /** Pointer to the int16 rows `[n, dp]`. */
+  rows: number;
+  /** Pointer to four float64 per row: scale, scale x `|x~|_1` (widened), base score, rounding slack (`scan_i16`). */
+  rowValues: number;
+  /** Pointer to the float64 column means the rows were centred on before quantising. */
+  mean: number;
+}
+
+/**
+ * Rows per call when a long pass over the rows is cut up: V8 runs a wasm call to its end in the code it started in,
+ * so only later calls run in the optimised tier.
+ */
+const PASS_CHUNK = 8192;
+
+/** Calls `fn(c0, c1)` over `[0, n)` in chunks of {@link PASS_CHUNK} rows. */
+function forChunks(n: number, fn: (c0: number, c1: number) => void): void {
+  for (let c0 = 0; c0 < n; c0 += PASS_CHUNK) fn(c0, Math.min(n, c0 + PASS_CHUNK));
+}
+
+/** Keeps the entries of a candidate list whose lower bound is not above `worst`. */
+function prune(list: { rows: number[]; lo: number[] }, worst: number): void {
+  let w = 0;
+  for (let i = 0; i < list.rows.length; i++)
+    if (list.lo[i] <= worst) {
+      list.rows[w] = list.rows[i];
+      list.lo[w++] = list.lo[i];
+    }
+  list.rows.length = w;
+  list.lo.length = w;
+}
 
 /** Exact float64 distance between row `r` of `data` and query `q`. */
 function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: number, dim: number): number {
@@ -51,11 +94,15 @@ function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: numbe
 /**
  * Exact nearest neighbours by Euclidean distance, ties broken by id.
  *
- * Candidates come from a scan of `|x|^2 - 2 q.x`: for batches on a wasm/GPU/tensorflow backend, the backend's `matMul`
- * (XNNPACK on wasm) by blocks of rows; otherwise a JS loop over cache-sized blocks. The best `k + 16` are re-ranked by
- * their exact distance in float64. When float32 rounding could have pushed a true
- * neighbour out of the candidates (the margin is checked against an error bound), the query falls back to a float64
- * scan, so results always equal a brute-force float64 oracle's.
+ * Candidates come from a scan of `|x|^2 - 2 q.x`, and are re-ranked by their exact distance in float64, so results
+ * always equal a brute-force float64 oracle's. The scan:
+ * - with cbir's SIMD kernels, for a batch of 16 or more queries over 4,096 or more rows: an int16 copy of the rows
+ *   (made on the first such search, and again after `add` or `remove`; half the rows' memory) and exact integer
+ *   products. Each score is then known within a bound, and every row whose lower bound reaches a query's k-th upper
+ *   bound is a candidate. Once the copy exists, single queries use it too.
+ * - otherwise, with the SIMD kernels: float32 products; with a GPU or native backend, batches on its `matMul`; without
+ *   WebAssembly SIMD, a JS loop. The best `k + 16` are re-ranked, and when float32 rounding could have pushed a true
+ *   neighbour out of them (the margin is checked against an error bound), the query falls back to a float64 scan.
  *
  * @example
  * ```ts
@@ -70,6 +117,12 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
   /** The class's name in messages, literally (a minifier renames `constructor.name`). */
   protected readonly className: string = 'ExactEuclideanIndex';
   private norms = new Float64Array(16);
+  private quant?: QuantizedRows;
+  /**
+   * Whether the scan's score ranks by the dot product alone (`-2 q.x`, the cosine index's unit rows) rather than by
+   * `|x|^2 - 2 q.x`.
+   */
+  protected readonly rankByDot: boolean = false;
 
   constructor(readonly dim: number) {
     if (!Number.isInteger(dim) || dim < 1)
@@ -105,10 +158,18 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const result = emptyResult(queries.rows, k);
     const n = this.size;
     if (n === 0) return result;
-    const m = Math.min(n, k + 16);
     const { dim } = this;
-    const heaps = Array.from({ length: queries.rows }, () => new TopK(m));
     const q = queries.data;
+    const quantized = this.quantizedScan(queries.rows) ? this.scanQuantized(queries, k) : undefined;
+    if (quantized) {
+      for (let qi = 0; qi < queries.rows; qi++) {
+        const rows = quantized[qi] ?? Array.from({ length: n }, (_, r) => r);
+        this.rankInto(result, qi, k, rows, q);
+      }
+      return result;
+    }
+    const m = Math.min(n, k + 16);
+    const heaps = Array.from({ length: queries.rows }, () => new TopK(m));
     // Batches go to the backend's matMul on a GPU/native backend (or on wasm without WebAssembly SIMD).
     const useMatMul = queries.rows >= 4 && productEngine() === 'matMul';
     const boundFactor = useMatMul ? this.scanMatMul(queries, heaps) : this.scanCpu(queries, heaps);
@@ -122,26 +183,230 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
       // Rounding bound of the scanned |x|^2 - 2 q.x: a dot product summed in float32 over c terms errs by at most
       // c * u * sum |q_j x_j| <= c * u * |q| |x| (boundFactor = 2 c u for the scan's c), plus float64 roundings.
       const bound = boundFactor * Math.sqrt(qn * maxNorm) + 2 ** -48 * (qn + maxNorm);
-      let rows = Array.from(heap.items.subarray(0, heap.n));
-      let dists = rows.map((r) => this.distance(r, q, qi * dim));
+      const rows = Array.from(heap.items.subarray(0, heap.n));
+      const dists = rows.map((r) => this.distance(r, q, qi * dim));
       const order = rows
         .map((_, t) => t)
         .sort((a, b) => dists[a] - dists[b] || this.store.ids[rows[a]] - this.store.ids[rows[b]]);
       const kth = this.squaredForBound(dists[order[Math.min(k, rows.length) - 1]]);
       // Every row outside the candidates has approx >= heap.worst; safe when that exceeds the k-th exact value.
-      if (heap.n === m && m < n && !(heap.worst - bound > kth - qn + bound)) {
-        rows = Array.from({ length: n }, (_, r) => r);
-        dists = rows.map((r) => this.distance(r, q, qi * dim));
-      }
-      const ranked = rows
-        .map((r, t) => ({ id: this.store.ids[r], d: dists[t] }))
-        .sort((a, b) => a.d - b.d || a.id - b.id);
-      for (let j = 0; j < Math.min(k, ranked.length); j++) {
-        result.ids[qi * k + j] = ranked[j].id;
-        result.distances[qi * k + j] = ranked[j].d;
-      }
+      const safe = !(heap.n === m && m < n && !(heap.worst - bound > kth - qn + bound));
+      this.rankInto(result, qi, k, safe ? rows : Array.from({ length: n }, (_, r) => r), q, safe ? dists : undefined);
     }
     return result;
+  }
+
+  /** Writes query `qi`'s `k` nearest of `rows` (by exact distance, then id) into row `qi` of `result`. */
+  private rankInto(
+    result: SearchResult,
+    qi: number,
+    k: number,
+    rows: ArrayLike<number>,
+    q: Float32Array,
+    dists?: number[],
+  ): void {
+    const ranked = Array.from(rows, (r, t) => ({
+      id: this.store.ids[r],
+      d: dists?.[t] ?? this.distance(r, q, qi * this.dim),
+    }));
+    ranked.sort((a, b) => a.d - b.d || a.id - b.id);
+    for (let j = 0; j < Math.min(k, ranked.length); j++) {
+      result.ids[qi * k + j] = ranked[j].id;
+      result.distances[qi * k + j] = ranked[j].d;
+    }
+  }
+
+  /** Whether a search of `nq` queries takes the int16 first pass (SIMD kernels, enough rows, a batch or a built copy). */
+  private quantizedScan(nq: number): boolean {
+    if (productEngine() !== 'simd' || !this.store.simd || this.size < QUANT_MIN_ROWS) return false;
+    return nq >= QUANT_MIN_QUERIES || this.quant?.version === this.store.version;
+  }
+
+  /**
+   * The int16 copy of the rows, made now if the rows changed since the last one: each row minus the column means,
+   * quantised with a scale of its own (`quantize_i16` in kernels.c). Undefined when it does not fit in the kernels'
+   * memory.
+   */
+  private quantizedRows(): QuantizedRows | undefined {
+    if (this.quant?.version === this.store.version) return this.quant;
+    this.quant = undefined;
+    const simd = this.store.simd!;
+    const n = this.size;
+    const d = this.dim;
+    const dp = Math.ceil(d / 8) * 8;
+    // Layout in 4-byte words: int16 rows (n dp / 2, a multiple of 4), four float64 per row, the mean's d float64.
+    const side = this.store.sidecar((n * dp) / 2 + 8 * n + 2 * d);
+    if (!side) return undefined;
+    const { kernels, rows } = simd;
+    const quant: QuantizedRows = {
+      version: this.store.version,
+      dp,
+      rows: side.ptr,
+      rowValues: side.ptr + n * dp * 2,
+      mean: side.ptr + n * dp * 2 + 32 * n,
+    };
+    // The centre: the mean of at most 16,384 rows spread over the collection. Any centre keeps the search exact (the
+    // bounds are those of the rows as centred); one near the mean keeps the rows' scales, and so the bounds, small.
+    const data = this.store.data;
+    const mean = kernels.f64({ ptr: quant.mean, length: d });
+    const sample = Math.min(n, 16_384);
+    mean.fill(0);
+    for (let i = 0; i < sample; i++) {
+      const o = Math.floor((i * n) / sample) * d;
+      for (let j = 0; j < d; j++) mean[j] += data[o + j];
+    }
+    for (let j = 0; j < d; j++) mean[j] /= sample;
+    // The scale goes to rowValues[4 r] and |x~|_1 to rowValues[4 r + 1] (strided below).
+    forChunks(n, (c0, c1) =>
+      withScratch(kernels, () => {
+        const sc = kernels.alloc(c1 - c0, 8);
+        const l1 = kernels.alloc(c1 - c0, 8);
+        kernels.rows('quantize_i16', c1 - c0, d, (r0, r1) => [
+          rows.ptr + (c0 + r0) * d * 4,
+          r1 - r0,
+          d,
+          quant.mean,
+          dp,
+          quant.rows + (c0 + r0) * dp * 2,
+          sc.ptr + r0 * 8,
+          l1.ptr + r0 * 8,
+        ]);
+        const rv = kernels.f64({ ptr: quant.rowValues + c0 * 32, length: (c1 - c0) * 4 });
+        const scale = kernels.f64(sc);
+        const norm1 = kernels.f64(l1);
+        for (let r = c0; r < c1; r++) {
+          const a = scale[r - c0];
+          const o = (r - c0) * 4;
+          rv[o] = a;
+          rv[o + 1] = a * norm1[r - c0] * (1 + 2 ** -20);
+          rv[o + 2] = this.rankByDot ? 0 : this.norms[r];
+          rv[o + 3] = (d + 16) * this.norms[r] * 2 ** -50;
+        }
+      }),
+    );
+    return (this.quant = quant);
+  }
+
+  /**
+   * The int16 first pass of a batched exact search. Every product `q.x` is computed exactly on integers (the row and
+   * the query quantised to 13 bits, `quantize_i16`), so each row's score `|x|^2 - 2 q.x` is known within a bound of
+   * its own (`scan_i16`, which selects as it multiplies). A query keeps its `k` smallest upper bounds; its candidates
+   * are the rows whose lower bound is not above the k-th of them, so every true neighbour is among them whatever the
+   * rounding, and they are ranked by their exact float64 distance. Twice the products per instruction of the float32
+   * scan, on half the bytes. Returns each query's candidate rows (undefined: too many candidates, rank every row), or
+   * undefined when the copy does not fit.
+   */
+  private scanQuantized(queries: Matrix, k: number): (number[] | undefined)[] | undefined {
+    const quant = this.quantizedRows();
+    if (!quant) return undefined;
+    const { kernels } = this.store.simd!;
+    const { dim, size: n } = this;
+    const { dp } = quant;
+    const nq = queries.rows;
+    return withScratch(kernels, () => {
+      const tile = Math.min(nq, QUERY_TILE);
+      const maxBlock = Math.max(4, Math.min(n, Math.floor(SIMD_OUT / tile)));
+      // One zero query past the end pads an odd count (the kernel takes queries in pairs).
+      const qf = kernels.alloc(nq * dim, 4);
+      const qb = kernels.alloc(((nq + 1) * dp) / 2, 4);
+      const qs = kernels.alloc(nq + 1, 8);
+      const ql1 = kernels.alloc(nq + 1, 8);
+      const qsl = kernels.alloc(nq + 1, 8);
+      const qtl1 = kernels.alloc(nq + 1, 8);
+      const thr = kernels.alloc(tile + 1, 8);
+      const cr = kernels.alloc(maxBlock * tile, 4);
+      const cq = kernels.alloc(maxBlock * tile, 4);
+      const clo = kernels.alloc(maxBlock * tile, 8);
+      const chi = kernels.alloc(maxBlock * tile, 8);
+      const q = queries.data;
+      kernels.f32(qf).set(q.subarray(0, nq * dim));
+      kernels.i32({ ptr: qb.ptr + nq * dp * 2, length: dp / 2 }).fill(0);
+      const zeros = kernels.alloc(dim, 8); // queries are not centred
+      kernels.f64(zeros).fill(0);
+      kernels.k.quantize_i16(qf.ptr, nq, dim, zeros.ptr, dp, qb.ptr, qs.ptr, qtl1.ptr);
+      const l1 = kernels.f64(ql1);
+      const sl = kernels.f64(qsl);
+      kernels.f64(qs)[nq] = 0;
+      for (let qi = 0; qi < nq; qi++) {
+        let a = 0;
+        let s = 0;
+        for (let j = 0; j < dim; j++) {
+          const v = q[qi * dim + j];
+          a += Math.abs(v);
+          s += v * v;
+        }
+        l1[qi] = a * (1 + 2 ** -20);
+        sl[qi] = (dim + 16) * s * 2 ** -50;
+      }
+      l1[nq] = sl[nq] = 0;
+      // Per query: its k smallest upper bounds so far, and the rows whose lower bound was not above the k-th.
+      const heaps = Array.from({ length: nq }, () => new TopK(k));
+      const lists = Array.from({ length: nq }, () => ({ rows: [] as number[], lo: [] as number[] }));
+      const overflow = new Array<boolean>(nq).fill(false);
+      const starts: number[] = [];
+      // Small first blocks, so that the thresholds are tight before the large ones.
+      for (let b0 = 0, block = Math.min(maxBlock, 256); b0 < n; b0 += block, block = Math.min(maxBlock, block * 4)) {
+        const b1 = Math.min(n, b0 + block);
+        for (let t0 = 0; t0 < nq; t0 += tile) {
+          const t = Math.min(tile, nq - t0);
+          const th = kernels.f64(thr);
+          for (let j = 0; j < t; j++) th[j] = heaps[t0 + j].worst;
+          const counts = kernels.rows('scan_i16', b1 - b0, t * dp, (r0, r1, part) => {
+            starts[part] = r0;
+            return [
+              quant.rows + (b0 + r0) * dp * 2,
+              r1 - r0,
+              qb.ptr + t0 * dp * 2,
+              t,
+              dp,
+              quant.rowValues + (b0 + r0) * 32,
+              qs.ptr + t0 * 8,
+              ql1.ptr + t0 * 8,
+              qsl.ptr + t0 * 8,
+              thr.ptr,
+              cr.ptr + r0 * t * 4,
+              cq.ptr + r0 * t * 4,
+              clo.ptr + r0 * t * 8,
+              chi.ptr + r0 * t * 8,
+            ];
+          });
+          const candR = kernels.i32(cr);
+          const candQ = kernels.i32(cq);
+          const lo = kernels.f64(clo);
+          const hi = kernels.f64(chi);
+          const byPart = counts.length === 1 ? counts : [...counts.slice(1), counts[0]];
+          byPart.forEach((count, part) => {
+            const r0 = b0 + starts[part];
+            const from = starts[part] * t;
+            for (let c = from; c < from + count; c++) {
+              const qi = t0 + candQ[c];
+              const heap = heaps[qi];
+              const r = r0 + candR[c];
+              if (hi[c] < heap.worst) heap.push(hi[c], r);
+              if (!overflow[qi] && lo[c] <= heap.worst) {
+                lists[qi].rows.push(r);
+                lists[qi].lo.push(lo[c]);
+              }
+            }
+          });
+          for (let qi = t0; qi < t0 + t; qi++) {
+            const list = lists[qi];
+            if (list.rows.length <= QUANT_CAND_CAP) continue;
+            prune(list, heaps[qi].worst);
+            if (list.rows.length > QUANT_CAND_CAP / 2) {
+              overflow[qi] = true;
+              list.rows = [];
+              list.lo = [];
+            }
+          }
+        }
+      }
+      return lists.map((list, qi) => {
+        if (overflow[qi]) return undefined;
+        prune(list, heaps[qi].worst);
+        return list.rows;
+      });
+    });
   }
 
   /**

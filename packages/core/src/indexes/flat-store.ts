@@ -19,6 +19,8 @@ export class FlatStore {
   private readonly meta = new Map<number, ItemMetadata>();
   private plain?: Float32Array;
   private wasm?: { kernels: SimdKernels; rows: SimdBuffer; view: Float32Array };
+  /** Bumped by every change of the rows: data derived from them (see {@link FlatStore.sidecar}) is stale when it differs. */
+  version = 0;
 
   constructor(readonly dim: number) {
     const kernels = SimdKernels.create();
@@ -43,6 +45,22 @@ export class FlatStore {
     return this.wasm;
   }
 
+  /**
+   * A buffer of `length` floats kept in the kernels' memory beside the rows (after them, below the scratch), for data
+   * derived from the rows. Its memory is reused when the rows change: rebuild it whenever {@link FlatStore.version}
+   * moved. Undefined without SIMD or when rows and buffer would not fit in wasm32's 4 GiB.
+   */
+  sidecar(length: number): SimdBuffer | undefined {
+    const w = this.wasm;
+    if (!w || !SimdKernels.fits((w.rows.length + length) * 4 + 64)) return undefined;
+    const rows = w.rows;
+    w.kernels.reset();
+    w.kernels.alloc(rows.length, 4); // the same place: the rows stay where they are
+    const side = w.kernels.alloc(length, 4);
+    w.kernels.mark();
+    return side;
+  }
+
   private place(kernels: SimdKernels, capacity: number) {
     kernels.reset();
     const rows = kernels.alloc(capacity, 4);
@@ -65,6 +83,7 @@ export class FlatStore {
 
   /** Appends rows (already validated); returns the first new row. */
   append(vectors: Matrix, ids: number[], metadata?: readonly (ItemMetadata | undefined)[]): number {
+    this.version++;
     const first = this.size;
     const need = (first + vectors.rows) * this.dim;
     const capacity = this.data.length;
@@ -95,6 +114,7 @@ export class FlatStore {
     onMove?: (from: number, to: number) => void,
     onRemove?: (id: number, row: number) => void,
   ): number {
+    this.version++;
     let removed = 0;
     for (const id of Array.from(ids)) {
       const row = this.rowOf.get(id);
@@ -136,6 +156,7 @@ export class FlatStore {
 
   /** Forgets every row (the buffer is kept for the rows that come next). */
   clear(): void {
+    this.version++;
     this.ids = [];
     this.rowOf.clear();
     this.meta.clear();

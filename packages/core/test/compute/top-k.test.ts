@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from 'cbir-core';
-import { smallestK, TopK } from '../../src/compute/top-k.js';
+import { TopK } from '../../src/compute/top-k.js';
 
 // Against a full sort by (value, key): values drawn from a few levels so that ties are common, keys shuffled so that
 // the arrival order is not the key order.
-describe('TopK and smallestK', () => {
+describe('TopK', () => {
   it('keep the k smallest by (value, key), whatever the arrival order', () => {
     const rng = new Rng(5);
     for (let trial = 0; trial < 300; trial++) {
@@ -15,7 +15,9 @@ describe('TopK and smallestK', () => {
       const oracle = Array.from({ length: n }, (_, i) => i)
         .sort((a, b) => d[a] - d[b] || keys[a] - keys[b])
         .slice(0, k);
-      expect(smallestK(d, k, keys)).toEqual(oracle);
+      const inOrder = new TopK(k);
+      for (let i = 0; i < n; i++) inOrder.push(d[i], i, keys[i]);
+      expect(inOrder.sorted()).toEqual(oracle.slice(0, Math.min(k, n)));
       const cap = Math.min(k, n);
       const top = new TopK(cap);
       for (let i = n - 1; i >= 0; i--) top.push(d[i], i, keys[i]); // reversed arrival
@@ -26,7 +28,11 @@ describe('TopK and smallestK', () => {
   });
 
   it('k = 0 keeps nothing; keys default to the item', () => {
-    expect(smallestK([1, 2], 0)).toEqual([]);
-    expect(smallestK([2, 1, 1, 0], 3)).toEqual([3, 1, 2]);
+    const none = new TopK(0);
+    none.push(1, 0);
+    expect(none.sorted()).toEqual([]);
+    const top = new TopK(3);
+    [2, 1, 1, 0].forEach((v, i) => top.push(v, i));
+    expect(top.sorted()).toEqual([3, 1, 2]);
   });
 });

@@ -25,6 +25,7 @@ import { HnswIndex } from '../indexes/hnsw-index.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
+import { abortOnCtrlC } from './interrupt.js';
 
 const ADD_OPTIONS = {
   ...INDEX_FLAGS,
@@ -227,8 +228,14 @@ export async function add(argv: string[]): Promise<void> {
     if (matrix.rows > 0) {
       const ids = Array.from({ length: matrix.rows }, (_, i) => next + i);
       const metadata = fresh.paths.map((path, i) => ({ path, label: fresh.entry(i).label }));
-      if (index instanceof HnswIndex) await index.addAsync(matrix, ids, metadata, { onProgress: print });
-      else await index.add(matrix, ids, metadata);
+      if (index instanceof HnswIndex) {
+        const ctrlC = abortOnCtrlC('chunk');
+        try {
+          await index.addAsync(matrix, ids, metadata, { signal: ctrlC.signal, onProgress: print });
+        } finally {
+          ctrlC.dispose();
+        }
+      } else await index.add(matrix, ids, metadata);
       if ('rerank' in index && index.rerank) {
         index.rerank = undefined;
         process.stderr.write(

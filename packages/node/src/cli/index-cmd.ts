@@ -19,6 +19,7 @@ import { LanceIndex, type LanceAnnOptions } from '../indexes/lance-index.js';
 import { positiveInt } from './model-args.js';
 import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
+import { abortOnCtrlC } from './interrupt.js';
 
 const OPTIONS = {
   features: { type: 'string' },
@@ -203,17 +204,11 @@ export async function indexCmd(argv: string[]): Promise<void> {
   if (index instanceof HnswIndex) {
     // A graph build takes minutes at 10^6 rows: progress, and Ctrl-C stops it between chunks with nothing written.
     const print = progressPrinter(values.json!);
-    const controller = new AbortController();
-    const onSigint = () => {
-      if (controller.signal.aborted) process.exit(130);
-      console.error('\nstopping after this chunk (Ctrl-C again to quit now)...');
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+    const ctrlC = abortOnCtrlC('chunk');
     try {
-      await index.addAsync(f.matrix, ids, metadata, { signal: controller.signal, onProgress: print });
+      await index.addAsync(f.matrix, ids, metadata, { signal: ctrlC.signal, onProgress: print });
     } finally {
-      process.off('SIGINT', onSigint);
+      ctrlC.dispose();
     }
   } else index.add(f.matrix, ids, metadata);
   if (rerank !== 'none')

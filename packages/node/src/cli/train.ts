@@ -22,6 +22,7 @@ import { ARCHS, parseArch, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
 import { flagList } from './flags.js';
+import { abortOnCtrlC } from './interrupt.js';
 
 const OPTIONS = {
   data: { type: 'string' },
@@ -162,13 +163,7 @@ export async function train(argv: string[]): Promise<number | void> {
   }
   await mkdir(out, { recursive: true });
 
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    console.error('\nstopping after this batch (Ctrl-C again to quit now)...');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const ctrlC = abortOnCtrlC('batch');
   try {
     let result: TrainResult;
     let stopped = false;
@@ -182,7 +177,7 @@ export async function train(argv: string[]): Promise<number | void> {
         resume,
         onDataChange: values['data-changed'] ? 'resplit' : 'error',
         initialOptimizer,
-        signal: controller.signal,
+        signal: ctrlC.signal,
         onProgress: print,
         onCheckpoint: async (c, kind) => {
           if (kind === 'best')
@@ -214,7 +209,7 @@ export async function train(argv: string[]): Promise<number | void> {
     }
     return stopped ? EXIT_INTERRUPTED : 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    ctrlC.dispose();
     model.dispose();
   }
 }

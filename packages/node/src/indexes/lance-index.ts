@@ -357,22 +357,13 @@ export class LanceIndex implements AsyncIndex {
   async metadata(id: number): Promise<ItemMetadata | undefined> {
     if (!this.ids.has(id)) return undefined;
     const [row] = await this.table.query().where(`id = ${id}`).select(['path', 'label']).limit(1).toArray();
-    if (!row || (row.path == null && row.label == null)) return undefined;
-    return {
-      ...(row.path != null ? { path: String(row.path) } : {}),
-      ...(row.label != null ? { label: String(row.label) } : {}),
-    };
+    return row ? rowMetadata(row) : undefined;
   }
 
   /** Every row's id and metadata, in one scan (for evaluation and migration). */
   async allMetadata(): Promise<Map<number, ItemMetadata>> {
     const rows = await this.table.query().select(['id', 'path', 'label']).toArray();
-    return new Map(
-      rows.map((r) => [
-        Number(r.id),
-        { ...(r.path != null ? { path: String(r.path) } : {}), ...(r.label != null ? { label: String(r.label) } : {}) },
-      ]),
-    );
+    return new Map(rows.map((r) => [Number(r.id), rowMetadata(r) ?? {}]));
   }
 
   /**
@@ -391,14 +382,7 @@ export class LanceIndex implements AsyncIndex {
     return {
       ids: rows.map((r) => Number(r.id)),
       vectors: { data, rows: rows.length, cols: this.dim },
-      metadata: rows.map((r) =>
-        r.path == null && r.label == null
-          ? undefined
-          : {
-              ...(r.path != null ? { path: String(r.path) } : {}),
-              ...(r.label != null ? { label: String(r.label) } : {}),
-            },
-      ),
+      metadata: rows.map(rowMetadata),
     };
   }
 
@@ -485,6 +469,15 @@ function metaSchema(arrow: typeof Arrow): Arrow.Schema {
 }
 
 /** The rows to append, as LanceDB takes them (it converts them to the table's schema). */
+/** A table row's path and label as cbir's metadata; undefined when it has neither. */
+function rowMetadata(r: { path?: unknown; label?: unknown }): ItemMetadata | undefined {
+  if (r.path == null && r.label == null) return undefined;
+  return {
+    ...(r.path != null ? { path: String(r.path) } : {}),
+    ...(r.label != null ? { label: String(r.label) } : {}),
+  };
+}
+
 function rows(
   dim: number,
   data: Float32Array,

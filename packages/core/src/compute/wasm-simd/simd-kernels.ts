@@ -31,6 +31,8 @@ interface KernelExports {
   conv3x3_winograd(params: number, r0: number, r1: number, part: number): void;
   conv3x3_winograd_grad(params: number, r0: number, r1: number, part: number): void;
   diffusion_cg(params: number, j0: number, j1: number): number;
+  quantize_i16(x: number, n: number, d: number, mean: number, dp: number, out: number, scale: number, l1: number): void;
+  scan_i16(...args: number[]): number;
   select_below_f64(
     dots: number,
     n: number,
@@ -68,6 +70,8 @@ export const SIMD_KERNEL_NAMES = [
   'conv3x3_winograd_grad',
   'diffusion_cg',
   'select_below_f64',
+  'quantize_i16',
+  'scan_i16',
 ] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];

@@ -192,4 +192,103 @@ describe('cbir SIMD kernels against float64 oracles', () => {
     expect(() => s.alloc(2 ** 31, 4)).toThrow(RangeError);
     expect(SimdKernels.fits(2 ** 33)).toBe(false);
   });
+
+  it.each(SHAPES)(
+    'quantize_i16 and scan_i16: every exact score lies within the kernel bounds (n = %i, nq = %i, d = %i)',
+    (n, nq, d) => {
+      k.reset();
+      const dp = Math.ceil(d / 8) * 8;
+      // An offset and a spread of scales between rows, so that the centring and the per-row scales matter.
+      const xs = Array.from({ length: n * d }, (_, i) => 5 + rand() * (1 + (Math.floor(i / d) % 3)));
+      const qs = Array.from({ length: nq * d }, () => 5 + rand() * 2);
+      const mean = Array.from({ length: d }, () => 5 + rand() * 0.1);
+      const x = put32(xs);
+      const q = put32(qs);
+      const xq = k.alloc((n * dp) / 2 + 4, 4);
+      const qq = k.alloc(((nq + 1) * dp) / 2 + 4, 4);
+      const xScale = k.alloc(n, 8),
+        xL1 = k.alloc(n, 8),
+        qScale = k.alloc(nq + 1, 8),
+        qL1 = k.alloc(nq + 1, 8);
+      const m = put64(mean);
+      const zeros = put64(new Array(d).fill(0));
+      k.k.quantize_i16(x.ptr, n, d, m.ptr, dp, xq.ptr, xScale.ptr, xL1.ptr);
+      k.k.quantize_i16(q.ptr, nq, d, zeros.ptr, dp, qq.ptr, qScale.ptr, qL1.ptr);
+      const f32x = k.f32(x),
+        f32q = k.f32(q);
+      // The quantised row: each value within half a step of the centred one, and |x~|_1 as stored.
+      const x16 = new Int16Array(k.f32(xq).buffer, xq.ptr, n * dp);
+      for (let r = 0; r < n; r++) {
+        const a = k.f64(xScale)[r];
+        let l1 = 0;
+        for (let j = 0; j < d; j++) {
+          const c = f32x[r * d + j] - mean[j];
+          expect(Math.abs(c - a * x16[r * dp + j])).toBeLessThanOrEqual(a / 2 + 1e-12 * Math.abs(c));
+          expect(Math.abs(x16[r * dp + j])).toBeLessThanOrEqual(4095);
+          l1 += Math.abs(x16[r * dp + j]);
+        }
+        for (let j = d; j < dp; j++) expect(x16[r * dp + j]).toBe(0);
+        expect(k.f64(xL1)[r]).toBe(l1);
+      }
+      // scan_i16 with every threshold infinite writes every pair; the exact score |x|^2 - 2 q.(x - mean) is within.
+      const rv = new Float64Array(n * 4);
+      const norms = Array.from({ length: n }, (_, r) =>
+        xs.slice(r * d, (r + 1) * d).reduce((s, v, j) => s + f32x[r * d + j] ** 2, 0),
+      );
+      for (let r = 0; r < n; r++) {
+        const a = k.f64(xScale)[r];
+        rv.set([a, a * k.f64(xL1)[r] * (1 + 2 ** -20), norms[r], (d + 16) * norms[r] * 2 ** -50], r * 4);
+      }
+      const rvb = put64(rv);
+      const ql1 = put64([
+        ...Array.from(
+          { length: nq },
+          (_, t) => qs.slice(t * d, (t + 1) * d).reduce((s, v, j) => s + Math.abs(f32q[t * d + j]), 0) * (1 + 2 ** -20),
+        ),
+        0,
+      ]);
+      const qsl = put64([
+        ...Array.from(
+          { length: nq },
+          (_, t) => (d + 16) * qs.slice(t * d, (t + 1) * d).reduce((s, v, j) => s + f32q[t * d + j] ** 2, 0) * 2 ** -50,
+        ),
+        0,
+      ]);
+      const thr = put64(new Array(nq + 1).fill(Infinity));
+      const cr = k.alloc(n * nq, 4),
+        cq = k.alloc(n * nq, 4),
+        lo = k.alloc(n * nq, 8),
+        hi = k.alloc(n * nq, 8);
+      const count = k.k.scan_i16(
+        xq.ptr,
+        n,
+        qq.ptr,
+        nq,
+        dp,
+        rvb.ptr,
+        qScale.ptr,
+        ql1.ptr,
+        qsl.ptr,
+        thr.ptr,
+        cr.ptr,
+        cq.ptr,
+        lo.ptr,
+        hi.ptr,
+      );
+      expect(count).toBe(n * nq);
+      let widest = 0;
+      for (let c = 0; c < count; c++) {
+        const r = k.i32(cr)[c],
+          t = k.i32(cq)[c];
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += f32q[t * d + j] * (f32x[r * d + j] - mean[j]);
+        const s = norms[r] - 2 * dot;
+        expect(k.f64(lo)[c]).toBeLessThanOrEqual(s);
+        expect(k.f64(hi)[c]).toBeGreaterThanOrEqual(s);
+        widest = Math.max(widest, (k.f64(hi)[c] - k.f64(lo)[c]) / Math.max(1, Math.abs(s)));
+      }
+      // And the bounds are tight enough to be useful: 13 bits per value.
+      expect(widest).toBeLessThan(0.05);
+    },
+  );
 });
