@@ -1,4 +1,5 @@
-// pnpm bench:scale [--n 1000000] [--d 256] [--queries 1000] [--skip-lance] [--only lsh,hnsw,lance]: cbir's indexes at scale,
+// pnpm bench:scale [--n 1000000] [--d 256] [--queries 1000] [--skip-lance] [--only lsh,hnsw,lance] [--hnsw-quantization f16]
+// [--lance-types ivf_pq16,ivf_pq4,ivf_flat]: cbir's indexes at scale,
 // beside usearch and LanceDB called directly, in the same run, on synthetic clustered vectors (seeded). Prints one table:
 //   - exact batched search (ExactEuclideanIndex) against usearch's exactSearch, and single-query latency p50/p99;
 //   - recall@10 against exact versus QPS for LSH (registry defaults), HnswIndex and LanceIndex at several settings,
@@ -57,14 +58,25 @@ if (!child) {
       '--truth',
       join(dir, 'truth.bin'),
     ];
-    const out = execFileSync(process.execPath, args, {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 26,
-    }).toString();
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, args, {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 26,
+      }).toString();
+    } catch (e) {
+      // A kind that fails (or is stopped) costs its own rows only: the others are still printed.
+      console.error(`--- ${kind} failed: ${(e as Error).message.split('\n')[0]}`);
+      table.push(`| ${kind} | failed | | | | | | |`);
+      continue;
+    }
     const lines = out.split('\n').filter((l) => l.startsWith('|') || l.startsWith('bench:scale'));
     header = lines.find((l) => l.startsWith('bench:scale')) ?? header;
-    table.push(...lines.filter((l) => l.startsWith('| ') && !l.startsWith('| index')));
+    const mine = lines.filter((l) => l.startsWith('| ') && !l.startsWith('| index'));
+    table.push(...mine);
+    // Each kind's rows as soon as they exist, so that a long run stopped later keeps them.
+    for (const l of mine) console.error(l);
   }
   rmSync(dir, { recursive: true, force: true });
   console.log(`\n${header}\n`);
@@ -181,7 +193,11 @@ if (child === 'lsh') {
 // HNSW: cbir's wrapper and usearch alone, the same graph parameters.
 if (child === 'hnsw') {
   t0 = performance.now();
-  const hnsw = new HnswIndex(d, { connectivity: 16, expansionAdd: 128 });
+  // --hnsw-quantization f16|bf16: the graph's vectors in half precision (candidates re-ranked exactly); f32 by default.
+  const quantization = (
+    process.argv.includes('--hnsw-quantization') ? process.argv[process.argv.indexOf('--hnsw-quantization') + 1] : 'f32'
+  ) as 'f32' | 'f16' | 'bf16';
+  const hnsw = new HnswIndex(d, { connectivity: 16, expansionAdd: 128, quantization });
   hnsw.add(x);
   const hnswBuild = seconds(t0);
   const hnswMemory = memory(); // before saving, which holds the graph's bytes once more
@@ -197,7 +213,9 @@ if (child === 'hnsw') {
     const viewRaw = new usearch.Index({
       dimensions: d,
       metric: usearch.MetricKind.L2sq,
-      quantization: usearch.ScalarKind.F32,
+      quantization: { f32: usearch.ScalarKind.F32, f16: usearch.ScalarKind.F16, bf16: usearch.ScalarKind.BF16 }[
+        quantization
+      ],
       connectivity: 16,
       expansion_add: 128,
       expansion_search: ef,
@@ -225,7 +243,7 @@ if (child === 'hnsw') {
     };
     const lat = await latencies((i) => void hnsw.search(one(i), k), 200);
     row(
-      `HnswIndex M 16, ef ${ef}`,
+      `HnswIndex M 16, ef ${ef}${quantization === 'f32' ? '' : `, ${quantization}`}`,
       recallAtK(res, truth).toFixed(3),
       ours.toFixed(0),
       `${lat.p50.toFixed(2)} / ${lat.p99.toFixed(2)}`,

@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fuseReluWhileTraining } from './fused-conv-relu.js';
 
 /**
  * A PyTorch module in one of the notebook's `nn.Sequential` stacks, described by the arguments its constructor
@@ -120,9 +121,11 @@ export function toTfjsLayers(
       if (spec.type === 'Conv2d') {
         if (p > 0 && inputSide !== undefined && samePaddingMatches(spec, inputSide)) {
           const conv = tfl.layers.conv2d({ ...args, padding: 'same' });
+          if (fuseRelu) fuseReluWhileTraining(conv);
           return { layers: [conv], conv };
         }
         const conv = tfl.layers.conv2d(args);
+        if (fuseRelu) fuseReluWhileTraining(conv);
         return {
           layers: p > 0 ? [tfl.layers.zeroPadding2d({ padding: p, name: `${spec.name}.pad` }), conv] : [conv],
           conv,

@@ -1,10 +1,18 @@
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  registerGradient,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+} from '@tensorflow/tfjs-core';
 import { FALLBACKS } from './wasm/run-kernel.js';
 import { wasmConv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { wasmConv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
 import { wasmConv2DConfig, wasmFusedConv2DConfig } from './wasm/conv2d.js';
+import { wasmIdentityConfig } from './wasm/identity.js';
 import { wasmMaxPoolGradConfig } from './wasm/max-pool-grad.js';
 import { wasmPadV2Config } from './wasm/pad-v2.js';
+import { reluGradConfig, wasmReluGradConfig } from './wasm/relu-grad.js';
 import { wasmSliceConfig } from './wasm/slice.js';
 import { wasmSumConfig } from './wasm/sum.js';
 
@@ -18,6 +26,8 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   wasmPadV2Config,
   wasmSliceConfig,
   wasmSumConfig,
+  wasmIdentityConfig,
+  wasmReluGradConfig,
 ];
 
 /**
@@ -45,5 +55,7 @@ export function registerWasmTrainingKernels(): string[] {
     }
     registerKernel(config);
   }
+  // ReLU's gradient in one kernel where the backend has it (tfjs's formula elsewhere: the same values).
+  registerGradient(reluGradConfig);
   return WASM_TRAINING_KERNELS.map((k) => k.kernelName);
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import {
   type SearchResult,
 } from 'cbir-core';
 import type * as Usearch from 'usearch';
+import { readWholeFileSync } from '../io/read-file.js';
 
 /** Options of {@link HnswIndex}: usearch's parameters, with its names in camelCase. */
 export interface HnswIndexOptions {
@@ -34,7 +35,13 @@ export interface HnswIndexOptions {
   expansionAdd?: number;
   /** Candidates kept while searching (`expansion_search`, ef): the recall / speed dial. @defaultValue 64 */
   expansionSearch?: number;
-  /** How the graph stores vectors: `f32`, or `f16`/`bf16` (half the graph's memory; results are re-ranked exactly). @defaultValue 'f32' */
+  /**
+   * How the graph stores its copy of the vectors: `f16` (half the memory of `f32`; values up to +-65,504), `bf16` (half,
+   * float32's range, coarser), or `f32`. With `f16` and `bf16` the graph's candidates are re-ranked by their exact
+   * float64 distance from the rows the index keeps; with `f32` distances are usearch's (float32). At 10^6 x 256, `f16`
+   * built in 110 s against 182 s, searched faster at the same recall, and kept the process under 3 GB.
+   * @defaultValue 'f16'
+   */
   quantization?: 'f32' | 'f16' | 'bf16';
   /** usearch's threads for batched `add` and `search`. @defaultValue the machine's cores */
   threads?: number;
@@ -48,8 +55,11 @@ const DEFAULTS: Omit<Resolved, 'threads'> = {
   connectivity: 16,
   expansionAdd: 128,
   expansionSearch: 64,
-  quantization: 'f32',
+  quantization: 'f16',
 };
+
+/** The largest magnitude a half-precision (`f16`) graph holds. */
+const F16_MAX = 65504;
 
 let usearchModule: typeof Usearch | undefined;
 
@@ -92,9 +102,10 @@ function checkOptions(o: Resolved): void {
 /**
  * Approximate nearest neighbours on an HNSW graph (usearch, a maintained native library): cbir's embedded choice for
  * search at 10^5 to 10^7 vectors. The vectors are also kept in a flat store, so `vector`, `metadata`, `remove` and the
- * file behave as the exact indexes'. Distances are {@link ExactEuclideanIndex}'s or {@link CosineIndex}'s up to
- * float32 rounding (usearch computes them from the float32 vectors); a quantised graph (`f16`, `bf16`) re-ranks its
- * candidates by their exact float64 distance instead. Ties are broken by id.
+ * file behave as the exact indexes'. The graph keeps its own copy in half precision by default (`f16`; see
+ * {@link HnswIndexOptions.quantization}) and its candidates are re-ranked by their exact float64 distance, so distances
+ * are {@link ExactEuclideanIndex}'s or {@link CosineIndex}'s; an `f32` graph reports usearch's float32 distances
+ * instead. Ties are broken by id.
  *
  * The file (`serialize`, {@link saveIndex}) holds the rows and usearch's graph, so loading does not rebuild it.
  *
@@ -173,6 +184,7 @@ export class HnswIndex implements Index {
   }
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
+    this.checkRange('HnswIndex.add', vectors);
     const before = this.flat.size;
     // The flat store checks the input (dims, finite values, ids) before the graph sees it.
     this.flat.add(vectors, ids, metadata);
@@ -199,6 +211,7 @@ export class HnswIndex implements Index {
     { signal, onProgress, chunk = 20_000 }: LongRunning & { chunk?: number } = {},
   ): Promise<void> {
     throwIfAborted(signal, 'HnswIndex.addAsync');
+    this.checkRange('HnswIndex.addAsync', vectors);
     const before = this.flat.size;
     this.flat.add(vectors, ids, metadata);
     const added = this.flat.idList().slice(before);
@@ -218,6 +231,22 @@ export class HnswIndex implements Index {
       if (inserted > 0) this.graph.remove(BigUint64Array.from(added.slice(0, inserted), (id) => BigInt(id)));
       this.flat.remove(added);
       throw error;
+    }
+  }
+
+  /** Refuses values an `f16` graph cannot hold (usearch would store them as infinities), before anything is added. */
+  private checkRange(where: string, vectors: Matrix): void {
+    if (this.options.quantization !== 'f16') return;
+    const { data } = vectors;
+    const n = Math.min(data.length, vectors.rows * this.dim);
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (v > F16_MAX || v < -F16_MAX)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `${where}: row ${Math.floor(i / this.dim)} holds ${v}, beyond the +-${F16_MAX} of the graph's f16 vectors. ` +
+            "Create the index with quantization 'bf16' or 'f32', or scale the features.",
+        );
     }
   }
 
@@ -370,7 +399,9 @@ export class HnswIndex implements Index {
     try {
       const file = join(dir, 'graph.usearch');
       this.graph.save(file);
-      return new Uint8Array(readFileSync(file));
+      // Read once into one array, in chunks: readFileSync refuses files over 2 GiB, and copying its Buffer into a
+      // Uint8Array held the graph twice while saving (a 7.9 GB peak at 10^5 x 4096).
+      return readWholeFileSync(file);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** Bytes read per call: below Node's 2 GiB limit for one read. */
@@ -29,5 +30,31 @@ export async function readWholeFile(path: string): Promise<Uint8Array> {
     return bytes;
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * {@link readWholeFile}, synchronously: for callers that cannot await (usearch writes its graph to a file inside
+ * `HnswIndex.serialize`).
+ *
+ * @example
+ * ```ts
+ * const bytes = readWholeFileSync('graph.usearch');
+ * ```
+ */
+export function readWholeFileSync(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > 2 ** 32) throw new RangeError(`${path} is ${size} bytes; cbir reads files of at most 4 GiB at once.`);
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size;) {
+      const read = readSync(fd, bytes, at, Math.min(CHUNK, size - at), at);
+      if (read === 0) throw new RangeError(`${path} ended after ${at} of ${size} bytes (it changed while being read).`);
+      at += read;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -23,7 +23,7 @@ const flags = { exact: false, removable: true, persistent: true, recallFloor: 0.
 
 describeIndexContract('HnswIndex (registry defaults)', (dim) => createIndex('hnsw', dim), euclidean, flags);
 describeIndexContract('HnswIndex (cosine)', (dim) => new HnswIndex(dim, { metric: 'cosine' }), cosine, flags);
-describeIndexContract('HnswIndex (f16 graph)', (dim) => new HnswIndex(dim, { quantization: 'f16' }), euclidean, flags);
+describeIndexContract('HnswIndex (f32 graph)', (dim) => new HnswIndex(dim, { quantization: 'f32' }), euclidean, flags);
 
 describe('HnswIndex', () => {
   it('is registered as an approximate, removable, persistent kind', () => {
@@ -116,6 +116,17 @@ describe('HnswIndex', () => {
   it('rejects bad options and a zero cosine query, naming what is expected', () => {
     expect(() => new HnswIndex(8, { connectivity: 1 })).toThrow(/connectivity must be an integer >= 2/);
     expect(() => new HnswIndex(8, { quantization: 'i4' as 'f16' })).toThrow(/quantization must be f32, f16 or bf16/);
+    // The default f16 graph refuses what it cannot hold, before adding anything; f32 and bf16 take it.
+    const big = { data: Float32Array.from({ length: 16 }, (_, i) => (i === 11 ? 7e4 : i)), rows: 2, cols: 8 };
+    const f16 = new HnswIndex(8);
+    expect(f16.options.quantization).toBe('f16');
+    expect(() => f16.add(big)).toThrow(/row 1 holds 70000, beyond the \+-65504 of the graph's f16 vectors/);
+    expect(f16.size).toBe(0);
+    for (const quantization of ['f32', 'bf16'] as const) {
+      const ok = new HnswIndex(8, { quantization });
+      ok.add(big);
+      expect(ok.size).toBe(2);
+    }
     const c = new HnswIndex(4, { metric: 'cosine' });
     c.add(randomMatrix(100, 4, 1));
     expect(() => c.search({ data: new Float32Array(4), rows: 1, cols: 4 }, 3)).toThrow(/zero vector/);

@@ -338,6 +338,20 @@ EXPORT int scan_i16(const short *x, int n, const short *q, int nq, int dp, const
   return c;
 }
 
+// out[i] = dy[i] * step(x[i]) for i < n: ReLU's gradient as tfjs computes it (step is 1 above zero, 0 at or below it,
+// and NaN for NaN, so a NaN input poisons its gradient).
+EXPORT void relu_grad_f32(const float *dy, const float *x, int n, float *out) {
+  const v128_t zero = wasm_f32x4_splat(0), one = wasm_f32x4_splat(1);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t xv = wasm_v128_load(x + i);
+    v128_t s = wasm_v128_and(wasm_f32x4_gt(xv, zero), one);
+    s = wasm_v128_or(s, wasm_v128_and(wasm_f32x4_ne(xv, xv), xv));
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
+  }
+  for (; i < n; i++) out[i] = dy[i] * (x[i] > 0 ? 1.0f : x[i] == x[i] ? 0.0f : x[i]);
+}
+
 // dst[i * d + j] = src[idx[i] * d + j]: rows of a matrix gathered into a contiguous block.
 EXPORT void gather_rows_f32(const float *src, const int *idx, int n, int d, float *dst) {
   for (int i = 0; i < n; i++) {

@@ -33,6 +33,7 @@ interface KernelExports {
   diffusion_cg(params: number, j0: number, j1: number): number;
   quantize_i16(x: number, n: number, d: number, mean: number, dp: number, out: number, scale: number, l1: number): void;
   scan_i16(...args: number[]): number;
+  relu_grad_f32(dy: number, x: number, n: number, out: number): void;
   select_below_f64(
     dots: number,
     n: number,
@@ -72,6 +73,8 @@ export const SIMD_KERNEL_NAMES = [
   'select_below_f64',
   'quantize_i16',
   'scan_i16',
+  'relu_grad_f32',
+  'column_sums_f64',
 ] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];

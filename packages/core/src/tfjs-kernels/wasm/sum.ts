@@ -8,6 +8,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { runFallback, type WasmHeapBackend } from './run-kernel.js';
+import { tensorSimd } from './tensor-simd.js';
 
 /**
  * `Sum` over leading axes for the wasm backend: column sums in one pass, accumulated in float64. tfjs's wasm kernel
@@ -26,12 +27,47 @@ function sum(args: { inputs: SumInputs; backend: WasmHeapBackend; attrs: SumAttr
   const inner = x.shape.slice(axes.length);
   const cols = util.sizeFromShape(inner);
   const shape = attrs.keepDims ? [...axes.map(() => 1), ...inner] : inner;
-  const acc = new Float64Array(cols);
-  const src = backend.typedArrayFromHeap(x);
-  for (let r = 0, p = 0; r < rows; r++) for (let c = 0; c < cols; c++) acc[c] += src[p++];
+  const acc = columnSums(backend.typedArrayFromHeap(x), rows, cols);
   const out = backend.makeOutput(shape, 'float32');
   backend.typedArrayFromHeap(out).set(acc);
   return out;
+}
+
+/**
+ * Column sums of `src` (`[rows, cols]`) in float64: on cbir's SIMD kernels and threads (the rows copied into their
+ * memory, each thread's share summed into its own row of sums), or a JS loop without them. A 32 x 128 x 128 x 64 bias
+ * gradient took 73 ms in the JS loop.
+ */
+function columnSums(src: Float32Array, rows: number, cols: number): Float64Array {
+  const acc = new Float64Array(cols);
+  const k = tensorSimd();
+  if (k && rows >= 64) {
+    k.reset();
+    const xb = k.alloc(rows * cols, 4);
+    const parts = k.maxParts;
+    const sb = k.alloc(parts * cols, 8);
+    k.f32(xb).set(src.subarray(0, rows * cols));
+    k.f64(sb).fill(0);
+    k.rows('column_sums_f64', rows, cols, (r0, r1, part) => [
+      xb.ptr + r0 * cols * 4,
+      r1 - r0,
+      cols,
+      sb.ptr + part * cols * 8,
+    ]);
+    const sums = k.f64(sb);
+    for (let p = 0; p < parts; p++) for (let c = 0; c < cols; c++) acc[c] += sums[p * cols + c];
+    k.reset();
+    return acc;
+  }
+  // Four rows per update of the accumulator (a row at a time, the stores into acc were the loop's limit).
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const p = r * cols;
+    for (let c = 0; c < cols; c++)
+      acc[c] += src[p + c] + src[p + cols + c] + (src[p + 2 * cols + c] + src[p + 3 * cols + c]);
+  }
+  for (; r < rows; r++) for (let c = 0, p = r * cols; c < cols; c++) acc[c] += src[p + c];
+  return acc;
 }
 
 /** The wasm backend's `Sum` over leading axes, as a kernel config to register. */

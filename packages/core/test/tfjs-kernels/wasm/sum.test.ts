@@ -4,6 +4,7 @@ import { onBothBackends, relativeError, values } from '../../helpers/kernel-comp
 
 const CASES = [
   { name: 'bias gradient [n, h, w, c] -> [c]', x: [8, 9, 7, 5], axis: [0, 1, 2], keepDims: false },
+  { name: 'rows not a multiple of the 4 summed at a time', x: [3, 5, 7, 3], axis: [0, 1, 2], keepDims: false },
   { name: 'leading axis, keepDims', x: [6, 4], axis: [0], keepDims: true },
   { name: 'axes out of order', x: [3, 4, 5], axis: [1, 0], keepDims: false },
   { name: 'trailing axis (tfjs kernel)', x: [4, 6], axis: [1], keepDims: false },
