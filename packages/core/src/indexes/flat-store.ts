@@ -78,6 +78,9 @@ export class FlatStore {
   }
 
   row(id: number): number | undefined {
+    // Ids numbered 0, 1, ... in the order added (the usual case) sit at their own row: no map lookup (a tenth of an
+    // HNSW search's re-ranking time went to the lookups).
+    if (this.ids[id] === id) return id;
     return this.rowOf.get(id);
   }
 

@@ -421,6 +421,12 @@ EXPORT void sqdist_rows_f64(const float *x, const int *idx, int n, const double 
   for (int i = 0; i < n; i++) out[i] = sqdist_row(x + (long)idx[i] * d, q, d);
 }
 
+// out[i] = |x_{idx[i]} - q_{qi[i]}|^2 in float64 for pairs of a row of x (float32 [*, d]) and a query (float64
+// [*, d]): candidates of many queries re-ranked in one call.
+EXPORT void sqdist_pairs_f64(const float *x, const int *idx, int n, const double *q, const int *qi, int d, double *out) {
+  for (int i = 0; i < n; i++) out[i] = sqdist_row(x + (long)idx[i] * d, q + (long)qi[i] * d, d);
+}
+
 // The index of the first NaN or infinity among x[0..n) (exponent bits all ones), plus base; -1 if there is none.
 EXPORT int first_nonfinite_f32(const float *x, int n, int base) {
   const v128_t exp = wasm_i32x4_splat(0x7f800000);

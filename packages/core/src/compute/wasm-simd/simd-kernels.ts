@@ -34,6 +34,7 @@ interface KernelExports {
   quantize_i16(x: number, n: number, d: number, mean: number, dp: number, out: number, scale: number, l1: number): void;
   scan_i16(...args: number[]): number;
   relu_grad_f32(dy: number, x: number, n: number, out: number): void;
+  sqdist_pairs_f64(x: number, idx: number, n: number, q: number, qi: number, d: number, out: number): void;
   select_below_f64(
     dots: number,
     n: number,
@@ -75,6 +76,7 @@ export const SIMD_KERNEL_NAMES = [
   'scan_i16',
   'relu_grad_f32',
   'column_sums_f64',
+  'sqdist_pairs_f64',
 ] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];
