@@ -1,4 +1,4 @@
-// pnpm bench:scale [--n 1000000] [--d 256] [--queries 1000] [--skip-lance] [--only lsh,hnsw,lance] [--hnsw-quantization f16]
+// pnpm bench:scale [--n 1000000] [--d 256] [--queries 1000] [--skip-lance] [--only lsh,hnsw,lance] [--hnsw-quantization f32]
 // [--lance-types ivf_pq16,ivf_pq4,ivf_flat]: cbir's indexes at scale,
 // beside usearch and LanceDB called directly, in the same run, on synthetic clustered vectors (seeded). Prints one table:
 //   - exact batched search (ExactEuclideanIndex) against usearch's exactSearch, and single-query latency p50/p99;
@@ -193,11 +193,12 @@ if (child === 'lsh') {
 // HNSW: cbir's wrapper and usearch alone, the same graph parameters.
 if (child === 'hnsw') {
   t0 = performance.now();
-  // --hnsw-quantization f16|bf16: the graph's vectors in half precision (candidates re-ranked exactly); f32 by default.
-  const quantization = (
-    process.argv.includes('--hnsw-quantization') ? process.argv[process.argv.indexOf('--hnsw-quantization') + 1] : 'f32'
-  ) as 'f32' | 'f16' | 'bf16';
-  const hnsw = new HnswIndex(d, { connectivity: 16, expansionAdd: 128, quantization });
+  // --hnsw-quantization f32|f16|bf16: the graph's copy of the vectors; HnswIndex's default (f16) when not given.
+  const given = process.argv.includes('--hnsw-quantization')
+    ? (process.argv[process.argv.indexOf('--hnsw-quantization') + 1] as 'f32' | 'f16' | 'bf16')
+    : undefined;
+  const hnsw = new HnswIndex(d, { connectivity: 16, expansionAdd: 128, ...(given ? { quantization: given } : {}) });
+  const { quantization } = hnsw.options;
   hnsw.add(x);
   const hnswBuild = seconds(t0);
   const hnswMemory = memory(); // before saving, which holds the graph's bytes once more
@@ -243,7 +244,7 @@ if (child === 'hnsw') {
     };
     const lat = await latencies((i) => void hnsw.search(one(i), k), 200);
     row(
-      `HnswIndex M 16, ef ${ef}${quantization === 'f32' ? '' : `, ${quantization}`}`,
+      `HnswIndex M 16, ef ${ef}, ${quantization}`,
       recallAtK(res, truth).toFixed(3),
       ours.toFixed(0),
       `${lat.p50.toFixed(2)} / ${lat.p99.toFixed(2)}`,

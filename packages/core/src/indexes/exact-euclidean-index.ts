@@ -190,7 +190,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
         .sort((a, b) => dists[a] - dists[b] || this.store.ids[rows[a]] - this.store.ids[rows[b]]);
       const kth = this.squaredForBound(dists[order[Math.min(k, rows.length) - 1]]);
       // Every row outside the candidates has approx >= heap.worst; safe when that exceeds the k-th exact value.
-      const safe = !(heap.n === m && m < n && !(heap.worst - bound > kth - qn + bound));
+      const safe = heap.n < m || m >= n || heap.worst - bound > kth - qn + bound;
       this.rankInto(result, qi, k, safe ? rows : Array.from({ length: n }, (_, r) => r), q, safe ? dists : undefined);
     }
     return result;

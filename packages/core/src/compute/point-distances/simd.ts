@@ -154,22 +154,30 @@ export class SimdDistances {
     }
     withScratch(kernels, () => {
       const pb = kernels.alloc(m * dim, 8);
-      const lb = kernels.alloc(n, 4);
-      const db = kernels.alloc(n, 8);
-      const xp = x.ptr + r0 * dim * 4;
       kernels.f64(pb).set(points);
-      kernels.rows('nearest_f64', n, m * dim, (a, b) => [
-        xp + a * dim * 4,
-        b - a,
-        pb.ptr,
-        m,
-        dim,
-        lb.ptr + a * 4,
-        db.ptr + a * 8,
-      ]);
-      labels.set(kernels.i32(lb));
-      dist2.set(kernels.f64(db));
+      this.nearestF64(x.ptr + r0 * dim * 4, n, pb.ptr, m, labels, dist2);
     });
+  }
+
+  /**
+   * `nearest_f64` for `n` rows at `xp` against `m` float64 points at `pp`, the labels and squared distances copied
+   * into `labels` and `dist2`. Allocates scratch: call inside `withScratch`.
+   */
+  private nearestF64(xp: number, n: number, pp: number, m: number, labels: Int32Array, dist2: Float64Array): void {
+    const { dim, kernels } = this;
+    const lb = kernels.alloc(n, 4);
+    const db = kernels.alloc(n, 8);
+    kernels.rows('nearest_f64', n, m * dim, (a, b) => [
+      xp + a * dim * 4,
+      b - a,
+      pp,
+      m,
+      dim,
+      lb.ptr + a * 4,
+      db.ptr + a * 8,
+    ]);
+    labels.set(kernels.i32(lb));
+    dist2.set(kernels.f64(db));
   }
 
   /** A mini-batch's nearest centres and scikit-learn's centre update, its rows gathered once for both. */
@@ -189,7 +197,6 @@ export class SimdDistances {
       const ib = kernels.alloc(n, 4);
       const gb = kernels.alloc(n * dim, 4);
       const lb = kernels.alloc(n, 4);
-      const db = kernels.alloc(n, 8);
       const cb = kernels.alloc(k * dim, 8);
       const nb = kernels.alloc(k, 8);
       const hb = kernels.alloc(k, 8);
@@ -199,19 +206,7 @@ export class SimdDistances {
       kernels.f64(cb).set(centres);
       kernels.f64(nb).set(counts);
       if (pb && pnb) this.gemmNearest(gb.ptr, n, pb, pnb, k, labels, dist2);
-      else {
-        kernels.rows('nearest_f64', n, k * dim, (a, c) => [
-          gb.ptr + a * dim * 4,
-          c - a,
-          cb.ptr,
-          k,
-          dim,
-          lb.ptr + a * 4,
-          db.ptr + a * 8,
-        ]);
-        labels.set(kernels.i32(lb));
-        dist2.set(kernels.f64(db));
-      }
+      else this.nearestF64(gb.ptr, n, cb.ptr, k, labels, dist2);
       kernels.i32(lb).set(labels);
       kernels.k.centre_update_f64(gb.ptr, 0, n, dim, lb.ptr, k, cb.ptr, nb.ptr, hb.ptr);
       centres.set(kernels.f64(cb));

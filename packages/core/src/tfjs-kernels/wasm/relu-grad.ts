@@ -25,7 +25,8 @@ export const RELU_GRAD = 'CbirReluGrad';
  * `dy * step(x)` for the wasm backend in one pass, as tfjs computes it (`step` of NaN is NaN, so a NaN input still
  * poisons its gradient): on cbir's SIMD kernels and threads (`relu_grad_f32`), the operands copied into their memory
  * and the result back, or a JS loop without them. tfjs's gradient runs three kernels (`Step`, `Cast`, `Multiply`);
- * on a 32 x 128 x 128 x 64 gradient they took about 160 ms, a JS loop over the wasm heap 285 ms, and this about 50.
+ * on a 32 x 128 x 128 x 64 gradient they took about 160 ms, a JS loop over the wasm heap 285 ms, and this 86 to 89
+ * (mostly the copies).
  */
 function reluGrad(args: { inputs: NamedTensorInfoMap; backend: WasmHeapBackend }): TensorInfo {
   const { backend } = args;

@@ -232,28 +232,19 @@ describe('cbir SIMD kernels against float64 oracles', () => {
       }
       // scan_i16 with every threshold infinite writes every pair; the exact score |x|^2 - 2 q.(x - mean) is within.
       const rv = new Float64Array(n * 4);
-      const norms = Array.from({ length: n }, (_, r) =>
-        xs.slice(r * d, (r + 1) * d).reduce((s, v, j) => s + f32x[r * d + j] ** 2, 0),
-      );
+      // Sums over the float32 values the kernels read: row r's (or query t's) f(v) summed.
+      const rowSum = (v: Float32Array, r: number, f: (x: number) => number) =>
+        v.subarray(r * d, (r + 1) * d).reduce((s, x) => s + f(x), 0);
+      const norms = Array.from({ length: n }, (_, r) => rowSum(f32x, r, (v) => v * v));
       for (let r = 0; r < n; r++) {
         const a = k.f64(xScale)[r];
         rv.set([a, a * k.f64(xL1)[r] * (1 + 2 ** -20), norms[r], (d + 16) * norms[r] * 2 ** -50], r * 4);
       }
       const rvb = put64(rv);
-      const ql1 = put64([
-        ...Array.from(
-          { length: nq },
-          (_, t) => qs.slice(t * d, (t + 1) * d).reduce((s, v, j) => s + Math.abs(f32q[t * d + j]), 0) * (1 + 2 ** -20),
-        ),
-        0,
-      ]);
-      const qsl = put64([
-        ...Array.from(
-          { length: nq },
-          (_, t) => (d + 16) * qs.slice(t * d, (t + 1) * d).reduce((s, v, j) => s + f32q[t * d + j] ** 2, 0) * 2 ** -50,
-        ),
-        0,
-      ]);
+      // One more entry each for the zero query that pads an odd count.
+      const perQuery = (f: (t: number) => number) => put64([...Array.from({ length: nq }, (_, t) => f(t)), 0]);
+      const ql1 = perQuery((t) => rowSum(f32q, t, Math.abs) * (1 + 2 ** -20));
+      const qsl = perQuery((t) => (d + 16) * rowSum(f32q, t, (v) => v * v) * 2 ** -50);
       const thr = put64(new Array(nq + 1).fill(Infinity));
       const cr = k.alloc(n * nq, 4),
         cq = k.alloc(n * nq, 4),
