@@ -6,8 +6,8 @@
 export const KERNEL_STRUCTS = {
   Conv: ['x', 'n', 'h', 'w', 'ci', 'f', 'kh', 'kw', 'co', 'oh', 'ow', 'sy', 'sx', 'dy', 'dx', 'top', 'left', 'bias', 'relu', 'zero', 'out'],
   ConvGrad: ['x', 'n', 'h', 'w', 'ci', 'dy', 'oh', 'ow', 'co', 'kh', 'kw', 'sy', 'sx', 'top', 'left', 'rowsPerBlock', 'dw'],
-  Wino: ['x', 'n', 'h', 'w', 'ci', 'u', 'co', 'oh', 'ow', 'top', 'left', 'bias', 'relu', 'scratch', 'scratchFloats', 'out'],
-  WinoGrad: ['x', 'n', 'h', 'w', 'ci', 'dy', 'oh', 'ow', 'co', 'top', 'left', 'blockRows', 'scratch', 'scratchFloats', 'du', 'duDoubles'],
+  Wino: ['x', 'n', 'h', 'w', 'ci', 'u', 'co', 'oh', 'ow', 'top', 'left', 'blockTiles', 'bias', 'relu', 'scratch', 'scratchFloats', 'out'],
+  WinoGrad: ['x', 'n', 'h', 'w', 'ci', 'dy', 'oh', 'ow', 'co', 'top', 'left', 'blockTiles', 'scratch', 'scratchFloats', 'du', 'duDoubles'],
   Diffusion: ['alpha:f64', 'tol:f64', 'row_ptr', 'cols', 'vals', 'y', 'f', 'work', 'n', 'm', 'max_iter'],
 } as const;
 

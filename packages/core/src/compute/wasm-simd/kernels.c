@@ -617,15 +617,16 @@ EXPORT void conv_filter_grad(const ConvGrad *p, int r0, int r1) {
   }
 }
 
-// A stride-1 3x3 convolution for conv3x3_winograd: Winograd's F(2x2, 3x3) (int32 fields in the module's memory).
+// A stride-1 3x3 convolution for conv3x3_winograd: Winograd's F(4x4, 3x3) (int32 fields in the module's memory).
 typedef struct {
   const float *x; // input [n, h, w, ci], ci a multiple of 4
   int n, h, w, ci;
-  const float *u; // transformed filter G g G^T, packed [16][ceil(co / 8)][ci][8], zero past co
+  const float *u; // transformed filter G g G^T, packed [36][ceil(co / 8)][ci][8], zero past co (wino_filter)
   int co, oh, ow, top, left;
+  int blockTiles; // tiles per block, a multiple of 4
   const float *bias; // [ceil(co / 8) * 8]
   int relu;
-  float *scratch; // per part: V [16][tw4][ci], then M [16][tw4][ceil(co / 8) * 8], tw4 = ceil(ceil(ow / 2) / 4) * 4
+  float *scratch; // per part: V [36][blockTiles][ci], M [36][blockTiles][ceil(co / 8) * 8], T [36][4]
   int scratchFloats; // floats of scratch per part
   float *out; // [n, oh, ow, co]
 } Wino;
@@ -636,55 +637,91 @@ static inline v128_t wino_in(const float *img, int h, int w, int ci, int iy, int
   return wasm_v128_load(img + ((long)iy * w + ix) * ci + c);
 }
 
-// The input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], of 4 channels (c .. c + 3) of the
-// 4 x 4 patch at (iy, ix) (zeros outside the input), stored at v + pos * ps for the 16 positions.
-static inline __attribute__((always_inline)) void wino_input(const float *img, int h, int w, int ci, int iy, int ix, int c, float *v, long ps) {
-#define D(a, b) const v128_t d##a##b = wino_in(img, h, w, ci, iy + a, ix + b, c);
-  D(0, 0) D(0, 1) D(0, 2) D(0, 3) D(1, 0) D(1, 1) D(1, 2) D(1, 3) D(2, 0) D(2, 1) D(2, 2) D(2, 3) D(3, 0) D(3, 1) D(3, 2) D(3, 3)
-#undef D
-  // Columns first: s_jb = (B^T d)_jb.
-#define COL(b) const v128_t s0##b = wasm_f32x4_sub(d0##b, d2##b), s1##b = wasm_f32x4_add(d1##b, d2##b), s2##b = wasm_f32x4_sub(d2##b, d1##b), s3##b = wasm_f32x4_sub(d1##b, d3##b);
-  COL(0) COL(1) COL(2) COL(3)
-#undef COL
-#define ROW(a) \
-  wasm_v128_store(v + (4 * a + 0) * ps, wasm_f32x4_sub(s##a##0, s##a##2)); \
-  wasm_v128_store(v + (4 * a + 1) * ps, wasm_f32x4_add(s##a##1, s##a##2)); \
-  wasm_v128_store(v + (4 * a + 2) * ps, wasm_f32x4_sub(s##a##2, s##a##1)); \
-  wasm_v128_store(v + (4 * a + 3) * ps, wasm_f32x4_sub(s##a##1, s##a##3));
-  ROW(0) ROW(1) ROW(2) ROW(3)
-#undef ROW
+static inline v128_t mul_f32(v128_t a, float s) { return wasm_f32x4_mul(a, wasm_f32x4_splat(s)); }
+
+// B^T d along one axis of a 6 x 6 patch, B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+// 0 2 -1 -2 1 0; 0 4 0 -5 0 1], the six vectors of one line (d0..d5) to the six at o + k * os. The products by 2, 4
+// are exact, so each output is a float32 sum of at most 4 terms.
+static inline __attribute__((always_inline)) void wino_bt(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v128_t d5, float *o, long os) {
+  const v128_t t1 = wasm_f32x4_sub(d4, mul_f32(d2, 4)), t2 = wasm_f32x4_sub(d3, mul_f32(d1, 4));
+  const v128_t t3 = wasm_f32x4_sub(d4, d2), t4 = mul_f32(wasm_f32x4_sub(d3, d1), 2);
+  wasm_v128_store(o, wasm_f32x4_add(mul_f32(wasm_f32x4_sub(d0, d2), 4), t3));
+  wasm_v128_store(o + os, wasm_f32x4_add(t1, t2));
+  wasm_v128_store(o + 2 * os, wasm_f32x4_sub(t1, t2));
+  wasm_v128_store(o + 3 * os, wasm_f32x4_add(t3, t4));
+  wasm_v128_store(o + 4 * os, wasm_f32x4_sub(t3, t4));
+  wasm_v128_store(o + 5 * os, wasm_f32x4_add(mul_f32(wasm_f32x4_sub(d1, d3), 4), wasm_f32x4_sub(d5, d3)));
 }
 
-// Rows [r0, r1) of tile rows (row r is image r / ceil(oh / 2), output rows 2 (r % ceil(oh / 2)) .. + 2), part `part`
-// of the call (its scratch). Y = A^T [(G g G^T) . (B^T d B)] A per 2x2 output tile and channel (Lavin & Gray, "Fast
-// Algorithms for Convolutional Neural Networks", CVPR 2016): 16 multiplies per output pair of channels where the
-// direct form takes 36. The 16 element-wise products summed over ci are 16 GEMMs of [tiles, ci] x [ci, co] on the
-// 4 x 8 tile of the direct convolution (tile_4x8). Transforms in float32: the matrices' entries are 0, +-1 and +-1/2,
-// exact in binary, so the error stays that of a float32 sum. Every value lives in a named local (no arrays): the
-// shared-memory build must not touch the shadow stack, which all threads share.
+// The input transform V = B^T d B of 4 channels (c .. c + 3) of the 6 x 6 patch at (iy, ix) (zeros outside the input),
+// stored at v + pos * ps for the 36 positions; T (36 vectors of the part's scratch) holds B^T d between the passes.
+static inline __attribute__((always_inline)) void wino_input(const float *img, int h, int w, int ci, int iy, int ix, int c, float *v, long ps, float *T) {
+  if (iy >= 0 && ix >= 0 && iy + 6 <= h && ix + 6 <= w) {
+    // Inside the input: no bounds to check.
+    const float *q = img + ((long)iy * w + ix) * ci + c;
+    const long rs = (long)w * ci;
+    for (int b = 0; b < 6; b++, q += ci)
+      wino_bt(wasm_v128_load(q), wasm_v128_load(q + rs), wasm_v128_load(q + 2 * rs), wasm_v128_load(q + 3 * rs),
+              wasm_v128_load(q + 4 * rs), wasm_v128_load(q + 5 * rs), T + 4 * b, 24);
+  } else {
+    for (int b = 0; b < 6; b++)
+      wino_bt(wino_in(img, h, w, ci, iy, ix + b, c), wino_in(img, h, w, ci, iy + 1, ix + b, c), wino_in(img, h, w, ci, iy + 2, ix + b, c),
+              wino_in(img, h, w, ci, iy + 3, ix + b, c), wino_in(img, h, w, ci, iy + 4, ix + b, c), wino_in(img, h, w, ci, iy + 5, ix + b, c),
+              T + 4 * b, 24);
+  }
+  // Rows: T[a][b] = (B^T d)_ab; V[a][k] = (T B)_ak.
+  for (int a = 0; a < 6; a++) {
+    const float *t = T + 24 * a;
+    wino_bt(wasm_v128_load(t), wasm_v128_load(t + 4), wasm_v128_load(t + 8), wasm_v128_load(t + 12), wasm_v128_load(t + 16),
+            wasm_v128_load(t + 20), v + 6 * a * ps, ps);
+  }
+}
+
+// A^T m along one axis, A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]: six vectors to four.
+#define WINO_AT(m0, m1, m2, m3, m4, m5, y0, y1, y2, y3)                                                             \
+  const v128_t y0##_a = wasm_f32x4_add(m1, m2), y0##_b = wasm_f32x4_sub(m1, m2), y0##_c = wasm_f32x4_add(m3, m4),   \
+               y0##_d = wasm_f32x4_sub(m3, m4);                                                                     \
+  const v128_t y0 = wasm_f32x4_add(wasm_f32x4_add(m0, y0##_a), y0##_c), y1 = wasm_f32x4_add(y0##_b, mul_f32(y0##_d, 2)); \
+  const v128_t y2 = wasm_f32x4_add(y0##_a, mul_f32(y0##_c, 4)), y3 = wasm_f32x4_add(wasm_f32x4_add(y0##_b, mul_f32(y0##_d, 8)), m5);
+
+// The tile at index g of the n x ceil(oh / 4) x ceil(ow / 4) tiles, in that order: its image, tile row and column.
+#define WINO_TILE(g, th, tw, i, ty, tx) const int i = (g) / ((th) * (tw)), ty = ((g) - i * (th) * (tw)) / (tw), tx = (g) - (i * (th) + ty) * (tw);
+
+// Tiles [4 r0, 4 r1) (of every image, row by row) in blocks of blockTiles, part `part` of the call (its scratch).
+// Y = A^T [(G g G^T) . (B^T d B)] A per 4x4 output tile and channel (Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks", CVPR 2016): 36 multiplies per 16 outputs of a channel pair where the direct form takes 144, 4x
+// fewer. The 36 element-wise products summed over ci are 36 GEMMs of [tiles, ci] x [ci, co] on the 4 x 8 tile of the
+// direct convolution (tile_4x8); a block's tiles come from any rows and images, so that the filter (up to 9.4 MB at
+// 256 channels) is read once per block and not per tile row. Transforms in float32 with the points 0, +-1, +-2 (B and
+// A hold only small integers, exact; G's fractions are rounded once, in float64, by wino_filter). No arrays: the
+// shared-memory build must not touch the shadow stack, which all threads share; intermediates go to the part's
+// scratch.
 EXPORT void conv3x3_winograd(const Wino *p, int r0, int r1, int part) {
   const int ci = p->ci, co = p->co, w = p->w, h = p->h, ow = p->ow, oh = p->oh;
-  const int th = (oh + 1) >> 1, tw = (ow + 1) >> 1, tw4 = (tw + 3) & ~3, blocks = (co + 7) >> 3, cop = blocks * 8;
+  const int th = (oh + 3) >> 2, tw = (ow + 3) >> 2, tb = p->blockTiles, blocks = (co + 7) >> 3, cop = blocks * 8;
+  const int total = p->n * th * tw, end = 4 * r1 < total ? 4 * r1 : total;
   float *V = p->scratch + (long)part * p->scratchFloats;
-  float *M = V + 16L * tw4 * ci;
-  for (int r = r0; r < r1; r++) {
-    const int i = r / th, ty = r - i * th;
-    const float *img = p->x + (long)i * h * w * ci;
-    const int iy = 2 * ty - p->top;
-    // The input transform of every tile of the row.
-    for (int t = 0; t < tw4; t++) {
-      const int ix = 2 * (t < tw ? t : tw - 1) - p->left;
-      for (int c = 0; c < ci; c += 4) wino_input(img, h, w, ci, iy, ix, c, V + (long)t * ci + c, (long)tw4 * ci);
+  float *M = V + 36L * tb * ci;
+  float *T = M + 36L * tb * cop;
+  const long vs = (long)tb * ci, ps = (long)tb * cop;
+  const v128_t zero = wasm_f32x4_splat(0);
+  for (int g0 = 4 * r0; g0 < end; g0 += tb) {
+    const int g1 = g0 + tb < end ? g0 + tb : end, used = (g1 - g0 + 3) & ~3;
+    // The input transform of every tile of the block (up to a multiple of 4, the last repeated: computed, never stored).
+    for (int t = 0; t < used; t++) {
+      const int g = g0 + t < g1 ? g0 + t : g1 - 1;
+      WINO_TILE(g, th, tw, i, ty, tx)
+      const float *img = p->x + (long)i * h * w * ci;
+      for (int c = 0; c < ci; c += 4) wino_input(img, h, w, ci, 4 * ty - p->top, 4 * tx - p->left, c, V + (long)t * ci + c, vs, T);
     }
-    // The 16 GEMMs: M[pos][t][o] = sum_c V[pos][t][c] U[pos][c][o].
-    for (int pos = 0; pos < 16; pos++) {
-      const float *vp = V + (long)pos * tw4 * ci;
-      float *mp = M + (long)pos * tw4 * cop;
+    // The 36 GEMMs: M[pos][t][o] = sum_c V[pos][t][c] U[pos][c][o].
+    for (int pos = 0; pos < 36; pos++) {
+      const float *vp = V + pos * vs;
+      float *mp = M + pos * ps;
       for (int bk = 0; bk < blocks; bk++) {
         const float *ub = p->u + ((long)pos * blocks + bk) * ci * 8;
-        for (int t = 0; t < tw4; t += 4) {
-          const v128_t z = wasm_f32x4_splat(0);
-          v128_t a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, e0 = z, e1 = z;
+        for (int t = 0; t < used; t += 4) {
+          v128_t a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, e0 = zero, e1 = zero;
           const float *q = vp + (long)t * ci;
           tile_4x8(q, q + ci, q + 2 * ci, q + 3 * ci, 1, ub, 8, ci, &a0, &a1, &b0, &b1, &c0, &c1, &e0, &e1);
           float *o = mp + (long)t * cop + bk * 8;
@@ -695,48 +732,120 @@ EXPORT void conv3x3_winograd(const Wino *p, int r0, int r1, int part) {
         }
       }
     }
-    // Output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], then bias and ReLU; tiles past the output's edge are
-    // computed (on repeated input) and not stored.
-    const long ps = (long)tw4 * cop;
-    const int oy0 = 2 * ty, rowsOut = oh - oy0 < 2 ? oh - oy0 : 2;
-    for (int t = 0; t < tw; t++) {
-      const int ox0 = 2 * t, colsOut = ow - ox0 < 2 ? ow - ox0 : 2;
-      for (int c = 0; c < cop && c < co; c += 4) {
+    // Output transform Y = A^T M A, then bias and ReLU; outputs past the output's edge are not stored.
+    for (int t = 0; t < g1 - g0; t++) {
+      WINO_TILE(g0 + t, th, tw, i, ty, tx)
+      const int oy0 = 4 * ty, rowsOut = oh - oy0 < 4 ? oh - oy0 : 4, ox0 = 4 * tx, colsOut = ow - ox0 < 4 ? ow - ox0 : 4;
+      for (int c = 0; c < co; c += 4) {
         const float *m = M + (long)t * cop + c;
-#define L(a, b) const v128_t m##a##b = wasm_v128_load(m + (4 * a + b) * ps);
-        L(0, 0) L(0, 1) L(0, 2) L(0, 3) L(1, 0) L(1, 1) L(1, 2) L(1, 3) L(2, 0) L(2, 1) L(2, 2) L(2, 3) L(3, 0) L(3, 1) L(3, 2) L(3, 3)
-#undef L
-#define COL(b) const v128_t t0##b = wasm_f32x4_add(wasm_f32x4_add(m0##b, m1##b), m2##b), t1##b = wasm_f32x4_sub(wasm_f32x4_sub(m1##b, m2##b), m3##b);
-        COL(0) COL(1) COL(2) COL(3)
-#undef COL
-        const v128_t bias = wasm_v128_load(p->bias + c), zero = wasm_f32x4_splat(0);
+        // Along each row a of M: T[a][j] = (M A)_aj.
+        for (int a = 0; a < 6; a++) {
+          const float *ma = m + 6 * a * ps;
+          WINO_AT(wasm_v128_load(ma), wasm_v128_load(ma + ps), wasm_v128_load(ma + 2 * ps), wasm_v128_load(ma + 3 * ps),
+                  wasm_v128_load(ma + 4 * ps), wasm_v128_load(ma + 5 * ps), z0, z1, z2, z3)
+          float *ta = T + 16 * a;
+          wasm_v128_store(ta, z0); wasm_v128_store(ta + 4, z1); wasm_v128_store(ta + 8, z2); wasm_v128_store(ta + 12, z3);
+        }
+        const v128_t bias = wasm_v128_load(p->bias + c);
         const int lanes = co - c < 4 ? co - c : 4;
-#define OUT(a)                                                                                          \
-  if (a < rowsOut) {                                                                                    \
-    float *orow = p->out + (((long)i * oh + oy0 + a) * ow + ox0) * co + c;                             \
-    v128_t y0 = wasm_f32x4_add(bias, wasm_f32x4_add(wasm_f32x4_add(t##a##0, t##a##1), t##a##2));      \
-    v128_t y1 = wasm_f32x4_add(bias, wasm_f32x4_sub(wasm_f32x4_sub(t##a##1, t##a##2), t##a##3));      \
-    if (p->relu) { y0 = wasm_f32x4_max(y0, zero); y1 = wasm_f32x4_max(y1, zero); }                     \
-    store_lanes(orow, y0, lanes);                                                                       \
-    if (colsOut > 1) store_lanes(orow + co, y1, lanes);                                                 \
-  }
-        OUT(0) OUT(1)
-#undef OUT
+        const long rs = (long)ow * co;
+        for (int j = 0; j < colsOut; j++) {
+          const float *tj = T + 4 * j;
+          WINO_AT(wasm_v128_load(tj), wasm_v128_load(tj + 16), wasm_v128_load(tj + 32), wasm_v128_load(tj + 48),
+                  wasm_v128_load(tj + 64), wasm_v128_load(tj + 80), y0, y1, y2, y3)
+          float *o = p->out + (((long)i * oh + oy0) * ow + ox0 + j) * co + c;
+          v128_t s0 = wasm_f32x4_add(bias, y0), s1 = wasm_f32x4_add(bias, y1), s2 = wasm_f32x4_add(bias, y2), s3 = wasm_f32x4_add(bias, y3);
+          if (p->relu) { s0 = wasm_f32x4_max(s0, zero); s1 = wasm_f32x4_max(s1, zero); s2 = wasm_f32x4_max(s2, zero); s3 = wasm_f32x4_max(s3, zero); }
+          store_lanes(o, s0, lanes);
+          if (rowsOut > 1) store_lanes(o + rs, s1, lanes);
+          if (rowsOut > 2) store_lanes(o + 2 * rs, s2, lanes);
+          if (rowsOut > 3) store_lanes(o + 3 * rs, s3, lanes);
+        }
       }
     }
   }
 }
 
-// The filter gradient of a stride-1 3x3 convolution for conv3x3_winograd_grad: F(2x2, 3x3) (int32 fields, as Wino).
+// Winograd's G for F(4x4, 3x3) (interpolation points 0, +-1, +-2 and infinity) applied to a 3-vector: r0..r5 =
+// G (a, b, c), G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], in float64
+// (divisions, each correctly rounded). Named locals, as everywhere here: no arrays on the shared shadow stack.
+#define WINO_G3(a, b, c, r)                                                                                            \
+  const double r##0 = (a) / 4, r##1 = -((a) + (b) + (c)) / 6, r##2 = -((a) - (b) + (c)) / 6,                        \
+               r##3 = (a) / 24 + (b) / 12 + (c) / 6, r##4 = (a) / 24 - (b) / 12 + (c) / 6, r##5 = (c);
+// G^T applied to a 6-vector: s0..s2 = G^T (v0 .. v5).
+#define WINO_GT6(v0, v1, v2, v3, v4, v5, s)                                                                            \
+  const double s##0 = (v0) / 4 - (v1) / 6 - (v2) / 6 + (v3) / 24 + (v4) / 24,                                        \
+               s##1 = -(v1) / 6 + (v2) / 6 + (v3) / 12 - (v4) / 12,                                                 \
+               s##2 = -(v1) / 6 - (v2) / 6 + (v3) / 6 + (v4) / 6 + (v5);
+
+// The filter transform U = G g G^T of input channels [c0, c1) of f [3][3][ci][co] (HWIO), in float64 and rounded once,
+// into u packed for conv3x3_winograd, [36][ceil(co / 8)][ci][8] (the caller zeroes it: zero past co). Scalar: a few
+// milliseconds at 256 x 256 channels on two threads, where the same loops in JS took 130 to 170 ms.
+EXPORT void wino_filter(const float *f, int ci, int co, float *u, int c0, int c1) {
+  const long tap = (long)ci * co, pos = (long)((co + 7) >> 3) * ci * 8;
+  for (int c = c0; c < c1; c++) {
+    for (int o = 0; o < co; o++) {
+      const float *g = f + (long)c * co + o;
+      float *uo = u + ((long)(o >> 3) * ci + c) * 8 + (o & 7);
+      // The columns of G g (p, q, r: columns 0, 1, 2), then each row y of (G g) G^T.
+      WINO_G3((double)g[0], (double)g[3 * tap], (double)g[6 * tap], p)
+      WINO_G3((double)g[tap], (double)g[4 * tap], (double)g[7 * tap], q)
+      WINO_G3((double)g[2 * tap], (double)g[5 * tap], (double)g[8 * tap], r)
+#define ROW(y)                                                                                                         \
+  {                                                                                                                    \
+    WINO_G3(p##y, q##y, r##y, v)                                                                                       \
+    uo[(6 * y) * pos] = (float)v0; uo[(6 * y + 1) * pos] = (float)v1; uo[(6 * y + 2) * pos] = (float)v2;             \
+    uo[(6 * y + 3) * pos] = (float)v3; uo[(6 * y + 4) * pos] = (float)v4; uo[(6 * y + 5) * pos] = (float)v5;         \
+  }
+      ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+    }
+  }
+}
+
+// dU at position pos of one (input, output) channel pair: the sum of the parts' shares, duDoubles apart.
+static inline double wino_du(const double *d, int parts, int duDoubles, long at) {
+  double v = 0;
+  for (int q = 0; q < parts; q++) v += d[(long)q * duDoubles + at];
+  return v;
+}
+
+// The filter gradient's last step for input channels [c0, c1): dU = the sum of the parts' du (each [36][ci][cop] in
+// float64), then dW = G^T dU G into dw [3][3][ci][co] (HWIO), in float64 and rounded once.
+EXPORT void wino_filter_grad(const double *du, int parts, int duDoubles, int ci, int co, float *dw, int c0, int c1) {
+  const long pos = (long)ci * (((co + 7) >> 3) * 8), tap = (long)ci * co;
+  for (int c = c0; c < c1; c++) {
+    for (int o = 0; o < co; o++) {
+      const double *d = du + (long)c * (pos / ci) + o;
+      // Each row a of dU G (h_a0 .. h_a2), then each column of G^T (dU G).
+#define ROW(a)                                                                                                         \
+  WINO_GT6(wino_du(d, parts, duDoubles, (6 * a) * pos), wino_du(d, parts, duDoubles, (6 * a + 1) * pos),               \
+           wino_du(d, parts, duDoubles, (6 * a + 2) * pos), wino_du(d, parts, duDoubles, (6 * a + 3) * pos),           \
+           wino_du(d, parts, duDoubles, (6 * a + 4) * pos), wino_du(d, parts, duDoubles, (6 * a + 5) * pos), h##a)
+      ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+      float *out = dw + (long)c * co + o;
+#define COL(x)                                                                                                         \
+  {                                                                                                                    \
+    WINO_GT6(h0##x, h1##x, h2##x, h3##x, h4##x, h5##x, s)                                                             \
+    out[x * tap] = (float)s0; out[(3 + x) * tap] = (float)s1; out[(6 + x) * tap] = (float)s2;                          \
+  }
+      COL(0) COL(1) COL(2)
+#undef COL
+    }
+  }
+}
+
+// The filter gradient of a stride-1 3x3 convolution for conv3x3_winograd_grad: F(4x4, 3x3) (int32 fields, as Wino).
 typedef struct {
   const float *x; // input [n, h, w, ci], ci a multiple of 4
   int n, h, w, ci;
   const float *dy; // output gradient [n, oh, ow, co], co a multiple of 4
   int oh, ow, co, top, left;
-  int blockRows; // tile rows per block of the reduction
-  float *scratch; // per part: V [16][bt][ci], then dM [16][bt][ceil(co / 8) * 8], bt = blockRows * tw rounded up to 4
+  int blockTiles; // tiles per block of the reduction, a multiple of 4
+  float *scratch; // per part: V [36][blockTiles][ci], dM [36][blockTiles][ceil(co / 8) * 8], T [36][4]
   int scratchFloats;
-  double *du; // per part [16][ci][ceil(co / 8) * 8] in float64, zeroed by the caller
+  double *du; // per part [36][ci][ceil(co / 8) * 8] in float64, zeroed by the caller
   int duDoubles;
 } WinoGrad;
 
@@ -746,71 +855,77 @@ static inline v128_t wino_dy(const WinoGrad *p, int i, int oy, int ox, int c) {
   return wasm_v128_load(p->dy + (((long)i * p->oh + oy) * p->ow + ox) * p->co + c);
 }
 
-// Tile rows [r0, r1) of the filter gradient, into part `part`'s dU: the forward pass is Y = A^T [U . V] A per tile, so
-// dU = sum over tiles of V . (A dY A^T) (element-wise), 16 GEMMs [ci, tiles] x [tiles, co] over blocks of tiles on
-// the 4 x 8 tile of the direct kernels (float32 within a block, float64 across blocks); the caller adds the parts and
-// takes dW = G^T dU G. No arrays (no shadow stack: see conv3x3_winograd).
+// A g along one axis, A = (A^T)^T of conv3x3_winograd: four vectors to the six at o + k * os.
+static inline __attribute__((always_inline)) void wino_a(v128_t g0, v128_t g1, v128_t g2, v128_t g3, float *o, long os) {
+  const v128_t p = wasm_f32x4_add(g0, g2), q = wasm_f32x4_add(g1, g3);
+  const v128_t p4 = wasm_f32x4_add(g0, mul_f32(g2, 4)), q8 = wasm_f32x4_add(mul_f32(g1, 2), mul_f32(g3, 8));
+  wasm_v128_store(o, g0);
+  wasm_v128_store(o + os, wasm_f32x4_add(p, q));
+  wasm_v128_store(o + 2 * os, wasm_f32x4_sub(p, q));
+  wasm_v128_store(o + 3 * os, wasm_f32x4_add(p4, q8));
+  wasm_v128_store(o + 4 * os, wasm_f32x4_sub(p4, q8));
+  wasm_v128_store(o + 5 * os, g3);
+}
+
+// Tiles [4 r0, 4 r1) (of every image, row by row) of the filter gradient, into part `part`'s dU: the forward pass is
+// Y = A^T [U . V] A per tile, so dU = sum over tiles of V . (A dY A^T) (element-wise), 36 GEMMs [ci, tiles] x [tiles,
+// co] over blocks of tiles on the 4 x 8 tile of the direct kernels (float32 within a block, float64 across blocks);
+// wino_filter_grad then adds the parts and takes dW = G^T dU G. No arrays (no shadow stack: see conv3x3_winograd).
 EXPORT void conv3x3_winograd_grad(const WinoGrad *p, int r0, int r1, int part) {
   const int ci = p->ci, co = p->co, w = p->w, h = p->h;
-  const int th = (p->oh + 1) >> 1, tw = (p->ow + 1) >> 1, blocks = (co + 7) >> 3, cop = blocks * 8;
-  const int bt = (p->blockRows * tw + 3) & ~3;
+  const int th = (p->oh + 3) >> 2, tw = (p->ow + 3) >> 2, blocks = (co + 7) >> 3, cop = blocks * 8, bt = p->blockTiles;
+  const int total = p->n * th * tw, end = 4 * r1 < total ? 4 * r1 : total;
   float *V = p->scratch + (long)part * p->scratchFloats;
-  float *M = V + 16L * bt * ci;
+  float *M = V + 36L * bt * ci;
+  float *T = M + 36L * bt * cop;
   double *du = p->du + (long)part * p->duDoubles;
   const v128_t zero = wasm_f32x4_splat(0);
-  for (int b0 = r0; b0 < r1; b0 += p->blockRows) {
-    const int b1 = b0 + p->blockRows < r1 ? b0 + p->blockRows : r1;
+  const long vs = (long)bt * ci, ps = (long)bt * cop;
+  for (int g0 = 4 * r0; g0 < end; g0 += bt) {
+    const int g1 = g0 + bt < end ? g0 + bt : end, used = (g1 - g0 + 3) & ~3;
     int t = 0;
-    for (int r = b0; r < b1; r++) {
-      const int i = r / th, ty = r - i * th;
+    for (; t < g1 - g0; t++) {
+      WINO_TILE(g0 + t, th, tw, i, ty, tx)
       const float *img = p->x + (long)i * h * w * ci;
-      for (int tx = 0; tx < tw; tx++, t++) {
-        for (int c = 0; c < ci; c += 4) wino_input(img, h, w, ci, 2 * ty - p->top, 2 * tx - p->left, c, V + (long)t * ci + c, (long)bt * ci);
-        // dM = A dY A^T, A^T = [1 1 1 0; 0 1 -1 -1], of the 2 x 2 output-gradient tile (zeros past the output).
-        float *m = M + (long)t * cop;
-        const long ps = (long)bt * cop;
-        for (int c = 0; c < cop; c += 4) {
-          if (c >= co) {
-            for (int pos = 0; pos < 16; pos++) wasm_v128_store(m + pos * ps + c, zero);
-            continue;
-          }
-          const v128_t g00 = wino_dy(p, i, 2 * ty, 2 * tx, c), g01 = wino_dy(p, i, 2 * ty, 2 * tx + 1, c);
-          const v128_t g10 = wino_dy(p, i, 2 * ty + 1, 2 * tx, c), g11 = wino_dy(p, i, 2 * ty + 1, 2 * tx + 1, c);
-          // Rows: e_a b = (A g)_ab, then columns: dM_ab' = (e A^T)_ab'.
-#define ROWS(b) const v128_t e0##b = g0##b, e1##b = wasm_f32x4_add(g0##b, g1##b), e2##b = wasm_f32x4_sub(g0##b, g1##b), e3##b = wasm_f32x4_neg(g1##b);
-          ROWS(0) ROWS(1)
-#undef ROWS
-#define COLS(a) \
-  wasm_v128_store(m + (4 * a + 0) * ps + c, e##a##0); \
-  wasm_v128_store(m + (4 * a + 1) * ps + c, wasm_f32x4_add(e##a##0, e##a##1)); \
-  wasm_v128_store(m + (4 * a + 2) * ps + c, wasm_f32x4_sub(e##a##0, e##a##1)); \
-  wasm_v128_store(m + (4 * a + 3) * ps + c, wasm_f32x4_neg(e##a##1));
-          COLS(0) COLS(1) COLS(2) COLS(3)
-#undef COLS
+      for (int c = 0; c < ci; c += 4) wino_input(img, h, w, ci, 4 * ty - p->top, 4 * tx - p->left, c, V + (long)t * ci + c, vs, T);
+      // dM = A dY A^T of the 4 x 4 output-gradient tile (zeros past the output).
+      float *m = M + (long)t * cop;
+      for (int c = 0; c < cop; c += 4) {
+        if (c >= co) {
+          for (int pos = 0; pos < 36; pos++) wasm_v128_store(m + pos * ps + c, zero);
+          continue;
+        }
+        // Columns: T[a][b] = (A g)_ab; then rows: dM[a][k] = (T A^T)_ak.
+        for (int b = 0; b < 4; b++)
+          wino_a(wino_dy(p, i, 4 * ty, 4 * tx + b, c), wino_dy(p, i, 4 * ty + 1, 4 * tx + b, c), wino_dy(p, i, 4 * ty + 2, 4 * tx + b, c),
+                 wino_dy(p, i, 4 * ty + 3, 4 * tx + b, c), T + 4 * b, 16);
+        for (int a = 0; a < 6; a++) {
+          const float *ta = T + 16 * a;
+          wino_a(wasm_v128_load(ta), wasm_v128_load(ta + 4), wasm_v128_load(ta + 8), wasm_v128_load(ta + 12), m + 6 * a * ps + c, ps);
         }
       }
     }
     // Tiles past the block's last (up to a multiple of 4) add nothing.
-    for (; t < bt; t++) {
-      for (int pos = 0; pos < 16; pos++) {
-        for (int c = 0; c < ci; c += 4) wasm_v128_store(V + ((long)pos * bt + t) * ci + c, zero);
-        for (int c = 0; c < cop; c += 4) wasm_v128_store(M + ((long)pos * bt + t) * cop + c, zero);
+    for (; t < used; t++) {
+      for (int pos = 0; pos < 36; pos++) {
+        for (int c = 0; c < ci; c += 4) wasm_v128_store(V + pos * vs + (long)t * ci + c, zero);
+        for (int c = 0; c < cop; c += 4) wasm_v128_store(M + pos * ps + (long)t * cop + c, zero);
       }
     }
-    for (int pos = 0; pos < 16; pos++) {
-      const float *vp = V + (long)pos * bt * ci;
-      const float *mp = M + (long)pos * bt * cop;
+    for (int pos = 0; pos < 36; pos++) {
+      const float *vp = V + pos * vs;
+      const float *mp = M + pos * ps;
       double *dp = du + (long)pos * ci * cop;
       for (int c = 0; c < ci; c += 4) {
         for (int bk = 0; bk < blocks; bk++) {
-          v128_t a0 = zero, a1 = zero, e0 = zero, e1 = zero, f0 = zero, f1 = zero, g0 = zero, g1 = zero;
+          v128_t a0 = zero, a1 = zero, e0 = zero, e1 = zero, f0 = zero, f1 = zero, g0v = zero, g1v = zero;
           const float *q = vp + c;
-          tile_4x8(q, q + 1, q + 2, q + 3, ci, mp + bk * 8, cop, bt, &a0, &a1, &e0, &e1, &f0, &f1, &g0, &g1);
+          tile_4x8(q, q + 1, q + 2, q + 3, ci, mp + bk * 8, cop, used, &a0, &a1, &e0, &e1, &f0, &f1, &g0v, &g1v);
           double *d = dp + (long)c * cop + bk * 8;
           add_lanes_f64(d, a0, a1, 8);
           add_lanes_f64(d + cop, e0, e1, 8);
           add_lanes_f64(d + 2 * cop, f0, f1, 8);
-          add_lanes_f64(d + 3 * cop, g0, g1, 8);
+          add_lanes_f64(d + 3 * cop, g0v, g1v, 8);
         }
       }
     }
@@ -957,14 +1072,14 @@ EXPORT void layout_ConvGrad(int *o) {
 }
 EXPORT void layout_Wino(int *o) {
   const int v[] = {sizeof(Wino), AT(Wino, x), AT(Wino, n), AT(Wino, h), AT(Wino, w), AT(Wino, ci), AT(Wino, u), AT(Wino, co),
-                   AT(Wino, oh), AT(Wino, ow), AT(Wino, top), AT(Wino, left), AT(Wino, bias), AT(Wino, relu), AT(Wino, scratch),
+                   AT(Wino, oh), AT(Wino, ow), AT(Wino, top), AT(Wino, left), AT(Wino, blockTiles), AT(Wino, bias), AT(Wino, relu), AT(Wino, scratch),
                    AT(Wino, scratchFloats), AT(Wino, out)};
   for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++) o[i] = v[i];
 }
 EXPORT void layout_WinoGrad(int *o) {
   const int v[] = {sizeof(WinoGrad), AT(WinoGrad, x), AT(WinoGrad, n), AT(WinoGrad, h), AT(WinoGrad, w), AT(WinoGrad, ci),
                    AT(WinoGrad, dy), AT(WinoGrad, oh), AT(WinoGrad, ow), AT(WinoGrad, co), AT(WinoGrad, top), AT(WinoGrad, left),
-                   AT(WinoGrad, blockRows), AT(WinoGrad, scratch), AT(WinoGrad, scratchFloats), AT(WinoGrad, du),
+                   AT(WinoGrad, blockTiles), AT(WinoGrad, scratch), AT(WinoGrad, scratchFloats), AT(WinoGrad, du),
                    AT(WinoGrad, duDoubles)};
   for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++) o[i] = v[i];
 }

@@ -35,6 +35,17 @@ interface KernelExports {
   scan_i16(...args: number[]): number;
   relu_grad_f32(dy: number, x: number, n: number, out: number): void;
   sqdist_pairs_f64(x: number, idx: number, n: number, q: number, qi: number, d: number, out: number): void;
+  wino_filter(f: number, ci: number, co: number, u: number, c0: number, c1: number): void;
+  wino_filter_grad(
+    du: number,
+    parts: number,
+    duDoubles: number,
+    ci: number,
+    co: number,
+    dw: number,
+    c0: number,
+    c1: number,
+  ): void;
   select_below_f64(
     dots: number,
     n: number,
@@ -77,6 +88,8 @@ export const SIMD_KERNEL_NAMES = [
   'relu_grad_f32',
   'column_sums_f64',
   'sqdist_pairs_f64',
+  'wino_filter',
+  'wino_filter_grad',
 ] as const;
 /** One of {@link SIMD_KERNEL_NAMES}. */
 export type SimdKernelName = (typeof SIMD_KERNEL_NAMES)[number];

@@ -12,7 +12,15 @@ import { structLayout } from '../../compute/wasm-simd/kernel-structs.js';
 import { SimdKernels } from '../../compute/wasm-simd/simd-kernels.js';
 import { productEngine } from '../../compute/engine.js';
 import { compositeScope, type WasmHeapBackend } from './run-kernel.js';
-import { convSimdTesting, winogradFits, winogradTesting } from './conv2d.js';
+import {
+  convSimdTesting,
+  WINO_M,
+  WINO_POS,
+  WINO_TEMP,
+  winogradBlockTiles,
+  winogradFits,
+  winogradTesting,
+} from './conv2d.js';
 import { tensorSimd } from './tensor-simd.js';
 
 /** Output pixels per block of the reduction: float32 sums of at most this many products, then float64. */
@@ -20,11 +28,13 @@ const BLOCK_PIXELS = 256;
 
 /** Tiles per block of the Winograd reduction: float32 sums of at most this many products, then float64. */
 const WINO_BLOCK_TILES = 256;
+/** Bytes of a block's transforms (all 36 positions of the input and of the output gradient) to aim for. */
+const WINO_GRAD_BLOCK_BYTES = 4 << 20;
 
 /**
- * The filter gradient of a stride-1 3x3 convolution by Winograd's F(2x2, 3x3), the transform of the forward pass
+ * The filter gradient of a stride-1 3x3 convolution by Winograd's F(4x4, 3x3), the transform of the forward pass
  * (`winogradFits` in conv2d.ts): `dU = sum over tiles of (B^T d B) . (A dY A^T)` on the SIMD threads, each share into
- * its own float64 `dU`; here the shares are added and `dW = G^T dU G` taken in float64. 2.25x fewer multiplications
+ * its own float64 `dU`; here the shares are added and `dW = G^T dU G` taken in float64. 4x fewer multiplications
  * than the direct gradient.
  */
 function winogradFilterGrad(
@@ -37,22 +47,25 @@ function winogradFilterGrad(
   if (!k) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
   const cop = Math.ceil(co / 8) * 8;
-  const th = Math.ceil(oh / 2);
-  const tw = Math.ceil(ow / 2);
-  const blockRows = Math.max(1, Math.floor(WINO_BLOCK_TILES / tw));
-  const bt = Math.ceil((blockRows * tw) / 4) * 4;
-  const scratch = 16 * bt * (ci + cop);
-  const duLen = 16 * ci * cop;
+  const tiles = n * Math.ceil(oh / WINO_M) * Math.ceil(ow / WINO_M);
   const parts = k.maxParts;
+  const blockTiles = winogradBlockTiles(tiles, ci, cop, parts, WINO_BLOCK_TILES, WINO_GRAD_BLOCK_BYTES);
+  const scratch = WINO_POS * blockTiles * (ci + cop) + WINO_TEMP;
+  const duLen = WINO_POS * ci * cop;
   const xLen = n * h * w * ci;
   const dyLen = n * oh * ow * co;
-  if (!SimdKernels.fits((xLen + dyLen + parts * scratch) * 4 + structLayout('WinoGrad').size + parts * duLen * 8 + 16))
+  if (
+    !SimdKernels.fits(
+      (xLen + dyLen + parts * scratch + 9 * ci * co) * 4 + structLayout('WinoGrad').size + parts * duLen * 8 + 16,
+    )
+  )
     return undefined;
   k.reset();
   const xb = k.alloc(xLen, 4);
   const db = k.alloc(dyLen, 4);
   const sb = k.alloc(parts * scratch, 4);
   const ub = k.alloc(parts * duLen, 8);
+  const wb = k.alloc(9 * ci * co, 4);
   const { top, left } = info.padInfo;
   const pb = k.struct('WinoGrad', {
     x: xb.ptr,
@@ -66,7 +79,7 @@ function winogradFilterGrad(
     co,
     top,
     left,
-    blockRows,
+    blockTiles,
     scratch: sb.ptr,
     scratchFloats: scratch,
     du: ub.ptr,
@@ -75,35 +88,18 @@ function winogradFilterGrad(
   k.f32(xb).set(backend.typedArrayFromHeap(x));
   k.f32(db).set(backend.typedArrayFromHeap(dy));
   k.f64(ub).fill(0);
-  k.rows('conv3x3_winograd_grad', n * th, tw * 16 * ci * co, (r0, r1, part) => [pb.ptr, r0, r1, part]);
+  k.rows('conv3x3_winograd_grad', Math.ceil(tiles / 4), 4 * WINO_POS * ci * co, (r0, r1, part) => [
+    pb.ptr,
+    r0,
+    r1,
+    part,
+  ]);
+  // dW = G^T dU G, with the parts' dU added, on the kernels too.
+  k.rows('wino_filter_grad', ci, WINO_POS * 9 * co, (c0, c1) => [ub.ptr, parts, duLen, ci, co, wb.ptr, c0, c1]);
   convSimdTesting.runs++;
   winogradTesting.runs++;
-  const du = k.f64(ub);
-  for (let p = 1; p < parts; p++) for (let i = 0; i < duLen; i++) du[i] += du[p * duLen + i];
-  // dW = G^T dU G, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
   const out = backend.makeOutput([3, 3, ci, co], 'float32');
-  const dw = backend.typedArrayFromHeap(out);
-  const gt = [
-    [1, 0.5, 0.5, 0],
-    [0, 0.5, -0.5, 0],
-    [0, 0.5, 0.5, 1],
-  ];
-  for (let c = 0; c < ci; c++) {
-    for (let o = 0; o < co; o++) {
-      const at = c * cop + o;
-      for (let ky = 0; ky < 3; ky++) {
-        for (let kx = 0; kx < 3; kx++) {
-          let sum = 0;
-          for (let i = 0; i < 4; i++) {
-            const a = gt[ky][i];
-            if (a === 0) continue;
-            for (let j = 0; j < 4; j++) if (gt[kx][j] !== 0) sum += a * gt[kx][j] * du[(i * 4 + j) * ci * cop + at];
-          }
-          dw[((ky * 3 + kx) * ci + c) * co + o] = sum;
-        }
-      }
-    }
-  }
+  backend.typedArrayFromHeap(out).set(k.f32(wb));
   k.reset();
   return out;
 }

@@ -87,15 +87,41 @@ function writeBias(out: Float32Array, co: number, epilogue: ConvEpilogue): void 
   else if (epilogue.bias) out.set(epilogue.bias);
 }
 
-/** F(2x2, 3x3): outputs per tile side, and the transformed tile's side. */
-const WINO_M = 2;
-const WINO_T = 4;
-/** Test hooks: `enabled: false` keeps every convolution on the direct kernel; `runs` counts the Winograd ones. */
-export const winogradTesting = { enabled: true, runs: 0 };
+/** F(4x4, 3x3): outputs per tile side, the transformed tile's side, and its positions. */
+export const WINO_M = 4;
+export const WINO_T = 6;
+export const WINO_POS = WINO_T * WINO_T;
+/** Floats of each part's scratch that hold a transform's intermediate (36 vectors of 4). */
+export const WINO_TEMP = WINO_POS * 4;
+/** Bytes of a block's transformed tiles (input and output, all 36 positions) that stay in a core's L2 cache. */
+const WINO_BLOCK_BYTES = 1 << 20;
+
+/**
+ * Tiles per block of the Winograd kernels, a multiple of 4: as many as keep the block's transforms within
+ * `budgetBytes` (at least 4, at most `max`), and no more than an even share of `tiles` between the threads' parts.
+ */
+export function winogradBlockTiles(
+  tiles: number,
+  ci: number,
+  cop: number,
+  parts: number,
+  max: number,
+  budgetBytes: number,
+): number {
+  const fit = Math.floor(budgetBytes / (WINO_POS * (ci + cop) * 4) / 4) * 4;
+  const share = Math.ceil(tiles / parts / 4) * 4;
+  return Math.max(4, Math.min(max, fit, share, winogradTesting.maxBlockTiles));
+}
+
+/**
+ * Test hooks: `enabled: false` keeps every convolution on the direct kernel; `runs` counts the Winograd ones;
+ * `maxBlockTiles` caps the tiles per block (small blocks put several in each thread's share).
+ */
+export const winogradTesting = { enabled: true, runs: 0, maxBlockTiles: Infinity };
 
 /**
  * Whether a convolution takes the Winograd kernel: 3x3, stride 1, no dilation, channels in SIMD vectors, and enough
- * output channels for the transforms (per input and output value) to be paid back by the 2.25x fewer multiplications
+ * output channels for the transforms (per input and output value) to be paid back by the 4x fewer multiplications
  * (8 and more: ConvAutoencoderV2's stride-1 layers have 32 to 256; its 3-channel first layer stays direct).
  */
 export function winogradFits(g: ConvGeometry): boolean {
@@ -112,43 +138,7 @@ export function winogradFits(g: ConvGeometry): boolean {
   );
 }
 
-/**
- * The filter's Winograd transform U = G g G^T per (input, output) channel, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2;
- * 0 0 1], packed for `conv3x3_winograd` as `[16][ceil(co / 8)][ci][8]` (zero past `co`). In float64, rounded once.
- */
-function winogradFilter(f: Float32Array, ci: number, co: number, out: Float32Array): void {
-  const blocks = Math.ceil(co / BLOCK);
-  out.fill(0);
-  const g = new Float64Array(9);
-  const gg = new Float64Array(12);
-  for (let c = 0; c < ci; c++) {
-    for (let o = 0; o < co; o++) {
-      for (let t = 0; t < 9; t++) g[t] = f[(t * ci + c) * co + o];
-      // G g: 4 x 3.
-      for (let x = 0; x < 3; x++) {
-        const a = g[x],
-          b = g[3 + x],
-          d = g[6 + x];
-        gg[x] = a;
-        gg[3 + x] = (a + b + d) / 2;
-        gg[6 + x] = (a - b + d) / 2;
-        gg[9 + x] = d;
-      }
-      // (G g) G^T: 4 x 4.
-      const bk = Math.floor(o / BLOCK);
-      for (let y = 0; y < WINO_T; y++) {
-        const a = gg[3 * y],
-          b = gg[3 * y + 1],
-          d = gg[3 * y + 2];
-        const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
-        for (let x = 0; x < WINO_T; x++)
-          out[(((y * WINO_T + x) * blocks + bk) * ci + c) * BLOCK + (o % BLOCK)] = row[x];
-      }
-    }
-  }
-}
-
-/** {@link convOnSimd} for the convolutions {@link winogradFits} takes: Winograd's F(2x2, 3x3). */
+/** {@link convOnSimd} for the convolutions {@link winogradFits} takes: Winograd's F(4x4, 3x3). */
 function winogradOnSimd(
   k: SimdKernels,
   x: Float32Array,
@@ -158,18 +148,23 @@ function winogradOnSimd(
 ): { k: SimdKernels; out: Float32Array } | undefined {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = g;
   const blocks = Math.ceil(co / BLOCK);
-  const th = Math.ceil(oh / WINO_M);
-  const tw4 = Math.ceil(Math.ceil(ow / WINO_M) / 4) * 4;
-  const scratch = 16 * tw4 * (ci + blocks * BLOCK);
+  const tiles = n * Math.ceil(oh / WINO_M) * Math.ceil(ow / WINO_M);
   const parts = k.maxParts;
+  const blockTiles = winogradBlockTiles(tiles, ci, blocks * BLOCK, parts, 64, WINO_BLOCK_BYTES);
+  const scratch = WINO_POS * blockTiles * (ci + blocks * BLOCK) + WINO_TEMP;
   const inLen = n * h * w * ci;
   const outLen = n * oh * ow * co;
-  const uLen = 16 * blocks * ci * BLOCK;
-  if (!SimdKernels.fits((inLen + outLen + uLen + blocks * BLOCK + parts * scratch) * 4 + structLayout('Wino').size))
+  const uLen = WINO_POS * blocks * ci * BLOCK;
+  if (
+    !SimdKernels.fits(
+      (inLen + outLen + uLen + filter.length + blocks * BLOCK + parts * scratch) * 4 + structLayout('Wino').size,
+    )
+  )
     return undefined;
   k.reset();
   const xb = k.alloc(inLen, 4);
   const ub = k.alloc(uLen, 4);
+  const fb = k.alloc(filter.length, 4);
   const bb = k.alloc(blocks * BLOCK, 4);
   const sb = k.alloc(parts * scratch, 4);
   const ob = k.alloc(outLen, 4);
@@ -186,6 +181,7 @@ function winogradOnSimd(
     ow,
     top,
     left,
+    blockTiles,
     bias: bb.ptr,
     relu: epilogue.relu ? 1 : 0,
     scratch: sb.ptr,
@@ -193,9 +189,11 @@ function winogradOnSimd(
     out: ob.ptr,
   });
   k.f32(xb).set(x);
-  winogradFilter(filter, ci, co, k.f32(ub));
+  k.f32(fb).set(filter);
+  k.f32(ub).fill(0);
+  k.rows('wino_filter', ci, WINO_POS * 9 * co, (c0, c1) => [fb.ptr, ci, co, ub.ptr, c0, c1]);
   writeBias(k.f32(bb), co, epilogue);
-  k.rows('conv3x3_winograd', n * th, tw4 * 16 * ci * co, (r0, r1, part) => [pb.ptr, r0, r1, part]);
+  k.rows('conv3x3_winograd', Math.ceil(tiles / 4), 4 * WINO_POS * ci * co, (r0, r1, part) => [pb.ptr, r0, r1, part]);
   convSimdTesting.runs++;
   winogradTesting.runs++;
   return { k, out: k.f32(ob) };

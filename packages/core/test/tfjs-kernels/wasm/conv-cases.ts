@@ -55,7 +55,7 @@ export const CONV_CASES: ConvCase[] = [
       [0, 0],
     ],
   },
-  // 3x3 stride 1 with channels in SIMD vectors: Winograd F(2x2, 3x3) (odd sizes leave partial tiles).
+  // 3x3 stride 1 with channels in SIMD vectors: Winograd F(4x4, 3x3) (odd sizes leave partial tiles).
   {
     name: 'Winograd 3x3 s1 same (V2 encoder.2)',
     x: [2, 10, 9, 8],
