@@ -31,6 +31,54 @@ export function fuseReluWhileTraining(layer: tfl.layers.Layer): void {
   };
 }
 
+/**
+ * The gradient of `FusedConv2D` with bias and ReLU (or no activation) when it runs under a gradient tape, as
+ * {@link fuseReluWhileTraining} runs it: `g = dy * step(y)` (`CbirReluGrad` where the backend has it), then each input's
+ * gradient only when the tape asks for it. The first convolution of a model has no variable below it, so its input
+ * gradient (a 32 x 128 x 128 x 3 `Conv2DBackpropInput`, about 100 ms of a V2 step at 128 px) is not computed; a
+ * `customGrad` computes every input's. tfjs registers no gradient of its own for this kernel: its `fused.conv2d` runs
+ * the unfused kernels under a tape.
+ */
+export const fusedConv2DGradConfig: tf.GradConfig = {
+  kernelName: tf.FusedConv2D,
+  inputsToSave: ['x', 'filter'],
+  outputsToSave: [true],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+    const [x, filter, y] = saved;
+    const { strides, pad, dilations, activation, dimRoundingMode } = attrs as unknown as tf.FusedConv2DAttrs;
+    if (activation !== 'relu' && activation !== 'linear') {
+      throw new Error(
+        `cbir's FusedConv2D gradient takes activation 'relu' or 'linear', got '${activation}': ` +
+          'run the convolution and the activation as separate operations while training.',
+      );
+    }
+    if (!tf.backend_util.eitherStridesOrDilationsAreOne(strides, dilations)) {
+      throw new Error(`FusedConv2D's gradient needs strides or dilations of 1, got ${strides} and ${dilations}.`);
+    }
+    // Computed once for all three (the backward pass's tidy frees it if the bias's gradient is not asked for).
+    const g = activation === 'relu' ? reluGradient(dy as tf.Tensor, y) : (dy as tf.Tensor);
+    const common = { strides, pad, dataFormat: 'NHWC', dimRoundingMode };
+    return {
+      x: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, {
+          ...common,
+          inputShape: x.shape,
+        } as never) as tf.Tensor,
+      filter: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, {
+          ...common,
+          filterShape: filter.shape,
+        } as never) as tf.Tensor,
+      // Last of the three (the tape asks in the inputs' order): g is no longer needed after it.
+      bias: () => {
+        const db = tf.sum(g, [0, 1, 2]);
+        if (g !== dy) g.dispose();
+        return db;
+      },
+    };
+  },
+};
+
 function convBiasRelu(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
@@ -39,31 +87,7 @@ function convBiasRelu(
   pad: 'same' | 'valid',
   dilations: [number, number],
 ): tf.Tensor4D {
+  if (!tf.getGradient(tf.FusedConv2D)) tf.registerGradient(fusedConv2DGradConfig);
   const attrs = { strides, pad, dataFormat: 'NHWC', dilations, activation: 'relu' };
-  const forward = (xv: tf.Tensor, fv: tf.Tensor, bv: tf.Tensor, save: tf.GradSaveFunc) => {
-    const y = tf.engine().runKernel('FusedConv2D', { x: xv, filter: fv, bias: bv }, attrs as never) as tf.Tensor4D;
-    save([xv, fv, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, fs, ys] = saved;
-        // ReLU's gradient through its output: the registered Relu gradient takes the input, and y > 0 iff z > 0.
-        const g = reluGradient(dy as tf.Tensor, ys);
-        const common = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-        const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy: g, filter: fs }, {
-          ...common,
-          inputShape: xs.shape,
-        } as never) as tf.Tensor;
-        const df = tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: g }, {
-          ...common,
-          filterShape: fs.shape,
-        } as never) as tf.Tensor;
-        const db = tf.sum(g, [0, 1, 2]);
-        g.dispose();
-        return [dx, df, db];
-      },
-    };
-  };
-  const op = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(x, filter, bias) as tf.Tensor4D;
+  return tf.engine().runKernel(tf.FusedConv2D, { x, filter, bias }, attrs as never) as tf.Tensor4D;
 }

@@ -6,7 +6,7 @@ import { fuseReluWhileTraining } from '../../src/models/fused-conv-relu.js';
 import { useBackend } from '../helpers/backends.js';
 import { relativeError, values } from '../helpers/kernel-compare.js';
 
-// A Conv2D layer with a ReLU trains through one fused operation (forward kernel with bias and ReLU, tfjs's fused
+// A Conv2D layer with a ReLU trains through one fused operation (forward kernel with bias and ReLU, a registered
 // gradient): its output and the gradients of input, kernel and bias equal those of tfjs's unfused path.
 describe('fuseReluWhileTraining', () => {
   afterAll(() => useBackend('cpu'));
@@ -59,6 +59,17 @@ describe('fuseReluWhileTraining', () => {
       for (const unfused of ['Relu', 'Add', 'Conv2D']) expect(names).not.toContain(unfused);
       if (backend === 'wasm') expect(names).toContain('CbirReluGrad');
       else expect(names).toContain('Step'); // tfjs's formula where cbir's kernel is not registered
+      expect(names).toContain('Conv2DBackpropInput');
+      // Only the gradients the tape asks for: with no variable below the layer, no input gradient, and nothing left.
+      const held = tf.memory().numTensors;
+      const weightsOnly = await tf.profile(() => {
+        const r = tf.variableGrads(() => tf.sum(fused.apply(x) as tf.Tensor) as tf.Scalar);
+        tf.dispose([r.value, ...Object.values(r.grads)]);
+      });
+      const weightKernels = weightsOnly.kernels.map((k) => k.name);
+      expect(weightKernels).toContain('Conv2DBackpropFilter');
+      expect(weightKernels).not.toContain('Conv2DBackpropInput');
+      expect(tf.memory().numTensors).toBe(held);
       x.dispose();
       // (Layers used outside a model have no reference count to dispose by: free their weights.)
       for (const w of [...plain.weights, ...fused.weights]) w.dispose();

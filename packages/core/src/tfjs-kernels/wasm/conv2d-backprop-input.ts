@@ -8,7 +8,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { interleavePhases } from './interleave-phases.js';
+import { interleavePhase, interleavePhases, type PhaseLayout } from './interleave-phases.js';
 import { convOnSimd, convOnSimdPays } from './conv2d.js';
 import { compositeScope, runFallback, type WasmHeapBackend } from './run-kernel.js';
 
@@ -48,6 +48,96 @@ export function phaseFilter(
     }
   }
   return { data, shape: [kkh, kkw, co, outC] };
+}
+
+/**
+ * The filter of output phase `(rh, rw)` alone, as a stride-1 convolution over `dy`: its own taps only,
+ * `f[th, tw, co, c] = w[rh + (kh' - 1 - th) * s, rw + (kw' - 1 - tw) * s, c, co]` with `kh' = ceil((kh - rh) / s)`
+ * taps down and `kw'` across (fewer than {@link phaseFilter}'s `kk` where `s` does not divide the kernel).
+ */
+export function onePhaseFilter(
+  w: Float32Array,
+  kh: number,
+  kw: number,
+  ci: number,
+  co: number,
+  sh: number,
+  sw: number,
+  rh: number,
+  rw: number,
+): { data: Float32Array; shape: [number, number, number, number] } {
+  const th = Math.ceil((kh - rh) / sh);
+  const tw = Math.ceil((kw - rw) / sw);
+  const data = new Float32Array(th * tw * co * ci);
+  for (let a = 0; a < th; a++) {
+    for (let b = 0; b < tw; b++) {
+      const src = ((rh + (th - 1 - a) * sh) * kw + rw + (tw - 1 - b) * sw) * ci * co;
+      for (let o = 0; o < co; o++) {
+        const dst = ((a * tw + b) * co + o) * ci;
+        for (let c = 0; c < ci; c++) data[dst + c] = w[src + c * co + o];
+      }
+    }
+  }
+  return { data, shape: [th, tw, co, ci] };
+}
+
+/**
+ * Whether the phases run one by one ({@link phasesOneByOne}): the stride does not divide the kernel, every phase has a
+ * tap, and `dy` has 64 channels or more. With fewer, four small convolutions cost more than the zeros they skip: V2's
+ * 32-to-32 transposed convolution at 33 px, batch 32, took 46 ms one by one against 35 stacked; from 64 channels up,
+ * its layers took 10, 9, 12 and 102 ms against 16, 19, 21 and 163.
+ */
+export function phasesApart(kh: number, kw: number, sh: number, sw: number, co: number): boolean {
+  return (kh % sh !== 0 || kw % sw !== 0) && kh >= sh && kw >= sw && co >= 64;
+}
+
+/**
+ * The phases one by one on cbir's SIMD convolution, each with its own taps, where the stride does not divide the
+ * kernel: a 3x3 stride-2 kernel's phases have 4, 2, 2 and 1 taps, where {@link phaseFilter}'s stacked filter gives
+ * each 4 (16 multiplications per output for 9 that count). Returns false (nothing written) if the kernels decline.
+ */
+function phasesOneByOne(
+  dy: Float32Array,
+  dyShape: number[],
+  w: Float32Array,
+  info: backend_util.Conv2DInfo,
+  layout: PhaseLayout,
+  out: Float32Array,
+): boolean {
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    inChannels: ci,
+    outChannels: co,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
+  for (let rh = 0; rh < sh; rh++) {
+    for (let rw = 0; rw < sw; rw++) {
+      const f = onePhaseFilter(w, kh, kw, ci, co, sh, sw, rh, rw);
+      const [th, tw] = f.shape;
+      const done = convOnSimd(dy, f.data, {
+        batchSize: layout.n,
+        inHeight: dyShape[1],
+        inWidth: dyShape[2],
+        inChannels: co,
+        outChannels: ci,
+        filterHeight: th,
+        filterWidth: tw,
+        outHeight: layout.qh,
+        outWidth: layout.qw,
+        strideHeight: 1,
+        strideWidth: 1,
+        dilationHeight: 1,
+        dilationWidth: 1,
+        padInfo: { top: th - 1, left: tw - 1 },
+      });
+      if (!done) return false;
+      interleavePhase(done.out, out, layout, rh, rw);
+      done.k.reset();
+    }
+  }
+  return true;
 }
 
 /**
@@ -104,6 +194,13 @@ function conv2DBackpropInput(args: {
   const qh = Math.floor((top + inHeight - 1) / sh) + 1;
   const qw = Math.floor((left + inWidth - 1) / sw) + 1;
   const layout = { n, qh, qw, sh, sw, c: ci, h: inHeight, w: inWidth, top, left };
+  if (convOnSimdPays(backend) && phasesApart(kh, kw, sh, sw, co)) {
+    const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
+    const w = wasm.typedArrayFromHeap(filter);
+    if (phasesOneByOne(wasm.typedArrayFromHeap(dy), dy.shape, w, info, layout, wasm.typedArrayFromHeap(out)))
+      return out;
+    wasm.disposeData(out.dataId);
+  }
   if (convOnSimdPays(backend)) {
     // The phases on cbir's SIMD kernels, which read dy's padding (kk - 1 before, zeros past its end) as zeros.
     const done = convOnSimd(wasm.typedArrayFromHeap(dy), f.data, {

@@ -43,3 +43,27 @@ export function interleavePhases(phases: Float32Array, out: Float32Array, g: Pha
     }
   }
 }
+
+/**
+ * Writes one phase `(rh, rw)` of a sub-pixel transposed convolution, computed alone as `[n, qh, qw, c]` (`g.sh` and
+ * `g.sw` still the strides), to the output pixels of that phase, cropping the forward padding as
+ * {@link interleavePhases} does.
+ */
+export function interleavePhase(phase: Float32Array, out: Float32Array, g: PhaseLayout, rh: number, rw: number): void {
+  const { n, qh, qw, sh, sw, c, h, w, top, left } = g;
+  // The first output row and column of the phase: (i + top) % sh = rh.
+  const i0 = (((rh - top) % sh) + sh) % sh;
+  const j0 = (((rw - left) % sw) + sw) % sw;
+  for (let b = 0; b < n; b++) {
+    for (let i = i0; i < h; i += sh) {
+      const rowIn = (b * qh + (i + top - rh) / sh) * qw;
+      const rowOut = (b * h + i) * w;
+      for (let j = j0; j < w; j += sw) {
+        const p = (rowIn + (j + left - rw) / sw) * c;
+        const o = (rowOut + j) * c;
+        if (c >= 16) out.set(phase.subarray(p, p + c), o);
+        else for (let k = 0; k < c; k++) out[o + k] = phase[p + k];
+      }
+    }
+  }
+}
