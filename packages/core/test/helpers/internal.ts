@@ -6,3 +6,4 @@ export { setProductEngine, type ProductEngine } from '../../src/compute/engine.j
 export { SimdKernels } from '../../src/compute/wasm-simd/simd-kernels.js';
 export { convSimdTesting } from '../../src/tfjs-kernels/wasm/conv2d.js';
 export { winogradTesting } from '../../src/tfjs-kernels/wasm/conv2d.js';
+export { heapKernels, heapKernelsTesting, HEAP_CHUNK } from '../../src/tfjs-kernels/wasm/heap-kernels.js';

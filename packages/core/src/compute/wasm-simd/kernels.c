@@ -3,8 +3,7 @@
 // Built by scripts/build-simd.sh (clang-14 --target=wasm32 -msimd128) into simd-binary.ts; no libc, no allocator:
 // the caller lays out every buffer in the module's imported memory.
 #include <wasm_simd128.h>
-
-#define EXPORT __attribute__((visibility("default")))
+#include "elementwise.h"
 
 static inline double hsum_f64(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
 static inline double hsum_f32(v128_t v) {
@@ -32,17 +31,6 @@ static inline double sqdist_row(const float *x, const double *p, int d) {
     s += t * t;
   }
   return s;
-}
-
-// acc[j] += x[j] for j < d, in float64.
-static inline void add_row_f64(double *acc, const float *x, int d) {
-  int j = 0;
-  for (; j + 4 <= d; j += 4) {
-    v128_t xv = wasm_v128_load(x + j);
-    wasm_v128_store(acc + j, wasm_f64x2_add(wasm_v128_load(acc + j), wasm_f64x2_promote_low_f32x4(xv)));
-    wasm_v128_store(acc + j + 2, wasm_f64x2_add(wasm_v128_load(acc + j + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(xv, xv, 2, 3, 0, 1))));
-  }
-  for (; j < d; j++) acc[j] += x[j];
 }
 
 // out[i * m + c] = |x_i - p_c|^2 (float64), x: [n, d] float32, p: [m, d] float64, both row-major.
@@ -338,19 +326,8 @@ EXPORT int scan_i16(const short *x, int n, const short *q, int nq, int dp, const
   return c;
 }
 
-// out[i] = dy[i] * step(x[i]) for i < n: ReLU's gradient as tfjs computes it (step is 1 above zero, 0 at or below it,
-// and NaN for NaN, so a NaN input poisons its gradient).
-EXPORT void relu_grad_f32(const float *dy, const float *x, int n, float *out) {
-  const v128_t zero = wasm_f32x4_splat(0), one = wasm_f32x4_splat(1);
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    v128_t xv = wasm_v128_load(x + i);
-    v128_t s = wasm_v128_and(wasm_f32x4_gt(xv, zero), one);
-    s = wasm_v128_or(s, wasm_v128_and(wasm_f32x4_ne(xv, xv), xv));
-    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
-  }
-  for (; i < n; i++) out[i] = dy[i] * (x[i] > 0 ? 1.0f : x[i] == x[i] ? 0.0f : x[i]);
-}
+// ReLU's gradient (elementwise.h), split into rows by the SIMD threads on a copy in this module's memory.
+EXPORT void relu_grad_f32(const float *dy, const float *x, int n, float *out) { relu_grad(dy, x, n, out); }
 
 // dst[i * d + j] = src[idx[i] * d + j]: rows of a matrix gathered into a contiguous block.
 EXPORT void gather_rows_f32(const float *src, const int *idx, int n, int d, float *dst) {
@@ -363,10 +340,8 @@ EXPORT void gather_rows_f32(const float *src, const int *idx, int n, int d, floa
   }
 }
 
-// sums[j] = sum_i x[i * d + j] in float64 (sums zeroed by the caller).
-EXPORT void column_sums_f64(const float *x, int n, int d, double *sums) {
-  for (int i = 0; i < n; i++) add_row_f64(sums, x + (long)i * d, d);
-}
+// Column sums in float64 (elementwise.h), a thread's share of the rows.
+EXPORT void column_sums_f64(const float *x, int n, int d, double *sums) { column_sums(x, n, d, sums); }
 
 // dst = x - mean row by row in float32 (mean already rounded to float32), and norms[i] = |dst_i|^2 in float64.
 EXPORT void centre_f32(const float *x, int n, int d, const float *mean, float *dst, double *norms) {

@@ -182,7 +182,8 @@ const POOL_SIZE = 4;
 /** Instances whose memory grew past this are dropped rather than pooled, so the pool holds no large memory. */
 const POOL_MAX_BYTES = 64 * 2 ** 20;
 
-function decodeBase64(s: string): Uint8Array {
+/** The bytes of a base64 string (the kernels' binaries are committed as base64). */
+export function decodeBase64(s: string): Uint8Array {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   const lookup = new Uint8Array(128);
   for (let i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;

@@ -7,12 +7,14 @@ import {
   type MaxPoolGradInputs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { HEAP_CHUNK, heapKernels, heapKernelsTesting } from './heap-kernels.js';
 import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**
- * `MaxPoolGrad` for the wasm backend, in JS on the wasm heap: each output's gradient goes to the first maximum of its
- * window in row-major order (as tfjs's cpu kernel and PyTorch's `max_pool2d` pick it, which matters after ReLU, where
- * windows of equal zeros are common). One pass over the input, no intermediate tensors.
+ * `MaxPoolGrad` for the wasm backend: each output's gradient goes to the first maximum of its window in row-major order
+ * (as tfjs's cpu kernel and PyTorch's `max_pool2d` pick it, which matters after ReLU, where windows of equal zeros are
+ * common). One pass over the input, no intermediate tensors: 2 x 2 windows with stride 2 in SIMD in place in tfjs's
+ * memory (`maxpool2_grad_f32`, heap-kernels.c), the rest in JS on the wasm heap.
  */
 function maxPoolGrad(args: {
   inputs: MaxPoolGradInputs;
@@ -46,6 +48,16 @@ function maxPoolGrad(args: {
   } = info;
   const { top, left } = info.padInfo;
   const out = backend.makeOutput([n, h, w, c], 'float32');
+  const heap = heapKernels(backend);
+  if (heap && fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h && 2 * ow <= w) {
+    // In place in tfjs's memory (heap-kernels.c): 2 x 2 windows side by side, as both models pool.
+    const [xp, dyp, dxp] = [x, dy, out].map((t) => backend.typedArrayFromHeap(t).byteOffset);
+    const rows = Math.max(1, Math.floor(HEAP_CHUNK / (4 * ow * c)));
+    for (let r = 0; r < n * oh; r += rows)
+      heap.maxpool2_grad_f32(xp, dyp, dxp, h, w, c, oh, ow, r, Math.min(n * oh, r + rows));
+    heapKernelsTesting.runs++;
+    return out;
+  }
   const dx = backend.typedArrayFromHeap(out);
   const xs = backend.typedArrayFromHeap(x);
   const dys = backend.typedArrayFromHeap(dy);

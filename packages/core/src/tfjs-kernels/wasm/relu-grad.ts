@@ -16,6 +16,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { WasmHeapBackend } from './run-kernel.js';
+import { HEAP_CHUNK, heapKernels, heapKernelsTesting } from './heap-kernels.js';
 import { tensorSimd } from './tensor-simd.js';
 
 /** cbir's kernel for ReLU's gradient: `dy * step(x)` in one pass. */
@@ -23,10 +24,10 @@ export const RELU_GRAD = 'CbirReluGrad';
 
 /**
  * `dy * step(x)` for the wasm backend in one pass, as tfjs computes it (`step` of NaN is NaN, so a NaN input still
- * poisons its gradient): on cbir's SIMD kernels and threads (`relu_grad_f32`), the operands copied into their memory
- * and the result back, or a JS loop without them. tfjs's gradient runs three kernels (`Step`, `Cast`, `Multiply`);
- * on a 32 x 128 x 128 x 64 gradient they took about 160 ms, a JS loop over the wasm heap 285 ms, and this 86 to 89
- * (mostly the copies).
+ * poisons its gradient). In place in tfjs's memory where cbir's heap kernels load there (`relu_grad_f32` of
+ * heap-kernels.c, one thread); else on cbir's SIMD kernels and threads, the operands copied into their memory and the
+ * result back; else a JS loop. On a 32 x 128 x 128 x 64 gradient: tfjs's three kernels (`Step`, `Cast`, `Multiply`)
+ * took about 160 ms, a JS loop over the wasm heap 285 ms, the threads with copies 86 to 89.
  */
 function reluGrad(args: { inputs: NamedTensorInfoMap; backend: WasmHeapBackend }): TensorInfo {
   const { backend } = args;
@@ -34,6 +35,14 @@ function reluGrad(args: { inputs: NamedTensorInfoMap; backend: WasmHeapBackend }
   const x = args.inputs.x as TensorInfo;
   const out = backend.makeOutput(x.shape, 'float32');
   const n = util.sizeFromShape(x.shape);
+  const heap = heapKernels(backend);
+  if (heap) {
+    const [d, v, o] = [dy, x, out].map((t) => backend.typedArrayFromHeap(t).byteOffset);
+    for (let i = 0; i < n; i += HEAP_CHUNK)
+      heap.relu_grad_f32(d + 4 * i, v + 4 * i, Math.min(HEAP_CHUNK, n - i), o + 4 * i);
+    heapKernelsTesting.runs++;
+    return out;
+  }
   const k = tensorSimd();
   if (k) {
     k.reset();

@@ -7,6 +7,7 @@ import {
   type SumInputs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { HEAP_CHUNK, heapKernels, heapKernelsTesting } from './heap-kernels.js';
 import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 import { tensorSimd } from './tensor-simd.js';
 
@@ -27,10 +28,40 @@ function sum(args: { inputs: SumInputs; backend: WasmHeapBackend; attrs: SumAttr
   const inner = x.shape.slice(axes.length);
   const cols = util.sizeFromShape(inner);
   const shape = attrs.keepDims ? [...axes.map(() => 1), ...inner] : inner;
-  const acc = columnSums(backend.typedArrayFromHeap(x), rows, cols);
+  const acc = columnSumsInPlace(backend, x, rows, cols) ?? columnSums(backend.typedArrayFromHeap(x), rows, cols);
   const out = backend.makeOutput(shape, 'float32');
   backend.typedArrayFromHeap(out).set(acc);
   return out;
+}
+
+/**
+ * Column sums of `x` (`[rows, cols]`) in float64 in place in tfjs's memory (`column_sums_f64` of heap-kernels.c, one
+ * thread, the sums in a scratch buffer of tfjs's), or undefined where the heap kernels are unavailable. A 32 x 128 x
+ * 128 x 64 bias gradient: 36 to 40 ms on the threads with a copy, about 15 here.
+ */
+function columnSumsInPlace(
+  backend: WasmHeapBackend,
+  x: TensorInfo,
+  rows: number,
+  cols: number,
+): Float64Array | undefined {
+  const heap = heapKernels(backend);
+  if (!heap) return undefined;
+  const scratch = backend.makeOutput([2 * cols], 'float32'); // cols float64s
+  try {
+    const sums = backend.typedArrayFromHeap(scratch);
+    if (sums.byteOffset % 8 !== 0) return undefined;
+    sums.fill(0);
+    const src = backend.typedArrayFromHeap(x).byteOffset;
+    const step = Math.max(1, Math.floor(HEAP_CHUNK / cols));
+    for (let r = 0; r < rows; r += step)
+      heap.column_sums_f64(src + r * cols * 4, Math.min(step, rows - r), cols, sums.byteOffset);
+    heapKernelsTesting.runs++;
+    const view = backend.typedArrayFromHeap(scratch);
+    return new Float64Array(view.buffer, view.byteOffset, cols).slice();
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
 }
 
 /**

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from '../../../src/compute/wasm-simd/simd-binary.js';
+import {
+  SIMD_HEAP_WASM_BASE64,
+  SIMD_SHARED_WASM_BASE64,
+  SIMD_WASM_BASE64,
+} from '../../../src/compute/wasm-simd/simd-binary.js';
 import {
   assertStructLayouts,
   structLayout,
@@ -17,6 +21,22 @@ const touchesGlobals = (bytes: Uint8Array) =>
     .filter((f) => f.opcodes.includes(GLOBAL_GET) || f.opcodes.includes(GLOBAL_SET))
     .map((f) => f.index);
 
+/** The ids of a module's sections, in order. */
+const sectionIds = (bytes: Uint8Array) => {
+  const ids: number[] = [];
+  for (let p = 8; p < bytes.length;) {
+    ids.push(bytes[p++]);
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[p++];
+      size |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    p += size;
+  }
+  return ids;
+};
+
 describe('the SIMD kernels binaries', () => {
   it('decode instruction by instruction, every body to its size', () => {
     for (const b64 of [SIMD_WASM_BASE64, SIMD_SHARED_WASM_BASE64]) {
@@ -30,6 +50,16 @@ describe('the SIMD kernels binaries', () => {
     // The only globals clang's code reads or writes are the stack pointer (and TLS base): a function that spills to
     // the stack, or a struct or array local, shows up here. Keep such kernels free of arrays and calls not inlined.
     expect(touchesGlobals(decode(SIMD_SHARED_WASM_BASE64))).toEqual([]);
+  });
+
+  it("the heap kernels write nothing of their own into the memory they are given (tfjs's): no stack, no data", () => {
+    const bytes = decode(SIMD_HEAP_WASM_BASE64);
+    expect(touchesGlobals(bytes)).toEqual([]);
+    // Section ids: 11 is data (instantiation would copy it over tfjs's memory), 12 its count.
+    expect(sectionIds(bytes).filter((id) => id === 11 || id === 12)).toEqual([]);
+    // It imports a memory and nothing else: given only one, it instantiates.
+    expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: new WebAssembly.Memory({ initial: 2 }) } })).not.toThrow();
+    expect(sectionIds(decode(SIMD_WASM_BASE64))).toContain(11); // the check sees a data section where there is one
   });
 
   it('the check sees a global.get where there is one', () => {

@@ -1,6 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from 'cbir-core';
 import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
+import { heapKernelsTesting } from '../../helpers/internal.js';
 
 const CASES = [
   { name: '2x2 s2 valid (V2)', x: [2, 8, 8, 3], filterSize: 2, strides: 2, pad: 'valid' as const },
@@ -8,10 +9,22 @@ const CASES = [
   { name: '2x2 s2 valid, odd size (floor)', x: [1, 9, 11, 2], filterSize: 2, strides: 2, pad: 'valid' as const },
   { name: '3x3 s2 same', x: [2, 10, 9, 3], filterSize: 3, strides: 2, pad: 'same' as const },
   { name: 'batch 32', x: [32, 4, 4, 5], filterSize: 2, strides: 2, pad: 'valid' as const },
+  // Channels in SIMD vectors (the in-place kernel's vector loop), even and odd (floor) sizes.
+  { name: '2x2 s2 valid, 8 channels', x: [2, 8, 6, 8], filterSize: 2, strides: 2, pad: 'valid' as const },
+  { name: '2x2 s2 valid, odd size, 4 channels', x: [2, 9, 7, 4], filterSize: 2, strides: 2, pad: 'valid' as const },
 ];
 
-describe('wasm MaxPoolGrad equals the cpu kernel', () => {
-  beforeAll(() => registerWasmTrainingKernels());
+describe.each([
+  ['in place in tfjs memory', true],
+  ['in JS', false],
+])('wasm MaxPoolGrad equals the cpu kernel (%s)', (_, heap) => {
+  beforeAll(() => {
+    registerWasmTrainingKernels();
+    heapKernelsTesting.enabled = heap;
+  });
+  afterAll(() => {
+    heapKernelsTesting.enabled = true;
+  });
 
   it.each(CASES)('$name', async (c) => {
     // ReLU-like input: a third of the values clipped to 0, so windows with tied maxima occur.
@@ -22,6 +35,7 @@ describe('wasm MaxPoolGrad equals the cpu kernel', () => {
       { filterSize: c.filterSize, strides: c.strides, pad: c.pad },
     );
     const dyShape = probe.cpu.shape;
+    const runs = heapKernelsTesting.runs;
     const { cpu, wasm } = await onBothBackends(
       'MaxPoolGrad',
       {
@@ -34,5 +48,7 @@ describe('wasm MaxPoolGrad equals the cpu kernel', () => {
     expect(x.filter((v) => v === 0).length).toBeGreaterThan(0);
     expect(wasm.shape).toEqual(c.x);
     expect(relativeError(wasm.data, cpu.data)).toBeLessThanOrEqual(1e-6);
+    // 2 x 2 windows side by side run in place; the rest in JS.
+    expect(heapKernelsTesting.runs - runs).toBe(heap && c.filterSize === 2 && c.strides === 2 ? 1 : 0);
   });
 });

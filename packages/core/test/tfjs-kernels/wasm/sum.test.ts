@@ -1,6 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from 'cbir-core';
 import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
+import { heapKernelsTesting } from '../../helpers/internal.js';
 
 const CASES = [
   { name: 'bias gradient [n, h, w, c] -> [c]', x: [8, 9, 7, 5], axis: [0, 1, 2], keepDims: false },
@@ -9,12 +10,23 @@ const CASES = [
   { name: 'axes out of order', x: [3, 4, 5], axis: [1, 0], keepDims: false },
   { name: 'trailing axis (tfjs kernel)', x: [4, 6], axis: [1], keepDims: false },
   { name: 'all axes (tfjs kernel)', x: [4, 6], axis: [0, 1], keepDims: false },
+  { name: 'rows in several calls of the in-place kernel', x: [2, 300, 300, 2], axis: [0, 1, 2], keepDims: false },
 ];
 
-describe('wasm Sum equals the cpu kernel', () => {
-  beforeAll(() => registerWasmTrainingKernels());
+describe.each([
+  ['in place in tfjs memory', true],
+  ["on cbir's kernels' memory", false],
+])('wasm Sum equals the cpu kernel (%s)', (_, heap) => {
+  beforeAll(() => {
+    registerWasmTrainingKernels();
+    heapKernelsTesting.enabled = heap;
+  });
+  afterAll(() => {
+    heapKernelsTesting.enabled = true;
+  });
 
   it.each(CASES)('$name', async (c) => {
+    const runs = heapKernelsTesting.runs;
     const { cpu, wasm } = await onBothBackends(
       'Sum',
       { x: { shape: c.x, data: values(c.x, 11) } },
@@ -22,5 +34,7 @@ describe('wasm Sum equals the cpu kernel', () => {
     );
     expect(wasm.shape).toEqual(cpu.shape);
     expect(relativeError(wasm.data, cpu.data)).toBeLessThanOrEqual(1e-5);
+    const leading = c.axis.every((a, i) => [...c.axis].sort()[i] === i) && c.axis.length < c.x.length;
+    expect(heapKernelsTesting.runs - runs).toBe(heap && leading ? 1 : 0);
   });
 });
