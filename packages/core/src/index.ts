@@ -52,6 +52,7 @@ export { Rng } from './utils/rng.js';
 export { RandomState, trainTestSplit, type TrainTestSplit } from './utils/random-state.js';
 export {
   prepareSimdKernels,
+  simdKernelsAreRelaxed,
   setSimdThreads,
   withoutSimdThreads,
   SIMD_KERNEL_NAMES,

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
 import { CbirError, chooseBackend, prepareSimdKernels, registerWasmTrainingKernels, setSimdThreads } from 'cbir-core';
 import { SimdThreads } from './simd-threads.js';
+import { enableRelaxedSimd } from './relaxed-simd.js';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
 export type NodeBackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -101,6 +102,7 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTenso
  * ```
  */
 export async function initNodeBackend(options: InitNodeBackendOptions = {}): Promise<BackendChoice> {
+  enableRelaxedSimd();
   const simd = await prepareSimdKernels();
   if (simd) setSimdKernelThreads(options.threads ?? availableParallelism());
   const { name, skipped } = await chooseBackend(

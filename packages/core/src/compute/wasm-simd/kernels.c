@@ -1,6 +1,6 @@
 // cbir's own WebAssembly SIMD kernels: the distance loops under the indexes and the clustering, and the wasm
 // backend's convolutions and filter gradients (src/tfjs-kernels/wasm).
-// Built by scripts/build-simd.sh (clang-14 --target=wasm32 -msimd128) into simd-binary.ts; no libc, no allocator:
+// Built by scripts/simd/build.sh (clang-19 --target=wasm32 -msimd128, and again with -mrelaxed-simd) into simd-binary.ts; no libc, no allocator:
 // the caller lays out every buffer in the module's imported memory.
 #include <wasm_simd128.h>
 #include "elementwise.h"
@@ -89,6 +89,11 @@ EXPORT void cluster_sums_f64(const float *x, int n, int d, const int *labels, do
 #define CHUNK 256
 
 static inline v128_t madd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+#ifdef __wasm_relaxed_simd__
+static inline v128_t conv_madd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_relaxed_madd(a, b, acc); }
+#else
+#define conv_madd madd
+#endif
 
 // out[i * nq + t] = x_i . q_t with x: [n, d], q: [nq, d] float32, row-major. Blocked for the cache: four rows of x
 // and one chunk of columns (16 KB) stay in L1 while every query's chunk streams past them, two queries at a time.
@@ -458,13 +463,13 @@ static inline __attribute__((always_inline)) void tile_4x8(const float *q0, cons
   for (int t = 0; t < len; t++, q0 += qs, q1 += qs, q2 += qs, q3 += qs, f += fs) {
     const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
     v128_t v = wasm_v128_load32_splat(q0);
-    A0 = madd(A0, v, f0); A1 = madd(A1, v, f1);
+    A0 = conv_madd(A0, v, f0); A1 = conv_madd(A1, v, f1);
     v = wasm_v128_load32_splat(q1);
-    B0 = madd(B0, v, f0); B1 = madd(B1, v, f1);
+    B0 = conv_madd(B0, v, f0); B1 = conv_madd(B1, v, f1);
     v = wasm_v128_load32_splat(q2);
-    C0 = madd(C0, v, f0); C1 = madd(C1, v, f1);
+    C0 = conv_madd(C0, v, f0); C1 = conv_madd(C1, v, f1);
     v = wasm_v128_load32_splat(q3);
-    D0 = madd(D0, v, f0); D1 = madd(D1, v, f1);
+    D0 = conv_madd(D0, v, f0); D1 = conv_madd(D1, v, f1);
   }
   *a0 = A0; *a1 = A1; *b0 = B0; *b1 = B1; *c0 = C0; *c1 = C1; *d0 = D0; *d1 = D1;
 }

@@ -202,7 +202,10 @@ function conv2DBackpropInput(args: {
     wasm.disposeData(out.dataId);
   }
   if (convOnSimdPays(backend)) {
-    // The phases on cbir's SIMD kernels, which read dy's padding (kk - 1 before, zeros past its end) as zeros.
+    // The phases on cbir's SIMD kernels, which read dy's padding (kk - 1 before, zeros past its end) as zeros. At
+    // stride 1 there is one phase: the convolution computes the cropped output itself (its padding less the forward
+    // padding), and the result is copied back whole.
+    const one = sh === 1 && sw === 1;
     const done = convOnSimd(wasm.typedArrayFromHeap(dy), f.data, {
       batchSize: n,
       inHeight: dy.shape[1],
@@ -211,17 +214,18 @@ function conv2DBackpropInput(args: {
       outChannels: sh * sw * ci,
       filterHeight: kkh,
       filterWidth: kkw,
-      outHeight: qh,
-      outWidth: qw,
+      outHeight: one ? inHeight : qh,
+      outWidth: one ? inWidth : qw,
       strideHeight: 1,
       strideWidth: 1,
       dilationHeight: 1,
       dilationWidth: 1,
-      padInfo: { top: kkh - 1, left: kkw - 1 },
+      padInfo: one ? { top: kkh - 1 - top, left: kkw - 1 - left } : { top: kkh - 1, left: kkw - 1 },
     });
     if (done) {
       const out = wasm.makeOutput([n, inHeight, inWidth, ci], 'float32');
-      interleavePhases(done.out, wasm.typedArrayFromHeap(out), layout);
+      if (one) wasm.typedArrayFromHeap(out).set(done.out);
+      else interleavePhases(done.out, wasm.typedArrayFromHeap(out), layout);
       done.k.reset();
       return out;
     }

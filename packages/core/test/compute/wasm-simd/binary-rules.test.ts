@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   SIMD_HEAP_WASM_BASE64,
+  SIMD_RELAXED_WASM_BASE64,
+  SIMD_SHARED_RELAXED_WASM_BASE64,
   SIMD_SHARED_WASM_BASE64,
   SIMD_WASM_BASE64,
 } from '../../../src/compute/wasm-simd/simd-binary.js';
@@ -37,9 +39,44 @@ const sectionIds = (bytes: Uint8Array) => {
   return ids;
 };
 
+/** The names a module exports (its export section, id 7: a vector of name, kind, index). */
+const exportNames = (bytes: Uint8Array) => {
+  let p = 8;
+  const u32 = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[p++];
+      v |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) return v >>> 0;
+    }
+  };
+  while (p < bytes.length) {
+    const id = bytes[p++];
+    const size = u32();
+    if (id !== 7) {
+      p += size;
+      continue;
+    }
+    const names: string[] = [];
+    for (let n = u32(); n > 0; n--) {
+      const len = u32();
+      names.push(new TextDecoder().decode(bytes.subarray(p, p + len)));
+      p += len + 1; // the name, then its kind
+      u32(); // its index
+    }
+    return names;
+  }
+  return [];
+};
+
 describe('the SIMD kernels binaries', () => {
   it('decode instruction by instruction, every body to its size', () => {
-    for (const b64 of [SIMD_WASM_BASE64, SIMD_SHARED_WASM_BASE64]) {
+    for (const b64 of [
+      SIMD_WASM_BASE64,
+      SIMD_SHARED_WASM_BASE64,
+      SIMD_RELAXED_WASM_BASE64,
+      SIMD_SHARED_RELAXED_WASM_BASE64,
+    ]) {
       const code = wasmFunctionCode(decode(b64));
       expect(code.length).toBeGreaterThan(10);
       expect(code.some((f) => f.opcodes.some((o) => o.startsWith('0xfd:')))).toBe(true); // SIMD instructions seen
@@ -50,6 +87,19 @@ describe('the SIMD kernels binaries', () => {
     // The only globals clang's code reads or writes are the stack pointer (and TLS base): a function that spills to
     // the stack, or a struct or array local, shows up here. Keep such kernels free of arrays and calls not inlined.
     expect(touchesGlobals(decode(SIMD_SHARED_WASM_BASE64))).toEqual([]);
+    expect(touchesGlobals(decode(SIMD_SHARED_RELAXED_WASM_BASE64))).toEqual([]);
+  });
+
+  it("the relaxed builds fuse the convolutions' multiply-adds (f32x4.relaxed_madd), the plain ones do not", () => {
+    const MADD = '0xfd:261';
+    const uses = (b64: string) => wasmFunctionCode(decode(b64)).filter((f) => f.opcodes.includes(MADD)).length;
+    expect(uses(SIMD_RELAXED_WASM_BASE64)).toBeGreaterThan(0);
+    expect(uses(SIMD_SHARED_RELAXED_WASM_BASE64)).toBeGreaterThan(0);
+    expect(uses(SIMD_WASM_BASE64)).toBe(0);
+    expect(uses(SIMD_SHARED_WASM_BASE64)).toBe(0);
+    // The same kernels either way.
+    expect(exportNames(decode(SIMD_RELAXED_WASM_BASE64))).toEqual(exportNames(decode(SIMD_WASM_BASE64)));
+    expect(exportNames(decode(SIMD_WASM_BASE64))).toContain('conv3x3_winograd');
   });
 
   it("the heap kernels write nothing of their own into the memory they are given (tfjs's): no stack, no data", () => {
@@ -58,7 +108,12 @@ describe('the SIMD kernels binaries', () => {
     // Section ids: 11 is data (instantiation would copy it over tfjs's memory), 12 its count.
     expect(sectionIds(bytes).filter((id) => id === 11 || id === 12)).toEqual([]);
     // It imports a memory and nothing else: given only one, it instantiates.
-    expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: new WebAssembly.Memory({ initial: 2 }) } })).not.toThrow();
+    expect(
+      () =>
+        new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+          env: { memory: new WebAssembly.Memory({ initial: 2 }) },
+        }),
+    ).not.toThrow();
     expect(sectionIds(decode(SIMD_WASM_BASE64))).toContain(11); // the check sees a data section where there is one
   });
 
