@@ -37,7 +37,8 @@ static inline void relu_grad(const float *dy, const float *x, int n, float *out)
 
 // The gradient of a 2 x 2 max pool with stride 2 and no padding (every window inside x [n, h, w, c]), output rows
 // [r0, r1) (row r: image r / oh, output row r % oh): each dy value goes to the first maximum of its window in
-// row-major order (a NaN first stays the maximum, as in tfjs's cpu kernel and PyTorch), the other three get +0, and
+// row-major order (ties as tfjs's cpu kernel and PyTorch break them; a NaN gets it only when it comes first, where
+// PyTorch gives it to any NaN and tfjs's cpu kernel to none), the other three get +0, and
 // so do x's rows and columns past the last window. Values are 0 + dy, as the kernels that add into zeros give them.
 static inline void maxpool2_grad(const float *x, const float *dy, float *dx, int h, int w, int c, int oh, int ow, int r0, int r1) {
   const v128_t zero = wasm_f32x4_splat(0);

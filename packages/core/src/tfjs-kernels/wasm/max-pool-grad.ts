@@ -13,8 +13,9 @@ import { runFallback, type WasmHeapBackend } from './run-kernel.js';
 /**
  * `MaxPoolGrad` for the wasm backend: each output's gradient goes to the first maximum of its window in row-major order
  * (as tfjs's cpu kernel and PyTorch's `max_pool2d` pick it, which matters after ReLU, where windows of equal zeros are
- * common). One pass over the input, no intermediate tensors: 2 x 2 windows with stride 2 in SIMD in place in tfjs's
- * memory (`maxpool2_grad_f32`, heap-kernels.c), the rest in JS on the wasm heap.
+ * common). A NaN gets it only when it comes first in its window (no value compares greater): PyTorch gives it to any
+ * NaN, tfjs's cpu kernel to none. One pass over the input, no intermediate tensors: 2 x 2 windows with stride 2 in SIMD
+ * in place in tfjs's memory (`maxpool2_grad_f32`, heap-kernels.c), the rest in JS on the wasm heap.
  */
 function maxPoolGrad(args: {
   inputs: MaxPoolGradInputs;
