@@ -208,9 +208,6 @@ export function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-/** Test hook: `relaxed: false` makes the kernels compiled from now on the build without relaxed SIMD. */
-export const simdBuildTesting = { relaxed: true };
-
 let relaxedLoaded = false;
 
 /**
@@ -235,12 +232,10 @@ export function simdKernelsAreRelaxed(): boolean {
  */
 function kernelBytes(relaxed: string, plain: string): Uint8Array | null {
   if (typeof WebAssembly !== 'object') return null;
-  if (simdBuildTesting.relaxed) {
-    const bytes = decodeBase64(relaxed);
-    if (WebAssembly.validate(bytes)) {
-      relaxedLoaded = true;
-      return bytes;
-    }
+  const fused = decodeBase64(relaxed);
+  if (WebAssembly.validate(fused)) {
+    relaxedLoaded = true;
+    return fused;
   }
   const bytes = decodeBase64(plain);
   return WebAssembly.validate(bytes) ? bytes : null;

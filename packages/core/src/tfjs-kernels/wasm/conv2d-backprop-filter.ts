@@ -34,8 +34,8 @@ const WINO_GRAD_BLOCK_BYTES = 4 << 20;
 /**
  * The filter gradient of a stride-1 3x3 convolution by Winograd's F(4x4, 3x3), the transform of the forward pass
  * (`winogradFits` in conv2d.ts): `dU = sum over tiles of (B^T d B) . (A dY A^T)` on the SIMD threads, each share into
- * its own float64 `dU`; here the shares are added and `dW = G^T dU G` taken in float64. 4x fewer multiplications
- * than the direct gradient.
+ * its own float64 `dU`; then `wino_filter_grad` adds the shares and takes `dW = G^T dU G` in float64, on the threads
+ * too. 4x fewer multiplications than the direct gradient.
  */
 function winogradFilterGrad(
   backend: WasmHeapBackend,

@@ -13,11 +13,42 @@ import { convOnSimd, convOnSimdPays } from './conv2d.js';
 import { compositeScope, runFallback, type WasmHeapBackend } from './run-kernel.js';
 
 /**
- * Rearranges a forward filter `w[kh, kw, ci, co]` into the filter of the equivalent stride-1 convolution over `dy`
- * that computes all `s x s` output phases at once: `f[th, tw, co, (rh * s + rw) * ci + c] =
- * w[rh + (kk - 1 - th) * s, rw + (kk - 1 - tw) * s, c, co]` (zero past the kernel's edge), `kk = ceil(k / s)`.
+ * The filter of output phase `(rh, rw)` alone, as a stride-1 convolution over `dy`: its own taps only,
+ * `f[th, tw, co, c] = w[rh + (kh' - 1 - th) * s, rw + (kw' - 1 - tw) * s, c, co]` with `kh' = ceil((kh - rh) / s)`
+ * taps down and `kw'` across (none where the kernel is smaller than the stride).
  */
-export function phaseFilter(
+function onePhaseFilter(
+  w: Float32Array,
+  kh: number,
+  kw: number,
+  ci: number,
+  co: number,
+  sh: number,
+  sw: number,
+  rh: number,
+  rw: number,
+): { data: Float32Array; shape: [number, number, number, number] } {
+  const th = Math.max(0, Math.ceil((kh - rh) / sh));
+  const tw = Math.max(0, Math.ceil((kw - rw) / sw));
+  const data = new Float32Array(th * tw * co * ci);
+  for (let a = 0; a < th; a++) {
+    for (let b = 0; b < tw; b++) {
+      const src = ((rh + (th - 1 - a) * sh) * kw + rw + (tw - 1 - b) * sw) * ci * co;
+      for (let o = 0; o < co; o++) {
+        const dst = ((a * tw + b) * co + o) * ci;
+        for (let c = 0; c < ci; c++) data[dst + c] = w[src + c * co + o];
+      }
+    }
+  }
+  return { data, shape: [th, tw, co, ci] };
+}
+
+/**
+ * The filter of the equivalent stride-1 convolution over `dy` that computes all `s x s` output phases at once: each
+ * phase's {@link onePhaseFilter} stacked along the output channels, `f[th, tw, co, (rh * s + rw) * ci + c]`, over
+ * `kk = ceil(k / s)` taps; a phase with fewer taps sits at the last ones, zeros before.
+ */
+function phaseFilter(
   w: Float32Array,
   kh: number,
   kw: number,
@@ -30,55 +61,22 @@ export function phaseFilter(
   const kkw = Math.ceil(kw / sw);
   const outC = sh * sw * ci;
   const data = new Float32Array(kkh * kkw * co * outC);
-  for (let th = 0; th < kkh; th++) {
-    for (let tw = 0; tw < kkw; tw++) {
-      for (let rh = 0; rh < sh; rh++) {
-        const y = rh + (kkh - 1 - th) * sh;
-        if (y >= kh) continue;
-        for (let rw = 0; rw < sw; rw++) {
-          const x = rw + (kkw - 1 - tw) * sw;
-          if (x >= kw) continue;
-          const src = (y * kw + x) * ci * co;
+  for (let rh = 0; rh < sh; rh++) {
+    for (let rw = 0; rw < sw; rw++) {
+      const f = onePhaseFilter(w, kh, kw, ci, co, sh, sw, rh, rw);
+      const [th, tw] = f.shape;
+      for (let a = 0; a < th; a++) {
+        for (let b = 0; b < tw; b++) {
           for (let o = 0; o < co; o++) {
-            const dst = ((th * kkw + tw) * co + o) * outC + (rh * sw + rw) * ci;
-            for (let c = 0; c < ci; c++) data[dst + c] = w[src + c * co + o];
+            const src = ((a * tw + b) * co + o) * ci;
+            const dst = (((kkh - th + a) * kkw + kkw - tw + b) * co + o) * outC + (rh * sw + rw) * ci;
+            data.set(f.data.subarray(src, src + ci), dst);
           }
         }
       }
     }
   }
   return { data, shape: [kkh, kkw, co, outC] };
-}
-
-/**
- * The filter of output phase `(rh, rw)` alone, as a stride-1 convolution over `dy`: its own taps only,
- * `f[th, tw, co, c] = w[rh + (kh' - 1 - th) * s, rw + (kw' - 1 - tw) * s, c, co]` with `kh' = ceil((kh - rh) / s)`
- * taps down and `kw'` across (fewer than {@link phaseFilter}'s `kk` where `s` does not divide the kernel).
- */
-export function onePhaseFilter(
-  w: Float32Array,
-  kh: number,
-  kw: number,
-  ci: number,
-  co: number,
-  sh: number,
-  sw: number,
-  rh: number,
-  rw: number,
-): { data: Float32Array; shape: [number, number, number, number] } {
-  const th = Math.ceil((kh - rh) / sh);
-  const tw = Math.ceil((kw - rw) / sw);
-  const data = new Float32Array(th * tw * co * ci);
-  for (let a = 0; a < th; a++) {
-    for (let b = 0; b < tw; b++) {
-      const src = ((rh + (th - 1 - a) * sh) * kw + rw + (tw - 1 - b) * sw) * ci * co;
-      for (let o = 0; o < co; o++) {
-        const dst = ((a * tw + b) * co + o) * ci;
-        for (let c = 0; c < ci; c++) data[dst + c] = w[src + c * co + o];
-      }
-    }
-  }
-  return { data, shape: [th, tw, co, ci] };
 }
 
 /**
@@ -188,8 +186,6 @@ function conv2DBackpropInput(args: {
   }
   const { top, left } = info.padInfo;
   const wasm = backend as WasmHeapBackend;
-  const f = phaseFilter(wasm.typedArrayFromHeap(filter), kh, kw, ci, co, sh, sw);
-  const [kkh, kkw] = f.shape;
   // Phase positions q cover padded-input rows j = q * s + r in [top, top + inHeight).
   const qh = Math.floor((top + inHeight - 1) / sh) + 1;
   const qw = Math.floor((left + inWidth - 1) / sw) + 1;
@@ -201,6 +197,8 @@ function conv2DBackpropInput(args: {
       return out;
     wasm.disposeData(out.dataId);
   }
+  const f = phaseFilter(wasm.typedArrayFromHeap(filter), kh, kw, ci, co, sh, sw);
+  const [kkh, kkw] = f.shape;
   if (convOnSimdPays(backend)) {
     // The phases on cbir's SIMD kernels, which read dy's padding (kk - 1 before, zeros past its end) as zeros. At
     // stride 1 there is one phase: the convolution computes the cropped output itself (its padding less the forward

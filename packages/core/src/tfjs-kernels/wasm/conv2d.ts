@@ -89,12 +89,14 @@ function writeBias(out: Float32Array, co: number, epilogue: ConvEpilogue): void 
 
 /** F(4x4, 3x3): outputs per tile side, the transformed tile's side, and its positions. */
 export const WINO_M = 4;
-export const WINO_T = 6;
+const WINO_T = 6;
 export const WINO_POS = WINO_T * WINO_T;
 /** Floats of each part's scratch that hold a transform's intermediate (36 vectors of 4). */
 export const WINO_TEMP = WINO_POS * 4;
 /** Bytes of a block's transformed tiles (input and output, all 36 positions) that stay in a core's L2 cache. */
 const WINO_BLOCK_BYTES = 1 << 20;
+/** Tiles per block of the forward kernel at most (64 x 64 channels fit 56 in WINO_BLOCK_BYTES). */
+const WINO_MAX_BLOCK_TILES = 64;
 
 /**
  * Tiles per block of the Winograd kernels, a multiple of 4: as many as keep the block's transforms within
@@ -150,7 +152,7 @@ function winogradOnSimd(
   const blocks = Math.ceil(co / BLOCK);
   const tiles = n * Math.ceil(oh / WINO_M) * Math.ceil(ow / WINO_M);
   const parts = k.maxParts;
-  const blockTiles = winogradBlockTiles(tiles, ci, blocks * BLOCK, parts, 64, WINO_BLOCK_BYTES);
+  const blockTiles = winogradBlockTiles(tiles, ci, blocks * BLOCK, parts, WINO_MAX_BLOCK_TILES, WINO_BLOCK_BYTES);
   const scratch = WINO_POS * blockTiles * (ci + blocks * BLOCK) + WINO_TEMP;
   const inLen = n * h * w * ci;
   const outLen = n * oh * ow * co;

@@ -37,7 +37,7 @@ function sum(args: { inputs: SumInputs; backend: WasmHeapBackend; attrs: SumAttr
 /**
  * Column sums of `x` (`[rows, cols]`) in float64 in place in tfjs's memory (`column_sums_f64` of heap-kernels.c, one
  * thread, the sums in a scratch buffer of tfjs's), or undefined where the heap kernels are unavailable. A 32 x 128 x
- * 128 x 64 bias gradient: 36 to 40 ms on the threads with a copy, about 15 here.
+ * 128 x 64 bias gradient: 35 to 40 ms on the threads with a copy, 10 to 15 here.
  */
 function columnSumsInPlace(
   backend: WasmHeapBackend,

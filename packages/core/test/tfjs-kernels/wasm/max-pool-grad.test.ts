@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { describe, expect, it } from 'vitest';
 import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
 import { heapKernelsTesting } from '../../helpers/internal.js';
+import { HEAP_PATHS, useHeapKernels } from '../../helpers/heap-kernels.js';
 
 const CASES = [
   { name: '2x2 s2 valid (V2)', x: [2, 8, 8, 3], filterSize: 2, strides: 2, pad: 'valid' as const },
@@ -14,17 +14,8 @@ const CASES = [
   { name: '2x2 s2 valid, odd size, 4 channels', x: [2, 9, 7, 4], filterSize: 2, strides: 2, pad: 'valid' as const },
 ];
 
-describe.each([
-  ['in place in tfjs memory', true],
-  ['in JS', false],
-])('wasm MaxPoolGrad equals the cpu kernel (%s)', (_, heap) => {
-  beforeAll(() => {
-    registerWasmTrainingKernels();
-    heapKernelsTesting.enabled = heap;
-  });
-  afterAll(() => {
-    heapKernelsTesting.enabled = true;
-  });
+describe.each(HEAP_PATHS)('wasm MaxPoolGrad equals the cpu kernel (%s)', (_, heap) => {
+  useHeapKernels(heap);
 
   it.each(CASES)('$name', async (c) => {
     // ReLU-like input: a third of the values clipped to 0, so windows with tied maxima occur.

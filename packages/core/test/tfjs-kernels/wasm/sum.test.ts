@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { describe, expect, it } from 'vitest';
 import { onBothBackends, relativeError, values } from '../../helpers/kernel-compare.js';
 import { heapKernelsTesting } from '../../helpers/internal.js';
+import { HEAP_PATHS, useHeapKernels } from '../../helpers/heap-kernels.js';
 
 const CASES = [
   { name: 'bias gradient [n, h, w, c] -> [c]', x: [8, 9, 7, 5], axis: [0, 1, 2], keepDims: false },
@@ -13,17 +13,8 @@ const CASES = [
   { name: 'rows in several calls of the in-place kernel', x: [2, 300, 300, 2], axis: [0, 1, 2], keepDims: false },
 ];
 
-describe.each([
-  ['in place in tfjs memory', true],
-  ["on cbir's kernels' memory", false],
-])('wasm Sum equals the cpu kernel (%s)', (_, heap) => {
-  beforeAll(() => {
-    registerWasmTrainingKernels();
-    heapKernelsTesting.enabled = heap;
-  });
-  afterAll(() => {
-    heapKernelsTesting.enabled = true;
-  });
+describe.each(HEAP_PATHS)('wasm Sum equals the cpu kernel (%s)', (_, heap) => {
+  useHeapKernels(heap);
 
   it.each(CASES)('$name', async (c) => {
     const runs = heapKernelsTesting.runs;
