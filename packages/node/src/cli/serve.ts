@@ -24,6 +24,8 @@ const OPTIONS = {
   'max-upload-mb': { type: 'string', default: '20' },
   'max-megapixels': { type: 'string', default: '40' },
   queue: { type: 'string', default: '32' },
+  'request-timeout': { type: 'string', default: '60' },
+  'shutdown-grace': { type: 'string', default: '10' },
   rerank: { type: 'string', default: 'auto' },
   log: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
@@ -40,7 +42,9 @@ const MEANINGS = {
   'cluster-k': ['K', 'its column (default: the largest k)'],
   'max-upload-mb': ['N', 'the largest upload'],
   'max-megapixels': ['N', 'the most pixels an upload may have'],
-  queue: ['N', 'uploads that may wait before 503 BUSY'],
+  queue: ['N', 'uploads received or embedded at once; more are answered 503 BUSY'],
+  'request-timeout': ['S', 'seconds a client may take to send a request (headers: at most 10, idle: at most 30)'],
+  'shutdown-grace': ['S', 'seconds requests in flight get after Ctrl-C before their sockets are closed'],
   rerank: ['auto|none', "the index's saved re-ranker, or none"],
   log: 'log each request as a JSON line',
   help: 'print this help and exit',
@@ -48,7 +52,8 @@ const MEANINGS = {
 
 const HELP = `Usage: cbir serve ${INDEX_USAGE} [--model DIR|FILE.pt [--arch v1|v2] [--size S]]
                   [--port 8080] [--host 127.0.0.1] [--token TOKEN] [--clusters assignments.csv [--cluster-k K]]
-                  [--rerank auto|none] [--max-upload-mb 20] [--max-megapixels 40] [--queue 32] [--log]
+                  [--rerank auto|none] [--max-upload-mb 20] [--max-megapixels 40] [--queue 32]
+                  [--request-timeout 60] [--shutdown-grace 10] [--log]
 
 Serves an index to a browser: open http://127.0.0.1:8080/ to drop in a photo and see the most similar ones, click a
 result to see its neighbours, filter by label, browse clusters. A JSON API underneath (POST /api/search with an image,
@@ -62,8 +67,12 @@ browsing and similar-item search only.
 Binding an address other than 127.0.0.1 without --token prints a warning: anyone who reaches the port can search and
 see the thumbnails. CBIR_TOKEN keeps the token out of the process list.
 
-Ctrl-C (or SIGTERM) stops accepting connections, finishes the requests in flight, and exits 0; a second Ctrl-C exits
-at once (130).
+A client that stalls is closed: headers must arrive within 10 s, a whole request within --request-timeout, and a
+connection silent for 30 s is closed. At most --queue uploads are received or embedded at once; more are answered 503
+BUSY before their bodies are read.
+
+Ctrl-C (or SIGTERM) stops accepting connections, gives the requests in flight --shutdown-grace seconds to finish,
+closes what is left, and exits 0; a second Ctrl-C exits at once (130).
 
 ${flagList(OPTIONS, MEANINGS)}`;
 
@@ -87,6 +96,19 @@ export async function serve(argv: string[]): Promise<number> {
   if (!(maxMegapixels > 0 && maxMegapixels <= 1000))
     throw new UsageError(`--max-megapixels must be a number in (0, 1000], got "${values['max-megapixels']}".`);
   const queue = positiveInt('queue', values.queue!);
+  const seconds = (flag: 'request-timeout' | 'shutdown-grace') => {
+    const s = Number(values[flag]);
+    if (!(s > 0 && s <= 3600))
+      throw new UsageError(`--${flag} must be a number of seconds in (0, 3600], got "${values[flag]}".`);
+    return s * 1000;
+  };
+  const requestMs = seconds('request-timeout');
+  const timeouts = {
+    requestMs,
+    headersMs: Math.min(10_000, requestMs),
+    idleMs: Math.min(30_000, requestMs),
+    shutdownGraceMs: seconds('shutdown-grace'),
+  };
   if (values.rerank !== 'auto' && values.rerank !== 'none')
     throw new UsageError(`--rerank must be auto or none, got "${values.rerank}".`);
   const clusterK = values['cluster-k'] === undefined ? undefined : positiveInt('cluster-k', values['cluster-k']);
@@ -132,6 +154,7 @@ export async function serve(argv: string[]): Promise<number> {
       maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024),
       maxPixels: Math.round(maxMegapixels * 1e6),
       maxQueue: queue,
+      timeouts,
       logger: values.log,
     });
     const address = await app.listen({ port, host });

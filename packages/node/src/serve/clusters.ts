@@ -45,6 +45,12 @@ export function readClusterAssignments(
       `${source} has no column for k = ${k ?? '?'}; it has ${header.slice(2).join(', ') || 'none'}.`,
     );
   const chosen = ks[column];
+  // k sizes the per-cluster lists the server keeps: a hostile k = 100000000 would allocate 100 million of them.
+  if (chosen < 1 || chosen > items.size)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${source}: column k${chosen} has ${chosen} clusters; the index holds ${items.size} items, so k must be in 1..${items.size}.`,
+    );
   if (rows.length !== items.size)
     throw new CbirError(
       'INVALID_ARGUMENT',

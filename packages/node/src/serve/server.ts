@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { CbirError, ImageDecodeError, type AsyncIndex, type Index, type ItemMetadata, type Reranker } from 'cbir-core';
 import { queryNeedsModel, type QueryEmbedder } from '../query/query-embedder.js';
@@ -55,7 +55,8 @@ export interface SearchServerOptions {
    */
   maxBatch?: number;
   /**
-   * Uploads that may wait for the encoder; beyond that a request is answered 503 `BUSY` at once.
+   * Uploads held at once (being received, waiting for the encoder, or embedded); beyond that a request is answered
+   * 503 `BUSY` before its body is read, so memory is bounded by `maxQueue` x `maxUploadBytes`.
    * @defaultValue 32
    */
   maxQueue?: number;
@@ -64,8 +65,29 @@ export interface SearchServerOptions {
    * @defaultValue 64 MiB
    */
   thumbnailCacheBytes?: number;
+  /** How long a client may take; see {@link ServerTimeouts}. */
+  timeouts?: ServerTimeouts;
   /** Fastify's logger (`true` for JSON lines on stdout). @defaultValue false */
   logger?: boolean;
+}
+
+/**
+ * How long a client may take before its connection is closed, and how long `app.close()` waits for the requests in
+ * flight: a few slow or stalled clients cannot hold connections (and the memory behind them) for ever, and a shutdown
+ * always ends. These are Node's own server settings (`headersTimeout`, `requestTimeout`, the socket timeout,
+ * `keepAliveTimeout`), checked every second rather than Node's default 30.
+ */
+export interface ServerTimeouts {
+  /** From the first byte to the end of the headers. @defaultValue 10,000 ms */
+  headersMs?: number;
+  /** From the first byte to the end of the body (a whole upload). @defaultValue 60,000 ms */
+  requestMs?: number;
+  /** A connection with no bytes either way for this long is closed. @defaultValue 30,000 ms */
+  idleMs?: number;
+  /** An idle keep-alive connection is kept this long. @defaultValue 5,000 ms */
+  keepAliveMs?: number;
+  /** After `app.close()`, requests in flight get this long to finish; then every socket is destroyed. @defaultValue 10,000 ms */
+  shutdownGraceMs?: number;
 }
 
 /** A hit as the API returns it. */
@@ -76,6 +98,15 @@ interface ApiHit {
   label?: string;
   cluster?: number;
 }
+
+/** Routes anyone may call without the token: the page and its assets, and the health check. */
+const PUBLIC_ROUTES = new Set(['/', '/app.js', '/style.css', '/healthz']);
+/** Request headers accepted; browsers send about 20. Node itself only drops those past 2,000, in silence. */
+const MAX_HEADERS = 100;
+/** The longest file name a form may give its upload (the name is never used, only bounded). */
+const MAX_FILE_NAME = 1024;
+/** The most elongated image an upload may be: squaring a 1 x 39,000,000 strip fails in libvips after 25 s. */
+const MAX_ASPECT = 32;
 
 /** The image formats an upload may be in: what sharp decodes from bytes alone (no SVG, which can reference files). */
 const IMAGE_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif']);
@@ -135,11 +166,35 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     import('fastify'),
     import('@fastify/multipart'),
   ]);
+  const timeouts = {
+    headersMs: 10_000,
+    requestMs: 60_000,
+    idleMs: 30_000,
+    keepAliveMs: 5_000,
+    shutdownGraceMs: 10_000,
+    ...options.timeouts,
+  };
+  for (const [key, ms] of Object.entries(timeouts))
+    if (!(Number.isFinite(ms) && ms > 0))
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `createSearchServer: timeouts.${key} must be a positive number of ms, got ${ms}.`,
+      );
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: maxUploadBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: Math.max(timeouts.requestMs, timeouts.headersMs),
+    // Node checks the headers and request timeouts on this interval (30 s by default, so a 10 s limit meant 40).
+    http: {
+      headersTimeout: timeouts.headersMs,
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+    },
+    // What Node's parser refuses (a malformed request line, 16 KB of headers, a timeout) answered in the API's shape.
+    clientErrorHandler: answerClientError,
     // Unknown query parameters are errors, not silently dropped (ajv's default in Fastify removes them).
     ajv: { customOptions: { removeAdditional: false } },
   });
@@ -165,9 +220,41 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
 
   // Draining: close() stops accepting and closes idle keep-alive sockets; a response finished while closing asks its
   // client to close too, or its socket would hold close() open for Fastify's 72-second keep-alive.
+  // After the grace period, every socket is destroyed: a stalled upload or half-sent header cannot hold close() open.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    setTimeout(() => app.server.closeAllConnections(), timeouts.shutdownGraceMs).unref();
+  });
+  // What Node's parser lets through but no client of this API sends: HTTP/0.9-style request lines, thousands of headers.
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersionMajor !== 1)
+      throw new ApiError(505, 'HTTP_VERSION', `HTTP/${req.raw.httpVersion} is not served: send HTTP/1.0 or HTTP/1.1.`);
+    if (req.raw.rawHeaders.length > 2 * MAX_HEADERS)
+      throw new ApiError(
+        431,
+        'TOO_MANY_HEADERS',
+        `the request has ${req.raw.rawHeaders.length / 2} headers; this server takes at most ${MAX_HEADERS}.`,
+      );
+  });
+  // Integers as plain decimal digits: ajv would coerce "Infinity" and "1e400" to Infinity, which passes `maximum`,
+  // and "0x10" to 16.
+  app.addHook('preValidation', async (req) => {
+    const schema = req.routeOptions.schema as { querystring?: unknown; params?: unknown } | undefined;
+    for (const [where, values, spec] of [
+      ['query', req.query, schema?.querystring],
+      ['path', req.params, schema?.params],
+    ] as const) {
+      const props = (spec as { properties?: Record<string, { type?: string }> } | undefined)?.properties ?? {};
+      for (const [key, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+        if (props[key]?.type === 'integer' && typeof value === 'string' && !/^\d{1,15}$/.test(value))
+          throw new ApiError(
+            400,
+            'INVALID_REQUEST',
+            `${where} parameter ${key} must be a whole number (decimal digits), got "${value.slice(0, 32)}".`,
+          );
+      }
+    }
   });
   app.addHook('onSend', async (_req, reply) => {
     reply
@@ -177,22 +264,34 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     if (closing) reply.header('connection', 'close');
   });
   if (token !== undefined) {
-    const want = createHash('sha256').update(token).digest();
-    app.addHook('onRequest', async (req) => {
-      if (!req.url.startsWith('/api/')) return;
-      const header = req.headers.authorization;
-      const given = header?.startsWith('Bearer ')
-        ? header.slice(7)
-        : (req.query as Record<string, string | undefined>)?.token;
-      if (given === undefined || !timingSafeEqual(createHash('sha256').update(given).digest(), want)) {
-        throw new ApiError(
-          401,
-          'UNAUTHORIZED',
-          'this server needs its token: send Authorization: Bearer TOKEN, or open the page as /?token=TOKEN.',
-        );
-      }
+    // On the route the router matched, never on the raw URL: /%61pi/info and GET http://host/api/info are /api/info.
+    const authorize = tokenCheck(token);
+    app.addHook('onRoute', (route) => {
+      if (PUBLIC_ROUTES.has(route.url)) return;
+      route.onRequest = [authorize, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
     });
   }
+
+  // Uploads admitted at once: counted before the body is read, so at most maxQueue bodies are ever held in memory.
+  let uploads = 0;
+  const admitUpload = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!embedder) return; // answered NO_QUERY_MODEL by the handler, before any body is read
+    const length = Number(req.headers['content-length']);
+    if (length > maxUploadBytes + 64 * 1024)
+      throw new ApiError(
+        413,
+        'UPLOAD_TOO_LARGE',
+        `the upload is larger than this server takes (${megabytes(maxUploadBytes)} MB); send a smaller image.`,
+      );
+    if (uploads >= maxQueue)
+      throw new ApiError(
+        503,
+        'BUSY',
+        `${maxQueue} uploads are already being received or embedded; try again in a moment.`,
+      );
+    uploads++;
+    reply.raw.once('close', () => uploads--);
+  };
 
   const item = (id: number): Omit<ApiHit, 'distance'> => ({
     id,
@@ -247,7 +346,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     limits: { maxUploadBytes, maxPixels, maxK, formats: FORMAT_NAMES },
   }));
 
-  app.post('/api/search', { schema: { querystring: searchQuery } }, async (req) => {
+  app.post('/api/search', { schema: { querystring: searchQuery }, onRequest: admitUpload }, async (req) => {
     const { k, label } = req.query as { k: number; label?: string };
     if (!embedder || !encoder)
       throw new ApiError(
@@ -433,18 +532,56 @@ function clusterMembers(clusters: ClusterAssignments): number[][] {
   return members;
 }
 
-/** The uploaded bytes: multipart field `image`, or the raw body. */
-async function uploadOf(req: FastifyRequest): Promise<Uint8Array> {
-  if (req.isMultipart()) {
-    const part = await req.file();
-    if (!part) throw new ApiError(400, 'NO_IMAGE', 'the form has no file: send the image in a field named "image".');
-    if (part.fieldname !== 'image')
+/** A hook that refuses a request without the token, given as `Authorization: Bearer TOKEN` or once as `?token=`. */
+function tokenCheck(token: string): (req: FastifyRequest) => Promise<void> {
+  const want = createHash('sha256').update(token).digest();
+  return async (req) => {
+    const header = req.headers.authorization;
+    const query = (req.query as Record<string, unknown> | undefined)?.token;
+    if (Array.isArray(query))
       throw new ApiError(
         400,
-        'NO_IMAGE',
-        `the form's file is in field "${part.fieldname}"; send it in a field named "image".`,
+        'INVALID_REQUEST',
+        `the token is given ${query.length} times in the query; give it once.`,
       );
-    return part.toBuffer();
+    const given = header !== undefined ? (header.startsWith('Bearer ') ? header.slice(7) : undefined) : query;
+    if (typeof given !== 'string' || !timingSafeEqual(createHash('sha256').update(given).digest(), want)) {
+      throw new ApiError(
+        401,
+        'UNAUTHORIZED',
+        'this server needs its token: send Authorization: Bearer TOKEN, or open the page as /?token=TOKEN.',
+      );
+    }
+  };
+}
+
+/** The uploaded bytes: multipart field `image` (the form's one file), or the raw body. */
+async function uploadOf(req: FastifyRequest): Promise<Uint8Array> {
+  if (req.isMultipart()) {
+    let bytes: Buffer | undefined;
+    try {
+      // Every part is read, so a second file is refused rather than dropped in silence.
+      for await (const part of req.parts()) {
+        if (part.type !== 'file') continue;
+        if (part.filename.length > MAX_FILE_NAME)
+          throw new ApiError(
+            400,
+            'INVALID_UPLOAD',
+            `the form's file name is ${part.filename.length} characters long; at most ${MAX_FILE_NAME} are accepted.`,
+          );
+        if (part.fieldname !== 'image')
+          throw new ApiError(
+            400,
+            'NO_IMAGE',
+            `the form's file is in field "${part.fieldname.slice(0, 64)}"; send it in a field named "image".`,
+          );
+        bytes = await part.toBuffer();
+      }
+    } catch (e) {
+      throw multipartError(e);
+    }
+    if (!bytes) throw new ApiError(400, 'NO_IMAGE', 'the form has no file: send the image in a field named "image".');
+    return bytes;
   }
   if (!Buffer.isBuffer(req.body))
     throw new ApiError(
@@ -453,6 +590,45 @@ async function uploadOf(req: FastifyRequest): Promise<Uint8Array> {
       `send the image as multipart/form-data (field "image") or as the raw body with an image/* content type.`,
     );
   return req.body;
+}
+
+/** Answers a request Node's HTTP parser refused, as `{ error: { code, message } }`, and closes the connection. */
+function answerClientError(err: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'TOO_MANY_HEADERS', 'the request headers exceed 16 KB.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'TIMEOUT', 'the request took too long to arrive.']
+        : [400, 'Bad Request', 'BAD_REQUEST', `the request is not valid HTTP/1.1 (${err.code ?? 'unparsable'}).`];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** A client's malformed form as a 4xx: busboy's parse errors are plain Errors, which would read as 500 INTERNAL. */
+function multipartError(e: unknown): Error {
+  if (e instanceof ApiError) return e;
+  const code = (e as FastifyError)?.code;
+  if (code === 'FST_REQ_FILE_TOO_LARGE' || code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return e as Error;
+  if (code === 'FST_FILES_LIMIT')
+    return new ApiError(400, 'TOO_MANY_FILES', 'the form has more than one file: send one image per request.');
+  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT')
+    return new ApiError(
+      400,
+      'INVALID_UPLOAD',
+      'the form has too many fields: send one file, in a field named "image".',
+    );
+  const why = String((e as Error)?.message ?? e).slice(0, 200);
+  return new ApiError(
+    400,
+    'INVALID_UPLOAD',
+    `the multipart form cannot be read (${why}): send one file in a field named "image", with the boundary named in Content-Type and CRLF line ends, as FormData does.`,
+  );
 }
 
 /** Refuses what is not an image sharp decodes, or has more pixels than allowed, from its header alone. */
@@ -475,14 +651,22 @@ async function checkImage(bytes: Uint8Array, maxPixels: number): Promise<void> {
       'UNSUPPORTED_IMAGE',
       `the upload is ${meta.format ?? 'of an unknown type'}; send a ${FORMAT_NAMES} file.`,
     );
-  const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  const pixels = width * height;
   if (pixels > maxPixels) {
     throw new ApiError(
       413,
       'IMAGE_TOO_LARGE',
-      `the image is ${meta.width} x ${meta.pageHeight ?? meta.height} (${(pixels / 1e6).toFixed(1)} megapixels); this server takes at most ${(maxPixels / 1e6).toFixed(1)}. Send a smaller image.`,
+      `the image is ${width} x ${height} (${(pixels / 1e6).toFixed(1)} megapixels); this server takes at most ${(maxPixels / 1e6).toFixed(1)}. Send a smaller image.`,
     );
   }
+  if (width < 1 || height < 1 || Math.max(width, height) > MAX_ASPECT * Math.min(width, height))
+    throw new ApiError(
+      400,
+      'IMAGE_SHAPE',
+      `the image is ${width} x ${height}; this server takes images at most ${MAX_ASPECT} times longer than wide (or wide than long). Crop it first.`,
+    );
 }
 
 function checkVector(v: Float32Array): Float32Array {
@@ -504,7 +688,7 @@ function describeError(err: FastifyError | ApiError | Error, maxUploadBytes: num
   if (err instanceof CbirError) return [400, err.code, err.message];
   const e = err as FastifyError;
   if (e.validation) return [400, 'INVALID_REQUEST', e.message];
-  const mb = (maxUploadBytes / 1024 / 1024).toFixed(maxUploadBytes < 1024 * 1024 ? 2 : 0);
+  const mb = megabytes(maxUploadBytes);
   if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return [413, 'UPLOAD_TOO_LARGE', `the upload is larger than this server takes (${mb} MB); send a smaller image.`];
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
@@ -519,6 +703,10 @@ function describeError(err: FastifyError | ApiError | Error, maxUploadBytes: num
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
     return [e.statusCode, e.code ?? 'INVALID_REQUEST', e.message];
   return [500, 'INTERNAL', 'the server failed on this request; its log says why.'];
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0);
 }
 
 function round(ms: number): number {

@@ -454,7 +454,8 @@ describe('cbir serve: the search service', () => {
         ),
       dispose: () => undefined,
     };
-    const busy = await createSearchServer({ index, embedder: slow, maxQueue: 1 });
+    // maxQueue counts every upload held: the one embedding and the one waiting.
+    const busy = await createSearchServer({ index, embedder: slow, maxQueue: 2 });
     try {
       const bytes = await readFile(paths[0]);
       const send = () =>
