@@ -12,6 +12,7 @@ interface Header {
   pipeline?: unknown;
   extractor?: unknown;
   rerank?: unknown;
+  nextId?: unknown;
   dim: number;
   size: number;
   ids: number[];
@@ -64,6 +65,13 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
   // Files written before LSH's metric named its distance say 'lsh'.
   if (h.metric !== index.metric && !(h.kind === 'lsh' && h.metric === 'lsh'))
     fail(`says metric "${String(h.metric)}" for a ${h.kind} index, whose metric is "${index.metric}"`);
+  if (h.nextId !== undefined) {
+    const floor = h.ids.reduce((a, id) => Math.max(a, id + 1), 0);
+    if (!count(h.nextId, floor))
+      fail(`has nextId ${JSON.stringify(h.nextId)}; expected an integer past its largest id (${floor - 1})`);
+    if (!('nextId' in index)) fail(`records nextId, which a ${h.kind} index does not keep`);
+    index.nextId = h.nextId as number;
+  }
   const pipeline = pipelineFromFramed(h.pipeline, f, source);
   const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
   const rerank = specFromFramed(h.rerank, f, source, 're-ranker');

@@ -133,7 +133,7 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
     const where = `${this.className}.add`;
     checkMatrix(where, vectors, this.dim, 'vectors');
-    const resolved = resolveIds(where, vectors.rows, ids, (id) => this.store.has(id), this.nextId());
+    const resolved = resolveIds(where, vectors.rows, ids, (id) => this.store.has(id), this.nextId);
     const first = this.store.append(vectors, resolved, metadata);
     if (this.norms.length < this.size) {
       const grown = new Float64Array(Math.max(this.size, this.norms.length * 2));

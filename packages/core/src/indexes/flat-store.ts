@@ -1,3 +1,4 @@
+import { CbirError } from '../errors.js';
 import { pipelineToFramed, type EmbeddingPipeline } from '../embedding/pipeline.js';
 import type { ExtractorSpec } from '../features/extractor.js';
 import { specToFramed } from '../io/saved-spec.js';
@@ -19,6 +20,8 @@ export class FlatStore {
   private readonly meta = new Map<number, ItemMetadata>();
   private plain?: Float32Array;
   private wasm?: { kernels: SimdKernels; rows: SimdBuffer; view: Float32Array };
+  /** One past the largest id ever appended; removing ids never lowers it (ids are not given twice). */
+  nextFree = 0;
   /** Bumped by every change of the rows: data derived from them (see {@link FlatStore.sidecar}) is stale when it differs. */
   version = 0;
 
@@ -103,6 +106,7 @@ export class FlatStore {
     }
     this.data.set(vectors.data, first * this.dim);
     ids.forEach((id, i) => {
+      if (id >= this.nextFree) this.nextFree = id + 1;
       this.ids.push(id);
       this.rowOf.set(id, first + i);
       const m = metadata?.[i];
@@ -182,7 +186,7 @@ export class FlatStore {
 export function writeIndexFile(
   header: Record<string, unknown>,
   arrays: readonly Float32Array[],
-  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>,
+  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank' | 'nextId'>,
 ): Uint8Array {
   return writeFramed(...indexFileArgs(header, arrays, index));
 }
@@ -201,7 +205,7 @@ export function writeIndexFile(
 export function indexFileParts(
   header: Record<string, unknown>,
   arrays: readonly Float32Array[],
-  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>,
+  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank' | 'nextId'>,
 ): Uint8Array[] {
   return framedParts(...indexFileArgs(header, arrays, index));
 }
@@ -209,12 +213,13 @@ export function indexFileParts(
 function indexFileArgs(
   header: Record<string, unknown>,
   arrays: readonly Float32Array[],
-  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank'>,
+  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank' | 'nextId'>,
 ): [string, number, unknown, Float32Array[]] {
   const p = pipelineToFramed(index.pipeline);
   const e = specToFramed(index.extractor);
   const r = specToFramed(index.rerank);
   const parts = {
+    ...(index.nextId !== undefined ? { nextId: index.nextId } : {}),
     ...(p.header ? { pipeline: p.header } : {}),
     ...(e.header ? { extractor: e.header } : {}),
     ...(r.header ? { rerank: r.header } : {}),
@@ -268,8 +273,21 @@ export abstract class StoredIndex {
     return writeIndexFile(header, arrays, this);
   }
 
-  /** The next free id: one past the largest. */
-  protected nextId(): number {
-    return this.store.ids.reduce((a, b) => Math.max(a, b + 1), 0);
+  /** One past the largest id ever held (see {@link Index.nextId}); it only grows. */
+  get nextId(): number {
+    return this.store.nextFree;
+  }
+  set nextId(next: number) {
+    if (!Number.isSafeInteger(next) || next < 0)
+      throw new CbirError('INVALID_ARGUMENT', `nextId must be a non-negative integer, got ${next}.`);
+    if (next > this.store.nextFree) this.store.nextFree = next;
+  }
+
+  /**
+   * Sets `nextId` back to what it was before an add that was taken back whole (stopped, its rows removed again), so
+   * the call leaves no trace. Never below one past the largest id held. @internal
+   */
+  rewindNextId(before: number): void {
+    this.store.nextFree = this.store.ids.reduce((a, id) => Math.max(a, id + 1), before);
   }
 }

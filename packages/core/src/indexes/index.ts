@@ -55,8 +55,14 @@ export interface Index {
   train?(vectors: Matrix): void;
   /** Removes every vector, keeping the index's configuration (and what training learned). */
   reset(): void;
-  /** Adds `vectors` (`[n, dim]`) under `ids` (default: `size`, `size + 1`, ...). */
+  /** Adds `vectors` (`[n, dim]`) under `ids` (default: `nextId`, `nextId + 1`, ...). */
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void;
+  /**
+   * One past the largest id this index has ever held, removed ones included: the next automatic id, saved with the
+   * index. An id once removed is never given again, so an id kept elsewhere (a result, a log, a clusters file) never
+   * comes to name another image. Kinds that do not track it leave it undefined (callers use the largest id + 1).
+   */
+  nextId?: number;
   /** The `k` nearest items to each query (`[nq, dim]`). */
   search(queries: Matrix, k: number): SearchResult;
   /** Removes `ids`; returns how many were present. */
@@ -107,6 +113,12 @@ export interface AsyncIndex {
   /** The number of vectors, as of the last call that changed it. */
   readonly size: number;
   readonly metric: Metric;
+  /**
+   * One past the largest id this index has ever held, removed ones included: the next automatic id, saved with the
+   * index. An id once removed is never given again, so an id kept elsewhere (a result, a log, a clusters file) never
+   * comes to name another image. Kinds that do not track it leave it undefined (callers use the largest id + 1).
+   */
+  nextId?: number;
   readonly isTrained: boolean;
   /** As {@link Index.add}. */
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void>;

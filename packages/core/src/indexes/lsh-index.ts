@@ -274,7 +274,7 @@ export class LSHIndex extends StoredIndex implements Index {
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
     checkMatrix('LSHIndex.add', vectors, this.dim, 'vectors');
-    const resolved = resolveIds('LSHIndex.add', vectors.rows, ids, (id) => this.store.has(id), this.nextId());
+    const resolved = resolveIds('LSHIndex.add', vectors.rows, ids, (id) => this.store.has(id), this.nextId);
     if (this.wantCentre && !this.centreVector) {
       const c = new Float64Array(this.dim);
       for (let r = 0; r < vectors.rows; r++)

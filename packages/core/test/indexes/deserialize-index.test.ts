@@ -25,6 +25,42 @@ describe('CBIRINDX golden files', () => {
     expect(index.search(q, 5)).toEqual(fresh[name].search(q, 5));
   });
 
+  it.each(Object.keys(fresh))(
+    "%s: a file from before nextId was saved reads as today's, its nextId one past its largest id",
+    (name) => {
+      const old = deserializeIndex(fixtureBytes(`indexes/${name}-before-nextid.cbirindex`), `${name}.cbirindex`);
+      expect(old.nextId).toBe(2 ** 33 + 1);
+      const q = { data: Float32Array.from([1, -2, 0.5, 3]), rows: 1, cols: 4 };
+      expect(old.search(q, 5)).toEqual(fresh[name].search(q, 5));
+    },
+  );
+
+  it('an id once removed is never given again, across a save and a load; a hostile nextId is refused', () => {
+    const index = new ExactEuclideanIndex(2);
+    index.add({ data: Float32Array.of(1, 2, 3, 4, 5, 6), rows: 3, cols: 2 });
+    expect(index.remove([2, 1])).toBe(2);
+    expect(index.nextId).toBe(3);
+    const back = deserializeIndex(index.serialize(), 'r.idx');
+    expect(back.nextId).toBe(3);
+    back.add({ data: Float32Array.of(7, 8), rows: 1, cols: 2 });
+    expect(back.idList()).toEqual([0, 3]);
+    back.reset();
+    back.add({ data: Float32Array.of(7, 8), rows: 1, cols: 2 });
+    expect(back.idList()).toEqual([4]);
+    const header = JSON.parse(
+      new TextDecoder().decode(
+        index.serialize().subarray(16, 16 + new DataView(index.serialize().buffer).getUint32(12, true)),
+      ),
+    );
+    for (const bad of [0, -1, 1.5, '3', null, 2 ** 60])
+      expect(() =>
+        deserializeIndex(
+          framed('CBIRINDX', JSON.stringify({ ...header, nextId: bad }), Float32Array.of(1, 2)),
+          'n.idx',
+        ),
+      ).toThrow(/n\.idx has nextId .*expected an integer past its largest id \(0\)/);
+  });
+
   it("reads an LSH file from before its metric named its distance (metric 'lsh') as today's", () => {
     const old = deserializeIndex(fixtureBytes('indexes/lsh-metric-lsh.cbirindex'), 'old.cbirindex');
     const q = { data: Float32Array.from([1, -2, 0.5, 3]), rows: 1, cols: 4 };

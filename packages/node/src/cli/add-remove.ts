@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -118,9 +118,18 @@ async function allMetadata(index: Index | AsyncIndex): Promise<Map<number, ItemM
   return out;
 }
 
-/** `data` without the items whose absolute path is in `have`. */
+/** A path as the file system resolves it (symbolic links followed), or as given when it is gone. */
+function canonical(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** `data` without the items whose file is in `have` (canonical paths: a folder reached through a link is the same). */
 function without(data: DirectoryDataset, have: Set<string>): ImageDataset & { paths: string[] } {
-  const keep = Array.from({ length: data.size }, (_, i) => i).filter((i) => !have.has(data.path(i)));
+  const keep = Array.from({ length: data.size }, (_, i) => i).filter((i) => !have.has(canonical(data.path(i))));
   return {
     size: keep.length,
     imageSize: data.imageSize,
@@ -148,9 +157,10 @@ export async function add(argv: string[]): Promise<void> {
       [...meta.values()]
         .map((m) => m?.path)
         .filter((p): p is string => p !== undefined)
-        .map((p) => resolve(p)),
+        .map(canonical),
     );
-    let next = 0;
+    // Ids are never given twice: past every id the index holds or ever held (its saved nextId).
+    let next = index.nextId ?? 0;
     for (const id of meta.keys()) if (id >= next) next = id + 1;
     let matrix: Matrix;
     let fresh: ImageDataset & { paths: string[] };
@@ -183,7 +193,8 @@ export async function add(argv: string[]): Promise<void> {
       if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
       fresh = without(data, have);
       // The fitted statistics of the collection, not refitted on the new images: they must land where the old ones are.
-      const f = await extractDataset(fresh, fx, { onProgress: print, refit: false });
+      const f =
+        fresh.size === 0 ? nothingNew(index.dim) : await extractDataset(fresh, fx, { onProgress: print, refit: false });
       matrix = f.matrix;
       skipped = f.skipped;
       fresh = keepIds(fresh, f.ids);
@@ -209,12 +220,10 @@ export async function add(argv: string[]): Promise<void> {
       const data = await directoryDataset(resolve(values.data), { size: model.inputSize });
       if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
       fresh = without(data, have);
-      if (fresh.size === 0)
-        throw new CbirError(
-          'INVALID_ARGUMENT',
-          `${values.data} has no image that ${name} does not hold already; nothing to add.`,
-        );
-      const f = await embedImages(model, fresh, { reducer: index.pipeline.reducer, onProgress: print });
+      const f =
+        fresh.size === 0
+          ? nothingNew(index.dim)
+          : await embedImages(model, fresh, { reducer: index.pipeline.reducer, onProgress: print });
       matrix = f.matrix;
       skipped = f.skipped;
       fresh = keepIds(fresh, f.ids);
@@ -252,6 +261,8 @@ export async function add(argv: string[]): Promise<void> {
       seconds: (Date.now() - started) / 1000,
     };
     if (values.json) console.log(JSON.stringify(report));
+    else if (matrix.rows === 0 && skipped.length === 0)
+      console.log(`0 new images in ${values.data}: ${name} holds every one already (${index.size} items)`);
     else
       console.log(
         `added ${matrix.rows} images to ${name} (now ${index.size})${skipped.length ? `; ${skipped.length} unreadable files skipped: ${skipped.join(', ')}` : ''}`,
@@ -259,6 +270,11 @@ export async function add(argv: string[]): Promise<void> {
   } finally {
     await opened.close();
   }
+}
+
+/** What extraction gives for a folder with nothing new: no rows, nothing skipped (a rerun is a success). */
+function nothingNew(dim: number): { matrix: Matrix; ids: string[]; skipped: string[] } {
+  return { matrix: { data: new Float32Array(0), rows: 0, cols: dim }, ids: [], skipped: [] };
 }
 
 /** The items of `d` whose entry id is in `ids` (those that decoded), in that order. */
@@ -281,10 +297,13 @@ export async function remove(argv: string[]): Promise<void> {
   });
   if (values.help) return console.log(REMOVE_HELP);
   if (!values.ids === !values.missing) throw new UsageError(`one of --ids or --missing is required.\n\n${REMOVE_HELP}`);
-  const given = values.ids?.split(',').map((v) => {
-    const n = Number(v.trim());
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new UsageError(`--ids takes non-negative integers separated by commas, got "${v}".`);
+  // Each entry must be digits: Number('') is 0, so "3," or "1,,2" would also remove item 0.
+  const given = values.ids?.split(',').map((v, i, all) => {
+    const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n))
+      throw new UsageError(
+        `--ids takes non-negative integers separated by commas, got ${v.trim() === '' ? `an empty entry (number ${i + 1} of ${all.length})` : `"${v}"`} in "${values.ids}".`,
+      );
     return n;
   });
   checkIndexArgs(values);
@@ -338,18 +357,16 @@ export async function migrate(argv: string[]): Promise<void> {
   });
   target.pipeline = source.pipeline;
   target.extractor = source.extractor;
-  await target.saveSpecs();
+  if (source.nextId !== undefined) target.nextId = source.nextId;
   const ids = source.idList();
-  for (let b = 0; b < ids.length; b += 50_000) {
-    const slice = ids.slice(b, b + 50_000);
-    const data = new Float32Array(slice.length * source.dim);
-    slice.forEach((id, i) => data.set(source.vector(id)!, i * source.dim));
-    await target.add(
-      { data, rows: slice.length, cols: source.dim },
-      slice,
-      slice.map((id) => source.metadata(id)),
-    );
-  }
+  // One add, so one commit: a migration stopped midway leaves the table as it was.
+  const data = new Float32Array(ids.length * source.dim);
+  ids.forEach((id, i) => data.set(source.vector(id)!, i * source.dim));
+  await target.add(
+    { data, rows: ids.length, cols: source.dim },
+    ids,
+    ids.map((id) => source.metadata(id)),
+  );
   if (values.ann !== 'none') await target.buildAnnIndex({ type: values.ann as 'ivf_pq' });
   await target.close();
   const report = {

@@ -153,7 +153,7 @@ export async function indexCmd(argv: string[]): Promise<void> {
     });
     index.pipeline = f.pipeline;
     index.extractor = f.extractor;
-    await index.saveSpecs();
+    // One commit with the rows and specs: a kill before it leaves the table as it was (or absent), never half-built.
     await index.add(f.matrix, ids, metadata);
     if (values.ann !== 'none')
       await index.buildAnnIndex({

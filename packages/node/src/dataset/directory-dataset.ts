@@ -45,10 +45,19 @@ async function walk(
   seen: Set<string>,
 ): Promise<void> {
   seen.add(await realpath(dir));
-  const entries = await readdir(dir, { withFileTypes: true });
+  // Names as bytes: a name that is not UTF-8 would come back as text with U+FFFD in it, a path that does not exist.
+  const entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
   for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.name.startsWith('.')) {
+    const name = e.name.toString('utf8');
+    if (!Buffer.from(name, 'utf8').equals(e.name)) {
+      skipped.push({
+        path: join(dir, escapeBytes(e.name)),
+        reason: `its name is not valid UTF-8: cbir records paths as text and could not open it again; rename it (convmv -f latin1 -t utf8 converts a tree of Latin-1 names)`,
+      });
+      continue;
+    }
+    const p = join(dir, name);
+    if (name.startsWith('.')) {
       skipped.push({ path: p, reason: 'hidden' });
       continue;
     }
@@ -68,6 +77,15 @@ async function walk(
     } else if (kind === 'file') out.push(p);
     else skipped.push({ path: p, reason: 'neither a file nor a folder' });
   }
+}
+
+/** A file name's bytes as text: printable ASCII as is, every other byte as \xNN (what `ls -b` shows). */
+function escapeBytes(name: Buffer): string {
+  return [...name]
+    .map((b) =>
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 /**

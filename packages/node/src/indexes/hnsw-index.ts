@@ -153,6 +153,14 @@ export class HnswIndex implements Index {
   }
 
   /** The number of vectors in the index. */
+  /** One past the largest id ever held (see {@link Index.nextId}); it only grows. */
+  get nextId(): number {
+    return this.flat.nextId;
+  }
+  set nextId(next: number) {
+    this.flat.nextId = next;
+  }
+
   get size(): number {
     return this.flat.size;
   }
@@ -213,6 +221,7 @@ export class HnswIndex implements Index {
     throwIfAborted(signal, 'HnswIndex.addAsync');
     this.checkRange('HnswIndex.addAsync', vectors);
     const before = this.flat.size;
+    const nextBefore = this.flat.nextId;
     this.flat.add(vectors, ids, metadata);
     const added = this.flat.idList().slice(before);
     const data = vectors.data.subarray(0, vectors.rows * this.dim);
@@ -230,6 +239,7 @@ export class HnswIndex implements Index {
       // Whatever stopped it, the index goes back to what it held before this call.
       if (inserted > 0) this.graph.remove(BigUint64Array.from(added.slice(0, inserted), (id) => BigInt(id)));
       this.flat.remove(added);
+      this.flat.rewindNextId(nextBefore);
       throw error;
     }
   }

@@ -81,6 +81,12 @@ interface Config {
   version: 1;
   metric: 'euclidean' | 'cosine';
   dim: number;
+  /** The data table's version that readers see: the last one a whole call committed (absent in older tables: latest). */
+  dataVersion?: number;
+  /** Rows at `dataVersion`, checked on open. */
+  rows?: number;
+  /** One past the largest id ever held (see `Index.nextId`). */
+  nextId?: number;
 }
 
 /**
@@ -88,6 +94,13 @@ interface Config {
  * (`s3://`, `gs://`, `az://`), read by many processes. The table holds `id`, `vector`, `path` and `label`; the model,
  * reducer and extractor that made the vectors are kept beside it, so `cbir search --engine lancedb` embeds queries as
  * `cbir search --index` does. It follows the {@link AsyncIndex} contract.
+ *
+ * Every call that changes the table (`add`, `remove`, `reset`, `buildAnnIndex`, `saveSpecs`) ends with one commit
+ * that moves readers to the version it wrote; the rows a call writes before that (LanceDB commits each slice) are not
+ * seen by anyone else. A process killed mid-call leaves readers on the previous version, and the next writer starts
+ * from that version again (LanceDB keeps the versions in between; `restore` makes the committed one the latest).
+ * {@link LanceIndex.create} commits nothing: over an existing table (`overwrite`) readers keep the old rows until the
+ * first call commits the new ones.
  *
  * Until {@link LanceIndex.buildAnnIndex} runs, searches scan the table exactly (the best `k + 16` by LanceDB's float32
  * distance re-ranked in float64: distances equal {@link ExactEuclideanIndex}'s). After it, LanceDB's IVF-PQ or HNSW
@@ -109,6 +122,7 @@ export class LanceIndex implements AsyncIndex {
   searchOptions: LanceSearchOptions = {};
   private ids: Set<number>;
   private annBuilt = false;
+  private next: number;
 
   private constructor(
     private readonly db: Lance.Connection,
@@ -119,8 +133,27 @@ export class LanceIndex implements AsyncIndex {
     private readonly config: Config,
     ids: number[],
     private specs: { pipeline?: Index['pipeline']; extractor?: Index['extractor'] },
+    /** The data version readers see; undefined until the first commit of a created table. */
+    private committed?: number,
   ) {
     this.ids = new Set(ids);
+    this.next = config.nextId ?? 0;
+    for (const id of ids) if (id >= this.next) this.next = id + 1;
+  }
+
+  /** One past the largest id ever held (see {@link Index.nextId}); kept beside the table, it only grows. */
+  get nextId(): number {
+    return this.next;
+  }
+  set nextId(next: number) {
+    if (!Number.isSafeInteger(next) || next < 0)
+      throw new CbirError('INVALID_ARGUMENT', `LanceIndex: nextId must be a non-negative integer, got ${next}.`);
+    this.next = Math.max(this.next, next);
+  }
+
+  /** The data table's version that readers see (the last commit), or undefined before the first. */
+  get version(): number | undefined {
+    return this.committed;
   }
 
   /** The vectors' dimension. */
@@ -173,20 +206,38 @@ export class LanceIndex implements AsyncIndex {
     const name = tableName(options.table);
     const { lancedb, arrow } = await load();
     const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
-    const names = await db.tableNames();
-    if (names.includes(name) && !options.overwrite) {
+    const names = await lanceCall(uri, name, () => db.tableNames());
+    // A table whose build never committed (a killed `cbir index`) holds nothing anyone reads: it is replaced.
+    const hasMeta = names.includes(name + META_SUFFIX);
+    const committed =
+      names.includes(name) &&
+      hasMeta &&
+      (await lanceCall(uri, name, async () => {
+        const m = await db.openTable(name + META_SUFFIX);
+        try {
+          return (await m.query().toArray()).some((r) => r.key === 'config');
+        } finally {
+          m.close();
+        }
+      }));
+    if (committed && !options.overwrite) {
       throw new CbirError(
         'INVALID_ARGUMENT',
         `LanceIndex.create: ${uri} already has a table "${name}"; open it with LanceIndex.open, or pass overwrite.`,
       );
     }
-    const mode = options.overwrite ? 'overwrite' : 'create';
-    const table = await db.createEmptyTable(name, rowSchema(arrow, dim), { mode });
-    const meta = await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow), { mode });
+    // Overwriting writes a new, empty version of the data table; the meta table (and with it the version readers
+    // see) is left as it is until the first commit.
+    const { table, meta } = await lanceCall(uri, name, async () => ({
+      table: await db.createEmptyTable(name, rowSchema(arrow, dim), {
+        mode: names.includes(name) ? 'overwrite' : 'create',
+      }),
+      meta: hasMeta
+        ? await db.openTable(name + META_SUFFIX)
+        : await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow)),
+    }));
     const config: Config = { format: 'cbir-lance', version: 1, metric, dim };
-    const index = new LanceIndex(db, table, meta, uri, name, config, [], {});
-    await index.saveSpecs();
-    return index;
+    return new LanceIndex(db, table, meta, uri, name, config, [], {});
   }
 
   /**
@@ -205,6 +256,10 @@ export class LanceIndex implements AsyncIndex {
     const name = tableName(options.table);
     const { lancedb } = await load();
     const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
+    return lanceCall(uri, name, () => LanceIndex.openIn(db, uri, name));
+  }
+
+  private static async openIn(db: Lance.Connection, uri: string, name: string): Promise<LanceIndex> {
     const names = await db.tableNames();
     if (!names.includes(name) || !names.includes(name + META_SUFFIX)) {
       throw new CbirError(
@@ -216,69 +271,133 @@ export class LanceIndex implements AsyncIndex {
     const meta = await db.openTable(name + META_SUFFIX);
     const rows = await meta.query().toArray();
     const record = rows.find((r) => r.key === 'config');
+    if (!record)
+      throw new IndexFormatError(
+        `LanceIndex.open: ${uri} table "${name}" was never committed: its build was interrupted before its first rows were written. Run cbir index --engine lancedb --uri ${uri} again.`,
+      );
     let config: Config;
     try {
-      config = JSON.parse(String(record?.value)) as Config;
+      config = JSON.parse(String(record.value)) as Config;
     } catch {
       throw new IndexFormatError(
         `LanceIndex.open: ${uri} table "${name}" has no readable cbir record. Rebuild it with cbir index --engine lancedb.`,
       );
     }
-    if (config.format !== 'cbir-lance' || config.version !== 1 || !Number.isInteger(config.dim) || config.dim < 1) {
+    const whole = (v: unknown, min: number) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= min);
+    if (
+      config?.format !== 'cbir-lance' ||
+      config.version !== 1 ||
+      !Number.isSafeInteger(config.dim) ||
+      config.dim < 1 ||
+      config.dim > 1 << 20 ||
+      (config.metric !== 'euclidean' && config.metric !== 'cosine') ||
+      !whole(config.dataVersion, 1) ||
+      !whole(config.rows, 0) ||
+      !whole(config.nextId, 0)
+    ) {
       throw new IndexFormatError(
-        `LanceIndex.open: ${uri} table "${name}" has cbir record ${JSON.stringify(config)}; expected format cbir-lance version 1. Rebuild it with cbir index --engine lancedb.`,
+        `LanceIndex.open: ${uri} table "${name}" has cbir record ${JSON.stringify(config).slice(0, 300)}; expected format cbir-lance version 1 with a metric, a dim and whole-number versions and counts. Rebuild it with cbir index --engine lancedb.`,
       );
     }
     const carrier = Buffer.from(String(rows.find((r) => r.key === 'specs')?.value ?? ''), 'base64');
     const specs = carrier.length
       ? deserializeIndex(new Uint8Array(carrier), `${uri} (${name}${META_SUFFIX})`)
       : undefined;
+    // Readers see the committed version: rows a killed writer left after it are not served.
+    if (config.dataVersion !== undefined) await table.checkout(config.dataVersion);
     const ids = (await table.query().select(['id']).toArray()).map((r) => Number(r.id));
-    const index = new LanceIndex(db, table, meta, uri, name, config, ids, {
-      pipeline: specs?.pipeline,
-      extractor: specs?.extractor,
-    });
+    checkIds(ids, config, `LanceIndex.open: ${uri} table "${name}"`);
+    const index = new LanceIndex(
+      db,
+      table,
+      meta,
+      uri,
+      name,
+      config,
+      ids,
+      { pipeline: specs?.pipeline, extractor: specs?.extractor },
+      config.dataVersion ?? (await table.version()),
+    );
     index.annBuilt = (await table.listIndices()).some((i) => i.columns.includes('vector'));
     return index;
   }
 
-  /** Writes the pipeline and extractor (as an empty index file carrying them) and the configuration beside the table. */
-  async saveSpecs(): Promise<void> {
+  /**
+   * Makes the data table writable at the committed version: a reader's handle is checked out there (read-only), and
+   * a writer killed mid-call may have left versions after it, which are set aside (they stay in LanceDB's history).
+   */
+  private async writable(): Promise<void> {
+    if (this.committed === undefined) return; // created here: the handle is the latest version, this writer's own
+    await this.table.checkoutLatest();
+    if ((await this.table.version()) === this.committed) return;
+    await this.table.checkout(this.committed);
+    await this.table.restore();
+  }
+
+  /** Points readers at the data table's current version, with the configuration and specs, in one commit. */
+  private async commit(): Promise<void> {
+    const version = await this.table.version();
+    const config: Config = { ...this.config, dataVersion: version, rows: this.ids.size, nextId: this.next };
     const carrier = new ExactEuclideanIndex(this.dim);
     carrier.pipeline = this.specs.pipeline;
     carrier.extractor = this.specs.extractor;
-    const bytes = carrier.serialize();
     // Plain rows, not Arrow tables: LanceDB converts them with its own copy of Arrow (two copies' classes differ).
     const rows = [
-      { key: 'config', value: JSON.stringify(this.config) },
-      { key: 'specs', value: Buffer.from(bytes).toString('base64') },
+      { key: 'config', value: JSON.stringify(config) },
+      { key: 'specs', value: Buffer.from(carrier.serialize()).toString('base64') },
     ];
-    await this.meta.delete('true');
-    await this.meta.add(rows);
+    await this.meta.add(rows, { mode: 'overwrite' });
+    this.committed = version;
+  }
+
+  /** Runs a change of the table from the committed version, then commits it; LanceDB's errors named as the table's. */
+  private change<T>(fn: () => Promise<T>): Promise<T> {
+    return lanceCall(this.uri, this.tableName, async () => {
+      await this.writable();
+      const out = await fn();
+      await this.commit();
+      return out;
+    });
+  }
+
+  /** Runs a read; LanceDB's errors named as the table's. */
+  private read<T>(fn: () => Promise<T>): Promise<T> {
+    return lanceCall(this.uri, this.tableName, fn);
+  }
+
+  /**
+   * Writes the pipeline and extractor (as an empty index file carrying them) and the configuration beside the table,
+   * and commits the table as it is (see the class notes). `add`, `remove` and the rest commit the specs too.
+   */
+  async saveSpecs(): Promise<void> {
+    await this.change(async () => undefined);
   }
 
   /** Appends rows (ids checked against the table's; cosine rows stored unit-normalised), in slices. */
   async add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void> {
     checkMatrix('LanceIndex.add', vectors, this.dim, 'vectors');
-    let next = 0;
-    for (const id of this.ids) if (id >= next) next = id + 1;
-    const resolved = resolveIds('LanceIndex.add', vectors.rows, ids, (id) => this.ids.has(id), next);
+    const resolved = resolveIds('LanceIndex.add', vectors.rows, ids, (id) => this.ids.has(id), this.next);
     const data =
       this.metric === 'cosine'
         ? normalizeRows('LanceIndex.add', vectors, 'vectors').data
         : vectors.data.subarray(0, vectors.rows * this.dim);
-    // In slices, so that a million rows never become a million objects at once.
-    for (let i = 0; i < resolved.length; i += ADD_SLICE) {
-      await this.table.add(
-        rows(
-          this.dim,
-          data.subarray(i * this.dim),
-          resolved.slice(i, i + ADD_SLICE),
-          metadata?.slice(i, i + ADD_SLICE),
-        ),
-      );
-    }
-    for (const id of resolved) this.ids.add(id);
+    // In slices, so that a million rows never become a million objects at once; one commit at the end.
+    await this.change(async () => {
+      for (let i = 0; i < resolved.length; i += ADD_SLICE) {
+        await this.table.add(
+          rows(
+            this.dim,
+            data.subarray(i * this.dim),
+            resolved.slice(i, i + ADD_SLICE),
+            metadata?.slice(i, i + ADD_SLICE),
+          ),
+        );
+      }
+      for (const id of resolved) {
+        this.ids.add(id);
+        if (id >= this.next) this.next = id + 1;
+      }
+    });
   }
 
   /** The `k` nearest rows to each query: `[nq, k]`, padded with -1 / Infinity. */
@@ -304,11 +423,16 @@ export class LanceIndex implements AsyncIndex {
       if (nprobes) query = query.nprobes(nprobes);
       if (refineFactor) query = query.refineFactor(refineFactor);
       if (ef) query = query.ef(ef);
-      const found = await query.toArray();
+      const found = await this.read(() => query.toArray());
       const per: { id: number; d: number }[][] = Array.from({ length: rows }, () => []);
       for (const r of found) {
         const qi = rows > 1 ? Number(r.query_index) : 0;
-        per[qi].push({ id: Number(r.id), d: this.distance(floats(r.vector), q, (b + qi) * this.dim) });
+        const d = this.distance(floats(r.vector), q, (b + qi) * this.dim);
+        if (!Number.isFinite(d) || !Number.isSafeInteger(Number(r.id)))
+          throw new IndexFormatError(
+            `LanceIndex.search: ${this.uri} table "${this.tableName}" holds a row with id ${String(r.id)} and a vector that is not finite: its data files are damaged. ${RESTORE_ADVICE}`,
+          );
+        per[qi].push({ id: Number(r.id), d });
       }
       per.forEach((list, i) => {
         list.sort((x, y) => x.d - y.d || x.id - y.id);
@@ -335,16 +459,19 @@ export class LanceIndex implements AsyncIndex {
   /** Deletes `ids` from the table; returns how many were present. */
   async remove(ids: ArrayLike<number>): Promise<number> {
     const present = Array.from(ids).filter((id) => this.ids.has(id));
-    for (let i = 0; i < present.length; i += ID_CHUNK)
-      await this.table.delete(`id IN (${present.slice(i, i + ID_CHUNK).join(',')})`);
-    for (const id of present) this.ids.delete(id);
+    if (present.length === 0) return 0;
+    await this.change(async () => {
+      for (let i = 0; i < present.length; i += ID_CHUNK)
+        await this.table.delete(`id IN (${present.slice(i, i + ID_CHUNK).join(',')})`);
+      for (const id of present) this.ids.delete(id);
+    });
     return present.length;
   }
 
   /** The stored row of `id` (unit-normalised for cosine), read from the table. */
   async vector(id: number): Promise<Float32Array | undefined> {
     if (!this.ids.has(id)) return undefined;
-    const [row] = await this.table.query().where(`id = ${id}`).select(['vector']).limit(1).toArray();
+    const [row] = await this.read(() => this.table.query().where(`id = ${id}`).select(['vector']).limit(1).toArray());
     return row ? Float32Array.from(floats(row.vector)) : undefined;
   }
 
@@ -356,13 +483,15 @@ export class LanceIndex implements AsyncIndex {
   /** The path and label of `id`, read from the table. */
   async metadata(id: number): Promise<ItemMetadata | undefined> {
     if (!this.ids.has(id)) return undefined;
-    const [row] = await this.table.query().where(`id = ${id}`).select(['path', 'label']).limit(1).toArray();
+    const [row] = await this.read(() =>
+      this.table.query().where(`id = ${id}`).select(['path', 'label']).limit(1).toArray(),
+    );
     return row ? rowMetadata(row) : undefined;
   }
 
   /** Every row's id and metadata, in one scan (for evaluation and migration). */
   async allMetadata(): Promise<Map<number, ItemMetadata>> {
-    const rows = await this.table.query().select(['id', 'path', 'label']).toArray();
+    const rows = await this.read(() => this.table.query().select(['id', 'path', 'label']).toArray());
     return new Map(rows.map((r) => [Number(r.id), rowMetadata(r) ?? {}]));
   }
 
@@ -376,9 +505,14 @@ export class LanceIndex implements AsyncIndex {
    * ```
    */
   async allRows(): Promise<{ ids: number[]; vectors: Matrix; metadata: (ItemMetadata | undefined)[] }> {
-    const rows = await this.table.query().select(['id', 'vector', 'path', 'label']).toArray();
+    const rows = await this.read(() => this.table.query().select(['id', 'vector', 'path', 'label']).toArray());
     const data = new Float32Array(rows.length * this.dim);
     rows.forEach((r, i) => data.set(floats(r.vector), i * this.dim));
+    for (let i = 0; i < data.length; i++)
+      if (!Number.isFinite(data[i]))
+        throw new IndexFormatError(
+          `LanceIndex.allRows: ${this.uri} table "${this.tableName}" row ${Math.floor(i / this.dim)} holds a value that is not finite: its data files are damaged. ${RESTORE_ADVICE}`,
+        );
     return {
       ids: rows.map((r) => Number(r.id)),
       vectors: { data, rows: rows.length, cols: this.dim },
@@ -388,8 +522,10 @@ export class LanceIndex implements AsyncIndex {
 
   /** Deletes every row, keeping the table, its configuration and specs. */
   async reset(): Promise<void> {
-    await this.table.delete('true');
-    this.ids.clear();
+    await this.change(async () => {
+      await this.table.delete('true');
+      this.ids.clear();
+    });
   }
 
   /**
@@ -424,7 +560,7 @@ export class LanceIndex implements AsyncIndex {
         'INVALID_ARGUMENT',
         `LanceIndex.buildAnnIndex: type must be ivf_pq, ivf_flat or hnsw_sq, got "${String(type)}".`,
       );
-    await this.table.createIndex('vector', { config, replace: true });
+    await this.change(() => this.table.createIndex('vector', { config, replace: true }));
     this.annBuilt = true;
   }
 
@@ -438,6 +574,45 @@ export class LanceIndex implements AsyncIndex {
     this.meta.close();
     this.db.close();
   }
+}
+
+const RESTORE_ADVICE =
+  'LanceDB keeps earlier versions: restore one (table.checkout(N), then table.restore(), in LanceDB) or rebuild the table with cbir index --engine lancedb --overwrite.';
+
+/**
+ * Runs a LanceDB call on table `name` at `uri`; what LanceDB throws (a damaged or missing data file, a manifest it
+ * cannot parse, a store it cannot reach) becomes an {@link IndexFormatError} that names the table and says what to
+ * do, keeping LanceDB's own message, which names the file.
+ */
+async function lanceCall<T>(uri: string, name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof CbirError) throw e;
+    const message = String((e as Error)?.message ?? e)
+      .split('\n')[0]
+      .slice(0, 400);
+    throw new IndexFormatError(
+      `the LanceDB table "${name}" at ${uri} cannot be read or written: ${message}. If its files were damaged, ${RESTORE_ADVICE}`,
+      { cause: e },
+    );
+  }
+}
+
+/** Refuses ids that LanceDB returned but cbir never writes (fractional, negative, repeated) or a count off the record. */
+function checkIds(ids: number[], config: Config, where: string): void {
+  const seen = new Set<number>();
+  for (const id of ids) {
+    if (!Number.isSafeInteger(id) || id < 0 || seen.has(id))
+      throw new IndexFormatError(
+        `${where} holds id ${id}, ${seen.has(id) ? 'twice' : 'which is not a non-negative integer'}: its data files are damaged. ${RESTORE_ADVICE}`,
+      );
+    seen.add(id);
+  }
+  if (config.rows !== undefined && ids.length !== config.rows)
+    throw new IndexFormatError(
+      `${where} holds ${ids.length} rows at version ${config.dataVersion}; its commit recorded ${config.rows}: its data files are damaged. ${RESTORE_ADVICE}`,
+    );
 }
 
 /** A vector cell as LanceDB returns it (an Arrow vector, or an array) as numbers. */
