@@ -83,6 +83,21 @@ export function readFeatures(bytes: Uint8Array, source = 'features', options: Re
   const cols = array.shape.slice(1).reduce((a, b) => a * b, 1);
   if (ids !== undefined && ids.length !== rows)
     throw new FormatError(`readFeatures: ${source} has ${rows} rows but ${ids.length} ids.`);
+  // A pickle keeps no checksum: what can be checked is checked (float values, one id per row, each once, whole
+  // numbers); a changed value that stays finite reads as another value (docs/guides/notebook-parity.md).
+  if (format === 'pickle' && !/^[<>|=]?f[248]$/.test(array.dtype))
+    throw new FormatError(`readFeatures: ${source} holds features of dtype ${array.dtype}; the notebook's are floats.`);
+  if (ids !== undefined) {
+    const seen = new Set<number | string>();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (typeof id === 'number' && !(Number.isSafeInteger(id) && id >= 0))
+        throw new FormatError(`readFeatures: ${source} has id ${id} at row ${i}; ids must be non-negative integers.`);
+      if (seen.has(id))
+        throw new FormatError(`readFeatures: ${source} has id ${id} twice (row ${i}); ids must be unique.`);
+      seen.add(id);
+    }
+  }
   const data = Float32Array.from(array.data);
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {

@@ -1,5 +1,6 @@
 import { FormatError } from '../errors.js';
 import type { Framed } from './framed-file.js';
+import { checkSavedSpec } from './spec-rules.js';
 
 /**
  * A saved component of a pipeline (a feature extractor, a re-ranker): its kind, its options (JSON) and its fitted
@@ -38,7 +39,7 @@ export function specFromFramed(
   header: unknown,
   f: Pick<Framed<unknown>, 'take'>,
   source: string,
-  what: string,
+  what: 'feature extractor' | 're-ranker',
 ): SavedSpec | undefined {
   if (header === undefined || header === null) return undefined;
   const h = header as { kind: unknown; options: unknown; state: { name: unknown; length: unknown }[] };
@@ -51,9 +52,11 @@ export function specFromFramed(
   if (!ok) throw new FormatError(`${source} has a malformed ${what} record (kind, options, state). Build it again.`);
   const state: Record<string, Float32Array> = {};
   for (const s of h.state) state[s.name as string] = f.take(s.length as number);
-  return {
+  const spec = {
     kind: h.kind as string,
     options: h.options as Record<string, unknown>,
     ...(h.state.length ? { state } : {}),
   };
+  checkSavedSpec(spec, what, source);
+  return spec;
 }

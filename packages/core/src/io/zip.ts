@@ -70,6 +70,8 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
     cdOffset = Number(view.getBigUint64(at + 48, true));
   }
   const entries: ZipEntry[] = [];
+  /** Where each entry's bytes lie (local header to the end of its data), to check that nothing lies between them. */
+  const spans: { from: number; to: number; name: string }[] = [];
   let p = cdOffset;
   const decoder = new TextDecoder();
   for (let n = 0; n < count; n++) {
@@ -84,7 +86,13 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
     let local = view.getUint32(p + 42, true);
+    if (view.getUint16(p + 34, true) !== 0) fail(`has a central directory entry on another disk (corrupted)`);
     const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    // Nothing is extracted, but a name that would climb out of a folder or start at the root is a hostile archive.
+    if (/^[/\\]|^[A-Za-z]:|(^|[/\\])\.\.([/\\]|$)|\0/.test(name))
+      fail(
+        `has an entry named "${name.slice(0, 200)}", an absolute path or one with "..": refused, as a hostile archive`,
+      );
     // zip64 extended information: the 0xffffffff fields appear in the extra field in a fixed order.
     let e = p + 46 + nameLen;
     const extraEnd = e + extraLen;
@@ -100,6 +108,7 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
       }
       e += 4 + len;
     }
+    if (e !== extraEnd) fail(`entry "${name}" has a malformed extra field in its directory entry (corrupted)`);
     if (method !== 0 && method !== 8)
       fail(`entry "${name}" uses compression method ${method}; only stored (0) and deflate (8) entries are read`);
     if (method === 0 && usize !== size)
@@ -138,9 +147,12 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
     for (let i = 0; i < nameLen; i++)
       if (bytes[local + 30 + i] !== bytes[p + 46 + i])
         fail(`entry "${name}" has another name in its local header (corrupted)`);
-    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    const localExtra = local + 30 + nameLen;
+    const start = localExtra + view.getUint16(local + 28, true);
     if (start + size > bytes.length)
       fail(`is truncated: entry "${name}" needs bytes up to ${start + size}, the file has ${bytes.length}`);
+    checkLocalExtra(bytes, view, localExtra, start, name, fail);
+    spans.push({ from: local, to: start + size + (descriptor ? descriptorLength(view, start + size) : 0), name });
     const raw = bytes.subarray(start, start + size);
     const data = method === 8 ? inflate(raw, usize, name, fail) : raw;
     if (crc32(data) !== crc) fail(`entry "${name}" fails its CRC-32 check (corrupted)`);
@@ -149,7 +161,71 @@ export function readZip(bytes: Uint8Array, source = 'zip archive'): ZipEntry[] {
   }
   if (p - cdOffset !== cdSize)
     fail(`has a central directory of ${p - cdOffset} bytes; its end record says ${cdSize} (corrupted)`);
+  // Every byte belongs to an entry, the directory or the end records: a byte between them, which no checksum covers,
+  // could change unnoticed.
+  spans.sort((a, b) => a.from - b.from);
+  let at = 0;
+  for (const span of spans) {
+    if (span.from !== at)
+      fail(
+        `has ${span.from > at ? `${span.from - at} bytes that belong to no entry` : 'entries that overlap'} before entry "${span.name}" (corrupted or hostile)`,
+      );
+    at = span.to;
+  }
+  let endRecords = eocd;
+  if (eocd >= 20 && view.getUint32(eocd - 20, true) === EOCD64_LOCATOR) {
+    // The zip64 end record (its size field counts the bytes after its first 12) sits right before the locator.
+    endRecords = Number(view.getBigUint64(eocd - 20 + 8, true));
+    if (
+      endRecords + 12 > bytes.length ||
+      endRecords + 12 + Number(view.getBigUint64(endRecords + 4, true)) !== eocd - 20
+    )
+      fail('has a zip64 end record that does not end where its locator begins (corrupted)');
+  }
+  if (at !== cdOffset || cdOffset + cdSize !== endRecords)
+    fail('has bytes between its last entry, its central directory and its end record (corrupted or hostile)');
   return entries;
+}
+
+/**
+ * The extra fields a local header may hold: zip64 sizes, PyTorch's `FB` padding, Info-ZIP's timestamps and owner,
+ * NTFS times. A changed byte in an id turns it into another: unknown ids are refused. (Zip keeps no checksum of its
+ * directory: "version made by" and the file attributes, which no reader of cbir's uses, can change unnoticed.)
+ */
+const EXTRA_IDS = new Set([0x0001, 0x4246, 0x5455, 0x7875, 0x000a]);
+
+/** The length of the data descriptor at `at` (after data whose local header has flag bit 3). */
+function descriptorLength(view: DataView, at: number): number {
+  return at + 4 <= view.byteLength && view.getUint32(at, true) === 0x08074b50 ? 16 : 12;
+}
+
+/**
+ * Checks a local header's extra field: records that fill it exactly, and PyTorch's alignment padding (id `FB`) made
+ * of `Z`s as torch.save writes it, or of zeros as cbir's writer did: no byte of it can change unnoticed.
+ */
+function checkLocalExtra(
+  bytes: Uint8Array,
+  view: DataView,
+  from: number,
+  to: number,
+  name: string,
+  fail: (what: string) => never,
+): void {
+  let e = from;
+  while (e + 4 <= to) {
+    const id = view.getUint16(e, true);
+    const len = view.getUint16(e + 2, true);
+    if (e + 4 + len > to) break;
+    if (!EXTRA_IDS.has(id))
+      fail(`entry "${name}" has an extra field of unknown id 0x${id.toString(16).padStart(4, '0')} (corrupted)`);
+    if (id === 0x4246) {
+      const pad = bytes.subarray(e + 4, e + 4 + len);
+      if (!(pad.every((b) => b === 0x5a) || pad.every((b) => b === 0)))
+        fail(`entry "${name}" has alignment padding that is neither Zs nor zeros (corrupted)`);
+    }
+    e += 4 + len;
+  }
+  if (e !== to) fail(`entry "${name}" has a malformed extra field in its local header (corrupted)`);
 }
 
 /** Inflates a raw deflate stream into exactly `size` bytes. */

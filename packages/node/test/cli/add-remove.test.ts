@@ -117,7 +117,7 @@ describe('cbir add, remove and migrate', () => {
     await cbir('migrate', '--index', join(out, 'a.idx'), '--engine', 'lancedb', '--uri', join(out, 'db2'));
     expect(await neighbourhoods(['--engine', 'lancedb', '--uri', join(out, 'db2')])).toEqual(want);
     await rm(grown, { recursive: true, force: true });
-  });
+  }, 300_000); // some 20 CLI runs through vite-node (5 s each to transform the sources): near the 120 s default alone
 
   it('refuses bad index flags before any work, exit 1 with what to pass', async () => {
     const e1 = await cbir('remove', '--engine', 'lancedb', '--ids', '1').catch((x) => x);

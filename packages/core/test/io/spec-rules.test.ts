@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BlockExtractor,
+  DiffusionReranker,
+  ExactEuclideanIndex,
+  FormatError,
+  crc32,
+  deserializeFeatures,
+  deserializeIndex,
+  serializeFeatures,
+} from 'cbir-core';
+
+// A header edited freely, as a hostile writer would.
+type Header = Record<string, any>;
+
+/** `bytes` (a framed cbir file) with its JSON header edited and its CRC-32 made right again: only the values are hostile. */
+function withHeader(bytes: Uint8Array, edit: (h: Header) => void): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(12, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + length)));
+  edit(header);
+  // JSON.stringify writes 9007199254740993 as ...992; the text is patched so the file says what a hostile one would.
+  const json = new TextEncoder().encode(JSON.stringify(header).replace('"__BIG__"', '9007199254740993'));
+  const body = bytes.subarray(16 + length, bytes.length - 4);
+  const out = new Uint8Array(16 + json.length + body.length + 4);
+  out.set(bytes.subarray(0, 16));
+  new DataView(out.buffer).setUint32(12, json.length, true);
+  out.set(json, 16);
+  out.set(body, 16 + json.length);
+  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return out;
+}
+
+describe('saved extractor and re-ranker specs: every field checked on load', () => {
+  const fx = new BlockExtractor();
+  const raw = {
+    data: Float32Array.from({ length: 3 * fx.rawDim }, (_, i) => Math.sin(i) + 1),
+    rows: 3,
+    cols: fx.rawDim,
+  };
+  fx.fit(raw);
+  const features = serializeFeatures({
+    matrix: fx.transform(raw),
+    ids: ['a', 'b', 'c'],
+    labels: [undefined, undefined, undefined],
+    extractor: fx.spec(),
+  });
+  const index = new ExactEuclideanIndex(fx.dim);
+  index.add(fx.transform(raw));
+  index.extractor = fx.spec();
+  const cases: [string, (h: Header) => void, RegExp][] = [
+    [
+      'a block weight of 1e9',
+      (h) => (h.extractor.options.blocks[0].weight = 1e9),
+      /blocks\[0\]\.weight is 1000000000; expected a number above 0 up to 1000/,
+    ],
+    [
+      '2^53 + 1 where an integer belongs',
+      (h) => (h.extractor.options.blocks[1].short = '__BIG__'),
+      /blocks\[1\]\.short is 9007199254740992; expected a whole number from 16 to 4096/,
+    ],
+    [
+      '1.5 grid cells',
+      (h) => (h.extractor.options.blocks[2].options = { grid: 1.5 }),
+      /blocks\[2\]\.options\.grid is 1\.5; expected a whole number/,
+    ],
+    [
+      '"None" for a norm',
+      (h) => (h.extractor.options.blocks[3].norm = 'None'),
+      /blocks\[3\]\.norm is "None"; expected one of hellinger, zscore, l2, none/,
+    ],
+    [
+      'null for a crop',
+      (h) => (h.extractor.options.blocks[0].crop = null),
+      /blocks\[0\]\.crop is null; expected true or false/,
+    ],
+    [
+      'an unknown key',
+      (h) => (h.extractor.options.blocks[0].gain = 2),
+      /blocks\[0\]\.gain is 2; expected no such field/,
+    ],
+    ['an unknown block kind', (h) => (h.extractor.options.blocks[0].kind = 'sift'), /blocks\[0\]\.kind is "sift"/],
+    [
+      'seventeen blocks',
+      (h) => (h.extractor.options.blocks = Array(17).fill(h.extractor.options.blocks[0])),
+      /blocks is .*expected a list of 1 to 16 values/,
+    ],
+    [
+      'colour bins of 1e6',
+      (h) => (h.extractor.options.blocks[0].options = { bins: [8, 1e6, 4] }),
+      /options\.bins\[1\] is 1000000/,
+    ],
+  ];
+  it.each(cases)(
+    'a feature file and an index with %s are refused, naming the file and the field',
+    (_, edit, message) => {
+      expect(() => deserializeFeatures(withHeader(features, edit), 'f.cbirfeat')).toThrow(FormatError);
+      expect(() => deserializeFeatures(withHeader(features, edit), 'f.cbirfeat')).toThrow(
+        /f\.cbirfeat's feature extractor \(fused\): options\./,
+      );
+      expect(() => deserializeFeatures(withHeader(features, edit), 'f.cbirfeat')).toThrow(message);
+      expect(() => deserializeIndex(withHeader(index.serialize(), edit), 'x.idx')).toThrow(message);
+    },
+  );
+
+  it("a saved diffusion re-ranker's options are checked too; today's files read back unchanged", () => {
+    const small = new ExactEuclideanIndex(4);
+    small.add({ data: Float32Array.from({ length: 40 }, (_, i) => Math.cos(i)), rows: 10, cols: 4 });
+    small.rerank = DiffusionReranker.build(small, { k: 3 }).spec();
+    expect(deserializeIndex(small.serialize(), 'r.idx').rerank).toEqual(small.rerank);
+    for (const [edit, message] of [
+      [(h: Header) => (h.rerank.options.k = 1e9), /r\.idx's re-ranker \(diffusion\): options\.k is 1000000000/],
+      [(h: Header) => (h.rerank.options.alpha = 1.5), /options\.alpha is 1\.5; expected a number above 0 up to 1/],
+      [(h: Header) => (h.rerank.kind = 'magic'), /kind is "magic"; expected one of diffusion, qe/],
+    ] as const)
+      expect(() => deserializeIndex(withHeader(small.serialize(), edit), 'r.idx')).toThrow(message);
+    expect(deserializeFeatures(features, 'f.cbirfeat').extractor).toEqual(fx.spec());
+  });
+});
