@@ -4,32 +4,11 @@ import {
   DiffusionReranker,
   ExactEuclideanIndex,
   FormatError,
-  crc32,
   deserializeFeatures,
   deserializeIndex,
   serializeFeatures,
 } from 'cbir-core';
-
-// A header edited freely, as a hostile writer would.
-type Header = Record<string, any>;
-
-/** `bytes` (a framed cbir file) with its JSON header edited and its CRC-32 made right again: only the values are hostile. */
-function withHeader(bytes: Uint8Array, edit: (h: Header) => void): Uint8Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = view.getUint32(12, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + length)));
-  edit(header);
-  // JSON.stringify writes 9007199254740993 as ...992; the text is patched so the file says what a hostile one would.
-  const json = new TextEncoder().encode(JSON.stringify(header).replace('"__BIG__"', '9007199254740993'));
-  const body = bytes.subarray(16 + length, bytes.length - 4);
-  const out = new Uint8Array(16 + json.length + body.length + 4);
-  out.set(bytes.subarray(0, 16));
-  new DataView(out.buffer).setUint32(12, json.length, true);
-  out.set(json, 16);
-  out.set(body, 16 + json.length);
-  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-  return out;
-}
+import { withHeader, type Header } from '../helpers/framed.js';
 
 describe('saved extractor and re-ranker specs: every field checked on load', () => {
   const fx = new BlockExtractor();
