@@ -34,5 +34,5 @@ export {
   type LanceSearchOptions,
 } from './indexes/lance-index.js';
 export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModelArgs } from './query/query-embedder.js';
-export { createSearchServer, type SearchServerOptions } from './serve/server.js';
+export { createSearchServer, type SearchServerOptions, type ServerTimeouts } from './serve/server.js';
 export { readClusterAssignments, type ClusterAssignments } from './serve/clusters.js';

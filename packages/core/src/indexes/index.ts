@@ -60,7 +60,8 @@ export interface Index {
   /**
    * One past the largest id this index has ever held, removed ones included: the next automatic id, saved with the
    * index. An id once removed is never given again, so an id kept elsewhere (a result, a log, a clusters file) never
-   * comes to name another image. Kinds that do not track it leave it undefined (callers use the largest id + 1).
+   * comes to name another image.
+   * @defaultValue undefined for kinds that do not track it (callers then use the largest id + 1)
    */
   nextId?: number;
   /** The `k` nearest items to each query (`[nq, dim]`). */
@@ -116,7 +117,8 @@ export interface AsyncIndex {
   /**
    * One past the largest id this index has ever held, removed ones included: the next automatic id, saved with the
    * index. An id once removed is never given again, so an id kept elsewhere (a result, a log, a clusters file) never
-   * comes to name another image. Kinds that do not track it leave it undefined (callers use the largest id + 1).
+   * comes to name another image.
+   * @defaultValue undefined for kinds that do not track it (callers then use the largest id + 1)
    */
   nextId?: number;
   readonly isTrained: boolean;

@@ -152,7 +152,6 @@ export class HnswIndex implements Index {
     });
   }
 
-  /** The number of vectors in the index. */
   /** One past the largest id ever held (see {@link Index.nextId}); it only grows. */
   get nextId(): number {
     return this.flat.nextId;
@@ -161,6 +160,7 @@ export class HnswIndex implements Index {
     this.flat.nextId = next;
   }
 
+  /** The number of vectors in the index. */
   get size(): number {
     return this.flat.size;
   }

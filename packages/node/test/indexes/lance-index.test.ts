@@ -59,6 +59,35 @@ describe('LanceIndex', () => {
     await b.close();
   });
 
+  it('readers see whole commits: an overwrite is invisible until its rows are in, ids are never given twice', async () => {
+    const uri = join(root, 'commits');
+    const a = await LanceIndex.create(uri, 4);
+    await expect(LanceIndex.open(uri)).rejects.toThrow(/was never committed: its build was interrupted/);
+    await a.add(randomMatrix(10, 4, 1));
+    const v = a.version!;
+    expect(v).toBeGreaterThan(0);
+    await a.close();
+    // A build over it: readers keep the 10 old rows until its add commits the new ones.
+    const b = await LanceIndex.create(uri, 4, { overwrite: true });
+    const reader = await LanceIndex.open(uri);
+    expect(reader.size).toBe(10);
+    expect(reader.version).toBe(v);
+    await reader.close();
+    await b.add(randomMatrix(3, 4, 2));
+    const after = await LanceIndex.open(uri);
+    expect(after.size).toBe(3);
+    expect(after.version).toBeGreaterThan(v);
+    // Remove the newest id, add one: it gets a new id, also after a reopen.
+    expect(await after.remove([2])).toBe(1);
+    await after.close();
+    const again = await LanceIndex.open(uri);
+    expect(again.nextId).toBe(3);
+    await again.add(randomMatrix(1, 4, 3));
+    expect((await again.idList()).sort()).toEqual([0, 1, 3]);
+    await again.close();
+    await b.close();
+  });
+
   it('an IVF-PQ index built through LanceDB reaches recall@10 >= 0.9 with its files on disk', async () => {
     const all = clusteredMatrix(5050, 32, 21, 32);
     const x = { data: all.data.subarray(0, 5000 * 32), rows: 5000, cols: 32 };

@@ -384,8 +384,57 @@ describe('cbir serve: the search service', () => {
       expect((await guarded.inject('/api/thumb/1?token=correct%20horse%20battery')).statusCode).toBe(200);
       expect((await guarded.inject('/')).statusCode).toBe(200);
       expect((await guarded.inject('/healthz')).statusCode).toBe(200);
+      // The router decodes the path; the token is checked on the route it matched, so no spelling gets past it.
+      for (const url of ['/%61pi/info', '/ap%69/items/0', '/%61pi/thumb/0', '/%61pi/similar/0', '/api/info'])
+        for (const method of ['GET', 'HEAD'] as const)
+          expect((await guarded.inject({ method, url })).statusCode, `${method} ${url}`).toBe(401);
+      expect(
+        (
+          await guarded.inject({
+            method: 'POST',
+            url: '/%61pi/search',
+            payload: 'x',
+            headers: { 'content-type': 'image/png' },
+          })
+        ).statusCode,
+      ).toBe(401);
+      const twice = await guarded.inject('/api/info?token=correct%20horse%20battery&token=correct%20horse%20battery');
+      expect(twice.statusCode).toBe(400);
+      expect(twice.json().error.message).toMatch(/given 2 times/);
     } finally {
       await guarded.close();
+    }
+  });
+
+  it('integers in the query are decimal digits: Infinity, 1e400 and 0x10 are refused, not read as numbers', async () => {
+    for (const k of ['Infinity', '1e400', '0x10', '1.5', '-1', '101', '']) {
+      const res = await app.inject(`/api/similar/0?k=${k}`);
+      expect(res.statusCode, `k=${k}`).toBe(400);
+      expect(res.json().error.code).toBe('INVALID_REQUEST');
+    }
+    expect((await app.inject('/api/similar/0?k=100')).statusCode).toBe(200);
+  });
+
+  it('a malformed multipart upload is a 400 with a code, never a 500', async () => {
+    const { payload, headers } = multipart('image', 'q.png', await readFile(paths[0]));
+    const boundary = headers['content-type'].split('boundary=')[1];
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const part = payload.subarray(0, payload.length - tail.length); // the boundary line, headers and file
+    const cases: [string, Buffer, string][] = [
+      ['no boundary', payload, 'multipart/form-data'],
+      ['another boundary', payload, 'multipart/form-data; boundary=nope'],
+      ['truncated', payload.subarray(0, 80), headers['content-type']],
+      ['two files', Buffer.concat([part, Buffer.from('\r\n'), part, tail]), headers['content-type']],
+    ];
+    for (const [what, body, type] of cases) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/search',
+        payload: body,
+        headers: { 'content-type': type },
+      });
+      expect(res.statusCode, what).toBe(400);
+      expect(res.json().error.code, what).toMatch(/^(INVALID_UPLOAD|TOO_MANY_FILES)$/);
     }
   });
 
