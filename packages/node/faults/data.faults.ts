@@ -5,54 +5,18 @@
 // Outcomes (see tally.ts): "lost" a table that is neither the old one nor the new one whole after a kill, or a rerun
 // that does not finish it; "silent" a malformed request that changed the index, or an id given twice; "crash" a
 // wrong exit code.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { LanceIndex, loadIndex, writeNpy } from 'cbir-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cbir, killTimes } from './cli.js';
 import { Tally } from './tally.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'packages/node/dist/cli/main.js');
 const tally = new Tally();
 let work: string;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs the built CLI; `killAfter` sends SIGKILL after that many ms. */
-function cbir(args: string[], killAfter?: number): Promise<Run> {
-  return new Promise((resolve) => {
-    const t = performance.now();
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfter === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: performance.now() - t });
-    });
-  });
-}
-
-/** Kill times from a seeded generator (no unseeded randomness in the suite). */
-function* killTimes(seed: number, lo: number, hi: number): Generator<number> {
-  let s = seed >>> 0;
-  for (;;) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    yield lo + (s / 2 ** 32) * (hi - lo);
-  }
-}
 
 /** `n` x `dim` seeded values as a .npy file. */
 async function npy(path: string, n: number, dim: number, seed: number): Promise<string> {

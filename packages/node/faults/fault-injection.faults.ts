@@ -5,12 +5,11 @@
 // without a checksum whose mutation left it well-formed, a correct load; "crash" any other exception or exit code;
 // "hang" a case over HANG_MS; "silent" a mutated file with a checksum that loaded anyway; "lost" an output set that is
 // neither complete nor absent after a kill or a full disk, or a resumed run that ends elsewhere than an uninterrupted one.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as fc from 'fast-check';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
@@ -46,22 +45,15 @@ import {
   type RawImage,
 } from 'cbir-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cbir, cli, killTimes, root } from './cli.js';
+import { Tally, type Outcome } from './tally.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'packages/node/dist/cli/main.js');
 const fixtures = join(root, 'packages/core/test/fixtures');
 const HANG_MS = 5000;
 
-type Outcome = 'clear' | 'crash' | 'hang' | 'silent' | 'lost';
-const tally = new Map<string, Record<Outcome | 'tried', number>>();
-const problems: string[] = [];
-function count(group: string, outcome: Outcome, what: string): void {
-  const row = tally.get(group) ?? { tried: 0, clear: 0, crash: 0, hang: 0, silent: 0, lost: 0 };
-  row.tried++;
-  row[outcome]++;
-  tally.set(group, row);
-  if (outcome !== 'clear') problems.push(`${group}: ${outcome}: ${what}`);
-}
+const tally = new Tally();
+const problems = tally.problems;
+const count = (group: string, outcome: Outcome, what: string) => tally.count(group, outcome, what);
 
 interface Format {
   name: string;
@@ -200,16 +192,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  const cols = ['tried', 'clear', 'crash', 'hang', 'silent', 'lost'] as const;
-  const lines = ['| case | tried | clear error | crash | hang | silent | lost |', '|---|---|---|---|---|---|---|'];
-  const total = { tried: 0, clear: 0, crash: 0, hang: 0, silent: 0, lost: 0 };
-  for (const [group, row] of tally) {
-    lines.push(`| ${group} | ${cols.map((c) => row[c]).join(' | ')} |`);
-    cols.forEach((c) => (total[c] += row[c]));
-  }
-  lines.push(`| **all** | ${cols.map((c) => `**${total[c]}**`).join(' | ')} |`);
-  console.log(`\ntest:faults\n${lines.join('\n')}\n`);
-  if (problems.length) console.log(problems.slice(0, 40).join('\n'));
+  console.log(tally.table('test:faults'));
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -302,35 +285,6 @@ async function attemptAsync(
 function expectClean(kind: string): void {
   const bad = problems.filter((p) => p.includes(`: ${kind}:`));
   expect(bad, bad.slice(0, 10).join('\n')).toEqual([]);
-}
-
-/** Runs the CLI (the built one) and resolves with its exit code and output; `killAfter` sends SIGKILL after that many ms. */
-function cbir(
-  args: string[],
-  killAfter?: number,
-): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
-  return new Promise((resolve) => {
-    const t = performance.now();
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfter === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - t });
-    });
-  });
-}
-
-/** A stream of kill times from a seeded generator (no unseeded randomness in the suite). */
-function* killTimes(seed: number, lo: number, hi: number): Generator<number> {
-  let s = seed >>> 0;
-  for (;;) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    yield lo + (s / 2 ** 32) * (hi - lo);
-  }
 }
 
 describe('processes killed at random moments, then resumed', () => {

@@ -5,12 +5,10 @@
 //
 // Outcomes (see tally.ts): "clear" an error naming the file (exit 1 from the CLI) or, for a change no check can see,
 // the same answer as the original; "silent" a different answer without a word; "crash" exit 70 or another exception.
-import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
 import {
@@ -25,26 +23,14 @@ import {
 } from 'cbir-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withHeader, type Header } from '../../core/test/helpers/framed.js';
+import { cbir, root } from './cli.js';
 import { Tally } from './tally.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'packages/node/dist/cli/main.js');
 const fixtures = join(root, 'packages/core/test/fixtures');
 const tally = new Tally();
 /** Changes no check can see (a value inside a pickle's or a Lance file's floats that stays finite): reported, not hidden. */
 const unseen: string[] = [];
 let work: string;
-
-function cbir(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A run that must fail with one line naming `file`: exit 1, never 70 ("internal error") nor 0. */
 function countRefusal(group: string, what: string, run: { code: number | null; stderr: string }, file: string): void {

@@ -11,15 +11,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { crc32 } from 'cbir-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, root } from './cli.js';
 import { Tally } from './tally.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'packages/node/dist/cli/main.js');
 const TOKEN = 'faults-token-1234';
 /** A request with no answer after this long is a hang. */
 const ANSWER_MS = 10_000;
