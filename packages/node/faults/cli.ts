@@ -15,8 +15,14 @@ export interface Run {
   ms: number;
 }
 
-/** Runs the built CLI (`pnpm test:faults` builds it first); `killAfter` sends SIGKILL after that many ms. */
-export function cbir(args: string[], killAfter?: number): Promise<Run> {
+/**
+ * When to SIGKILL a run: after that many ms, or `after` ms once `when()` first holds (polled every 5 ms), so that a
+ * kill lands inside the window that matters (a table created but not yet committed, say) rather than before it.
+ */
+export type Kill = number | { when: () => boolean; after: number };
+
+/** Runs the built CLI (`pnpm test:faults` builds it first), killed as `kill` says. */
+export function cbir(args: string[], kill?: Kill): Promise<Run> {
   return new Promise((resolve) => {
     const t = performance.now();
     const child = spawn(process.execPath, [cli, ...args], { cwd: root });
@@ -24,9 +30,19 @@ export function cbir(args: string[], killAfter?: number): Promise<Run> {
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfter === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
+    let timer: NodeJS.Timeout | undefined;
+    if (typeof kill === 'number') timer = setTimeout(() => child.kill('SIGKILL'), kill);
+    const poll =
+      typeof kill === 'object'
+        ? setInterval(() => {
+            if (!kill.when()) return;
+            clearInterval(poll);
+            timer = setTimeout(() => child.kill('SIGKILL'), kill.after);
+          }, 5)
+        : undefined;
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve({ code, signal, stdout, stderr, ms: performance.now() - t });
     });
   });

@@ -5,7 +5,7 @@
 // Outcomes (see tally.ts): "lost" a table that is neither the old one nor the new one whole after a kill, or a rerun
 // that does not finish it; "silent" a malformed request that changed the index, or an id given twice; "crash" a
 // wrong exit code.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,15 @@ async function readerSees(uri: string): Promise<{ size?: number; error?: string 
   }
 }
 
+/** The versions LanceDB has written of table `cbir` at `uri`. */
+function versions(uri: string): number {
+  try {
+    return readdirSync(join(uri, 'cbir.lance', '_versions')).filter((f) => f.endsWith('.manifest')).length;
+  } catch {
+    return 0;
+  }
+}
+
 async function colourFolder(dir: string, colours: Record<string, string>, perClass: number): Promise<string> {
   for (const [c, colour] of Object.entries(colours)) {
     await mkdir(join(dir, c), { recursive: true });
@@ -70,18 +79,21 @@ describe('cbir index --engine lancedb killed at random moments', () => {
     expect((await cbir(['index', '--features', small, '--engine', 'lancedb', '--uri', old])).code).toBe(0);
     const whole = await cbir(['index', '--features', big, '--engine', 'lancedb', '--uri', join(work, 'w.lance')]);
     expect(whole.code, whole.stderr).toBe(0);
-    const times = killTimes(31, 200, whole.ms);
+    // Killed at a seeded moment after the build's first new version appears: inside the window where it has begun
+    // replacing the table and not finished (the old code lost the rows there).
+    const times = killTimes(31, 0, 400);
     for (let k = 0; k < 10; k++) {
       const uri = join(work, `over-${k}.lance`);
       await cp(old, uri, { recursive: true });
       const args = ['index', '--features', big, '--engine', 'lancedb', '--uri', uri, '--overwrite'];
       const t = times.next().value;
-      await cbir(args, t);
+      const before = versions(uri);
+      await cbir(args, { when: () => versions(uri) > before, after: t });
       const seen = await readerSees(uri);
       tally.count(
         'lancedb index --overwrite: killed',
         seen.size === 3000 || seen.size === 20000 ? 'clear' : 'lost',
-        `kill at ${Math.round(t)} ms: the reader sees ${JSON.stringify(seen)}`,
+        `kill ${Math.round(t)} ms after the first new version: the reader sees ${JSON.stringify(seen)}`,
       );
       const rerun = await cbir(args);
       const after = await readerSees(uri);
@@ -97,12 +109,13 @@ describe('cbir index --engine lancedb killed at random moments', () => {
   it('on a fresh folder: the table is absent, never committed (a clear error) or whole; a rerun without --overwrite finishes', async () => {
     const big = join(work, 'big.npy');
     const whole = await cbir(['index', '--features', big, '--engine', 'lancedb', '--uri', join(work, 'w2.lance')]);
-    const times = killTimes(37, 200, whole.ms);
+    expect(whole.code, whole.stderr).toBe(0);
+    const times = killTimes(37, 0, 400);
     for (let k = 0; k < 10; k++) {
       const uri = join(work, `fresh-${k}.lance`);
       const args = ['index', '--features', big, '--engine', 'lancedb', '--uri', uri];
       const t = times.next().value;
-      await cbir(args, t);
+      await cbir(args, { when: () => existsSync(join(uri, 'cbir.lance')), after: t });
       const seen = await readerSees(uri);
       const ok =
         seen.size === 20000 ||
@@ -110,7 +123,7 @@ describe('cbir index --engine lancedb killed at random moments', () => {
       tally.count(
         'lancedb index, fresh folder: killed',
         ok ? 'clear' : 'lost',
-        `kill at ${Math.round(t)} ms: ${JSON.stringify(seen).slice(0, 200)}`,
+        `kill ${Math.round(t)} ms after the table appeared: ${JSON.stringify(seen).slice(0, 200)}`,
       );
       const rerun = await cbir(args);
       const after = await readerSees(uri);
@@ -138,12 +151,12 @@ describe('cbir index --engine lancedb killed at random moments', () => {
     await cp(base, probe, { recursive: true });
     const whole = await cbir(['add', '--engine', 'lancedb', '--uri', probe, '--data', before]);
     expect(whole.code, whole.stderr).toBe(0);
-    const times = killTimes(41, 200, whole.ms);
+    const times = killTimes(41, 0, whole.ms / 2);
     for (let k = 0; k < 5; k++) {
       const uri = join(work, `add-${k}.lance`);
       await cp(base, uri, { recursive: true });
       const t = times.next().value;
-      await cbir(['add', '--engine', 'lancedb', '--uri', uri, '--data', before], t);
+      await cbir(['add', '--engine', 'lancedb', '--uri', uri, '--data', before], t + whole.ms / 2);
       const seen = await readerSees(uri);
       tally.count(
         'lancedb add: killed',

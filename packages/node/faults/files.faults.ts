@@ -130,6 +130,32 @@ describe("cbir's files with hostile values behind a right checksum", () => {
   }, 600_000);
 });
 
+describe('a training checkpoint (last.ckpt) with hostile values behind a right checksum', () => {
+  it('cbir train --resume refuses it, naming the file and the field', async () => {
+    const images = join(work, 'images');
+    const out = join(work, 'train');
+    const args = ['train', '--data', images, '--arch', 'v1', '--size', '32', '--batch', '4', '--out', out];
+    const first = await cbir([...args, '--epochs', '1']);
+    expect(first.code, first.stderr).toBe(0);
+    const ckpt = join(out, 'last.ckpt');
+    const good = await readFile(ckpt);
+    for (const [what, edit] of [
+      ['epoch 1.5', (h: Header) => (h.epoch = 1.5)],
+      ['a learning rate of 1e9', (h: Header) => (h.options.lr = 1e9)],
+      ['Adam at step -1', (h: Header) => (h.adamStep = -1)],
+      ['2^53 + 1 as a batch', (h: Header) => (h.batch = '__BIG__')],
+      ['a generator state of 3 words', (h: Header) => (h.rngState = [1, 2, 3])],
+      ['"None" for an architecture', (h: Header) => (h.architecture = 'None')],
+      ['an unknown key', (h: Header) => (h.momentum = 0.9)],
+      ['a validation split of rows 1.5', (h: Header) => (h.split.val = [1.5])],
+    ] as const) {
+      await writeFile(ckpt, withHeader(good, edit));
+      countRefusal('hostile checkpoint: --resume', what, await cbir([...args, '--epochs', '2', '--resume']), ckpt);
+    }
+    expect(tally.problemsOf('hostile checkpoint')).toEqual([]);
+  }, 300_000);
+});
+
 describe('PyTorch checkpoints (.pt zip) and .npz', () => {
   it('a bit flipped anywhere in a checkpoint with its Adam state: an error, or the very same weights and state', async () => {
     const model = new ConvAutoencoder({ inputSize: 32, seed: 5 });

@@ -10,7 +10,8 @@ import type { SavedSpec } from './saved-spec.js';
 // and the field's path, and cbir-core takes no runtime dependency for it (ajv compiles with `new Function`, which a
 // page's content security policy forbids).
 
-type Rule =
+/** One field's rule (see {@link checkFields}). @internal */
+export type Rule =
   | { int: readonly [number, number] }
   | { num: readonly [number, number]; above?: boolean }
   | { oneOf: readonly (string | boolean)[] }
@@ -20,8 +21,10 @@ type Rule =
   | { list: Shape | ((value: unknown, path: string) => void); length: readonly [number, number] }
   | { shape: Shape }
   | { either: readonly Rule[] }
+  | { nullOr: Rule }
   | { check: (value: unknown, path: string) => void };
-type Shape = Readonly<Record<string, Rule>>;
+/** An object's fields and their rules; a key not named is refused. @internal */
+export type Shape = Readonly<Record<string, Rule>>;
 
 const NORMS = ['hellinger', 'zscore', 'l2', 'none'] as const;
 const GRID: Rule = { int: [1, 64] };
@@ -177,6 +180,22 @@ export function checkSavedSpec(spec: SavedSpec, what: 'feature extractor' | 're-
   }
 }
 
+/**
+ * Checks `value` (a header parsed from a file) against `shape`: every field's type and range, whole numbers where a
+ * count belongs, and no key the shape does not name.
+ *
+ * @throws {@link FormatError} `${where}: field is X; expected Y. ${fix}`.
+ * @internal
+ */
+export function checkFields(value: unknown, shape: Shape, where: string, fix: string): void {
+  try {
+    checkShape(object(value, 'header'), shape, 'header');
+  } catch (e) {
+    if (!(e instanceof RuleError)) throw e;
+    throw new FormatError(`${where}: ${e.message}. ${fix}`);
+  }
+}
+
 function extractorOptions(kind: string, options: Record<string, unknown>, path: string): void {
   EXTRACTOR_OPTIONS[kind]?.(options, path);
 }
@@ -214,6 +233,8 @@ function checkRule(v: unknown, rule: Rule, path: string): void {
     );
   } else if ('shape' in rule) {
     checkShape(object(v, path), rule.shape, path);
+  } else if ('nullOr' in rule) {
+    if (v !== null) checkRule(v, rule.nullOr, path);
   } else if ('either' in rule) {
     const errors: string[] = [];
     for (const r of rule.either) {

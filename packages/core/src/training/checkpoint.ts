@@ -1,4 +1,5 @@
 import { readFramed, writeFramed } from '../io/framed-file.js';
+import { checkFields, type Rule, type Shape } from '../io/spec-rules.js';
 import type { AdamState } from './adam.js';
 
 /** One epoch's record. Losses are MSE per image (mean over its pixels), averaged over the images. */
@@ -52,6 +53,45 @@ export interface Checkpoint {
   adam: AdamState;
 }
 
+const COUNT: Rule = { int: [0, 2 ** 40] };
+const ROWS: Rule = { ints: [0, 2 ** 32], length: [0, 1 << 26] };
+const LOSS: Rule = { num: [0, 1e30] };
+/** Every field of a checkpoint's header, as {@link serializeCheckpoint} writes it. */
+const CHECKPOINT_HEADER: Shape = {
+  architecture: { oneOf: ['ConvAutoencoder', 'ConvAutoencoderV2'] },
+  inputSize: { int: [8, 4096] },
+  epoch: COUNT,
+  batch: COUNT,
+  order: ROWS,
+  partial: { shape: { lossSum: { nullOr: LOSS }, count: COUNT } },
+  split: { shape: { train: ROWS, val: ROWS } },
+  skipped: ROWS,
+  rngState: { ints: [0, 2 ** 32 - 1], length: [4, 4] },
+  bestValLoss: { nullOr: LOSS }, // null: no validation yet (Infinity)
+  bestEpoch: { int: [-1, 2 ** 40] },
+  // A loss that was not finite (a diverged run, no validation images) is written as null.
+  history: {
+    list: { epoch: COUNT, trainLoss: { nullOr: LOSS }, valLoss: { nullOr: LOSS }, seconds: { num: [0, 1e12] } },
+    length: [0, 1 << 20],
+  },
+  options: {
+    shape: {
+      batchSize: { int: [1, 1 << 16] },
+      lr: { num: [0, 10], above: true },
+      seed: { int: [0, 2 ** 32] },
+      valFraction: { num: [0, 1] },
+      epochs: { int: [1, 1 << 24] },
+      beta1: { num: [0, 1] },
+      beta2: { num: [0, 1] },
+      eps: { num: [0, 1], above: true },
+    },
+  },
+  data: { shape: { size: COUNT, fingerprint: { str: 64 } } },
+  params: { list: { name: { str: 256 }, shape: { ints: [1, 1 << 16], length: [0, 8] } }, length: [1, 4096] },
+  adamStep: COUNT,
+  hasMoments: { bool: true },
+};
+
 const MAGIC = 'CBIRCKPT';
 const VERSION = 1;
 
@@ -97,6 +137,13 @@ export function deserializeCheckpoint(bytes: Uint8Array, source = 'checkpoint'):
     }
   >(bytes, MAGIC, VERSION, 'deserializeCheckpoint', source, 'Delete it to start over, or pass another checkpoint.');
   const h = f.header;
+  // The checksum proves the bytes are the ones written; the rules refuse a header written with hostile values.
+  checkFields(
+    h,
+    CHECKPOINT_HEADER,
+    `deserializeCheckpoint: ${source}`,
+    'Delete it to start over, or pass another checkpoint.',
+  );
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   const params = h.params.map((p) => ({ name: p.name, shape: p.shape, data: f.take(size(p.shape)) }));
   const m = h.hasMoments ? h.params.map((p) => f.take(size(p.shape))) : [];
