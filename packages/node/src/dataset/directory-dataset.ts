@@ -52,7 +52,7 @@ async function walk(
     if (!Buffer.from(name, 'utf8').equals(e.name)) {
       skipped.push({
         path: join(dir, escapeBytes(e.name)),
-        reason: `its name is not valid UTF-8: cbir records paths as text and could not open it again; rename it (convmv -f latin1 -t utf8 converts a tree of Latin-1 names)`,
+        reason: `its name is not valid UTF-8: cbir records paths as text and could not open it again; rename it (convmv -f latin1 -t utf8 -r --notest DIR renames a tree of Latin-1 names)`,
       });
       continue;
     }
