@@ -18,6 +18,7 @@ export default tseslint.config(
       'e2e-output/**',
       'examples-out/**',
       '.cache/**',
+      '.gpucheck/**',
       '**/simd-binary.ts',
     ],
   },

@@ -4,7 +4,7 @@ import { pageAssetsEsbuild } from './scripts/build/page-assets.js';
 // One config for every published package: ESM + CJS + .d.ts. Dependencies stay external (the build runs from the
 // root, whose package.json does not list them): tfjs above all, so the application has a single tfjs registry
 // (kernels and backends register into it); vega, vega-lite, OpenCV.js, usearch and LanceDB because they are large
-// (native binaries, for the last two) and load on demand.
+// (native binaries, for the last two) and load on demand; webgpu (Dawn) finds its native binary beside its own files.
 const external = [
   /^@tensorflow\//,
   'sharp',
@@ -19,6 +19,7 @@ const external = [
   'apache-arrow',
   'fastify',
   /^@fastify\//,
+  'webgpu',
 ];
 
 // Source maps map to the files' paths, without embedding their text (sourcesContent): the packages' maps were 3 MB,

@@ -12,5 +12,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The unit suite runs on the CPU backends: with the optional \`webgpu\` package installed (a dev dependency here),
+    // the automatic order would ask Dawn for an adapter in every CLI process. The webgpu suite is \`pnpm test:gpu\`.
+    env: { CBIR_BACKEND: 'tensorflow,wasm,cpu' },
   },
 });

@@ -1,6 +1,7 @@
 // pnpm bench:train: training and encoder images/s of the notebook's models on our default Node backend (wasm with
 // cbir's kernels, plus EncoderPool on every core), on tfjs's cpu backend, and for the PyTorch reference, measured in
-// the same run: both models at 128 px, batch 32, and ConvAutoencoderV2 at the notebook's 512 px, batch 8.
+// the same run: both models at 128 px, batch 32, and ConvAutoencoderV2 at the notebook's 512 px, batch 32 (in
+// micro-batches where the whole batch does not fit the backend's memory, as cbir train runs it).
 // Every (model, size, backend) runs in its own process on both sides, so that peak memory is its own and one model's
 // heap (the wasm heap only grows) does not slow the next.
 // Training is what trainAutoencoder runs: mseGradients (MSELoss of the reconstruction) and cbir's PyTorch-exact Adam.
@@ -12,7 +13,15 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, ConvAutoencoder, ConvAutoencoderV2, mseGradients, type Autoencoder } from 'cbir-core';
+import {
+  Adam,
+  ConvAutoencoder,
+  ConvAutoencoderV2,
+  chooseMicroBatch,
+  mseGradients,
+  type Autoencoder,
+  type MemoryLimits,
+} from 'cbir-core';
 import { EncoderPool, initNodeBackend, type NodeBackendName } from 'cbir-node';
 
 const argv = process.argv.slice(2);
@@ -57,13 +66,18 @@ async function rate(fn: () => unknown, minSteps: number, minMs: number): Promise
   return (steps * 1000) / (performance.now() - t);
 }
 
-async function measure(make: () => Autoencoder, backend: NodeBackendName, batch: number): Promise<Row> {
+async function measure(
+  make: () => Autoencoder,
+  backend: NodeBackendName,
+  batch: number,
+  memory: MemoryLimits,
+): Promise<Row> {
   const ae = make();
   const size = ae.inputSize;
   const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
-  const encodeStep = () => {
+  const encodeStep = async () => {
     const z = ae.encode(x);
-    z.dataSync();
+    await z.data();
     z.dispose();
   };
   const encode = (await rate(encodeStep, quick ? 1 : 3, quick ? 0 : 2000)) * batch;
@@ -78,11 +92,14 @@ async function measure(make: () => Autoencoder, backend: NodeBackendName, batch:
   }
   const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
   const adam = new Adam();
-  const trainStep = () =>
-    tf.tidy(() => {
-      const { grads } = mseGradients(ae, x, vars);
-      adam.apply(vars, grads);
-    });
+  // What cbir train runs: the batch in micro-batches that fit the backend's memory (one pass where it all fits).
+  const microBatch = chooseMicroBatch(ae, batch, memory);
+  const trainStep = async () => {
+    const { loss, grads } = mseGradients(ae, x, { vars, microBatch });
+    adam.apply(vars, grads);
+    await loss.data();
+    tf.dispose([loss, ...grads]);
+  };
   // Training last: its large working set stays in the wasm heap, which never shrinks. tfjs's cpu backend takes over
   // 5 minutes per V2 step (0.01 img/s): not timed there.
   const slow = backend === 'cpu' && ae.architecture.name === 'ConvAutoencoderV2';
@@ -93,7 +110,9 @@ async function measure(make: () => Autoencoder, backend: NodeBackendName, batch:
   ae.dispose();
   return {
     model,
-    backend: backend === 'wasm' ? 'wasm (cbir kernels)' : backend,
+    backend:
+      (backend === 'wasm' ? 'wasm (cbir kernels)' : backend) +
+      (microBatch < batch ? `, micro-batches of ${microBatch}` : ''),
     size,
     batch,
     train,
@@ -110,11 +129,11 @@ const MODELS: Record<string, (size: number) => Autoencoder> = {
 
 const only = flag('--backend') as NodeBackendName | undefined;
 if (only) {
-  await initNodeBackend({ prefer: [only] });
+  const { memory } = await initNodeBackend({ prefer: [only] });
   const timer = setInterval(sample, 50);
   console.log(
     JSON.stringify(
-      await measure(() => MODELS[flag('--model')!](Number(flag('--size'))), only, Number(flag('--batch'))),
+      await measure(() => MODELS[flag('--model')!](Number(flag('--size'))), only, Number(flag('--batch')), memory),
     ),
   );
   clearInterval(timer);
@@ -139,7 +158,10 @@ delete torchEnv.OPENBLAS_L2_SIZE;
 const configs: { model: string; size: number; batch: number; backends: NodeBackendName[]; cpuBatch?: number }[] = [
   { model: 'V2', size: 128, batch: 32, backends: ['wasm', 'cpu'], cpuBatch: 4 },
   { model: 'V1', size: 128, batch: 32, backends: ['wasm', 'cpu'] },
-  ...(argv.includes('--no-512') ? [] : [{ model: 'V2', size: 512, batch: 8, backends: ['wasm'] as NodeBackendName[] }]),
+  // The notebook's own job: V2 at 512 px, batch 32 (micro-batches of 3 in the wasm heap).
+  ...(argv.includes('--no-512')
+    ? []
+    : [{ model: 'V2', size: 512, batch: 32, backends: ['wasm'] as NodeBackendName[] }]),
 ];
 const rows: Row[] = [];
 const child = (backend: NodeBackendName, model: string, size: number, batch: number): Row[] => {
@@ -165,7 +187,7 @@ const child = (backend: NodeBackendName, model: string, size: number, batch: num
     );
     return parse(out);
   } catch (e) {
-    // V2 training at 512 px, batch 8, needs more than the 4 GB a wasm32 heap can address: say so, and measure batch 2.
+    // A step that does not fit the 4 GB a wasm32 heap can address (the micro-batch estimate wrong): say so, and measure batch 2.
     console.error(
       `${model} at ${size} px, batch ${batch}, on ${backend} failed: ${String((e as Error).message).split('\n')[0]}`,
     );

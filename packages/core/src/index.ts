@@ -68,13 +68,8 @@ export {
   type Checkpoint,
   type EpochRecord,
 } from './training/checkpoint.js';
-export {
-  trainAutoencoder,
-  splitIndices,
-  mseGradients,
-  type TrainOptions,
-  type TrainResult,
-} from './training/train-autoencoder.js';
+export { trainAutoencoder, splitIndices, type TrainOptions, type TrainResult } from './training/train-autoencoder.js';
+export { mseGradients, chooseMicroBatch, trainingBytesPerImage, type MemoryLimits } from './training/micro-batch.js';
 export { type Matrix, selectRows } from './matrix.js';
 export {
   type ReduceSpec,

@@ -1,6 +1,14 @@
 // cbir-node's own API (what its index adds to cbir-core's): the entry point of its API docs, so that cbir-core's
 // symbols are documented once, in cbir-core's.
-export { initNodeBackend, type NodeBackendName, type InitNodeBackendOptions, type BackendChoice } from './backend.js';
+export {
+  initNodeBackend,
+  NODE_BACKENDS,
+  BACKEND_ENV,
+  type NodeBackendName,
+  type InitNodeBackendOptions,
+  type BackendChoice,
+} from './backend.js';
+export { probeWebGpu, releaseWebGpu, formatAdapter, ALLOW_SOFTWARE_GPU, type GpuAdapter } from './webgpu.js';
 export { sharpDecoder, encodePng, type SharpDecoderOptions, type Fit } from './image/sharp-decoder.js';
 export { writeFileAtomic } from './io/atomic-write.js';
 export { EncoderPool, type EncoderPoolOptions } from './encoder-pool.js';

@@ -2,18 +2,33 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
-import { CbirError, chooseBackend, prepareSimdKernels, registerWasmTrainingKernels, setSimdThreads } from 'cbir-core';
+import {
+  CbirError,
+  chooseBackend,
+  prepareSimdKernels,
+  registerWasmTrainingKernels,
+  setSimdThreads,
+  type MemoryLimits,
+} from 'cbir-core';
 import { SimdThreads } from './simd-threads.js';
 import { enableRelaxedSimd } from './relaxed-simd.js';
+import { startWebGpu, webGpuAdapter, webGpuMemory, type GpuAdapter } from './webgpu.js';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
-export type NodeBackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type NodeBackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+/** Every backend name, in the automatic order. */
+export const NODE_BACKENDS: readonly NodeBackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** The environment variable that sets the backends to try, in order, comma-separated (`CBIR_BACKEND=wasm`). */
+export const BACKEND_ENV = 'CBIR_BACKEND';
 
 /** Options of {@link initNodeBackend}. */
 export interface InitNodeBackendOptions {
   /**
-   * Backends to try, in order.
-   * @defaultValue `['tensorflow', 'wasm', 'cpu']`
+   * Backends to try, in order. `webgpu` needs the optional `webgpu` and `@tensorflow/tfjs-backend-webgpu` packages
+   * and a GPU with a Vulkan (Metal, D3D12) driver; it is skipped on a software adapter.
+   * @defaultValue `CBIR_BACKEND` from the environment (comma-separated), else `['tensorflow', 'webgpu', 'wasm', 'cpu']`
    */
   prefer?: NodeBackendName[];
   /**
@@ -33,7 +48,22 @@ export interface BackendChoice {
   skipped: { name: NodeBackendName; reason: string }[];
   /** Threads cbir's WebAssembly SIMD kernels run on (the calling thread included); 0 where WebAssembly SIMD is missing. */
   simdThreads: number;
+  /** The tensor memory a training step may take on this backend: what `cbir train` picks its micro-batch by. */
+  memory: MemoryLimits;
+  /** On `webgpu`: the adapter it runs on. */
+  adapter?: GpuAdapter;
 }
+
+/**
+ * Tensor memory for a training step on each backend. wasm: its heap is at most 4 GiB and only grows; a V2 step at
+ * 512 px measured 1.4, 2.2 and 2.9 GiB of heap for micro-batches of 2, 3 and 4 images, so 3 GiB of estimate (3
+ * images) leaves room. cpu and tensorflow: host memory, of which 4 and 8 GiB.
+ */
+const MEMORY: Record<Exclude<NodeBackendName, 'webgpu'>, MemoryLimits> = {
+  wasm: { budgetBytes: 3 * 2 ** 30 },
+  cpu: { budgetBytes: 4 * 2 ** 30 },
+  tensorflow: { budgetBytes: 8 * 2 ** 30 },
+};
 
 const require = createRequire(import.meta.url);
 
@@ -83,12 +113,33 @@ function setSimdKernelThreads(threads: number): void {
   installed = { threads, pool };
 }
 
-const TRY: Record<NodeBackendName, () => Promise<void>> = { tensorflow: tryTensorflow, wasm: tryWasm, cpu: tryCpu };
+const TRY: Record<NodeBackendName, () => Promise<void>> = {
+  tensorflow: tryTensorflow,
+  webgpu: startWebGpu,
+  wasm: tryWasm,
+  cpu: tryCpu,
+};
+
+/** The backends `CBIR_BACKEND` names, checked. */
+function fromEnvironment(): NodeBackendName[] | undefined {
+  const value = process.env[BACKEND_ENV]?.trim();
+  if (!value) return undefined;
+  const names = value.split(',').map((s) => s.trim());
+  const bad = names.filter((n) => !(NODE_BACKENDS as readonly string[]).includes(n));
+  if (bad.length)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${BACKEND_ENV}=${value}: unknown backend ${bad.map((b) => `"${b}"`).join(', ')}; valid: ${NODE_BACKENDS.join(', ')} (comma-separated, in order).`,
+    );
+  return names as NodeBackendName[];
+}
 
 /**
  * Chooses and initialises the tfjs backend for Node, trying in order `tensorflow` (libtensorflow through
- * `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`, when the user has installed one), `wasm` (the default:
- * installs everywhere) and `cpu` (pure JS, slow).
+ * `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`, when the user has installed one), `webgpu` (a GPU
+ * through Dawn, when the user has installed `webgpu` and `@tensorflow/tfjs-backend-webgpu`), `wasm` (the default:
+ * installs everywhere) and `cpu` (pure JS, slow). Choose once per process: tensors made on webgpu cannot move to
+ * another backend in Node (that needs a synchronous read).
  *
  * @param options - `prefer`: the backends to try, in order.
  * @returns The backend chosen and why each one before it was skipped.
@@ -105,11 +156,25 @@ export async function initNodeBackend(options: InitNodeBackendOptions = {}): Pro
   enableRelaxedSimd();
   const simd = await prepareSimdKernels();
   if (simd) setSimdKernelThreads(options.threads ?? availableParallelism());
+  const prefer = options.prefer ?? fromEnvironment() ?? [...NODE_BACKENDS];
+  const current = webGpuAdapter() ? tf.getBackend() : undefined;
+  if (current === 'webgpu' && prefer[0] !== 'webgpu')
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `initNodeBackend: this process already runs on webgpu, and its tensors cannot move to ${prefer[0]} in Node. Choose the backend once per process (releaseWebGpu() ends the webgpu backend).`,
+    );
   const { name, skipped } = await chooseBackend(
     'initNodeBackend',
-    options.prefer ?? ['tensorflow', 'wasm', 'cpu'],
+    prefer,
     TRY,
     'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.',
   );
-  return { name, tfjsBackend: tf.getBackend(), skipped, simdThreads: simd ? installed.threads : 0 };
+  return {
+    name,
+    tfjsBackend: tf.getBackend(),
+    skipped,
+    simdThreads: simd ? installed.threads : 0,
+    memory: name === 'webgpu' ? webGpuMemory() : MEMORY[name],
+    adapter: name === 'webgpu' ? webGpuAdapter() : undefined,
+  };
 }

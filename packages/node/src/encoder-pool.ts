@@ -193,7 +193,7 @@ export class EncoderPool {
           return this.local.apply(x, { training: false }) as tf.Tensor;
         }),
       );
-      out.set(z.dataSync(), i * latent);
+      out.set(await z.data(), i * latent);
       z.dispose();
     }
     let at = 0;

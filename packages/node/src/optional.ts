@@ -16,6 +16,11 @@ export const OPTIONAL = {
     version: '4.22.0',
     for: 'tfjs graph models (cbir features --kind tfjs-model; loadTfjsModel)',
   },
+  webgpu: { version: '0.6.2', for: 'the webgpu backend (GPUs through Vulkan, Metal or D3D12; --backend webgpu)' },
+  '@tensorflow/tfjs-backend-webgpu': {
+    version: '4.22.0',
+    for: 'the webgpu backend (GPUs through Vulkan, Metal or D3D12; --backend webgpu)',
+  },
 } as const;
 
 /** Whether `e` says that `name` itself is not installed (not that something inside it failed). */

@@ -22,6 +22,26 @@ describe('initNodeBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 
+  it('reads CBIR_BACKEND (comma-separated, checked) when prefer is not given, and gives the memory a step may take', async () => {
+    const saved = process.env.CBIR_BACKEND;
+    try {
+      process.env.CBIR_BACKEND = 'cpu';
+      const cpu = await initNodeBackend();
+      expect(cpu.name).toBe('cpu');
+      expect(cpu.memory).toEqual({ budgetBytes: 4 * 2 ** 30 });
+      process.env.CBIR_BACKEND = 'wasm, gpu';
+      await expect(initNodeBackend()).rejects.toThrow(
+        /CBIR_BACKEND=wasm, gpu: unknown backend "gpu"; valid: tensorflow, webgpu, wasm, cpu/,
+      );
+      process.env.CBIR_BACKEND = 'wasm';
+      // The wasm heap holds 4 GiB at most: 3 GiB of the estimate, V2 at 512 px three images at a time.
+      expect((await initNodeBackend()).memory).toEqual({ budgetBytes: 3 * 2 ** 30 });
+    } finally {
+      process.env.CBIR_BACKEND = saved;
+      await initNodeBackend();
+    }
+  });
+
   it('throws BackendUnavailableError listing each backend tried', async () => {
     const attempt = initNodeBackend({ prefer: ['tensorflow', 'gpu' as never] });
     await expect(attempt).rejects.toBeInstanceOf(BackendUnavailableError);

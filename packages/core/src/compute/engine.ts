@@ -4,6 +4,14 @@ import { SimdKernels } from './wasm-simd/simd-kernels.js';
 /** Backends whose `matMul` runs on a GPU or a multi-threaded native BLAS: faster than cbir's single-thread SIMD. */
 const ACCELERATED_BACKENDS = new Set(['webgl', 'webgpu', 'tensorflow']);
 
+/**
+ * Whether the active backend's tensors can be read synchronously, as the distance scans do: not webgpu outside a
+ * browser (its `readSync` draws through `OffscreenCanvas`, which Node lacks), where the SIMD kernels stand in.
+ */
+function readsSync(backend: string): boolean {
+  return backend !== 'webgpu' || typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined';
+}
+
 /** The active tfjs backend's name, or undefined when none is registered (indexes and clustering work without one). */
 export function activeBackend(): string | undefined {
   try {
@@ -35,7 +43,7 @@ export function setProductEngine(engine?: ProductEngine): void {
 export function productEngine(): ProductEngine {
   if (forced && (forced !== 'simd' || SimdKernels.available)) return forced;
   const backend = activeBackend() ?? '';
-  if (ACCELERATED_BACKENDS.has(backend)) return 'matMul';
+  if (ACCELERATED_BACKENDS.has(backend) && readsSync(backend)) return 'matMul';
   if (SimdKernels.available) return 'simd';
   return backend === 'wasm' ? 'matMul' : 'js';
 }

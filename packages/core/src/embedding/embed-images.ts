@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CbirError, NonFiniteError, throwIfAborted } from '../errors.js';
 import { readBatches } from '../data/read-batches.js';
 import type { ImageDataset } from '../data/image-dataset.js';
-import { imagesToTensor } from '../image/raw-image.js';
+import { imagesToPixels } from '../image/raw-image.js';
 import type { Matrix } from '../matrix.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
@@ -112,7 +112,7 @@ export async function embedImages(
     (async (pixels: Float32Array, n: number) => {
       const x = tf.tensor4d(pixels, [n, model.inputSize, model.inputSize, 3]);
       const z = model.encode(x);
-      const out = z.dataSync() as Float32Array;
+      const out = (await z.data()) as Float32Array;
       tf.dispose([x, z]);
       return out;
     });
@@ -123,12 +123,10 @@ export async function embedImages(
   const skipped: string[] = [];
   for await (const ok of readBatches(data, { batchSize, onProgress, signal, where: 'embedImages' }, skipped)) {
     if (!ok.length) continue;
-    const x = imagesToTensor(
+    const pixels = imagesToPixels(
       ok.map((b) => b.image),
       model.inputSize,
     );
-    const pixels = x.dataSync() as Float32Array;
-    x.dispose();
     const latents = await encode(pixels, ok.length);
     throwIfAborted(signal, 'embedImages');
     ok.forEach((b, k) => {
@@ -158,7 +156,7 @@ export async function embedImages(
   let flat = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => flat.set(r, i * dim));
   if (fitLater) {
-    const { mean, components } = fitPca({ data: flat, rows: rows.length, cols: dim }, state.dim, seed);
+    const { mean, components } = await fitPca({ data: flat, rows: rows.length, cols: dim }, state.dim, seed);
     state.mean = mean;
     state.components = components;
     const reduced = new Float32Array(rows.length * state.dim);

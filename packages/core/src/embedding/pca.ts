@@ -58,10 +58,14 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
  *
  * @example
  * ```ts
- * const { mean, components } = fitPca(features, 64);   // components: [64, dim], row-major
+ * const { mean, components } = await fitPca(features, 64);   // components: [64, dim], row-major
  * ```
  */
-export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; components: Float32Array } {
+export async function fitPca(
+  x: Matrix,
+  k: number,
+  seed = 0,
+): Promise<{ mean: Float32Array; components: Float32Array }> {
   const { rows: n, cols: d } = x;
   if (k > Math.min(n, d))
     throw new CbirError(
@@ -69,37 +73,53 @@ export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; co
       `pca:${k}: at most min(n, d) = ${Math.min(n, d)} components can be fitted from ${n} vectors of dim ${d}.`,
     );
   const kk = Math.min(n, d, k + 10);
-  let result: { mean: Float32Array; components: Float32Array } | undefined;
-  tf.tidy(() => {
+  // Values are read back with `await data()` (WebGPU in Node has no synchronous reads), so no tidy spans the reads.
+  const read = async (t: tf.Tensor) => {
+    try {
+      return (await t.data()) as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  };
+  const [mean, Xc, G] = tf.tidy(() => {
     const X = tf.tensor2d(x.data, [n, d]);
     const mean = tf.mean(X, 0);
-    const Xc = tf.sub(X, mean);
-    const G = tf.matMul(Xc, Xc, false, true); // [n, n]
-    const rng = new Rng(seed);
-    let Q: tf.Tensor2D = tf.tensor2d(
-      Float32Array.from({ length: n * kk }, () => rng.normal()),
-      [n, kk],
-    );
-    const orthonormalize = (Y: tf.Tensor2D): tf.Tensor2D => {
-      // Cholesky-free: eigen-decompose Y^T Y (kk x kk) and whiten; stable enough after scaling.
-      const S = Float64Array.from(tf.matMul(Y, Y, true, false).dataSync());
-      const { values, vectors } = symmetricEigen(S, kk);
-      const w = new Float32Array(kk * kk);
-      // Directions with no energy (rank-deficient data) are dropped rather than blown up.
-      for (let i = 0; i < kk; i++)
-        for (let j = 0; j < kk; j++)
-          w[i * kk + j] = values[j] > values[0] * 1e-10 ? vectors[i * kk + j] / Math.sqrt(values[j]) : 0;
-      return tf.matMul(Y, tf.tensor2d(w, [kk, kk]));
-    };
-    Q = orthonormalize(Q);
-    for (let it = 0; it < 6; it++) Q = orthonormalize(tf.matMul(G, Q));
-    const T = Float64Array.from(tf.matMul(Q, tf.matMul(G, Q), true, false).dataSync());
+    const Xc = tf.sub(X, mean) as tf.Tensor2D;
+    return [mean, Xc, tf.matMul(Xc, Xc, false, true)]; // G: [n, n]
+  });
+  const rng = new Rng(seed);
+  let Q: tf.Tensor2D = tf.tensor2d(
+    Float32Array.from({ length: n * kk }, () => rng.normal()),
+    [n, kk],
+  );
+  /** `Y` (disposed) with orthonormal columns. */
+  const orthonormalize = async (Y: tf.Tensor2D): Promise<tf.Tensor2D> => {
+    // Cholesky-free: eigen-decompose Y^T Y (kk x kk) and whiten; stable enough after scaling.
+    const S = Float64Array.from(await read(tf.matMul(Y, Y, true, false)));
+    const { values, vectors } = symmetricEigen(S, kk);
+    const w = new Float32Array(kk * kk);
+    // Directions with no energy (rank-deficient data) are dropped rather than blown up.
+    for (let i = 0; i < kk; i++)
+      for (let j = 0; j < kk; j++)
+        w[i * kk + j] = values[j] > values[0] * 1e-10 ? vectors[i * kk + j] / Math.sqrt(values[j]) : 0;
+    const out: tf.Tensor2D = tf.tidy(() => tf.matMul(Y, tf.tensor2d(w, [kk, kk])));
+    Y.dispose();
+    return out;
+  };
+  try {
+    Q = await orthonormalize(Q);
+    for (let it = 0; it < 6; it++) {
+      const GQ: tf.Tensor2D = tf.tidy(() => tf.matMul(G as tf.Tensor2D, Q));
+      Q.dispose();
+      Q = await orthonormalize(GQ);
+    }
+    const T = Float64Array.from(await read(tf.tidy(() => tf.matMul(Q, tf.matMul(G, Q), true, false))));
     const { values, vectors } = symmetricEigen(T, kk);
     const U = new Float32Array(kk * k);
     for (let i = 0; i < kk; i++)
       for (let j = 0; j < k; j++) U[i * k + j] = vectors[i * kk + j] / Math.sqrt(Math.max(values[j], 1e-30));
-    const V = tf.matMul(tf.matMul(Q, tf.tensor2d(U, [kk, k])), Xc, true, false); // [k, d] = (Q U / sqrt(l))^T Xc
-    const comps = V.dataSync() as Float32Array;
+    // [k, d] = (Q U / sqrt(l))^T Xc
+    const comps = await read(tf.tidy(() => tf.matMul(tf.matMul(Q, tf.tensor2d(U, [kk, k])), Xc, true, false)));
     for (let j = 0; j < k; j++) {
       const row = comps.subarray(j * d, (j + 1) * d);
       let norm = 0;
@@ -111,7 +131,8 @@ export function fitPca(x: Matrix, k: number, seed = 0): { mean: Float32Array; co
       const s = (big < 0 ? -1 : 1) / Math.sqrt(norm || 1);
       for (let i = 0; i < d; i++) row[i] *= s;
     }
-    result = { mean: Float32Array.from(mean.dataSync()), components: Float32Array.from(comps) };
-  });
-  return result!;
+    return { mean: Float32Array.from(await mean.data()), components: Float32Array.from(comps) };
+  } finally {
+    tf.dispose([mean, Xc, G, Q]);
+  }
 }

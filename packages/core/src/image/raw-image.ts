@@ -50,6 +50,11 @@ export function pixelView(image: RawImage): ndarray.NdArray<Uint8Array> {
  * ```
  */
 export function imagesToTensor(images: readonly RawImage[], size: number): tf.Tensor4D {
+  return tf.tensor4d(imagesToPixels(images, size), [images.length, size, size, 3]);
+}
+
+/** {@link imagesToTensor}'s values as a plain array (NHWC, [-1, 1]), with no tensor made. */
+export function imagesToPixels(images: readonly RawImage[], size: number): Float32Array {
   const out = new Float32Array(images.length * size * size * 3);
   images.forEach((img, n) => {
     if (img.width !== size || img.height !== size) {
@@ -67,7 +72,7 @@ export function imagesToTensor(images: readonly RawImage[], size: number): tf.Te
       }
     }
   });
-  return tf.tensor4d(out, [images.length, size, size, 3]);
+  return out;
 }
 
 /**

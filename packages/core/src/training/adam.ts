@@ -106,13 +106,29 @@ export class Adam {
     });
   }
 
-  /** The moments as float32 arrays (empty before the first step), for checkpoints. */
+  /**
+   * The moments as float32 arrays (empty before the first step), for checkpoints, read synchronously: use
+   * {@link Adam.readState} on backends that cannot (WebGPU in Node).
+   */
   getState(): AdamState {
     return {
       step: this.step,
       m: this.m.map((t) => t.dataSync() as Float32Array),
       v: this.v.map((t) => t.dataSync() as Float32Array),
     };
+  }
+
+  /**
+   * {@link Adam.getState}, read asynchronously: works on every backend.
+   *
+   * @example
+   * ```ts
+   * const state = await adam.readState();   // { step, m: Float32Array[], v: Float32Array[] }
+   * ```
+   */
+  async readState(): Promise<AdamState> {
+    const read = (list: tf.Tensor[]) => Promise.all(list.map(async (t) => (await t.data()) as Float32Array));
+    return { step: this.step, m: await read(this.m), v: await read(this.v) };
   }
 
   /** Restores {@link Adam.getState}'s output; `shapes` are the parameters' shapes, in order. */

@@ -9,6 +9,7 @@ import { trainTestSplit } from '../utils/random-state.js';
 import { Rng } from '../utils/rng.js';
 import { Adam, type AdamSnapshot } from './adam.js';
 import type { Checkpoint, EpochRecord } from './checkpoint.js';
+import { mseGradients } from './micro-batch.js';
 
 /** Options of {@link trainAutoencoder}. */
 export interface TrainOptions extends LongRunning {
@@ -16,6 +17,13 @@ export interface TrainOptions extends LongRunning {
   epochs: number;
   /** Images per optimiser step. @defaultValue 32 (the notebook's) */
   batchSize?: number;
+  /**
+   * Images per forward and backward pass: a step's gradient is accumulated over micro-batches of this size and equals
+   * the whole batch's to float rounding (see {@link mseGradients}), so a batch of 32 at 512 px trains where 32 images
+   * do not fit in memory at once. {@link chooseMicroBatch} picks one that fits a backend; a resumed run may use another.
+   * @defaultValue `batchSize`
+   */
+  microBatch?: number;
   /** Adam's learning rate. @defaultValue 3e-4 (the notebook's) */
   lr?: number;
   /** Seed of the train/validation split and of each epoch's shuffle. @defaultValue 0 */
@@ -74,7 +82,9 @@ export function splitIndices(n: number, valFraction: number, seed: number): { tr
  * Trains an autoencoder as the notebook does: MSE loss, Adam (PyTorch's update, lr 3e-4, betas 0.9/0.999, eps 1e-8),
  * batches of 32, a seeded 85/15 train/validation split fixed for the run, a seeded shuffle each epoch, and per-epoch
  * train and validation losses (per-image MSE averaged over images). Checkpoints carry everything needed to resume
- * exactly: a run resumed from one ends with the same weights as a run that never stopped.
+ * exactly: a run resumed from one ends with the same weights as a run that never stopped. A batch too large for
+ * memory runs in micro-batches (`microBatch`) with the same result. Every value is read back asynchronously, so it
+ * trains on any backend, WebGPU included.
  *
  * Items that fail to decode are reported (`warning` events) and skipped from then on.
  *
@@ -117,6 +127,9 @@ export async function trainAutoencoder(
     throw new CbirError('INVALID_ARGUMENT', `${where}: epochs must be a positive integer, got ${epochs}.`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1))
     throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
+  const microBatch = Math.min(options.microBatch ?? batchSize, batchSize);
+  if (!(Number.isInteger(microBatch) && microBatch >= 1))
+    throw new CbirError('INVALID_ARGUMENT', `${where}: microBatch must be a positive integer, got ${microBatch}.`);
   if (data.size < 2)
     throw new CbirError(
       'INVALID_ARGUMENT',
@@ -174,7 +187,7 @@ export async function trainAutoencoder(
   let order = resplit ? [] : (r?.order ?? []);
   let partial = resplit ? { lossSum: 0, count: 0 } : (r?.partial ?? { lossSum: 0, count: 0 });
 
-  const snapshot = (): Checkpoint => ({
+  const snapshot = async (): Promise<Checkpoint> => ({
     architecture: model.architecture.name,
     inputSize: model.inputSize,
     epoch,
@@ -189,12 +202,14 @@ export async function trainAutoencoder(
     history: [...history],
     options: { batchSize, lr, seed, valFraction, epochs, beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps },
     data: dataId,
-    params: vars.map((v, i) => ({
-      name: model.model.trainableWeights[i].originalName,
-      shape: v.shape,
-      data: v.dataSync() as Float32Array,
-    })),
-    adam: adam.getState(),
+    params: await Promise.all(
+      vars.map(async (v, i) => ({
+        name: model.model.trainableWeights[i].originalName,
+        shape: v.shape,
+        data: (await v.data()) as Float32Array,
+      })),
+    ),
+    adam: await adam.readState(),
   });
 
   /** Decodes the images at `indices`, skipping (and reporting) those that fail. */
@@ -248,12 +263,12 @@ export async function trainAutoencoder(
         // Prefetch: the next batch decodes (in sharp's threads) while this one trains.
         next = batch + 1 < trainBatches.length ? load(trainBatches[batch + 1]) : undefined;
         if (images.length > 0) {
-          const loss = tf.tidy(() => {
-            const { loss, grads } = mseGradients(model, imagesToTensor(images, model.inputSize), vars);
-            // A non-finite loss leaves the weights as they were: the error below says where, and the last checkpoint holds.
-            if (Number.isFinite(loss)) adam.apply(vars, grads);
-            return loss;
-          });
+          const x = imagesToTensor(images, model.inputSize);
+          const step = mseGradients(model, x, { vars, microBatch });
+          const loss = (await step.loss.data())[0];
+          // A non-finite loss leaves the weights as they were: the error below says where, and the last checkpoint holds.
+          if (Number.isFinite(loss)) adam.apply(vars, step.grads);
+          tf.dispose([x, step.loss, ...step.grads]);
           if (!Number.isFinite(loss)) {
             throw new NonFiniteError(
               `${where}: the training loss is ${loss} at epoch ${epoch}, batch ${batch} (images ${trainBatches[batch].map((i) => data.entry(i).id).join(', ')}); ` +
@@ -280,7 +295,7 @@ export async function trainAutoencoder(
           batch < trainBatches.length &&
           (trainedThisCall === 1 || trainedThisCall % checkpointEvery === 0)
         ) {
-          await options.onCheckpoint(snapshot(), 'last');
+          await options.onCheckpoint(await snapshot(), 'last');
         }
       }
       if (stopped) break;
@@ -290,7 +305,7 @@ export async function trainAutoencoder(
           `${where}: none of the ${split.train.length} training images of epoch ${epoch} could be decoded (see the IMAGE_SKIPPED warnings); nothing was trained.`,
         );
       }
-      const { loss: valLoss, count: valCount } = await evaluate(model, batches(split.val), load);
+      const { loss: valLoss, count: valCount } = await evaluate(model, batches(split.val), load, microBatch);
       if (valCount === 0) {
         throw new CbirError(
           'IMAGE_DECODE',
@@ -326,10 +341,10 @@ export async function trainAutoencoder(
         best: improved,
         seconds: record.seconds,
       });
-      if (improved) await options.onCheckpoint?.(snapshot(), 'best');
-      await options.onCheckpoint?.(snapshot(), 'last');
+      if (improved) await options.onCheckpoint?.(await snapshot(), 'best');
+      await options.onCheckpoint?.(await snapshot(), 'last');
     }
-    const checkpoint = snapshot();
+    const checkpoint = await snapshot();
     if (stopped) {
       await options.onCheckpoint?.(checkpoint, 'last');
       throw new AbortedError<TrainResult>(
@@ -343,47 +358,27 @@ export async function trainAutoencoder(
   }
 }
 
-/**
- * The notebook's loss on one batch, `MSELoss()(model(x), x)` (mean over every pixel and channel), and its gradients
- * with respect to `vars` (default: the model's trainable weights, in order). Call inside `tf.tidy`.
- *
- * @param x - NHWC images in [-1, 1], shape `[n, inputSize, inputSize, 3]`.
- *
- * @example
- * ```ts
- * const { loss, grads } = mseGradients(model, x);   // loss: number; grads: tf.Tensor[] in trainable-weight order
- * tf.dispose(grads);
- * ```
- */
-export function mseGradients(
-  model: Autoencoder,
-  x: tf.Tensor4D,
-  vars = model.model.trainableWeights.map((w) => w.read() as tf.Variable),
-): { loss: number; grads: tf.Tensor[] } {
-  const { value, grads } = tf.variableGrads(
-    () => tf.losses.meanSquaredError(x, model.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-    vars,
-  );
-  return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name]) };
-}
-
-/** Validation loss: per-image MSE averaged over the images that decoded (`count`). */
+/** Validation loss: per-image MSE averaged over the images that decoded (`count`), `microBatch` images per pass. */
 async function evaluate(
   model: Autoencoder,
   valBatches: number[][],
   load: (i: number[]) => Promise<{ x: RawImage[] }>,
+  microBatch: number,
 ): Promise<{ loss: number; count: number }> {
   let sum = 0;
   let count = 0;
   for (const b of valBatches) {
-    const { x: images } = await load(b);
-    if (images.length === 0) continue;
-    sum +=
-      tf.tidy(() => {
+    const { x: all } = await load(b);
+    for (let start = 0; start < all.length; start += microBatch) {
+      const images = all.slice(start, start + microBatch);
+      const loss = tf.tidy(() => {
         const x = imagesToTensor(images, model.inputSize);
-        return tf.losses.meanSquaredError(x, model.model.apply(x, { training: false }) as tf.Tensor).dataSync()[0];
-      }) * images.length;
-    count += images.length;
+        return tf.losses.meanSquaredError(x, model.model.apply(x, { training: false }) as tf.Tensor);
+      });
+      sum += (await loss.data())[0] * images.length;
+      loss.dispose();
+      count += images.length;
+    }
   }
   return { loss: count ? sum / count : NaN, count };
 }

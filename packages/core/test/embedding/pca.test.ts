@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng, fitPca } from 'cbir-core';
 import { symmetricEigen } from '../../src/embedding/pca.js';
 import { useBackend } from '../helpers/backends.js';
@@ -6,7 +7,7 @@ import { useBackend } from '../helpers/backends.js';
 describe('fitPca', () => {
   beforeAll(() => useBackend('cpu'));
 
-  it('finds the covariance eigenvectors of an exact float64 oracle (up to sign)', () => {
+  it('finds the covariance eigenvectors of an exact float64 oracle (up to sign), leaving no tensor behind', async () => {
     const rng = new Rng(4);
     const n = 300;
     const d = 12;
@@ -20,7 +21,9 @@ describe('fitPca', () => {
       r[1] = -0.8 * a + 0.6 * b;
     }
     const k = 4;
-    const { mean, components } = fitPca({ data: x, rows: n, cols: d }, k, 1);
+    const before = tf.memory().numTensors;
+    const { mean, components } = await fitPca({ data: x, rows: n, cols: d }, k, 1);
+    expect(tf.memory().numTensors).toBe(before);
     // Oracle: eigen-decomposition of the float64 covariance matrix.
     const mu = new Float64Array(d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mu[j] += x[i * d + j] / n;
@@ -37,12 +40,12 @@ describe('fitPca', () => {
     }
   });
 
-  it('works when dim is far larger than the number of vectors', () => {
+  it('works when dim is far larger than the number of vectors', async () => {
     const rng = new Rng(9);
     const n = 40;
     const d = 5000;
     const x = Float32Array.from({ length: n * d }, () => rng.normal());
-    const { components } = fitPca({ data: x, rows: n, cols: d }, 8);
+    const { components } = await fitPca({ data: x, rows: n, cols: d }, 8);
     for (let a = 0; a < 8; a++) {
       for (let b = 0; b <= a; b++) {
         let dot = 0;
@@ -50,6 +53,6 @@ describe('fitPca', () => {
         expect(Math.abs(dot - (a === b ? 1 : 0))).toBeLessThan(1e-3);
       }
     }
-    expect(() => fitPca({ data: x, rows: n, cols: d }, 41)).toThrow(/at most min\(n, d\) = 40/);
+    await expect(fitPca({ data: x, rows: n, cols: d }, 41)).rejects.toThrow(/at most min\(n, d\) = 40/);
   });
 });

@@ -34,7 +34,8 @@ export async function parityAgainstFiles(
   const y = model.reconstruct(x);
   expect(z.shape).toEqual(latent.shape);
   expect(y.shape).toEqual(recon.shape);
-  const result = { latent: maxAbsDiff(z.dataSync(), latent.data), recon: maxAbsDiff(y.dataSync(), recon.data) };
+  // Read asynchronously: the same check runs on webgpu, which has no synchronous reads in Node.
+  const result = { latent: maxAbsDiff(await z.data(), latent.data), recon: maxAbsDiff(await y.data(), recon.data) };
   tf.dispose([x, z, y]);
   expect(tf.memory().numTensors).toBe(before);
   return result;

@@ -250,9 +250,9 @@ describe.each(['v1', 'v2'] as const)("the notebook's %s checkpoints", (tag) => {
     for (let i = 0; i < ckptManifest.steps; i++) {
       seen.push(
         tf.tidy(() => {
-          const { loss, grads } = mseGradients(ae, x, vars);
+          const { loss, grads } = mseGradients(ae, x, { vars });
           adam.apply(vars, grads);
-          return loss;
+          return loss.dataSync()[0];
         }),
       );
     }
@@ -287,9 +287,9 @@ describe('exportTorchCheckpoint', () => {
     let loss = NaN;
     for (let i = 0; i < ckptManifest.steps; i++) {
       loss = tf.tidy(() => {
-        const step = mseGradients(ae, x, vars);
+        const step = mseGradients(ae, x, { vars });
         adam.apply(vars, step.grads);
-        return step.loss;
+        return step.loss.dataSync()[0];
       });
     }
     const bytes = exportTorchCheckpoint(ae, {

@@ -2,17 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
-  Adam,
   CbirError,
   NonFiniteError,
   ConvAutoencoder,
-  ConvAutoencoderV2,
   ImageDecodeError,
   arrayDataset,
   deserializeCheckpoint,
-  loadTorchWeights,
-  mseGradients,
-  readSafetensors,
   registerWasmTrainingKernels,
   serializeCheckpoint,
   splitIndices,
@@ -25,38 +20,8 @@ import {
   type TrainResult,
 } from 'cbir-core';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
-import { fixtureBytes, fixtureJson, fixtureNpy, maxAbsDiff } from '../helpers/fixtures.js';
-import { formulaSafetensors } from '../helpers/formula-weights.js';
-
-interface Manifest {
-  v1: { losses: number[] };
-  v2: { keys: string[]; losses: number[] };
-}
-const manifest = fixtureJson<Manifest>('training/manifest.json');
-
-/** The model's weights (or gradients, same order) in PyTorch names and layouts. */
-function torchLayout(model: Autoencoder, tensors: tf.Tensor[]): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  [...model.convLayers.keys()].forEach((name, i) => {
-    const [k, b] = [tensors[2 * i], tensors[2 * i + 1]];
-    out.set(
-      `${name}.weight`,
-      tf.tidy(() => tf.transpose(k, [3, 2, 0, 1]).dataSync() as Float32Array),
-    );
-    out.set(`${name}.bias`, b.dataSync() as Float32Array);
-  });
-  return out;
-}
-
-function expectMatches(got: Map<string, Float32Array>, file: string, keys?: string[]): void {
-  const want = readSafetensors(fixtureBytes(file)).tensors;
-  for (const [k, t] of want) {
-    if (keys && !keys.includes(k)) continue;
-    const ref = t.toFloat32();
-    const scale = Math.max(1e-3, ...Array.from(ref, Math.abs));
-    expect(maxAbsDiff(got.get(k)!, ref) / scale, `${file}: ${k}`).toBeLessThanOrEqual(1e-4);
-  }
-}
+import { maxAbsDiff } from '../helpers/fixtures.js';
+import { checkTrainingParity } from '../helpers/torch-parity.js';
 
 describe.each(BACKENDS)('training step parity with PyTorch on %s', (backend) => {
   beforeAll(async () => {
@@ -65,41 +30,16 @@ describe.each(BACKENDS)('training step parity with PyTorch on %s', (backend) => 
   });
   afterAll(() => useBackend('cpu'));
 
-  it.each([
-    ['v1', () => new ConvAutoencoder({ inputSize: 68 }), () => fixtureBytes('models/v1.safetensors')],
-    ['v2', () => new ConvAutoencoderV2({ inputSize: 32 }), undefined],
-  ] as const)('%s: loss, gradients, and parameters after 1 and 10 Adam steps', async (tag, make, weights) => {
-    const ae = make();
-    loadTorchWeights(ae, weights ? weights() : formulaSafetensors(ae));
-    const keys = tag === 'v2' ? manifest.v2.keys : undefined;
-    const input = fixtureNpy(`training/${tag}-input.npy`);
-    const x = tf.tensor4d(input.data as Float32Array, input.shape as [number, number, number, number]);
-    const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const adam = new Adam({ lr: 3e-4 });
-    const before = tf.memory().numTensors;
-    const losses: number[] = [];
-    // tfjs's cpu backend needs ~10 s per V2 gradient: it checks one step there, wasm all ten.
-    const steps = tag === 'v2' && backend === 'cpu' ? 1 : 10;
-    for (let step = 1; step <= steps; step++) {
-      // The event loop turns between steps: no synchronous stretch may outlast vitest's 60 s worker RPC timeout.
-      await new Promise((r) => setTimeout(r, 0));
-      tf.tidy(() => {
-        const { loss, grads } = mseGradients(ae, x, vars);
-        losses.push(loss);
-        if (step === 1) expectMatches(torchLayout(ae, grads), `training/${tag}-grads.safetensors`, keys);
-        adam.apply(vars, grads);
-      });
-      if (step === 1 || step === 10)
-        expectMatches(torchLayout(ae, vars), `training/${tag}-params-${step}.safetensors`, keys);
-      if (step === 1) expect(tf.memory().numTensors).toBe(before + 2 * vars.length); // Adam's moments, nothing else
-    }
-    const ref = manifest[tag].losses;
-    expect(losses).toHaveLength(steps);
-    losses.forEach((l, i) => expect(Math.abs(l - ref[i]) / ref[i], `loss ${i + 1}`).toBeLessThanOrEqual(1e-5));
-    adam.dispose();
-    x.dispose();
-    ae.dispose();
-  });
+  // tfjs's cpu backend needs ~10 s per V2 gradient: it checks one step there, wasm all ten.
+  it.each(['v1', 'v2'] as const)('%s: loss, gradients, and parameters after 1 and 10 Adam steps', (tag) =>
+    checkTrainingParity(tag, { steps: tag === 'v2' && backend === 'cpu' ? 1 : 10 }),
+  );
+
+  // PyTorch's fixture is one step of the whole batch (V1: 4 images); cbir's micro-batches must give that step.
+  it.each([1, 3])(
+    "v1 in micro-batches of %i: PyTorch's batch-4 step, loss, gradients and 10 steps' parameters",
+    (microBatch) => checkTrainingParity('v1', { steps: 10, microBatch }),
+  );
 });
 
 /** 24 images of 32x32: smooth gradients with a per-image colour, so the model can learn something. */
@@ -164,6 +104,31 @@ describe.each(BACKENDS)('trainAutoencoder on %s', (backend) => {
     expect(events.filter((e) => e.stage === 'train')).toHaveLength(4 * 5); // 20 training images / 4 per batch
     expect(result.bestValLoss).toBe(Math.min(...result.history.map((h) => h.valLoss)));
     ae.dispose();
+  });
+
+  it('in micro-batches (3 + 3 + 2 of a batch of 8), ends where whole batches end: losses and weights to float rounding', async () => {
+    const run = async (microBatch?: number) => {
+      const ae = new ConvAutoencoder({ inputSize: 32, seed: 3 });
+      const result = await trainAutoencoder(ae, syntheticDataset(), { epochs: 2, batchSize: 8, microBatch, lr: 3e-3 });
+      const weights = weightsOf(ae);
+      ae.dispose();
+      return { result, weights };
+    };
+    const whole = await run();
+    const before = tf.memory().numTensors;
+    const micro = await run(3);
+    expect(tf.memory().numTensors).toBe(before);
+    micro.result.history.forEach((h, i) => {
+      const ref = whole.result.history[i];
+      expect(Math.abs(h.trainLoss - ref.trainLoss) / ref.trainLoss, `epoch ${i} train`).toBeLessThan(1e-5);
+      expect(Math.abs(h.valLoss - ref.valLoss) / ref.valLoss, `epoch ${i} val`).toBeLessThan(1e-5);
+    });
+    micro.weights.forEach((w, i) => {
+      const scale = Math.max(...Array.from(whole.weights[i], Math.abs));
+      expect(maxAbsDiff(w, whole.weights[i]) / scale, `weight ${i}`).toBeLessThan(1e-4);
+    });
+    // Not the same computation: a micro-batched run that matched bitwise would not have split anything.
+    expect(micro.weights.some((w, i) => maxAbsDiff(w, whole.weights[i]) > 0)).toBe(true);
   });
 
   it('resumed from a checkpoint taken mid-epoch, ends with the same weights as a run that never stopped', async () => {

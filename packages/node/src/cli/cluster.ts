@@ -101,7 +101,7 @@ export async function cluster(argv: string[]): Promise<void> {
   );
 
   const fitted = new Map<number, Pick<ElbowPoint, 'labels' | 'centroids'>>(curve.map((p) => [p.k, p]));
-  const projection = values.scatter === 'dims' ? firstTwoFeatures() : project2d(x, Number(values.seed));
+  const projection = values.scatter === 'dims' ? firstTwoFeatures() : await project2d(x, Number(values.seed));
   const axes = values.scatter === 'dims' ? {} : { xTitle: 'PC 1', yTitle: 'PC 2' };
   const silhouettes: { k: number; score: number }[] = [];
   for (const k of silhouetteKs) {
@@ -191,13 +191,13 @@ function firstTwoFeatures(): { apply: (m: Matrix) => Float32Array } {
 const PCA_SAMPLE = 4000;
 
 /** The first two principal components of `x` (fitted on a sample of rows), as a projection of any matrix with the same columns. */
-function project2d(x: Matrix, seed: number): { apply: (m: Matrix) => Float32Array } {
+async function project2d(x: Matrix, seed: number): Promise<{ apply: (m: Matrix) => Float32Array }> {
   const dims = Math.min(2, x.cols);
   let fitOn = x;
   if (x.rows > PCA_SAMPLE) {
     fitOn = selectRows(x, new Rng(seed).shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, PCA_SAMPLE));
   }
-  const { mean, components } = fitPca(fitOn, dims, seed);
+  const { mean, components } = await fitPca(fitOn, dims, seed);
   return {
     apply(m) {
       const out = new Float32Array(m.rows * 2);

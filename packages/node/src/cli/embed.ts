@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadModelArg, positiveInt, WEIGHT_FILE_MEANINGS } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
-import { flagList } from './flags.js';
+import { flagList, BACKEND_FLAG, BACKEND_MEANING, applyBackendFlag } from './flags.js';
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -25,6 +25,7 @@ const OPTIONS = {
   fit: { type: 'string', default: 'cover' },
   npy: { type: 'string' },
   json: { type: 'boolean', default: false },
+  ...BACKEND_FLAG,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -40,6 +41,7 @@ const MEANINGS = {
   fit: ['cover|contain|fill', 'how a non-square image fits the square input'],
   npy: ['FILE', 'also write the matrix as .npy, for Python'],
   json: 'machine-readable output: one JSON object per line',
+  ...BACKEND_MEANING,
   help: 'print this help and exit',
 } as const;
 
@@ -60,17 +62,19 @@ export async function embed(argv: string[]): Promise<void> {
     options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
+  applyBackendFlag(values.backend);
   for (const k of ['model', 'data', 'out'] as const)
     if (!values[k]) throw new UsageError(`--${k} is required.\n\n${HELP}`);
   const batchSize = positiveInt('batch', values.batch!);
   const threads = values.threads ? positiveInt('threads', values.threads) : availableParallelism();
   const print = progressPrinter(values.json!);
-  await initNodeBackend();
+  const backend = await initNodeBackend();
   const modelPath = resolve(values.model!);
   const { model } = await loadModelArg(modelPath, { arch: values.arch, size: values.size });
   const data = await directoryDataset(resolve(values.data!), { size: model.inputSize, fit: values.fit as Fit });
   if (data.skipped.length) process.stderr.write(`${skippedNote(data)}\n`);
-  const pool = await EncoderPool.create(model, { threads });
+  // Worker threads each run their own wasm backend: on a GPU the main thread's backend does the work.
+  const pool = await EncoderPool.create(model, { threads: backend.name === 'webgpu' ? 1 : threads });
   try {
     const started = Date.now();
     const features = await embedImages(model, data, {

@@ -22,7 +22,7 @@ import { bowFeatureFile, orbOfDataset } from './image-features.js';
 import { positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
-import { flagList } from './flags.js';
+import { flagList, BACKEND_FLAG, BACKEND_MEANING, applyBackendFlag } from './flags.js';
 
 const OPTIONS = {
   data: { type: 'string' },
@@ -41,6 +41,7 @@ const OPTIONS = {
   vocab: { type: 'string' },
   'orb-features': { type: 'string', default: '500' },
   json: { type: 'boolean', default: false },
+  ...BACKEND_FLAG,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,6 +62,7 @@ const MEANINGS = {
   vocab: ['FILE', 'bow: vocabulary.bin from cbir bow'],
   'orb-features': ['N', 'bow: ORB keypoints per image'],
   json: 'machine-readable output: one JSON object per line',
+  ...BACKEND_MEANING,
   help: 'print this help and exit',
 } as const;
 
@@ -97,6 +99,7 @@ export async function features(argv: string[]): Promise<void> {
     options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
+  applyBackendFlag(values.backend);
   if (!values.data || !values.out || !values.kind)
     throw new UsageError(`--data, --kind and --out are required.\n\n${HELP}`);
   const kind = values.kind;

@@ -1,3 +1,6 @@
+import { BACKEND_ENV, NODE_BACKENDS } from '../backend.js';
+import { UsageError } from './usage.js';
+
 /** A command's flags, as `parseArgs` takes them. */
 export type FlagSpec = Record<
   string,
@@ -42,4 +45,24 @@ export function flagList<O extends FlagSpec>(options: O, meanings: { readonly [K
     out.push(line);
   }
   return out.join('\n');
+}
+
+/** `--backend`, for the commands that run a network (train, embed, features, serve). */
+export const BACKEND_FLAG = { backend: { type: 'string' } } as const;
+export const BACKEND_MEANING = {
+  backend: [
+    'NAME',
+    `the tfjs backend: ${NODE_BACKENDS.join(', ')} (default: the first that works, in that order; also ${BACKEND_ENV})`,
+  ],
+} as const;
+
+/**
+ * Makes `--backend NAME` the only backend this process tries: it sets `CBIR_BACKEND`, which every
+ * `initNodeBackend()` after it reads, so a command fails with the backend's own reason rather than falling back.
+ */
+export function applyBackendFlag(value: string | undefined): void {
+  if (value === undefined) return;
+  if (!(NODE_BACKENDS as readonly string[]).includes(value))
+    throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${value}".`);
+  process.env[BACKEND_ENV] = value;
 }

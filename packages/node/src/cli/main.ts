@@ -17,6 +17,7 @@ import { train } from './train.js';
 import { UsageError } from './usage.js';
 import { version } from '../../package.json';
 import { closest } from './suggest.js';
+import { releaseWebGpu } from '../webgpu.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
   quickstart: {
@@ -165,4 +166,6 @@ for (const stream of [process.stdout, process.stderr]) {
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
+  // Dawn keeps the process alive while the webgpu backend's device is held.
+  releaseWebGpu();
 });

@@ -9,7 +9,7 @@ import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, isInMemory, openIndexArg, IND
 import { rerankerFor } from './rerank-arg.js';
 import { positiveInt, WEIGHT_FILE_MEANINGS } from './model-args.js';
 import { UsageError } from './usage.js';
-import { flagList } from './flags.js';
+import { flagList, BACKEND_FLAG, BACKEND_MEANING, applyBackendFlag } from './flags.js';
 
 const OPTIONS = {
   ...INDEX_FLAGS,
@@ -28,6 +28,7 @@ const OPTIONS = {
   'shutdown-grace': { type: 'string', default: '10' },
   rerank: { type: 'string', default: 'auto' },
   log: { type: 'boolean', default: false },
+  ...BACKEND_FLAG,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -47,6 +48,7 @@ const MEANINGS = {
   'shutdown-grace': ['S', 'seconds requests in flight get after Ctrl-C before their sockets are closed'],
   rerank: ['auto|none', "the index's saved re-ranker, or none"],
   log: 'log each request as a JSON line',
+  ...BACKEND_MEANING,
   help: 'print this help and exit',
 } as const;
 
@@ -86,6 +88,7 @@ export async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   checkIndexArgs(values);
+  applyBackendFlag(values.backend);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be an integer in 0..65535, got "${values.port}".`);

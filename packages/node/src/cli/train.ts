@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import {
   AbortedError,
   CbirError,
+  chooseMicroBatch,
   deserializeCheckpoint,
   loadTorchWeights,
   serializeCheckpoint,
@@ -14,6 +15,7 @@ import {
   type TrainResult,
 } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
+import { formatAdapter } from '../webgpu.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import type { Fit } from '../image/sharp-decoder.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
@@ -21,7 +23,7 @@ import { saveModel } from '../io/model-files.js';
 import { ARCHS, parseArch, positiveInt } from './model-args.js';
 import { progressPrinter } from './progress-bar.js';
 import { UsageError } from './usage.js';
-import { flagList } from './flags.js';
+import { flagList, BACKEND_FLAG, BACKEND_MEANING, applyBackendFlag } from './flags.js';
 import { abortOnCtrlC } from './interrupt.js';
 
 const OPTIONS = {
@@ -31,6 +33,7 @@ const OPTIONS = {
   size: { type: 'string', default: '128' },
   epochs: { type: 'string' },
   batch: { type: 'string', default: '32' },
+  'micro-batch': { type: 'string' },
   lr: { type: 'string' },
   init: { type: 'string' },
   seed: { type: 'string', default: '0' },
@@ -39,6 +42,7 @@ const OPTIONS = {
   resume: { type: 'boolean', default: false },
   'data-changed': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  ...BACKEND_FLAG,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -49,6 +53,10 @@ const MEANINGS = {
   size: ['S', 'the input size'],
   epochs: ['N', "epochs in all (default: 10, or a resumed run's own)"],
   batch: ['N', 'images per step'],
+  'micro-batch': [
+    'N',
+    "images per forward and backward pass, the step's gradient summed over them (default: what fits the backend's memory)",
+  ],
   lr: ['RATE', "Adam's learning rate (default: 3e-4, or --init's)"],
   init: ['FILE.pt', "start from a PyTorch checkpoint, Adam's state included"],
   seed: ['N', 'the seed of the split, shuffles and initial weights'],
@@ -57,11 +65,13 @@ const MEANINGS = {
   resume: 'continue from --out/last.ckpt',
   'data-changed': 'with --resume: split a changed folder afresh',
   json: 'machine-readable output: one JSON object per line',
+  ...BACKEND_MEANING,
   help: 'print this help and exit',
 } as const;
 
 const HELP = `Usage: cbir train --data DIR [--arch v1|v2 (v2)] [--size S (128)] [--epochs E (10)] [--batch 32] [--lr 3e-4]
-                  [--seed 0] [--fit cover|contain|fill] [--out DIR] [--init FILE.pt | --resume [--data-changed]] [--json]
+                  [--micro-batch N] [--seed 0] [--fit cover|contain|fill] [--out DIR]
+                  [--init FILE.pt | --resume [--data-changed]] [--backend NAME] [--json]
 
 Trains ConvAutoencoderV2 (v2, the notebook's ConvAutoencoder_v2) or ConvAutoencoder (v1) on a folder of images
 (sub-folder names are labels), as the notebook does: MSE, Adam, an 85/15 split by --seed. Writes to --out:
@@ -70,6 +80,8 @@ model.json + weights-<crc>.bin (the best validation loss so far, tfjs format), l
 included when it has one (lr from the file unless --lr is given), as the notebook's RETRAIN does.
 Ctrl-C stops at the next batch with a checkpoint; --resume continues from --out/last.ckpt, on the images it was
 trained on (checked); --data-changed keeps its weights and Adam state and splits a changed folder afresh.
+A batch that does not fit the backend's memory at once (32 at 512 px: about 27 GB) runs in micro-batches whose
+gradients are summed: the same step to float rounding. --backend webgpu trains on a GPU (see the guide).
 --model v1|v2 is an older spelling of --arch. cbir export writes the result back as a notebook checkpoint.
 Exit codes: 0 done, 1 error, 2 bad arguments, 130 stopped by Ctrl-C (resumable).
 
@@ -84,6 +96,7 @@ export async function train(argv: string[]): Promise<number | void> {
     options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
+  applyBackendFlag(values.backend);
   if (!values.data) throw new UsageError('--data DIR is required: a folder of images.');
   if (values.arch !== undefined && values.model !== undefined && values.arch !== values.model) {
     throw new UsageError(
@@ -104,6 +117,11 @@ export async function train(argv: string[]): Promise<number | void> {
   };
   const epochsArg = values.epochs === undefined ? undefined : positiveInt('epochs', values.epochs);
   const batchSize = positiveInt('batch', values.batch!);
+  const microArg = values['micro-batch'] === undefined ? undefined : positiveInt('micro-batch', values['micro-batch']);
+  if (microArg !== undefined && microArg > batchSize)
+    throw new UsageError(
+      `--micro-batch ${microArg} is larger than --batch ${batchSize}: a micro-batch is part of a step.`,
+    );
   const lrArg = values.lr === undefined ? undefined : num('lr', values.lr);
   const out = resolve(values.out!);
   const ckptPath = join(out, 'last.ckpt');
@@ -119,7 +137,7 @@ export async function train(argv: string[]): Promise<number | void> {
   const size = resume?.inputSize ?? positiveInt('size', values.size!);
   const print = progressPrinter(values.json!);
   const backend = await initNodeBackend();
-  print({ stage: 'backend', backend: backend.name });
+  print({ stage: 'backend', backend: backend.name, adapter: backend.adapter });
   const data = await directoryDataset(resolve(values.data), { size, fit: values.fit as Fit });
   print({
     stage: 'data',
@@ -130,7 +148,7 @@ export async function train(argv: string[]): Promise<number | void> {
   });
   if (!values.json) {
     console.log(
-      `${data.size} images in ${data.labels.length} classes from ${values.data} (${data.ignored.length} other files ignored), backend ${backend.name}`,
+      `${data.size} images in ${data.labels.length} classes from ${values.data} (${data.ignored.length} other files ignored), backend ${backend.name}${backend.adapter ? ` on ${formatAdapter(backend.adapter)}` : ''}`,
     );
     if (data.skipped.length) console.log(skippedNote(data));
   }
@@ -139,6 +157,16 @@ export async function train(argv: string[]): Promise<number | void> {
     throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}".`);
   const arch = resume ? (resume.architecture === 'ConvAutoencoder' ? 'v1' : 'v2') : archName;
   const model = ARCHS[arch](size, seed);
+  // A resumed run keeps its batch; the micro-batch is this machine's choice (the step is the same either way).
+  const stepSize = resume?.options.batchSize ?? batchSize;
+  const microBatch = microArg ?? chooseMicroBatch(model, stepSize, backend.memory);
+  if (microBatch < stepSize) {
+    print({ stage: 'micro-batch', batch: stepSize, microBatch, chosen: microArg === undefined });
+    if (!values.json)
+      console.log(
+        `batch ${stepSize} in micro-batches of ${microBatch}${microArg === undefined ? ` (what fits the ${backend.name} backend's memory; --micro-batch to choose)` : ''}`,
+      );
+  }
   let initialOptimizer: AdamSnapshot | undefined;
   if (values.init) {
     const info = loadTorchWeights(model, new Uint8Array(await readFile(resolve(values.init))), { source: values.init });
@@ -172,6 +200,7 @@ export async function train(argv: string[]): Promise<number | void> {
         // A resumed run keeps its target unless --epochs says otherwise.
         epochs: epochsArg ?? resume?.options.epochs ?? 10,
         batchSize,
+        microBatch,
         lr: lrArg,
         seed,
         resume,

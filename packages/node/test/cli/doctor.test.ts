@@ -15,7 +15,7 @@ const cbir = (...a: string[]) =>
   );
 
 describe('cbir doctor', () => {
-  it('prints the backend, why tensorflow was skipped, tfjs wasm SIMD and threads, and cbir kernels threads', async () => {
+  it('prints the backend, why tensorflow was skipped, the WebGPU adapter or why none, tfjs wasm SIMD and threads, and cbir kernels threads', async () => {
     const { stdout } = await cbir('doctor');
     expect(stdout).toMatch(/tfjs 4\.22\.0/);
     expect(stdout).toMatch(/backend: wasm/);
@@ -30,5 +30,8 @@ describe('cbir doctor', () => {
         .at(-1)!,
     );
     expect(json).toMatchObject({ backend: 'wasm', wasmSimd: true, simdThreads: availableParallelism() });
+    // The GPU WebGPU sees, or why none: the webgpu suite (pnpm test:gpu) checks an adapter's line on lavapipe.
+    expect(stdout).toMatch(/^webgpu adapter: (none \(.+\)|.+; largest tensor \d+ MiB)$/m);
+    expect(typeof (json.webgpu.reason ?? json.webgpu.adapter?.description)).toBe('string');
   });
 });
