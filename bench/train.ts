@@ -8,7 +8,7 @@
 // EncoderPool's workers load cbir's wasm kernels from cbir-core's build, which `pnpm bench:train` makes first.
 // Both sides warm up for 3 s before each measurement (steady state). PyTorch runs with OPENBLAS_CORETYPE and
 // OPENBLAS_L2_SIZE unset (this machine sets them; they slow OpenBLAS) and one thread per core, as cbir uses.
-// Options: --quick (fewer steps, for CI), --no-512; internal: --backend wasm|cpu --model V2|V1 --size S --batch B.
+// Options: --quick (fewer steps, for CI), --no-512, --only-512; internal: --backend wasm|cpu --model V2|V1 --size S --batch B.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -155,7 +155,7 @@ delete torchEnv.OPENBLAS_CORETYPE;
 delete torchEnv.OPENBLAS_L2_SIZE;
 
 // tfjs's cpu backend is measured at batch 4 for V2 (images/s are comparable), and only encoding.
-const configs: { model: string; size: number; batch: number; backends: NodeBackendName[]; cpuBatch?: number }[] = [
+const allConfigs: { model: string; size: number; batch: number; backends: NodeBackendName[]; cpuBatch?: number }[] = [
   { model: 'V2', size: 128, batch: 32, backends: ['wasm', 'cpu'], cpuBatch: 4 },
   { model: 'V1', size: 128, batch: 32, backends: ['wasm', 'cpu'] },
   // The notebook's own job: V2 at 512 px, batch 32 (micro-batches of 3 in the wasm heap).
@@ -163,6 +163,7 @@ const configs: { model: string; size: number; batch: number; backends: NodeBacke
     ? []
     : [{ model: 'V2', size: 512, batch: 32, backends: ['wasm'] as NodeBackendName[] }]),
 ];
+const configs = argv.includes('--only-512') ? allConfigs.filter((c) => c.size === 512) : allConfigs;
 const rows: Row[] = [];
 const child = (backend: NodeBackendName, model: string, size: number, batch: number): Row[] => {
   try {

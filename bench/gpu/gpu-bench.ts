@@ -11,13 +11,14 @@ import '@tensorflow/tfjs-layers';
 import {
   Adam,
   ConvAutoencoderV2,
+  backendMemory,
   chooseMicroBatch,
   loadTorchWeights,
   mseGradients,
   readNpy,
   readSafetensors,
 } from '../../packages/core/src/index.js';
-import { releaseWebGpu, startWebGpu, webGpuAdapter, webGpuMemory } from '../../packages/node/src/webgpu.js';
+import { releaseWebGpu, startWebGpu, webGpuAdapter } from '../../packages/node/src/webgpu.js';
 import { formulaSafetensors } from '../../packages/core/test/helpers/formula-weights.js';
 
 const env = process.env;
@@ -103,7 +104,7 @@ for (const size of sizes) {
   const x = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
   const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
   const adam = new Adam();
-  const microBatch = chooseMicroBatch(ae, batch, webGpuMemory());
+  const microBatch = chooseMicroBatch(ae, batch, backendMemory());
   const train = await seconds(async () => {
     const { loss, grads } = mseGradients(ae, x, { vars, microBatch });
     adam.apply(vars, grads);

@@ -1,4 +1,5 @@
-// End-to-end: the built demo page in Debian's Chromium (playwright-core, no browser download), on the wasm backend.
+// End-to-end: the built demo page in Debian's Chromium (playwright-core, no browser download), on the wasm backend
+// (and, last, on webgpu with Chromium's SwiftShader adapter).
 // Loads 40 generated images, trains one epoch, builds an index, searches, checks the results; round-trips a model and
 // an index between the page and Node; saves a screenshot to e2e-output/.
 import { createServer, type Server } from 'node:http';
@@ -11,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ConvAutoencoder,
   ConvAutoencoderV2,
   directoryDataset,
   embedImages,
@@ -71,6 +73,32 @@ function serve(root: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** Loads `files` into the page and trains `model` for one epoch at 32 px; returns the epoch's seconds. */
+async function trainOneEpoch(
+  page: Page,
+  files: Awaited<ReturnType<typeof images>>,
+  model: 'v1' | 'v2',
+  timeout: number,
+): Promise<number> {
+  await page.setInputFiles('#files', files);
+  await expect.poll(() => page.textContent('#data-status')).toContain(`${files.length} images`);
+  await page.fill('#epochs', '1');
+  await page.fill('#size', '32');
+  await page.selectOption('#model', model);
+  await page.click('#train');
+  await page.waitForSelector('body[data-trained="true"]', { timeout });
+  return page.evaluate(() => (window as any).cbirDemo.epochSeconds as number);
+}
+
+/** Builds the exact index in the page and searches with the first image; returns the page's 10 results. */
+async function searchFirst(page: Page): Promise<{ id: string; distance: number }[]> {
+  await page.click('#build');
+  await page.waitForSelector('body[data-indexed="exact"]');
+  await page.click('[data-testid="thumb-0"]');
+  await page.waitForSelector('body[data-searched="10"]');
+  return page.evaluate(() => (window as any).cbirDemo.lastResults as { id: string; distance: number }[]);
+}
+
 describe('the demo page in Chromium', () => {
   let server: Server;
   let browser: Browser;
@@ -99,25 +127,12 @@ describe('the demo page in Chromium', () => {
     await page.waitForSelector('body[data-backend="wasm"]', { timeout: 60_000 }).catch((e) => {
       throw new Error(`${e.message}\n${logs.join('\n')}`);
     });
-    await page.setInputFiles('#files', files);
-    await expect.poll(() => page.textContent('#data-status')).toContain('40 images');
-    await page.fill('#epochs', '1');
-    await page.fill('#size', '32');
-    await page.selectOption('#model', 'v2');
-    await page.click('#train');
-    await page.waitForSelector('body[data-trained="true"]', { timeout: 300_000 });
-    const epochSeconds = await page.evaluate(() => (window as any).cbirDemo.epochSeconds as number);
+    const epochSeconds = await trainOneEpoch(page, files, 'v2', 300_000);
     console.log(
       `one epoch of ConvAutoencoderV2 at 32x32 on 34 images (85%), wasm in Chromium: ${epochSeconds.toFixed(2)} s; ${await page.textContent('#train-status')}`,
     );
 
-    await page.click('#build');
-    await page.waitForSelector('body[data-indexed="exact"]');
-    await page.click('[data-testid="thumb-0"]');
-    await page.waitForSelector('body[data-searched="10"]');
-    const results = await page.evaluate(
-      () => (window as any).cbirDemo.lastResults as { id: string; distance: number }[],
-    );
+    const results = await searchFirst(page);
     expect(results).toHaveLength(10);
     // The query (files sort by name: blue-00.png first) is not listed as its own first result, as the CLI does.
     expect(results.map((r) => r.id)).not.toContain('blue-00.png');
@@ -287,5 +302,72 @@ describe('the demo page in Chromium', () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe('the demo page on webgpu (Chromium, --enable-unsafe-webgpu: a SwiftShader adapter)', () => {
+  let server: Server;
+  let browser: Browser;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    server = await serve(dist);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  // V1, whose epoch takes seconds on SwiftShader where V2's takes about two minutes (the wasm run above trains V2).
+  it('trains one epoch of V1 on webgpu, encodes as Node does, and finds images of the same colour', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    const port = (server.address() as { port: number }).port;
+    await page.goto(`http://127.0.0.1:${port}/?backend=webgpu`);
+    await page.waitForSelector('body[data-backend="webgpu"]', { timeout: 120_000 }).catch((e) => {
+      throw new Error(`${e.message}\n${logs.join('\n')}`);
+    });
+    const adapter = await page.evaluate(async () => {
+      const a = await (navigator as any).gpu.requestAdapter();
+      return a ? `${a.info?.vendor} ${a.info?.architecture} ${a.info?.description}` : null;
+    });
+    console.log(`WebGPU adapter in headless Chromium: ${adapter}`);
+    const seconds = await trainOneEpoch(page, await images(), 'v1', 480_000);
+    console.log(`one epoch of V1 at 32 px on webgpu in Chromium: ${seconds.toFixed(2)} s`);
+    // The page's model encodes as the same weights do in Node (wasm), to 1e-4.
+    const { weights, input, latent } = await page.evaluate(async () => {
+      const { tf: ptf, model } = (window as any).cbirDemo;
+      const x = ptf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 3);
+      const z = model.encode(x);
+      const out = {
+        weights: await Promise.all(
+          model.model.getWeights().map(async (w: any) => ({ shape: w.shape, data: Array.from(await w.data()) })),
+        ),
+        input: Array.from(await x.data()),
+        latent: Array.from(await z.data()),
+      };
+      ptf.dispose([x, z]);
+      return out;
+    });
+    await initNodeBackend({ prefer: ['wasm'] });
+    const mine = new ConvAutoencoder({ inputSize: 32 });
+    mine.model.setWeights(weights.map((w: { shape: number[]; data: number[] }) => tf.tensor(w.data, w.shape)));
+    const z = mine.encode(tf.tensor4d(input as number[], [2, 32, 32, 3]));
+    const inNode = await z.data();
+    let diff = 0;
+    (latent as number[]).forEach((v, i) => (diff = Math.max(diff, Math.abs(v - inNode[i]))));
+    expect(diff).toBeLessThan(1e-4);
+    mine.dispose();
+    z.dispose();
+
+    const results = await searchFirst(page);
+    expect(results.filter((r) => r.id.startsWith('blue-')).length).toBeGreaterThanOrEqual(7);
+    expect(logs.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    await page.close();
   });
 });

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { chooseBackend, prepareSimdKernels, registerWasmTrainingKernels } from 'cbir-core';
+import {
+  chooseBackend,
+  prepareSimdKernels,
+  registerWasmTrainingKernels,
+  registerWebGpuTrainingKernels,
+} from 'cbir-core';
 import { setWasmPaths } from './wasm-paths.js';
 
 /** The tfjs backends cbir-browser can run on, fastest first. */
@@ -52,6 +57,8 @@ const TRY: Record<BrowserBackendName, (o: InitBrowserBackendOptions) => Promise<
     if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu)
       throw new Error('navigator.gpu is not available (WebGPU is off or unsupported)');
     await import('@tensorflow/tfjs-backend-webgpu');
+    // tfjs's filter gradient leaves a GPU idle (one thread per weight): cbir's splits the sum.
+    registerWebGpuTrainingKernels();
     if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise (no adapter)');
   },
   async webgl(o) {

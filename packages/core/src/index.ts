@@ -47,6 +47,10 @@ export { unpickleNumpy, PyObject, type NumpyPickleOptions } from './io/numpy-pic
 export { crc32 } from './io/crc32.js';
 export { type RawImage, type ImageDecoder, pixelView, imagesToTensor, tensorToImage } from './image/raw-image.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './tfjs-kernels/register-wasm-kernels.js';
+export {
+  registerWebGpuTrainingKernels,
+  WEBGPU_TRAINING_KERNELS,
+} from './tfjs-kernels/webgpu/register-webgpu-kernels.js';
 export { type ProgressEvent, type LongRunning } from './progress.js';
 export { Rng } from './utils/rng.js';
 export { RandomState, trainTestSplit, type TrainTestSplit } from './utils/random-state.js';
@@ -69,7 +73,13 @@ export {
   type EpochRecord,
 } from './training/checkpoint.js';
 export { trainAutoencoder, splitIndices, type TrainOptions, type TrainResult } from './training/train-autoencoder.js';
-export { mseGradients, chooseMicroBatch, trainingBytesPerImage, type MemoryLimits } from './training/micro-batch.js';
+export {
+  mseGradients,
+  chooseMicroBatch,
+  backendMemory,
+  trainingBytesPerImage,
+  type MemoryLimits,
+} from './training/micro-batch.js';
 export { type Matrix, selectRows } from './matrix.js';
 export {
   type ReduceSpec,

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
 import {
   CbirError,
+  backendMemory,
   chooseBackend,
   prepareSimdKernels,
   registerWasmTrainingKernels,
@@ -12,7 +13,7 @@ import {
 } from 'cbir-core';
 import { SimdThreads } from './simd-threads.js';
 import { enableRelaxedSimd } from './relaxed-simd.js';
-import { startWebGpu, webGpuAdapter, webGpuMemory, type GpuAdapter } from './webgpu.js';
+import { startWebGpu, webGpuAdapter, type GpuAdapter } from './webgpu.js';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
 export type NodeBackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -31,6 +32,8 @@ export interface InitNodeBackendOptions {
    * @defaultValue `CBIR_BACKEND` from the environment (comma-separated), else `['tensorflow', 'webgpu', 'wasm', 'cpu']`
    */
   prefer?: NodeBackendName[];
+  /** This backend and no other (`{ backend: 'webgpu' }` is `{ prefer: ['webgpu'] }`); `prefer` wins when both are given. */
+  backend?: NodeBackendName;
   /**
    * Threads for cbir's SIMD kernels (the wasm backend's convolutions and their gradients, exact search, LSH hashing,
    * clustering): the main thread plus `threads - 1` workers; 1 keeps everything on the main thread. (tfjs's own wasm
@@ -53,17 +56,6 @@ export interface BackendChoice {
   /** On `webgpu`: the adapter it runs on. */
   adapter?: GpuAdapter;
 }
-
-/**
- * Tensor memory for a training step on each backend. wasm: its heap is at most 4 GiB and only grows; a V2 step at
- * 512 px measured 1.4, 2.2 and 2.9 GiB of heap for micro-batches of 2, 3 and 4 images, so 3 GiB of estimate (3
- * images) leaves room. cpu and tensorflow: host memory, of which 4 and 8 GiB.
- */
-const MEMORY: Record<Exclude<NodeBackendName, 'webgpu'>, MemoryLimits> = {
-  wasm: { budgetBytes: 3 * 2 ** 30 },
-  cpu: { budgetBytes: 4 * 2 ** 30 },
-  tensorflow: { budgetBytes: 8 * 2 ** 30 },
-};
 
 const require = createRequire(import.meta.url);
 
@@ -156,7 +148,9 @@ export async function initNodeBackend(options: InitNodeBackendOptions = {}): Pro
   enableRelaxedSimd();
   const simd = await prepareSimdKernels();
   if (simd) setSimdKernelThreads(options.threads ?? availableParallelism());
-  const prefer = options.prefer ?? fromEnvironment() ?? [...NODE_BACKENDS];
+  const prefer = options.prefer ??
+    (options.backend ? [options.backend] : undefined) ??
+    fromEnvironment() ?? [...NODE_BACKENDS];
   const current = webGpuAdapter() ? tf.getBackend() : undefined;
   if (current === 'webgpu' && prefer[0] !== 'webgpu')
     throw new CbirError(
@@ -174,7 +168,7 @@ export async function initNodeBackend(options: InitNodeBackendOptions = {}): Pro
     tfjsBackend: tf.getBackend(),
     skipped,
     simdThreads: simd ? installed.threads : 0,
-    memory: name === 'webgpu' ? webGpuMemory() : MEMORY[name],
+    memory: backendMemory(tf.getBackend()),
     adapter: name === 'webgpu' ? webGpuAdapter() : undefined,
   };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, type MemoryLimits } from 'cbir-core';
+import { BackendUnavailableError, registerWebGpuTrainingKernels } from 'cbir-core';
 import { importOptional } from './optional.js';
 
 /** What a WebGPU adapter says of itself (`GPUAdapterInfo`), as `cbir doctor` prints it. */
@@ -16,12 +16,6 @@ export interface GpuAdapter {
 
 /** The environment variable that lets the webgpu backend run on a software adapter (tests, CI, trying it out). */
 export const ALLOW_SOFTWARE_GPU = 'CBIR_ALLOW_SOFTWARE_GPU';
-
-/**
- * Tensor memory a training step may take on a GPU. WebGPU does not say how much memory a device has; 8 GiB is less
- * than any GPU cbir is meant to train on has, and a batch of 32 at 512 px then runs as 4 micro-batches of 8.
- */
-const GPU_BUDGET_BYTES = 8 * 2 ** 30;
 
 type Dawn = typeof import('webgpu');
 type WebGpuBackendModule = typeof import('@tensorflow/tfjs-backend-webgpu');
@@ -59,7 +53,7 @@ function describe(adapter: GPUAdapter): GpuAdapter {
  */
 export function formatAdapter(a: GpuAdapter): string {
   const name = [a.vendor, a.architecture].filter(Boolean).join(' ') || 'unknown vendor';
-  return `${name} (${a.description || a.device || 'no description'})${a.isFallbackAdapter ? ', a software fallback' : ''}`;
+  return `${name} (${a.description || a.device || 'no description'}), ${a.isFallbackAdapter ? 'a software fallback' : 'hardware'}`;
 }
 
 /** Why Dawn found no adapter, with what to check. */
@@ -133,6 +127,8 @@ export async function startWebGpu(): Promise<void> {
   });
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => withNavigatorGpu(gpu, () => new backend.WebGPUBackend(device, adapter.info)));
+  // CBIR_WEBGPU_KERNELS=0 keeps tfjs's own kernels (to compare, or to rule cbir's out).
+  if (process.env.CBIR_WEBGPU_KERNELS !== '0') registerWebGpuTrainingKernels();
   held = { gpu, device, adapter: info };
   if (!(await tf.setBackend('webgpu'))) {
     releaseWebGpu();
@@ -155,11 +151,6 @@ function withNavigatorGpu<T>(gpu: GPU, fn: () => T): T {
     else delete (nav as { gpu?: unknown }).gpu;
     if (!had) delete g.navigator;
   }
-}
-
-/** The memory a training step may take on the webgpu backend (see {@link cbir-core!chooseMicroBatch | chooseMicroBatch}). */
-export function webGpuMemory(): MemoryLimits {
-  return { budgetBytes: GPU_BUDGET_BYTES, maxTensorBytes: held?.adapter?.maxStorageBufferBindingSize };
 }
 
 /** The adapter the webgpu backend runs on, once started. */

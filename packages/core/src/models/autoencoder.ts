@@ -69,31 +69,41 @@ export function reconstructedSide(arch: AutoencoderArchitecture, n: number): num
 const CACHE_BYTES = 2 ** 21;
 
 /**
+ * Bytes one encoder call may hold in activations: a pass keeps every layer's output until it ends, and the wasm
+ * backend's heap holds 4 GiB at most (V2 at 512 px, batch 32, in one pass needs about 5.6 GB and fails).
+ */
+const ENCODE_BUDGET_BYTES = 2 ** 30;
+
+/**
  * How many images to run through an encoder at once: as many as keep each of its activations (float32, padded
- * inputs included) within a core's L2 cache, when one image fits; otherwise the whole batch, since models that large
- * are bound by arithmetic, which larger batches share better between threads. Measured on the wasm backend, one
- * thread: ConvAutoencoder at 128 px encodes 14,220 img/s in batches of 8 against 10,543 at 32 and 8,276 at 64;
- * ConvAutoencoderV2, whose first activation is 3 MB an image, 214 img/s at 32 against 198 at 8.
+ * inputs included) within a core's L2 cache, when one image fits; otherwise as many as keep the pass's activations
+ * within 1 GiB, since models that large are bound by arithmetic, which larger batches share better between threads.
+ * Measured on the wasm backend, one thread: ConvAutoencoder at 128 px encodes 14,220 img/s in batches of 8 against
+ * 10,543 at 32 and 8,276 at 64; ConvAutoencoderV2, whose first activation is 3 MB an image, 214 img/s at 32 against
+ * 198 at 8.
  *
- * @returns A count of images, or `Infinity` for the whole batch.
+ * @returns A count of images, at least 1.
  * @example
  * ```ts
  * encodeChunkSize(new ConvAutoencoder({ inputSize: 128 }).architecture, 128);    // 10
- * encodeChunkSize(new ConvAutoencoderV2({ inputSize: 128 }).architecture, 128);  // Infinity
+ * encodeChunkSize(new ConvAutoencoderV2({ inputSize: 128 }).architecture, 128);  // 52
+ * encodeChunkSize(new ConvAutoencoderV2({ inputSize: 512 }).architecture, 512);  // 3
  * ```
  */
 export function encodeChunkSize(arch: AutoencoderArchitecture, inputSize: number): number {
   let side = inputSize;
   let c = 3;
   let most = side * side * c;
+  let sum = most;
   for (const m of arch.encoder) {
     if (m.type === 'Conv2d' && m.padding > 0) most = Math.max(most, (side + 2 * m.padding) ** 2 * c);
     side = outputSide(m, side);
     c = outputChannels(m, c);
     most = Math.max(most, side * side * c);
+    sum += side * side * c;
   }
   const fit = Math.floor(CACHE_BYTES / (most * 4));
-  return fit >= 1 ? fit : Infinity;
+  return fit >= 1 ? fit : Math.max(1, Math.floor(ENCODE_BUDGET_BYTES / (sum * 4)));
 }
 
 /** The valid input sizes (those the model reproduces) nearest to `n`: the largest below and the smallest above. */

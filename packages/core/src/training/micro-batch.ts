@@ -14,6 +14,37 @@ export interface MemoryLimits {
 }
 
 /**
+ * Tensor memory for a training step on each tfjs backend. wasm: its heap holds 4 GiB at most and only grows; a V2
+ * step at 512 px measured 1.4, 2.2 and 2.9 GiB of heap for micro-batches of 2, 3 and 4 images, so 3 GiB of estimate
+ * (3 images) leaves room. webgpu: WebGPU does not say how much memory a device has; 8 GiB is less than any GPU meant
+ * for training has, and no tensor may exceed the device's largest storage buffer. Others (cpu, tensorflow, webgl):
+ * host or device memory, of which 4 GiB.
+ */
+const BACKEND_MEMORY: Record<string, number> = { wasm: 3 * 2 ** 30, webgpu: 8 * 2 ** 30, tensorflow: 8 * 2 ** 30 };
+const OTHER_BACKEND_MEMORY = 4 * 2 ** 30;
+
+/**
+ * The memory a training step may take on the active tfjs backend (or `backend`): what {@link trainAutoencoder} and
+ * `cbir train` choose their micro-batch by. On webgpu, the device's largest storage buffer bounds each tensor.
+ *
+ * @example
+ * ```ts
+ * await tf.setBackend('wasm');
+ * backendMemory();   // { budgetBytes: 3221225472 }: 3 GiB of the wasm heap's 4
+ * ```
+ */
+export function backendMemory(backend: string = tf.getBackend()): MemoryLimits {
+  const limits: MemoryLimits = { budgetBytes: BACKEND_MEMORY[backend] ?? OTHER_BACKEND_MEMORY };
+  if (backend === 'webgpu') {
+    const device = (tf.findBackend('webgpu') as { device?: { limits?: { maxStorageBufferBindingSize?: number } } })
+      ?.device;
+    const most = device?.limits?.maxStorageBufferBindingSize;
+    if (most) limits.maxTensorBytes = most;
+  }
+  return limits;
+}
+
+/**
  * Peak tensor bytes per image of a training step, over the sum of every layer's output, measured with `tf.profile` on
  * the wasm backend and rounded up so that a step chosen to fit does: V2 2.25 (64 to 256 px: the forward pass keeps
  * each output for the backward pass, which adds one gradient of each size in turn); V1 4.7 at 68 px (its transposed

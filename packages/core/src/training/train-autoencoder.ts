@@ -9,7 +9,7 @@ import { trainTestSplit } from '../utils/random-state.js';
 import { Rng } from '../utils/rng.js';
 import { Adam, type AdamSnapshot } from './adam.js';
 import type { Checkpoint, EpochRecord } from './checkpoint.js';
-import { mseGradients } from './micro-batch.js';
+import { backendMemory, chooseMicroBatch, mseGradients } from './micro-batch.js';
 
 /** Options of {@link trainAutoencoder}. */
 export interface TrainOptions extends LongRunning {
@@ -20,8 +20,9 @@ export interface TrainOptions extends LongRunning {
   /**
    * Images per forward and backward pass: a step's gradient is accumulated over micro-batches of this size and equals
    * the whole batch's to float rounding (see {@link mseGradients}), so a batch of 32 at 512 px trains where 32 images
-   * do not fit in memory at once. {@link chooseMicroBatch} picks one that fits a backend; a resumed run may use another.
-   * @defaultValue `batchSize`
+   * do not fit in memory at once. A resumed run may use another.
+   * @defaultValue what fits the active backend's memory: `chooseMicroBatch(model, batchSize, backendMemory())`
+   * (the whole batch wherever it fits)
    */
   microBatch?: number;
   /** Adam's learning rate. @defaultValue 3e-4 (the notebook's) */
@@ -127,7 +128,7 @@ export async function trainAutoencoder(
     throw new CbirError('INVALID_ARGUMENT', `${where}: epochs must be a positive integer, got ${epochs}.`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1))
     throw new CbirError('INVALID_ARGUMENT', `${where}: batchSize must be a positive integer, got ${batchSize}.`);
-  const microBatch = Math.min(options.microBatch ?? batchSize, batchSize);
+  const microBatch = Math.min(options.microBatch ?? chooseMicroBatch(model, batchSize, backendMemory()), batchSize);
   if (!(Number.isInteger(microBatch) && microBatch >= 1))
     throw new CbirError('INVALID_ARGUMENT', `${where}: microBatch must be a positive integer, got ${microBatch}.`);
   if (data.size < 2)

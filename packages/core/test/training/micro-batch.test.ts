@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConvAutoencoder,
   ConvAutoencoderV2,
+  backendMemory,
   chooseMicroBatch,
   mseGradients,
   registerWasmTrainingKernels,
@@ -28,6 +29,13 @@ describe('chooseMicroBatch', () => {
     expect(() => chooseMicroBatch(ae, 0, { budgetBytes: per })).toThrow(/batchSize must be a positive integer, got 0/);
     expect(() => chooseMicroBatch(ae, 8, { budgetBytes: 0 })).toThrow(/budgetBytes must be positive, got 0/);
     ae.dispose();
+  });
+
+  it('gives each backend its memory: the wasm heap 3 GiB of its 4, webgpu 8 GiB, others 4 GiB', () => {
+    expect(backendMemory()).toEqual({ budgetBytes: 4 * 2 ** 30 }); // cpu, active here
+    expect(backendMemory('wasm')).toEqual({ budgetBytes: 3 * 2 ** 30 });
+    // No webgpu backend in this process: no device, so no largest buffer to bound tensors by.
+    expect(backendMemory('webgpu')).toEqual({ budgetBytes: 8 * 2 ** 30 });
   });
 
   it('estimates V2 at 512 px so that the micro-batch fits the wasm heap as measured (3 images: 2.2 GiB; 8: over 4)', () => {
