@@ -95,7 +95,12 @@ export { fitPca } from './embedding/pca.js';
 export { embedImages, l2Normalize, type EmbedOptions, type Features } from './embedding/embed-images.js';
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
 export { readFeatures, type ReadFeaturesOptions } from './embedding/read-features.js';
-export { modelFingerprint, pipelineMismatch, type EmbeddingPipeline } from './embedding/pipeline.js';
+export {
+  modelFingerprint,
+  readModelFingerprint,
+  pipelineMismatch,
+  type EmbeddingPipeline,
+} from './embedding/pipeline.js';
 export { checkMatrix, checkK, emptyResult, resolveIds } from './indexes/index.js';
 export { writeIndexFile, indexFileParts } from './indexes/flat-store.js';
 export {
@@ -172,6 +177,7 @@ export { FusionExtractor, type FusionMember } from './features/fusion-extractor.
 export {
   PretrainedExtractor,
   tfjsModelFingerprint,
+  readTfjsModelFingerprint,
   type PretrainedOptions,
   type TfjsModel,
 } from './features/pretrained.js';

@@ -14,6 +14,7 @@ import {
   ExactEuclideanIndex,
   arrayDataset,
   deserializeCheckpoint,
+  deserializeFeatures,
   embedImages,
   fitPca,
   initNodeBackend,
@@ -113,7 +114,7 @@ describe.skipIf(!choice)('the webgpu backend', () => {
 });
 
 describe.skipIf(!choice)('cbir on webgpu', () => {
-  it('train --backend webgpu names the adapter, trains in micro-batches and writes a checkpoint that resumes', async () => {
+  it('train --backend webgpu names the adapter, trains in micro-batches, resumes; embed on webgpu equals embed on wasm', async () => {
     const data = await makeImageFolder(4);
     const out = await mkdtemp(join(tmpdir(), 'cbir-gpu-train-'));
     const train = (...extra: string[]) =>
@@ -129,6 +130,21 @@ describe.skipIf(!choice)('cbir on webgpu', () => {
     expect(ckpt.epoch).toBe(1);
     const resumed = await train('--resume', '--epochs', '2', '--backend', 'webgpu');
     expect(resumed.stdout).toMatch(/done: best val loss/);
+
+    // cbir embed on webgpu writes the features cbir embed on wasm writes (the pipeline's fingerprint included).
+    const embed = async (backend: string) => {
+      const file = join(out, `${backend}.cbirfeat`);
+      await run(process.execPath, [cli, 'embed', '--model', out, '--data', data, '--out', file, '--backend', backend], {
+        env: { ...process.env, CBIR_BACKEND: undefined },
+      });
+      return deserializeFeatures(new Uint8Array(await readFile(file)));
+    };
+    const [gpu, wasm] = [await embed('webgpu'), await embed('wasm')];
+    expect(gpu.ids).toEqual(wasm.ids);
+    expect(gpu.pipeline).toEqual(wasm.pipeline);
+    let diff = 0;
+    gpu.matrix.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - wasm.matrix.data[i]))));
+    expect(diff).toBeLessThan(1e-4);
   });
 
   it('refuses a software adapter unless CBIR_ALLOW_SOFTWARE_GPU=1, saying what it is and what to do', async () => {

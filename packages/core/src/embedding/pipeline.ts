@@ -28,8 +28,23 @@ export interface EmbeddingPipeline {
  * ```
  */
 export function modelFingerprint(model: Autoencoder): string {
-  const weights = model.model.getWeights();
-  const chunks = weights.map((w) => w.dataSync() as Float32Array);
+  return fingerprintOf(model.model.getWeights().map((w) => w.dataSync() as Float32Array));
+}
+
+/**
+ * {@link modelFingerprint}, read asynchronously: works on every backend (WebGPU in Node has no synchronous reads).
+ *
+ * @example
+ * ```ts
+ * await readModelFingerprint(model);   // the same string as modelFingerprint(model)
+ * ```
+ */
+export async function readModelFingerprint(model: Autoencoder): Promise<string> {
+  return fingerprintOf(await Promise.all(model.model.getWeights().map(async (w) => (await w.data()) as Float32Array)));
+}
+
+/** The CRC-32 of the weights' float32 values in order, with their count. */
+function fingerprintOf(chunks: Float32Array[]): string {
   let total = 0;
   for (const c of chunks) total += c.byteLength;
   const all = new Uint8Array(total);
@@ -38,7 +53,7 @@ export function modelFingerprint(model: Autoencoder): string {
     all.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), at);
     at += c.byteLength;
   }
-  return `${crc32(all).toString(16).padStart(8, '0')}-${weights.length}`;
+  return `${crc32(all).toString(16).padStart(8, '0')}-${chunks.length}`;
 }
 
 /**

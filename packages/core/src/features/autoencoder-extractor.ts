@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { modelFingerprint } from '../embedding/pipeline.js';
+import { modelFingerprint, readModelFingerprint } from '../embedding/pipeline.js';
 import { reduceLatent, projectionMatrix, type ReducerState } from '../embedding/reducer.js';
 import { CbirError } from '../errors.js';
 import { resizeShortSide, toRgb } from '../image/image-ops.js';
@@ -31,9 +31,14 @@ export class AutoencoderExtractor implements FeatureExtractor {
   readonly imageSize: number;
   private readonly projection?: Float32Array;
 
+  /**
+   * @param fingerprint - The model's {@link modelFingerprint}, when already read (its spec then reads no weights:
+   * WebGPU in Node cannot read synchronously).
+   */
   constructor(
     private readonly model: Autoencoder,
     private readonly reducer: ReducerState,
+    private readonly fingerprint?: string,
   ) {
     const [c, h, w] = model.latentShape;
     if (!reducer || reducer.latentShape?.join() !== [c, h, w].join()) {
@@ -76,7 +81,7 @@ export class AutoencoderExtractor implements FeatureExtractor {
       options: {
         architecture: this.model.architecture.name,
         inputSize: this.model.inputSize,
-        model: modelFingerprint(this.model),
+        model: this.fingerprint ?? modelFingerprint(this.model),
         reducer,
       },
       state: { ...(mean ? { mean } : {}), ...(components ? { components } : {}) },
@@ -88,7 +93,7 @@ export class AutoencoderExtractor implements FeatureExtractor {
 }
 
 /** The registry's factory for `'autoencoder'`: the spec's reducer over `context.model`, which must be the same network. @internal */
-export function autoencoderFromSpec(spec: ExtractorSpec, model: unknown): AutoencoderExtractor {
+export async function autoencoderFromSpec(spec: ExtractorSpec, model: unknown): Promise<AutoencoderExtractor> {
   const o = spec.options as {
     architecture?: string;
     inputSize?: number;
@@ -107,7 +112,7 @@ export function autoencoderFromSpec(spec: ExtractorSpec, model: unknown): Autoen
       `autoencoder: the features were made by ${o.architecture} at ${o.inputSize} px; the model given is ${ae.architecture?.name} at ${ae.inputSize} px.`,
     );
   }
-  const fingerprint = modelFingerprint(ae);
+  const fingerprint = await readModelFingerprint(ae);
   if (o.model && fingerprint !== o.model)
     throw new CbirError(
       'INVALID_ARGUMENT',
@@ -115,9 +120,13 @@ export function autoencoderFromSpec(spec: ExtractorSpec, model: unknown): Autoen
     );
   if (!o.reducer)
     throw new CbirError('INVALID_ARGUMENT', 'autoencoder: the spec has no reducer; extract the features again.');
-  return new AutoencoderExtractor(ae, {
-    ...o.reducer,
-    ...(spec.state?.mean ? { mean: spec.state.mean } : {}),
-    ...(spec.state?.components ? { components: spec.state.components } : {}),
-  } as ReducerState);
+  return new AutoencoderExtractor(
+    ae,
+    {
+      ...o.reducer,
+      ...(spec.state?.mean ? { mean: spec.state.mean } : {}),
+      ...(spec.state?.components ? { components: spec.state.components } : {}),
+    } as ReducerState,
+    fingerprint,
+  );
 }

@@ -64,13 +64,34 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
  * ```
  */
 export function tfjsModelFingerprint(model: TfjsModel): string {
+  return weightsFingerprint(weightList(model).map((w) => w.dataSync() as Float32Array));
+}
+
+/**
+ * {@link tfjsModelFingerprint}, read asynchronously: works on every backend (WebGPU in Node has no synchronous reads).
+ *
+ * @example
+ * ```ts
+ * await readTfjsModelFingerprint(model);   // the same string as tfjsModelFingerprint(model)
+ * ```
+ */
+export async function readTfjsModelFingerprint(model: TfjsModel): Promise<string> {
+  return weightsFingerprint(await Promise.all(weightList(model).map(async (w) => (await w.data()) as Float32Array)));
+}
+
+/** A layers model's weights in order, or a graph model's by name. */
+function weightList(model: TfjsModel): tf.Tensor[] {
   const named = (model.weights ?? {}) as Record<string, tf.Tensor[]>;
-  const list = model.getWeights
+  return model.getWeights
     ? model.getWeights()
     : Object.keys(named)
         .sort()
         .flatMap((k) => named[k]);
-  const chunks = list.map((w) => new Uint8Array((w.dataSync() as Float32Array).slice().buffer));
+}
+
+/** The CRC-32 of the weights' float32 values in order, with their count. */
+function weightsFingerprint(list: Float32Array[]): string {
+  const chunks = list.map((w) => new Uint8Array(w.slice().buffer));
   const all = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -181,7 +202,7 @@ export class PretrainedExtractor implements FeatureExtractor {
         'INVALID_ARGUMENT',
         'tfjs-model: give a loaded tfjs layers or graph model (cbir-node: loadTfjsModel).',
       );
-    return new PretrainedExtractor(model, options, tfjsModelFingerprint(model));
+    return new PretrainedExtractor(model, options, await readTfjsModelFingerprint(model));
   }
 
   /** `[n, ...]` to `[n, d]`: pooled over height and width when 4-D, flattened otherwise. */

@@ -6,7 +6,7 @@ import {
   createExtractor,
   embedImages,
   extractDataset,
-  modelFingerprint,
+  readModelFingerprint,
   pipelineMismatch,
   type AsyncIndex,
   type ImageDataset,
@@ -210,7 +210,7 @@ export async function add(argv: string[]): Promise<void> {
       const why = pipelineMismatch(index.pipeline, {
         architecture: model.architecture.name,
         inputSize: model.inputSize,
-        model: modelFingerprint(model),
+        model: await readModelFingerprint(model),
       });
       if (why)
         throw new CbirError(

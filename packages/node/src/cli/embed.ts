@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { embedImages, modelFingerprint, serializeFeatures, writeNpy, type ReduceSpec } from 'cbir-core';
+import { embedImages, readModelFingerprint, serializeFeatures, writeNpy, type ReduceSpec } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { directoryDataset, skippedNote } from '../dataset/directory-dataset.js';
 import { EncoderPool } from '../encoder-pool.js';
@@ -95,7 +95,7 @@ export async function embed(argv: string[]): Promise<void> {
     const pipeline = {
       architecture: model.architecture.name,
       inputSize: model.inputSize,
-      model: modelFingerprint(model),
+      model: await readModelFingerprint(model),
       reducer: features.reducer,
     };
     await writeFileAtomic(

@@ -15,7 +15,7 @@ import {
   elbowPlotSpec,
   embedImages,
   evaluateRetrieval,
-  modelFingerprint,
+  readModelFingerprint,
   recallAtK,
   searchHits,
   serializeFeatures,
@@ -153,7 +153,7 @@ export async function quickstart(argv: string[]): Promise<void> {
     const pipeline = {
       architecture: model.architecture.name,
       inputSize: model.inputSize,
-      model: modelFingerprint(model),
+      model: await readModelFingerprint(model),
       reducer: features.reducer,
     };
     await writeFileAtomic(join(out, 'features.cbirfeat'), serializeFeatures({ ...features, paths, pipeline }));

@@ -9,7 +9,7 @@ import {
   extractOne,
   imagesToTensor,
   l2Normalize,
-  modelFingerprint,
+  readModelFingerprint,
   pipelineMismatch,
   reduceLatent,
   type AsyncIndex,
@@ -139,7 +139,7 @@ export async function openQueryEmbedder(
     const why = pipelineMismatch(index.pipeline, {
       architecture: model.architecture.name,
       inputSize: model.inputSize,
-      model: modelFingerprint(model),
+      model: await readModelFingerprint(model),
     });
     if (why) {
       model.dispose();
