@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-.gpucheck}
 mkdir -p "$out/webgpu"
+# What device-check.sh unpacks (dawn.node, the loader) is made again there: not carried twice.
+rm -rf "$out/node_modules" "$out/root"
 webgpu=$(dirname "$(node -p "require.resolve('webgpu/package.json', { paths: ['packages/node'] })")")
 cp "$webgpu/index.js" "$webgpu/package.json" "$out/webgpu/"
 [ -s "$out/webgpu/dawn.node.xz" ] || xz -T0 -6 -c "$webgpu/dist/linux-x64/dawn.node" > "$out/webgpu/dawn.node.xz"
