@@ -17,8 +17,8 @@ export interface MemoryLimits {
  * Tensor memory for a training step on each tfjs backend. wasm: its heap holds 4 GiB at most and only grows; a V2
  * step at 512 px measured 1.4, 2.2 and 2.9 GiB of heap for micro-batches of 2, 3 and 4 images, so 3 GiB of estimate
  * (3 images) leaves room. webgpu: WebGPU does not say how much memory a device has; 8 GiB is less than any GPU meant
- * for training has, and no tensor may exceed the device's largest storage buffer. Others (cpu, tensorflow, webgl):
- * host or device memory, of which 4 GiB.
+ * for training has, and no tensor may exceed the device's largest storage buffer. tensorflow: 8 GiB of host or
+ * device memory. Others (cpu, webgl): 4 GiB.
  */
 const BACKEND_MEMORY: Record<string, number> = { wasm: 3 * 2 ** 30, webgpu: 8 * 2 ** 30, tensorflow: 8 * 2 ** 30 };
 const OTHER_BACKEND_MEMORY = 4 * 2 ** 30;

@@ -265,11 +265,16 @@ export async function trainAutoencoder(
         next = batch + 1 < trainBatches.length ? load(trainBatches[batch + 1]) : undefined;
         if (images.length > 0) {
           const x = imagesToTensor(images, model.inputSize);
-          const step = mseGradients(model, x, { vars, microBatch });
-          const loss = (await step.loss.data())[0];
-          // A non-finite loss leaves the weights as they were: the error below says where, and the last checkpoint holds.
-          if (Number.isFinite(loss)) adam.apply(vars, step.grads);
-          tf.dispose([x, step.loss, ...step.grads]);
+          let loss: number;
+          try {
+            const step = mseGradients(model, x, { vars, microBatch });
+            loss = (await step.loss.data())[0];
+            // A non-finite loss leaves the weights as they were: the error below says where, and the last checkpoint holds.
+            if (Number.isFinite(loss)) adam.apply(vars, step.grads);
+            tf.dispose([step.loss, ...step.grads]);
+          } finally {
+            x.dispose();
+          }
           if (!Number.isFinite(loss)) {
             throw new NonFiniteError(
               `${where}: the training loss is ${loss} at epoch ${epoch}, batch ${batch} (images ${trainBatches[batch].map((i) => data.entry(i).id).join(', ')}); ` +
