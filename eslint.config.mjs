@@ -43,7 +43,7 @@ export default tseslint.config(
   },
   {
     // Plain JavaScript runs on Node (scripts, workers, examples); the check scripts also hand functions to a page.
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
   {

@@ -30,7 +30,15 @@ const esbuildOptions: Options['esbuildOptions'] = (o) => {
 
 const configs: Options[] = [
   {
-    entry: { index: 'packages/core/src/index.ts' },
+    // The task API and three subpath exports. Split into shared chunks in both formats, so that cbir-core/compute's
+    // setSimdThreads reaches the same kernels as the indexes of the main entry (one module instance each).
+    entry: {
+      index: 'packages/core/src/index.ts',
+      io: 'packages/core/src/entries/io.ts',
+      extend: 'packages/core/src/entries/extend.ts',
+      compute: 'packages/core/src/entries/compute.ts',
+    },
+    splitting: true,
     outDir: 'packages/core/dist',
     format: ['esm', 'cjs'],
     dts: { compilerOptions: { composite: false } },
@@ -44,7 +52,6 @@ const configs: Options[] = [
   {
     entry: {
       index: 'packages/node/src/index.ts',
-      'cli/main': 'packages/node/src/cli/main.ts',
       'workers/encoder-worker': 'packages/node/src/workers/encoder-worker.js',
       'workers/simd-worker': 'packages/node/src/workers/simd-worker.js',
       'workers/extractor-worker': 'packages/node/src/workers/extractor-worker.js',
@@ -60,6 +67,21 @@ const configs: Options[] = [
     target: 'node20',
     platform: 'node',
     external,
+  },
+  {
+    // The `cbir` package: the command and its service (Fastify, Vega), over cbir-node.
+    entry: { index: 'packages/cli/src/index.ts', main: 'packages/cli/src/main.ts' },
+    shims: true,
+    outDir: 'packages/cli/dist',
+    format: ['esm', 'cjs'],
+    dts: { entry: { index: 'packages/cli/src/index.ts' }, compilerOptions: { composite: false, paths: {} } },
+    tsconfig: 'packages/cli/tsconfig.json',
+    sourcemap: true,
+    esbuildOptions,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    external: [...external, 'cbir-node'],
     esbuildPlugins: [pageAssetsEsbuild],
   },
   {
@@ -78,7 +100,7 @@ const configs: Options[] = [
   },
 ];
 
-// Built one package at a time (core first) so that cbir-node's declarations can import cbir-core's.
+// Built one package at a time (core, node, then cli) so that each package's declarations can import the ones below.
 export default defineConfig((options) => {
   const only = (options.env as Record<string, string> | undefined)?.PKG;
   return only ? configs.filter((c) => c.outDir === `packages/${only}/dist`) : configs;

@@ -8,7 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { KMeans, MiniBatchKMeans, Rng, readNpy, silhouetteScore, writeNpy, type Matrix } from 'cbir-core';
+import { KMeans, MiniBatchKMeans, Rng, silhouetteScore, type Matrix } from 'cbir-core';
+import { readNpy, writeNpy } from 'cbir-core/io';
 import { initNodeBackend } from 'cbir-node';
 import { clustered } from './synthetic.js';
 

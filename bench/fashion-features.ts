@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { readNpy, writeNpy, type Matrix } from 'cbir-core';
+import { type Matrix } from 'cbir-core';
+import { readNpy, writeNpy } from 'cbir-core/io';
 
 const SIDE = 16;
 

@@ -3,7 +3,8 @@
 // KERNEL=Multiply lists that kernel's calls with their input shapes; HEAP=1 first times 4 more steps with the wasm heap's
 // size (the second step can still be growing the heap: its profile then shows page faults in whichever kernel grew it).
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvAutoencoder, ConvAutoencoderV2, registerWasmTrainingKernels } from 'cbir-core';
+import { ConvAutoencoder, ConvAutoencoderV2 } from 'cbir-core';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
 import { initNodeBackend } from 'cbir-node';
 
 const [which = 'v2', sizeArg = '128', backend = 'wasm', batchArg = '32'] = process.argv.slice(2);

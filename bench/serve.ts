@@ -45,7 +45,7 @@ const connections = Number(values.connections);
 const root = fileURLToPath(new URL('../', import.meta.url));
 // Loaded with require, as bench/scale.ts loads usearch: vite-node does not resolve the bench's own dependencies.
 const autocannon = createRequire(import.meta.url)('autocannon') as typeof import('autocannon');
-const cli = join(root, 'packages/node/dist/cli/main.js');
+const cli = join(root, 'packages/cli/dist/main.js');
 
 /** The server's resident set, from /proc (Linux). */
 async function rssMb(pid: number): Promise<number> {

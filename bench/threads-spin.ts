@@ -3,7 +3,8 @@
 // soon, finds it awake. Three workloads made of many kernel calls with JS work between them, each timed with the
 // default spin, a short one, and none (the worker sleeps at once), in the same run; the baseline is no threads at all.
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvAutoencoderV2, ExactEuclideanIndex, KMeans, setSimdThreads } from 'cbir-core';
+import { ConvAutoencoderV2, ExactEuclideanIndex, KMeans } from 'cbir-core';
+import { setSimdThreads } from 'cbir-core/compute';
 import { initNodeBackend, SimdThreads } from 'cbir-node';
 import { clustered } from './synthetic.js';
 

@@ -2,7 +2,8 @@
 // K = 3..9 with the notebook's two-panel figure (silhouette plot beside the clustered data on its first two features).
 // Usage: node examples/09-kmeans-elbow-silhouette.mjs [--data DIR] [--quick]
 import { join } from 'node:path';
-import { KMeans, elbow, elbowPlotSpec, silhouetteAnalysisSpec, silhouetteSamples, writePlot } from 'cbir-node';
+import { KMeans, elbow, elbowPlotSpec, silhouetteAnalysisSpec, silhouetteSamples } from 'cbir-node';
+import { writePlot } from 'cbir';
 import { out, quick } from './_shared.mjs';
 import { features } from './_model.mjs';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI: the packages as an adopter gets them. Packs cbir-core, cbir-node and cbir-browser (pnpm pack turns workspace:
+# CI: the packages as an adopter gets them. Packs cbir-core, cbir-node, cbir (the command) and cbir-browser (pnpm pack turns workspace:
 # ranges into versions), installs the tarballs with npm in an empty folder, typechecks the getting-started guide's
 # code against the packed types with skipLibCheck false, and runs the guide's commands (npx cbir ...) on a folder of
 # generated photos, to a search result. Then builds cbir-browser's Vite recipe (examples/browser-vite) against the
@@ -10,7 +10,7 @@ guide="$root/docs/guides/getting-started.md"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/packs" "$work/app"
-for p in core node browser; do (cd "$root/packages/$p" && npx -y pnpm@9.15.9 pack --pack-destination "$work/packs" >/dev/null); done
+for p in core node cli browser; do (cd "$root/packages/$p" && npx -y pnpm@9.15.9 pack --pack-destination "$work/packs" >/dev/null); done
 for t in "$work"/packs/*.tgz; do
   if tar -xOzf "$t" package/package.json | grep -q '"workspace:'; then echo "check-packed: $(basename "$t") still has a workspace: range"; exit 1; fi
 done
@@ -18,9 +18,18 @@ cd "$work/app"
 npm init -y >/dev/null
 block() { awk -v lang="$1" '$0 == "```" lang {f=1; next} f && /^```/ {exit} f' "$guide"; }
 
-echo "== npm install of the packed tarballs (for the guide's: npm install cbir-node)"
-npm install --no-audit --no-fund --loglevel=error "$work"/packs/cbir-core-*.tgz "$work"/packs/cbir-node-*.tgz typescript@5.6 @types/node@20 >/dev/null
+echo "== npm install of the packed tarballs (for the guide's: npm install cbir cbir-node)"
+npm install --no-audit --no-fund --loglevel=error "$work"/packs/cbir-core-*.tgz "$work"/packs/cbir-node-*.tgz "$work"/packs/cbir-0*.tgz typescript@5.6 @types/node@20 >/dev/null
 echo "installed: $(du -sh node_modules | cut -f1) in node_modules"
+
+echo "== cbir-core's subpath exports (io, extend, compute) resolve, and share one registry with the main entry (ESM, CJS)"
+kind='{kind:"packed-check",summary:"x",capabilities:{exact:true,removable:true,persistent:true,needsTraining:false},create:(d)=>new main.ExactEuclideanIndex(d),restore:()=>{throw new Error("x")}}'
+node -e "const main=require('cbir-core'), ext=require('cbir-core/extend'), io=require('cbir-core/io'), c=require('cbir-core/compute');
+if (typeof io.crc32 !== 'function' || typeof c.setSimdThreads !== 'function') process.exit(1);
+ext.registerIndexKind($kind); if (!main.indexKinds().includes('packed-check')) { console.error('check-packed: CJS entries do not share modules'); process.exit(1); }"
+node --input-type=module -e "const main=await import('cbir-core'), ext=await import('cbir-core/extend'), io=await import('cbir-core/io');
+if (typeof io.readNpy !== 'function') process.exit(1);
+ext.registerIndexKind($kind); if (!main.indexKinds().includes('packed-check')) { console.error('check-packed: ESM entries do not share modules'); process.exit(1); }"
 
 echo "== the guide's code, typechecked against the packed types"
 block ts > app.ts
@@ -59,7 +68,7 @@ for (const [name, draw] of Object.entries(classes)) {
 echo "== the guide's commands"
 block sh | while IFS= read -r line; do
   case "$line" in
-    'npm install cbir-node') continue ;;                 # done above, from the tarballs
+    'npm install cbir cbir-node') continue ;;            # done above, from the tarballs
     'npx cbir serve'*) continue ;;                       # a server: CI checks it elsewhere (scripts/check-serve.mjs)
   esac
   echo "\$ $line"

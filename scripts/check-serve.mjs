@@ -13,7 +13,7 @@ const fail = (msg) => {
 const server = spawn(
   process.execPath,
   [
-    'packages/node/dist/cli/main.js',
+    'packages/cli/dist/main.js',
     'serve',
     '--index',
     join(out, 'exact.cbirindex'),

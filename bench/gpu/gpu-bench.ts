@@ -15,9 +15,8 @@ import {
   chooseMicroBatch,
   loadTorchWeights,
   mseGradients,
-  readNpy,
-  readSafetensors,
 } from '../../packages/core/src/index.js';
+import { readNpy, readSafetensors } from '../../packages/core/src/entries/io.js';
 import { releaseWebGpu, startWebGpu, webGpuAdapter } from '../../packages/node/src/webgpu.js';
 import { formulaSafetensors } from '../../packages/core/test/helpers/formula-weights.js';
 

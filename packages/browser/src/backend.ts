@@ -4,7 +4,7 @@ import {
   prepareSimdKernels,
   registerWasmTrainingKernels,
   registerWebGpuTrainingKernels,
-} from 'cbir-core';
+} from 'cbir-core/compute';
 import { setWasmPaths } from './wasm-paths.js';
 
 /** The tfjs backends cbir-browser can run on, fastest first. */

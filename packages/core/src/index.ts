@@ -1,7 +1,9 @@
 /**
  * cbir-core: content-based image retrieval on TensorFlow.js, platform-free.
  *
- * Models mirror the notebook's PyTorch autoencoders exactly and load their weights; see the guides in `docs/`.
+ * Models mirror the notebook's PyTorch autoencoders exactly and load their weights; see the guides in `docs/`. This
+ * entry holds the task API; file formats (`cbir-core/io`), what a new index or extractor kind is built with
+ * (`cbir-core/extend`) and the compute controls (`cbir-core/compute`) are subpath exports.
  * @packageDocumentation
  */
 export {
@@ -37,33 +39,11 @@ export {
   type LoadTorchWeightsResult,
   type TorchWeightsFormat,
   type ExportTorchCheckpointOptions,
-} from './io/torch-weights.js';
-export { readSafetensors, writeSafetensors, type Float32Tensors } from './io/safetensors.js';
-export { readTorchFile, writeTorchFile, orderedDict } from './io/torch-file.js';
-export { PyFloat, PyTuple, PyCall, PyGlobal, PyPersistentId, type PickleValue } from './io/pickle.js';
-export { TorchTensor, type TorchDType } from './io/torch-tensor.js';
-export { readNpy, readNpz, writeNpy, type NpyArray } from './io/npy.js';
-export { unpickleNumpy, PyObject, type NumpyPickleOptions } from './io/numpy-pickle.js';
-export { crc32 } from './io/crc32.js';
+} from './weights/torch-weights.js';
 export { type RawImage, type ImageDecoder, pixelView, imagesToTensor, tensorToImage } from './image/raw-image.js';
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './tfjs-kernels/register-wasm-kernels.js';
-export {
-  registerWebGpuTrainingKernels,
-  WEBGPU_TRAINING_KERNELS,
-} from './tfjs-kernels/webgpu/register-webgpu-kernels.js';
 export { type ProgressEvent, type LongRunning } from './progress.js';
 export { Rng } from './utils/rng.js';
 export { RandomState, trainTestSplit, type TrainTestSplit } from './utils/random-state.js';
-export {
-  prepareSimdKernels,
-  simdKernelsAreRelaxed,
-  setSimdThreads,
-  withoutSimdThreads,
-  SIMD_KERNEL_NAMES,
-  type SimdThreadPool,
-  type SimdKernelName,
-} from './compute/wasm-simd/simd-kernels.js';
-export { chooseBackend } from './utils/choose-backend.js';
 export { type ImageDataset, type DatasetEntry, arrayDataset } from './data/image-dataset.js';
 export { Adam, type AdamOptions, type AdamState, type AdamSnapshot } from './training/adam.js';
 export {
@@ -93,16 +73,14 @@ export {
 } from './embedding/reducer.js';
 export { fitPca } from './embedding/pca.js';
 export { embedImages, l2Normalize, type EmbedOptions, type Features } from './embedding/embed-images.js';
-export { serializeFeatures, deserializeFeatures, type FeatureFile } from './embedding/feature-file.js';
-export { readFeatures, type ReadFeaturesOptions } from './embedding/read-features.js';
+export { serializeFeatures, deserializeFeatures, type FeatureFile } from './features/feature-file.js';
+export { readFeatures, type ReadFeaturesOptions } from './features/read-features.js';
 export {
   modelFingerprint,
   readModelFingerprint,
   pipelineMismatch,
   type EmbeddingPipeline,
 } from './embedding/pipeline.js';
-export { checkMatrix, checkK, emptyResult, resolveIds } from './indexes/index.js';
-export { writeIndexFile, indexFileParts } from './indexes/flat-store.js';
 export {
   type Index,
   type AsyncIndex,
@@ -111,8 +89,10 @@ export {
   type SearchResult,
   type ItemMetadata,
   type SearchHit,
+  type IndexRows,
   searchHits,
 } from './indexes/index.js';
+export { isInMemory, addVectors, readRows, readMetadata } from './indexes/index-ops.js';
 export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex, normalizeRows } from './indexes/cosine-index.js';
 export { LSHIndex, lshashPlanes, type LSHIndexOptions, type LSHDistance } from './indexes/lsh-index.js';
@@ -121,10 +101,8 @@ export {
   createIndex,
   indexKind,
   indexKinds,
-  registerIndexKind,
   LSH_DEFAULTS,
   type IndexCapabilities,
-  type IndexFileReader,
   type IndexKind,
 } from './indexes/registry.js';
 export { readLshashPickle, type LshashPickleOptions } from './indexes/lshash-pickle.js';
@@ -164,13 +142,7 @@ export {
 } from './plots/plot-specs.js';
 export { mapImages, extractFeatures, extractDataset, type PerImage } from './features/extract-features.js';
 export { type FeatureExtractor, type ExtractorSpec, extractMatrix, extractOne } from './features/extractor.js';
-export {
-  registerExtractor,
-  createExtractor,
-  extractorKinds,
-  type ExtractorContext,
-  type ExtractorFactory,
-} from './features/registry.js';
+export { createExtractor, extractorKinds, type ExtractorContext } from './features/registry.js';
 export { AutoencoderExtractor } from './features/autoencoder-extractor.js';
 export { BowExtractor } from './features/bow-extractor.js';
 export { FusionExtractor, type FusionMember } from './features/fusion-extractor.js';
@@ -208,7 +180,7 @@ export {
   modelToFiles,
   modelFromFiles,
   type ModelMetadata,
-} from './io/model-artifacts.js';
+} from './weights/model-artifacts.js';
 export {
   DiffusionReranker,
   QueryExpansionReranker,

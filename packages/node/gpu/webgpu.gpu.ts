@@ -32,7 +32,7 @@ import { makeImageFolder } from '../test/helpers.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'packages/node/dist/cli/main.js');
+const cli = join(root, 'packages/cli/dist/main.js');
 
 // CI asks for an adapter (CBIR_REQUIRE_WEBGPU=1): there a run with none fails instead of skipping.
 const choice: BackendChoice | undefined = await initNodeBackend({ prefer: ['webgpu'] }).catch((e: Error) => {

@@ -23,9 +23,8 @@ export {
 } from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';
 export { loadTfjsModel } from './io/tfjs-model.js';
-export { saveIndex, loadIndex } from './io/index-files.js';
+export { saveIndex, loadIndex } from './indexes/index-files.js';
 export { buildMontage, buildNotebookMontage, type MontageTile } from './image/montage.js';
-export { renderSvg, writePlot } from './plots/write-plot.js';
 export { loadOpenCv } from './features/load-opencv.js';
 export { loadFeatures, saveFeatures } from './io/feature-files.js';
 export { exportFashionMnist, FASHION_MNIST_CLASSES, type ExportFashionMnistOptions } from './dataset/fashion-mnist.js';
@@ -41,6 +40,4 @@ export {
   type LanceAnnOptions,
   type LanceSearchOptions,
 } from './indexes/lance-index.js';
-export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModelArgs } from './query/query-embedder.js';
-export { createSearchServer, type SearchServerOptions, type ServerTimeouts } from './serve/server.js';
-export { readClusterAssignments, type ClusterAssignments } from './serve/clusters.js';
+export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModel } from './query/query-embedder.js';

@@ -2,15 +2,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
-import {
-  CbirError,
-  backendMemory,
-  chooseBackend,
-  prepareSimdKernels,
-  registerWasmTrainingKernels,
-  setSimdThreads,
-  type MemoryLimits,
-} from 'cbir-core';
+import { CbirError, backendMemory, type MemoryLimits } from 'cbir-core';
+import { chooseBackend, prepareSimdKernels, registerWasmTrainingKernels, setSimdThreads } from 'cbir-core/compute';
 import { SimdThreads } from './simd-threads.js';
 import { enableRelaxedSimd } from './relaxed-simd.js';
 import { startWebGpu, webGpuAdapter, type GpuAdapter } from './webgpu.js';

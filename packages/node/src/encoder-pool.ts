@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { CbirError, DimensionMismatchError, withoutSimdThreads, type Autoencoder } from 'cbir-core';
+import { CbirError, DimensionMismatchError, type Autoencoder } from 'cbir-core';
+import { withoutSimdThreads } from 'cbir-core/compute';
 
 /** Options of {@link EncoderPool.create}. */
 export interface EncoderPoolOptions {

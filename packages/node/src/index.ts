@@ -1,6 +1,7 @@
 /**
  * cbir-node: cbir for Node.js. Backend selection (libtensorflow when installed, wasm by default, cpu), sharp image
- * decoding, atomic file writes, and the `cbir` CLI. Re-exports the whole of cbir-core.
+ * decoding, threads, atomic file writes, the HNSW and LanceDB indexes. Re-exports the whole of cbir-core. The `cbir`
+ * command and its search service are the `cbir` package.
  * @packageDocumentation
  */
 import { enableRelaxedSimd } from './relaxed-simd.js';

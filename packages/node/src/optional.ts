@@ -6,8 +6,6 @@ import { BackendUnavailableError } from 'cbir-core';
  * one command that installs it (the versions cbir is tested with).
  */
 export const OPTIONAL = {
-  vega: { version: '6.2.0', for: 'plots (cbir cluster, bow, quickstart; writePlot)' },
-  'vega-lite': { version: '6.4.1', for: 'plots (cbir cluster, bow, quickstart; writePlot)' },
   '@techstark/opencv-js': {
     version: '4.12.0-release.1',
     for: 'ORB features (cbir bow, cbir features --kind bow; loadOpenCv)',

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { CbirError, SIMD_KERNEL_NAMES, type SimdKernelName, type SimdThreadPool } from 'cbir-core';
+import { CbirError } from 'cbir-core';
+import { SIMD_KERNEL_NAMES, type SimdKernelName, type SimdThreadPool } from 'cbir-core/compute';
 
 import { CMD, FAILED, MAX_ARGS, SLOT, WORD, WORKER_SPIN, type SimdWorkerData } from './workers/simd-protocol.js';
 
@@ -24,7 +25,7 @@ export interface SimdThreadsOptions {
  *
  * @example
  * ```ts
- * import { setSimdThreads } from 'cbir-core';
+ * import { setSimdThreads } from 'cbir-core/compute';
  * import { SimdThreads } from 'cbir-node';
  * setSimdThreads(new SimdThreads(1));   // the main thread and one worker
  * ```

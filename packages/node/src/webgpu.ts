@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, registerWebGpuTrainingKernels } from 'cbir-core';
+import { BackendUnavailableError } from 'cbir-core';
+import { registerWebGpuTrainingKernels } from 'cbir-core/compute';
 import { importOptional } from './optional.js';
 
 /** What a WebGPU adapter says of itself (`GPUAdapterInfo`), as `cbir doctor` prints it. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend, simdKernelsAreRelaxed } from 'cbir-node';
+import { initNodeBackend } from 'cbir-node';
+import { simdKernelsAreRelaxed } from 'cbir-core/compute';
 import { onBothBackends, relativeError, values } from '../../core/test/helpers/kernel-compare.js';
 import { convSimdTesting } from '../../core/test/helpers/internal.js';
 

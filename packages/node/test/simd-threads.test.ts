@@ -1,13 +1,5 @@
-import {
-  ExactEuclideanIndex,
-  KMeans,
-  LSHIndex,
-  MiniBatchKMeans,
-  Rng,
-  setSimdThreads,
-  silhouetteSamples,
-  type Matrix,
-} from 'cbir-core';
+import { ExactEuclideanIndex, KMeans, LSHIndex, MiniBatchKMeans, Rng, silhouetteSamples, type Matrix } from 'cbir-core';
+import { setSimdThreads } from 'cbir-core/compute';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend, SimdThreads } from 'cbir-node';
 import { afterAll, describe, expect, it } from 'vitest';

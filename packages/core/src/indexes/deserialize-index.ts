@@ -21,7 +21,7 @@ interface Header {
 
 /**
  * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md) through the
- * kind's registered `restore` (see {@link registerIndexKind}), or the notebook's `lsh.p` (a pickled lshashpy3 `LSHash`;
+ * kind's registered `restore` (see {@link extend.registerIndexKind | registerIndexKind} (`cbir-core/extend`)), or the notebook's `lsh.p` (a pickled lshashpy3 `LSHash`;
  * see {@link readLshashPickle}).
  *
  * @throws {@link IndexFormatError} naming `source` for a bad magic, version, size, kind or checksum.

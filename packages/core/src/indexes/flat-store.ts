@@ -1,8 +1,6 @@
 import { CbirError } from '../errors.js';
 import { pipelineToFramed, type EmbeddingPipeline } from '../embedding/pipeline.js';
-import type { ExtractorSpec } from '../features/extractor.js';
-import { specToFramed } from '../io/saved-spec.js';
-import type { RerankSpec } from '../rerank/rerank.js';
+import { specToFramed, type SavedSpec } from '../io/saved-spec.js';
 import { framedParts, writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../compute/wasm-simd/simd-kernels.js';
@@ -233,9 +231,9 @@ export abstract class StoredIndex {
   /** What made the vectors (see {@link Index.pipeline}); saved by `serialize`. */
   pipeline?: EmbeddingPipeline;
   /** The extractor that made the vectors (see {@link Index.extractor}); saved by `serialize`. */
-  extractor?: ExtractorSpec;
+  extractor?: SavedSpec;
   /** A re-ranker built over the index (see {@link Index.rerank}); saved by `serialize`. */
-  rerank?: RerankSpec;
+  rerank?: SavedSpec;
 
   protected constructor(dim: number) {
     this.store = new FlatStore(dim);

@@ -1,8 +1,8 @@
 import type { EmbeddingPipeline } from '../embedding/pipeline.js';
-import type { ExtractorSpec } from '../features/extractor.js';
-import type { RerankSpec } from '../rerank/rerank.js';
+import type { SavedSpec } from '../io/saved-spec.js';
 import { CbirError, DimensionMismatchError } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
+import type { LongRunning } from '../progress.js';
 
 /**
  * What an index's reported distances are: `euclidean` (L2), `sqeuclidean` (squared L2), `cosine` (`1 - cos`), `l1`,
@@ -58,6 +58,17 @@ export interface Index {
   /** Adds `vectors` (`[n, dim]`) under `ids` (default: `nextId`, `nextId + 1`, ...). */
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void;
   /**
+   * As `add`, in chunks that report progress and stop at `signal` (taking out again what the call put in), for kinds
+   * whose add takes minutes (a graph build). {@link addVectors} uses it where a kind has it.
+   * @defaultValue undefined: the kind's `add` is quick enough to run in one call
+   */
+  addAsync?(
+    vectors: Matrix,
+    ids?: ArrayLike<number>,
+    metadata?: readonly (ItemMetadata | undefined)[],
+    options?: LongRunning,
+  ): Promise<void>;
+  /**
    * One past the largest id this index has ever held, removed ones included: the next automatic id, saved with the
    * index. An id once removed is never given again, so an id kept elsewhere (a result, a log, a clusters file) never
    * comes to name another image.
@@ -90,9 +101,9 @@ export interface Index {
    * The feature extractor and its fitted state, when the vectors came from one (hand-crafted, fused, pretrained):
    * saved with the index so a query image is extracted and normalised exactly as the collection was.
    */
-  extractor?: ExtractorSpec;
+  extractor?: SavedSpec;
   /** A re-ranker built over this index (its graph, for diffusion), saved with it; see `restoreReranker`. */
-  rerank?: RerankSpec;
+  rerank?: SavedSpec;
 }
 
 /**
@@ -136,12 +147,31 @@ export interface AsyncIndex {
   metadata(id: number): Promise<ItemMetadata | undefined>;
   /** As {@link Index.reset}. */
   reset(): Promise<void>;
+  /**
+   * Every row in one scan (ids, vectors as the index keeps them, metadata), for engines where item-by-item reads are
+   * slow; {@link readRows} uses it where a kind has it.
+   * @defaultValue undefined: {@link readRows} reads item by item
+   */
+  allRows?(): Promise<IndexRows>;
+  /**
+   * Every id's metadata in one scan; {@link readMetadata} uses it where a kind has it.
+   * @defaultValue undefined: {@link readMetadata} reads item by item
+   */
+  allMetadata?(): Promise<Map<number, ItemMetadata>>;
   /** What made the vectors, as {@link Index.pipeline}. */
   pipeline?: EmbeddingPipeline;
   /** The extractor that made the vectors, as {@link Index.extractor}. */
-  extractor?: ExtractorSpec;
+  extractor?: SavedSpec;
   /** Releases connections and handles; the index is unusable after. */
   close?(): Promise<void>;
+}
+
+/** Every row of an index, in its storage order: what {@link readRows} returns. */
+export interface IndexRows {
+  ids: number[];
+  /** `[ids.length, dim]`, as the index keeps them (unit-normalised for cosine). */
+  vectors: Matrix;
+  metadata: (ItemMetadata | undefined)[];
 }
 
 /**

@@ -1,18 +1,8 @@
 import { FormatError } from '../errors.js';
 import type { Framed } from './framed-file.js';
-import { checkSavedSpec } from './spec-rules.js';
+import { checkSavedSpec, type SavedSpec } from './spec-rules.js';
 
-/**
- * A saved component of a pipeline (a feature extractor, a re-ranker): its kind, its options (JSON) and its fitted
- * state (named float32 arrays; other types are stored bit for bit in float32 views). It is saved with the features
- * and the index it belongs to, in their framed files.
- */
-export interface SavedSpec {
-  kind: string;
-  options: Record<string, unknown>;
-  /** Fitted state, by name; absent before fitting or for components with none. */
-  state?: Record<string, Float32Array>;
-}
+export type { SavedSpec } from './spec-rules.js';
 
 /**
  * The spec's JSON part and its arrays, for a framed file's header and body.

@@ -1,5 +1,16 @@
 import { FormatError } from '../errors.js';
-import type { SavedSpec } from './saved-spec.js';
+
+/**
+ * A saved component of a pipeline (a feature extractor, a re-ranker): its kind, its options (JSON) and its fitted
+ * state (named float32 arrays; other types are stored bit for bit in float32 views). It is saved with the features
+ * and the index it belongs to, in their framed files.
+ */
+export interface SavedSpec {
+  kind: string;
+  options: Record<string, unknown>;
+  /** Fitted state, by name; absent before fitting or for components with none. */
+  state?: Record<string, Float32Array>;
+}
 
 // What a saved extractor or re-ranker may say, field by field: the type, the range, whole numbers where a count
 // belongs, and no key the kind does not know. A file's checksum proves only that its bytes are the ones written; these

@@ -40,7 +40,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
  * @example
  * ```ts
  * import '@tensorflow/tfjs-backend-wasm';
- * import { registerWasmTrainingKernels } from 'cbir-core';
+ * import { registerWasmTrainingKernels } from 'cbir-core/compute';
  * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', ...]
  * ```
  */

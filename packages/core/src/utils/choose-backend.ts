@@ -7,7 +7,14 @@ import { BackendUnavailableError } from '../errors.js';
  *
  * @param hint - Appended to the error when none works (how to fix it).
  * @throws {@link BackendUnavailableError} listing every backend tried with its cause.
- * @internal
+ *
+ * @example
+ * ```ts
+ * const { name, skipped } = await chooseBackend('initMyBackend', ['wasm', 'cpu'], {
+ *   wasm: async () => void (await tf.setBackend('wasm')),
+ *   cpu: async () => void (await tf.setBackend('cpu')),
+ * });
+ * ```
  */
 export async function chooseBackend<N extends string>(
   where: string,

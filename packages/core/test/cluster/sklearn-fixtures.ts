@@ -1,4 +1,5 @@
-import { readNpz, type Matrix, type NpyArray } from 'cbir-core';
+import { type Matrix } from 'cbir-core';
+import { readNpz, type NpyArray } from 'cbir-core/io';
 import { fixtureBytes, fixtureJson } from '../helpers/fixtures.js';
 
 /** The datasets and ks of scripts/fixtures/make_cluster_fixtures.py. */

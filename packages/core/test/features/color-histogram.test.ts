@@ -1,4 +1,5 @@
-import { colorHistogram, colorHistogramDim, readNpz } from 'cbir-core';
+import { colorHistogram, colorHistogramDim } from 'cbir-core';
+import { readNpz } from 'cbir-core/io';
 import { describe, expect, it } from 'vitest';
 import { rgbToHsvOpenCv } from '../../src/features/color-histogram.js';
 import { fixtureBytes } from '../helpers/fixtures.js';

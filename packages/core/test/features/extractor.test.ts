@@ -13,12 +13,12 @@ import {
   hog,
   lbp,
   NotFittedError,
-  registerExtractor,
   resizeShortSide,
   serializeFeatures,
   type FeatureExtractor,
   type RawImage,
 } from 'cbir-core';
+import { registerExtractor } from 'cbir-core/extend';
 import { describe, expect, it } from 'vitest';
 
 /** A seeded photo-like image: gradients, a disc whose colour and place vary, and noise. */

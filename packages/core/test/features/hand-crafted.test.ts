@@ -1,4 +1,4 @@
-import { readNpz } from 'cbir-core';
+import { readNpz } from 'cbir-core/io';
 import { describe, expect, it } from 'vitest';
 import { colorGrid, colorMoments, hog, lbp } from '../../src/features/hand-crafted.js';
 import { resizeArea, resizeShortSide, toGray, toLab } from '../../src/image/image-ops.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readNpy, type NpyArray } from 'cbir-core';
+import { readNpy, type NpyArray } from 'cbir-core/io';
 
 /** Bytes of a committed fixture file under packages/core/test/fixtures. */
 export function fixtureBytes(path: string): Uint8Array {

@@ -1,4 +1,4 @@
-import { crc32 } from 'cbir-core';
+import { crc32 } from 'cbir-core/io';
 
 // A header edited freely, as a hostile writer would.
 export type Header = Record<string, any>;

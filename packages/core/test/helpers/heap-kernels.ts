@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
 import { heapKernelsTesting } from './internal.js';
 
 /** The two paths of a kernel that can run in place in tfjs's memory, for `describe.each`: in place, and not. */

@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expect } from 'vitest';
-import {
-  Adam,
-  ConvAutoencoder,
-  ConvAutoencoderV2,
-  loadTorchWeights,
-  mseGradients,
-  readSafetensors,
-  type Autoencoder,
-} from 'cbir-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Adam, ConvAutoencoder, ConvAutoencoderV2, loadTorchWeights, mseGradients, type Autoencoder } from 'cbir-core';
+import { readSafetensors } from 'cbir-core/io';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
+import { useBackend, type BACKENDS } from './backends.js';
 import { fixtureBytes, fixtureJson, fixtureNpy, maxAbsDiff } from './fixtures.js';
 import { formulaSafetensors } from './formula-weights.js';
 
@@ -93,4 +88,29 @@ export async function checkTrainingParity(
   adam.dispose();
   x.dispose();
   ae.dispose();
+}
+
+/**
+ * The training step against PyTorch's on `backend`: V1 and V2 (1 and 10 Adam steps), and V1 in micro-batches of 1 and
+ * 3 against PyTorch's whole batch-4 step. The unit suite runs it on wasm; the integration suite on cpu, where tfjs
+ * needs ~10 s per V2 gradient (there V2 checks one step, and the whole block takes minutes).
+ */
+export function describeTrainingParity(backend: (typeof BACKENDS)[number]): void {
+  describe(`training step parity with PyTorch on ${backend}`, () => {
+    beforeAll(async () => {
+      registerWasmTrainingKernels();
+      await useBackend(backend);
+    });
+    afterAll(() => useBackend('cpu'));
+
+    it.each(['v1', 'v2'] as const)('%s: loss, gradients, and parameters after 1 and 10 Adam steps', (tag) =>
+      checkTrainingParity(tag, { steps: tag === 'v2' && backend === 'cpu' ? 1 : 10 }),
+    );
+
+    // PyTorch's fixture is one step of the whole batch (V1: 4 images); cbir's micro-batches must give that step.
+    it.each([1, 3])(
+      "v1 in micro-batches of %i: PyTorch's batch-4 step, loss, gradients and 10 steps' parameters",
+      (microBatch) => checkTrainingParity('v1', { steps: 10, microBatch }),
+    );
+  });
 }

@@ -3,11 +3,11 @@ import {
   ExactEuclideanIndex,
   FormatError,
   IndexFormatError,
-  crc32,
   deserializeFeatures,
   deserializeIndex,
   serializeFeatures,
 } from 'cbir-core';
+import { crc32 } from 'cbir-core/io';
 import { fixtureBytes } from '../helpers/fixtures.js';
 import { goldenIndexes } from './golden.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LSHIndex, createIndex, lshashPlanes, readNpz, type LSHDistance } from 'cbir-core';
+import { LSHIndex, createIndex, lshashPlanes, type LSHDistance } from 'cbir-core';
+import { readNpz } from 'cbir-core/io';
 import { fixtureBytes, fixtureJson, fixtureNpy } from '../helpers/fixtures.js';
 import { setProductEngine } from '../helpers/internal.js';
 import { describeIndexContract, euclidean, randomMatrix } from './index-contract.js';

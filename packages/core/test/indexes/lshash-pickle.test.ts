@@ -1,4 +1,5 @@
-import { deserializeIndex, IndexFormatError, LSHIndex, lshashPlanes, readLshashPickle, readNpz } from 'cbir-core';
+import { deserializeIndex, IndexFormatError, LSHIndex, lshashPlanes, readLshashPickle } from 'cbir-core';
+import { readNpz } from 'cbir-core/io';
 import { describe, expect, it } from 'vitest';
 import { fixtureBytes, fixtureJson, fixtureNpy } from '../helpers/fixtures.js';
 

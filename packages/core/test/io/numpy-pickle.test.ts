@@ -1,4 +1,5 @@
-import { FormatError, readFeatures, readNpy, unpickleNumpy, type NpyArray } from 'cbir-core';
+import { FormatError, readFeatures } from 'cbir-core';
+import { readNpy, unpickleNumpy, type NpyArray } from 'cbir-core/io';
 import { describe, expect, it } from 'vitest';
 import { fixtureBytes, fixtureJson } from '../helpers/fixtures.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FormatError, PyFloat, PyTuple, orderedDict } from 'cbir-core';
+import { FormatError } from 'cbir-core';
+import { PyFloat, PyTuple, orderedDict } from 'cbir-core/io';
 import { PyPersistentId, pickle, unpickle, type PickleHooks, type PickleValue } from '../../src/io/pickle.js';
 
 const hooks: PickleHooks = {

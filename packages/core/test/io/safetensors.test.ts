@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FormatError, TorchTensor, readSafetensors, writeSafetensors } from 'cbir-core';
+import { FormatError } from 'cbir-core';
+import { TorchTensor, readSafetensors, writeSafetensors } from 'cbir-core/io';
 import { fixtureBytes } from '../helpers/fixtures.js';
 
 describe('safetensors', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FormatError, crc32 } from 'cbir-core';
+import { FormatError } from 'cbir-core';
+import { crc32 } from 'cbir-core/io';
 import { readZip, writeZip } from '../../src/io/zip.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
 import { fuseReluWhileTraining } from '../../src/models/fused-conv-relu.js';
 import { useBackend } from '../helpers/backends.js';
 import { relativeError, values } from '../helpers/kernel-compare.js';

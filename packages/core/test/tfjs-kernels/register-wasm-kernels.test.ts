@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConvAutoencoder,
-  ConvAutoencoderV2,
-  WASM_TRAINING_KERNELS,
-  loadTorchWeights,
-  registerWasmTrainingKernels,
-  type Autoencoder,
-} from 'cbir-core';
+import { ConvAutoencoder, ConvAutoencoderV2, loadTorchWeights, type Autoencoder } from 'cbir-core';
+import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from 'cbir-core/compute';
 import { useBackend } from '../helpers/backends.js';
 import { formulaSafetensors } from '../helpers/formula-weights.js';
 import { relativeError, values } from '../helpers/kernel-compare.js';

@@ -6,9 +6,9 @@ import {
   backendMemory,
   chooseMicroBatch,
   mseGradients,
-  registerWasmTrainingKernels,
   trainingBytesPerImage,
 } from 'cbir-core';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { maxAbsDiff } from '../helpers/fixtures.js';
 

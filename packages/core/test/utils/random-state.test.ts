@@ -3,11 +3,11 @@ import {
   KMeans,
   MiniBatchKMeans,
   RandomState,
-  readNpz,
   silhouetteScore,
   trainTestSplit,
   type Matrix,
 } from 'cbir-core';
+import { readNpz } from 'cbir-core/io';
 import { describe, expect, it } from 'vitest';
 import { fixtureBytes, fixtureJson, maxAbsDiff } from '../helpers/fixtures.js';
 

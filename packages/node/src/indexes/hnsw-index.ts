@@ -7,21 +7,23 @@ import {
   CbirError,
   CosineIndex,
   ExactEuclideanIndex,
-  checkK,
-  checkMatrix,
-  indexFileParts,
   normalizeRows,
-  registerIndexKind,
   throwIfAborted,
-  writeIndexFile,
   type Index,
-  type IndexFileReader,
   type ItemMetadata,
   type LongRunning,
   type Matrix,
   type Metric,
   type SearchResult,
 } from 'cbir-core';
+import {
+  checkK,
+  checkMatrix,
+  indexFileParts,
+  registerIndexKind,
+  writeIndexFile,
+  type IndexFileReader,
+} from 'cbir-core/extend';
 import type * as Usearch from 'usearch';
 import { readWholeFileSync } from '../io/read-file.js';
 

@@ -3,18 +3,15 @@ import {
   CbirError,
   ExactEuclideanIndex,
   IndexFormatError,
-  checkK,
-  checkMatrix,
   deserializeIndex,
-  emptyResult,
   normalizeRows,
-  resolveIds,
   type AsyncIndex,
   type Index,
   type ItemMetadata,
   type Matrix,
   type SearchResult,
 } from 'cbir-core';
+import { checkK, checkMatrix, emptyResult, resolveIds } from 'cbir-core/extend';
 import type * as Lance from '@lancedb/lancedb';
 import type * as Arrow from 'apache-arrow';
 

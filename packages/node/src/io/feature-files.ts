@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { CbirError, readFeatures, readNpy, serializeFeatures, type FeatureFile } from 'cbir-core';
+import { CbirError, readFeatures, serializeFeatures, type FeatureFile } from 'cbir-core';
+import { readNpy } from 'cbir-core/io';
 import { writeFileAtomic } from './atomic-write.js';
 import { readWholeFile } from './read-file.js';
 

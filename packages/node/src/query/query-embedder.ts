@@ -1,11 +1,7 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   CbirError,
   createExtractor,
-  deserializeReducer,
   extractOne,
   imagesToTensor,
   l2Normalize,
@@ -13,15 +9,15 @@ import {
   pipelineMismatch,
   reduceLatent,
   type AsyncIndex,
+  type Autoencoder,
   type Index,
   type RawImage,
+  type TfjsModel,
   type ReducerState,
 } from 'cbir-core';
 import { initNodeBackend } from '../backend.js';
 import { loadOpenCv } from '../features/load-opencv.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
-import { loadTfjsModel } from '../io/tfjs-model.js';
-import { loadModelArg, reducerPathFor } from '../cli/model-args.js';
 
 /** Turns a new image into a vector of an index's space, exactly as the index's collection was embedded. */
 export interface QueryEmbedder {
@@ -41,14 +37,22 @@ export interface QueryEmbedder {
   dispose(): void;
 }
 
-/** Where the model comes from when the index was made by one: `--model` and, for a PyTorch file, `--arch`/`--size`. */
-export interface QueryModelArgs {
-  /** A model folder saved by cbir, or a PyTorch checkpoint (`.pt`); absent when the index needs no model. */
-  model?: string;
-  /** For a `.pt` file: the notebook's network, `'v1'` or `'v2'`. @defaultValue 'v2' */
-  arch?: string;
-  /** For a `.pt` file: the input side in pixels, as a string (the CLI's `--size`). @defaultValue '512' (the notebook's) */
-  size?: string;
+/** The model that embedded an index's collection, for {@link openQueryEmbedder}; loaded by the caller. */
+export interface QueryModel {
+  /**
+   * The autoencoder (an index of autoencoder vectors) or the tfjs model (an index of `tfjs-model` features) that made
+   * the collection's vectors; none for an extractor cbir runs itself (see {@link queryNeedsModel}). The embedder
+   * takes it over: its `dispose` frees the model.
+   */
+  model?: Autoencoder | TfjsModel;
+  /** How messages name the model (its path, say). @defaultValue 'the model' */
+  name?: string;
+  /**
+   * The reducer to apply for an index that does not record its pipeline (one written before pipelines were saved
+   * with indexes); ignored when the index records one.
+   * @defaultValue no reduction: the whole latent
+   */
+  reducer?: ReducerState;
 }
 
 /**
@@ -66,43 +70,46 @@ export function queryNeedsModel(index: Pick<Index | AsyncIndex, 'extractor'>): b
 
 /**
  * Opens what embeds new images for `index`: the hand-crafted extractor saved in it (colour histograms, fused blocks,
- * bag of words), a tfjs model's extractor, or an autoencoder with the reducer the index records. The one code path of
- * `cbir search --query` and `cbir serve`. A model with other weights than the one that embedded the collection is
- * refused; so is a vector of another dimension than the index's.
+ * bag of words), a tfjs model's extractor over `query.model`, or the autoencoder `query.model` with the reducer the
+ * index records. The one code path of `cbir search --query` and `cbir serve`. A model with other weights than the one
+ * that embedded the collection is refused; so is a vector of another dimension than the index's.
  *
+ * @param query The model that embedded the collection, loaded (see {@link queryNeedsModel}); the embedder disposes it.
  * @param source How messages name the index.
  * @param warn Where a note goes when an old index does not record its pipeline.
  *
  * @example
  * ```ts
  * const index = await loadIndex('exact.cbirindex');
- * const embedder = await openQueryEmbedder(index, { model: 'model' }, 'exact.cbirindex');
+ * const { model } = await loadModel('model');
+ * const embedder = await openQueryEmbedder(index, { model, name: 'model' }, 'exact.cbirindex');
  * const hits = index.search({ data: await embedder.embed('new-photo.jpg'), rows: 1, cols: index.dim }, 10);
  * embedder.dispose();
  * ```
  */
 export async function openQueryEmbedder(
   index: Index | AsyncIndex,
-  args: QueryModelArgs,
+  query: QueryModel,
   source: string,
   warn: (message: string) => void = () => undefined,
 ): Promise<QueryEmbedder> {
+  const name = query.name ?? 'the model';
+  const given = query.model;
+  const isAutoencoder = given !== undefined && 'latentShape' in given;
   if (index.extractor) {
     const needsModel = index.extractor.kind === 'tfjs-model';
-    if (args.model && !needsModel)
+    if (given && !needsModel)
       throw new CbirError(
         'INVALID_ARGUMENT',
-        `${source} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`,
+        `${source} holds ${index.extractor.kind} features, which cbir extracts itself: open it without a model.`,
       );
-    if (!args.model && needsModel)
+    if (needsModel && (!given || isAutoencoder))
       throw new CbirError(
         'INVALID_ARGUMENT',
-        `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`,
+        `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass that model (loadTfjsModel).`,
       );
-    if (needsModel) await initNodeBackend();
-    const model = needsModel
-      ? await loadTfjsModel(/^https?:/.test(args.model!) ? args.model! : resolve(args.model!))
-      : undefined;
+    const model = needsModel ? (given as TfjsModel) : undefined;
+    if (model) await initNodeBackend();
     const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
     const fx = await createExtractor(index.extractor, { model, cv });
     const decoder = sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize });
@@ -116,7 +123,7 @@ export async function openQueryEmbedder(
       return vector;
     };
     return {
-      description: `${index.extractor.kind} features${model ? ` (${args.model})` : ''}`,
+      description: `${index.extractor.kind} features${model ? ` (${name})` : ''}`,
       dim: index.dim,
       embed,
       embedMany: (images) => settleLimited(images, 1, embed),
@@ -126,14 +133,13 @@ export async function openQueryEmbedder(
       },
     };
   }
-  if (!args.model)
+  if (!given || !isAutoencoder)
     throw new CbirError(
       'INVALID_ARGUMENT',
-      `a query image needs --model DIR|FILE.pt: the model that embedded ${source}.`,
+      `a query image needs the autoencoder that embedded ${source}: load it (loadModel, or loadTorchWeights into its network) and pass it.`,
     );
+  const model = given as Autoencoder;
   await initNodeBackend();
-  const modelPath = resolve(args.model);
-  const { model, isDir } = await loadModelArg(modelPath, { arch: args.arch, size: args.size });
   let reducer: ReducerState;
   if (index.pipeline) {
     const why = pipelineMismatch(index.pipeline, {
@@ -145,19 +151,18 @@ export async function openQueryEmbedder(
       model.dispose();
       throw new CbirError(
         'INVALID_ARGUMENT',
-        `--model ${modelPath} is not the model that embedded ${source}: ${why}. Pass that model, or embed and index the collection again with this one.`,
+        `${name} is not the model that embedded ${source}: ${why}. Pass that model, or embed and index the collection again with this one.`,
       );
     }
     reducer = index.pipeline.reducer;
   } else {
-    // An index from before pipelines were saved with it: the reducer that cbir embed then kept beside the model.
-    const reducerPath = reducerPathFor(modelPath, isDir);
-    const kept = existsSync(reducerPath);
-    reducer = kept
-      ? deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath)
-      : { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: model.latentDim };
+    reducer = query.reducer ?? {
+      kind: 'none',
+      latentShape: [...model.latentShape] as [number, number, number],
+      dim: model.latentDim,
+    };
     warn(
-      `${source} does not record the model and reducer that made it; using ${kept ? reducerPath : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.`,
+      `${source} does not record the model and reducer that made it; using ${query.reducer ? `the reducer given (${query.reducer.kind})` : 'no reducer'}. Rebuild the index (cbir embed, then cbir index) so that queries are checked.`,
     );
   }
   if (reducer.dim !== index.dim) {

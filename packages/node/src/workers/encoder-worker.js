@@ -45,7 +45,7 @@ function serve(model, cbirKernels, chunk) {
  */
 async function registerCbirKernels() {
   try {
-    (await import('cbir-core')).registerWasmTrainingKernels();
+    (await import('cbir-core/compute')).registerWasmTrainingKernels();
     return true;
   } catch {
     return false;

@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConvAutoencoder,
-  ConvAutoencoderV2,
-  crc32,
-  FormatError,
-  initNodeBackend,
-  loadModel,
-  saveModel,
-} from 'cbir-node';
+import { ConvAutoencoder, ConvAutoencoderV2, FormatError, initNodeBackend, loadModel, saveModel } from 'cbir-node';
+import { crc32 } from 'cbir-core/io';
 
 /** The weights file model.json names in `dir`. */
 const weightsOf = async (dir: string) =>

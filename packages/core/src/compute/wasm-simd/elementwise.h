@@ -11,7 +11,8 @@ static inline void add_row_f64(double *acc, const float *x, int d) {
   for (; j + 4 <= d; j += 4) {
     v128_t xv = wasm_v128_load(x + j);
     wasm_v128_store(acc + j, wasm_f64x2_add(wasm_v128_load(acc + j), wasm_f64x2_promote_low_f32x4(xv)));
-    wasm_v128_store(acc + j + 2, wasm_f64x2_add(wasm_v128_load(acc + j + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(xv, xv, 2, 3, 0, 1))));
+    wasm_v128_store(acc + j + 2, wasm_f64x2_add(wasm_v128_load(acc + j + 2),
+                                                wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(xv, xv, 2, 3, 0, 1))));
   }
   for (; j < d; j++) acc[j] += x[j];
 }
@@ -40,7 +41,8 @@ static inline void relu_grad(const float *dy, const float *x, int n, float *out)
 // row-major order (ties as tfjs's cpu kernel and PyTorch break them; a NaN gets it only when it comes first, where
 // PyTorch gives it to any NaN and tfjs's cpu kernel to none), the other three get +0, and
 // so do x's rows and columns past the last window. Values are 0 + dy, as the kernels that add into zeros give them.
-static inline void maxpool2_grad(const float *x, const float *dy, float *dx, int h, int w, int c, int oh, int ow, int r0, int r1) {
+static inline void maxpool2_grad(const float *x, const float *dy, float *dx, int h, int w, int c, int oh, int ow,
+                                 int r0, int r1) {
   const v128_t zero = wasm_f32x4_splat(0);
   const long row = (long)w * c;
   for (int r = r0; r < r1; r++) {

@@ -9,7 +9,8 @@
 EXPORT void relu_grad_f32(const float *dy, const float *x, int n, float *out) { relu_grad(dy, x, n, out); }
 
 // A 2 x 2, stride-2 max pool's gradient (elementwise.h), output rows [r0, r1).
-EXPORT void maxpool2_grad_f32(const float *x, const float *dy, float *dx, int h, int w, int c, int oh, int ow, int r0, int r1) {
+EXPORT void maxpool2_grad_f32(const float *x, const float *dy, float *dx, int h, int w, int c, int oh, int ow, int r0,
+                              int r1) {
   maxpool2_grad(x, dy, dx, h, w, c, oh, ow, r0, r1);
 }
 

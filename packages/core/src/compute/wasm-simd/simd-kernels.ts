@@ -133,7 +133,7 @@ const detachOnCollect = new FinalizationRegistry<{ pool: SimdThreadPool; handle:
  *
  * @example
  * ```ts
- * import { setSimdThreads } from 'cbir-core';
+ * import { setSimdThreads } from 'cbir-core/compute';
  * setSimdThreads(undefined);   // every kernel created from now on runs on the calling thread only
  * ```
  */
@@ -158,7 +158,7 @@ let suspended = 0;
  *
  * @example
  * ```ts
- * import { withoutSimdThreads } from 'cbir-core';
+ * import { withoutSimdThreads } from 'cbir-core/compute';
  * const z = withoutSimdThreads(() => ae.encode(x));   // the kernels leave the other cores to your own workers
  * ```
  */
@@ -216,7 +216,7 @@ let relaxedLoaded = false;
  *
  * @example
  * ```ts
- * import { prepareSimdKernels, simdKernelsAreRelaxed } from 'cbir-core';
+ * import { prepareSimdKernels, simdKernelsAreRelaxed } from 'cbir-core/compute';
  * await prepareSimdKernels();
  * simdKernelsAreRelaxed(); // true in Chrome 114+, Node 22+, and Node 20 after importing cbir-node
  * ```
@@ -265,7 +265,7 @@ function kernelModule(): WebAssembly.Module | null {
  * @returns Whether the kernels are available (false where WebAssembly SIMD is not: then JS loops run instead).
  * @example
  * ```ts
- * import { prepareSimdKernels } from 'cbir-core';
+ * import { prepareSimdKernels } from 'cbir-core/compute';
  * await prepareSimdKernels();   // true in Node >= 16.4 and current browsers
  * ```
  */

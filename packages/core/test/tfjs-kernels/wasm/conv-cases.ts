@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
 import { convSimdTesting, setProductEngine } from '../../helpers/internal.js';
 
 /** Convolution shapes the gradient kernels are checked on: strides 1-3, valid/same/explicit padding, odd sizes. */

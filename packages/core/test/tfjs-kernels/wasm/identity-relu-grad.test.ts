@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
 import { useBackend } from '../../helpers/backends.js';
 import { HEAP_CHUNK, heapKernels, heapKernelsTesting } from '../../helpers/internal.js';
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from 'cbir-core';
+import { registerWasmTrainingKernels } from 'cbir-core/compute';
 import { onBothBackends, values } from '../../helpers/kernel-compare.js';
 
 const CASES = [

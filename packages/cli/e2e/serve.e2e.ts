@@ -1,0 +1,261 @@
+// End-to-end: a real `cbir serve` (the built CLI) over a small index built in the test, driven in Debian's Chromium
+// (playwright-core, no browser download): upload, drop and paste an image, click through results, move by keyboard,
+// filter by label, browse clusters, bad uploads answered on the page while the server keeps serving, a 320-px-wide
+// layout, screenshots to e2e-output/, and Ctrl-C draining to exit 0.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const cli = join(root, 'packages/cli/dist/main.js');
+const output = join(root, 'e2e-output');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const COLOURS: Record<string, [number, number, number]> = {
+  red: [210, 40, 40],
+  green: [40, 180, 60],
+  blue: [40, 70, 210],
+  yellow: [225, 205, 40],
+};
+
+function picture(rgb: [number, number, number], i: number, width = 96, height = 80): Promise<Buffer> {
+  const [r, g, b] = rgb;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="rgb(${r},${g},${b})"/>
+    <circle cx="${15 + i * 8}" cy="${20 + (i % 3) * 15}" r="${6 + (i % 4) * 3}" fill="rgb(${255 - r},${255 - g},${255 - b})"/></svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+/** The base URL the server prints once it listens. */
+function listening(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /listening on (http:\/\/[^/\s]+)\//.exec(out);
+      if (m) resolve(m[1]);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d) => (out += d));
+    child.once('exit', (code) => reject(new Error(`cbir serve exited ${code} before listening:\n${out}`)));
+  });
+}
+
+describe('cbir serve in Chromium', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let serverLog = '';
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cbir-serve-e2e-'));
+    for (const [colour, rgb] of Object.entries(COLOURS)) {
+      await mkdir(join(dir, 'photos', colour), { recursive: true });
+      for (let i = 0; i < 8; i++)
+        await writeFile(join(dir, 'photos', colour, `${colour}-${i}.png`), await picture(rgb, i));
+    }
+    const cbir = (...a: string[]) => run(process.execPath, [cli, ...a], { cwd: dir });
+    await cbir('features', '--data', join(dir, 'photos'), '--kind', 'colorhist', '--out', join(dir, 'f.cbirfeat'));
+    await cbir(
+      'index',
+      '--features',
+      join(dir, 'f.cbirfeat'),
+      '--type',
+      'exact',
+      '--out',
+      join(dir, 'photos.cbirindex'),
+    );
+    await cbir(
+      'cluster',
+      '--features',
+      join(dir, 'f.cbirfeat'),
+      '--out',
+      join(dir, 'clusters'),
+      '--k',
+      '4',
+      '--silhouette',
+      '4',
+    );
+    server = spawn(
+      process.execPath,
+      [
+        cli,
+        'serve',
+        '--index',
+        join(dir, 'photos.cbirindex'),
+        '--port',
+        '0',
+        '--max-megapixels',
+        '1',
+        '--clusters',
+        join(dir, 'clusters/assignments.csv'),
+      ],
+      { cwd: dir },
+    );
+    server.stdout!.on('data', (d) => (serverLog += d));
+    server.stderr!.on('data', (d) => (serverLog += d));
+    base = await listening(server);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) server.kill('SIGKILL');
+  });
+
+  const labels = () => page.$$eval('#results button .label', (els) => els.map((e) => e.textContent));
+  const waitResults = (title: string) =>
+    page.waitForFunction(
+      (t) =>
+        document.querySelector('#results-title')?.textContent?.includes(t) && document.body.dataset.state === 'results',
+      title,
+    );
+  const healthy = async () => expect((await fetch(`${base}/healthz`)).status).toBe(200);
+
+  it('shows the backend and the index, then searches with an uploaded image: its colour comes first', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('body[data-ready="true"]').catch((e) => {
+      throw new Error(`${e.message}\n${logs.join('\n')}\n${serverLog}`);
+    });
+    expect(await page.textContent('#status')).toContain('photos.cbirindex: exact index, 32 items');
+    expect(await page.textContent('#status')).toContain('queries: colorhist');
+    await waitResults('The collection');
+    await page.setInputFiles('#file', {
+      name: 'query-red.png',
+      mimeType: 'image/png',
+      buffer: await picture(COLOURS.red, 3, 120, 90),
+    });
+    await waitResults('nearest to query-red.png');
+    expect((await labels()).slice(0, 8)).toEqual(Array(8).fill('red'));
+    expect(await page.isVisible('#query-image')).toBe(true);
+    expect(await page.textContent('#status')).toMatch(/query \d+ ms/);
+    expect(
+      await page.$$eval('#results img', (imgs) =>
+        imgs.every((i) => (i as HTMLImageElement).src.includes('/api/thumb/')),
+      ),
+    ).toBe(true);
+  });
+
+  it('clicking a result searches from it; the keyboard moves between results and Enter searches', async () => {
+    const second = page.locator('#results button').nth(1);
+    const id = await second.getAttribute('data-id');
+    await second.click();
+    await waitResults(`nearest to item ${id}`);
+    expect(page.url()).toContain(`#item=${id}`);
+    expect(await page.textContent('#query-caption')).toContain(`item ${id}`);
+    expect((await labels()).slice(0, 7)).toEqual(Array(7).fill('red'));
+    // Focus is on the first result after a search; ArrowRight moves on, Enter searches from there.
+    const third = await page.locator('#results button').nth(1).getAttribute('data-id');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.id)).toBe(third);
+    await page.keyboard.press('Enter');
+    await waitResults(`nearest to item ${third}`);
+    await page.goBack();
+    await waitResults(`nearest to item ${id}`);
+  });
+
+  it('drop and paste an image; filter by label', async () => {
+    const blue = (await picture(COLOURS.blue, 5)).toString('base64');
+    for (const how of ['drop', 'paste']) {
+      await page.evaluate(
+        ([b64, how]) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bytes], `${how}.png`, { type: 'image/png' }));
+          if (how === 'drop')
+            document
+              .getElementById('drop')!
+              .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+          else document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+        },
+        [blue, how],
+      );
+      await waitResults(`nearest to ${how}.png`);
+      expect((await labels()).slice(0, 8)).toEqual(Array(8).fill('blue'));
+    }
+    await page.selectOption('#label', 'yellow');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#results .label')].every((e) => e.textContent === 'yellow'),
+    );
+    expect(await labels()).toEqual(Array(8).fill('yellow'));
+    await page.selectOption('#label', '');
+  });
+
+  it('bad uploads give a message on the page, and the server keeps serving', async () => {
+    const big = await sharp({ create: { width: 1300, height: 1000, channels: 3, background: '#888' } })
+      .png()
+      .toBuffer();
+    const bad: [string, { name: string; mimeType: string; buffer: Buffer }, RegExp][] = [
+      [
+        'a text file',
+        { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not a picture') },
+        /not an image cbir can read/,
+      ],
+      ['a 0-byte file', { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) }, /empty \(0 bytes\)/],
+      [
+        'an oversized image',
+        { name: 'huge.png', mimeType: 'image/png', buffer: big },
+        /1300 x 1000 \(1\.3 megapixels\); this server takes at most 1\.0/,
+      ],
+    ];
+    for (const [what, file, message] of bad) {
+      await page.setInputFiles('#file', file);
+      await page.waitForSelector('#message:not([hidden])');
+      expect(await page.textContent('#message'), what).toMatch(message);
+      await healthy();
+    }
+    await page.setInputFiles('#file', {
+      name: 'again.png',
+      mimeType: 'image/png',
+      buffer: await picture(COLOURS.green, 2),
+    });
+    await waitResults('nearest to again.png');
+    expect(await page.isHidden('#message')).toBe(true);
+    expect((await labels()).slice(0, 8)).toEqual(Array(8).fill('green'));
+  });
+
+  it('browses clusters; fits a 320-px-wide screen; screenshots', async () => {
+    await page.click('#show-clusters');
+    await waitResults('4 clusters');
+    expect(new Set(await labels()).size).toBe(4);
+    await mkdir(output, { recursive: true });
+    await page.setInputFiles('#file', {
+      name: 'query-yellow.png',
+      mimeType: 'image/png',
+      buffer: await picture(COLOURS.yellow, 1, 120, 90),
+    });
+    await waitResults('nearest to query-yellow.png');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#results img')].every(
+        (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0,
+      ),
+    );
+    await page.screenshot({ path: join(output, 'serve.png'), fullPage: true });
+    await page.setViewportSize({ width: 320, height: 800 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    const columns = await page.$$eval(
+      '#results button',
+      (b) => new Set(b.map((x) => Math.round(x.getBoundingClientRect().left))).size,
+    );
+    expect(columns).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(output, 'serve-320.png'), fullPage: false });
+    expect(logs.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+  });
+
+  it('Ctrl-C drains and exits 0', async () => {
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(serverLog).toContain('cbir serve: stopped.');
+  });
+});

@@ -1,0 +1,132 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CbirError, isInMemory, type SearchHit, searchReranked } from 'cbir-core';
+import { buildMontage, buildNotebookMontage, writeFileAtomic } from 'cbir-node';
+import { openQueryEmbedderFor } from '../query-model.js';
+import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from '../index-arg.js';
+import { positiveInt, WEIGHT_FILE_MEANINGS } from '../model-args.js';
+import { rerankerFor, type RerankChoice } from '../rerank-arg.js';
+import { UsageError } from '../usage.js';
+import { flagList } from '../flags.js';
+
+const OPTIONS = {
+  ...INDEX_FLAGS,
+  query: { type: 'string' },
+  id: { type: 'string' },
+  k: { type: 'string', short: 'k', default: '10' },
+  model: { type: 'string' },
+  arch: { type: 'string' },
+  size: { type: 'string' },
+  montage: { type: 'string' },
+  layout: { type: 'string', default: 'captioned' },
+  rerank: { type: 'string', default: 'auto' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const MEANINGS = {
+  ...INDEX_MEANINGS,
+  query: ['IMAGE', 'a new image to search with'],
+  id: ['ID', 'an indexed item to search from (itself excluded)'],
+  k: ['N', 'results'],
+  model: ['DIR|FILE.pt', 'the model that embedded the collection (for --query)'],
+  ...WEIGHT_FILE_MEANINGS,
+  montage: ['FILE.png', 'draw the query and its results'],
+  layout: ['captioned|notebook', "the montage: a captioned grid, or the notebook's 5 x 2 build_montages"],
+  rerank: ['auto|diffusion|qe|none', "re-ranking: the index's saved re-ranker (auto), another, or none"],
+  json: 'machine-readable output: one JSON object per line',
+  help: 'print this help and exit',
+} as const;
+
+const HELP = `Usage: cbir search ${INDEX_USAGE} (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
+                   [--rerank auto|diffusion|qe|none] [--montage out.png [--layout captioned|notebook]] [--json]
+
+Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
+and the reducer saved in the index; a PyTorch weight file is read into --arch at --size, as cbir embed does; a model
+with other weights than the one that embedded the collection is refused) or to an indexed item (--id, itself excluded). The index may be a cbir index or the notebook's lsh.p (a pickled lshashpy3 LSHash, queried as its
+hamming query). --montage writes the query and its results as a labelled grid with distances; --layout notebook
+writes the notebook's build_montages(results, (512, 512), (5, 2)) instead: the first 10 results as bare 512-px tiles,
+5 by 2, the query not in it (the notebook shows it apart).
+An index of hand-crafted features (cbir features: fused, colorgrid, ...) extracts --query itself, with the blocks and
+collection statistics saved in it: no --model. --rerank auto (the default) uses the re-ranker saved with the index
+(cbir index --rerank), if any; diffusion and qe re-rank with it or without; none turns it off.
+
+${flagList(OPTIONS, MEANINGS)}`;
+
+export async function search(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+  });
+  if (values.help) return console.log(HELP);
+  if (!values.query === !values.id) throw new UsageError(`one of --query or --id is required.\n\n${HELP}`);
+  checkIndexArgs(values);
+  const k = positiveInt('k', values.k!);
+  if (values.layout !== 'captioned' && values.layout !== 'notebook')
+    throw new UsageError(`--layout must be captioned or notebook, got "${values.layout}".`);
+  if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!))
+    throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
+  const opened = await openIndexArg(values);
+  const { index } = opened;
+  const source = opened.name;
+  const memory = isInMemory(index);
+  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe'))
+    throw new UsageError(`--rerank ${values.rerank} works on index files; ${source} is a LanceDB table.`);
+  const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, source) : undefined;
+  let vector: Float32Array;
+  let queryPath: string;
+  let exclude: number | undefined;
+  if (values.id !== undefined) {
+    exclude = Number(values.id);
+    const v = await index.vector(exclude);
+    if (!v)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`,
+      );
+    vector = v;
+    queryPath = (await index.metadata(exclude))?.path ?? String(exclude);
+  } else {
+    queryPath = resolve(values.query!);
+    const embedder = await openQueryEmbedderFor(index, values, source, (note) =>
+      process.stderr.write(`cbir search: ${note}\n`),
+    );
+    try {
+      vector = await embedder.embed(queryPath);
+    } finally {
+      embedder.dispose();
+    }
+  }
+  const query = { data: vector, rows: 1, cols: vector.length };
+  const depth = Math.min(index.size, exclude === undefined ? k : k + 1);
+  const res =
+    reranker && memory ? searchReranked(index, reranker, query, depth, [exclude]) : await index.search(query, depth);
+  const hits: SearchHit[] = [];
+  for (let j = 0; j < res.k && hits.length < k; j++) {
+    const id = res.ids[j];
+    if (id >= 0 && id !== exclude) hits.push({ id, distance: res.distances[j], ...(await index.metadata(id)) });
+  }
+  await opened.close();
+  if (values.montage) {
+    const tiles = [
+      { path: queryPath, caption: 'query', highlight: true },
+      ...hits.map((h, j) => ({
+        path: h.path ?? '',
+        caption: `#${j + 1} ${h.distance.toFixed(3)}${h.label ? ` ${h.label}` : ''}`,
+      })),
+    ];
+    const png =
+      values.layout === 'notebook'
+        ? await buildNotebookMontage(hits.map((h) => h.path ?? ''))
+        : await buildMontage(tiles);
+    await writeFileAtomic(resolve(values.montage), png);
+  }
+  if (values.json) console.log(JSON.stringify({ query: queryPath, results: hits }));
+  else {
+    console.log(`query: ${queryPath}`);
+    hits.forEach((h, j) =>
+      console.log(`${String(j + 1).padStart(3)}  ${h.distance.toFixed(4)}  ${h.label ?? ''}  ${h.path ?? h.id}`),
+    );
+    if (values.montage) console.log(`montage: ${values.montage}`);
+  }
+}

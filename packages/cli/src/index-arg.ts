@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+import { type AsyncIndex, type Index } from 'cbir-core';
+import { LanceIndex, loadIndex, saveIndex } from 'cbir-node';
+import { UsageError } from './usage.js';
+
+/** The flags that name an index: a file, or a LanceDB table. */
+export const INDEX_FLAGS = {
+  index: { type: 'string' },
+  engine: { type: 'string' },
+  uri: { type: 'string' },
+  table: { type: 'string' },
+} as const;
+
+/** The lines of {@link INDEX_FLAGS} in a command's --help. */
+export const INDEX_MEANINGS = {
+  index: ['FILE', "the index file (cbir index), or the notebook's pickled lsh.p"],
+  engine: ['lancedb', 'a LanceDB table instead of an index file (with --uri)'],
+  uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
+  table: ['NAME', 'the LanceDB table (default: cbir)'],
+} as const;
+
+export const INDEX_USAGE = '--index FILE | --engine lancedb --uri DIR [--table cbir]';
+
+/** An opened index and how to write it back (files are rewritten atomically; LanceDB writes as it goes). */
+export interface OpenedIndex {
+  index: Index | AsyncIndex;
+  /** How messages name it. */
+  name: string;
+  /** Persists changes: rewrites the file, or saves the specs beside a LanceDB table. */
+  save(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Checks the flags that name an index and says what is missing; no file is opened. */
+export function checkIndexArgs(values: { index?: string; engine?: string; uri?: string; table?: string }): void {
+  if (values.engine !== undefined && values.engine !== 'lancedb' && values.engine !== 'file')
+    throw new UsageError(`--engine must be lancedb (or file, the default), got "${values.engine}".`);
+  const lance = values.engine === 'lancedb';
+  if (lance && !values.uri)
+    throw new UsageError('--engine lancedb needs --uri DIR (the LanceDB database: a folder, or an s3:// / gs:// URI).');
+  if (lance && values.index)
+    throw new UsageError('--index names an index file; with --engine lancedb name the database with --uri instead.');
+  if (!lance && (values.uri || values.table)) throw new UsageError('--uri and --table go with --engine lancedb.');
+  if (!lance && !values.index) throw new UsageError(`an index is required: ${INDEX_USAGE}.`);
+}
+
+/** Opens the index the flags name (checked with {@link checkIndexArgs} first). */
+export async function openIndexArg(values: {
+  index?: string;
+  engine?: string;
+  uri?: string;
+  table?: string;
+}): Promise<OpenedIndex> {
+  checkIndexArgs(values);
+  if (values.engine === 'lancedb') {
+    const index = await LanceIndex.open(values.uri!, { table: values.table });
+    return {
+      index,
+      name: `${values.uri} (LanceDB table ${index.tableName})`,
+      save: () => index.saveSpecs(),
+      close: () => index.close(),
+    };
+  }
+  const path = resolve(values.index!);
+  const index = await loadIndex(path);
+  return { index, name: values.index!, save: () => saveIndex(index, path), close: async () => undefined };
+}

@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CbirError, deserializeReducer, type AsyncIndex, type Index, type ReducerState } from 'cbir-core';
+import { initNodeBackend, loadTfjsModel, openQueryEmbedder, type QueryEmbedder } from 'cbir-node';
+import { loadModelArg, reducerPathFor } from './model-args.js';
+
+/** Where the model comes from when the index was made by one: `--model` and, for a PyTorch file, `--arch`/`--size`. */
+export interface QueryModelArgs {
+  /** A model folder saved by cbir, or a PyTorch checkpoint (`.pt`); absent when the index needs no model. */
+  model?: string;
+  /** For a `.pt` file: the notebook's network, `'v1'` or `'v2'`. @defaultValue 'v2' */
+  arch?: string;
+  /** For a `.pt` file: the input side in pixels, as a string (the CLI's `--size`). @defaultValue '512' (the notebook's) */
+  size?: string;
+}
+
+/**
+ * `openQueryEmbedder` for `cbir search --query` and `cbir serve`: checks `--model` against what the index holds, loads
+ * the model it names (a tfjs model for `tfjs-model` features; otherwise cbir's folder or a PyTorch weight file read into
+ * `--arch` at `--size`) and, for an index that does not record its pipeline, the reducer `cbir embed` kept beside it.
+ */
+export async function openQueryEmbedderFor(
+  index: Index | AsyncIndex,
+  args: QueryModelArgs,
+  source: string,
+  warn: (message: string) => void = () => undefined,
+): Promise<QueryEmbedder> {
+  const extractor = index.extractor;
+  if (extractor) {
+    const needsModel = extractor.kind === 'tfjs-model';
+    if (args.model && !needsModel)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${source} holds ${extractor.kind} features, which cbir extracts itself: drop --model.`,
+      );
+    if (!args.model && needsModel)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `${source} holds features of a tfjs model${extractor.options.source ? ` (${String(extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`,
+      );
+    if (!args.model) return openQueryEmbedder(index, {}, source, warn);
+    await initNodeBackend(); // before the model's tensors are made
+    const model = await loadTfjsModel(/^https?:/.test(args.model) ? args.model : resolve(args.model));
+    return openQueryEmbedder(index, { model, name: args.model }, source, warn);
+  }
+  if (!args.model)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `a query image needs --model DIR|FILE.pt: the model that embedded ${source}.`,
+    );
+  const modelPath = resolve(args.model);
+  await initNodeBackend(); // before the network's tensors are made
+  const { model, isDir } = await loadModelArg(modelPath, { arch: args.arch, size: args.size });
+  let reducer: ReducerState | undefined;
+  if (!index.pipeline) {
+    // An index from before pipelines were saved with it: the reducer that cbir embed then kept beside the model.
+    const reducerPath = reducerPathFor(modelPath, isDir);
+    try {
+      if (existsSync(reducerPath))
+        reducer = deserializeReducer(new Uint8Array(await readFile(reducerPath)), reducerPath);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+  return openQueryEmbedder(index, { model, name: `--model ${modelPath}`, reducer }, source, warn);
+}

@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { loadIndex, serializeFeatures } from 'cbir-node';
+import { readNpy } from 'cbir-core/io';
+import { describe, expect, it } from 'vitest';
+import { makeImageFolder } from '../../node/test/helpers.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const cbir = (...a: string[]) =>
+  run(
+    join(root, 'node_modules/.bin/vite-node'),
+    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
+    { cwd: root, maxBuffer: 1 << 26 },
+  );
+
+describe('cbir index, search and eval', () => {
+  it('index a feature file, search by a new image and by id with a montage, evaluate by label', async () => {
+    const data = await makeImageFolder(5);
+    const out = await mkdtemp(join(tmpdir(), 'cbir-index-'));
+    await cbir(
+      'train',
+      '--data',
+      data,
+      '--arch',
+      'v1',
+      '--size',
+      '32',
+      '--epochs',
+      '1',
+      '--batch',
+      '4',
+      '--out',
+      out,
+      '--json',
+    );
+    const feats = join(out, 'f.cbirfeat');
+    await cbir('embed', '--model', out, '--data', data, '--out', feats, '--reduce', 'rp:16', '--l2', '--threads', '1');
+    for (const type of ['exact', 'cosine', 'lsh'])
+      await cbir(
+        'index',
+        '--features',
+        feats,
+        '--type',
+        type,
+        '--out',
+        join(out, `${type}.idx`),
+        '--hash-size',
+        '4',
+        '--tables',
+        '3',
+      );
+
+    // A new image, not in the index: a file of the red class, re-encoded, goes through the same pipeline.
+    const query = join(out, 'query.png');
+    await sharp(join(data, 'red', '0.jpg'))
+      .png()
+      .toFile(query);
+    const montage = join(out, 'm.png');
+    const { stdout } = await cbir(
+      'search',
+      '--index',
+      join(out, 'exact.idx'),
+      '--query',
+      query,
+      '--model',
+      out,
+      '-k',
+      '4',
+      '--montage',
+      montage,
+      '--json',
+    );
+    const res = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{'))!);
+    expect(res.results).toHaveLength(4);
+    expect(res.results[0].path).toBe(join(data, 'red', '0.jpg')); // its own source image, re-encoded as PNG
+    expect(res.results[0].distance).toBeLessThan(0.05);
+    for (let j = 1; j < 4; j++) expect(res.results[j].distance).toBeGreaterThanOrEqual(res.results[j - 1].distance);
+    const meta = await sharp(montage).metadata();
+    expect(meta.width).toBeGreaterThan(4 * 160);
+
+    const byId = JSON.parse(
+      (await cbir('search', '--index', join(out, 'lsh.idx'), '--id', '2', '-k', '3', '--json')).stdout
+        .split('\n')
+        .find((l) => l.startsWith('{'))!,
+    );
+    expect(byId.results.every((r: { id: number }) => r.id !== 2)).toBe(true);
+
+    const report = JSON.parse(
+      (await cbir('eval', '--index', join(out, 'cosine.idx'), '-k', '1,3', '--json')).stdout
+        .split('\n')
+        .find((l) => l.startsWith('{'))!,
+    );
+    expect(report.queries).toBe(15);
+    expect(Object.keys(report.perClass)).toEqual(['blue', 'green', 'red']);
+    expect(report.meanAveragePrecision).toBeGreaterThan(0);
+    expect(report.meanAveragePrecision).toBeLessThanOrEqual(1);
+  });
+
+  it('names the file when an index is damaged, and exits 1', async () => {
+    const e = await cbir('eval', '--index', join(root, 'package.json')).catch((x) => x);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toMatch(/package\.json is not a CBIRINDX file/);
+  });
+
+  it("cbir index --planes imports lshashpy3's hyperplanes: the CLI's index ranks as lshashpy3 does", async () => {
+    const fixtures = join(root, 'packages/core/test/fixtures/lshashpy3');
+    const data = readNpy(new Uint8Array(await readFile(join(fixtures, 'data.npy'))));
+    const queries = readNpy(new Uint8Array(await readFile(join(fixtures, 'queries.npy'))));
+    const expected = JSON.parse(await readFile(join(fixtures, 'expected.json'), 'utf8'));
+    const config = expected.configs[0];
+    const out = await mkdtemp(join(tmpdir(), 'cbir-planes-'));
+    const rows = data.shape[0];
+    const matrix = { data: Float32Array.from(data.data), rows, cols: data.shape[1] };
+    // lshashpy3 indexed item i under extra_data=i; our ids are row numbers, the same.
+    await writeFile(
+      join(out, 'f.cbirfeat'),
+      serializeFeatures({
+        matrix,
+        ids: Array.from({ length: rows }, (_, i) => String(i)),
+        labels: new Array(rows).fill(undefined),
+      }),
+    );
+    await cbir(
+      'index',
+      '--features',
+      join(out, 'f.cbirfeat'),
+      '--type',
+      'lsh',
+      '--hash-size',
+      String(config.hash_size),
+      '--tables',
+      String(config.num_hashtables),
+      '--planes',
+      join(fixtures, config.planes_file),
+      '--out',
+      join(out, 'lsh.idx'),
+    );
+    const index = await loadIndex(join(out, 'lsh.idx'));
+    const d = queries.shape[1];
+    for (let q = 0; q < 5; q++) {
+      const want: number[] = config.results.hamming[q].ids;
+      const got = index.search(
+        { data: Float32Array.from(queries.data.subarray(q * d, (q + 1) * d)), rows: 1, cols: d },
+        want.length,
+      );
+      expect(Array.from(got.ids)).toEqual(want);
+    }
+    await expect(
+      cbir(
+        'index',
+        '--features',
+        join(out, 'f.cbirfeat'),
+        '--type',
+        'exact',
+        '--planes',
+        'x.npz',
+        '--out',
+        join(out, 'e.idx'),
+      ),
+    ).rejects.toMatchObject({ stderr: expect.stringContaining('--planes applies to --type lsh only') });
+  });
+});
