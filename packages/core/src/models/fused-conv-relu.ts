@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { CbirError } from '../errors.js';
 import { reluGradient } from '../tfjs-kernels/wasm/relu-grad.js';
 
 /** The parts of tfjs-layers' `Conv2D` layer this module reads. */
@@ -47,13 +48,17 @@ export const fusedConv2DGradConfig: tf.GradConfig = {
     const [x, filter, y] = saved;
     const { strides, pad, dilations, activation, dimRoundingMode } = attrs as unknown as tf.FusedConv2DAttrs;
     if (activation !== 'relu' && activation !== 'linear') {
-      throw new Error(
+      throw new CbirError(
+        'INVALID_ARGUMENT',
         `cbir's FusedConv2D gradient takes activation 'relu' or 'linear', got '${activation}': ` +
           'run the convolution and the activation as separate operations while training.',
       );
     }
     if (!tf.backend_util.eitherStridesOrDilationsAreOne(strides, dilations)) {
-      throw new Error(`FusedConv2D's gradient needs strides or dilations of 1, got ${strides} and ${dilations}.`);
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `FusedConv2D's gradient needs strides or dilations of 1, got ${strides} and ${dilations}.`,
+      );
     }
     // Computed once for all three (the backward pass's tidy frees it if the bias's gradient is not asked for).
     const g = activation === 'relu' ? reluGradient(dy as tf.Tensor, y) : (dy as tf.Tensor);

@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { CbirError } from '../errors.js';
 import { fuseReluWhileTraining } from './fused-conv-relu.js';
 
 /**
@@ -99,7 +100,10 @@ export function toTfjsLayers(
     case 'Conv2d':
     case 'ConvTranspose2d': {
       if (spec.type === 'ConvTranspose2d' && spec.kernelSize < spec.stride) {
-        throw new Error(`toTfjsLayers: ${spec.name}: ConvTranspose2d with kernel < stride is not supported`);
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `toTfjsLayers: ${spec.name}: ConvTranspose2d with kernel < stride is not supported; use kernelSize >= stride.`,
+        );
       }
       const fanIn = (spec.type === 'Conv2d' ? spec.inChannels : spec.outChannels) * spec.kernelSize ** 2;
       const bound = 1 / Math.sqrt(fanIn);

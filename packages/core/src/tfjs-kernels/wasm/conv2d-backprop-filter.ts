@@ -8,6 +8,7 @@ import {
   type KernelBackend,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { CbirError } from '../../errors.js';
 import { structLayout } from '../../compute/wasm-simd/kernel-structs.js';
 import { SimdKernels } from '../../compute/wasm-simd/simd-kernels.js';
 import { productEngine } from '../../compute/engine.js';
@@ -190,7 +191,8 @@ function conv2DBackpropFilter(args: {
   const dy = inputs.dy as TensorInfo;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   const format = backend_util.convertConv2DDataFormat(dataFormat);
-  if (format !== 'channelsLast') throw new Error(`wasm Conv2DBackpropFilter supports only NHWC, got ${dataFormat}`);
+  if (format !== 'channelsLast')
+    throw new CbirError('INVALID_ARGUMENT', `wasm Conv2DBackpropFilter supports only NHWC, got ${dataFormat}.`);
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filterShape,
