@@ -1,0 +1,102 @@
+import type { AsyncIndex, Index, ItemMetadata, Reranker } from 'cbir-core';
+import type { QueryEmbedder } from 'cbir-node';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BatchQueue } from './batch-queue.js';
+import type { ClusterAssignments } from './clusters.js';
+import { ApiError } from './errors.js';
+import type { SearchBatcher } from './search-batcher.js';
+import type { ThumbnailCache } from './thumbnails.js';
+
+/** A hit as the API returns it. */
+export interface ApiHit {
+  id: number;
+  distance: number;
+  path?: string;
+  label?: string;
+  cluster?: number;
+}
+
+/** What the routes share: one per server, made by `createSearchServer` and given to each route plugin. */
+export interface ServerContext {
+  index: Index | AsyncIndex;
+  embedder?: QueryEmbedder;
+  /** Uploads waiting for the encoder, embedded in batches. */
+  encoder?: BatchQueue<Uint8Array, Float32Array>;
+  /** Concurrent searches as one batched search (with the re-ranker). */
+  batcher: SearchBatcher;
+  thumbs: ThumbnailCache;
+  /** Every item's metadata, read once. */
+  items: Map<number, ItemMetadata>;
+  labels: string[];
+  name: string;
+  clusters?: ClusterAssignments;
+  reranker?: Reranker;
+  limits: { maxUploadBytes: number; maxPixels: number; maxK: number; maxQueue: number };
+  /** The hook that admits an upload before its body is read (see `uploadAdmission`). */
+  admitUpload: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+}
+
+/** An item as the API shows it: id, path, label and cluster. */
+export function itemView(ctx: ServerContext, id: number): Omit<ApiHit, 'distance'> {
+  return {
+    id,
+    ...ctx.items.get(id),
+    ...(ctx.clusters?.clusterOf.has(id) ? { cluster: ctx.clusters.clusterOf.get(id) } : {}),
+  };
+}
+
+/** The metadata of `id`, or a 404 naming the index's size. */
+export function itemOf(ctx: ServerContext, id: number): ItemMetadata {
+  const item = ctx.items.get(id);
+  if (!item) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index (${ctx.index.size} items).`);
+  return item;
+}
+
+/** The k nearest items to `vector` (with `label` only, and without `exclude`), searching deeper until k are found. */
+export async function nearest(
+  ctx: ServerContext,
+  vector: Float32Array,
+  k: number,
+  exclude?: number,
+  label?: string,
+): Promise<ApiHit[]> {
+  const { index, batcher, items } = ctx;
+  const wanted = k + (exclude === undefined ? 0 : 1);
+  let depth = Math.min(index.size, label === undefined ? wanted : wanted * 4);
+  for (;;) {
+    const res = await batcher.search(vector, depth, exclude);
+    const hits: ApiHit[] = [];
+    for (let j = 0; j < res.k && hits.length < k; j++) {
+      const id = res.ids[j];
+      if (id < 0 || id === exclude || (label !== undefined && items.get(id)?.label !== label)) continue;
+      hits.push({ ...itemView(ctx, id), distance: res.distances[j] });
+    }
+    if (hits.length >= k || depth >= index.size) return hits;
+    depth = Math.min(index.size, depth * 4);
+  }
+}
+
+/** The `:id` path parameter: a whole number. */
+export const ID_PARAMS = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 0 } },
+} as const;
+
+/** The query of a search: k up to `maxK`, an optional label, the token. */
+export function searchQuery(maxK: number) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      k: { type: 'integer', minimum: 1, maximum: maxK, default: 10 },
+      label: { type: 'string', maxLength: 256 },
+      token: { type: 'string' },
+    },
+  } as const;
+}
+
+/** Milliseconds to 0.01, for `took`. */
+export function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,69 @@
+import { basename } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import { ID_PARAMS, itemOf, itemView, type ServerContext } from '../context.js';
+import { ApiError } from '../errors.js';
+
+/** `GET /api/items` (the collection in id order), `GET /api/items/:id` and `GET /api/thumb/:id` (a cached JPEG). */
+export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
+  const { items, thumbs } = ctx;
+  const idParams = ID_PARAMS;
+  const item = (id: number) => itemView(ctx, id);
+  const ordered = [...items.keys()].sort((a, b) => a - b);
+  app.get(
+    '/api/items',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            offset: { type: 'integer', minimum: 0, default: 0 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            token: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { offset, limit } = req.query as { offset: number; limit: number };
+      return { size: ordered.length, offset, items: ordered.slice(offset, offset + limit).map(item) };
+    },
+  );
+
+  app.get('/api/items/:id', { schema: { params: idParams } }, async (req) => {
+    const { id } = req.params as { id: number };
+    itemOf(ctx, id);
+    return item(id);
+  });
+
+  app.get(
+    '/api/thumb/:id',
+    {
+      schema: {
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { size: { type: 'integer', minimum: 16, maximum: 512, default: 192 }, token: { type: 'string' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: number };
+      const { size } = req.query as { size: number };
+      // The path comes from the index, never from the request.
+      const path = itemOf(ctx, id).path;
+      if (!path) throw new ApiError(404, 'NO_IMAGE', `item ${id} has no image file recorded in the index.`);
+      let bytes: Uint8Array;
+      try {
+        bytes = await thumbs.get(path, size);
+      } catch {
+        throw new ApiError(404, 'NO_IMAGE', `the image of item ${id} (${basename(path)}) cannot be read any more.`);
+      }
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'private, max-age=3600')
+        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    },
+  );
+};

@@ -1,0 +1,53 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ID_PARAMS, itemOf, itemView, nearest, round, searchQuery, type ServerContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { checkImage, checkVector, uploadOf } from '../uploads.js';
+
+/** `POST /api/search` (an uploaded image, embedded as the collection was) and `GET /api/similar/:id`. */
+export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
+  const { index, embedder, encoder, admitUpload } = ctx;
+  const { maxPixels, maxQueue, maxK } = ctx.limits;
+  const idParams = ID_PARAMS;
+  const query = searchQuery(maxK);
+  app.post('/api/search', { schema: { querystring: query }, onRequest: admitUpload }, async (req) => {
+    const { k, label } = req.query as { k: number; label?: string };
+    if (!embedder || !encoder)
+      throw new ApiError(
+        400,
+        'NO_QUERY_MODEL',
+        'this server cannot embed new images: start cbir serve with --model, the model that embedded the collection.',
+      );
+    const bytes = await uploadOf(req);
+    await checkImage(bytes, maxPixels);
+    const queued = encoder!.submit(bytes);
+    if (!queued)
+      throw new ApiError(
+        503,
+        'BUSY',
+        `${maxQueue} uploads are already waiting for the encoder; try again in a moment.`,
+      );
+    const embedded = await queued;
+    const t0 = performance.now();
+    const results = await nearest(ctx, checkVector(embedded.value), k, undefined, label);
+    return {
+      results,
+      took: {
+        queuedMs: round(embedded.waitedMs),
+        embedMs: round(embedded.ranMs),
+        batch: embedded.batch,
+        searchMs: round(performance.now() - t0),
+      },
+    };
+  });
+
+  app.get('/api/similar/:id', { schema: { params: idParams, querystring: query } }, async (req) => {
+    const { id } = req.params as { id: number };
+    const { k, label } = req.query as { k: number; label?: string };
+    itemOf(ctx, id);
+    const t0 = performance.now();
+    const vector = await index.vector(id);
+    if (!vector) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index.`);
+    const results = await nearest(ctx, vector, k, id, label);
+    return { query: itemView(ctx, id), results, took: { searchMs: round(performance.now() - t0) } };
+  });
+};
