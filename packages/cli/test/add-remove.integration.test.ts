@@ -1,22 +1,11 @@
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { LanceIndex, loadIndex, type AsyncIndex, type Index } from 'cbir-node';
-import { makeImageFolder } from '../../node/test/helpers.js';
+import { cbir, makeImageFolder } from './helpers.js';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root, maxBuffer: 1 << 26 },
-  );
 const json = async (...a: string[]) =>
   JSON.parse(
     (await cbir(...a, '--json')).stdout

@@ -1,30 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { KMeans, loadFeatures, silhouetteScore } from 'cbir-node';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { makeImageFolder } from '../../node/test/helpers.js';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root, maxBuffer: 1 << 26 },
-  );
-const lastJson = (stdout: string) =>
-  JSON.parse(
-    stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .at(-1)!,
-  );
+import { cbir, lastJson, makeImageFolder } from './helpers.js';
 
 describe('cbir features, cluster and bow', () => {
   it('colour histograms of a folder, clustered with elbow and silhouette plots', async () => {

@@ -1,18 +1,6 @@
-import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root },
-  );
+import { cbir } from './helpers.js';
 
 describe('cbir doctor', () => {
   it('prints the backend, why tensorflow was skipped, the WebGPU adapter or why none, tfjs wasm SIMD and threads, and cbir kernels threads', async () => {

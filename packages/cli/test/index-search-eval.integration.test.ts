@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { loadIndex, serializeFeatures } from 'cbir-node';
 import { readNpy } from 'cbir-core/io';
 import { describe, expect, it } from 'vitest';
-import { makeImageFolder } from '../../node/test/helpers.js';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root, maxBuffer: 1 << 26 },
-  );
+import { cbir, makeImageFolder, root } from './helpers.js';
 
 describe('cbir index, search and eval', () => {
   it('index a feature file, search by a new image and by id with a montage, evaluate by label', async () => {

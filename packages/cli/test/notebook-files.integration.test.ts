@@ -1,24 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { loadIndex, readLshashPickle } from 'cbir-node';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { makeImageFolder } from '../../node/test/helpers.js';
+import { cbir, firstJson, makeImageFolder, root } from './helpers.js';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixtures = join(root, 'packages/core/test/fixtures');
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root, maxBuffer: 1 << 26 },
-  );
-const json = (stdout: string) => JSON.parse(stdout.split('\n').find((l) => l.startsWith('{'))!);
+const json = firstJson;
 
 describe("the notebook's files from the CLI", () => {
   it("cbir index --features features.pkl, then search by id: ids are the pickle's indexes", async () => {

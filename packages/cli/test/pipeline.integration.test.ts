@@ -2,21 +2,13 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { deserializeFeatures, loadIndex } from 'cbir-node';
 import { describe, expect, it } from 'vitest';
-import { makeImageFolder } from '../../node/test/helpers.js';
+import { cbir, firstJson, makeImageFolder, root } from './helpers.js';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root, maxBuffer: 1 << 26 },
-  );
-const json = (stdout: string) => JSON.parse(stdout.split('\n').find((l) => l.startsWith('{'))!);
+const json = firstJson;
 
 describe('the model and reducer travel with the features and the index', () => {
   it('a second embed with the same model changes nothing for an index built from the first; another model is refused', async () => {

@@ -1,29 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { BlockExtractor, createExtractor, extractOne, loadFeatures, loadIndex, sharpDecoder } from 'cbir-node';
 import { describe, expect, it } from 'vitest';
-import { makeImageFolder } from '../../node/test/helpers.js';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root, maxBuffer: 1 << 26 },
-  );
-const lastJson = (stdout: string) =>
-  JSON.parse(
-    stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .at(-1)!,
-  );
+import { cbir, lastJson, makeImageFolder } from './helpers.js';
 
 describe('cbir features --kind fused, index --rerank diffusion, search --query without a model, eval', () => {
   it('extracts, indexes with the graph, and answers a new image exactly as the collection was extracted', async () => {

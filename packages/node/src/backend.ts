@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -6,7 +7,7 @@ import { CbirError, backendMemory, type MemoryLimits } from 'cbir-core';
 import { chooseBackend, prepareSimdKernels, registerWasmTrainingKernels, setSimdThreads } from 'cbir-core/compute';
 import { SimdThreads } from './simd-threads.js';
 import { enableRelaxedSimd } from './relaxed-simd.js';
-import { startWebGpu, webGpuAdapter, type GpuAdapter } from './webgpu.js';
+import { ALLOW_SOFTWARE_GPU, startWebGpu, webGpuAdapter, type GpuAdapter } from './webgpu.js';
 
 /** The tfjs backends cbir-node can run on, fastest first. */
 export type NodeBackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -105,6 +106,25 @@ const TRY: Record<NodeBackendName, () => Promise<void>> = {
   cpu: tryCpu,
 };
 
+/** Where Linux exposes a GPU to a process: DRM render nodes, NVIDIA's device files, WSL2's GPU. */
+const GPU_DEVICE_NODES = ['/dev/dri', '/dev/nvidia0', '/dev/nvidiactl', '/dev/dxg'];
+
+/**
+ * Why the automatic order passes over webgpu without asking Dawn, or undefined to ask it: on Linux with no GPU device
+ * node Dawn can only find a software adapter (refused unless `CBIR_ALLOW_SOFTWARE_GPU=1`), after about 250 ms and
+ * the Vulkan loader's warnings on stderr. Other systems (Metal, D3D12) are always asked. An explicit `webgpu`
+ * (`--backend webgpu`, `CBIR_BACKEND`, `prefer`) is always tried.
+ * @internal
+ */
+export function autoWebGpuSkip(
+  platform: string = process.platform,
+  exists: (path: string) => boolean = existsSync,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  if (platform !== 'linux' || env[ALLOW_SOFTWARE_GPU] === '1' || GPU_DEVICE_NODES.some(exists)) return undefined;
+  return `no GPU device node (${GPU_DEVICE_NODES.join(', ')}), so no hardware adapter; name webgpu (--backend webgpu, CBIR_BACKEND=webgpu) to ask Dawn anyway`;
+}
+
 /** The backends `CBIR_BACKEND` names, checked. */
 function fromEnvironment(): NodeBackendName[] | undefined {
   const value = process.env[BACKEND_ENV]?.trim();
@@ -141,19 +161,27 @@ export async function initNodeBackend(options: InitNodeBackendOptions = {}): Pro
   enableRelaxedSimd();
   const simd = await prepareSimdKernels();
   if (simd) setSimdKernelThreads(options.threads ?? availableParallelism());
-  const prefer = options.prefer ??
-    (options.backend ? [options.backend] : undefined) ??
-    fromEnvironment() ?? [...NODE_BACKENDS];
+  const asked = options.prefer ?? (options.backend ? [options.backend] : undefined) ?? fromEnvironment();
+  const prefer = asked ?? [...NODE_BACKENDS];
   const current = webGpuAdapter() ? tf.getBackend() : undefined;
   if (current === 'webgpu' && prefer[0] !== 'webgpu')
     throw new CbirError(
       'INVALID_ARGUMENT',
       `initNodeBackend: this process already runs on webgpu, and its tensors cannot move to ${prefer[0]} in Node. Choose the backend once per process (releaseWebGpu() ends the webgpu backend).`,
     );
+  const skipWebGpu = asked ? undefined : autoWebGpuSkip();
+  const tryers = skipWebGpu
+    ? {
+        ...TRY,
+        webgpu: async () => {
+          throw new Error(skipWebGpu);
+        },
+      }
+    : TRY;
   const { name, skipped } = await chooseBackend(
     'initNodeBackend',
     prefer,
-    TRY,
+    tryers,
     'Reinstall dependencies (pnpm install) so @tensorflow/tfjs-backend-wasm is present.',
   );
   return {

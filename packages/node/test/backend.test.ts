@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError, initNodeBackend } from 'cbir-node';
+import { autoWebGpuSkip } from '../src/backend.js';
 
 describe('initNodeBackend', () => {
   it('falls back to wasm when tfjs-node is not installed, and says why tensorflow was skipped', async () => {
@@ -48,5 +49,27 @@ describe('initNodeBackend', () => {
     await expect(initNodeBackend({ prefer: ['tensorflow', 'gpu' as never] })).rejects.toThrow(
       /Tried: tensorflow \(.*\); gpu \(unknown backend/,
     );
+  });
+
+  it('passes over webgpu in the automatic order on Linux without a GPU device node, never when asked for it', async () => {
+    const none = () => false;
+    expect(autoWebGpuSkip('linux', none, {})).toMatch(/^no GPU device node \(\/dev\/dri, .*name webgpu/);
+    expect(autoWebGpuSkip('linux', (p) => p === '/dev/dri', {})).toBeUndefined();
+    expect(autoWebGpuSkip('linux', (p) => p === '/dev/nvidia0', {})).toBeUndefined();
+    expect(autoWebGpuSkip('darwin', none, {})).toBeUndefined();
+    expect(autoWebGpuSkip('linux', none, { CBIR_ALLOW_SOFTWARE_GPU: '1' })).toBeUndefined();
+    // The automatic order on this machine, where it has no GPU device node (a machine with one would start Dawn).
+    const why = autoWebGpuSkip();
+    if (!why) return;
+    const saved = process.env.CBIR_BACKEND;
+    try {
+      delete process.env.CBIR_BACKEND;
+      const choice = await initNodeBackend();
+      expect(choice.name).toBe('wasm');
+      expect(choice.skipped.find((s) => s.name === 'webgpu')?.reason).toBe(why);
+    } finally {
+      process.env.CBIR_BACKEND = saved;
+      await initNodeBackend();
+    }
   });
 });

@@ -1,25 +1,13 @@
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createIndex, saveIndex } from 'cbir-node';
+import { cbirResult } from '../helpers.js';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
 /** The CLI from source; resolves with the exit code and stderr (it never rejects). */
-const cbir = (...a: string[]) =>
-  run(
-    join(root, 'node_modules/.bin/vite-node'),
-    ['--config', join(root, 'vitest.config.ts'), join(root, 'packages/cli/src/main.ts'), '--', ...a],
-    { cwd: root },
-  ).then(
-    (r) => ({ code: 0, stderr: r.stderr, stdout: r.stdout }),
-    (e: { code: number; stderr: string; stdout: string }) => ({ code: e.code, stderr: e.stderr, stdout: e.stdout }),
-  );
+const cbir = cbirResult;
 
 describe('cbir serve: arguments and the port', () => {
   it('refuses bad arguments before opening anything, and says what to do when the port is taken', async () => {
