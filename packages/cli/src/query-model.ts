@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CbirError, deserializeReducer, type AsyncIndex, type Index, type ReducerState } from 'cbir-core';
-import { initNodeBackend, loadTfjsModel, openQueryEmbedder, type QueryEmbedder } from 'cbir-node';
+import { initNodeBackend, loadTfjsModel, openQueryEmbedder, queryNeedsModel, type QueryEmbedder } from 'cbir-node';
 import { loadModelArg, reducerPathFor } from './model-args.js';
 
 /** Where the model comes from when the index was made by one: `--model` and, for a PyTorch file, `--arch`/`--size`. */
@@ -27,30 +27,26 @@ export async function openQueryEmbedderFor(
   warn: (message: string) => void = () => undefined,
 ): Promise<QueryEmbedder> {
   const extractor = index.extractor;
+  const needsModel = queryNeedsModel(index);
+  if (args.model && !needsModel)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `${source} holds ${extractor!.kind} features, which cbir extracts itself: drop --model.`,
+    );
+  if (!args.model && needsModel)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      extractor
+        ? `${source} holds features of a tfjs model${extractor.options.source ? ` (${String(extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`
+        : `a query image needs --model DIR|FILE.pt: the model that embedded ${source}.`,
+    );
+  if (!args.model) return openQueryEmbedder(index, {}, source, warn);
+  await initNodeBackend(); // the backend the model's tensors are made on, and the embedder runs on
   if (extractor) {
-    const needsModel = extractor.kind === 'tfjs-model';
-    if (args.model && !needsModel)
-      throw new CbirError(
-        'INVALID_ARGUMENT',
-        `${source} holds ${extractor.kind} features, which cbir extracts itself: drop --model.`,
-      );
-    if (!args.model && needsModel)
-      throw new CbirError(
-        'INVALID_ARGUMENT',
-        `${source} holds features of a tfjs model${extractor.options.source ? ` (${String(extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`,
-      );
-    if (!args.model) return openQueryEmbedder(index, {}, source, warn);
-    await initNodeBackend(); // before the model's tensors are made
     const model = await loadTfjsModel(/^https?:/.test(args.model) ? args.model : resolve(args.model));
     return openQueryEmbedder(index, { model, name: args.model }, source, warn);
   }
-  if (!args.model)
-    throw new CbirError(
-      'INVALID_ARGUMENT',
-      `a query image needs --model DIR|FILE.pt: the model that embedded ${source}.`,
-    );
   const modelPath = resolve(args.model);
-  await initNodeBackend(); // before the network's tensors are made
   const { model, isDir } = await loadModelArg(modelPath, { arch: args.arch, size: args.size });
   let reducer: ReducerState | undefined;
   if (!index.pipeline) {

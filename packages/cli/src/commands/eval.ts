@@ -46,20 +46,12 @@ export async function evalCmd(argv: string[]): Promise<void> {
   if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe'))
     throw new UsageError(`--rerank ${values.rerank} works on index files; ${name} is a LanceDB table.`);
   const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, name) : undefined;
-  const dim = index.dim;
-  let ids: number[];
-  let data: Float32Array;
-  let labels: (string | undefined)[];
-  {
-    // One scan of a LanceDB table (two queries per item took minutes at 10^5 rows).
-    const all = await readRows(index);
-    ({ ids } = all);
-    data = all.vectors.data;
-    labels = all.metadata.map((m) => m?.label);
-  }
+  // One scan where the engine has it (two queries per item took minutes on a LanceDB table of 10^5 rows).
+  const { ids, vectors, metadata } = await readRows(index);
+  const labels = metadata.map((m) => m?.label);
   if (labels.every((l) => l === undefined))
     throw new CbirError('INVALID_ARGUMENT', `${name} has no labels: embed a folder with class sub-folders.`);
-  const features = { matrix: { data, rows: ids.length, cols: dim }, ids, labels };
+  const features = { matrix: vectors, ids, labels };
   const scored = memory
     ? evaluateRetrieval(index, features, ks, { reranker })
     : await evaluateRetrievalAsync(index, features, ks);

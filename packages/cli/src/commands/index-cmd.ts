@@ -199,16 +199,14 @@ export async function indexCmd(argv: string[]): Promise<void> {
   if (f.pipeline) index.pipeline = f.pipeline;
   if (f.extractor) index.extractor = f.extractor;
   const started = Date.now();
-  {
-    // A graph build (HNSW) takes minutes at 10^6 rows: progress, and Ctrl-C stops it between chunks with nothing
-    // written. Kinds without a chunked add take the rows in one call.
-    const print = progressPrinter(values.json!);
-    const ctrlC = abortOnCtrlC('chunk');
-    try {
-      await addVectors(index, f.matrix, ids, metadata, { signal: ctrlC.signal, onProgress: print });
-    } finally {
-      ctrlC.dispose();
-    }
+  // A graph build (HNSW) takes minutes at 10^6 rows: progress, and Ctrl-C stops it between chunks with nothing
+  // written. Kinds without a chunked add take the rows in one call.
+  const print = progressPrinter(values.json!);
+  const ctrlC = abortOnCtrlC('chunk');
+  try {
+    await addVectors(index, f.matrix, ids, metadata, { signal: ctrlC.signal, onProgress: print });
+  } finally {
+    ctrlC.dispose();
   }
   if (rerank !== 'none')
     index.rerank = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {}).spec();

@@ -15,7 +15,6 @@ import {
   type TfjsModel,
   type ReducerState,
 } from 'cbir-core';
-import { initNodeBackend } from '../backend.js';
 import { loadOpenCv } from '../features/load-opencv.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
 
@@ -74,7 +73,8 @@ export function queryNeedsModel(index: Pick<Index | AsyncIndex, 'extractor'>): b
  * index records. The one code path of `cbir search --query` and `cbir serve`. A model with other weights than the one
  * that embedded the collection is refused; so is a vector of another dimension than the index's.
  *
- * @param query The model that embedded the collection, loaded (see {@link queryNeedsModel}); the embedder disposes it.
+ * @param query The model that embedded the collection, loaded (see {@link queryNeedsModel}); the embedder disposes it
+ *   and runs on the tfjs backend it was loaded on (choose it first, with {@link initNodeBackend}).
  * @param source How messages name the index.
  * @param warn Where a note goes when an old index does not record its pipeline.
  *
@@ -109,7 +109,6 @@ export async function openQueryEmbedder(
         `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass that model (loadTfjsModel).`,
       );
     const model = needsModel ? (given as TfjsModel) : undefined;
-    if (model) await initNodeBackend();
     const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
     const fx = await createExtractor(index.extractor, { model, cv });
     const decoder = sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize });
@@ -139,7 +138,6 @@ export async function openQueryEmbedder(
       `a query image needs the autoencoder that embedded ${source}: load it (loadModel, or loadTorchWeights into its network) and pass it.`,
     );
   const model = given as Autoencoder;
-  await initNodeBackend();
   let reducer: ReducerState;
   if (index.pipeline) {
     const why = pipelineMismatch(index.pipeline, {

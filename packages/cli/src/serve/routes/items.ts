@@ -6,7 +6,6 @@ import { ApiError } from '../errors.js';
 /** `GET /api/items` (the collection in id order), `GET /api/items/:id` and `GET /api/thumb/:id` (a cached JPEG). */
 export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
   const { items, thumbs } = ctx;
-  const idParams = ID_PARAMS;
   const item = (id: number) => itemView(ctx, id);
   const ordered = [...items.keys()].sort((a, b) => a - b);
   app.get(
@@ -30,7 +29,7 @@ export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
     },
   );
 
-  app.get('/api/items/:id', { schema: { params: idParams } }, async (req) => {
+  app.get('/api/items/:id', { schema: { params: ID_PARAMS } }, async (req) => {
     const { id } = req.params as { id: number };
     itemOf(ctx, id);
     return item(id);
@@ -40,7 +39,7 @@ export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
     '/api/thumb/:id',
     {
       schema: {
-        params: idParams,
+        params: ID_PARAMS,
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -7,7 +7,6 @@ import { checkImage, checkVector, uploadOf } from '../uploads.js';
 export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
   const { index, embedder, encoder, admitUpload } = ctx;
   const { maxPixels, maxQueue, maxK } = ctx.limits;
-  const idParams = ID_PARAMS;
   const query = searchQuery(maxK);
   app.post('/api/search', { schema: { querystring: query }, onRequest: admitUpload }, async (req) => {
     const { k, label } = req.query as { k: number; label?: string };
@@ -40,7 +39,7 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
     };
   });
 
-  app.get('/api/similar/:id', { schema: { params: idParams, querystring: query } }, async (req) => {
+  app.get('/api/similar/:id', { schema: { params: ID_PARAMS, querystring: query } }, async (req) => {
     const { id } = req.params as { id: number };
     const { k, label } = req.query as { k: number; label?: string };
     itemOf(ctx, id);

@@ -125,11 +125,14 @@ for (const engine of ['simd', 'matMul', 'js'] as ProductEngine[])
     }
 
     it('finds the first non-finite value, or -1', () => {
-      const x = data(40, 6, 1);
-      expect(new PointDistances(x).firstNonFinite()).toBe(-1);
-      const bad = { ...x, data: x.data.slice() };
+      const clean = new PointDistances(data(40, 6, 1));
+      expect(clean.firstNonFinite()).toBe(-1);
+      const bad = { ...clean.x, data: clean.x.data.slice() };
       bad.data[77] = Infinity;
       bad.data[130] = NaN;
-      expect(new PointDistances(bad).firstNonFinite()).toBe(77);
+      const damaged = new PointDistances(bad);
+      expect(damaged.firstNonFinite()).toBe(77);
+      clean.dispose();
+      damaged.dispose();
     });
   });
