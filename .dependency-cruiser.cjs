@@ -10,11 +10,12 @@ const LAYERS = {
   core: [
     ['errors', 'matrix', 'progress', 'globals.d', 'webassembly.d', 'utils'],
     ['io', 'compute', 'image'],
-    ['tfjs-kernels', 'data'],
+    ['tfjs-kernels', 'data', 'decomposition'],
     ['models'],
     ['training', 'embedding', 'cluster', 'weights'],
     ['features', 'indexes', 'plots'],
     ['rerank', 'eval'],
+    ['retrieval'],
     ['index', 'entries'],
   ],
   node: [

@@ -23,7 +23,8 @@ import {
   initNodeBackend,
   loadIndex,
   modelFingerprint,
-  saveIndex,
+  Retriever,
+  saveRetriever,
   saveModel,
 } from 'cbir-node';
 import { clustered } from './synthetic.js';
@@ -107,14 +108,14 @@ async function main(): Promise<number> {
       undefined,
       Array.from({ length: n }, (_, i) => ({ label: `class-${i % 10}` })),
     );
-    index.pipeline = {
+    const pipeline = {
       architecture: model.architecture.name,
       inputSize: 32,
       model: modelFingerprint(model),
-      reducer: { kind: 'none', latentShape: [...model.latentShape] as [number, number, number], dim: d },
+      reducer: { kind: 'none' as const, latentShape: [...model.latentShape] as [number, number, number], dim: d },
     };
     model.dispose();
-    await saveIndex(index, join(dir, 'bench.cbirindex'));
+    await saveRetriever(new Retriever(index, { pipeline }), join(dir, 'bench.cbirindex'));
 
     // The peer: the same file's index, called directly, one query at a time (k = 10, itself excluded as the API does).
     const direct = await loadIndex(join(dir, 'bench.cbirindex'));

@@ -23,6 +23,7 @@ import {
   deserializeCheckpoint,
   deserializeFeatures,
   deserializeIndex,
+  Retriever,
   deserializeReducer,
   exportTorchCheckpoint,
   exportTorchWeights,
@@ -107,12 +108,11 @@ beforeAll(async () => {
       l2: true,
     },
   };
-  const withPipeline = <T extends { pipeline?: EmbeddingPipeline }>(i: T) => ((i.pipeline = pipeline), i);
   const ids = items.map((i) => i.id);
   const indexes = [
-    withPipeline(new ExactEuclideanIndex(16)),
-    withPipeline(new CosineIndex(16)),
-    withPipeline(new LSHIndex({ inputDim: 16, hashSize: 6, numHashtables: 2 })),
+    new ExactEuclideanIndex(16),
+    new CosineIndex(16),
+    new LSHIndex({ inputDim: 16, hashSize: 6, numHashtables: 2 }),
   ];
   indexes.forEach((i) => i.add(x));
   const files = await modelToFiles(model);
@@ -135,9 +135,9 @@ beforeAll(async () => {
       checked: true,
     },
     ...indexes.map((i) => ({
-      name: `index ${i.constructor.name} (CBIRINDX)`,
-      bytes: i.serialize(),
-      load: (b: Uint8Array) => deserializeIndex(b),
+      name: `index ${i.constructor.name} with its pipeline (CBIRINDX)`,
+      bytes: new Retriever(i, { pipeline }).serialize(),
+      load: (b: Uint8Array) => Retriever.deserialize(b),
       checked: true,
     })),
     {

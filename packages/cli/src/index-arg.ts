@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { type AsyncIndex, type Index } from 'cbir-core';
-import { LanceIndex, loadIndex, saveIndex } from 'cbir-node';
+import type { Retriever } from 'cbir-core';
+import { loadRetriever, openLanceRetriever, saveRetriever, type LanceIndex } from 'cbir-node';
 import { UsageError } from './usage.js';
 
 /** The flags that name an index: a file, or a LanceDB table. */
@@ -21,13 +21,17 @@ export const INDEX_MEANINGS = {
 
 export const INDEX_USAGE = '--index FILE | --engine lancedb --uri DIR [--table cbir]';
 
-/** An opened index and how to write it back (files are rewritten atomically; LanceDB writes as it goes). */
+/**
+ * An opened index, as a Retriever (with what made its vectors and its re-ranker), and how to write it back (files are
+ * rewritten atomically; LanceDB writes as it goes).
+ */
 export interface OpenedIndex {
-  index: Index | AsyncIndex;
+  retriever: Retriever;
   /** How messages name it. */
   name: string;
-  /** Persists changes: rewrites the file, or saves the specs beside a LanceDB table. */
+  /** Persists changes: rewrites the file, or saves the provenance beside a LanceDB table. */
   save(): Promise<void>;
+  /** Closes the index's connections and frees the retriever's query embedder. */
   close(): Promise<void>;
 }
 
@@ -53,15 +57,23 @@ export async function openIndexArg(values: {
 }): Promise<OpenedIndex> {
   checkIndexArgs(values);
   if (values.engine === 'lancedb') {
-    const index = await LanceIndex.open(values.uri!, { table: values.table });
+    const retriever = await openLanceRetriever(values.uri!, { table: values.table });
     return {
-      index,
-      name: `${values.uri} (LanceDB table ${index.tableName})`,
-      save: () => index.saveSpecs(),
-      close: () => index.close(),
+      retriever,
+      name: retriever.source,
+      save: () => retriever.save(),
+      close: async () => {
+        retriever.dispose();
+        await (retriever.index as LanceIndex).close();
+      },
     };
   }
   const path = resolve(values.index!);
-  const index = await loadIndex(path);
-  return { index, name: values.index!, save: () => saveIndex(index, path), close: async () => undefined };
+  const retriever = await loadRetriever(path, values.index!);
+  return {
+    retriever,
+    name: values.index!,
+    save: () => saveRetriever(retriever, path),
+    close: async () => retriever.dispose(),
+  };
 }

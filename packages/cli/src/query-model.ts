@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CbirError, deserializeReducer, type AsyncIndex, type Index, type ReducerState } from 'cbir-core';
+import { CbirError, deserializeReducer, type ReducerState, type Retriever } from 'cbir-core';
 import { initNodeBackend, loadTfjsModel, openQueryEmbedder, queryNeedsModel, type QueryEmbedder } from 'cbir-node';
 import { loadModelArg, reducerPathFor } from './model-args.js';
 
@@ -21,13 +21,12 @@ export interface QueryModelArgs {
  * `--arch` at `--size`) and, for an index that does not record its pipeline, the reducer `cbir embed` kept beside it.
  */
 export async function openQueryEmbedderFor(
-  index: Index | AsyncIndex,
+  retriever: Retriever,
   args: QueryModelArgs,
-  source: string,
   warn: (message: string) => void = () => undefined,
 ): Promise<QueryEmbedder> {
-  const extractor = index.extractor;
-  const needsModel = queryNeedsModel(index);
+  const { extractor, source } = retriever;
+  const needsModel = queryNeedsModel(retriever);
   if (args.model && !needsModel)
     throw new CbirError(
       'INVALID_ARGUMENT',
@@ -40,16 +39,16 @@ export async function openQueryEmbedderFor(
         ? `${source} holds features of a tfjs model${extractor.options.source ? ` (${String(extractor.options.source)})` : ''}: pass it with --model DIR|model.json|URL.`
         : `a query image needs --model DIR|FILE.pt: the model that embedded ${source}.`,
     );
-  if (!args.model) return openQueryEmbedder(index, {}, source, warn);
+  if (!args.model) return openQueryEmbedder(retriever, {}, warn);
   await initNodeBackend(); // the backend the model's tensors are made on, and the embedder runs on
   if (extractor) {
     const model = await loadTfjsModel(/^https?:/.test(args.model) ? args.model : resolve(args.model));
-    return openQueryEmbedder(index, { model, name: args.model }, source, warn);
+    return openQueryEmbedder(retriever, { model, name: args.model }, warn);
   }
   const modelPath = resolve(args.model);
   const { model, isDir } = await loadModelArg(modelPath, { arch: args.arch, size: args.size });
   let reducer: ReducerState | undefined;
-  if (!index.pipeline) {
+  if (!retriever.pipeline) {
     // An index from before pipelines were saved with it: the reducer that cbir embed then kept beside the model.
     const reducerPath = reducerPathFor(modelPath, isDir);
     try {
@@ -60,5 +59,5 @@ export async function openQueryEmbedderFor(
       throw e;
     }
   }
-  return openQueryEmbedder(index, { model, name: `--model ${modelPath}`, reducer }, source, warn);
+  return openQueryEmbedder(retriever, { model, name: `--model ${modelPath}`, reducer }, warn);
 }

@@ -1,17 +1,20 @@
-import { buildReranker, CbirError, restoreReranker, type Index, type Reranker } from 'cbir-core';
+import { buildReranker, CbirError, isInMemory, type Reranker, type Retriever } from 'cbir-core';
+import { UsageError } from './usage.js';
 
 /** The --rerank choices of cbir search and cbir eval. */
 export type RerankChoice = 'auto' | 'diffusion' | 'qe' | 'none';
 
 /**
- * The re-ranker a command uses: `auto` the one saved with the index (if any), `diffusion` or `qe` the saved one of
- * that kind or a new one (diffusion then builds its graph now), `none` none.
+ * Sets the re-ranker a command uses on `retriever`: `auto` the one saved with the index (if any), `diffusion` or `qe`
+ * the saved one of that kind or a new one (diffusion then builds its graph now), `none` none. Returns it.
  */
-export function rerankerFor(index: Index, choice: RerankChoice, source: string): Reranker | undefined {
-  if (choice === 'none') return undefined;
-  const saved = index.rerank;
-  if (choice === 'auto') return saved ? restoreReranker(index, saved, source) : undefined;
-  if (saved?.kind === choice) return restoreReranker(index, saved, source);
+export function chooseReranker(retriever: Retriever, choice: RerankChoice): Reranker | undefined {
+  const { index, source } = retriever;
+  if (choice === 'auto') return retriever.reranker;
+  if (choice === 'none') return (retriever.reranker = undefined);
+  if (!isInMemory(index))
+    throw new UsageError(`--rerank ${choice} works on index files; ${source} is a LanceDB table.`);
+  if (retriever.reranker?.kind === choice) return retriever.reranker;
   if (index.size < 2)
     throw new CbirError(
       'INVALID_ARGUMENT',
@@ -21,5 +24,5 @@ export function rerankerFor(index: Index, choice: RerankChoice, source: string):
     process.stderr.write(
       `cbir: ${source} has no saved diffusion graph; building it now (cbir index --rerank diffusion saves it).\n`,
     );
-  return buildReranker(index, choice);
+  return (retriever.reranker = buildReranker(index, choice));
 }

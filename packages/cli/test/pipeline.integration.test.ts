@@ -3,7 +3,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { deserializeFeatures, loadIndex } from 'cbir-node';
+import { deserializeFeatures, loadRetriever } from 'cbir-node';
 import { describe, expect, it } from 'vitest';
 import { cbir, firstJson, makeImageFolder, root } from './helpers.js';
 
@@ -46,13 +46,33 @@ describe('the model and reducer travel with the features and the index', () => {
       '1',
     );
     const a = deserializeFeatures(new Uint8Array(await readFile(join(out, 'a.cbirfeat'))));
+    // The autoencoder as a kind of features: cbir embed is its notebook-shaped name, the same command.
+    await cbir(
+      'features',
+      '--kind',
+      'autoencoder',
+      '--model',
+      model,
+      '--data',
+      data,
+      '--out',
+      join(out, 'b.cbirfeat'),
+      '--reduce',
+      'rp:16',
+      '--l2',
+      '--threads',
+      '1',
+    );
+    const b = deserializeFeatures(new Uint8Array(await readFile(join(out, 'b.cbirfeat'))));
+    expect(b.pipeline).toEqual(a.pipeline);
+    expect(Array.from(b.matrix.data)).toEqual(Array.from(a.matrix.data));
     expect(a.pipeline).toMatchObject({
       architecture: 'ConvAutoencoder',
       inputSize: 32,
       reducer: { kind: 'rp', dim: 16, l2: true },
     });
     await cbir('index', '--features', join(out, 'a.cbirfeat'), '--type', 'exact', '--out', join(out, 'a.idx'));
-    expect((await loadIndex(join(out, 'a.idx'))).pipeline).toEqual(a.pipeline);
+    expect((await loadRetriever(join(out, 'a.idx'))).pipeline).toEqual(a.pipeline);
     const query = join(data, 'green', '0.jpg');
     const search = async () =>
       json(

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlockExtractor, createExtractor, extractOne, loadFeatures, loadIndex, sharpDecoder } from 'cbir-node';
+import { BlockExtractor, createExtractor, extractOne, loadFeatures, loadRetriever, sharpDecoder } from 'cbir-node';
 import { describe, expect, it } from 'vitest';
 import { cbir, lastJson, makeImageFolder } from './helpers.js';
 
@@ -37,13 +37,13 @@ describe('cbir features --kind fused, index --rerank diffusion, search --query w
       ).stdout,
     );
     expect(built).toMatchObject({ size: 15, rerank: 'diffusion' });
-    const index = await loadIndex(idx);
-    expect(index.extractor?.kind).toBe('fused');
-    expect(index.rerank?.kind).toBe('diffusion');
+    const retriever = await loadRetriever(idx);
+    expect(retriever.extractor?.kind).toBe('fused');
+    expect(retriever.reranker?.kind).toBe('diffusion');
 
     // A collection image as a new query: the library's own extraction through the saved spec gives the stored row.
     const query = join(data, 'green', '0.jpg'); // a colour JPEG (the folder's 2.jpg files are grey)
-    const fx = await createExtractor(index.extractor!);
+    const fx = await createExtractor(retriever.extractor!);
     const q = await extractOne(fx, await sharpDecoder().decode(query));
     const row = file.ids.indexOf('green/0.jpg');
     expect(Array.from(q)).toEqual(

@@ -67,11 +67,16 @@ export {
   parseReduce,
   reduceLatent,
   latentToChw,
-  projectionMatrix,
   serializeReducer,
   deserializeReducer,
 } from './embedding/reducer.js';
-export { fitPca } from './embedding/pca.js';
+export { fitPca, PCA, type PCAOptions } from './decomposition/pca.js';
+export {
+  GaussianRandomProjection,
+  projectionMatrix,
+  type RandomProjectionOptions,
+} from './decomposition/random-projection.js';
+export { AveragePooling } from './decomposition/average-pooling.js';
 export { embedImages, l2Normalize, type EmbedOptions, type Features } from './embedding/embed-images.js';
 export { serializeFeatures, deserializeFeatures, type FeatureFile } from './features/feature-file.js';
 export { readFeatures, type ReadFeaturesOptions } from './features/read-features.js';
@@ -97,6 +102,14 @@ export { ExactEuclideanIndex } from './indexes/exact-euclidean-index.js';
 export { CosineIndex, normalizeRows } from './indexes/cosine-index.js';
 export { LSHIndex, lshashPlanes, type LSHIndexOptions, type LSHDistance } from './indexes/lsh-index.js';
 export { deserializeIndex } from './indexes/deserialize-index.js';
+export {
+  Retriever,
+  type QueryEmbedder,
+  type RetrieverOptions,
+  type RetrieverSearchOptions,
+  type RetrieverChange,
+} from './retrieval/retriever.js';
+export { type Provenance } from './retrieval/provenance.js';
 export {
   createIndex,
   indexKind,

@@ -23,7 +23,7 @@ export {
 } from './dataset/directory-dataset.js';
 export { saveModel, loadModel } from './io/model-files.js';
 export { loadTfjsModel } from './io/tfjs-model.js';
-export { saveIndex, loadIndex } from './indexes/index-files.js';
+export { saveIndex, loadIndex, saveRetriever, loadRetriever, openLanceRetriever } from './indexes/index-files.js';
 export { buildMontage, buildNotebookMontage, type MontageTile } from './image/montage.js';
 export { loadOpenCv } from './features/load-opencv.js';
 export { loadFeatures, saveFeatures } from './io/feature-files.js';

@@ -8,7 +8,6 @@ import {
   extractDataset,
   readModelFingerprint,
   pipelineMismatch,
-  addVectors,
   readMetadata,
   type ImageDataset,
   type Matrix,
@@ -87,7 +86,8 @@ export async function add(argv: string[]): Promise<void> {
   if (!values.data) throw new UsageError(`--data DIR is required.\n\n${ADD_HELP}`);
   checkIndexArgs(values);
   const opened = await openIndexArg(values);
-  const { index, name } = opened;
+  const { retriever, name } = opened;
+  const { index, extractor, pipeline } = retriever;
   try {
     const print = progressPrinter(values.json!);
     const started = Date.now();
@@ -105,13 +105,13 @@ export async function add(argv: string[]): Promise<void> {
     let fresh: ImageDataset & { paths: string[] };
     let skipped: readonly string[];
     let dispose = () => {};
-    if (index.extractor) {
-      if (values.model && index.extractor.kind !== 'tfjs-model')
+    if (extractor) {
+      if (values.model && extractor.kind !== 'tfjs-model')
         throw new CbirError(
           'INVALID_ARGUMENT',
-          `${name} holds ${index.extractor.kind} features, which cbir extracts itself: drop --model.`,
+          `${name} holds ${extractor.kind} features, which cbir extracts itself: drop --model.`,
         );
-      if (!values.model && index.extractor.kind === 'tfjs-model')
+      if (!values.model && extractor.kind === 'tfjs-model')
         throw new CbirError(
           'INVALID_ARGUMENT',
           `${name} holds features of a tfjs model: pass it with --model DIR|model.json|URL.`,
@@ -120,8 +120,8 @@ export async function add(argv: string[]): Promise<void> {
       const model = values.model
         ? await loadTfjsModel(/^https?:/.test(values.model) ? values.model : resolve(values.model))
         : undefined;
-      const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
-      const fx = await createExtractor(index.extractor, { model, cv });
+      const cv = extractor.kind === 'bow' ? await loadOpenCv() : undefined;
+      const fx = await createExtractor(extractor, { model, cv });
       dispose = () => {
         fx.dispose();
         model?.dispose?.();
@@ -137,7 +137,7 @@ export async function add(argv: string[]): Promise<void> {
       matrix = f.matrix;
       skipped = f.skipped;
       fresh = keepIds(fresh, f.ids);
-    } else if (index.pipeline) {
+    } else if (pipeline) {
       if (!values.model)
         throw new CbirError(
           'INVALID_ARGUMENT',
@@ -146,7 +146,7 @@ export async function add(argv: string[]): Promise<void> {
       await initNodeBackend();
       const { model } = await loadModelArg(resolve(values.model), { arch: values.arch, size: values.size });
       dispose = () => model.dispose();
-      const why = pipelineMismatch(index.pipeline, {
+      const why = pipelineMismatch(pipeline, {
         architecture: model.architecture.name,
         inputSize: model.inputSize,
         model: await readModelFingerprint(model),
@@ -162,7 +162,7 @@ export async function add(argv: string[]): Promise<void> {
       const f =
         fresh.size === 0
           ? nothingNew(index.dim)
-          : await embedImages(model, fresh, { reducer: index.pipeline.reducer, onProgress: print });
+          : await embedImages(model, fresh, { reducer: pipeline.reducer, onProgress: print });
       matrix = f.matrix;
       skipped = f.skipped;
       fresh = keepIds(fresh, f.ids);
@@ -178,15 +178,16 @@ export async function add(argv: string[]): Promise<void> {
       const metadata = fresh.paths.map((path, i) => ({ path, label: fresh.entry(i).label }));
       const ctrlC = abortOnCtrlC('chunk');
       try {
-        await addVectors(index, matrix, ids, metadata, { signal: ctrlC.signal, onProgress: print });
+        const { droppedReranker } = await retriever.add(matrix, ids, metadata, {
+          signal: ctrlC.signal,
+          onProgress: print,
+        });
+        if (droppedReranker)
+          process.stderr.write(
+            `cbir add: the ${droppedReranker} re-ranker saved with ${name} was dropped (its graph no longer covers the index); build it again with cbir index --rerank.\n`,
+          );
       } finally {
         ctrlC.dispose();
-      }
-      if ('rerank' in index && index.rerank) {
-        index.rerank = undefined;
-        process.stderr.write(
-          `cbir add: the re-ranker saved with ${name} was dropped (its graph no longer covers the index); build it again with cbir index --rerank.\n`,
-        );
       }
       await opened.save();
     }

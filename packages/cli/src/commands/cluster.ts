@@ -7,7 +7,7 @@ import {
   clusterScatterSpec,
   elbow,
   elbowPlotSpec,
-  fitPca,
+  PCA,
   Rng,
   selectRows,
   silhouetteSamples,
@@ -194,17 +194,13 @@ async function project2d(x: Matrix, seed: number): Promise<{ apply: (m: Matrix) 
   if (x.rows > PCA_SAMPLE) {
     fitOn = selectRows(x, new Rng(seed).shuffle(Array.from({ length: x.rows }, (_, i) => i)).slice(0, PCA_SAMPLE));
   }
-  const { mean, components } = await fitPca(fitOn, dims, seed);
+  const pca = await new PCA({ nComponents: dims, randomState: seed }).fit(fitOn);
   return {
     apply(m) {
-      const out = new Float32Array(m.rows * 2);
-      for (let i = 0; i < m.rows; i++) {
-        for (let c = 0; c < dims; c++) {
-          let s = 0;
-          for (let j = 0; j < m.cols; j++) s += (m.data[i * m.cols + j] - mean[j]) * components[c * m.cols + j];
-          out[i * 2 + c] = s;
-        }
-      }
+      const p = pca.transform(m);
+      if (dims === 2) return p.data;
+      const out = new Float32Array(m.rows * 2); // one feature: the second axis is 0
+      for (let i = 0; i < m.rows; i++) out[i * 2] = p.data[i];
       return out;
     },
   };

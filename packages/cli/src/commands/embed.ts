@@ -45,6 +45,7 @@ const MEANINGS = {
 const HELP = `Usage: cbir embed --model DIR|FILE.pt [--arch v1|v2 (v2)] [--size S (512)] --data DIR --out FILE
                   [--reduce none|avgpool|pca:N|rp:N] [--l2] [--batch 32] [--threads N] [--npy FILE] [--json]
 
+(The notebook's name for cbir features --kind autoencoder: the same command.)
 Embeds every image of a folder with a trained model's encoder (same resize as training) and writes a feature file
 (--out; ids, labels, float32 matrix, checksum). --model is a folder from cbir train, or a PyTorch weight file (the
 notebook's .pt checkpoints, a state dict, safetensors) read into --arch at --size. --npy also writes the matrix as

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { CbirError, evaluateRetrieval, evaluateRetrievalAsync, isInMemory, readRows } from 'cbir-core';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from '../index-arg.js';
 import { positiveInt } from '../model-args.js';
-import { rerankerFor, type RerankChoice } from '../rerank-arg.js';
+import { chooseReranker, type RerankChoice } from '../rerank-arg.js';
 import { UsageError } from '../usage.js';
 import { flagList } from '../flags.js';
 
@@ -41,21 +41,24 @@ export async function evalCmd(argv: string[]): Promise<void> {
   if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!))
     throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
   const opened = await openIndexArg(values);
-  const { index, name } = opened;
-  const memory = isInMemory(index);
-  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe'))
-    throw new UsageError(`--rerank ${values.rerank} works on index files; ${name} is a LanceDB table.`);
-  const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, name) : undefined;
-  // One scan where the engine has it (two queries per item took minutes on a LanceDB table of 10^5 rows).
-  const { ids, vectors, metadata } = await readRows(index);
-  const labels = metadata.map((m) => m?.label);
-  if (labels.every((l) => l === undefined))
-    throw new CbirError('INVALID_ARGUMENT', `${name} has no labels: embed a folder with class sub-folders.`);
-  const features = { matrix: vectors, ids, labels };
-  const scored = memory
-    ? evaluateRetrieval(index, features, ks, { reranker })
-    : await evaluateRetrievalAsync(index, features, ks);
-  await opened.close();
+  const { retriever, name } = opened;
+  const { index } = retriever;
+  let scored;
+  let reranker;
+  try {
+    reranker = chooseReranker(retriever, values.rerank as RerankChoice);
+    // One scan where the engine has it (two queries per item took minutes on a LanceDB table of 10^5 rows).
+    const { ids, vectors, metadata } = await readRows(index);
+    const labels = metadata.map((m) => m?.label);
+    if (labels.every((l) => l === undefined))
+      throw new CbirError('INVALID_ARGUMENT', `${name} has no labels: embed a folder with class sub-folders.`);
+    const features = { matrix: vectors, ids, labels };
+    scored = isInMemory(index)
+      ? evaluateRetrieval(index, features, ks, { reranker })
+      : await evaluateRetrievalAsync(index, features, ks);
+  } finally {
+    await opened.close();
+  }
   const report = { ...scored, rerank: reranker?.kind ?? 'none' };
   if (values.json) return console.log(JSON.stringify(report));
   const head = ['class', 'queries', ...ks.map((k) => `P@${k}`), 'mAP'];

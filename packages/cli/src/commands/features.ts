@@ -26,6 +26,7 @@ import { positiveInt } from '../model-args.js';
 import { progressPrinter } from '../progress-bar.js';
 import { UsageError } from '../usage.js';
 import { flagList, BACKEND_FLAG, BACKEND_MEANING, applyBackendFlag } from '../flags.js';
+import { embed } from './embed.js';
 
 const OPTIONS = {
   data: { type: 'string' },
@@ -50,7 +51,7 @@ const OPTIONS = {
 
 const MEANINGS = {
   data: ['DIR', 'the folder of images (sub-folder names are labels)'],
-  kind: ['KIND', 'fused, colorgrid, lbp, moments, hog, colorhist, tfjs-model or bow (see above)'],
+  kind: ['KIND', 'fused, colorgrid, lbp, moments, hog, colorhist, tfjs-model, bow or autoencoder (see above)'],
   out: ['FILE', 'the feature file to write'],
   size: ['S', 'the side images are resized to for the blocks (default: 256)'],
   space: ['hsv|rgb', 'colorhist: the colour space'],
@@ -69,7 +70,7 @@ const MEANINGS = {
   help: 'print this help and exit',
 } as const;
 
-const HELP = `Usage: cbir features --data DIR --kind fused|colorgrid|lbp|moments|hog|colorhist|tfjs-model|bow --out FILE [--json]
+const HELP = `Usage: cbir features --data DIR --kind fused|colorgrid|lbp|moments|hog|colorhist|tfjs-model|bow|autoencoder --out FILE [--json]
                      [--norm hellinger|zscore|l2|none] [--size S]
                      tfjs-model: --model DIR|model.json|URL --input-size S [--scaling unit|symmetric|imagenet|raw]
                                  [--output NAME] [--pool avg|max|none]
@@ -89,7 +90,10 @@ Hand-crafted features of every image of a folder, as a feature file for cbir ind
   tfjs-model a pretrained tfjs model (layers or graph, e.g. a converted MobileNet): images resized and centre-cropped
              to --input-size, scaled as the model was trained, the --output node or layer (default: the model's
              output) pooled to a vector and L2-normalised; cbir search --query then needs the same --model;
-  bow        ORB bag-of-visual-words histograms over a vocabulary built by cbir bow.
+  bow        ORB bag-of-visual-words histograms over a vocabulary built by cbir bow;
+  autoencoder the encoder of a model from cbir train (or a PyTorch weight file), reduced by --reduce: takes cbir
+             embed's flags (--model, --arch, --size, --reduce, --l2, --batch, ...; see cbir embed --help), of which
+             cbir embed is the notebook-shaped name.
 The blocks other than colorgrid see the centre square of each image with its short side resized to --size (256).
 What made the features (the blocks, their options and the collection's z-score statistics) is saved with them and
 with the index built from them, so cbir search --query extracts a new image the same way.
@@ -97,6 +101,9 @@ with the index built from them, so cbir search --query extracts a new image the 
 ${flagList(OPTIONS, MEANINGS)}`;
 
 export async function features(argv: string[]): Promise<void> {
+  // The autoencoder is one more kind of features; its flags are cbir embed's, and so is its code.
+  const at = argv.findIndex((a, i) => (a === '--kind' && argv[i + 1] === 'autoencoder') || a === '--kind=autoencoder');
+  if (at >= 0) return embed([...argv.slice(0, at), ...argv.slice(at + (argv[at] === '--kind' ? 2 : 1))]);
   const { values } = parseArgs({
     args: argv,
     options: OPTIONS,
@@ -108,7 +115,9 @@ export async function features(argv: string[]): Promise<void> {
   const kind = values.kind;
   const blockKinds = ['colorgrid', 'lbp', 'moments', 'hog', 'colorhist'];
   if (kind !== 'fused' && kind !== 'bow' && kind !== 'tfjs-model' && !blockKinds.includes(kind))
-    throw new UsageError(`--kind must be fused, ${blockKinds.join(', ')}, tfjs-model or bow, got "${kind}".`);
+    throw new UsageError(
+      `--kind must be fused, ${blockKinds.join(', ')}, tfjs-model, bow or autoencoder, got "${kind}".`,
+    );
   if (kind === 'tfjs-model' && (!values.model || values['input-size'] === undefined))
     throw new UsageError(
       '--kind tfjs-model needs --model DIR|model.json|URL and --input-size S (the side of the square the model takes).',

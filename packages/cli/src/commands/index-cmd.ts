@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import {
   buildReranker,
   CbirError,
-  addVectors,
+  Retriever,
   createIndex,
   indexKinds,
   lshashPlanes,
@@ -12,7 +12,7 @@ import {
   type LSHDistance,
 } from 'cbir-core';
 import { readNpz } from 'cbir-core/io';
-import { loadFeatures, saveIndex, registerNodeIndexKinds, LanceIndex, type LanceAnnOptions } from 'cbir-node';
+import { loadFeatures, saveRetriever, registerNodeIndexKinds, LanceIndex, type LanceAnnOptions } from 'cbir-node';
 import { progressPrinter } from '../progress-bar.js';
 import { positiveInt } from '../model-args.js';
 import { UsageError } from '../usage.js';
@@ -148,9 +148,8 @@ export async function indexCmd(argv: string[]): Promise<void> {
       table: values.table,
       metric: values.metric as 'euclidean' | 'cosine',
       overwrite: values.overwrite,
+      ownerData: Retriever.ownerDataFor(dim, { pipeline: f.pipeline, extractor: f.extractor }),
     });
-    index.pipeline = f.pipeline;
-    index.extractor = f.extractor;
     // One commit with the rows and specs: a kill before it leaves the table as it was (or absent), never half-built.
     await index.add(f.matrix, ids, metadata);
     if (values.ann !== 'none')
@@ -196,21 +195,20 @@ export async function indexCmd(argv: string[]): Promise<void> {
   };
   const index: Index = createIndex(type, dim, kindOptions[type] ?? {});
   // What made the features goes with the index, so that queries are embedded the same way.
-  if (f.pipeline) index.pipeline = f.pipeline;
-  if (f.extractor) index.extractor = f.extractor;
+  const retriever = new Retriever(index, { pipeline: f.pipeline, extractor: f.extractor, source: values.out });
   const started = Date.now();
   // A graph build (HNSW) takes minutes at 10^6 rows: progress, and Ctrl-C stops it between chunks with nothing
   // written. Kinds without a chunked add take the rows in one call.
   const print = progressPrinter(values.json!);
   const ctrlC = abortOnCtrlC('chunk');
   try {
-    await addVectors(index, f.matrix, ids, metadata, { signal: ctrlC.signal, onProgress: print });
+    await retriever.add(f.matrix, ids, metadata, { signal: ctrlC.signal, onProgress: print });
   } finally {
     ctrlC.dispose();
   }
   if (rerank !== 'none')
-    index.rerank = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {}).spec();
-  await saveIndex(index, resolve(values.out!));
+    retriever.reranker = buildReranker(index, rerank as 'diffusion' | 'qe', rerankK ? { k: rerankK } : {});
+  await saveRetriever(retriever, resolve(values.out!));
   const report = {
     stage: 'done',
     type: values.type,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Index } from 'cbir-core';
+import { Retriever, type Index } from 'cbir-core';
 import { LanceIndex } from 'cbir-node';
 import { openIndexArg } from '../index-arg.js';
 import { UsageError } from '../usage.js';
@@ -47,16 +47,17 @@ export async function migrate(argv: string[]): Promise<void> {
   if (!['none', 'ivf_pq', 'ivf_flat', 'hnsw_sq'].includes(values.ann!))
     throw new UsageError(`--ann must be none, ivf_pq, ivf_flat or hnsw_sq, got "${values.ann}".`);
   const opened = await openIndexArg({ index: values.index });
-  const source = opened.index as Index;
+  const { retriever } = opened;
+  const source = retriever.index as Index;
   const metric = source.metric === 'cosine' ? 'cosine' : 'euclidean';
   const started = Date.now();
   const target = await LanceIndex.create(values.uri, source.dim, {
     table: values.table,
     metric,
     overwrite: values.overwrite,
+    // What made the vectors moves with them (a re-ranker does not: LanceDB tables have none).
+    ownerData: Retriever.ownerDataFor(source.dim, { pipeline: retriever.pipeline, extractor: retriever.extractor }),
   });
-  target.pipeline = source.pipeline;
-  target.extractor = source.extractor;
   if (source.nextId !== undefined) target.nextId = source.nextId;
   const ids = source.idList();
   // One add, so one commit: a migration stopped midway leaves the table as it was.

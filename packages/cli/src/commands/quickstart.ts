@@ -7,6 +7,7 @@ import {
   CbirError,
   ConvAutoencoder,
   createIndex,
+  Retriever,
   DEFAULT_FUSION,
   DiffusionReranker,
   extractDataset,
@@ -34,7 +35,7 @@ import {
   exportFashionMnist,
   buildMontage,
   writeFileAtomic,
-  saveIndex,
+  saveRetriever,
   saveModel,
   ParallelExtractor,
 } from 'cbir-node';
@@ -173,10 +174,8 @@ export async function quickstart(argv: string[]): Promise<void> {
       fillToK: false,
     });
     lsh.add(features.matrix, undefined, meta);
-    exact.pipeline = pipeline;
-    lsh.pipeline = pipeline;
-    await saveIndex(exact, join(out, 'exact.cbirindex'));
-    await saveIndex(lsh, join(out, 'lsh.cbirindex'));
+    await saveRetriever(new Retriever(exact, { pipeline }), join(out, 'exact.cbirindex'));
+    await saveRetriever(new Retriever(lsh, { pipeline }), join(out, 'lsh.cbirindex'));
 
     // 3. Evaluate: leave-one-out by label, and LSH against exact.
     const ids = features.ids.map((_, i) => i);
@@ -353,7 +352,7 @@ async function compareHandCrafted(
       undefined,
       f.ids.map((id, i) => ({ path: join(data.root, id), label: f.labels[i] })),
     );
-    index.extractor = f.extractor;
+    const retriever = new Retriever(index, { extractor: f.extractor });
     const ids = index.idList();
     const t = performance.now();
     const plain = evaluateRetrieval(index, { matrix: f.matrix, ids, labels: f.labels }, ks);
@@ -373,12 +372,12 @@ async function compareHandCrafted(
       map: diffused.meanAveragePrecision,
       msPerQuery: (performance.now() - t2) / f.matrix.rows,
     });
-    index.rerank = rr.spec();
+    retriever.reranker = rr;
     await writeFileAtomic(
       join(out, 'fused.cbirfeat'),
       serializeFeatures({ ...f, paths: index.idList().map((id) => index.metadata(id)!.path!) }),
     );
-    await saveIndex(index, join(out, 'fused.cbirindex'));
+    await saveRetriever(retriever, join(out, 'fused.cbirindex'));
   }
   return rows;
 }

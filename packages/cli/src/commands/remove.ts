@@ -46,23 +46,20 @@ export async function remove(argv: string[]): Promise<void> {
   });
   checkIndexArgs(values);
   const opened = await openIndexArg(values);
-  const { index, name } = opened;
+  const { retriever, name } = opened;
+  const { index } = retriever;
   try {
     let ids = given ?? [];
     if (values.missing) {
       const meta = await readMetadata(index);
       ids = [...meta].filter(([, m]) => m?.path !== undefined && !existsSync(m.path)).map(([id]) => id);
     }
-    const removed = ids.length ? await index.remove(ids) : 0;
-    if (removed > 0) {
-      if ('rerank' in index && index.rerank) {
-        index.rerank = undefined;
-        process.stderr.write(
-          `cbir remove: the re-ranker saved with ${name} was dropped; build it again with cbir index --rerank.\n`,
-        );
-      }
-      await opened.save();
-    }
+    const { removed, droppedReranker } = ids.length ? await retriever.remove(ids) : { removed: 0 };
+    if (droppedReranker)
+      process.stderr.write(
+        `cbir remove: the ${droppedReranker} re-ranker saved with ${name} was dropped (its graph no longer matches the index); build it again with cbir index --rerank.\n`,
+      );
+    if (removed > 0) await opened.save();
     const report = { stage: 'done', removed, asked: ids.length, size: index.size };
     if (values.json) console.log(JSON.stringify(report));
     else

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, isInMemory, type SearchHit, searchReranked } from 'cbir-core';
+import { CbirError, type SearchHit } from 'cbir-core';
 import { buildMontage, buildNotebookMontage, writeFileAtomic } from 'cbir-node';
 import { openQueryEmbedderFor } from '../query-model.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from '../index-arg.js';
 import { positiveInt, WEIGHT_FILE_MEANINGS } from '../model-args.js';
-import { rerankerFor, type RerankChoice } from '../rerank-arg.js';
+import { chooseReranker, type RerankChoice } from '../rerank-arg.js';
 import { UsageError } from '../usage.js';
 import { flagList } from '../flags.js';
 
@@ -67,46 +67,39 @@ export async function search(argv: string[]): Promise<void> {
   if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!))
     throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
   const opened = await openIndexArg(values);
-  const { index } = opened;
-  const source = opened.name;
-  const memory = isInMemory(index);
-  if (!memory && (values.rerank === 'diffusion' || values.rerank === 'qe'))
-    throw new UsageError(`--rerank ${values.rerank} works on index files; ${source} is a LanceDB table.`);
-  const reranker = memory ? rerankerFor(index, values.rerank as RerankChoice, source) : undefined;
-  let vector: Float32Array;
+  const { retriever, name: source } = opened;
+  const { index } = retriever;
+  let hits: SearchHit[];
   let queryPath: string;
-  let exclude: number | undefined;
-  if (values.id !== undefined) {
-    exclude = Number(values.id);
-    const v = await index.vector(exclude);
-    if (!v)
-      throw new CbirError(
-        'INVALID_ARGUMENT',
-        `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`,
+  try {
+    chooseReranker(retriever, values.rerank as RerankChoice);
+    let vector: Float32Array;
+    let self: number | undefined;
+    if (values.id !== undefined) {
+      self = Number(values.id);
+      const v = await index.vector(self);
+      if (!v)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`,
+        );
+      vector = v;
+      queryPath = (await index.metadata(self))?.path ?? String(self);
+    } else {
+      queryPath = resolve(values.query!);
+      retriever.embedder = await openQueryEmbedderFor(retriever, values, (note) =>
+        process.stderr.write(`cbir search: ${note}\n`),
       );
-    vector = v;
-    queryPath = (await index.metadata(exclude))?.path ?? String(exclude);
-  } else {
-    queryPath = resolve(values.query!);
-    const embedder = await openQueryEmbedderFor(index, values, source, (note) =>
-      process.stderr.write(`cbir search: ${note}\n`),
-    );
-    try {
-      vector = await embedder.embed(queryPath);
-    } finally {
-      embedder.dispose();
+      vector = await retriever.embedder.embed(queryPath);
     }
+    const res = await retriever.search({ data: vector, rows: 1, cols: vector.length }, k, { self: [self] });
+    hits = [];
+    for (let j = 0; j < res.k; j++)
+      if (res.ids[j] >= 0)
+        hits.push({ id: res.ids[j], distance: res.distances[j], ...(await index.metadata(res.ids[j])) });
+  } finally {
+    await opened.close();
   }
-  const query = { data: vector, rows: 1, cols: vector.length };
-  const depth = Math.min(index.size, exclude === undefined ? k : k + 1);
-  const res =
-    reranker && memory ? searchReranked(index, reranker, query, depth, [exclude]) : await index.search(query, depth);
-  const hits: SearchHit[] = [];
-  for (let j = 0; j < res.k && hits.length < k; j++) {
-    const id = res.ids[j];
-    if (id >= 0 && id !== exclude) hits.push({ id, distance: res.distances[j], ...(await index.metadata(id)) });
-  }
-  await opened.close();
   if (values.montage) {
     const tiles = [
       { path: queryPath, caption: 'query', highlight: true },

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, isInMemory } from 'cbir-core';
-import { queryNeedsModel, type QueryEmbedder } from 'cbir-node';
+import { CbirError } from 'cbir-core';
+import { queryNeedsModel } from 'cbir-node';
 import { openQueryEmbedderFor } from '../query-model.js';
 import { readClusterAssignments } from '../serve/clusters.js';
 import { createSearchServer, snapshotItems } from '../serve/server.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from '../index-arg.js';
-import { rerankerFor } from '../rerank-arg.js';
+import { chooseReranker } from '../rerank-arg.js';
 import { positiveInt, WEIGHT_FILE_MEANINGS } from '../model-args.js';
 import { UsageError } from '../usage.js';
 import { flagList, BACKEND_FLAG, BACKEND_MEANING, applyBackendFlag } from '../flags.js';
@@ -127,13 +127,13 @@ export async function serve(argv: string[]): Promise<number> {
   const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
 
   const opened = await openIndexArg(values);
-  let embedder: QueryEmbedder | undefined;
   try {
-    const { index } = opened;
+    const { retriever } = opened;
+    const { index } = retriever;
     if (index.size === 0)
       throw new CbirError('INVALID_ARGUMENT', `${opened.name} holds no items: build it with cbir index first.`);
-    if (values.model || !queryNeedsModel(index)) {
-      embedder = await openQueryEmbedderFor(index, values, opened.name, (note) =>
+    if (values.model || !queryNeedsModel(retriever)) {
+      retriever.embedder = await openQueryEmbedderFor(retriever, values, (note) =>
         process.stderr.write(`cbir serve: ${note}\n`),
       );
     } else {
@@ -146,14 +146,12 @@ export async function serve(argv: string[]): Promise<number> {
     const clusters = values.clusters
       ? readClusterAssignments(await readFile(resolve(values.clusters), 'utf8'), items, values.clusters, clusterK)
       : undefined;
-    const reranker = isInMemory(index) ? rerankerFor(index, values.rerank, opened.name) : undefined;
+    chooseReranker(retriever, values.rerank);
     const app = await createSearchServer({
-      index,
+      retriever,
       name: opened.name,
-      embedder,
       clusters,
       items,
-      reranker,
       token,
       maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024),
       maxPixels: Math.round(maxMegapixels * 1e6),
@@ -167,7 +165,7 @@ export async function serve(argv: string[]): Promise<number> {
         `cbir serve: warning: listening on ${host} without --token: anyone who can reach this port can search the collection and see its images.\n`,
       );
     console.log(
-      `cbir serve: ${opened.name} (${index.kind}, ${index.size} items, ${index.dim}-d)${embedder ? `, queries by ${embedder.description}` : ''}`,
+      `cbir serve: ${opened.name} (${index.kind}, ${index.size} items, ${index.dim}-d)${retriever.embedder ? `, queries by ${retriever.embedder.description}` : ''}`,
     );
     console.log(
       `cbir serve: listening on ${address.replace('[::1]', 'localhost')}/${token ? ' (with a token: open /?token=TOKEN)' : ''}; Ctrl-C to stop`,
@@ -191,7 +189,6 @@ export async function serve(argv: string[]): Promise<number> {
     process.stderr.write('cbir serve: stopped.\n');
     return 0;
   } finally {
-    embedder?.dispose();
     await opened.close();
   }
 }

@@ -1,5 +1,4 @@
-import type { AsyncIndex, Index, ItemMetadata, Reranker } from 'cbir-core';
-import type { QueryEmbedder } from 'cbir-node';
+import type { AsyncIndex, Index, ItemMetadata, QueryEmbedder, Retriever } from 'cbir-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BatchQueue } from './batch-queue.js';
 import type { ClusterAssignments } from './clusters.js';
@@ -18,7 +17,10 @@ export interface ApiHit {
 
 /** What the routes share: one per server, made by `createSearchServer` and given to each route plugin. */
 export interface ServerContext {
+  retriever: Retriever;
+  /** The retriever's index. */
   index: Index | AsyncIndex;
+  /** The retriever's query embedder. */
   embedder?: QueryEmbedder;
   /** Uploads waiting for the encoder, embedded in batches. */
   encoder?: BatchQueue<Uint8Array, Float32Array>;
@@ -30,7 +32,6 @@ export interface ServerContext {
   labels: string[];
   name: string;
   clusters?: ClusterAssignments;
-  reranker?: Reranker;
   limits: { maxUploadBytes: number; maxPixels: number; maxK: number; maxQueue: number };
   /** The hook that admits an upload before its body is read (see `uploadAdmission`). */
   admitUpload: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;

@@ -1,4 +1,4 @@
-import { searchReranked, type AsyncIndex, type Index, type Reranker } from 'cbir-core';
+import type { Retriever } from 'cbir-core';
 
 /** One query's row of a search: `k` ids and distances, padded with -1 and Infinity as {@link Index.search} pads. */
 export interface SearchRow {
@@ -21,16 +21,15 @@ interface Pending {
  * event loop parses them all, and this runs them as one batch (flushed on `setImmediate`, after that turn's I/O).
  * An exact scan reads the whole matrix once per call, so a batch of 8 costs little more than one query; HNSW and
  * LanceDB search a batch on their own threads. Queries are grouped by depth; each gets exactly what a lone
- * `search(vector, depth)` returns. With a re-ranker (an in-memory index's saved one), the batch goes through
- * `searchReranked`, as `cbir search` does, with each query's own id marked where it is an indexed item.
+ * `search(vector, depth)` returns. The batch goes through the retriever (with its re-ranker, as `cbir search` does),
+ * each query's own id marked where it is an indexed item (and left out of its results).
  */
 export class SearchBatcher {
   private pending: Pending[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly index: Index | AsyncIndex,
-    private readonly reranker?: Reranker,
+    private readonly retriever: Retriever,
     readonly maxBatch = 64,
   ) {}
 
@@ -55,7 +54,7 @@ export class SearchBatcher {
       if (group) group.push(p);
       else byDepth.set(p.depth, [p]);
     }
-    const dim = this.index.dim;
+    const dim = this.retriever.index.dim;
     for (const [depth, group] of byDepth) {
       for (let start = 0; start < group.length; start += this.maxBatch) {
         const chunk = group.slice(start, start + this.maxBatch);
@@ -63,15 +62,7 @@ export class SearchBatcher {
         chunk.forEach((p, i) => data.set(p.vector, i * dim));
         try {
           const queries = { data, rows: chunk.length, cols: dim };
-          const res = this.reranker
-            ? searchReranked(
-                this.index as Index,
-                this.reranker,
-                queries,
-                depth,
-                chunk.map((p) => p.self),
-              )
-            : await this.index.search(queries, depth);
+          const res = await this.retriever.search(queries, depth, { self: chunk.map((p) => p.self) });
           chunk.forEach((p, i) =>
             p.resolve({
               k: res.k,

@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { CbirError, readMetadata, type AsyncIndex, type Index, type ItemMetadata, type Reranker } from 'cbir-core';
-import type { QueryEmbedder } from 'cbir-node';
+import { CbirError, readMetadata, type AsyncIndex, type Index, type ItemMetadata, type Retriever } from 'cbir-core';
 import type { ClusterAssignments } from './clusters.js';
 import { BatchQueue } from './batch-queue.js';
 import type { ServerContext } from './context.js';
@@ -18,14 +17,14 @@ import { uploadAdmission } from './uploads.js';
 
 /** Options of {@link createSearchServer}. */
 export interface SearchServerOptions {
-  /** The index to serve: a file loaded with `loadIndex`, or a `LanceIndex`. */
-  index: Index | AsyncIndex;
+  /**
+   * What to serve: an index with what made its vectors (`loadRetriever`, `openLanceRetriever`), its re-ranker (which
+   * re-ranks every search, as `cbir search --rerank auto` does) and its query embedder (`openQueryEmbedder`: it embeds
+   * uploads as the collection was; without one, uploads answer `NO_QUERY_MODEL`).
+   */
+  retriever: Retriever;
   /** How the page and messages name the index (a file's base name is shown, never its folder). @defaultValue the index's kind, e.g. 'exact' */
   name?: string;
-  /** Embeds uploaded images as the collection was (see `openQueryEmbedder`); without it uploads answer `NO_QUERY_MODEL`. */
-  embedder?: QueryEmbedder;
-  /** Re-ranks every search (an in-memory index's saved re-ranker, as `cbir search --rerank auto` uses it); in-memory indexes only. */
-  reranker?: Reranker;
   /** The items' clusters, served at `/api/clusters`. */
   clusters?: ClusterAssignments;
   /**
@@ -103,23 +102,24 @@ export interface ServerTimeouts {
  * Errors are JSON `{ error: { code, message } }`. The routes are Fastify plugins (`routes/`), one per group, over a
  * shared context (`context.ts`); what every request goes through is installed first (`guards.ts`). Uploads are capped in bytes and pixels and must be an image sharp
  * decodes; thumbnails exist only for indexed items (no path from a request reaches the file system); a burst of uploads
- * waits in a bounded queue and is encoded in batches; concurrent searches run as one batched search. The caller owns the index and the embedder: close them after `app.close()`.
+ * waits in a bounded queue and is encoded in batches; concurrent searches run as one batched search. The caller owns the retriever: dispose of it (and close a LanceDB index) after `app.close()`.
  *
  * @example
  * ```ts
- * const index = await loadIndex('exact.cbirindex');
- * const embedder = await openQueryEmbedder(index, { model: (await loadModel('model')).model }, 'exact.cbirindex');
- * const app = await createSearchServer({ index, embedder });
+ * const retriever = await loadRetriever('exact.cbirindex');
+ * retriever.embedder = await openQueryEmbedder(retriever, { model: (await loadModel('model')).model });
+ * const app = await createSearchServer({ retriever });
  * await app.listen({ port: 8080, host: '127.0.0.1' });
  * ```
  */
 export async function createSearchServer(options: SearchServerOptions): Promise<FastifyInstance> {
-  const { index, embedder, clusters, token } = options;
+  const { retriever, clusters, token } = options;
+  const { index, embedder } = retriever;
   const maxUploadBytes = options.maxUploadBytes ?? 20 * 1024 * 1024;
   const maxPixels = options.maxPixels ?? 40_000_000;
   const maxK = options.maxK ?? 100;
   const thumbs = new ThumbnailCache(options.thumbnailCacheBytes ?? 64 * 1024 * 1024);
-  const batcher = new SearchBatcher(index, options.reranker);
+  const batcher = new SearchBatcher(retriever);
   const maxQueue = options.maxQueue ?? 32;
   const encoder = embedder
     ? new BatchQueue((images: Uint8Array[]) => embedder.embedMany(images), options.maxBatch ?? 16, maxQueue)
@@ -192,6 +192,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   // The routes, one Fastify plugin per group, each given what the server shares. Registered after the guards and the
   // error handler, which they inherit (the token's onRoute hook sees every route of every plugin).
   const ctx: ServerContext = {
+    retriever,
     index,
     embedder,
     encoder,
@@ -201,7 +202,6 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     labels,
     name,
     clusters,
-    reranker: options.reranker,
     limits: { maxUploadBytes, maxPixels, maxK, maxQueue },
     admitUpload: uploadAdmission(embedder !== undefined, maxUploadBytes, maxQueue),
   };

@@ -15,15 +15,19 @@ import {
   LanceIndex,
   modelFingerprint,
   saveModel,
+  Retriever,
   searchReranked,
+  type AsyncIndex,
+  type EmbeddingPipeline,
   type Index,
   type QueryEmbedder,
+  type Reranker,
 } from 'cbir-node';
 import { openQueryEmbedderFor } from '../../src/query-model.js';
 import { readClusterAssignments } from '../../src/serve/clusters.js';
 import { BatchQueue } from '../../src/serve/batch-queue.js';
 import { SearchBatcher } from '../../src/serve/search-batcher.js';
-import { createSearchServer, snapshotItems } from '../../src/serve/server.js';
+import { createSearchServer, snapshotItems, type SearchServerOptions } from '../../src/serve/server.js';
 import { writeAssignments } from '../../src/commands/cluster.js';
 import { makeImageFolder } from '../../../node/test/helpers.js';
 
@@ -70,7 +74,25 @@ describe('cbir serve: the search service', () => {
   let dir: string;
   let modelDir: string;
   let index: Index;
+  let pipeline: EmbeddingPipeline;
   let embedder: QueryEmbedder;
+  /** A server over `index` (or `over`) as a Retriever with the pipeline that made it. */
+  const serving = ({
+    over = index,
+    embedder: e,
+    reranker,
+    ...options
+  }: Omit<SearchServerOptions, 'retriever'> & {
+    over?: Index | AsyncIndex;
+    embedder?: QueryEmbedder;
+    reranker?: Reranker;
+  }) =>
+    createSearchServer({
+      retriever: new Retriever(over, { pipeline: over === index ? pipeline : undefined, embedder: e, reranker }),
+      ...options,
+    });
+  const queryEmbedder = () =>
+    openQueryEmbedderFor(new Retriever(index, { pipeline, source: 'test index' }), { model: modelDir });
   let app: App;
   let paths: string[];
 
@@ -89,15 +111,15 @@ describe('cbir serve: the search service', () => {
       undefined,
       f.ids.map((_, i) => ({ path: paths[i], label: f.labels[i] })),
     );
-    index.pipeline = {
+    pipeline = {
       architecture: model.architecture.name,
       inputSize: 32,
       model: modelFingerprint(model),
       reducer: f.reducer,
     };
     model.dispose();
-    embedder = await openQueryEmbedderFor(index, { model: modelDir }, 'test index');
-    app = await createSearchServer({ index, embedder, name: '/some/folder/test.cbirindex' });
+    embedder = await queryEmbedder();
+    app = await serving({ embedder, name: '/some/folder/test.cbirindex' });
   });
   afterAll(async () => {
     await app?.close();
@@ -194,7 +216,7 @@ describe('cbir serve: the search service', () => {
 
   it('re-ranks with the re-ranker it is given, as cbir search does', async () => {
     const reranker = DiffusionReranker.build(index, { k: 5 });
-    const reranked = await createSearchServer({ index, reranker });
+    const reranked = await serving({ reranker });
     try {
       expect((await reranked.inject('/api/info')).json().rerank).toBe('diffusion');
       for (const id of [1, 9]) {
@@ -301,7 +323,7 @@ describe('cbir serve: the search service', () => {
   });
 
   it('uploads are capped in bytes and in pixels (read from the header, before decoding)', async () => {
-    const small = await createSearchServer({ index, embedder, maxUploadBytes: 2000, maxPixels: 50 * 50 });
+    const small = await serving({ embedder, maxUploadBytes: 2000, maxPixels: 50 * 50 });
     try {
       const big = await sharp({ create: { width: 60, height: 60, channels: 3, background: '#f00' } })
         .png()
@@ -352,7 +374,7 @@ describe('cbir serve: the search service', () => {
   });
 
   it('without a model, uploads are refused with what to do; similar still works', async () => {
-    const browse = await createSearchServer({ index });
+    const browse = await serving({});
     try {
       const res = await browse.inject({
         method: 'POST',
@@ -371,7 +393,7 @@ describe('cbir serve: the search service', () => {
   });
 
   it('a token guards the API (header or query), not the page', async () => {
-    const guarded = await createSearchServer({ index, token: 'correct horse battery' });
+    const guarded = await serving({ token: 'correct horse battery' });
     try {
       expect((await guarded.inject('/api/info')).statusCode).toBe(401);
       expect((await guarded.inject('/api/info')).json().error.code).toBe('UNAUTHORIZED');
@@ -473,7 +495,7 @@ describe('cbir serve: the search service', () => {
     expect(() => readClusterAssignments(csv.split('\n').slice(0, 5).join('\n'), items, 'a.csv')).toThrow(
       /assigns 4 items; the index holds/,
     );
-    const clustered = await createSearchServer({ index, clusters });
+    const clustered = await serving({ clusters });
     try {
       const list = (await clustered.inject('/api/clusters')).json();
       expect(list.k).toBe(3);
@@ -505,7 +527,7 @@ describe('cbir serve: the search service', () => {
       dispose: () => undefined,
     };
     // maxQueue counts every upload held: the one embedding and the one waiting.
-    const busy = await createSearchServer({ index, embedder: slow, maxQueue: 2 });
+    const busy = await serving({ embedder: slow, maxQueue: 2 });
     try {
       const bytes = await readFile(paths[0]);
       const send = () =>
@@ -545,7 +567,7 @@ describe('cbir serve: the search service', () => {
       ),
       dispose: () => undefined,
     };
-    const server = await createSearchServer({ index, embedder: gated });
+    const server = await serving({ embedder: gated });
     const address = await server.listen({ port: 0, host: '127.0.0.1' });
     const response = fetch(`${address}/api/search?k=1`, {
       method: 'POST',
@@ -567,9 +589,9 @@ describe('cbir serve: the search service', () => {
 
   it('leaves no tensor behind, uploads and dispose included', async () => {
     const bytes = await readFile(paths[1]);
-    const e = await openQueryEmbedderFor(index, { model: modelDir }, 'test index');
+    const e = await queryEmbedder();
     const before = tf.memory().numTensors;
-    const server = await createSearchServer({ index, embedder: e });
+    const server = await serving({ embedder: e });
     for (let i = 0; i < 3; i++)
       await server.inject({
         method: 'POST',
@@ -594,7 +616,7 @@ describe('cbir serve: the search service', () => {
       ids,
       ids.map((id) => index.metadata(id)!),
     );
-    const server = await createSearchServer({ index: lance });
+    const server = await serving({ over: lance });
     try {
       const res = (await server.inject('/api/similar/2?k=4')).json();
       const expected = await oracle(index, index.vector(2)!, 4, 2);
@@ -620,7 +642,7 @@ describe('SearchBatcher', () => {
           ? (q: { rows: number }, k: number) => (calls.push(q.rows), t.search(q as never, k))
           : Reflect.get(t, p),
     });
-    const batcher = new SearchBatcher(counting);
+    const batcher = new SearchBatcher(new Retriever(counting));
     const rows = await Promise.all(
       Array.from({ length: 12 }, (_, q) => batcher.search(index.vector(q)!, q % 2 ? 5 : 7)),
     );

@@ -6,15 +6,9 @@ import { imagesToPixels } from '../image/raw-image.js';
 import type { Matrix } from '../matrix.js';
 import type { Autoencoder } from '../models/autoencoder.js';
 import type { LongRunning } from '../progress.js';
-import { fitPca } from './pca.js';
-import {
-  parseReduce,
-  projectPca,
-  projectionMatrix,
-  reduceLatent,
-  type ReduceSpec,
-  type ReducerState,
-} from './reducer.js';
+import { PCA } from '../decomposition/pca.js';
+import { projectionMatrix } from '../decomposition/random-projection.js';
+import { parseReduce, projectPca, reduceLatent, type ReduceSpec, type ReducerState } from './reducer.js';
 import { scaleToUnit } from '../compute/normalize.js';
 
 /** Options of {@link embedImages}. */
@@ -156,9 +150,13 @@ export async function embedImages(
   let flat = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => flat.set(r, i * dim));
   if (fitLater) {
-    const { mean, components } = await fitPca({ data: flat, rows: rows.length, cols: dim }, state.dim, seed);
-    state.mean = mean;
-    state.components = components;
+    const pca = await new PCA({ nComponents: state.dim, randomState: seed }).fit({
+      data: flat,
+      rows: rows.length,
+      cols: dim,
+    });
+    state.mean = pca.mean;
+    state.components = pca.components.data;
     const reduced = new Float32Array(rows.length * state.dim);
     rows.forEach((r, i) => projectPca(r, state, reduced.subarray(i * state.dim, (i + 1) * state.dim)));
     flat = reduced;

@@ -1,6 +1,8 @@
 import { CbirError } from '../errors.js';
 import { readFramed, writeFramed } from '../io/framed-file.js';
-import { Rng } from '../utils/rng.js';
+import { AveragePooling } from '../decomposition/average-pooling.js';
+import { PCA } from '../decomposition/pca.js';
+import { projectionMatrix, projectRows } from '../decomposition/random-projection.js';
 
 /**
  * How latents become feature vectors: `none` (the flattened latent in PyTorch's `[c, h, w]` order, as the notebook),
@@ -66,22 +68,6 @@ export function latentToChw(
 }
 
 /**
- * The Gaussian projection matrix of `rp`, `[inDim, dim]` row-major, entries N(0, 1/dim), regenerated from `seed`.
- *
- * @example
- * ```ts
- * const p = projectionMatrix(65536, 256, 0);   // Float32Array [256, 65536], seeded Gaussian / sqrt(256)
- * ```
- */
-export function projectionMatrix(inDim: number, dim: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const m = new Float32Array(inDim * dim);
-  const scale = 1 / Math.sqrt(dim);
-  for (let i = 0; i < m.length; i++) m[i] = rng.normal() * scale;
-  return m;
-}
-
-/**
  * Reduces one image's NHWC latent with a fitted reducer (for `pca`, `state` must hold `mean` and `components`).
  *
  * @returns The feature vector, `state.dim` long.
@@ -93,25 +79,14 @@ export function projectionMatrix(inDim: number, dim: number, seed: number): Floa
  */
 export function reduceLatent(latent: Float32Array, state: ReducerState, projection?: Float32Array): Float32Array {
   const [c, h, w] = state.latentShape;
-  if (state.kind === 'avgpool') {
-    const out = new Float32Array(c);
-    for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) out[k] += latent[p * c + k];
-    for (let k = 0; k < c; k++) out[k] /= h * w;
-    return out;
-  }
+  const one = (data: Float32Array) => ({ data, rows: 1, cols: data.length });
+  if (state.kind === 'avgpool') return new AveragePooling({ shape: [h, w, c] }).transform(one(latent)).data;
   const flat = latentToChw(latent, state.latentShape);
   if (state.kind === 'none') return flat;
-  const d = flat.length;
   const out = new Float32Array(state.dim);
   if (state.kind === 'rp') {
-    const m = projection ?? projectionMatrix(d, state.dim, state.seed ?? 0);
-    for (let i = 0; i < d; i++) {
-      const v = flat[i];
-      if (v === 0) continue;
-      const row = i * state.dim;
-      for (let j = 0; j < state.dim; j++) out[j] += v * m[row + j];
-    }
-    return out;
+    const m = projection ?? projectionMatrix(flat.length, state.dim, state.seed ?? 0);
+    return projectRows(one(flat), m, state.dim, out);
   }
   return projectPca(flat, state, out);
 }
@@ -121,14 +96,7 @@ export function projectPca(flat: Float32Array, state: ReducerState, out = new Fl
   const { mean, components } = state;
   if (!mean || !components)
     throw new CbirError('NOT_FITTED', 'reduceLatent: the pca reducer has not been fitted. Embed a dataset first.');
-  const d = flat.length;
-  for (let j = 0; j < state.dim; j++) {
-    let s = 0;
-    const row = j * d;
-    for (let i = 0; i < d; i++) s += (flat[i] - mean[i]) * components[row + i];
-    out[j] = s;
-  }
-  return out;
+  return PCA.fromState(mean, components).transform({ data: flat, rows: 1, cols: flat.length }, out).data;
 }
 
 const MAGIC = 'CBIRREDU';

@@ -6,5 +6,7 @@
  */
 export { checkMatrix, checkK, emptyResult, resolveIds } from '../indexes/index.js';
 export { writeIndexFile, indexFileParts } from '../indexes/flat-store.js';
+export { readIndexFile, type OwnerReader } from '../indexes/deserialize-index.js';
+export { type OwnerSections } from '../indexes/index.js';
 export { registerIndexKind, type IndexFileReader } from '../indexes/registry.js';
 export { registerExtractor, type ExtractorFactory } from '../features/registry.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { modelFingerprint, readModelFingerprint } from '../embedding/pipeline.js';
-import { reduceLatent, projectionMatrix, type ReducerState } from '../embedding/reducer.js';
+import { projectionMatrix } from '../decomposition/random-projection.js';
+import { reduceLatent, type ReducerState } from '../embedding/reducer.js';
 import { CbirError } from '../errors.js';
 import { resizeShortSide, toRgb } from '../image/image-ops.js';
 import { imagesToTensor, type RawImage } from '../image/raw-image.js';

@@ -1,5 +1,3 @@
-import { pipelineFromFramed } from '../embedding/pipeline.js';
-import { specFromFramed } from '../io/saved-spec.js';
 import { IndexFormatError } from '../errors.js';
 import { readFramed } from '../io/framed-file.js';
 import type { Index, ItemMetadata } from './index.js';
@@ -9,9 +7,6 @@ import { indexKind, indexKinds, type IndexFileReader } from './registry.js';
 interface Header {
   kind: string;
   metric: string;
-  pipeline?: unknown;
-  extractor?: unknown;
-  rerank?: unknown;
   nextId?: unknown;
   dim: number;
   size: number;
@@ -20,9 +15,23 @@ interface Header {
 }
 
 /**
+ * The rest of an index file after the index: the whole JSON header and the arrays its owner wrote after the index's
+ * (see {@link OwnerSections}), for the owner to read back (a {@link Retriever} reads its provenance here).
+ */
+export interface OwnerReader {
+  /** The file's JSON header: the index's keys and its owner's. */
+  header: Record<string, unknown>;
+  /** The next `n` float32 values of the file's body. */
+  take(n: number): Float32Array;
+  /** Checks that the whole body has been read. */
+  end(): void;
+}
+
+/**
  * Reads any index written by `serialize()` (format `CBIRINDX` version 1; see docs/guides/index-format.md) through the
- * kind's registered `restore` (see {@link extend.registerIndexKind | registerIndexKind} (`cbir-core/extend`)), or the notebook's `lsh.p` (a pickled lshashpy3 `LSHash`;
- * see {@link readLshashPickle}).
+ * kind's registered `restore` (see {@link extend.registerIndexKind | registerIndexKind} (`cbir-core/extend`)), or the
+ * notebook's `lsh.p` (a pickled lshashpy3 `LSHash`; see {@link readLshashPickle}). What the index's owner kept in the
+ * file (a {@link Retriever}'s provenance) is passed over: {@link Retriever.deserialize} reads both.
  *
  * @throws {@link IndexFormatError} naming `source` for a bad magic, version, size, kind or checksum.
  *
@@ -33,8 +42,34 @@ interface Header {
  * ```
  */
 export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
+  return readIndexFile(bytes, source).index;
+}
+
+/**
+ * {@link deserializeIndex}, with what the index's owner kept in the file, to read next.
+ *
+ * @example
+ * ```ts
+ * const { index, owner } = readIndexFile(bytes, 'photos.cbirindex');
+ * const pipeline = owner.header.pipeline;   // a key the owner wrote
+ * owner.end();
+ * ```
+ */
+export function readIndexFile(bytes: Uint8Array, source = 'index'): { index: Index; owner: OwnerReader } {
   // A pickle (protocol 2 to 5) can only be lshashpy3's: cbir's own files start with their magic.
-  if (bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return readLshashPickle(bytes, source);
+  if (bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) {
+    const index = readLshashPickle(bytes, source);
+    return {
+      index,
+      owner: {
+        header: {},
+        take: () => {
+          throw new IndexFormatError(`${source} is a pickle: it holds nothing but the index.`);
+        },
+        end: () => undefined,
+      },
+    };
+  }
   let f;
   try {
     f = readFramed<Header>(bytes, 'CBIRINDX', 1, 'deserializeIndex', source, 'Rebuild it with `cbir index`.');
@@ -72,12 +107,19 @@ export function deserializeIndex(bytes: Uint8Array, source = 'index'): Index {
     if (!('nextId' in index)) fail(`records nextId, which a ${h.kind} index does not keep`);
     index.nextId = h.nextId as number;
   }
-  const pipeline = pipelineFromFramed(h.pipeline, f, source);
-  const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
-  const rerank = specFromFramed(h.rerank, f, source, 're-ranker');
-  f.end();
-  if (pipeline) index.pipeline = pipeline;
-  if (extractor) index.extractor = extractor;
-  if (rerank) index.rerank = rerank;
-  return index;
+  const take = (n: number) => {
+    try {
+      return f.take(n);
+    } catch (e) {
+      throw new IndexFormatError((e as Error).message, { cause: e });
+    }
+  };
+  const end = () => {
+    try {
+      f.end();
+    } catch (e) {
+      throw new IndexFormatError((e as Error).message, { cause: e });
+    }
+  };
+  return { index, owner: { header: h as unknown as Record<string, unknown>, take, end } };
 }

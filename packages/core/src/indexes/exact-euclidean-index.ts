@@ -11,6 +11,7 @@ import {
   emptyResult,
   resolveIds,
   type Index,
+  type OwnerSections,
   type ItemMetadata,
   type Metric,
   type SearchResult,
@@ -683,8 +684,8 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     return this.store.remove(ids, (from, to) => (this.norms[to] = this.norms[from]));
   }
 
-  serialize(): Uint8Array {
-    return this.framed(this.header(), [this.store.vectors()]);
+  serialize(owner?: OwnerSections): Uint8Array {
+    return this.framed(this.header(), [this.store.vectors()], owner);
   }
 
   /**

@@ -1,10 +1,8 @@
 import { CbirError } from '../errors.js';
-import { pipelineToFramed, type EmbeddingPipeline } from '../embedding/pipeline.js';
-import { specToFramed, type SavedSpec } from '../io/saved-spec.js';
 import { framedParts, writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../compute/wasm-simd/simd-kernels.js';
-import type { Index, ItemMetadata } from './index.js';
+import type { Index, ItemMetadata, OwnerSections } from './index.js';
 
 /**
  * Row storage shared by the indexes: a growable row-major float32 buffer, ids, row lookup, and metadata.
@@ -169,24 +167,25 @@ export class FlatStore {
 }
 
 /**
- * Writes an index file (`CBIRINDX` version 1): the kind's `header` and `arrays`, then the pipeline's, the extractor's
- * and the re-ranker's headers and arrays when `index` has them. For kinds registered outside cbir-core; read back by
- * `deserializeIndex` through the kind's `restore`.
+ * Writes an index file (`CBIRINDX` version 1): the kind's `header` and `arrays`, the index's `nextId`, then what its
+ * owner keeps in the file (`owner`, opaque here; see {@link OwnerSections}). For kinds registered outside cbir-core;
+ * read back by `deserializeIndex` through the kind's `restore`.
  *
  * @example
  * ```ts
- * serialize() {
+ * serialize(owner?: OwnerSections) {
  *   const header = { kind: this.kind, metric: this.metric, dim: this.dim, size: this.size, ids, metadata };
- *   return writeIndexFile(header, [rows, myGraph], this);
+ *   return writeIndexFile(header, [rows, myGraph], this, owner);
  * }
  * ```
  */
 export function writeIndexFile(
   header: Record<string, unknown>,
   arrays: readonly Float32Array[],
-  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank' | 'nextId'>,
+  index: Pick<Index, 'nextId'>,
+  owner?: OwnerSections,
 ): Uint8Array {
-  return writeFramed(...indexFileArgs(header, arrays, index));
+  return writeFramed(...indexFileArgs(header, arrays, index, owner));
 }
 
 /**
@@ -195,46 +194,36 @@ export function writeIndexFile(
  *
  * @example
  * ```ts
- * serializeParts() {
- *   return indexFileParts(header, [rows, graph], this);   // concatenated, they are serialize()'s bytes
+ * serializeParts(owner?: OwnerSections) {
+ *   return indexFileParts(header, [rows, graph], this, owner);   // concatenated, they are serialize()'s bytes
  * }
  * ```
  */
 export function indexFileParts(
   header: Record<string, unknown>,
   arrays: readonly Float32Array[],
-  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank' | 'nextId'>,
+  index: Pick<Index, 'nextId'>,
+  owner?: OwnerSections,
 ): Uint8Array[] {
-  return framedParts(...indexFileArgs(header, arrays, index));
+  return framedParts(...indexFileArgs(header, arrays, index, owner));
 }
 
 function indexFileArgs(
   header: Record<string, unknown>,
   arrays: readonly Float32Array[],
-  index: Pick<Index, 'pipeline' | 'extractor' | 'rerank' | 'nextId'>,
+  index: Pick<Index, 'nextId'>,
+  owner: OwnerSections = { header: {}, arrays: [] },
 ): [string, number, unknown, Float32Array[]] {
-  const p = pipelineToFramed(index.pipeline);
-  const e = specToFramed(index.extractor);
-  const r = specToFramed(index.rerank);
-  const parts = {
-    ...(index.nextId !== undefined ? { nextId: index.nextId } : {}),
-    ...(p.header ? { pipeline: p.header } : {}),
-    ...(e.header ? { extractor: e.header } : {}),
-    ...(r.header ? { rerank: r.header } : {}),
-  };
-  return ['CBIRINDX', 1, { ...header, ...parts }, [...arrays, ...p.arrays, ...e.arrays, ...r.arrays]];
+  const clash = Object.keys(owner.header).find((key) => key in header || key === 'nextId');
+  if (clash !== undefined)
+    throw new CbirError('INVALID_ARGUMENT', `writeIndexFile: the owner's key "${clash}" is one of the index's own.`);
+  const next = index.nextId !== undefined ? { nextId: index.nextId } : {};
+  return ['CBIRINDX', 1, { ...header, ...next, ...owner.header }, [...arrays, ...owner.arrays]];
 }
 
 /** What every index that keeps its rows in a {@link FlatStore} answers the same way. */
 export abstract class StoredIndex {
   protected readonly store: FlatStore;
-  /** What made the vectors (see {@link Index.pipeline}); saved by `serialize`. */
-  pipeline?: EmbeddingPipeline;
-  /** The extractor that made the vectors (see {@link Index.extractor}); saved by `serialize`. */
-  extractor?: SavedSpec;
-  /** A re-ranker built over the index (see {@link Index.rerank}); saved by `serialize`. */
-  rerank?: SavedSpec;
-
   protected constructor(dim: number) {
     this.store = new FlatStore(dim);
   }
@@ -267,8 +256,12 @@ export abstract class StoredIndex {
   }
 
   /** The index file of this index (see {@link writeIndexFile}). */
-  protected framed(header: Record<string, unknown>, arrays: readonly Float32Array[]): Uint8Array {
-    return writeIndexFile(header, arrays, this);
+  protected framed(
+    header: Record<string, unknown>,
+    arrays: readonly Float32Array[],
+    owner: OwnerSections | undefined,
+  ): Uint8Array {
+    return writeIndexFile(header, arrays, this, owner);
   }
 
   /** One past the largest id ever held (see {@link Index.nextId}); it only grows. */

@@ -1,5 +1,3 @@
-import type { EmbeddingPipeline } from '../embedding/pipeline.js';
-import type { SavedSpec } from '../io/saved-spec.js';
 import { CbirError, DimensionMismatchError } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
@@ -85,25 +83,16 @@ export interface Index {
   idList(): number[];
   /** The metadata stored with `id`, if any. */
   metadata(id: number): ItemMetadata | undefined;
-  /** The index as bytes (a framed cbir file), for `deserializeIndex`. */
-  serialize(): Uint8Array;
+  /**
+   * The index as bytes (a framed cbir file), for `deserializeIndex`. `owner` is what the index's owner (a
+   * {@link Retriever}: what made the vectors, the re-ranker's graph) keeps in the same file, opaque to the index.
+   */
+  serialize(owner?: OwnerSections): Uint8Array;
   /**
    * `serialize()`'s bytes as chunks (mostly views of the index's own arrays), for kinds whose files are large: a
    * writer streams them to disk without a second copy of the index in memory (`saveIndex` does).
    */
-  serializeParts?(): Uint8Array[];
-  /**
-   * What made the indexed vectors (model and fitted reducer), when they came from images: saved with the index so
-   * queries are embedded the same way and a query through another model is refused.
-   */
-  pipeline?: EmbeddingPipeline;
-  /**
-   * The feature extractor and its fitted state, when the vectors came from one (hand-crafted, fused, pretrained):
-   * saved with the index so a query image is extracted and normalised exactly as the collection was.
-   */
-  extractor?: SavedSpec;
-  /** A re-ranker built over this index (its graph, for diffusion), saved with it; see `restoreReranker`. */
-  rerank?: SavedSpec;
+  serializeParts?(owner?: OwnerSections): Uint8Array[];
 }
 
 /**
@@ -158,12 +147,25 @@ export interface AsyncIndex {
    * @defaultValue undefined: {@link readMetadata} reads item by item
    */
   allMetadata?(): Promise<Map<number, ItemMetadata>>;
-  /** What made the vectors, as {@link Index.pipeline}. */
-  pipeline?: EmbeddingPipeline;
-  /** The extractor that made the vectors, as {@link Index.extractor}. */
-  extractor?: SavedSpec;
+  /**
+   * What the index's owner (a {@link Retriever}) keeps beside it, as an index file of no rows carrying
+   * {@link OwnerSections}, opaque to the index: as it was when the index was opened, or last saved.
+   * @defaultValue undefined: the kind keeps nothing for its owner
+   */
+  readonly ownerData?: Uint8Array;
+  /** Saves `bytes` as {@link AsyncIndex.ownerData}, committing the index as it is. */
+  saveOwnerData?(bytes: Uint8Array): Promise<void>;
   /** Releases connections and handles; the index is unusable after. */
   close?(): Promise<void>;
+}
+
+/**
+ * What an index's owner keeps in the index's file, opaque to the index: keys of the file's JSON header (none of the
+ * index's own) and arrays written after the index's. A {@link Retriever} keeps its provenance there.
+ */
+export interface OwnerSections {
+  header: Record<string, unknown>;
+  arrays: readonly Float32Array[];
 }
 
 /** Every row of an index, in its storage order: what {@link readRows} returns. */
@@ -200,12 +202,6 @@ export function asAsyncIndex(index: Index): AsyncIndex {
     },
     get isTrained() {
       return index.isTrained;
-    },
-    get pipeline() {
-      return index.pipeline;
-    },
-    get extractor() {
-      return index.extractor;
     },
     add: async (v, ids, meta) => index.add(v, ids, meta),
     search: async (q, k) => index.search(q, k),

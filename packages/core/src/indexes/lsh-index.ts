@@ -12,6 +12,7 @@ import {
   emptyResult,
   resolveIds,
   type Index,
+  type OwnerSections,
   type ItemMetadata,
   type Metric,
   type SearchResult,
@@ -484,7 +485,7 @@ export class LSHIndex extends StoredIndex implements Index {
     for (const t of this.tables) t.clear();
   }
 
-  serialize(): Uint8Array {
+  serialize(owner?: OwnerSections): Uint8Array {
     const header = {
       kind: this.kind,
       metric: this.metric,
@@ -501,11 +502,11 @@ export class LSHIndex extends StoredIndex implements Index {
       centre: this.wantCentre,
       hasCentre: Boolean(this.centreVector),
     };
-    return this.framed(header, [
-      ...this.planes,
-      ...(this.centreVector ? [this.centreVector] : []),
-      this.store.vectors(),
-    ]);
+    return this.framed(
+      header,
+      [...this.planes, ...(this.centreVector ? [this.centreVector] : []), this.store.vectors()],
+      owner,
+    );
   }
 
   /**

@@ -5,7 +5,7 @@ import {
   ExactEuclideanIndex,
   FormatError,
   deserializeFeatures,
-  deserializeIndex,
+  Retriever,
   serializeFeatures,
 } from 'cbir-core';
 import { withHeader, type Header } from '../helpers/framed.js';
@@ -26,7 +26,7 @@ describe('saved extractor and re-ranker specs: every field checked on load', () 
   });
   const index = new ExactEuclideanIndex(fx.dim);
   index.add(fx.transform(raw));
-  index.extractor = fx.spec();
+  const retriever = new Retriever(index, { extractor: fx.spec() });
   const cases: [string, (h: Header) => void, RegExp][] = [
     [
       'a block weight of 1e9',
@@ -78,21 +78,21 @@ describe('saved extractor and re-ranker specs: every field checked on load', () 
         /f\.cbirfeat's feature extractor \(fused\): options\./,
       );
       expect(() => deserializeFeatures(withHeader(features, edit), 'f.cbirfeat')).toThrow(message);
-      expect(() => deserializeIndex(withHeader(index.serialize(), edit), 'x.idx')).toThrow(message);
+      expect(() => Retriever.deserialize(withHeader(retriever.serialize(), edit), 'x.idx')).toThrow(message);
     },
   );
 
   it("a saved diffusion re-ranker's options are checked too; today's files read back unchanged", () => {
     const small = new ExactEuclideanIndex(4);
     small.add({ data: Float32Array.from({ length: 40 }, (_, i) => Math.cos(i)), rows: 10, cols: 4 });
-    small.rerank = DiffusionReranker.build(small, { k: 3 }).spec();
-    expect(deserializeIndex(small.serialize(), 'r.idx').rerank).toEqual(small.rerank);
+    const withGraph = new Retriever(small, { reranker: DiffusionReranker.build(small, { k: 3 }) });
+    expect(Retriever.deserialize(withGraph.serialize(), 'r.idx').reranker?.spec()).toEqual(withGraph.reranker?.spec());
     for (const [edit, message] of [
       [(h: Header) => (h.rerank.options.k = 1e9), /r\.idx's re-ranker \(diffusion\): options\.k is 1000000000/],
       [(h: Header) => (h.rerank.options.alpha = 1.5), /options\.alpha is 1\.5; expected a number above 0 up to 1/],
       [(h: Header) => (h.rerank.kind = 'magic'), /kind is "magic"; expected one of diffusion, qe/],
     ] as const)
-      expect(() => deserializeIndex(withHeader(small.serialize(), edit), 'r.idx')).toThrow(message);
+      expect(() => Retriever.deserialize(withHeader(withGraph.serialize(), edit), 'r.idx')).toThrow(message);
     expect(deserializeFeatures(features, 'f.cbirfeat').extractor).toEqual(fx.spec());
   });
 });

@@ -1,11 +1,12 @@
 import {
   CosineIndex,
-  deserializeIndex,
+  Retriever,
   DiffusionReranker,
   evaluateRetrieval,
   QueryExpansionReranker,
   restoreReranker,
   searchReranked,
+  type Index,
   type Matrix,
 } from 'cbir-core';
 import { describe, expect, it } from 'vitest';
@@ -150,17 +151,16 @@ describe('DiffusionReranker', () => {
 
   it('is saved with the index and restored over it; a changed index refuses the stale graph', () => {
     const rr = DiffusionReranker.build(index, { k: 5 });
-    index.rerank = rr.spec();
-    const back = deserializeIndex(index.serialize(), 'chains.cbirindex');
-    const again = restoreReranker(back, back.rerank!, 'chains.cbirindex');
+    const back = Retriever.deserialize(new Retriever(index, { reranker: rr }).serialize(), 'chains.cbirindex')
+      .index as Index;
+    const spec = rr.spec();
+    const again = restoreReranker(back, spec, 'chains.cbirindex');
     const q = { data: matrix.data.subarray(0, matrix.cols), rows: 1, cols: matrix.cols };
     expect(Array.from(searchReranked(back, again, q, 10, [0]).ids)).toEqual(
       Array.from(searchReranked(index, rr, q, 10, [0]).ids),
     );
     back.remove([7]);
-    expect(() => restoreReranker(back, back.rerank!, 'chains.cbirindex')).toThrow(
-      /rebuild the graph after adding or removing/,
-    );
+    expect(() => restoreReranker(back, spec, 'chains.cbirindex')).toThrow(/rebuild the graph after adding or removing/);
     const broken = {
       ...rr.spec(),
       state: { ...rr.spec().state!, cols: new Float32Array(new Int32Array([999999]).buffer) },

@@ -1,7 +1,7 @@
 import {
   buildReranker,
   CosineIndex,
-  deserializeIndex,
+  Retriever,
   ExactEuclideanIndex,
   restoreReranker,
   searchReranked,
@@ -81,10 +81,12 @@ for (const kind of KINDS)
         for (const v of Object.values(spec.state ?? {})) expect(v).toBeInstanceOf(Float32Array);
         const want = rankings(reranker, index, k);
         expect(rankings(restoreReranker(index, spec), index, k)).toEqual(want);
-        index.rerank = spec;
-        const back = deserializeIndex(index.serialize(), `${name}.cbirindex`);
-        index.rerank = undefined;
-        expect(rankings(restoreReranker(back, back.rerank!, `${name}.cbirindex`), back, k)).toEqual(want);
+        const back = Retriever.deserialize(
+          new Retriever(index, { reranker: restoreReranker(index, spec) }).serialize(),
+          `${name}.cbirindex`,
+        );
+        expect(back.reranker?.spec()).toEqual(spec);
+        expect(rankings(back.reranker!, back.index as Index, k)).toEqual(want);
       });
 
       it('a batch (searchReranked, rerankMany where it has one) equals the queries one by one', () => {

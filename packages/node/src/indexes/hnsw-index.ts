@@ -23,6 +23,7 @@ import {
   registerIndexKind,
   writeIndexFile,
   type IndexFileReader,
+  type OwnerSections,
 } from 'cbir-core/extend';
 import type * as Usearch from 'usearch';
 import { readWholeFileSync } from '../io/read-file.js';
@@ -169,28 +170,6 @@ export class HnswIndex implements Index {
 
   get isTrained(): boolean {
     return true;
-  }
-
-  /** What made the vectors (see {@link Index.pipeline}). */
-  get pipeline(): Index['pipeline'] {
-    return this.flat.pipeline;
-  }
-  set pipeline(p: Index['pipeline']) {
-    this.flat.pipeline = p;
-  }
-  /** The extractor that made the vectors (see {@link Index.extractor}). */
-  get extractor(): Index['extractor'] {
-    return this.flat.extractor;
-  }
-  set extractor(e: Index['extractor']) {
-    this.flat.extractor = e;
-  }
-  /** A re-ranker built over the index (see {@link Index.rerank}). */
-  get rerank(): Index['rerank'] {
-    return this.flat.rerank;
-  }
-  set rerank(r: Index['rerank']) {
-    this.flat.rerank = r;
   }
 
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): void {
@@ -373,13 +352,13 @@ export class HnswIndex implements Index {
   }
 
   /** The rows (as the flat index writes them) and usearch's graph, in one framed file. */
-  serialize(): Uint8Array {
-    return writeIndexFile(...this.fileArgs());
+  serialize(owner?: OwnerSections): Uint8Array {
+    return writeIndexFile(...this.fileArgs(), owner);
   }
 
   /** `serialize()`'s bytes as chunks: views of the stored rows and of usearch's graph bytes, no copy of the file. */
-  serializeParts(): Uint8Array[] {
-    return indexFileParts(...this.fileArgs());
+  serializeParts(owner?: OwnerSections): Uint8Array[] {
+    return indexFileParts(...this.fileArgs(), owner);
   }
 
   private fileArgs(): [Record<string, unknown>, Float32Array[], HnswIndex] {

@@ -3,10 +3,8 @@ import {
   CbirError,
   ExactEuclideanIndex,
   IndexFormatError,
-  deserializeIndex,
   normalizeRows,
   type AsyncIndex,
-  type Index,
   type ItemMetadata,
   type Matrix,
   type SearchResult,
@@ -25,6 +23,12 @@ export interface LanceIndexOptions {
   overwrite?: boolean;
   /** Passed to LanceDB's `connect` (object-store credentials and such). */
   storageOptions?: Record<string, string>;
+  /**
+   * For {@link LanceIndex.create}: what the table's {@link cbir-core!Retriever | Retriever} keeps beside it from the
+   * first commit on (`Retriever.ownerDataFor`; see {@link LanceIndex.ownerData}).
+   * @defaultValue nothing kept
+   */
+  ownerData?: Uint8Array;
 }
 
 /** An approximate index built inside LanceDB on the vector column (see {@link LanceIndex.buildAnnIndex}). */
@@ -88,11 +92,12 @@ interface Config {
 
 /**
  * An index whose vectors live in a LanceDB table (`@lancedb/lancedb`): on disk in a directory, or in object storage
- * (`s3://`, `gs://`, `az://`), read by many processes. The table holds `id`, `vector`, `path` and `label`; the model,
- * reducer and extractor that made the vectors are kept beside it, so `cbir search --engine lancedb` embeds queries as
- * `cbir search --index` does. It follows the {@link AsyncIndex} contract.
+ * (`s3://`, `gs://`, `az://`), read by many processes. The table holds `id`, `vector`, `path` and `label`; what its
+ * {@link cbir-core!Retriever | Retriever} keeps (the model, reducer or extractor that made the vectors) is kept beside
+ * it ({@link LanceIndex.ownerData}), so `cbir search --engine lancedb` embeds queries as `cbir search --index` does. It
+ * follows the {@link AsyncIndex} contract.
  *
- * Every call that changes the table (`add`, `remove`, `reset`, `buildAnnIndex`, `saveSpecs`) ends with one commit
+ * Every call that changes the table (`add`, `remove`, `reset`, `buildAnnIndex`, `saveOwnerData`) ends with one commit
  * that moves readers to the version it wrote; the rows a call writes before that (LanceDB commits each slice) are not
  * seen by anyone else. A process killed mid-call leaves readers on the previous version, and the next writer starts
  * from that version again (LanceDB keeps the versions in between; `restore` makes the committed one the latest).
@@ -129,7 +134,7 @@ export class LanceIndex implements AsyncIndex {
     readonly tableName: string,
     private readonly config: Config,
     ids: number[],
-    private specs: { pipeline?: Index['pipeline']; extractor?: Index['extractor'] },
+    private owner: Uint8Array | undefined,
     /** The data version readers see; undefined until the first commit of a created table. */
     private committed?: number,
   ) {
@@ -138,7 +143,7 @@ export class LanceIndex implements AsyncIndex {
     for (const id of ids) if (id >= this.next) this.next = id + 1;
   }
 
-  /** One past the largest id ever held (see {@link Index.nextId}); kept beside the table, it only grows. */
+  /** One past the largest id ever held (see {@link cbir-core!Index.nextId | Index.nextId}); kept beside the table, it only grows. */
   get nextId(): number {
     return this.next;
   }
@@ -167,19 +172,12 @@ export class LanceIndex implements AsyncIndex {
     return this.ids.size;
   }
 
-  /** What made the vectors (see {@link Index.pipeline}); set it, then {@link LanceIndex.saveSpecs}. */
-  get pipeline(): Index['pipeline'] {
-    return this.specs.pipeline;
-  }
-  set pipeline(p: Index['pipeline']) {
-    this.specs.pipeline = p;
-  }
-  /** The extractor that made the vectors (see {@link Index.extractor}); set it, then {@link LanceIndex.saveSpecs}. */
-  get extractor(): Index['extractor'] {
-    return this.specs.extractor;
-  }
-  set extractor(e: Index['extractor']) {
-    this.specs.extractor = e;
+  /**
+   * What the index's {@link cbir-core!Retriever | Retriever} keeps beside the table (the pipeline or extractor that
+   * made the vectors), as an index file of no rows: opaque here (see {@link cbir-core!AsyncIndex.ownerData}).
+   */
+  get ownerData(): Uint8Array | undefined {
+    return this.owner;
   }
 
   /**
@@ -234,7 +232,7 @@ export class LanceIndex implements AsyncIndex {
         : await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow)),
     }));
     const config: Config = { format: 'cbir-lance', version: 1, metric, dim };
-    return new LanceIndex(db, table, meta, uri, name, config, [], {});
+    return new LanceIndex(db, table, meta, uri, name, config, [], options.ownerData);
   }
 
   /**
@@ -297,9 +295,6 @@ export class LanceIndex implements AsyncIndex {
       );
     }
     const carrier = Buffer.from(String(rows.find((r) => r.key === 'specs')?.value ?? ''), 'base64');
-    const specs = carrier.length
-      ? deserializeIndex(new Uint8Array(carrier), `${uri} (${name}${META_SUFFIX})`)
-      : undefined;
     // Readers see the committed version: rows a killed writer left after it are not served.
     if (config.dataVersion !== undefined) await table.checkout(config.dataVersion);
     const ids = (await table.query().select(['id']).toArray()).map((r) => Number(r.id));
@@ -312,7 +307,7 @@ export class LanceIndex implements AsyncIndex {
       name,
       config,
       ids,
-      { pipeline: specs?.pipeline, extractor: specs?.extractor },
+      carrier.length ? new Uint8Array(carrier) : undefined,
       config.dataVersion ?? (await table.version()),
     );
     index.annBuilt = (await table.listIndices()).some((i) => i.columns.includes('vector'));
@@ -335,13 +330,12 @@ export class LanceIndex implements AsyncIndex {
   private async commit(): Promise<void> {
     const version = await this.table.version();
     const config: Config = { ...this.config, dataVersion: version, rows: this.ids.size, nextId: this.next };
-    const carrier = new ExactEuclideanIndex(this.dim);
-    carrier.pipeline = this.specs.pipeline;
-    carrier.extractor = this.specs.extractor;
+    // What the owner keeps (see ownerData); an empty index file when it keeps nothing, as ever.
+    const carrier = this.owner ?? new ExactEuclideanIndex(this.dim).serialize();
     // Plain rows, not Arrow tables: LanceDB converts them with its own copy of Arrow (two copies' classes differ).
     const rows = [
       { key: 'config', value: JSON.stringify(config) },
-      { key: 'specs', value: Buffer.from(carrier.serialize()).toString('base64') },
+      { key: 'specs', value: Buffer.from(carrier).toString('base64') },
     ];
     await this.meta.add(rows, { mode: 'overwrite' });
     this.committed = version;
@@ -363,11 +357,19 @@ export class LanceIndex implements AsyncIndex {
   }
 
   /**
-   * Writes the pipeline and extractor (as an empty index file carrying them) and the configuration beside the table,
-   * and commits the table as it is (see the class notes). `add`, `remove` and the rest commit the specs too.
+   * Keeps `bytes` as {@link LanceIndex.ownerData} beside the table, with the configuration, and commits the table as
+   * it is (see the class notes); `add`, `remove` and the rest commit them too. A {@link cbir-core!Retriever |
+   * Retriever}'s `save` calls it.
    */
-  async saveSpecs(): Promise<void> {
-    await this.change(async () => undefined);
+  async saveOwnerData(bytes: Uint8Array): Promise<void> {
+    const before = this.owner;
+    this.owner = bytes;
+    try {
+      await this.change(async () => undefined);
+    } catch (e) {
+      this.owner = before;
+      throw e;
+    }
   }
 
   /** Appends rows (ids checked against the table's; cosine rows stored unit-normalised), in slices. */

@@ -8,9 +8,9 @@ import {
   readModelFingerprint,
   pipelineMismatch,
   reduceLatent,
-  type AsyncIndex,
   type Autoencoder,
-  type Index,
+  type QueryEmbedder,
+  type Retriever,
   type RawImage,
   type TfjsModel,
   type ReducerState,
@@ -18,23 +18,7 @@ import {
 import { loadOpenCv } from '../features/load-opencv.js';
 import { sharpDecoder } from '../image/sharp-decoder.js';
 
-/** Turns a new image into a vector of an index's space, exactly as the index's collection was embedded. */
-export interface QueryEmbedder {
-  /** What embeds the queries, for messages and the search service's `/api/info`. */
-  readonly description: string;
-  /** The vectors' dimension (the index's). */
-  readonly dim: number;
-  /** The vector of one image, from a path or the file's bytes. Throws `ImageDecodeError` for what is not an image. */
-  embed(image: string | Uint8Array): Promise<Float32Array>;
-  /**
-   * The vectors of several images, each as a lone {@link QueryEmbedder.embed} would give it (to float32 rounding): an
-   * autoencoder encodes them as one batch, which costs far less per image. One image that fails does not fail the
-   * others. At most 4 images are decoded at once.
-   */
-  embedMany(images: readonly (string | Uint8Array)[]): Promise<PromiseSettledResult<Float32Array>[]>;
-  /** Frees the model's tensors. */
-  dispose(): void;
-}
+export type { QueryEmbedder } from 'cbir-core';
 
 /** The model that embedded an index's collection, for {@link openQueryEmbedder}; loaded by the caller. */
 export interface QueryModel {
@@ -60,57 +44,56 @@ export interface QueryModel {
  *
  * @example
  * ```ts
- * if (queryNeedsModel(index)) console.log('pass the model that embedded the collection');
+ * if (queryNeedsModel(retriever)) console.log('pass the model that embedded the collection');
  * ```
  */
-export function queryNeedsModel(index: Pick<Index | AsyncIndex, 'extractor'>): boolean {
-  return !index.extractor || index.extractor.kind === 'tfjs-model';
+export function queryNeedsModel(retriever: Pick<Retriever, 'extractor'>): boolean {
+  return !retriever.extractor || retriever.extractor.kind === 'tfjs-model';
 }
 
 /**
- * Opens what embeds new images for `index`: the hand-crafted extractor saved in it (colour histograms, fused blocks,
+ * Opens what embeds new images for a retriever's index: the hand-crafted extractor saved with it (colour histograms, fused blocks,
  * bag of words), a tfjs model's extractor over `query.model`, or the autoencoder `query.model` with the reducer the
  * index records. The one code path of `cbir search --query` and `cbir serve`. A model with other weights than the one
  * that embedded the collection is refused; so is a vector of another dimension than the index's.
  *
  * @param query The model that embedded the collection, loaded (see {@link queryNeedsModel}); the embedder disposes it
  *   and runs on the tfjs backend it was loaded on (choose it first, with {@link initNodeBackend}).
- * @param source How messages name the index.
  * @param warn Where a note goes when an old index does not record its pipeline.
  *
  * @example
  * ```ts
- * const index = await loadIndex('exact.cbirindex');
+ * const retriever = await loadRetriever('exact.cbirindex');
  * const { model } = await loadModel('model');
- * const embedder = await openQueryEmbedder(index, { model, name: 'model' }, 'exact.cbirindex');
- * const hits = index.search({ data: await embedder.embed('new-photo.jpg'), rows: 1, cols: index.dim }, 10);
- * embedder.dispose();
+ * retriever.embedder = await openQueryEmbedder(retriever, { model, name: 'model' });
+ * const hits = await retriever.query(['new-photo.jpg'], 10);
+ * retriever.dispose();
  * ```
  */
 export async function openQueryEmbedder(
-  index: Index | AsyncIndex,
+  retriever: Pick<Retriever, 'index' | 'pipeline' | 'extractor' | 'source'>,
   query: QueryModel,
-  source: string,
   warn: (message: string) => void = () => undefined,
 ): Promise<QueryEmbedder> {
+  const { index, pipeline, extractor, source } = retriever;
   const name = query.name ?? 'the model';
   const given = query.model;
   const isAutoencoder = given !== undefined && 'latentShape' in given;
-  if (index.extractor) {
-    const needsModel = index.extractor.kind === 'tfjs-model';
+  if (extractor) {
+    const needsModel = extractor.kind === 'tfjs-model';
     if (given && !needsModel)
       throw new CbirError(
         'INVALID_ARGUMENT',
-        `${source} holds ${index.extractor.kind} features, which cbir extracts itself: open it without a model.`,
+        `${source} holds ${extractor.kind} features, which cbir extracts itself: open it without a model.`,
       );
     if (needsModel && (!given || isAutoencoder))
       throw new CbirError(
         'INVALID_ARGUMENT',
-        `${source} holds features of a tfjs model${index.extractor.options.source ? ` (${String(index.extractor.options.source)})` : ''}: pass that model (loadTfjsModel).`,
+        `${source} holds features of a tfjs model${extractor.options.source ? ` (${String(extractor.options.source)})` : ''}: pass that model (loadTfjsModel).`,
       );
     const model = needsModel ? (given as TfjsModel) : undefined;
-    const cv = index.extractor.kind === 'bow' ? await loadOpenCv() : undefined;
-    const fx = await createExtractor(index.extractor, { model, cv });
+    const cv = extractor.kind === 'bow' ? await loadOpenCv() : undefined;
+    const fx = await createExtractor(extractor, { model, cv });
     const decoder = sharpDecoder(fx.imageSize === 'original' ? {} : { size: fx.imageSize });
     const embed = async (image: string | Uint8Array) => {
       const vector = await extractOne(fx, await decoder.decode(image));
@@ -122,7 +105,7 @@ export async function openQueryEmbedder(
       return vector;
     };
     return {
-      description: `${index.extractor.kind} features${model ? ` (${name})` : ''}`,
+      description: `${extractor.kind} features${model ? ` (${name})` : ''}`,
       dim: index.dim,
       embed,
       embedMany: (images) => settleLimited(images, 1, embed),
@@ -139,8 +122,8 @@ export async function openQueryEmbedder(
     );
   const model = given as Autoencoder;
   let reducer: ReducerState;
-  if (index.pipeline) {
-    const why = pipelineMismatch(index.pipeline, {
+  if (pipeline) {
+    const why = pipelineMismatch(pipeline, {
       architecture: model.architecture.name,
       inputSize: model.inputSize,
       model: await readModelFingerprint(model),
@@ -152,7 +135,7 @@ export async function openQueryEmbedder(
         `${name} is not the model that embedded ${source}: ${why}. Pass that model, or embed and index the collection again with this one.`,
       );
     }
-    reducer = index.pipeline.reducer;
+    reducer = pipeline.reducer;
   } else {
     reducer = query.reducer ?? {
       kind: 'none',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExactEuclideanIndex, recallAtK } from 'cbir-core';
-import { LanceIndex } from 'cbir-node';
+import { LanceIndex, Retriever } from 'cbir-node';
 import {
   clusteredMatrix,
   describeIndexContract,
@@ -36,8 +36,8 @@ describe('LanceIndex', () => {
   it('reopens a table with its rows, metadata and the specs saved beside it; refuses a folder without one', async () => {
     const uri = join(root, 'reopen');
     const a = await LanceIndex.create(uri, 8, { metric: 'cosine' });
-    a.extractor = { kind: 'colorhist', options: { bins: [8, 12, 3] } } as unknown as LanceIndex['extractor'];
-    await a.saveSpecs();
+    const extractor = { kind: 'colorhist', options: { bins: [8, 12, 3] } };
+    await new Retriever(a, { extractor }).save();
     await a.add(
       randomMatrix(30, 8, 1),
       undefined,
@@ -49,7 +49,7 @@ describe('LanceIndex', () => {
     const b = await LanceIndex.open(uri);
     expect(b.size).toBe(30);
     expect(b.metric).toBe('cosine');
-    expect(b.extractor).toEqual(a.extractor);
+    expect(Retriever.open(b).extractor).toEqual(extractor);
     expect(await b.metadata(7)).toEqual({ path: 'p7.jpg', label: '1' });
     expect(await b.search(q, 5)).toEqual(before);
     await expect(LanceIndex.create(uri, 8)).rejects.toThrow(

@@ -6,16 +6,16 @@ import { FORMAT_NAMES } from '../errors.js';
 
 /** `GET /healthz` (public) and `GET /api/info`: what is served, how queries are embedded, the limits. */
 export const infoRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
-  const { index, embedder, clusters, labels, name } = ctx;
+  const { retriever, index, embedder, clusters, labels, name } = ctx;
   const { maxUploadBytes, maxPixels, maxK } = ctx.limits;
   app.get('/healthz', async () => ({ status: 'ok', items: index.size }));
 
   app.get('/api/info', async () => ({
     name,
     index: { kind: index.kind, metric: index.metric, size: index.size, dim: index.dim },
-    backend: embedder && queryNeedsModel(index) ? (tf.getBackend() ?? null) : null,
+    backend: embedder && queryNeedsModel(retriever) ? (tf.getBackend() ?? null) : null,
     query: embedder?.description ?? null,
-    rerank: ctx.reranker?.spec().kind ?? null,
+    rerank: retriever.reranker?.kind ?? null,
     labels,
     clusters: clusters ? { k: clusters.k } : null,
     limits: { maxUploadBytes, maxPixels, maxK, formats: FORMAT_NAMES },

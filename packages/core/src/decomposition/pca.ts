@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CbirError } from '../errors.js';
+import { CbirError, DimensionMismatchError, NotFittedError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { Rng } from '../utils/rng.js';
 
@@ -135,4 +135,105 @@ export async function fitPca(
   } finally {
     tf.dispose([mean, Xc, G, Q]);
   }
+}
+
+/** Options of {@link PCA}. */
+export interface PCAOptions {
+  /** How many principal components to keep. */
+  nComponents: number;
+  /** Seeds the randomized subspace iteration: the same seed, the same components. @defaultValue 0 */
+  randomState?: number;
+}
+
+/**
+ * Principal component analysis as a fitted transform (scikit-learn's `PCA` with the randomized solver): `fit` learns
+ * the mean and the top components (see {@link fitPca}), `transform` projects rows on them, `(x - mean) . components^T`.
+ * The autoencoder's `pca:N` reducer and `cbir cluster`'s scatter plots use it.
+ *
+ * @example
+ * ```ts
+ * const pca = await new PCA({ nComponents: 2, randomState: 0 }).fit(features);
+ * const xy = pca.transform(features);   // Matrix [n, 2]
+ * ```
+ */
+export class PCA {
+  readonly nComponents: number;
+  readonly randomState: number;
+  private fitted?: { mean: Float32Array; components: Float32Array; nFeatures: number };
+
+  constructor(options: PCAOptions) {
+    [this.nComponents, this.randomState] = componentOptions('PCA', options);
+  }
+
+  /** A PCA from its fitted state (a saved reducer's `mean` and `[nComponents, nFeatures]` `components`). */
+  static fromState(mean: Float32Array, components: Float32Array): PCA {
+    const k = components.length / (mean.length || 1);
+    if (!Number.isInteger(k) || k < 1 || mean.length === 0)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `PCA.fromState: ${components.length} component values do not make whole rows of the mean's ${mean.length}.`,
+      );
+    const pca = new PCA({ nComponents: k });
+    pca.fitted = { mean, components, nFeatures: mean.length };
+    return pca;
+  }
+
+  /** Learns the mean and the components from `x` (`[n, d]`, `nComponents <= min(n, d)`). Returns this. */
+  async fit(x: Matrix): Promise<this> {
+    const { mean, components } = await fitPca(x, this.nComponents, this.randomState);
+    this.fitted = { mean, components, nFeatures: x.cols };
+    return this;
+  }
+
+  /** {@link PCA.fit}, then {@link PCA.transform} of the same rows. */
+  async fitTransform(x: Matrix): Promise<Matrix> {
+    return (await this.fit(x)).transform(x);
+  }
+
+  /** The training rows' mean, `nFeatures` long. @throws {@link NotFittedError} before `fit`. */
+  get mean(): Float32Array {
+    return this.state('mean').mean;
+  }
+
+  /** The components, `[nComponents, nFeatures]` row-major, unit length. @throws {@link NotFittedError} before `fit`. */
+  get components(): Matrix {
+    const f = this.state('components');
+    return { data: f.components, rows: this.nComponents, cols: f.nFeatures };
+  }
+
+  /**
+   * Projects rows on the components (accumulated in float64): `[n, nComponents]`.
+   * @throws {@link NotFittedError} before `fit`; {@link DimensionMismatchError} for rows of another width.
+   */
+  transform(x: Matrix, out = new Float32Array(x.rows * this.nComponents)): Matrix {
+    const { mean, components, nFeatures: d } = this.state('transform');
+    if (x.cols !== d)
+      throw new DimensionMismatchError(`PCA.transform: rows have ${x.cols} values; the PCA was fitted on ${d}.`);
+    const k = this.nComponents;
+    for (let i = 0; i < x.rows; i++) {
+      const row = x.data.subarray(i * d, (i + 1) * d);
+      for (let j = 0; j < k; j++) {
+        let s = 0;
+        const c = j * d;
+        for (let t = 0; t < d; t++) s += (row[t] - mean[t]) * components[c + t];
+        out[i * k + j] = s;
+      }
+    }
+    return { data: out, rows: x.rows, cols: k };
+  }
+
+  private state(what: string) {
+    if (!this.fitted) throw new NotFittedError(`PCA.${what}: call fit first.`);
+    return this.fitted;
+  }
+}
+
+/**
+ * A transform's `nComponents` (a positive integer) and `randomState` (default 0), checked.
+ * @internal
+ */
+export function componentOptions(where: string, o: { nComponents: number; randomState?: number }): [number, number] {
+  if (!Number.isInteger(o.nComponents) || o.nComponents < 1)
+    throw new CbirError('INVALID_ARGUMENT', `${where}: nComponents must be a positive integer, got ${o.nComponents}.`);
+  return [o.nComponents, o.randomState ?? 0];
 }

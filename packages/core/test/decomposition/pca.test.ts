@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, fitPca } from 'cbir-core';
-import { symmetricEigen } from '../../src/embedding/pca.js';
+import { symmetricEigen } from '../../src/decomposition/pca.js';
 import { useBackend } from '../helpers/backends.js';
 
 describe('fitPca', () => {
