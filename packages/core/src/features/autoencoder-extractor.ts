@@ -57,10 +57,13 @@ export class AutoencoderExtractor implements FeatureExtractor {
     if (images.length === 0) return [];
     const s = this.imageSize;
     const sized = images.map((im) => (im.width === s && im.height === s ? im : resizeShortSide(toRgb(im), s, true)));
-    const x = imagesToTensor(sized, s);
-    const z = this.model.encode(x);
-    const latent = (await z.data()) as Float32Array;
-    tf.dispose([x, z]);
+    const z = tf.tidy(() => this.model.encode(imagesToTensor(sized, s)));
+    let latent: Float32Array;
+    try {
+      latent = (await z.data()) as Float32Array;
+    } finally {
+      z.dispose();
+    }
     const per = latent.length / images.length;
     return images.map((_, i) => {
       const v = reduceLatent(latent.subarray(i * per, (i + 1) * per), this.reducer, this.projection);

@@ -4,7 +4,7 @@ import { useBackend } from '../helpers/backends.js';
 import { setProductEngine } from '../helpers/internal.js';
 import { clusteredMatrix, euclidean, oracle } from './index-contract.js';
 
-// Batches of 16+ queries over 4,096+ rows take the int16 first pass (scanQuantized): exact integer products, a bound
+// Batches of 16+ queries over 4,096+ rows take the int16 first pass (exact-scan/int16-scan.ts): exact integer products, a bound
 // per row, every row whose lower bound reaches the k-th upper bound re-ranked in float64. These cases push the bound:
 // clusters, large offsets with near-duplicates, two 256-column chunks, ties, and rows that cannot be told apart.
 const cosine = (a: Float32Array, b: Float32Array) => {
@@ -32,7 +32,8 @@ function expectOracle(index: ExactEuclideanIndex, x: Matrix, ids: number[], q: M
   }
 }
 
-const quantized = (index: ExactEuclideanIndex) => (index as unknown as { quant?: object }).quant !== undefined;
+const quantized = (index: ExactEuclideanIndex) =>
+  (index as unknown as { int16: { quant?: object } }).int16.quant !== undefined;
 
 describe('exact search: the int16 first pass', () => {
   beforeAll(async () => {

@@ -1,13 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import {
+  AutoencoderExtractor,
   CbirError,
   createExtractor,
   extractOne,
-  imagesToTensor,
-  l2Normalize,
   readModelFingerprint,
   pipelineMismatch,
-  reduceLatent,
   type Autoencoder,
   type QueryEmbedder,
   type Retriever,
@@ -121,12 +118,13 @@ export async function openQueryEmbedder(
       `a query image needs the autoencoder that embedded ${source}: load it (loadModel, or loadTorchWeights into its network) and pass it.`,
     );
   const model = given as Autoencoder;
+  const fingerprint = await readModelFingerprint(model);
   let reducer: ReducerState;
   if (pipeline) {
     const why = pipelineMismatch(pipeline, {
       architecture: model.architecture.name,
       inputSize: model.inputSize,
-      model: await readModelFingerprint(model),
+      model: fingerprint,
     });
     if (why) {
       model.dispose();
@@ -153,6 +151,14 @@ export async function openQueryEmbedder(
       `the query would be a ${reducer.dim}-d vector; ${source} holds ${index.dim}-d vectors. Pass the model and reducer that built the index.`,
     );
   }
+  // The collection's reducer applied as the extractor family applies it: one path from an image to a vector.
+  let fx: AutoencoderExtractor;
+  try {
+    fx = new AutoencoderExtractor(model, reducer, fingerprint);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const decoder = sharpDecoder({ size: model.inputSize });
   const embedMany = async (images: readonly (string | Uint8Array)[]): Promise<PromiseSettledResult<Float32Array>[]> => {
     const decoded = await settleLimited(images, DECODE_CONCURRENCY, (image) => decoder.decode(image));
@@ -161,26 +167,9 @@ export async function openQueryEmbedder(
       d.status === 'rejected' ? d : { status: 'rejected', reason: undefined },
     );
     if (ok.length === 0) return out;
-    const z = tf.tidy(() =>
-      model.encode(
-        imagesToTensor(
-          ok.map((i) => (decoded[i] as PromiseFulfilledResult<RawImage>).value),
-          model.inputSize,
-        ),
-      ),
-    );
-    try {
-      const latent = (await z.data()) as Float32Array;
-      const per = latent.length / ok.length;
-      ok.forEach((i, row) => {
-        const vector = reduceLatent(latent.subarray(row * per, (row + 1) * per), reducer);
-        if (reducer.l2) l2Normalize(vector);
-        out[i] = { status: 'fulfilled', value: vector };
-      });
-      return out;
-    } finally {
-      z.dispose();
-    }
+    const vectors = await fx.extract(ok.map((i) => (decoded[i] as PromiseFulfilledResult<RawImage>).value));
+    ok.forEach((i, row) => (out[i] = { status: 'fulfilled', value: vectors[row] }));
+    return out;
   };
   return {
     description: `${model.architecture.name} at ${model.inputSize} px${reducer.kind === 'none' ? '' : `, ${reducer.kind} to ${reducer.dim}-d`}`,
