@@ -14,7 +14,7 @@ const LAYERS = {
     ['models'],
     ['training', 'embedding', 'cluster', 'weights'],
     ['features', 'indexes', 'plots'],
-    ['rerank', 'eval'],
+    ['rerank', 'eval', 'dedup'],
     ['retrieval'],
     ['index', 'entries'],
   ],

@@ -110,6 +110,7 @@ export {
   type RetrieverChange,
 } from './retrieval/retriever.js';
 export { type Provenance } from './retrieval/provenance.js';
+export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
 export {
   createIndex,
   indexKind,

@@ -45,7 +45,7 @@ function exactDistance(data: Float32Array, r: number, q: Float32Array, qo: numbe
  *   WebAssembly SIMD, a JS loop. The best `k + 16` are re-ranked, and when float32 rounding could have pushed a true
  *   neighbour out of them (the margin is checked against an error bound), the query falls back to a float64 scan.
  *
- * The scans are strategies (`exact-scan/`: {@link CandidateScan}s and the int16 pass), each tested against a float64
+ * The scans are strategies (`exact-scan/`: candidate scans and the int16 pass), each tested against a float64
  * oracle; this class chooses one and makes the result exact.
  *
  * @example

@@ -13,6 +13,12 @@ export interface SharpDecoderOptions {
    * @defaultValue 'cover'
    */
   fit?: Fit;
+  /**
+   * Turn the image upright as its EXIF orientation says. Off, the pixels are taken as stored, as Pillow (and so
+   * imagededup's hashes) takes them.
+   * @defaultValue true
+   */
+  orient?: boolean;
 }
 
 /**
@@ -27,12 +33,14 @@ export interface SharpDecoderOptions {
  * ```
  */
 export function sharpDecoder(options: SharpDecoderOptions = {}): ImageDecoder<string | Uint8Array> {
-  const { size, fit = 'cover' } = options;
+  const { size, fit = 'cover', orient = true } = options;
   return {
     name: `sharp${size ? `(${size}x${size}, ${fit})` : ''}`,
     async decode(source) {
       try {
-        let pipeline = sharp(source, { failOn: 'error' }).rotate().toColourspace('srgb').removeAlpha();
+        let pipeline = sharp(source, { failOn: 'error' });
+        if (orient) pipeline = pipeline.rotate();
+        pipeline = pipeline.toColourspace('srgb').removeAlpha();
         if (size) pipeline = pipeline.resize(size, size, { fit, kernel: 'lanczos3', background: { r: 0, g: 0, b: 0 } });
         const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
         if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
