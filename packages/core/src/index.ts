@@ -111,6 +111,7 @@ export {
 } from './retrieval/retriever.js';
 export { type Provenance } from './retrieval/provenance.js';
 export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
+export { hashDuplicates, type DuplicatePair, type HashDuplicatesOptions } from './dedup/hash-duplicates.js';
 export {
   createIndex,
   indexKind,

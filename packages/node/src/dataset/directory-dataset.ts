@@ -15,6 +15,8 @@ export interface DirectoryDatasetOptions {
   size: number | 'original';
   /** How non-square images are fitted. @defaultValue 'cover' */
   fit?: Fit;
+  /** Turn images upright by their EXIF orientation (`orient` of {@link sharpDecoder}; off, pixels as stored, as Pillow reads them). @defaultValue true */
+  orient?: boolean;
 }
 
 /** An {@link ImageDataset} over a folder, plus what the walk found. */
@@ -107,7 +109,7 @@ function escapeBytes(name: Buffer): string {
  * ```
  */
 export async function directoryDataset(dir: string, options: DirectoryDatasetOptions): Promise<DirectoryDataset> {
-  const { size, fit = 'cover' } = options;
+  const { size, fit = 'cover', orient = true } = options;
   if (size !== 'original' && (!Number.isInteger(size) || size < 1)) {
     throw new CbirError(
       'INVALID_ARGUMENT',
@@ -144,7 +146,7 @@ export async function directoryDataset(dir: string, options: DirectoryDatasetOpt
     const rel = relative(dir, p).split(sep);
     return { id: rel.join('/'), label: rel.length > 1 ? rel[0] : undefined };
   });
-  const decoder = sharpDecoder({ size: size === 'original' ? undefined : size, fit });
+  const decoder = sharpDecoder({ size: size === 'original' ? undefined : size, fit, orient });
   return {
     root: dir,
     size: images.length,

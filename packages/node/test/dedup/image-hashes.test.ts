@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hammingDistance, HASH_METHODS, imageHash, sharpDecoder, type RawImage } from 'cbir-node';
+import { hammingDistance, hashDuplicates, HASH_METHODS, imageHash, sharpDecoder, type RawImage } from 'cbir-node';
 
 // The hashes imagededup's own code gives the fixture images (fixtures/dedup/make-fixtures.py ran it through
 // ../shared/reference/dedup/imagededup_peer.py): PNGs of every mode Pillow converts (RGB, L, RGBA, P), sizes below,
@@ -25,6 +25,23 @@ describe("perceptual hashes with imagededup's bits", () => {
       for (const f of files) got[f] = imageHash(await load(f), method);
       expect(got).toEqual(expected[method]);
     });
+
+  it("hashDuplicates at threshold 10 lists each file's duplicates as imagededup's find_duplicates does", async () => {
+    const want = JSON.parse(readFileSync(join(dir, 'duplicates-t10.json'), 'utf8')) as Record<
+      string,
+      Record<string, string[]>
+    >;
+    for (const method of HASH_METHODS) {
+      const hashes = await Promise.all(files.map(async (f) => imageHash(await load(f), method)));
+      const got: Record<string, string[]> = Object.fromEntries(files.map((f) => [f, [] as string[]]));
+      for (const { a, b } of hashDuplicates(hashes, { maxDistance: 10 })) {
+        got[files[a]].push(files[b]);
+        got[files[b]].push(files[a]);
+      }
+      for (const f of files) got[f].sort();
+      expect(got).toEqual(want[method]);
+    }
+  });
 
   it('a grey or RGBA image hashes as its RGB (grey replicated, alpha dropped)', async () => {
     const rgb = await load('scene-320x240.png');
