@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -20,7 +20,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
     const handle = await open(tmp, 'w');
     try {
       if (bytes instanceof Uint8Array) await handle.writeFile(bytes);
-      else for (const chunk of bytes) await handle.write(chunk);
+      else for (const chunk of bytes) await writeAll(handle, chunk);
       await handle.sync();
     } catch (e) {
       await handle.close();
@@ -37,6 +37,20 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
     if (e && typeof e === 'object' && typeof (e as NodeJS.ErrnoException).code === 'string')
       (e as NodeJS.ErrnoException).path = path;
     throw e;
+  }
+}
+
+/**
+ * Writes all of `chunk`: `FileHandle.write` may write less than asked (a disk filling up writes what fits and reports
+ * ENOSPC only on the next call), so it is called again from where it stopped; it returned short without an error
+ * before this loop, and a full disk then left a truncated file behind a successful write.
+ */
+async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  for (let at = 0; at < chunk.length;) {
+    const { bytesWritten } = await handle.write(chunk, at, chunk.length - at);
+    if (bytesWritten <= 0)
+      throw Object.assign(new Error(`EIO: the file system took no bytes of a write`), { code: 'EIO' });
+    at += bytesWritten;
   }
 }
 
