@@ -118,13 +118,14 @@ export async function openQueryEmbedder(
       `a query image needs the autoencoder that embedded ${source}: load it (loadModel, or loadTorchWeights into its network) and pass it.`,
     );
   const model = given as Autoencoder;
-  const fingerprint = await readModelFingerprint(model);
+  // Read only to check the model against a recorded pipeline (it reads every weight); the extractor takes it as given.
+  const fingerprint = pipeline ? await readModelFingerprint(model) : undefined;
   let reducer: ReducerState;
   if (pipeline) {
     const why = pipelineMismatch(pipeline, {
       architecture: model.architecture.name,
       inputSize: model.inputSize,
-      model: fingerprint,
+      model: fingerprint!,
     });
     if (why) {
       model.dispose();

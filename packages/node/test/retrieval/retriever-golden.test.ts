@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { asAsyncIndex, ExactEuclideanIndex, Retriever, type Index } from 'cbir-node';
+import { asAsyncIndex, deserializeIndex, ExactEuclideanIndex, Retriever, type Index } from 'cbir-node';
 
 // Index files written by the release before the Retriever (b4fe151), when provenance sat on the index: made by
 // fixtures/retrievers/make-golden.mjs with that commit's build, with the answers it gave.
@@ -61,7 +61,7 @@ describe('index files written before the Retriever (golden files)', () => {
       if (answers[name].reranked) expectSame(await r.search(queries, 5), answers[name].reranked!);
       expect(Buffer.from(r.serialize()).equals(Buffer.from(golden))).toBe(true);
       // The index alone reads the same file (its owner's sections passed over).
-      const index = (await import('cbir-node')).deserializeIndex(golden, name) as Index;
+      const index = deserializeIndex(golden, name) as Index;
       expectSame(index.search(queries, 5), answers[name].search);
     });
   }
