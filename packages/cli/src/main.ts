@@ -3,7 +3,7 @@ import { AbortedError, CbirError } from 'cbir-core';
 import { add } from './commands/add.js';
 import { migrate } from './commands/migrate.js';
 import { remove } from './commands/remove.js';
-import { dedup } from './commands/dedup.js';
+import { dedup, hash } from './commands/dedup.js';
 import { bow } from './commands/bow.js';
 import { cluster } from './commands/cluster.js';
 import { demo } from './commands/demo.js';
@@ -44,7 +44,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   add: { run: add, help: "embed a folder's new images as the index's were and add them to it" },
   remove: { run: remove, help: 'remove items from an index by id, or those whose files are gone' },
   migrate: { run: migrate, help: 'copy an index file into a LanceDB table' },
-  dedup: { run: dedup, help: "find the duplicates in a folder of images by perceptual hash (imagededup's bits)" },
+  dedup: { run: dedup, help: 'find the duplicates in a folder of images: copies resized, cropped, rotated, flipped' },
+  hash: { run: hash, help: "print each image's perceptual hash (imagededup's bits) as JSON" },
   search: { run: search, help: 'find the images nearest to a new image or an indexed one; --montage draws them' },
   serve: {
     run: serve,

@@ -12,6 +12,20 @@ const want = JSON.parse(await readFile(join(fixtures, 'duplicates-t10.json'), 'u
   Record<string, string[]>
 >;
 
+const hashes = JSON.parse(await readFile(join(fixtures, 'hashes.json'), 'utf8')) as Record<
+  string,
+  Record<string, string>
+>;
+
+describe('cbir hash', () => {
+  it("prints { file: hex } with imagededup's hash strings for every file", async () => {
+    for (const method of ['phash', 'dhash', 'ahash', 'whash']) {
+      const { stdout } = await cbir('hash', '--data', join(fixtures, 'images'), '--method', method, '--json');
+      expect(lastJson(stdout)).toEqual(hashes[method]);
+    }
+  });
+});
+
 describe('cbir dedup', () => {
   it("prints, and writes with --out, each file's duplicates as imagededup finds them", async () => {
     const out = await mkdtemp(join(tmpdir(), 'cbir-dedup-'));
@@ -28,22 +42,47 @@ describe('cbir dedup', () => {
           '--out',
           file,
         );
-        expect(lastJson(stdout)).toEqual(want[method]);
-        expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(want[method]);
+        // imagededup's lists are in its search's order (the fixture sorts them); cbir's are best first.
+        const sorted = (m: Record<string, string[]>) =>
+          Object.fromEntries(Object.entries(m).map(([k, v]) => [k, [...v].sort()]));
+        expect(sorted(lastJson(stdout))).toEqual(want[method]);
+        expect(sorted(JSON.parse(await readFile(file, 'utf8')))).toEqual(want[method]);
       }
-      const { stdout } = await cbir('dedup', '--data', join(fixtures, 'images'));
+      const { stdout } = await cbir('dedup', '--data', join(fixtures, 'images'), '--method', 'phash');
       expect(stdout).toMatch(/^1 group of duplicates \(5 of 22 images, 10 pairs within 10 bits, phash\)/m);
     } finally {
       await rm(out, { recursive: true });
     }
   });
 
+  it('by default (keypoints) also finds the flipped and the cropped copy, with scores best first', async () => {
+    const { stdout } = await cbir('dedup', '--data', join(fixtures, 'images'), '--json', '--scores');
+    const got = lastJson(stdout) as Record<string, [string, number][]>;
+    // The phash group above misses these two; keypoints find them, and nothing outside the copies.
+    const names = (f: string) => got[f].map(([g]) => g);
+    expect(names('copy-original.png')).toEqual(
+      expect.arrayContaining(['copy-flipped.png', 'copy-cropped.png', 'copy-brighter.png', 'copy-q40.jpg']),
+    );
+    for (const [f, dups] of Object.entries(got)) {
+      if (!f.startsWith('copy-')) expect(dups).toEqual([]);
+      for (const [g, score] of dups) {
+        expect(g.startsWith('copy-')).toBe(true);
+        expect(score).toBeGreaterThanOrEqual(20);
+        expect(got[g].some(([h, s]) => h === f && s === score)).toBe(true);
+      }
+      expect(dups.map(([, s]) => s)).toEqual(dups.map(([, s]) => s).sort((x, y) => y - x));
+    }
+  });
+
   it('refuses a bad method or threshold with exit code 2, naming the value', async () => {
-    const bad = await cbirResult('dedup', '--data', fixtures, '--max-distance', '65');
+    const bad = await cbirResult('dedup', '--data', fixtures, '--method', 'phash', '--threshold', '65');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--max-distance must be a whole number of bits from 0 to 64, got "65"/);
+    expect(bad.stderr).toMatch(/--threshold for a hash is a whole number of bits from 0 to 64, got "65"/);
+    const orb = await cbirResult('dedup', '--data', fixtures, '--threshold', 'many');
+    expect(orb.code).toBe(2);
+    expect(orb.stderr).toMatch(/--threshold for orb is a whole number of keypoints, 4 or more, got "many"/);
     const method = await cbirResult('dedup', '--data', fixtures, '--method', 'md5');
     expect(method.code).toBe(2);
-    expect(method.stderr).toMatch(/--method must be one of phash, dhash, ahash, whash, got "md5"/);
+    expect(method.stderr).toMatch(/--method must be one of orb, phash, dhash, ahash, whash, got "md5"/);
   });
 });

@@ -113,6 +113,21 @@ export { type Provenance } from './retrieval/provenance.js';
 export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
 export { hashDuplicates, type DuplicatePair, type HashDuplicatesOptions } from './dedup/hash-duplicates.js';
 export {
+  localFeatureDuplicates,
+  type MirroredFeatures,
+  type LocalDuplicatesOptions,
+  type LocalDuplicatePair,
+} from './dedup/local-duplicates.js';
+export {
+  evaluateDuplicates,
+  duplicatePrecisionRecall,
+  recallAtPrecision,
+  type DuplicateMap,
+  type DuplicateEvaluation,
+  type ScoredPair,
+  type PrecisionRecallPoint,
+} from './dedup/evaluate-duplicates.js';
+export {
   createIndex,
   indexKind,
   indexKinds,
@@ -134,6 +149,8 @@ export {
 export { colorHistogram, colorHistogramDim, type ColorHistogramOptions } from './features/color-histogram.js';
 export {
   orbDescriptors,
+  orbFeatures,
+  type LocalFeatures,
   ORB_DESCRIPTOR_BYTES,
   type OpenCv,
   type OpenCvMat,

@@ -1,5 +1,6 @@
 import { CbirError, throwIfAborted } from '../errors.js';
 import type { LongRunning } from '../progress.js';
+import { popcount32 } from '../utils/bits.js';
 
 /** Two items whose hashes are within the threshold: `a < b`, and their Hamming distance. */
 export interface DuplicatePair {
@@ -12,13 +13,6 @@ export interface DuplicatePair {
 export interface HashDuplicatesOptions extends LongRunning {
   /** Pairs at this Hamming distance or less are duplicates (imagededup's `max_distance_threshold`). @defaultValue 10 */
   maxDistance?: number;
-}
-
-/** Bits set in a 32-bit word. */
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
 /**
@@ -53,7 +47,7 @@ export function hashDuplicates(hashes: readonly string[], options: HashDuplicate
     hi[i] = parseInt(h.slice(0, 8), 16);
     lo[i] = parseInt(h.slice(8), 16);
   });
-  const dist = (i: number, j: number) => popcount(hi[i] ^ hi[j]) + popcount(lo[i] ^ lo[j]);
+  const dist = (i: number, j: number) => popcount32(hi[i] ^ hi[j]) + popcount32(lo[i] ^ lo[j]);
 
   // The tree: node = first item of a distinct hash; its items; children by distance (sparse, as Maps).
   const items: number[][] = [];

@@ -89,12 +89,28 @@ function dct2(x: Float64Array): Float64Array {
   const even = dct2(u);
   const y = new Float64Array(n);
   for (let m = 0; m < h; m++) y[2 * m] = even[m];
+  const cos = cosines(n);
   for (let k = 1; k < n; k += 2) {
     let s = 0;
-    for (let i = 0; i < h; i++) s += v[i] * Math.cos((Math.PI * k * (2 * i + 1)) / (2 * n));
+    for (let i = 0; i < h; i++) s += v[i] * cos[(k >> 1) * h + i];
     y[k] = 2 * s;
   }
   return y;
+}
+
+const COSINES = new Map<number, Float64Array>();
+
+/** `cos(pi k (2i + 1) / (2n))` for odd k (row k >> 1) and i < n / 2: the same values dct2 computed inline. */
+function cosines(n: number): Float64Array {
+  let c = COSINES.get(n);
+  if (!c) {
+    const h = n / 2;
+    c = new Float64Array(h * h);
+    for (let k = 1; k < n; k += 2)
+      for (let i = 0; i < h; i++) c[(k >> 1) * h + i] = Math.cos((Math.PI * k * (2 * i + 1)) / (2 * n));
+    COSINES.set(n, c);
+  }
+  return c;
 }
 
 function pBits(g: Uint8Array): Uint8Array {

@@ -55,9 +55,13 @@ function coefficients(inSize: number, outSize: number): { bounds: Int32Array; kk
   return { bounds, kk, ksize };
 }
 
-/** Pillow's `clip8`: the accumulator shifted down (arithmetically), clamped to a byte. */
+/**
+ * Pillow's `clip8`: the accumulator shifted down (arithmetically), clamped to a byte. The sums are exact in float64 and
+ * stay within int32 as Pillow's `int` accumulator does: a weight is at most 2^22 and the positive ones sum to under
+ * 1.2, so no partial sum of bytes times weights leaves int32.
+ */
 function clip8(ss: number): number {
-  const v = Math.floor(ss / ONE);
+  const v = ss >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
@@ -67,7 +71,8 @@ function clip8(ss: number): number {
  */
 function rgbOf(image: RawImage): Uint8Array {
   const { width, height, channels, data } = image;
-  if (channels === 3) return data;
+  // A plain Uint8Array view (a Node Buffer is a subclass, and mixing the two makes the loops' loads polymorphic).
+  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.length);
   const out = new Uint8Array(width * height * 3);
   for (let p = 0; p < width * height; p++)
     for (let c = 0; c < 3; c++) out[p * 3 + c] = data[p * channels + (channels === 1 ? 0 : c)];
@@ -87,31 +92,46 @@ export function pilLanczosGrey(image: RawImage, width: number, height: number): 
   if (width !== inW) {
     const { bounds, kk, ksize } = coefficients(inW, width);
     const out = new Uint8Array(width * inH * 3);
-    for (let y = 0; y < inH; y++)
+    for (let y = 0; y < inH; y++) {
+      const row = y * inW * 3;
       for (let xx = 0; xx < width; xx++) {
-        const xmin = bounds[xx * 2];
         const xmax = bounds[xx * 2 + 1];
-        for (let c = 0; c < 3; c++) {
-          let ss = HALF;
-          for (let x = 0; x < xmax; x++) ss += rgb[(y * inW + x + xmin) * 3 + c] * kk[xx * ksize + x];
-          out[(y * width + xx) * 3 + c] = clip8(ss);
+        const k0 = xx * ksize;
+        let o = row + bounds[xx * 2] * 3;
+        let r = HALF;
+        let g = HALF;
+        let b = HALF;
+        for (let x = 0; x < xmax; x++, o += 3) {
+          const k = kk[k0 + x];
+          r += rgb[o] * k;
+          g += rgb[o + 1] * k;
+          b += rgb[o + 2] * k;
         }
+        const at = (y * width + xx) * 3;
+        out[at] = clip8(r);
+        out[at + 1] = clip8(g);
+        out[at + 2] = clip8(b);
       }
+    }
     rgb = out;
     w = width;
   }
   if (height !== inH) {
     const { bounds, kk, ksize } = coefficients(inH, height);
     const out = new Uint8Array(w * height * 3);
+    const line = w * 3;
+    const acc = new Float64Array(line);
     for (let yy = 0; yy < height; yy++) {
       const ymin = bounds[yy * 2];
       const ymax = bounds[yy * 2 + 1];
-      for (let x = 0; x < w; x++)
-        for (let c = 0; c < 3; c++) {
-          let ss = HALF;
-          for (let y = 0; y < ymax; y++) ss += rgb[((y + ymin) * w + x) * 3 + c] * kk[yy * ksize + y];
-          out[(yy * w + x) * 3 + c] = clip8(ss);
-        }
+      // Row by row, so that the inner loop reads memory in order: the same sums as Pillow's, term for term.
+      acc.fill(HALF);
+      for (let y = 0; y < ymax; y++) {
+        const k = kk[yy * ksize + y];
+        const src = (y + ymin) * line;
+        for (let i = 0; i < line; i++) acc[i] += rgb[src + i] * k;
+      }
+      for (let i = 0; i < line; i++) out[yy * line + i] = clip8(acc[i]);
     }
     rgb = out;
   }

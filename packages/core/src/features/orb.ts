@@ -22,6 +22,8 @@ export interface OpenCvOrb {
 export interface OpenCvKeyPoints {
   /** The number of keypoints. */
   size(): number;
+  /** Keypoint `i`: its position in pixels (x to the right, y down, from the top-left corner). */
+  get(i: number): { pt: { x: number; y: number } };
   /** Frees the vector. */
   delete(): void;
 }
@@ -41,6 +43,8 @@ export interface OpenCv {
   KeyPointVector: new () => OpenCvKeyPoints;
   /** Converts `src` to another colour space (`code`, e.g. `COLOR_RGB2GRAY`) into `dst`. */
   cvtColor(src: OpenCvMat, dst: OpenCvMat, code: number): void;
+  /** Mirrors `src` into `dst`: around the vertical axis for `code` 1. */
+  flip(src: OpenCvMat, dst: OpenCvMat, code: number): void;
   COLOR_RGB2GRAY: number;
   COLOR_RGBA2GRAY: number;
   CV_8UC1: number;
@@ -52,15 +56,23 @@ export interface OpenCv {
 export interface OrbOptions {
   /** Most keypoints kept (OpenCV's `nfeatures`). @defaultValue 500, OpenCV's default and the notebook's */
   nFeatures?: number;
+  /** Detect in the image mirrored left to right (positions are then in the mirrored image). @defaultValue false */
+  mirror?: boolean;
+}
+
+/** Keypoints of an image with their binary descriptors, as {@link orbFeatures} finds them. */
+export interface LocalFeatures {
+  /** Each keypoint's x and y in pixels, interleaved: `2n` numbers. */
+  points: Float32Array;
+  /** Each keypoint's 32-byte ORB descriptor, row-major: `32n` bytes. */
+  descriptors: Uint8Array;
 }
 
 /** ORB descriptors are 32 bytes (256 binary tests). */
 export const ORB_DESCRIPTOR_BYTES = 32;
 
 /**
- * ORB keypoints and binary descriptors of an image, by OpenCV's own implementation (OpenCV.js): the image is converted
- * to grayscale with `cvtColor`, then `ORB.detectAndCompute` runs with OpenCV's defaults. Every OpenCV object is freed
- * before returning, also on error.
+ * ORB descriptors of an image, by OpenCV's own implementation (OpenCV.js): {@link orbFeatures} without the positions.
  *
  * @param cv - The OpenCV.js module (from `loadOpenCv()` in cbir-node or cbir-browser).
  * @returns `n x 32` bytes, row-major (n may be 0 for a flat image).
@@ -71,6 +83,26 @@ export const ORB_DESCRIPTOR_BYTES = 32;
  * ```
  */
 export function orbDescriptors(cv: OpenCv, image: RawImage, options: OrbOptions = {}): Uint8Array {
+  return orb(cv, image, options, false).descriptors;
+}
+
+/**
+ * ORB keypoints and binary descriptors of an image, by OpenCV's own implementation (OpenCV.js): the image is converted
+ * to grayscale with `cvtColor` (and mirrored with `flip` for `mirror`), then `ORB.detectAndCompute` runs with
+ * OpenCV's defaults. Every OpenCV object is freed before returning, also on error.
+ *
+ * @param cv - The OpenCV.js module (from `loadOpenCv()` in cbir-node or cbir-browser).
+ * @example
+ * ```ts
+ * const cv = await loadOpenCv();
+ * const { points, descriptors } = orbFeatures(cv, image);  // keypoint k at (points[2k], points[2k + 1])
+ * ```
+ */
+export function orbFeatures(cv: OpenCv, image: RawImage, options: OrbOptions = {}): LocalFeatures {
+  return orb(cv, image, options, true);
+}
+
+function orb(cv: OpenCv, image: RawImage, options: OrbOptions, withPoints: boolean): LocalFeatures {
   const { data, width, height, channels } = image;
   if (data.length !== width * height * channels || width * height === 0) {
     throw new CbirError(
@@ -88,14 +120,28 @@ export function orbDescriptors(cv: OpenCv, image: RawImage, options: OrbOptions 
       gray = keep(new cv.Mat());
       cv.cvtColor(src, gray, channels === 4 ? cv.COLOR_RGBA2GRAY : cv.COLOR_RGB2GRAY);
     }
-    const orb = keep(new cv.ORB(options.nFeatures ?? 500));
+    if (options.mirror) {
+      const mirrored = keep(new cv.Mat());
+      cv.flip(gray, mirrored, 1);
+      gray = mirrored;
+    }
+    const detector = keep(new cv.ORB(options.nFeatures ?? 500));
     const keypoints = keep(new cv.KeyPointVector());
     const descriptors = keep(new cv.Mat());
     const mask = keep(new cv.Mat());
-    orb.detectAndCompute(gray, mask, keypoints, descriptors);
-    return descriptors.rows === 0
-      ? new Uint8Array(0)
-      : Uint8Array.from(descriptors.data.subarray(0, descriptors.rows * ORB_DESCRIPTOR_BYTES));
+    detector.detectAndCompute(gray, mask, keypoints, descriptors);
+    const n = descriptors.rows;
+    const points = new Float32Array(withPoints ? 2 * n : 0);
+    for (let k = 0; withPoints && k < n; k++) {
+      const { pt } = keypoints.get(k);
+      points[2 * k] = pt.x;
+      points[2 * k + 1] = pt.y;
+    }
+    return {
+      points,
+      descriptors:
+        n === 0 ? new Uint8Array(0) : Uint8Array.from(descriptors.data.subarray(0, n * ORB_DESCRIPTOR_BYTES)),
+    };
   } finally {
     for (const o of owned.reverse()) o.delete();
   }

@@ -17,6 +17,7 @@ import {
   type Metric,
   type SearchResult,
 } from './index.js';
+import { popcount32 } from '../utils/bits.js';
 
 /** lshashpy3's distance functions, with its names and exact semantics. */
 export type LSHDistance = 'hamming' | 'euclidean' | 'true_euclidean' | 'centred_euclidean' | 'cosine' | 'l1norm';
@@ -59,12 +60,6 @@ function masksOfWeight(bits: number, weight: number): number[] {
     for (let b = top + 1; b < bits; b++) out.push(rest | (1 << b));
   }
   return out;
-}
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /** The distance each `distanceFunc` reports. */
@@ -361,7 +356,7 @@ export class LSHIndex extends StoredIndex implements Index {
       const enumerate = this.probeRadius === 0 || (this.probeRadius < this.hashSize && this.masks.length <= table.size);
       const buckets = enumerate
         ? this.masks.map((m) => table.get(key ^ m))
-        : [...table].filter(([k]) => popcount(k ^ key) <= this.probeRadius).map(([, b]) => b);
+        : [...table].filter(([k]) => popcount32(k ^ key) <= this.probeRadius).map(([, b]) => b);
       for (const bucket of buckets) {
         if (!bucket) continue;
         for (let i = 0; i < bucket.length; i++) {

@@ -1,4 +1,4 @@
-import { loadOpenCv, orbDescriptors, type OpenCv, type RawImage } from 'cbir-node';
+import { loadOpenCv, orbDescriptors, orbFeatures, type OpenCv, type RawImage } from 'cbir-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 /** A textured image (a checkerboard of random grey levels): plenty of corners for ORB. */
@@ -35,6 +35,26 @@ describe('ORB through OpenCV.js', () => {
       channels: 1 as const,
     };
     expect(orbDescriptors(cv, gray).length).toBeGreaterThan(0);
+  });
+
+  it('gives each descriptor its keypoint, in the image; mirror detects in the image mirrored left to right', () => {
+    const image = textured(3, 200);
+    const { points, descriptors } = orbFeatures(cv, image);
+    expect(descriptors).toEqual(orbDescriptors(cv, image));
+    expect(points.length).toBe((descriptors.length / 32) * 2);
+    for (let k = 0; k < points.length; k += 2) {
+      expect(points[k]).toBeGreaterThanOrEqual(0);
+      expect(points[k]).toBeLessThan(200);
+      expect(points[k + 1]).toBeGreaterThanOrEqual(0);
+      expect(points[k + 1]).toBeLessThan(200);
+    }
+    const mirrored = new Uint8Array(image.data.length);
+    for (let y = 0; y < 200; y++)
+      for (let x = 0; x < 200; x++)
+        mirrored.set(image.data.subarray((y * 200 + x) * 3, (y * 200 + x) * 3 + 3), (y * 200 + 199 - x) * 3);
+    const viaOption = orbFeatures(cv, image, { mirror: true });
+    expect(viaOption).toEqual(orbFeatures(cv, { ...image, data: mirrored }));
+    expect(viaOption.descriptors).not.toEqual(descriptors);
   });
 
   it('frees every OpenCV object: the wasm heap does not grow over 500 images', () => {
