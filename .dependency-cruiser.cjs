@@ -20,7 +20,7 @@ const LAYERS = {
   ],
   node: [
     ['optional', 'relaxed-simd', 'io', 'image', 'workers'],
-    ['backend', 'webgpu', 'simd-threads', 'features', 'dataset'],
+    ['backend', 'webgpu', 'simd-threads', 'features', 'dataset', 'dedup'],
     ['indexes', 'encoder-pool', 'parallel-extractor'],
     ['query'],
     ['api', 'index'],

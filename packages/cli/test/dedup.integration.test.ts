@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,6 +71,33 @@ describe('cbir dedup', () => {
         expect(got[g].some(([h, s]) => h === f && s === score)).toBe(true);
       }
       expect(dups.map(([, s]) => s)).toEqual(dups.map(([, s]) => s).sort((x, y) => y - x));
+    }
+  });
+
+  it('names the copy to keep in each group, and --move-to moves the others only with --apply', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cbir-dedup-move-'));
+    try {
+      await cp(join(fixtures, 'images'), join(dir, 'photos'), { recursive: true });
+      const args = ['dedup', '--data', join(dir, 'photos'), '--method', 'phash', '--move-to', join(dir, 'dups')];
+      const dry = await cbir(...args);
+      // The phash group of five: the full-size PNG original is kept (most pixels, then the largest file).
+      expect(dry.stdout).toMatch(/^keep {2}copy-original\.png {2}\(/m);
+      expect(dry.stderr).toMatch(/dry run: 4 files would move to .*dups; add --apply/);
+      expect(await readdir(join(dir, 'photos'))).toHaveLength(22);
+      const applied = await cbir(...args, '--apply');
+      expect(applied.stderr).toMatch(/moved 4 files to .*dups/);
+      expect((await readdir(join(dir, 'dups'))).sort()).toEqual([
+        'copy-brighter.png',
+        'copy-cropped.png',
+        'copy-q40.jpg',
+        'copy-resized.png',
+      ]);
+      expect(await readdir(join(dir, 'photos'))).toContain('copy-original.png');
+      const inside = await cbirResult('dedup', '--data', join(dir, 'photos'), '--move-to', join(dir, 'photos/d'));
+      expect(inside.code).toBe(2);
+      expect(inside.stderr).toMatch(/--move-to .* is inside --data/);
+    } finally {
+      await rm(dir, { recursive: true });
     }
   });
 

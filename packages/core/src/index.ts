@@ -112,6 +112,7 @@ export {
 export { type Provenance } from './retrieval/provenance.js';
 export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
 export { hashDuplicates, type DuplicatePair, type HashDuplicatesOptions } from './dedup/hash-duplicates.js';
+export { duplicateGroups, chooseKeeper, KEEPER_RULE, type FileFacts } from './dedup/keeper.js';
 export {
   localFeatureDuplicates,
   type MirroredFeatures,

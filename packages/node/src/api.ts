@@ -41,3 +41,5 @@ export {
   type LanceSearchOptions,
 } from './indexes/lance-index.js';
 export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModel } from './query/query-embedder.js';
+export { fileFacts } from './dedup/file-facts.js';
+export { moveFiles, type MoveReport } from './dedup/move-files.js';

@@ -1,15 +1,18 @@
-import { resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  chooseKeeper,
+  duplicateGroups,
   HASH_METHODS,
   hashDuplicates,
+  KEEPER_RULE,
   imageHash,
   localFeatureDuplicates,
   mapImages,
   orbFeatures,
   type HashMethod,
 } from 'cbir-core';
-import { directoryDataset, loadOpenCv, skippedNote, writeFileAtomic } from 'cbir-node';
+import { directoryDataset, fileFacts, loadOpenCv, moveFiles, skippedNote, writeFileAtomic } from 'cbir-node';
 import { flagList } from '../flags.js';
 import { abortOnCtrlC } from '../interrupt.js';
 import { progressPrinter } from '../progress-bar.js';
@@ -32,6 +35,8 @@ const OPTIONS = {
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   scores: { type: 'boolean', default: false },
+  'move-to': { type: 'string' },
+  apply: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -48,10 +53,15 @@ const MEANINGS = {
   out: ['FILE', "also write the duplicates as JSON ({ file: [duplicates] }, imagededup's shape)"],
   json: 'machine-readable output: the duplicates as JSON on stdout',
   scores: 'with --json or --out: each duplicate as [file, score] (keypoints agreeing, or bits apart), best first',
+  'move-to': [
+    'DIR',
+    'say which copies would move there (all but the keeper of each group); nothing moves without --apply',
+  ],
+  apply: 'with --move-to: move them (never deletes; paths kept under DIR; run again to finish an interrupted run)',
   help: 'print this help and exit',
 } as const;
 
-const HELP = `Usage: cbir dedup --data DIR [--method orb|phash|dhash|ahash|whash] [--threshold N] [--json [--scores]] [--out FILE]
+const HELP = `Usage: cbir dedup --data DIR [--method orb|phash|dhash|ahash|whash] [--threshold N] [--json [--scores]] [--out FILE] [--move-to DIR [--apply]]
 
 Finds the duplicates in a folder of images: the same photo re-saved, resized, recompressed, brightened, cropped,
 rotated or flipped. By default (--method orb) by keypoints: ORB keypoints (OpenCV's) of each image and of its mirror
@@ -61,7 +71,9 @@ pairs at precision 0.99, flips and 25-degree rotations included. It needs @techs
 The hashes (--method phash, ...) are imagededup's, bit for bit, and so is what counts as a duplicate there (hashes at
 most --threshold bits apart, 10 by default): faster, but they do not survive flips, rotations or large crops.
 Images are read as stored (no EXIF rotation, as imagededup reads them).
-Prints each group of duplicates; --json prints { file: [duplicates] } for every file, as imagededup's find_duplicates.
+Prints each group of duplicates with the copy to keep first (${KEEPER_RULE}); --json prints
+{ file: [duplicates] } for every file, as imagededup's find_duplicates. --move-to DIR --apply moves the other copies
+out of the folder into DIR.
 
 ${flagList(OPTIONS, MEANINGS)}`;
 
@@ -79,6 +91,10 @@ export async function dedup(argv: string[]): Promise<void> {
     throw new UsageError(`--threshold for a hash is a whole number of bits from 0 to 64, got "${values.threshold}".`);
   if (!hash && !(Number.isInteger(threshold) && threshold >= 4))
     throw new UsageError(`--threshold for orb is a whole number of keypoints, 4 or more, got "${values.threshold}".`);
+  if (values.apply && !values['move-to']) throw new UsageError('--apply needs --move-to DIR: where the copies go.');
+  const [dataDir, moveDir] = [resolve(values.data), values['move-to'] && resolve(values['move-to'])];
+  if (moveDir && (moveDir === dataDir || moveDir.startsWith(dataDir + sep)))
+    throw new UsageError(`--move-to ${moveDir} is inside --data ${dataDir}: choose a folder outside it.`);
   const started = Date.now();
   const data = await directoryDataset(resolve(values.data), { size: 'original', orient: false });
   const note = skippedNote(data);
@@ -128,22 +144,37 @@ export async function dedup(argv: string[]): Promise<void> {
     files.map((f, i) => [f, values.scores ? scored[i].map(([g, s]) => [g, shown(s)]) : scored[i].map(([g]) => g)]),
   );
   if (values.out) await writeFileAtomic(resolve(values.out), Buffer.from(JSON.stringify(byFile, null, 1) + '\n'));
+  const root = resolve(values.data);
+  const groups: { keep: string; others: string[] }[] = [];
+  for (const group of values.json && !values['move-to'] ? [] : duplicateGroups(files.length, pairs)) {
+    const facts = await Promise.all(group.map((i) => fileFacts(join(root, files[i]))));
+    const keep = chooseKeeper(facts);
+    const size = (k: number) =>
+      `${(facts[k].pixels / 1e6).toFixed(2)} MP, ${(facts[k].bytes / 1024).toFixed(0)} KiB${facts[k].exifFields ? `, ${facts[k].exifFields} EXIF fields` : ''}`;
+    const order = [keep, ...group.keys()].filter((k, j) => j === 0 || k !== keep);
+    if (!values.json)
+      console.log(
+        order.map((k, j) => `${j === 0 ? 'keep ' : '     '} ${files[group[k]]}  (${size(k)})`).join('\n') + '\n',
+      );
+    groups.push({ keep: files[group[keep]], others: order.slice(1).map((k) => files[group[k]]) });
+  }
+  const moveTo = values['move-to'];
+  if (moveTo) {
+    const others = groups.flatMap((g) => g.others);
+    const report = await moveFiles(root, others, resolve(moveTo), { apply: values.apply });
+    const where = resolve(moveTo);
+    const finished = report.finished.length ? ` (${report.finished.length} already there from an earlier run)` : '';
+    process.stderr.write(
+      values.apply
+        ? `moved ${report.moved.length} file${report.moved.length === 1 ? '' : 's'} to ${where}${finished}\n`
+        : `dry run: ${report.moved.length} file${report.moved.length === 1 ? '' : 's'} would move to ${where}${finished}; add --apply to move them\n`,
+    );
+  }
   if (values.json) return console.log(JSON.stringify(byFile));
-  // Groups: the connected components of the duplicate pairs, each listed once.
-  const parent = files.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  for (const { a, b } of pairs) parent[find(a)] = find(b);
-  const groups = new Map<number, string[]>();
-  files.forEach((f, i) => {
-    if (scored[i].length === 0) return;
-    const root = find(i);
-    groups.set(root, [...(groups.get(root) ?? []), f]);
-  });
-  for (const g of groups.values()) console.log(g.join('\n') + '\n');
-  const inGroups = [...groups.values()].reduce((n, g) => n + g.length, 0);
+  const inGroups = groups.reduce((n, g) => n + 1 + g.others.length, 0);
   const rule = hash ? `within ${threshold} bits, ${method}` : `${threshold}+ keypoints agreeing, orb`;
   console.log(
-    `${groups.size} group${groups.size === 1 ? '' : 's'} of duplicates (${inGroups} of ${files.length} images, ${pairs.length} pairs ${rule}) in ${((Date.now() - started) / 1000).toFixed(1)} s${skipped ? `; ${skipped} unreadable files skipped` : ''}`,
+    `${groups.length} group${groups.length === 1 ? '' : 's'} of duplicates (${inGroups} of ${files.length} images, ${pairs.length} pairs ${rule}) in ${((Date.now() - started) / 1000).toFixed(1)} s${skipped ? `; ${skipped} unreadable files skipped` : ''}`,
   );
 }
 
