@@ -101,6 +101,34 @@ describe('cbir dedup', () => {
     }
   });
 
+  it("--encodings hashes only new or changed files on the next run, and refuses another method's file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cbir-dedup-enc-'));
+    try {
+      await cp(join(fixtures, 'images'), join(dir, 'photos'), { recursive: true });
+      const enc = join(dir, 'phash.json');
+      const args = ['dedup', '--data', join(dir, 'photos'), '--method', 'phash', '--json', '--encodings', enc];
+      const first = await cbir(...args);
+      expect(first.stderr).toMatch(/hashed 22 images; 0 from/);
+      expect(lastJson(first.stdout)).toEqual(
+        Object.fromEntries(Object.entries(want.phash).map(([k, v]) => [k, expect.arrayContaining(v)])),
+      );
+      const saved = JSON.parse(await readFile(enc, 'utf8'));
+      expect(
+        Object.fromEntries(Object.entries(saved.files).map(([k, v]) => [k, (v as { hash: string }).hash])),
+      ).toEqual(hashes.phash);
+      const again = await cbir(...args);
+      expect(again.stderr).toMatch(/hashed 0 images; 22 from/);
+      expect(lastJson(again.stdout)).toEqual(lastJson(first.stdout));
+      await cp(join(dir, 'photos/copy-original.png'), join(dir, 'photos/new.png'));
+      expect((await cbir(...args)).stderr).toMatch(/hashed 1 images; 22 from/);
+      const other = await cbirResult('dedup', '--data', join(dir, 'photos'), '--method', 'dhash', '--encodings', enc);
+      expect(other.code).toBe(2);
+      expect(other.stderr).toMatch(/holds phash hashes, not dhash/);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
   it('refuses a bad method or threshold with exit code 2, naming the value', async () => {
     const bad = await cbirResult('dedup', '--data', fixtures, '--method', 'phash', '--threshold', '65');
     expect(bad.code).toBe(2);

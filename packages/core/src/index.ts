@@ -113,6 +113,7 @@ export { type Provenance } from './retrieval/provenance.js';
 export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
 export { hashDuplicates, type DuplicatePair, type HashDuplicatesOptions } from './dedup/hash-duplicates.js';
 export { duplicateGroups, chooseKeeper, KEEPER_RULE, type FileFacts } from './dedup/keeper.js';
+export { parseHashEncodings, MAX_ENCODINGS, type HashEncoding, type HashEncodings } from './dedup/hash-encodings.js';
 export {
   localFeatureDuplicates,
   type MirroredFeatures,

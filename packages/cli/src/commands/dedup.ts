@@ -1,3 +1,4 @@
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -10,9 +11,23 @@ import {
   localFeatureDuplicates,
   mapImages,
   orbFeatures,
+  parseHashEncodings,
+  type HashEncoding,
+  type HashEncodings,
   type HashMethod,
+  type ImageDataset,
+  type LongRunning,
+  type ProgressEvent,
 } from 'cbir-core';
-import { directoryDataset, fileFacts, loadOpenCv, moveFiles, skippedNote, writeFileAtomic } from 'cbir-node';
+import {
+  directoryDataset,
+  fileFacts,
+  loadOpenCv,
+  moveFiles,
+  skippedNote,
+  writeFileAtomic,
+  type DirectoryDataset,
+} from 'cbir-node';
 import { flagList } from '../flags.js';
 import { abortOnCtrlC } from '../interrupt.js';
 import { progressPrinter } from '../progress-bar.js';
@@ -37,6 +52,7 @@ const OPTIONS = {
   scores: { type: 'boolean', default: false },
   'move-to': { type: 'string' },
   apply: { type: 'boolean', default: false },
+  encodings: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -58,10 +74,11 @@ const MEANINGS = {
     'say which copies would move there (all but the keeper of each group); nothing moves without --apply',
   ],
   apply: 'with --move-to: move them (never deletes; paths kept under DIR; run again to finish an interrupted run)',
+  encodings: ['FILE', "hashes: keep each file's hash there, and hash only new or changed files next time (resumable)"],
   help: 'print this help and exit',
 } as const;
 
-const HELP = `Usage: cbir dedup --data DIR [--method orb|phash|dhash|ahash|whash] [--threshold N] [--json [--scores]] [--out FILE] [--move-to DIR [--apply]]
+const HELP = `Usage: cbir dedup --data DIR [--method orb|phash|dhash|ahash|whash] [--threshold N] [--json [--scores]] [--out FILE] [--move-to DIR [--apply]] [--encodings FILE]
 
 Finds the duplicates in a folder of images: the same photo re-saved, resized, recompressed, brightened, cropped,
 rotated or flipped. By default (--method orb) by keypoints: ORB keypoints (OpenCV's) of each image and of its mirror
@@ -91,6 +108,8 @@ export async function dedup(argv: string[]): Promise<void> {
     throw new UsageError(`--threshold for a hash is a whole number of bits from 0 to 64, got "${values.threshold}".`);
   if (!hash && !(Number.isInteger(threshold) && threshold >= 4))
     throw new UsageError(`--threshold for orb is a whole number of keypoints, 4 or more, got "${values.threshold}".`);
+  if (values.encodings && !hash)
+    throw new UsageError('--encodings keeps hashes: use it with --method phash, dhash, ahash or whash.');
   if (values.apply && !values['move-to']) throw new UsageError('--apply needs --move-to DIR: where the copies go.');
   const [dataDir, moveDir] = [resolve(values.data), values['move-to'] && resolve(values['move-to'])];
   if (moveDir && (moveDir === dataDir || moveDir.startsWith(dataDir + sep)))
@@ -108,7 +127,9 @@ export async function dedup(argv: string[]): Promise<void> {
   try {
     const options = { signal: ctrlC.signal, onProgress: print };
     if (hash) {
-      const hashed = await mapImages(data, (image) => imageHash(image, method as HashMethod), options);
+      const hashed = values.encodings
+        ? await hashWithEncodings(data, method as HashMethod, resolve(values.encodings), options)
+        : await mapImages(data, (image) => imageHash(image, method as HashMethod), options);
       pairs = hashDuplicates(hashed.values, { maxDistance: threshold, ...options }).map(({ a, b, distance }) => ({
         a,
         b,
@@ -178,45 +199,61 @@ export async function dedup(argv: string[]): Promise<void> {
   );
 }
 
-const HASH_OPTIONS = {
-  data: { type: 'string' },
-  method: { type: 'string', default: 'phash' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Files hashed per checkpoint of --encodings: an interrupted run keeps what it hashed up to the last one. */
+const CHECKPOINT = 500;
 
-const HASH_MEANINGS = {
-  data: ['DIR', 'the folder of images (searched recursively)'],
-  method: ['NAME', `the perceptual hash: ${HASH_METHODS.join(', ')}`],
-  json: 'print only the JSON (no progress bar)',
-  help: 'print this help and exit',
-} as const;
-
-const HASH_HELP = `Usage: cbir hash --data DIR [--method phash|dhash|ahash|whash] [--json]
-
-Prints { file: hash } for every image of a folder: 64-bit perceptual hashes as 16 hex characters, the same strings as
-imagededup's encode_images (Pillow's Lanczos resize and grey conversion, reproduced). Images are read as stored.
-
-${flagList(HASH_OPTIONS, HASH_MEANINGS)}`;
-
-export async function hash(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: HASH_OPTIONS });
-  if (values.help) return console.log(HASH_HELP);
-  if (!values.data) throw new UsageError(`--data DIR is required.\n\n${HASH_HELP}`);
-  const method = values.method as HashMethod;
-  if (!HASH_METHODS.includes(method))
-    throw new UsageError(`--method must be one of ${HASH_METHODS.join(', ')}, got "${values.method}".`);
-  const data = await directoryDataset(resolve(values.data), { size: 'original', orient: false });
-  const note = skippedNote(data);
-  if (note) process.stderr.write(`${note}\n`);
-  const ctrlC = abortOnCtrlC('batch');
-  try {
-    const hashed = await mapImages(data, (image) => imageHash(image, method), {
-      signal: ctrlC.signal,
-      onProgress: progressPrinter(values.json!),
-    });
-    console.log(JSON.stringify(Object.fromEntries(hashed.ids.map((f, i) => [f, hashed.values[i]]))));
-  } finally {
-    ctrlC.dispose();
+/**
+ * The folder's hashes, reusing those saved in `file` for files of the same size and modification time, hashing the
+ * rest in chunks and saving after each (atomically), so that a run cut short resumes where it stopped. Files no longer
+ * in the folder leave the file.
+ */
+async function hashWithEncodings(
+  data: DirectoryDataset,
+  method: HashMethod,
+  file: string,
+  options: LongRunning,
+): Promise<{ ids: string[]; values: string[]; skipped: unknown[] }> {
+  const known = await stat(file).catch(() => undefined);
+  if (known && known.size > 2 ** 31)
+    throw new UsageError(`--encodings ${file} is ${known.size} bytes: too large to be cbir hash encodings.`);
+  const saved: HashEncodings = known ? parseHashEncodings(await readFile(file, 'utf8'), file) : { method, files: {} };
+  if (saved.method !== method)
+    throw new UsageError(
+      `--encodings ${file} holds ${saved.method} hashes, not ${method}: pass --method ${saved.method}, or another file.`,
+    );
+  const stats = await Promise.all(Array.from({ length: data.size }, (_, i) => stat(data.path(i))));
+  const next: Record<string, HashEncoding> = {};
+  const todo: number[] = [];
+  for (let i = 0; i < data.size; i++) {
+    const e = saved.files[data.entry(i).id];
+    if (e && e.size === stats[i].size && e.mtimeMs === stats[i].mtimeMs) next[data.entry(i).id] = e;
+    else todo.push(i);
   }
+  const reused = data.size - todo.length;
+  const skipped: unknown[] = [];
+  const save = () => writeFileAtomic(file, Buffer.from(JSON.stringify({ method, files: next }) + '\n'));
+  for (let c = 0; c < todo.length || c === 0; c += CHECKPOINT) {
+    const part = todo.slice(c, c + CHECKPOINT);
+    const sub: ImageDataset = {
+      size: part.length,
+      imageSize: undefined,
+      entry: (j) => data.entry(part[j]),
+      read: (j) => data.read(part[j]),
+    };
+    const hashed = await mapImages(sub, (image) => imageHash(image, method), {
+      signal: options.signal,
+      onProgress: (e: ProgressEvent) =>
+        options.onProgress?.('done' in e ? { ...e, done: reused + c + e.done, total: data.size } : e),
+    });
+    skipped.push(...hashed.skipped);
+    const at = new Map(part.map((i) => [data.entry(i).id, i]));
+    hashed.ids.forEach((id, k) => {
+      const s = stats[at.get(id)!];
+      next[id] = { hash: hashed.values[k], size: s.size, mtimeMs: s.mtimeMs };
+    });
+    await save();
+  }
+  process.stderr.write(`hashed ${todo.length - skipped.length} images; ${reused} from ${file}\n`);
+  const ids = Array.from({ length: data.size }, (_, i) => data.entry(i).id).filter((id) => id in next);
+  return { ids, values: ids.map((id) => next[id].hash), skipped };
 }
