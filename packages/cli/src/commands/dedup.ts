@@ -222,7 +222,7 @@ async function hashWithEncodings(
       `--encodings ${file} holds ${saved.method} hashes, not ${method}: pass --method ${saved.method}, or another file.`,
     );
   const stats = await Promise.all(Array.from({ length: data.size }, (_, i) => stat(data.path(i))));
-  const next: Record<string, HashEncoding> = {};
+  const next: Record<string, HashEncoding> = Object.create(null); // any file name a key, "__proto__" too
   const todo: number[] = [];
   for (let i = 0; i < data.size; i++) {
     const e = saved.files[data.entry(i).id];
