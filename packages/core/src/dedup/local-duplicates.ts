@@ -266,12 +266,15 @@ export function localFeatureDuplicates(
   let stamp = 0;
   // Matches of one query image, grouped by the other image: [query keypoint, its keypoint, distance] triples.
   const byImage = new Map<number, number[]>();
-  const most = images.reduce((k, f) => Math.max(k, f.plain.points.length / 2, f.mirrored.points.length / 2), 0);
+  const most = Math.min(
+    MAX_MATCHES,
+    images.reduce((k, f) => Math.max(k, f.plain.points.length / 2, f.mirrored.points.length / 2), 0),
+  );
   const from = new Int32Array(most);
   const to = new Int32Array(most);
   for (let i = 0; i < n; i++) {
     if (i % 64 === 0) throwIfAborted(signal, 'localFeatureDuplicates');
-    let best = new Map<number, { inliers: number; mirrored: boolean }>();
+    const best = new Map<number, { inliers: number; mirrored: boolean }>();
     const after = p.start[i + 1];
     for (const mirrored of [false, true]) {
       const q = mirrored ? images[i].mirrored : images[i].plain;
@@ -328,7 +331,6 @@ export function localFeatureDuplicates(
     }
     for (const [j, { inliers, mirrored }] of [...best].sort((x, y) => x[0] - y[0]))
       pairs.push({ a: i, b: j, inliers, mirrored });
-    best = new Map();
     onProgress?.({ stage: 'dedup', done: i + 1, total: n });
   }
   return pairs;

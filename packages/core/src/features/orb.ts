@@ -103,11 +103,12 @@ export function orbFeatures(cv: OpenCv, image: RawImage, options: OrbOptions = {
 }
 
 function orb(cv: OpenCv, image: RawImage, options: OrbOptions, withPoints: boolean): LocalFeatures {
+  const where = withPoints ? 'orbFeatures' : 'orbDescriptors';
   const { data, width, height, channels } = image;
   if (data.length !== width * height * channels || width * height === 0) {
     throw new CbirError(
       'INVALID_ARGUMENT',
-      `orbDescriptors: image data has ${data.length} bytes for ${width}x${height}x${channels}; expected width * height * channels > 0.`,
+      `${where}: image data has ${data.length} bytes for ${width}x${height}x${channels}; expected width * height * channels > 0.`,
     );
   }
   const owned: { delete(): void }[] = [];
