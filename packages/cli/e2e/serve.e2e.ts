@@ -259,3 +259,130 @@ describe('cbir serve in Chromium', () => {
     expect(serverLog).toContain('cbir serve: stopped.');
   });
 });
+
+/** A seeded scene of shapes (for keypoints to hold on to), `width` x `height`. */
+function scene(seed: number, width = 480, height = 360): Promise<Buffer> {
+  let s = seed;
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const shapes = Array.from({ length: 60 }, () => {
+    const [x, y, w, h] = [rand() * width, rand() * height, 10 + rand() * 80, 10 + rand() * 80];
+    const c = `rgb(${Math.floor(rand() * 256)},${Math.floor(rand() * 256)},${Math.floor(rand() * 256)})`;
+    return rand() < 0.5
+      ? `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="${c}"/>`
+      : `<circle cx="${x}" cy="${y}" r="${w / 2}" fill="${c}"/>`;
+  });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#ddd"/>${shapes.join('')}</svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+describe('cbir serve in Chromium: reviewing duplicates', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let serverLog = '';
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cbir-serve-dups-e2e-'));
+    const photos = join(dir, 'photos');
+    await mkdir(join(photos, 'trip'), { recursive: true });
+    await mkdir(join(photos, 'home'), { recursive: true });
+    const [beach, dunes, harbour, garden] = await Promise.all([1, 2, 3, 4].map((s) => scene(s)));
+    const files: [string, Buffer | Promise<Buffer>][] = [
+      ['trip/beach.png', beach],
+      ['trip/beach-small.jpg', sharp(beach).resize(240, 180).jpeg({ quality: 70 }).toBuffer()],
+      ['home/beach-mirrored.png', sharp(beach).flop().png().toBuffer()],
+      ['trip/dunes.png', dunes],
+      [
+        'home/dunes-cropped.jpg',
+        sharp(dunes).extract({ left: 40, top: 30, width: 384, height: 288 }).jpeg().toBuffer(),
+      ],
+      ['trip/harbour.png', harbour],
+      ['home/garden.png', garden],
+    ];
+    for (const [file, bytes] of files) await writeFile(join(photos, file), await bytes);
+    const cbir = (...a: string[]) => run(process.execPath, [cli, ...a], { cwd: dir });
+    await cbir('features', '--data', photos, '--kind', 'colorhist', '--out', join(dir, 'f.cbirfeat'));
+    await cbir('index', '--features', join(dir, 'f.cbirfeat'), '--type', 'exact', '--out', join(dir, 'p.cbirindex'));
+    await cbir('dedup', '--data', photos, '--report', join(dir, 'dups.json'));
+    server = spawn(
+      process.execPath,
+      [cli, 'serve', '--index', join(dir, 'p.cbirindex'), '--port', '0', '--duplicates', join(dir, 'dups.json')],
+      { cwd: dir },
+    );
+    server.stdout!.on('data', (d) => (serverLog += d));
+    server.stderr!.on('data', (d) => (serverLog += d));
+    base = await listening(server);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) server.kill('SIGKILL');
+  });
+
+  const groups = () =>
+    page.$$eval('#results li.group', (lis) =>
+      lis.map((li) =>
+        [...li.querySelectorAll('.copy')].map((c) => ({
+          verdict: c.querySelector('.verdict')!.textContent,
+          file: c.querySelector('.label')!.textContent,
+          facts: c.querySelector('.facts')!.textContent,
+          keep: c.classList.contains('keep'),
+          indexed: c.querySelector('button') !== null,
+        })),
+      ),
+    );
+
+  it('shows each group side by side, the copy to keep first with its size, every thumbnail loaded', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('body[data-ready="true"]').catch((e) => {
+      throw new Error(`${e.message}\n${logs.join('\n')}\n${serverLog}`);
+    });
+    expect(await page.textContent('#show-duplicates')).toBe('Duplicates (2)');
+    await page.click('#show-duplicates');
+    await page.waitForFunction(() => document.querySelector('#results-title')?.textContent?.includes('2 groups'));
+    expect(await page.textContent('#results-title')).toMatch(
+      /^2 groups of duplicates among 7 images \(orb\): groups 1–2; keep the first of each \(most pixels, then largest file/,
+    );
+    expect(page.url()).toContain('#duplicates=0');
+    const shown = await groups();
+    expect(shown.map((g) => g.map((c) => c.file).sort())).toEqual([
+      ['beach-mirrored.png', 'beach-small.jpg', 'beach.png'],
+      ['dunes-cropped.jpg', 'dunes.png'],
+    ]);
+    for (const g of shown) {
+      expect(g.map((c) => c.verdict)).toEqual(['keep', ...Array(g.length - 1).fill('move')]);
+      expect(g.map((c) => c.keep)).toEqual([true, ...Array(g.length - 1).fill(false)]);
+      // The keeper has the most pixels: a full-size original, never the small or the cropped copy.
+      expect(g[0].facts).toMatch(/^480 × 360, \d+ KiB$/);
+      expect(g.every((c) => c.indexed)).toBe(true);
+    }
+    expect(shown[0].find((c) => c.file === 'beach-small.jpg')!.facts).toMatch(/^240 × 180, /);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#results .copy img')].every(
+        (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0,
+      ),
+    );
+    await mkdir(output, { recursive: true });
+    await page.screenshot({ path: join(output, 'serve-duplicates.png'), fullPage: true });
+  });
+
+  it('a copy that is indexed searches from itself; Back returns to the groups', async () => {
+    const copy = page.locator('#results .copy button').nth(1);
+    const id = await copy.getAttribute('data-id');
+    await copy.click();
+    await page.waitForFunction(
+      (t) =>
+        document.querySelector('#results-title')?.textContent?.includes(t) && document.body.dataset.state === 'results',
+      `nearest to item ${id}`,
+    );
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('#results li.group').length === 2);
+    expect(logs.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+  });
+});

@@ -1,6 +1,8 @@
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseDuplicateReport } from 'cbir-core';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { cbir, cbirResult, lastJson, root } from './helpers.js';
 
@@ -79,11 +81,28 @@ describe('cbir dedup', () => {
     try {
       await cp(join(fixtures, 'images'), join(dir, 'photos'), { recursive: true });
       const args = ['dedup', '--data', join(dir, 'photos'), '--method', 'phash', '--move-to', join(dir, 'dups')];
-      const dry = await cbir(...args);
+      const dry = await cbir(...args, '--report', join(dir, 'report.json'));
       // The phash group of five: the full-size PNG original is kept (most pixels, then the largest file).
       expect(dry.stdout).toMatch(/^keep {2}copy-original\.png {2}\(/m);
       expect(dry.stderr).toMatch(/dry run: 4 files would move to .*dups; add --apply/);
       expect(await readdir(join(dir, 'photos'))).toHaveLength(22);
+      // --report: the same group for cbir serve --duplicates, each copy with what the rule read of it.
+      const report = parseDuplicateReport(await readFile(join(dir, 'report.json'), 'utf8'), 'report.json');
+      expect(report).toMatchObject({ root: join(dir, 'photos'), method: 'phash', threshold: 10, images: 22 });
+      expect(report.groups).toHaveLength(1);
+      const members = report.groups[0].members;
+      expect(members.map((m) => m.file)).toEqual([
+        'copy-original.png',
+        ...['copy-brighter.png', 'copy-cropped.png', 'copy-q40.jpg', 'copy-resized.png'],
+      ]);
+      for (const m of members) {
+        const meta = await sharp(join(dir, 'photos', m.file)).metadata();
+        expect([m.width, m.height, m.bytes]).toEqual([
+          meta.width,
+          meta.height,
+          (await stat(join(dir, 'photos', m.file))).size,
+        ]);
+      }
       const applied = await cbir(...args, '--apply');
       expect(applied.stderr).toMatch(/moved 4 files to .*dups/);
       expect((await readdir(join(dir, 'dups'))).sort()).toEqual([
@@ -122,7 +141,7 @@ describe('cbir dedup', () => {
       await cp(join(dir, 'photos/copy-original.png'), join(dir, 'photos/new.png'));
       expect((await cbir(...args)).stderr).toMatch(/hashed 1 images; 22 from/);
       const other = await cbirResult('dedup', '--data', join(dir, 'photos'), '--method', 'dhash', '--encodings', enc);
-      expect(other.code).toBe(2);
+      expect(other.code).toBe(1);
       expect(other.stderr).toMatch(/holds phash hashes, not dhash/);
     } finally {
       await rm(dir, { recursive: true });

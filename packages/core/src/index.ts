@@ -113,6 +113,15 @@ export { type Provenance } from './retrieval/provenance.js';
 export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
 export { hashDuplicates, type DuplicatePair, type HashDuplicatesOptions } from './dedup/hash-duplicates.js';
 export { duplicateGroups, chooseKeeper, KEEPER_RULE, type FileFacts } from './dedup/keeper.js';
+export {
+  duplicatesByFile,
+  parseDuplicateReport,
+  MAX_REPORT_GROUPS,
+  type DuplicateReport,
+  type DuplicateGroup,
+  type DuplicateMember,
+  type ScoredDuplicate,
+} from './dedup/duplicate-report.js';
 export { parseHashEncodings, MAX_ENCODINGS, type HashEncoding, type HashEncodings } from './dedup/hash-encodings.js';
 export {
   localFeatureDuplicates,

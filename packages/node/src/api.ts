@@ -42,4 +42,13 @@ export {
 } from './indexes/lance-index.js';
 export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModel } from './query/query-embedder.js';
 export { fileFacts } from './dedup/file-facts.js';
+export {
+  findDuplicates,
+  duplicateReport,
+  DUPLICATE_METHODS,
+  DEFAULT_DUPLICATE_THRESHOLD,
+  type DuplicateMethod,
+  type FindDuplicatesOptions,
+  type FoundDuplicates,
+} from './dedup/find-duplicates.js';
 export { moveFiles, type MoveReport } from './dedup/move-files.js';

@@ -5,6 +5,7 @@ import { CbirError } from 'cbir-core';
 import { queryNeedsModel } from 'cbir-node';
 import { openQueryEmbedderFor } from '../query-model.js';
 import { readClusterAssignments } from '../serve/clusters.js';
+import { readDuplicateReport } from '../serve/duplicates.js';
 import { createSearchServer, snapshotItems } from '../serve/server.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from '../index-arg.js';
 import { chooseReranker } from '../rerank-arg.js';
@@ -22,6 +23,7 @@ const OPTIONS = {
   token: { type: 'string' },
   clusters: { type: 'string' },
   'cluster-k': { type: 'string' },
+  duplicates: { type: 'string' },
   'max-upload-mb': { type: 'string', default: '20' },
   'max-megapixels': { type: 'string', default: '40' },
   queue: { type: 'string', default: '32' },
@@ -42,6 +44,7 @@ const MEANINGS = {
   token: ['TOKEN', 'require it on every /api/ request (also from CBIR_TOKEN)'],
   clusters: ['FILE', "cbir cluster's assignments.csv"],
   'cluster-k': ['K', 'its column (default: the largest k)'],
+  duplicates: ['FILE', 'cbir dedup --report FILE: review its groups of duplicates on the page'],
   'max-upload-mb': ['N', 'the largest upload'],
   'max-megapixels': ['N', 'the most pixels an upload may have'],
   queue: ['N', 'uploads received or embedded at once; more are answered 503 BUSY'],
@@ -55,12 +58,13 @@ const MEANINGS = {
 
 const HELP = `Usage: cbir serve ${INDEX_USAGE} [--model DIR|FILE.pt [--arch v1|v2] [--size S]]
                   [--port 8080] [--host 127.0.0.1] [--token TOKEN] [--clusters assignments.csv [--cluster-k K]]
-                  [--rerank auto|none] [--max-upload-mb 20] [--max-megapixels 40] [--queue 32]
+                  [--duplicates report.json] [--rerank auto|none] [--max-upload-mb 20] [--max-megapixels 40] [--queue 32]
                   [--request-timeout 60] [--shutdown-grace 10] [--log]
 
 Serves an index to a browser: open http://127.0.0.1:8080/ to drop in a photo and see the most similar ones, click a
-result to see its neighbours, filter by label, browse clusters. A JSON API underneath (POST /api/search with an image,
-GET /api/similar/:id, /api/items/:id, /api/thumb/:id, /api/clusters, /api/info, /healthz) answers errors as
+result to see its neighbours, filter by label, browse clusters, review duplicates (each group side by side with the
+copy to keep first). A JSON API underneath (POST /api/search with an image, GET /api/similar/:id, /api/items/:id,
+/api/thumb/:id, /api/clusters, /api/duplicates, /api/info, /healthz) answers errors as
 {"error": {"code", "message"}}.
 
 New images are embedded exactly as cbir search --query embeds them: the extractor saved in the index, or --model (the
@@ -146,11 +150,13 @@ export async function serve(argv: string[]): Promise<number> {
     const clusters = values.clusters
       ? readClusterAssignments(await readFile(resolve(values.clusters), 'utf8'), items, values.clusters, clusterK)
       : undefined;
+    const duplicates = values.duplicates ? await readDuplicateReport(resolve(values.duplicates)) : undefined;
     chooseReranker(retriever, values.rerank);
     const app = await createSearchServer({
       retriever,
       name: opened.name,
       clusters,
+      duplicates,
       items,
       token,
       maxUploadBytes: Math.round(maxUploadMb * 1024 * 1024),

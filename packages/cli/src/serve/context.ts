@@ -2,6 +2,7 @@ import type { AsyncIndex, Index, ItemMetadata, QueryEmbedder, Retriever } from '
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BatchQueue } from './batch-queue.js';
 import type { ClusterAssignments } from './clusters.js';
+import type { ServedDuplicates } from './duplicates.js';
 import { ApiError } from './errors.js';
 import type { SearchBatcher } from './search-batcher.js';
 import type { ThumbnailCache } from './thumbnails.js';
@@ -32,6 +33,8 @@ export interface ServerContext {
   labels: string[];
   name: string;
   clusters?: ClusterAssignments;
+  /** The duplicate report under review, joined to the index. */
+  duplicates?: ServedDuplicates;
   limits: { maxUploadBytes: number; maxPixels: number; maxK: number; maxQueue: number };
   /** The hook that admits an upload before its body is read (see `uploadAdmission`). */
   admitUpload: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;

@@ -1,12 +1,22 @@
 import { basename } from 'node:path';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { CbirError, readMetadata, type AsyncIndex, type Index, type ItemMetadata, type Retriever } from 'cbir-core';
+import {
+  CbirError,
+  readMetadata,
+  type AsyncIndex,
+  type DuplicateReport,
+  type Index,
+  type ItemMetadata,
+  type Retriever,
+} from 'cbir-core';
 import type { ClusterAssignments } from './clusters.js';
 import { BatchQueue } from './batch-queue.js';
 import type { ServerContext } from './context.js';
 import { ApiError, answerClientError, describeError } from './errors.js';
 import { installGuards } from './guards.js';
 import { clusterRoutes } from './routes/clusters.js';
+import { serveDuplicates } from './duplicates.js';
+import { duplicateRoutes } from './routes/duplicates.js';
 import { infoRoutes } from './routes/info.js';
 import { itemRoutes } from './routes/items.js';
 import { pageRoutes } from './routes/page.js';
@@ -27,6 +37,11 @@ export interface SearchServerOptions {
   name?: string;
   /** The items' clusters, served at `/api/clusters`. */
   clusters?: ClusterAssignments;
+  /**
+   * Groups of duplicates to review (`duplicateReport`, or `parseDuplicateReport` of `cbir dedup --report`), served at
+   * `/api/duplicates` with thumbnails of every copy, indexed or not.
+   */
+  duplicates?: DuplicateReport;
   /**
    * Every item's metadata, when the caller has read it already (to check `clusters` against it, say): a LanceDB table
    * is then scanned once, not twice. @defaultValue read from the index at start
@@ -97,6 +112,7 @@ export interface ServerTimeouts {
  *   collection was; answers `{ results: [{ id, distance, path, label, cluster }], took: { embedMs, searchMs } }`.
  * - `GET /api/similar/:id?k=&label=`: the items nearest to an indexed one (itself excluded).
  * - `GET /api/items?offset=&limit=` (the collection in id order), `GET /api/items/:id`, `GET /api/thumb/:id?size=` (a cached JPEG), `GET /api/clusters`, `GET /api/clusters/:c`,
+ *   `GET /api/duplicates`, `GET /api/duplicates/:group/:member/thumb`,
  *   `GET /api/info`, `GET /healthz`.
  *
  * Errors are JSON `{ error: { code, message } }`. The routes are Fastify plugins (`routes/`), one per group, over a
@@ -202,6 +218,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     labels,
     name,
     clusters,
+    duplicates: options.duplicates && serveDuplicates(options.duplicates, items),
     limits: { maxUploadBytes, maxPixels, maxK, maxQueue },
     admitUpload: uploadAdmission(embedder !== undefined, maxUploadBytes, maxQueue),
   };
@@ -209,6 +226,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   await app.register(searchRoutes, ctx);
   await app.register(itemRoutes, ctx);
   await app.register(clusterRoutes, ctx);
+  await app.register(duplicateRoutes, ctx);
   await app.register(pageRoutes);
   return app;
 }

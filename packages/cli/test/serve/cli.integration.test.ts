@@ -20,6 +20,7 @@ describe('cbir serve: arguments and the port', () => {
     ]);
     await saveIndex(index, join(dir, 'i.cbirindex'));
     await writeFile(join(dir, 'a.csv'), 'id,label,k2\nx,a,0\n');
+    await writeFile(join(dir, 'dups.json'), '{"x": ["y"]}');
     // Bad arguments exit 2; a file that does not fit (1 row for 3 items) or is missing exits 1.
     const cases: [string[], RegExp, number][] = [
       [
@@ -34,6 +35,11 @@ describe('cbir serve: arguments and the port', () => {
       [
         ['--index', join(dir, 'i.cbirindex'), '--clusters', join(dir, 'a.csv')],
         /assigns 1 items; the index holds 3/,
+        1,
+      ],
+      [
+        ['--index', join(dir, 'i.cbirindex'), '--duplicates', join(dir, 'dups.json')],
+        /dups\.json: not a cbir duplicate report \(expected \{ format: "cbir-duplicates".*cbir dedup --data DIR --report FILE/,
         1,
       ],
       [['--index', join(dir, 'nope.cbirindex')], /nope\.cbirindex/, 1],

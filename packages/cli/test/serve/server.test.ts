@@ -18,6 +18,7 @@ import {
   Retriever,
   searchReranked,
   type AsyncIndex,
+  type DuplicateReport,
   type EmbeddingPipeline,
   type Index,
   type QueryEmbedder,
@@ -511,6 +512,83 @@ describe('cbir serve: the search service', () => {
     } finally {
       await clustered.close();
       await rm(out, { recursive: true });
+    }
+  });
+
+  it('serves a duplicate report for review: groups, keepers, indexed copies joined to their items, thumbnails', async () => {
+    const rel = (p: string) => p.slice(dir.length + 1);
+    const report: DuplicateReport = {
+      format: 'cbir-duplicates',
+      version: 1,
+      root: dir,
+      method: 'phash',
+      threshold: 10,
+      rule: 'most pixels, then largest file, then most EXIF fields, then oldest',
+      images: 8,
+      groups: [
+        {
+          members: [
+            { file: rel(paths[2]), width: 40, height: 30, bytes: 900, exifFields: 0, time: 1 },
+            { file: rel(paths[0]), width: 20, height: 15, bytes: 300, exifFields: 0, time: 2 },
+          ],
+        },
+        {
+          members: [
+            { file: rel(paths[1]), width: 40, height: 30, bytes: 900, exifFields: 3, time: 1 },
+            { file: 'gone/moved-away.png', width: 40, height: 30, bytes: 900, exifFields: 0, time: 1 },
+          ],
+        },
+      ],
+    };
+    expect((await app.inject('/api/info')).json().duplicates).toBeNull();
+    expect((await app.inject('/api/duplicates')).json().error.code).toBe('NO_DUPLICATES');
+    const reviewing = await serving({ duplicates: report, token: 'correct horse battery' });
+    const auth = { authorization: 'Bearer correct horse battery' };
+    const get = (url: string) => reviewing.inject({ method: 'GET', url, headers: auth });
+    try {
+      expect((await get('/api/info')).json().duplicates).toEqual({ groups: 2, method: 'phash' });
+      const page = (await get('/api/duplicates')).json();
+      expect(page).toMatchObject({ method: 'phash', threshold: 10, images: 8, size: 2, offset: 0 });
+      const ids = [2, 0, 1].map((i) => index.idList().find((id) => index.metadata(id)!.path === paths[i]));
+      expect(page.groups).toEqual([
+        {
+          group: 0,
+          members: [
+            { ...report.groups[0].members[0], keep: true, id: ids[0] },
+            { ...report.groups[0].members[1], keep: false, id: ids[1] },
+          ],
+        },
+        {
+          group: 1,
+          members: [
+            { ...report.groups[1].members[0], keep: true, id: ids[2] },
+            { ...report.groups[1].members[1], keep: false },
+          ],
+        },
+      ]);
+      expect(
+        (await get('/api/duplicates?offset=1&limit=1')).json().groups.map((g: { group: number }) => g.group),
+      ).toEqual([1]);
+      const thumb = await get('/api/duplicates/0/1/thumb?size=64');
+      expect(thumb.statusCode).toBe(200);
+      expect(thumb.headers['content-type']).toBe('image/jpeg');
+      expect((await sharp(thumb.rawPayload).metadata()).format).toBe('jpeg');
+      const answers: [string, number, string][] = [
+        ['/api/duplicates/1/1/thumb', 404, 'NO_IMAGE'],
+        ['/api/duplicates/2/0/thumb', 404, 'NOT_FOUND'],
+        ['/api/duplicates/0/2/thumb', 404, 'NOT_FOUND'],
+        ['/api/duplicates/0/-1/thumb', 400, 'INVALID_REQUEST'],
+        ['/api/duplicates?limit=0', 400, 'INVALID_REQUEST'],
+        ['/api/duplicates?path=/etc/passwd', 400, 'INVALID_REQUEST'],
+      ];
+      for (const [url, status, code] of answers) {
+        const res = await get(url);
+        expect([url, res.statusCode, res.json().error.code]).toEqual([url, status, code]);
+      }
+      expect((await reviewing.inject('/api/duplicates')).statusCode).toBe(401);
+      expect((await reviewing.inject('/api/duplicates/0/0/thumb')).statusCode).toBe(401);
+    } finally {
+      await reviewing.close();
     }
   });
 

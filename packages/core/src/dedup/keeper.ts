@@ -4,6 +4,10 @@ import { CbirError } from '../errors.js';
 export interface FileFacts {
   /** Width times height. */
   pixels: number;
+  /** Width in pixels, as stored, for reports (the rule reads `pixels`); absent when not read. */
+  width?: number;
+  /** Height in pixels, as stored, for reports; absent when not read. */
+  height?: number;
   /** The file's size in bytes. */
   bytes: number;
   /** How many EXIF fields the file carries (a camera's original keeps them; a re-saved copy often loses them). */

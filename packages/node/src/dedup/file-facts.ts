@@ -34,6 +34,8 @@ export async function fileFacts(path: string): Promise<FileFacts> {
   const taken = exif?.DateTimeOriginal;
   return {
     pixels: (meta.width ?? 0) * (meta.height ?? 0),
+    width: meta.width ?? 0,
+    height: meta.height ?? 0,
     bytes: info.size,
     exifFields: exif ? Object.keys(exif).length : 0,
     time: taken instanceof Date && !Number.isNaN(taken.getTime()) ? taken.getTime() : info.mtimeMs,

@@ -10,6 +10,25 @@ interface Item {
 interface Hit extends Item {
   distance: number;
 }
+interface Copy {
+  file: string;
+  width: number;
+  height: number;
+  bytes: number;
+  exifFields: number;
+  keep: boolean;
+  /** The indexed item, when the index holds this file. */
+  id?: number;
+}
+interface DuplicatesPage {
+  method: string;
+  threshold: number;
+  rule: string;
+  images: number;
+  size: number;
+  offset: number;
+  groups: { group: number; members: Copy[] }[];
+}
 interface Info {
   name: string;
   index: { kind: string; metric: string; size: number; dim: number };
@@ -17,6 +36,7 @@ interface Info {
   query: string | null;
   labels: string[];
   clusters: { k: number } | null;
+  duplicates: { groups: number; method: string } | null;
   limits: { maxUploadBytes: number; maxPixels: number; maxK: number; formats: string };
 }
 
@@ -64,8 +84,12 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
+function withToken(path: string): string {
+  return `${path}${token ? `&token=${encodeURIComponent(token)}` : ''}`;
+}
+
 function thumb(id: number, size = 256): string {
-  return `/api/thumb/${id}?size=${size}${token ? `&token=${encodeURIComponent(token)}` : ''}`;
+  return withToken(`/api/thumb/${id}?size=${size}`);
 }
 
 function showMessage(text: string | undefined): void {
@@ -204,6 +228,79 @@ async function showClusters(): Promise<void> {
   });
 }
 
+/** Groups of duplicates shown per page. */
+const GROUPS_PER_PAGE = 20;
+
+/** One copy in a group: its thumbnail, whether to keep or move it, its size; an indexed copy searches from itself. */
+function copyTile(group: number, member: number, copy: Copy): HTMLLIElement {
+  const li = document.createElement('li');
+  li.className = copy.keep ? 'copy keep' : 'copy';
+  const tile = document.createElement(copy.id === undefined ? 'div' : 'button');
+  const name = copy.file.split('/').pop()!;
+  const size = `${copy.width} × ${copy.height}, ${Math.max(1, Math.round(copy.bytes / 1024))} KiB`;
+  tile.title = `${copy.file}: ${size}${copy.exifFields ? `, ${copy.exifFields} EXIF fields` : ''}${copy.keep ? ' (keep)' : ' (move)'}`;
+  if (tile instanceof HTMLButtonElement) {
+    tile.type = 'button';
+    tile.dataset.id = String(copy.id);
+    tile.addEventListener('click', () => void similar(copy.id!, true));
+  }
+  const img = document.createElement('img');
+  img.src = withToken(`/api/duplicates/${group}/${member}/thumb?size=256`);
+  img.alt = '';
+  img.loading = 'lazy';
+  const caption = document.createElement('span');
+  caption.className = 'caption';
+  const verdict = document.createElement('strong');
+  verdict.className = 'verdict';
+  verdict.textContent = copy.keep ? 'keep' : 'move';
+  const file = document.createElement('span');
+  file.className = 'label';
+  file.textContent = name;
+  const facts = document.createElement('span');
+  facts.className = 'facts';
+  facts.textContent = size;
+  caption.append(verdict, file, facts);
+  tile.append(img, caption);
+  li.append(tile);
+  return li;
+}
+
+/** The duplicate report under review, a page of groups at a time: each group's copies side by side, the keeper first. */
+async function showDuplicates(offset: number, push: boolean): Promise<void> {
+  if (push) history.pushState(null, '', `${location.search}#duplicates=${offset}`);
+  await run(async () => {
+    const res = await api<DuplicatesPage>(`/api/duplicates?offset=${offset}&limit=${GROUPS_PER_PAGE}`);
+    resultsTitle.hidden = false;
+    const last = Math.min(res.size, offset + res.groups.length);
+    resultsTitle.textContent = `${res.size} groups of duplicates among ${res.images.toLocaleString('en')} images (${res.method}): groups ${res.size ? offset + 1 : 0}–${last}; keep the first of each (${res.rule})`;
+    const rows = res.groups.map(({ group, members }) => {
+      const li = document.createElement('li');
+      li.className = 'group';
+      li.setAttribute('aria-label', `group ${group + 1}: ${members.length} copies`);
+      const copies = document.createElement('ol');
+      copies.className = 'copies';
+      copies.append(...members.map((m, j) => copyTile(group, j, m)));
+      li.append(copies);
+      return li;
+    });
+    const pager = document.createElement('li');
+    pager.className = 'pager';
+    for (const [text, at] of [
+      ['Previous groups', offset - GROUPS_PER_PAGE],
+      ['Next groups', offset + GROUPS_PER_PAGE],
+    ] as const) {
+      if (at < 0 || at >= res.size) continue;
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = text;
+      b.addEventListener('click', () => void showDuplicates(Math.max(0, at), true));
+      pager.append(b);
+    }
+    results.replaceChildren(...rows, ...(pager.childElementCount ? [pager] : []));
+    document.body.dataset.state = 'results';
+  });
+}
+
 function firstImage(list: DataTransferItemList | FileList | null | undefined): File | undefined {
   for (const entry of Array.from((list ?? []) as ArrayLike<File | DataTransferItem>)) {
     const file = entry instanceof File ? entry : entry.kind === 'file' ? entry.getAsFile() : null;
@@ -234,7 +331,9 @@ function onGridKey(e: KeyboardEvent): void {
 
 function fromLocation(): void {
   const id = /^#item=(\d+)$/.exec(location.hash)?.[1];
+  const groups = /^#duplicates=(\d+)$/.exec(location.hash)?.[1];
   if (id !== undefined) void similar(Number(id), false);
+  else if (groups !== undefined && info?.duplicates) void showDuplicates(Number(groups), false);
   else void browse();
 }
 
@@ -257,6 +356,12 @@ async function start(): Promise<void> {
     button.hidden = false;
     button.textContent = `Clusters (${info.clusters.k})`;
     button.addEventListener('click', () => void showClusters());
+  }
+  if (info.duplicates) {
+    const button = $<HTMLButtonElement>('show-duplicates');
+    button.hidden = false;
+    button.textContent = `Duplicates (${info.duplicates.groups})`;
+    button.addEventListener('click', () => void showDuplicates(0, true));
   }
   if (!info.query)
     $('drop-help').textContent = 'This server was started without --model: click an item to find its neighbours.';

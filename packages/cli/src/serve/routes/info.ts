@@ -6,7 +6,7 @@ import { FORMAT_NAMES } from '../errors.js';
 
 /** `GET /healthz` (public) and `GET /api/info`: what is served, how queries are embedded, the limits. */
 export const infoRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
-  const { retriever, index, embedder, clusters, labels, name } = ctx;
+  const { retriever, index, embedder, clusters, duplicates, labels, name } = ctx;
   const { maxUploadBytes, maxPixels, maxK } = ctx.limits;
   app.get('/healthz', async () => ({ status: 'ok', items: index.size }));
 
@@ -18,6 +18,7 @@ export const infoRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
     rerank: retriever.reranker?.kind ?? null,
     labels,
     clusters: clusters ? { k: clusters.k } : null,
+    duplicates: duplicates ? { groups: duplicates.report.groups.length, method: duplicates.report.method } : null,
     limits: { maxUploadBytes, maxPixels, maxK, formats: FORMAT_NAMES },
   }));
 };
