@@ -14,15 +14,15 @@ const LAYERS = {
     ['models'],
     ['training', 'embedding', 'cluster', 'weights'],
     ['features', 'indexes', 'plots'],
-    ['rerank', 'eval', 'dedup'],
+    ['rerank', 'eval', 'dedup', 'filter'],
     ['retrieval'],
     ['index', 'entries'],
   ],
   node: [
     ['optional', 'relaxed-simd', 'io', 'image', 'workers'],
-    ['backend', 'webgpu', 'simd-threads', 'features', 'dataset', 'dedup'],
+    ['backend', 'webgpu', 'simd-threads', 'features', 'dataset'],
     ['indexes', 'encoder-pool', 'parallel-extractor'],
-    ['query'],
+    ['query', 'dedup'],
     ['api', 'index'],
   ],
   cli: [

@@ -2,6 +2,7 @@ import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDuplicateReport } from 'cbir-core';
+import { loadFeatures } from 'cbir-node';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { cbir, cbirResult, lastJson, root } from './helpers.js';
@@ -73,6 +74,46 @@ describe('cbir dedup', () => {
         expect(got[g].some(([h, s]) => h === f && s === score)).toBe(true);
       }
       expect(dups.map(([, s]) => s)).toEqual(dups.map(([, s]) => s).sort((x, y) => y - x));
+    }
+  });
+
+  it('--method vector: the pairs of the features within the cosine threshold, as a comparison of every pair finds', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cbir-dedup-vector-'));
+    try {
+      const features = join(out, 'f.cbirfeat');
+      await cbir('features', '--data', join(fixtures, 'images'), '--kind', 'fused', '--out', features);
+      const { matrix, ids } = await loadFeatures(features);
+      // The oracle: cosine distances in float64, every pair.
+      const row = (i: number) => matrix.data.subarray(i * matrix.cols, (i + 1) * matrix.cols);
+      const cosine = (i: number, j: number) => {
+        let [dot, a, b] = [0, 0, 0];
+        for (let c = 0; c < matrix.cols; c++) {
+          dot += row(i)[c] * row(j)[c];
+          a += row(i)[c] ** 2;
+          b += row(j)[c] ** 2;
+        }
+        return 1 - dot / Math.sqrt(a * b);
+      };
+      const threshold = 0.1;
+      const want: Record<string, string[]> = Object.fromEntries(ids.map((f) => [f, []]));
+      for (let i = 0; i < ids.length; i++)
+        for (let j = 0; j < ids.length; j++) if (i !== j && cosine(i, j) <= threshold) want[ids[i]].push(ids[j]);
+      const args = ['dedup', '--data', join(fixtures, 'images'), '--method', 'vector', '--features', features];
+      const { stdout } = await cbir(...args, '--threshold', String(threshold), '--json', '--scores');
+      const got = lastJson(stdout) as Record<string, [string, number][]>;
+      expect(Object.fromEntries(Object.entries(got).map(([f, d]) => [f, d.map(([g]) => g).sort()]))).toEqual(
+        Object.fromEntries(Object.entries(want).map(([f, d]) => [f, d.sort()])),
+      );
+      expect(Object.values(want).some((d) => d.length > 0)).toBe(true);
+      for (const [f, dups] of Object.entries(got))
+        for (const [g, d] of dups) expect(d).toBeCloseTo(cosine(ids.indexOf(f), ids.indexOf(g)), 5);
+      const missing = await cbirResult('dedup', '--data', join(fixtures, 'images'), '--method', 'vector');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/--method vector needs --features FILE/);
+      const far = await cbirResult(...args, '--threshold', '3');
+      expect(far.stderr).toMatch(/--threshold for vector is a cosine distance from 0 to 2, got "3"/);
+    } finally {
+      await rm(out, { recursive: true });
     }
   });
 
@@ -157,6 +198,6 @@ describe('cbir dedup', () => {
     expect(orb.stderr).toMatch(/--threshold for orb is a whole number of keypoints, 4 or more, got "many"/);
     const method = await cbirResult('dedup', '--data', fixtures, '--method', 'md5');
     expect(method.code).toBe(2);
-    expect(method.stderr).toMatch(/--method must be one of orb, phash, dhash, ahash, whash, got "md5"/);
+    expect(method.stderr).toMatch(/--method must be one of orb, phash, dhash, ahash, whash, vector, got "md5"/);
   });
 });

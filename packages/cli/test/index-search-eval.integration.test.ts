@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { loadIndex, serializeFeatures } from 'cbir-node';
 import { readNpy } from 'cbir-core/io';
 import { describe, expect, it } from 'vitest';
-import { cbir, makeImageFolder, root } from './helpers.js';
+import { cbir, cbirResult, makeImageFolder, root } from './helpers.js';
 
 describe('cbir index, search and eval', () => {
   it('index a feature file, search by a new image and by id with a montage, evaluate by label', async () => {
@@ -78,6 +78,29 @@ describe('cbir index, search and eval', () => {
         .find((l) => l.startsWith('{'))!,
     );
     expect(byId.results.every((r: { id: number }) => r.id !== 2)).toBe(true);
+
+    // --where keeps the items passing the filter (exactly: the same as the unfiltered ranking, filtered); --max-distance
+    // and --min-similarity cut off the far ones.
+    const json = async (...a: string[]) =>
+      JSON.parse(
+        (await cbir('search', '--index', join(out, 'cosine.idx'), '--id', '0', ...a, '--json')).stdout
+          .split('\n')
+          .find((l) => l.startsWith('{'))!,
+      ).results as { id: number; label: string; distance: number }[];
+    const everything = await json('-k', '14');
+    const filtered = await json('-k', '3', '--where', "label = 'green' OR id = 14");
+    expect(filtered).toEqual(everything.filter((r) => r.label === 'green' || r.id === 14).slice(0, 3));
+    const cut = everything[4].distance;
+    expect(await json('-k', '10', '--max-distance', String(cut))).toEqual(everything.filter((r) => r.distance <= cut));
+    expect(await json('-k', '10', '--min-similarity', String(1 - cut))).toEqual(
+      everything.filter((r) => r.distance <= 1 - (1 - cut)),
+    );
+    const bad = await cbirResult('search', '--index', join(out, 'exact.idx'), '--id', '0', '--min-similarity', '0.5');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--min-similarity needs a cosine index; .*exact\.idx is euclidean: use --max-distance/);
+    const typo = await cbirResult('search', '--index', join(out, 'exact.idx'), '--id', '0', '--where', "lable = 'red'");
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/where: no column "lable" \(the columns: id, path, label\) at character 1/);
 
     const report = JSON.parse(
       (await cbir('eval', '--index', join(out, 'cosine.idx'), '-k', '1,3', '--json')).stdout

@@ -110,6 +110,7 @@ export {
   type RetrieverChange,
 } from './retrieval/retriever.js';
 export { type Provenance } from './retrieval/provenance.js';
+export { searchFiltered, widenedSearch } from './retrieval/filtered-search.js';
 export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
 export { hashDuplicates, type DuplicatePair, type HashDuplicatesOptions } from './dedup/hash-duplicates.js';
 export { duplicateGroups, chooseKeeper, KEEPER_RULE, type FileFacts } from './dedup/keeper.js';
@@ -123,6 +124,21 @@ export {
   type ScoredDuplicate,
 } from './dedup/duplicate-report.js';
 export { parseHashEncodings, MAX_ENCODINGS, type HashEncoding, type HashEncodings } from './dedup/hash-encodings.js';
+export {
+  parseWhere,
+  compileWhere,
+  whereFilter,
+  whereToSql,
+  isoInstant,
+  MAX_WHERE_LENGTH,
+  type ColumnType,
+  type WhereExpr,
+  type WhereFilter,
+  type WhereOperand,
+  type WhereValue,
+} from './filter/where.js';
+export { ITEM_COLUMNS, itemRow } from './filter/item-columns.js';
+export { vectorDuplicates, type VectorDuplicatesOptions, type VectorDuplicatePair } from './dedup/vector-duplicates.js';
 export {
   localFeatureDuplicates,
   type MirroredFeatures,

@@ -29,6 +29,7 @@ const OPTIONS = {
   'move-to': { type: 'string' },
   apply: { type: 'boolean', default: false },
   encodings: { type: 'string' },
+  features: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -36,26 +37,29 @@ const MEANINGS = {
   data: ['DIR', 'the folder of images (searched recursively)'],
   method: [
     'NAME',
-    `orb (keypoints: survives flips, rotations, crops) or a perceptual hash: ${HASH_METHODS.join(', ')}`,
+    `orb (keypoints: survives flips, rotations, crops), a perceptual hash (${HASH_METHODS.join(', ')}), or vector (--features)`,
   ],
   threshold: [
     'N',
-    `orb: at least N keypoints agreeing (default ${DEFAULT_DUPLICATE_THRESHOLD.orb}); hashes: at most N of 64 bits apart (default ${DEFAULT_DUPLICATE_THRESHOLD.hash})`,
+    `orb: at least N keypoints agreeing (default ${DEFAULT_DUPLICATE_THRESHOLD.orb}); hashes: at most N of 64 bits apart (default ${DEFAULT_DUPLICATE_THRESHOLD.hash}); vector: at most this cosine distance (default ${DEFAULT_DUPLICATE_THRESHOLD.vector})`,
   ],
   out: ['FILE', "also write the duplicates as JSON ({ file: [duplicates] }, imagededup's shape)"],
   report: ['FILE', 'also write the groups, each copy with its size and the keeper first, for cbir serve --duplicates'],
   json: 'machine-readable output: the duplicates as JSON on stdout',
-  scores: 'with --json or --out: each duplicate as [file, score] (keypoints agreeing, or bits apart), best first',
+  scores:
+    'with --json or --out: each duplicate as [file, score] (keypoints agreeing, bits apart, or cosine distance), best first',
   'move-to': [
     'DIR',
     'say which copies would move there (all but the keeper of each group); nothing moves without --apply',
   ],
   apply: 'with --move-to: move them (never deletes; paths kept under DIR; run again to finish an interrupted run)',
   encodings: ['FILE', "hashes: keep each file's hash there, and hash only new or changed files next time (resumable)"],
+  features: ['FILE', "vector: the folder's features, from cbir features or cbir embed (any extractor or model)"],
   help: 'print this help and exit',
 } as const;
 
 const HELP = `Usage: cbir dedup --data DIR [--method orb|phash|dhash|ahash|whash] [--threshold N] [--json [--scores]] [--out FILE] [--report FILE] [--move-to DIR [--apply]] [--encodings FILE]
+       cbir dedup --data DIR --method vector --features FILE [--threshold D] ...
 
 Finds the duplicates in a folder of images: the same photo re-saved, resized, recompressed, brightened, cropped,
 rotated or flipped. By default (--method orb) by keypoints: ORB keypoints (OpenCV's) of each image and of its mirror
@@ -64,6 +68,9 @@ matches agree on one rotation, scale and shift; on bench:dedup's transformed pho
 pairs at precision 0.99, flips and 25-degree rotations included. It needs @techstark/opencv-js.
 The hashes (--method phash, ...) are imagededup's, bit for bit, and so is what counts as a duplicate there (hashes at
 most --threshold bits apart, 10 by default): faster, but they do not survive flips, rotations or large crops.
+--method vector compares the folder's features from any cbir extractor (cbir features --kind fused, a tfjs model, an
+autoencoder from cbir embed): pairs at most --threshold apart in cosine distance, found through a cosine index (exact up
+to 50,000 images, HNSW beyond), never by comparing every pair.
 Images are read as stored (no EXIF rotation, as imagededup reads them).
 Prints each group of duplicates with the copy to keep first (${KEEPER_RULE}); --json prints
 { file: [duplicates] } for every file, as imagededup's find_duplicates. --move-to DIR --apply moves the other copies
@@ -78,13 +85,23 @@ export async function dedup(argv: string[]): Promise<void> {
   const method = values.method as DuplicateMethod;
   if (!DUPLICATE_METHODS.includes(method))
     throw new UsageError(`--method must be one of ${DUPLICATE_METHODS.join(', ')}, got "${values.method}".`);
-  const hash = method !== 'orb';
+  const hash = method !== 'orb' && method !== 'vector';
   const threshold =
-    values.threshold === undefined ? DEFAULT_DUPLICATE_THRESHOLD[hash ? 'hash' : 'orb'] : Number(values.threshold);
+    values.threshold === undefined
+      ? DEFAULT_DUPLICATE_THRESHOLD[hash ? 'hash' : method === 'vector' ? 'vector' : 'orb']
+      : Number(values.threshold);
   if (hash && !(Number.isInteger(threshold) && threshold >= 0 && threshold <= 64))
     throw new UsageError(`--threshold for a hash is a whole number of bits from 0 to 64, got "${values.threshold}".`);
-  if (!hash && !(Number.isInteger(threshold) && threshold >= 4))
+  if (method === 'orb' && !(Number.isInteger(threshold) && threshold >= 4))
     throw new UsageError(`--threshold for orb is a whole number of keypoints, 4 or more, got "${values.threshold}".`);
+  if (method === 'vector' && !(threshold >= 0 && threshold <= 2))
+    throw new UsageError(`--threshold for vector is a cosine distance from 0 to 2, got "${values.threshold}".`);
+  if ((method === 'vector') !== (values.features !== undefined))
+    throw new UsageError(
+      method === 'vector'
+        ? "--method vector needs --features FILE: the folder's features (cbir features --data DIR --kind fused --out FILE)."
+        : `--features goes with --method vector, not ${method}.`,
+    );
   if (values.encodings && !hash)
     throw new UsageError('--encodings keeps hashes: use it with --method phash, dhash, ahash or whash.');
   if (values.apply && !values['move-to']) throw new UsageError('--apply needs --move-to DIR: where the copies go.');
@@ -102,6 +119,7 @@ export async function dedup(argv: string[]): Promise<void> {
       method,
       threshold,
       encodings: values.encodings && resolve(values.encodings),
+      features: values.features && resolve(values.features),
       signal: ctrlC.signal,
       onProgress: progressPrinter(values.json!),
     });
@@ -113,7 +131,7 @@ export async function dedup(argv: string[]): Promise<void> {
     process.stderr.write(
       `hashed ${files.length - found.reused} images; ${found.reused} from ${resolve(values.encodings)}\n`,
     );
-  const byFile = duplicatesByFile(files, pairs, { scores: values.scores, lowerIsBetter: hash });
+  const byFile = duplicatesByFile(files, pairs, { scores: values.scores, lowerIsBetter: method !== 'orb' });
   if (values.out) await writeFileAtomic(resolve(values.out), Buffer.from(JSON.stringify(byFile, null, 1) + '\n'));
   const report = await duplicateReport(found);
   if (values.report) await writeFileAtomic(resolve(values.report), Buffer.from(JSON.stringify(report) + '\n'));
@@ -142,7 +160,11 @@ export async function dedup(argv: string[]): Promise<void> {
   }
   if (values.json) return console.log(JSON.stringify(byFile));
   const inGroups = groups.reduce((n, g) => n + g.members.length, 0);
-  const rule = hash ? `within ${threshold} bits, ${method}` : `${threshold}+ keypoints agreeing, orb`;
+  const rule = hash
+    ? `within ${threshold} bits, ${method}`
+    : method === 'vector'
+      ? `within cosine distance ${threshold}, vector`
+      : `${threshold}+ keypoints agreeing, orb`;
   const skipped = found.unreadable.length;
   console.log(
     `${groups.length} group${groups.length === 1 ? '' : 's'} of duplicates (${inGroups} of ${files.length} images, ${pairs.length} pairs ${rule}) in ${((Date.now() - started) / 1000).toFixed(1)} s${skipped ? `; ${skipped} unreadable files skipped` : ''}`,

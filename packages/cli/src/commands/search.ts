@@ -20,6 +20,9 @@ const OPTIONS = {
   montage: { type: 'string' },
   layout: { type: 'string', default: 'captioned' },
   rerank: { type: 'string', default: 'auto' },
+  where: { type: 'string' },
+  'max-distance': { type: 'string' },
+  'min-similarity': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -34,11 +37,15 @@ const MEANINGS = {
   montage: ['FILE.png', 'draw the query and its results'],
   layout: ['captioned|notebook', "the montage: a captioned grid, or the notebook's 5 x 2 build_montages"],
   rerank: ['auto|diffusion|qe|none', "re-ranking: the index's saved re-ranker (auto), another, or none"],
+  where: ['EXPR', "only items passing this filter (SQL: label IN ('beach', 'food') AND path LIKE '%2024%')"],
+  'max-distance': ['D', 'drop results farther than D (in the index metric): few results when nothing is close'],
+  'min-similarity': ['S', 'cosine indexes: drop results less similar than S (1 - cosine distance)'],
   json: 'machine-readable output: one JSON object per line',
   help: 'print this help and exit',
 } as const;
 
 const HELP = `Usage: cbir search ${INDEX_USAGE} (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
+                   [--where EXPR] [--max-distance D | --min-similarity S]
                    [--rerank auto|diffusion|qe|none] [--montage out.png [--layout captioned|notebook]] [--json]
 
 Finds the k items nearest to a new image (embedded with --model exactly as the collection was: same resize, encoder
@@ -50,6 +57,10 @@ writes the notebook's build_montages(results, (512, 512), (5, 2)) instead: the f
 An index of hand-crafted features (cbir features: fused, colorgrid, ...) extracts --query itself, with the blocks and
 collection statistics saved in it: no --model. --rerank auto (the default) uses the re-ranker saved with the index
 (cbir index --rerank), if any; diffusion and qe re-rank with it or without; none turns it off.
+--where keeps only the items passing a filter over id, path and label, in the SQL that LanceDB takes (comparisons,
+AND, OR, NOT, IN, BETWEEN, LIKE, IS NULL): exact on exact indexes, searched deeper on approximate ones, pushed down to
+LanceDB on a LanceDB table. --max-distance (or, on a cosine index, --min-similarity) drops results that are not close,
+so a query with no close match gets few results instead of k unrelated ones.
 
 ${flagList(OPTIONS, MEANINGS)}`;
 
@@ -66,8 +77,29 @@ export async function search(argv: string[]): Promise<void> {
     throw new UsageError(`--layout must be captioned or notebook, got "${values.layout}".`);
   if (!['auto', 'diffusion', 'qe', 'none'].includes(values.rerank!))
     throw new UsageError(`--rerank must be auto, diffusion, qe or none, got "${values.rerank}".`);
+  if (values['max-distance'] !== undefined && values['min-similarity'] !== undefined)
+    throw new UsageError('give --max-distance or --min-similarity, not both.');
+  const number = (flag: 'max-distance' | 'min-similarity', low: number, high: number) => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    const v = Number(text);
+    if (text.trim() === '' || !(v >= low && v <= high))
+      throw new UsageError(`--${flag} must be a number from ${low} to ${high}, got "${text}".`);
+    return v;
+  };
+  let maxDistance = number('max-distance', 0, Number.MAX_VALUE);
+  const minSimilarity = number('min-similarity', -1, 1);
   const opened = await openIndexArg(values);
   const { retriever, name: source } = opened;
+  if (minSimilarity !== undefined) {
+    if (retriever.index.metric !== 'cosine') {
+      await opened.close();
+      throw new UsageError(
+        `--min-similarity needs a cosine index; ${source} is ${retriever.index.metric}: use --max-distance.`,
+      );
+    }
+    maxDistance = 1 - minSimilarity;
+  }
   const { index } = retriever;
   let hits: SearchHit[];
   let queryPath: string;
@@ -92,7 +124,11 @@ export async function search(argv: string[]): Promise<void> {
       );
       vector = await retriever.embedder.embed(queryPath);
     }
-    const res = await retriever.search({ data: vector, rows: 1, cols: vector.length }, k, { self: [self] });
+    const res = await retriever.search({ data: vector, rows: 1, cols: vector.length }, k, {
+      self: [self],
+      where: values.where,
+      maxDistance,
+    });
     hits = [];
     for (let j = 0; j < res.k; j++)
       if (res.ids[j] >= 0)

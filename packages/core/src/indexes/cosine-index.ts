@@ -54,6 +54,10 @@ export class CosineIndex extends ExactEuclideanIndex {
     return super.search(normalizeRows('CosineIndex.search', queries, 'queries'), k);
   }
 
+  protected override queryRows(queries: Matrix): Matrix {
+    return normalizeRows('CosineIndex.searchAmong', queries, 'queries');
+  }
+
   /** `1 - x.q` in float64 for the unit row `r` and unit query. */
   protected override distance(r: number, q: Float32Array, qo: number): number {
     let s = 0;

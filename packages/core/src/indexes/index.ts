@@ -75,6 +75,12 @@ export interface Index {
   nextId?: number;
   /** The `k` nearest items to each query (`[nq, dim]`). */
   search(queries: Matrix, k: number): SearchResult;
+  /**
+   * The `k` nearest among the items `among` only (a filtered search; ids not in the index are ignored), where the
+   * index can do better than searching deeper and dropping the rest: exact for the exact kinds. Absent on kinds that
+   * cannot (`searchFiltered` then searches deeper).
+   */
+  searchAmong?(queries: Matrix, k: number, among: ArrayLike<number>): SearchResult;
   /** Removes `ids`; returns how many were present. */
   remove(ids: ArrayLike<number>): number;
   /** The vector stored for `id` (as the index keeps it: unit-normalised for cosine), or undefined. */
@@ -126,6 +132,11 @@ export interface AsyncIndex {
   add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void>;
   /** As {@link Index.search}: the same shape and padding. */
   search(queries: Matrix, k: number): Promise<SearchResult>;
+  /**
+   * The `k` nearest among the items passing `sql` (a filter as `whereToSql` renders it), filtered by the store
+   * itself (LanceDB's own `where`). Absent on kinds that cannot.
+   */
+  searchWhere?(queries: Matrix, k: number, sql: string): Promise<SearchResult>;
   /** As {@link Index.remove}. */
   remove(ids: ArrayLike<number>): Promise<number>;
   /** As {@link Index.vector}. */

@@ -17,6 +17,9 @@ import type { Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
 import { restoreReranker, searchReranked, type Reranker } from '../rerank/rerank.js';
 import { provenanceSections, readProvenance, type Provenance } from './provenance.js';
+import { searchFiltered, widenedSearch } from './filtered-search.js';
+import { ITEM_COLUMNS, itemRow } from '../filter/item-columns.js';
+import { whereFilter, whereToSql } from '../filter/where.js';
 
 /**
  * Turns new images into vectors of an index's space, exactly as the index's collection was embedded (cbir-node's
@@ -61,6 +64,14 @@ export interface RetrieverSearchOptions {
   self?: readonly (number | undefined)[];
   /** Whether the retriever's re-ranker runs. @defaultValue true */
   rerank?: boolean;
+  /**
+   * Only items passing this filter (`whereFilter`'s SQL subset over {@link ITEM_COLUMNS}: `label IN ('beach',
+   * 'food') AND path LIKE '%2024%'`): exact on the exact kinds, searched deeper (or the matching rows scanned) on
+   * approximate ones, LanceDB's own filter on a LanceDB table. @defaultValue no filter
+   */
+  where?: string;
+  /** Results farther than this (in the index's metric) are dropped, so a query with no close match gets few. @defaultValue no cut-off */
+  maxDistance?: number;
 }
 
 /** What {@link Retriever.add} and {@link Retriever.remove} changed besides the rows. */
@@ -183,22 +194,41 @@ export class Retriever<I = string | Uint8Array> {
    */
   async search(queries: Matrix, k: number, options: RetrieverSearchOptions = {}): Promise<SearchResult> {
     checkK('Retriever.search', k);
-    const { self } = options;
+    const { self, maxDistance } = options;
+    if (maxDistance !== undefined && !(maxDistance >= 0))
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `Retriever.search: maxDistance must be a number >= 0, got ${maxDistance}.`,
+      );
     const index = this.index;
     const withSelf = self?.some((s) => s !== undefined) ?? false;
     const depth = Math.min(index.size, k + (withSelf ? 1 : 0));
     if (depth === 0) return emptyResult(queries.rows, k);
     const reranker = options.rerank === false ? undefined : this.rr;
-    const res =
-      reranker && isInMemory(index)
-        ? searchReranked(index, reranker, queries, depth, self)
-        : await index.search(queries, depth);
-    if (!withSelf && res.k === k) return res;
+    const filter = options.where === undefined ? undefined : whereFilter(options.where, ITEM_COLUMNS);
+    let res: SearchResult;
+    if (filter && isInMemory(index)) {
+      const among = index.idList().filter((id) => filter.test(itemRow(id, index.metadata(id))));
+      res = reranker
+        ? widenedSearch((q, d) => searchReranked(index, reranker, q, d, self), index.size, queries, depth, among)
+        : searchFiltered(index, queries, depth, among);
+    } else if (filter) {
+      const store = index as AsyncIndex; // not in memory
+      if (!store.searchWhere)
+        throw new CbirError('INVALID_ARGUMENT', `Retriever.search: a ${index.kind} index cannot filter its items.`);
+      res = await store.searchWhere(queries, depth, whereToSql(filter.expr, ITEM_COLUMNS));
+    } else
+      res =
+        reranker && isInMemory(index)
+          ? searchReranked(index, reranker, queries, depth, self)
+          : await index.search(queries, depth);
+    if (!withSelf && res.k === k && maxDistance === undefined) return res;
     const out = emptyResult(res.nq, k);
     for (let q = 0; q < res.nq; q++) {
       let j = 0;
       for (let i = q * res.k; i < (q + 1) * res.k && j < k; i++) {
         if (res.ids[i] < 0 || res.ids[i] === self?.[q]) continue;
+        if (maxDistance !== undefined && !(res.distances[i] <= maxDistance)) break; // nearest first: the rest are farther
         out.ids[q * k + j] = res.ids[i];
         out.distances[q * k + j++] = res.distances[i];
       }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, hammingDistance, hashDuplicates, type DuplicatePair } from 'cbir-core';
 import { Rng } from '../../src/utils/rng.js';
+import { popcount32 } from '../../src/utils/bits.js';
 
 /** Seeded hashes: `groups` random ones, each with copies that differ in 0..`spread` random bits. */
 function plantedHashes(groups: number, copies: number, spread: number, seed: number): string[] {
@@ -36,7 +37,7 @@ function bruteForce(hashes: readonly string[], t: number): DuplicatePair[] {
   return out.sort((p, q) => p.a - q.a || p.distance - q.distance || p.b - q.b);
 }
 
-describe('hashDuplicates (a BK-tree)', () => {
+describe('hashDuplicates (multi-index hashing)', () => {
   const hashes = plantedHashes(150, 3, 14, 1);
   for (const t of [0, 1, 6, 10, 20, 64])
     it(`finds exactly the pairs a comparison of every pair finds, at threshold ${t}`, () => {
@@ -44,6 +45,26 @@ describe('hashDuplicates (a BK-tree)', () => {
       expect(hashDuplicates(hashes, { maxDistance: t })).toEqual(want);
       if (t === 10) expect(want.length).toBeGreaterThan(150); // the planted copies are there to be found
     });
+
+  it('at 10,000 hashes and thresholds 2 to 16: exactly the pairs a comparison of every pair finds', () => {
+    const many = plantedHashes(2500, 3, 12, 2);
+    const hi = Uint32Array.from(many, (h) => parseInt(h.slice(0, 8), 16));
+    const lo = Uint32Array.from(many, (h) => parseInt(h.slice(8), 16));
+    // The oracle: every pair once, its distance by popcount32 (checked against hammingDistance below).
+    const near: DuplicatePair[] = [];
+    for (let a = 0; a < many.length; a++)
+      for (let b = a + 1; b < many.length; b++) {
+        const distance = popcount32(hi[a] ^ hi[b]) + popcount32(lo[a] ^ lo[b]);
+        if (distance <= 16) near.push({ a, b, distance });
+      }
+    near.sort((p, q) => p.a - q.a || p.distance - q.distance || p.b - q.b);
+    for (const p of near.slice(0, 100)) expect(hammingDistance(many[p.a], many[p.b])).toBe(p.distance);
+    for (const t of [2, 5, 10, 16]) {
+      const want = near.filter((p) => p.distance <= t);
+      expect(want.length).toBeGreaterThan(1000);
+      expect(hashDuplicates(many, { maxDistance: t })).toEqual(want);
+    }
+  });
 
   it('pairs identical hashes at distance 0, and them with their neighbours', () => {
     const h = ['00000000000000ff', '00000000000000ff', '00000000000000fe', 'ffffffffffffffff', '00000000000000FF'];

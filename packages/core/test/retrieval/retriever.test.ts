@@ -91,6 +91,39 @@ describe('Retriever', () => {
     expect(Array.from((await r.search(q, 6, { rerank: false })).ids)).toEqual(Array.from(index.search(q, 6).ids));
   });
 
+  it('where filters exactly (with self and with a re-ranker); maxDistance cuts off; bad ones are refused', async () => {
+    const index = exact();
+    const r = new Retriever(index);
+    const q = { data: row(3), rows: 1, cols: dim };
+    // path = i.jpg: the even items whose number has a 1 or 2 in it, or id 7.
+    const where = "(path LIKE '%1%' OR path LIKE '%2%') AND NOT path IN ('1.jpg', '21.jpg') OR id = 7";
+    const passing = (i: number) => (/[12]/.test(String(i)) && ![1, 21].includes(i)) || i === 7;
+    const want = oracle(row(3), n).filter(passing);
+    expect(Array.from((await r.search(q, 5, { where })).ids)).toEqual(want.slice(0, 5));
+    const self = await r.search({ data: row(12), rows: 1, cols: dim }, 4, { where, self: [12] });
+    expect(Array.from(self.ids)).toEqual(oracle(row(12), n, 12).filter(passing).slice(0, 4));
+    const few = await r.search(q, 20, { where: "label = 'none'" });
+    expect(Array.from(few.ids)).toEqual(Array(20).fill(-1));
+    // With a re-ranker: its ranking, filtered (searched deeper until enough pass).
+    const rr = DiffusionReranker.build(index, { k: 5 });
+    const reranked = await new Retriever(index, { reranker: rr }).search(q, 4, { where });
+    expect(Array.from(reranked.ids)).toEqual(
+      Array.from(searchReranked(index, rr, q, n).ids)
+        .filter(passing)
+        .slice(0, 4),
+    );
+    // maxDistance: only the results within it, nearest first.
+    const all = await r.search(q, n);
+    const cut = all.distances[6];
+    const near = await r.search(q, 10, { maxDistance: cut });
+    expect(Array.from(near.ids)).toEqual([...Array.from(all.ids.subarray(0, 7)), -1, -1, -1]);
+    await expect(r.search(q, 3, { where: 'colour = 1' })).rejects.toThrow(
+      /no column "colour" \(the columns: id, path, label\)/,
+    );
+    await expect(r.search(q, 3, { maxDistance: -1 })).rejects.toThrow(/maxDistance must be a number >= 0/);
+    await expect(new Retriever(asAsyncIndex(index)).search(q, 3, { where })).rejects.toThrow(/cannot filter its items/);
+  });
+
   it('query embeds the images with its embedder and searches; without one it says how to get one', async () => {
     const embedder = lookupEmbedder();
     const r = new Retriever<string>(exact(), { embedder, source: 'photos.idx' });

@@ -19,23 +19,38 @@ import {
   type ImageDataset,
   type LongRunning,
   type ProgressEvent,
+  type FeatureFile,
   type ScoredDuplicate,
+  CosineIndex,
+  vectorDuplicates,
 } from 'cbir-core';
+import { HnswIndex } from '../indexes/hnsw-index.js';
+import { loadFeatures } from '../io/feature-files.js';
 import { directoryDataset, type DirectoryDataset } from '../dataset/directory-dataset.js';
 import { loadOpenCv } from '../features/load-opencv.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { fileFacts } from './file-facts.js';
 
-/** How {@link findDuplicates} compares images: ORB keypoints (the default), or one of imagededup's hashes. */
-export const DUPLICATE_METHODS = ['orb', ...HASH_METHODS] as const;
+/**
+ * How {@link findDuplicates} compares images: ORB keypoints (the default), one of imagededup's hashes, or the feature
+ * vectors of any cbir extractor (`vector`, with `features`).
+ */
+export const DUPLICATE_METHODS = ['orb', ...HASH_METHODS, 'vector'] as const;
 /** One of {@link DUPLICATE_METHODS}. */
 export type DuplicateMethod = (typeof DUPLICATE_METHODS)[number];
 
+/** The default cosine distance of `vector`: see {@link DEFAULT_DUPLICATE_THRESHOLD}. */
+const VECTOR_THRESHOLD = 0.03;
+
 /**
  * The default thresholds, chosen on bench:dedup's transformed set (docs/guides/duplicates.md): 20 keypoints agreeing
- * (precision 0.99 there), and imagededup's 10 bits for the hashes.
+ * (precision 0.99 there), imagededup's 10 bits for the hashes, and a cosine distance of 0.03 for vectors (precision 0.99 there with
+ * colour-grid features, which find resized copies but few others: see the guide).
  */
-export const DEFAULT_DUPLICATE_THRESHOLD = { orb: 20, hash: 10 } as const;
+export const DEFAULT_DUPLICATE_THRESHOLD = { orb: 20, hash: 10, vector: VECTOR_THRESHOLD } as const;
+
+/** Above this many vectors, `vector` searches an HNSW graph instead of scanning every vector. */
+const EXACT_UP_TO = 50_000;
 
 /** Options of {@link findDuplicates}. */
 export interface FindDuplicatesOptions extends LongRunning {
@@ -43,9 +58,15 @@ export interface FindDuplicatesOptions extends LongRunning {
   method?: DuplicateMethod;
   /**
    * orb: at least this many keypoints agreeing on one rotation, scale and shift; hashes: at most this many of 64 bits
-   * apart. @defaultValue {@link DEFAULT_DUPLICATE_THRESHOLD}
+   * apart; vector: at most this cosine distance (`1 - cos`) apart. @defaultValue {@link DEFAULT_DUPLICATE_THRESHOLD}
    */
   threshold?: number;
+  /**
+   * `vector` only: the images' features (a feature file from `cbir features` or `cbir embed`, or one loaded), one row
+   * per file of the folder, ids relative to it. Up to 50,000 rows are compared exactly (`CosineIndex`), more through
+   * an HNSW graph. Required with `vector`, absent otherwise.
+   */
+  features?: string | FeatureFile;
   /**
    * Hashes only: a JSON file keeping each file's hash with its size and modification time. Files unchanged since are
    * not read again; the rest are hashed and the file saved (atomically) every 500 images, so that a run cut short
@@ -62,7 +83,7 @@ export interface FoundDuplicates {
   threshold: number;
   /** The images compared, relative to `root` with `/` separators (unreadable ones left out). */
   files: string[];
-  /** The duplicate pairs among `files`, with keypoints agreeing (orb) or bits apart (hashes) as `score`. */
+  /** The duplicate pairs among `files`, with keypoints agreeing (orb), bits apart (hashes) or cosine distance (vector) as `score`. */
   pairs: ScoredDuplicate[];
   /** Files that could not be decoded, relative to `root`. */
   unreadable: string[];
@@ -100,6 +121,7 @@ export async function findDuplicates(
       'INVALID_ARGUMENT',
       `findDuplicates: method must be one of ${DUPLICATE_METHODS.join(', ')}, got "${method}".`,
     );
+  if (method === 'vector' || options.features !== undefined) return vectorMode(data, method, options);
   const hash = method !== 'orb';
   const threshold = options.threshold ?? DEFAULT_DUPLICATE_THRESHOLD[hash ? 'hash' : 'orb'];
   if (hash && !(Number.isInteger(threshold) && threshold >= 0 && threshold <= 64))
@@ -148,6 +170,47 @@ export async function findDuplicates(
     files: features.ids,
     pairs: pairs.map(({ a, b, inliers }) => ({ a, b, score: inliers })),
     unreadable: features.skipped,
+    reused: 0,
+  };
+}
+
+/** `vector`: the features' rows in a cosine index, pairs within the threshold (`vectorDuplicates`). */
+async function vectorMode(
+  data: string | DirectoryDataset,
+  method: DuplicateMethod,
+  options: FindDuplicatesOptions,
+): Promise<FoundDuplicates> {
+  if (method !== 'vector' || options.features === undefined)
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      method === 'vector'
+        ? 'findDuplicates: method vector needs features (a feature file of the folder, from cbir features or cbir embed).'
+        : `findDuplicates: features go with method vector, not ${method}.`,
+    );
+  const threshold = options.threshold ?? DEFAULT_DUPLICATE_THRESHOLD.vector;
+  if (!(Number.isFinite(threshold) && threshold >= 0 && threshold <= 2))
+    throw new CbirError(
+      'INVALID_ARGUMENT',
+      `findDuplicates: the threshold of vector is a cosine distance from 0 to 2, got ${threshold}.`,
+    );
+  const features = typeof options.features === 'string' ? await loadFeatures(options.features) : options.features;
+  const { matrix, ids } = features;
+  const index =
+    matrix.rows > EXACT_UP_TO ? new HnswIndex(matrix.cols, { metric: 'cosine' }) : new CosineIndex(matrix.cols);
+  index.add(matrix);
+  const pairs = vectorDuplicates(index, {
+    maxDistance: threshold,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+  const root = resolve(typeof data === 'string' ? data : data.root);
+  return {
+    root,
+    method,
+    threshold,
+    files: ids,
+    pairs: pairs.map(({ a, b, distance }) => ({ a, b, score: distance })),
+    unreadable: [],
     reused: 0,
   };
 }

@@ -9,6 +9,7 @@ import {
   ExactEuclideanIndex,
   normalizeRows,
   throwIfAborted,
+  widenedSearch,
   type Index,
   type ItemMetadata,
   type LongRunning,
@@ -49,6 +50,9 @@ export interface HnswIndexOptions {
   /** usearch's threads for batched `add` and `search`. @defaultValue the machine's cores */
   threads?: number;
 }
+
+/** A filtered search over at most this many matching rows scans them exactly. */
+const EXACT_AMONG = 20_000;
 
 /** {@link HnswIndexOptions} with every default filled in. */
 export type Resolved = Required<HnswIndexOptions>;
@@ -246,6 +250,24 @@ export class HnswIndex implements Index {
     if (ids.length === 0) return;
     const keys = BigUint64Array.from(ids, (id) => BigInt(id));
     this.graph.add(keys, data, this.options.threads);
+  }
+
+  /**
+   * The `k` nearest among the items `among` (a filtered search): the matching rows scanned exactly when they are few
+   * (at most 20,000, or 2% of the index), else the graph searched deeper until `k` of them are found
+   * (`widenedSearch`), so recall holds at every selectivity.
+   *
+   * @example
+   * ```ts
+   * const beach = index.idList().filter((id) => index.metadata(id)?.label === 'beach');
+   * index.searchAmong(queries, 10, beach);
+   * ```
+   */
+  searchAmong(queries: Matrix, k: number, among: ArrayLike<number>): SearchResult {
+    checkMatrix('HnswIndex.searchAmong', queries, this.dim, 'queries');
+    checkK('HnswIndex.searchAmong', k);
+    if (among.length <= Math.max(EXACT_AMONG, this.flat.size * 0.02)) return this.flat.searchAmong(queries, k, among);
+    return widenedSearch((q, depth) => this.search(q, depth), this.flat.size, queries, k, among);
   }
 
   search(queries: Matrix, k: number): SearchResult {

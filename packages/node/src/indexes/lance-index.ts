@@ -401,6 +401,24 @@ export class LanceIndex implements AsyncIndex {
 
   /** The `k` nearest rows to each query: `[nq, k]`, padded with -1 / Infinity. */
   async search(queries: Matrix, k: number): Promise<SearchResult> {
+    return this.searchTable(queries, k);
+  }
+
+  /**
+   * The `k` nearest among the rows passing `sql` (a filter as cbir-core's `whereToSql` renders it), filtered by
+   * LanceDB itself before the vector search (its prefilter), so the answer holds k matching rows whenever k exist.
+   *
+   * @example
+   * ```ts
+   * const columns = ITEM_COLUMNS;
+   * await index.searchWhere(queries, 10, whereToSql(parseWhere("label = 'beach'", columns), columns));
+   * ```
+   */
+  async searchWhere(queries: Matrix, k: number, sql: string): Promise<SearchResult> {
+    return this.searchTable(queries, k, sql);
+  }
+
+  private async searchTable(queries: Matrix, k: number, where?: string): Promise<SearchResult> {
     checkMatrix('LanceIndex.search', queries, this.dim, 'queries');
     checkK('LanceIndex.search', k);
     const nq = queries.rows;
@@ -416,6 +434,7 @@ export class LanceIndex implements AsyncIndex {
         .distanceType(this.metric === 'cosine' ? 'cosine' : 'l2')
         .limit(depth)
         .select(['id', 'vector', '_distance']); // (_distance named: LanceDB warns on every query otherwise)
+      if (where !== undefined) query = query.where(where);
       for (let i = 1; i < rows; i++)
         query = query.addQueryVector(Array.from(q.subarray((b + i) * this.dim, (b + i + 1) * this.dim)));
       const { nprobes, refineFactor, ef } = this.searchOptions;

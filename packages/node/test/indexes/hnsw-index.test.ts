@@ -113,6 +113,26 @@ describe('HnswIndex', () => {
     expect(recallAtK(index.search(q, 10), exact.search(q, 10))).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('searchAmong keeps recall@10 >= 0.95 against the exact filtered search at 50%, 5% and 0.5% of the rows', () => {
+    const n = 44_000;
+    const all = clusteredMatrix(n + 20, 16, 7, 40);
+    const x = { data: all.data.subarray(0, n * 16), rows: n, cols: 16 };
+    const q = { data: all.data.subarray(n * 16), rows: 20, cols: 16 };
+    const index = new HnswIndex(16);
+    index.add(x);
+    const exact = new ExactEuclideanIndex(16);
+    exact.add(x);
+    for (const every of [2, 20, 200]) {
+      // 50% (22,000 rows: the graph searched deeper), 5% and 0.5% (few enough to scan exactly).
+      const among = Array.from({ length: Math.ceil(n / every) }, (_, i) => i * every);
+      const got = index.searchAmong(q, 10, among);
+      const want = exact.searchAmong(q, 10, among);
+      for (let t = 0; t < got.ids.length; t++) expect(got.ids[t] % every).toBe(0);
+      expect(recallAtK(got, want, 10), `1 in ${every}`).toBeGreaterThanOrEqual(0.95);
+      if (every > 2) expect(Array.from(got.ids)).toEqual(Array.from(want.ids));
+    }
+  });
+
   it('rejects bad options and a zero cosine query, naming what is expected', () => {
     expect(() => new HnswIndex(8, { connectivity: 1 })).toThrow(/connectivity must be an integer >= 2/);
     expect(() => new HnswIndex(8, { quantization: 'i4' as 'f16' })).toThrow(/quantization must be f32, f16 or bf16/);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExactEuclideanIndex, recallAtK } from 'cbir-core';
+import { CosineIndex, ExactEuclideanIndex, recallAtK } from 'cbir-core';
 import { LanceIndex, Retriever } from 'cbir-node';
 import {
   clusteredMatrix,
@@ -101,6 +101,24 @@ describe('LanceIndex', () => {
     exact.add(x);
     expect(recallAtK(await index.search(q, 10), exact.search(q, 10))).toBeGreaterThanOrEqual(0.9);
     await index.close();
+  });
+
+  it("a where filter is LanceDB's own, and equals the exact filtered search", async () => {
+    const x = randomMatrix(400, 8, 5);
+    const labels = Array.from({ length: 400 }, (_, i) => ['beach', 'food', 'bus'][i % 3]);
+    const metadata = labels.map((label, i) => ({ label, path: `/photos/${label}/${i}.jpg` }));
+    const lance = await fresh(8, 'cosine');
+    await lance.add(x, undefined, metadata);
+    const exact = new CosineIndex(8);
+    exact.add(x, undefined, metadata);
+    const q = { data: x.data.subarray(0, 3 * 8), rows: 3, cols: 8 };
+    for (const where of ["label = 'food'", "label != 'food' AND id < 100", "path LIKE '%/bus/1%' OR id IN (5, 7)"]) {
+      const got = await new Retriever(lance).search(q, 10, { where });
+      const want = await new Retriever(exact).search(q, 10, { where });
+      expect(Array.from(got.ids), where).toEqual(Array.from(want.ids));
+      for (let t = 0; t < got.distances.length; t++) expect(got.distances[t]).toBeCloseTo(want.distances[t], 6);
+    }
+    await lance.close();
   });
 
   it('rejects a bad dim, metric and table name with what is expected', async () => {
