@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadIndex, serializeFeatures } from 'cbir-node';
 import { readNpy } from 'cbir-core/io';
+import { composeQuery } from 'cbir-core';
 import { describe, expect, it } from 'vitest';
 import { cbir, cbirResult, makeImageFolder, root } from './helpers.js';
 
@@ -95,6 +96,23 @@ describe('cbir index, search and eval', () => {
     expect(await json('-k', '10', '--min-similarity', String(1 - cut))).toEqual(
       everything.filter((r) => r.distance <= 1 - (1 - cut)),
     );
+    // Composed: two items to look like, one not to; the examples left out of the results; the same ranking as a search
+    // with composeQuery's vector.
+    const composed = await json('-k', '5', '--id', '7', '--not-id', '12', '--not-weight', '0.5');
+    const cosine = await loadIndex(join(out, 'cosine.idx'));
+    const q = composeQuery(
+      [{ vector: cosine.vector(0)! }, { vector: cosine.vector(7)! }],
+      [{ vector: cosine.vector(12)! }],
+      {
+        metric: 'cosine',
+        negativeWeight: 0.5,
+      },
+    );
+    const direct = cosine.search({ data: q, rows: 1, cols: q.length }, 8);
+    const expected = Array.from(direct.ids)
+      .filter((id) => ![0, 7, 12].includes(id))
+      .slice(0, 5);
+    expect(composed.map((r) => r.id)).toEqual(expected);
     const bad = await cbirResult('search', '--index', join(out, 'exact.idx'), '--id', '0', '--min-similarity', '0.5');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--min-similarity needs a cosine index; .*exact\.idx is euclidean: use --max-distance/);

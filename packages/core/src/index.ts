@@ -111,6 +111,7 @@ export {
 } from './retrieval/retriever.js';
 export { type Provenance } from './retrieval/provenance.js';
 export { searchFiltered, widenedSearch } from './retrieval/filtered-search.js';
+export { composeQuery, type QueryExample, type ComposeQueryOptions } from './retrieval/compose-query.js';
 export { imageHash, hammingDistance, HASH_METHODS, type HashMethod } from './dedup/image-hashes.js';
 export { hashDuplicates, type DuplicatePair, type HashDuplicatesOptions } from './dedup/hash-duplicates.js';
 export { duplicateGroups, chooseKeeper, KEEPER_RULE, type FileFacts } from './dedup/keeper.js';

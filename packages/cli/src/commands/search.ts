@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CbirError, type SearchHit } from 'cbir-core';
+import { CbirError, composeQuery, type QueryExample, type SearchHit } from 'cbir-core';
 import { buildMontage, buildNotebookMontage, writeFileAtomic } from 'cbir-node';
 import { openQueryEmbedderFor } from '../query-model.js';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from '../index-arg.js';
@@ -11,8 +11,11 @@ import { flagList } from '../flags.js';
 
 const OPTIONS = {
   ...INDEX_FLAGS,
-  query: { type: 'string' },
-  id: { type: 'string' },
+  query: { type: 'string', multiple: true },
+  id: { type: 'string', multiple: true },
+  not: { type: 'string', multiple: true },
+  'not-id': { type: 'string', multiple: true },
+  'not-weight': { type: 'string', default: '0.25' },
   k: { type: 'string', short: 'k', default: '10' },
   model: { type: 'string' },
   arch: { type: 'string' },
@@ -29,8 +32,11 @@ const OPTIONS = {
 
 const MEANINGS = {
   ...INDEX_MEANINGS,
-  query: ['IMAGE', 'a new image to search with'],
-  id: ['ID', 'an indexed item to search from (itself excluded)'],
+  query: ['IMAGE', 'a new image to search with (repeat for several: results like all of them)'],
+  id: ['ID', 'an indexed item to search from (itself excluded; repeatable, and with --query)'],
+  not: ['IMAGE', 'an image the results should not look like (repeatable)'],
+  'not-id': ['ID', 'an indexed item the results should not look like (repeatable)'],
+  'not-weight': ['W', "how hard the --not examples push away (Rocchio's gamma)"],
   k: ['N', 'results'],
   model: ['DIR|FILE.pt', 'the model that embedded the collection (for --query)'],
   ...WEIGHT_FILE_MEANINGS,
@@ -45,6 +51,7 @@ const MEANINGS = {
 } as const;
 
 const HELP = `Usage: cbir search ${INDEX_USAGE} (--query IMAGE [--model DIR|FILE.pt [--arch v1|v2] [--size S]] | --id ID) [-k 10]
+                   [--query IMAGE | --id ID ...] [--not IMAGE | --not-id ID ... [--not-weight 0.25]]
                    [--where EXPR] [--max-distance D | --min-similarity S]
                    [--rerank auto|diffusion|qe|none] [--montage out.png [--layout captioned|notebook]] [--json]
 
@@ -61,6 +68,9 @@ collection statistics saved in it: no --model. --rerank auto (the default) uses 
 AND, OR, NOT, IN, BETWEEN, LIKE, IS NULL): exact on exact indexes, searched deeper on approximate ones, pushed down to
 LanceDB on a LanceDB table. --max-distance (or, on a cosine index, --min-similarity) drops results that are not close,
 so a query with no close match gets few results instead of k unrelated ones.
+Several --query and --id examples, and --not / --not-id ones, make one query (Rocchio's relevance feedback): the mean
+of the positive examples minus --not-weight times the mean of the negative ones (each example unit-normalised first on
+a cosine index); the examples that are indexed items are left out of the results.
 
 ${flagList(OPTIONS, MEANINGS)}`;
 
@@ -70,7 +80,11 @@ export async function search(argv: string[]): Promise<void> {
     options: OPTIONS,
   });
   if (values.help) return console.log(HELP);
-  if (!values.query === !values.id) throw new UsageError(`one of --query or --id is required.\n\n${HELP}`);
+  const positives = [...(values.query ?? []), ...(values.id ?? [])];
+  if (positives.length === 0) throw new UsageError(`--query IMAGE or --id ID is required.\n\n${HELP}`);
+  const notWeight = Number(values['not-weight']);
+  if (!(Number.isFinite(notWeight) && notWeight >= 0))
+    throw new UsageError(`--not-weight must be a number >= 0, got "${values['not-weight']}".`);
   checkIndexArgs(values);
   const k = positiveInt('k', values.k!);
   if (values.layout !== 'captioned' && values.layout !== 'notebook')
@@ -105,30 +119,58 @@ export async function search(argv: string[]): Promise<void> {
   let queryPath: string;
   try {
     chooseReranker(retriever, values.rerank as RerankChoice);
-    let vector: Float32Array;
-    let self: number | undefined;
-    if (values.id !== undefined) {
-      self = Number(values.id);
-      const v = await index.vector(self);
+    const examples = { positive: [] as QueryExample[], negative: [] as QueryExample[] };
+    const exclude = new Set<number>();
+    const named: string[] = [];
+    const byId = async (text: string, flag: string) => {
+      const id = Number(text);
+      const v = Number.isInteger(id) && id >= 0 ? await index.vector(id) : undefined;
       if (!v)
         throw new CbirError(
           'INVALID_ARGUMENT',
-          `--id ${values.id} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`,
+          `${flag} ${text} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`,
         );
-      vector = v;
-      queryPath = (await index.metadata(self))?.path ?? String(self);
-    } else {
-      queryPath = resolve(values.query!);
+      exclude.add(id);
+      return { id, vector: v };
+    };
+    for (const text of values.id ?? []) {
+      const { id, vector } = await byId(text, '--id');
+      examples.positive.push({ vector });
+      named.push((await index.metadata(id))?.path ?? String(id));
+    }
+    for (const text of values['not-id'] ?? [])
+      examples.negative.push({ vector: (await byId(text, '--not-id')).vector });
+    const images = [...(values.query ?? []), ...(values.not ?? [])].map((f) => resolve(f));
+    if (images.length > 0) {
       retriever.embedder = await openQueryEmbedderFor(retriever, values, (note) =>
         process.stderr.write(`cbir search: ${note}\n`),
       );
-      vector = await retriever.embedder.embed(queryPath);
+      for (const [i, file] of images.entries()) {
+        const vector = await retriever.embedder.embed(file);
+        if (i < (values.query ?? []).length) examples.positive.push({ vector });
+        else examples.negative.push({ vector });
+      }
     }
-    const res = await retriever.search({ data: vector, rows: 1, cols: vector.length }, k, {
+    queryPath = values.query?.length ? resolve(values.query[0]) : named[0];
+    const single = examples.positive.length === 1 && examples.negative.length === 0;
+    const vector = single
+      ? examples.positive[0].vector
+      : composeQuery(examples.positive, examples.negative, { negativeWeight: notWeight, metric: index.metric });
+    // One indexed example: left out as the search's own item (re-rankers query as that item); several: searched
+    // deeper, and every example left out.
+    const self = single && exclude.size === 1 ? [...exclude][0] : undefined;
+    const extra = self === undefined ? exclude.size : 0;
+    const found = await retriever.search({ data: vector, rows: 1, cols: vector.length }, k + extra, {
       self: [self],
       where: values.where,
       maxDistance,
     });
+    const kept = Array.from(found.ids.keys()).filter((j) => found.ids[j] >= 0 && !exclude.has(found.ids[j]));
+    const res = {
+      k: Math.min(k, kept.length),
+      ids: kept.slice(0, k).map((j) => found.ids[j]),
+      distances: kept.slice(0, k).map((j) => found.distances[j]),
+    };
     hits = [];
     for (let j = 0; j < res.k; j++)
       if (res.ids[j] >= 0)
@@ -150,7 +192,16 @@ export async function search(argv: string[]): Promise<void> {
         : await buildMontage(tiles);
     await writeFileAtomic(resolve(values.montage), png);
   }
-  if (values.json) console.log(JSON.stringify({ query: queryPath, results: hits }));
+  if (values.json)
+    console.log(
+      JSON.stringify({
+        query: queryPath,
+        ...(positives.length > 1 || values.not || values['not-id']
+          ? { positives, negatives: [...(values.not ?? []), ...(values['not-id'] ?? [])] }
+          : {}),
+        results: hits,
+      }),
+    );
   else {
     console.log(`query: ${queryPath}`);
     hits.forEach((h, j) =>

@@ -56,8 +56,43 @@ export function itemOf(ctx: ServerContext, id: number): ItemMetadata {
   return item;
 }
 
-/** The k nearest items to `vector` (with `label` only, and without `exclude`), searching deeper until k are found. */
+/** What narrows a search: a label, a `where` filter (cbir's SQL subset), a distance cut-off. */
+export interface SearchNarrowing {
+  label?: string;
+  where?: string;
+  maxDistance?: number;
+}
+
+/**
+ * The k nearest items to `vector` (without `exclude`, narrowed by `filter`): searches with a `where` filter go through
+ * the retriever's filtered search (exact on exact kinds, LanceDB's own filter on a table), the others through the
+ * batcher, deeper until k pass the label.
+ */
 export async function nearest(
+  ctx: ServerContext,
+  vector: Float32Array,
+  k: number,
+  exclude?: number,
+  filter: SearchNarrowing = {},
+): Promise<ApiHit[]> {
+  const { label, where, maxDistance } = filter;
+  const within = (hits: ApiHit[]) => (maxDistance === undefined ? hits : hits.filter((h) => h.distance <= maxDistance));
+  if (where !== undefined) {
+    const combined = label === undefined ? where : `(${where}) AND label = '${label.replace(/'/g, "''")}'`;
+    const res = await ctx.retriever.search({ data: vector, rows: 1, cols: vector.length }, k, {
+      where: combined,
+      self: [exclude],
+      maxDistance,
+    });
+    const hits: ApiHit[] = [];
+    for (let j = 0; j < res.k; j++)
+      if (res.ids[j] >= 0) hits.push({ ...itemView(ctx, res.ids[j]), distance: res.distances[j] });
+    return hits;
+  }
+  return within(await nearestByLabel(ctx, vector, k, exclude, label));
+}
+
+async function nearestByLabel(
   ctx: ServerContext,
   vector: Float32Array,
   k: number,
@@ -87,7 +122,7 @@ export const ID_PARAMS = {
   properties: { id: { type: 'integer', minimum: 0 } },
 } as const;
 
-/** The query of a search: k up to `maxK`, an optional label, the token. */
+/** The query of a search: k up to `maxK`, an optional label, filter and cut-off, the token. */
 export function searchQuery(maxK: number) {
   return {
     type: 'object',
@@ -95,6 +130,8 @@ export function searchQuery(maxK: number) {
     properties: {
       k: { type: 'integer', minimum: 1, maximum: maxK, default: 10 },
       label: { type: 'string', maxLength: 256 },
+      where: { type: 'string', maxLength: 10_000 },
+      maxDistance: { type: 'number', minimum: 0 },
       token: { type: 'string' },
     },
   } as const;

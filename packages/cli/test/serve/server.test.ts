@@ -515,6 +515,38 @@ describe('cbir serve: the search service', () => {
     }
   });
 
+  it('filters with where (as the exact filtered search) and cuts off with maxDistance; a bad filter is a 400', async () => {
+    const q = (s: string) => encodeURIComponent(s);
+    const green = index.idList().filter((id) => index.metadata(id)!.label === 'green');
+    const first = green[0];
+    const where = "label = 'green' OR path LIKE '%/red/1.%'";
+    const passing = index.idList().filter((id) => {
+      const m = index.metadata(id)!;
+      return id !== first && (m.label === 'green' || /\/red\/1\./.test(m.path!));
+    });
+    const res = (await app.inject(`/api/similar/${first}?k=4&where=${q(where)}`)).json();
+    const want = await oracle(index, index.vector(first)!, index.size, first);
+    expect(res.results.map((r: { id: number }) => r.id)).toEqual(
+      want
+        .filter((w) => passing.includes(w.id))
+        .slice(0, 4)
+        .map((w) => w.id),
+    );
+    // With the label too: both must hold.
+    const both = (await app.inject(`/api/similar/${first}?k=10&where=${q(where)}&label=red`)).json();
+    expect(both.results.map((r: { path: string }) => r.path)).toEqual([paths.find((p) => /\/red\/1\./.test(p))]);
+    const all = (await app.inject(`/api/similar/${first}?k=10`)).json().results as { distance: number }[];
+    const cut = all[2].distance;
+    const near = (await app.inject(`/api/similar/${first}?k=10&maxDistance=${cut}`)).json().results;
+    expect(near).toEqual(all.slice(0, 3));
+    const bad = await app.inject(`/api/similar/${first}?where=${q("colour = 'red'")}`);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/no column "colour" \(the columns: id, path, label\)/);
+    expect((await app.inject(`/api/similar/${first}?maxDistance=-1`)).statusCode).toBe(400);
+    expect((await app.inject(`/api/similar/${first}?where=${'x'.repeat(10_001)}`)).statusCode).toBe(400);
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+  });
+
   it('serves a duplicate report for review: groups, keepers, indexed copies joined to their items, thumbnails', async () => {
     const rel = (p: string) => p.slice(dir.length + 1);
     const report: DuplicateReport = {

@@ -1,5 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ID_PARAMS, itemOf, itemView, nearest, round, searchQuery, type ServerContext } from '../context.js';
+import {
+  ID_PARAMS,
+  itemOf,
+  itemView,
+  nearest,
+  round,
+  searchQuery,
+  type SearchNarrowing,
+  type ServerContext,
+} from '../context.js';
 import { ApiError } from '../errors.js';
 import { checkImage, checkVector, uploadOf } from '../uploads.js';
 
@@ -9,7 +18,7 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
   const { maxPixels, maxQueue, maxK } = ctx.limits;
   const query = searchQuery(maxK);
   app.post('/api/search', { schema: { querystring: query }, onRequest: admitUpload }, async (req) => {
-    const { k, label } = req.query as { k: number; label?: string };
+    const { k, ...narrowing } = req.query as { k: number } & SearchNarrowing;
     if (!embedder || !encoder)
       throw new ApiError(
         400,
@@ -27,7 +36,7 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
       );
     const embedded = await queued;
     const t0 = performance.now();
-    const results = await nearest(ctx, checkVector(embedded.value), k, undefined, label);
+    const results = await nearest(ctx, checkVector(embedded.value), k, undefined, narrowing);
     return {
       results,
       took: {
@@ -41,12 +50,12 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
 
   app.get('/api/similar/:id', { schema: { params: ID_PARAMS, querystring: query } }, async (req) => {
     const { id } = req.params as { id: number };
-    const { k, label } = req.query as { k: number; label?: string };
+    const { k, ...narrowing } = req.query as { k: number } & SearchNarrowing;
     itemOf(ctx, id);
     const t0 = performance.now();
     const vector = await index.vector(id);
     if (!vector) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index.`);
-    const results = await nearest(ctx, vector, k, id, label);
+    const results = await nearest(ctx, vector, k, id, narrowing);
     return { query: itemView(ctx, id), results, took: { searchMs: round(performance.now() - t0) } };
   });
 };
