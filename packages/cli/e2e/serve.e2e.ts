@@ -46,6 +46,31 @@ function listening(child: ChildProcess): Promise<string> {
   });
 }
 
+/** `cbir serve ARGS` started in `cwd`, and a Chromium page of `viewport` whose console lands in `logs`. */
+async function startServing(
+  cwd: string,
+  args: string[],
+  viewport: { width: number; height: number },
+  logs: string[],
+  onOutput: (text: string) => void,
+): Promise<{ server: ChildProcess; base: string; browser: Browser; page: Page }> {
+  const server = spawn(process.execPath, [cli, 'serve', ...args], { cwd });
+  server.stdout!.on('data', (d) => onOutput(String(d)));
+  server.stderr!.on('data', (d) => onOutput(String(d)));
+  const base = await listening(server);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const page = await browser.newPage({ viewport });
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  return { server, base, browser, page };
+}
+
+/** Closes the browser and kills the server if it still runs. */
+async function stopServing(browser: Browser | undefined, server: ChildProcess | undefined): Promise<void> {
+  await browser?.close();
+  if (server && server.exitCode === null) server.kill('SIGKILL');
+}
+
 describe('cbir serve in Chromium', () => {
   let dir: string;
   let server: ChildProcess;
@@ -84,34 +109,18 @@ describe('cbir serve in Chromium', () => {
       '--silhouette',
       '4',
     );
-    server = spawn(
-      process.execPath,
+    ({ server, base, browser, page } = await startServing(
+      dir,
       [
-        cli,
-        'serve',
-        '--index',
-        join(dir, 'photos.cbirindex'),
-        '--port',
-        '0',
-        '--max-megapixels',
-        '1',
-        '--clusters',
-        join(dir, 'clusters/assignments.csv'),
+        ...['--index', join(dir, 'photos.cbirindex'), '--port', '0', '--max-megapixels', '1'],
+        ...['--clusters', join(dir, 'clusters/assignments.csv')],
       ],
-      { cwd: dir },
-    );
-    server.stdout!.on('data', (d) => (serverLog += d));
-    server.stderr!.on('data', (d) => (serverLog += d));
-    base = await listening(server);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+      { width: 1200, height: 900 },
+      logs,
+      (d) => (serverLog += d),
+    ));
   });
-  afterAll(async () => {
-    await browser?.close();
-    if (server && server.exitCode === null) server.kill('SIGKILL');
-  });
+  afterAll(() => stopServing(browser, server));
 
   const labels = () => page.$$eval('#results button .label', (els) => els.map((e) => e.textContent));
   const waitResults = (title: string) =>
@@ -307,23 +316,15 @@ describe('cbir serve in Chromium: reviewing duplicates', () => {
     await cbir('features', '--data', photos, '--kind', 'colorhist', '--out', join(dir, 'f.cbirfeat'));
     await cbir('index', '--features', join(dir, 'f.cbirfeat'), '--type', 'exact', '--out', join(dir, 'p.cbirindex'));
     await cbir('dedup', '--data', photos, '--report', join(dir, 'dups.json'));
-    server = spawn(
-      process.execPath,
-      [cli, 'serve', '--index', join(dir, 'p.cbirindex'), '--port', '0', '--duplicates', join(dir, 'dups.json')],
-      { cwd: dir },
-    );
-    server.stdout!.on('data', (d) => (serverLog += d));
-    server.stderr!.on('data', (d) => (serverLog += d));
-    base = await listening(server);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    ({ server, base, browser, page } = await startServing(
+      dir,
+      ['--index', join(dir, 'p.cbirindex'), '--port', '0', '--duplicates', join(dir, 'dups.json')],
+      { width: 1000, height: 800 },
+      logs,
+      (d) => (serverLog += d),
+    ));
   });
-  afterAll(async () => {
-    await browser?.close();
-    if (server && server.exitCode === null) server.kill('SIGKILL');
-  });
+  afterAll(() => stopServing(browser, server));
 
   const groups = () =>
     page.$$eval('#results li.group', (lis) =>

@@ -122,6 +122,27 @@ export const ID_PARAMS = {
   properties: { id: { type: 'integer', minimum: 0 } },
 } as const;
 
+/** The query of a paged list: `offset`, `limit` (1 to `maxLimit`, `defaultLimit` when absent), the token. */
+export function pageQuery(defaultLimit: number, maxLimit: number) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      offset: { type: 'integer', minimum: 0, default: 0 },
+      limit: { type: 'integer', minimum: 1, maximum: maxLimit, default: defaultLimit },
+      token: { type: 'string' },
+    },
+  } as const;
+}
+
+/** Sends a thumbnail: JPEG bytes, cacheable by the browser for an hour. */
+export function sendJpeg(reply: FastifyReply, bytes: Uint8Array): FastifyReply {
+  return reply
+    .type('image/jpeg')
+    .header('cache-control', 'private, max-age=3600')
+    .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
 /** The query of a search: k up to `maxK`, an optional label, filter and cut-off, the token. */
 export function searchQuery(maxK: number) {
   return {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CbirError, isoInstant, whereFilter, type ColumnType } from 'cbir-core';
+import { CbirError, isoInstant, whereFilter } from 'cbir-core';
+import { COLUMNS } from './columns.js';
 
-const COLUMNS: Record<string, ColumnType> = {
-  label: 'string',
-  path: 'string',
-  bytes: 'number',
-  width: 'number',
-  gps: 'boolean',
-  taken: 'date',
-};
 const rows: Record<string, unknown>[] = [
   { id: 0, label: 'beach', path: 'a/beach-1.jpg', bytes: 1000, width: 640, gps: true, taken: '2024-06-01T10:00:00' },
   { id: 1, label: 'food', path: 'b/food_2.jpg', bytes: 5000, width: 1024, gps: false, taken: '2023-12-31T23:59:59' },

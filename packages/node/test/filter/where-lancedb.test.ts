@@ -2,18 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseWhere, Rng, whereFilter, whereToSql, type ColumnType } from 'cbir-core';
+import { parseWhere, Rng, whereFilter, whereToSql } from 'cbir-core';
+import { COLUMNS } from '../../../core/test/filter/columns.js';
 
 // cbir's where filters against LanceDB's own (DataFusion's SQL): the same filters on the same seeded rows, NULLs in
 // every column, must pass the same rows.
-const COLUMNS: Record<string, ColumnType> = {
-  label: 'string',
-  path: 'string',
-  bytes: 'number',
-  width: 'number',
-  gps: 'boolean',
-  taken: 'date',
-};
 const FILTERS = [
   "label = 'beach'",
   "label != 'beach'",

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ClusterAssignments } from '../clusters.js';
-import { itemView, type ServerContext } from '../context.js';
+import { itemView, pageQuery, type ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
 /** `GET /api/clusters` (each cluster's size and a sample) and `GET /api/clusters/:cluster` (its members, paged). */
@@ -26,15 +26,7 @@ export const clusterRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx)
     {
       schema: {
         params: { type: 'object', required: ['cluster'], properties: { cluster: { type: 'integer', minimum: 0 } } },
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            offset: { type: 'integer', minimum: 0, default: 0 },
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-            token: { type: 'string' },
-          },
-        },
+        querystring: pageQuery(100, 500),
       },
     },
     async (req) => {

@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ServerContext } from '../context.js';
+import { pageQuery, sendJpeg, type ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
 const NO_DUPLICATES = () =>
@@ -20,15 +20,7 @@ export const duplicateRoutes: FastifyPluginAsync<ServerContext> = async (app, ct
     '/api/duplicates',
     {
       schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            offset: { type: 'integer', minimum: 0, default: 0 },
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
-            token: { type: 'string' },
-          },
-        },
+        querystring: pageQuery(20, 200),
       },
     },
     async (req) => {
@@ -88,10 +80,7 @@ export const duplicateRoutes: FastifyPluginAsync<ServerContext> = async (app, ct
       } catch {
         throw new ApiError(404, 'NO_IMAGE', `${basename(m.file)} cannot be read any more (moved or deleted?).`);
       }
-      return reply
-        .type('image/jpeg')
-        .header('cache-control', 'private, max-age=3600')
-        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return sendJpeg(reply, bytes);
     },
   );
 };

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { ID_PARAMS, itemOf, itemView, type ServerContext } from '../context.js';
+import { ID_PARAMS, itemOf, itemView, pageQuery, sendJpeg, type ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
 /** `GET /api/items` (the collection in id order), `GET /api/items/:id` and `GET /api/thumb/:id` (a cached JPEG). */
@@ -12,15 +12,7 @@ export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
     '/api/items',
     {
       schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            offset: { type: 'integer', minimum: 0, default: 0 },
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            token: { type: 'string' },
-          },
-        },
+        querystring: pageQuery(50, 500),
       },
     },
     async (req) => {
@@ -59,10 +51,7 @@ export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
       } catch {
         throw new ApiError(404, 'NO_IMAGE', `the image of item ${id} (${basename(path)}) cannot be read any more.`);
       }
-      return reply
-        .type('image/jpeg')
-        .header('cache-control', 'private, max-age=3600')
-        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return sendJpeg(reply, bytes);
     },
   );
 };
