@@ -233,6 +233,32 @@ describe('cbir serve in Chromium', () => {
     expect((await labels()).slice(0, 8)).toEqual(Array(8).fill('green'));
   });
 
+  it('a where filter and a distance cut-off narrow the last search; a bad filter is explained on the page', async () => {
+    // The last search is the upload of again.png (green): re-run with each change.
+    await page.fill('#where', "label IN ('blue', 'yellow')");
+    await page.press('#where', 'Enter');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#results .label')].every((e) => ['blue', 'yellow'].includes(e.textContent!)),
+    );
+    expect((await labels()).length).toBe(16);
+    const distances = await page.$$eval('#results .distance', (els) => els.map((e) => Number(e.textContent)));
+    // A cut-off between two shown distances (rounded to 0.001 on the page) keeps the results up to it.
+    const at = distances.findIndex((d, i) => i >= 2 && distances[i + 1] > d);
+    await page.fill('#max-distance', String((distances[at] + distances[at + 1]) / 2));
+    await page.press('#max-distance', 'Enter');
+    await page.waitForFunction((n) => document.querySelectorAll('#results button').length === n, at + 1);
+    await page.fill('#where', 'colour = 1');
+    await page.press('#where', 'Enter');
+    await page.waitForSelector('#message:not([hidden])');
+    expect(await page.textContent('#message')).toMatch(/no column "colour" \(the columns: id, path, label\)/);
+    await healthy();
+    await page.fill('#where', '');
+    await page.fill('#max-distance', '');
+    await page.press('#max-distance', 'Enter');
+    await waitResults('nearest to again.png');
+    expect((await labels()).slice(0, 8)).toEqual(Array(8).fill('green'));
+  });
+
   it('browses clusters; fits a 320-px-wide screen; screenshots', async () => {
     await page.click('#show-clusters');
     await waitResults('4 clusters');

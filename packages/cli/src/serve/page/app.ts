@@ -50,6 +50,8 @@ const queryImage = $<HTMLImageElement>('query-image');
 const queryCaption = $('query-caption');
 const kSelect = $<HTMLSelectElement>('k');
 const labelSelect = $<HTMLSelectElement>('label');
+const whereInput = $<HTMLInputElement>('where');
+const maxDistanceInput = $<HTMLInputElement>('max-distance');
 const drop = $('drop');
 const fileInput = $<HTMLInputElement>('file');
 let info: Info | undefined;
@@ -108,6 +110,8 @@ function setStatus(extra?: string): void {
 function searchParams(): string {
   const p = new URLSearchParams({ k: kSelect.value });
   if (labelSelect.value) p.set('label', labelSelect.value);
+  if (whereInput.value.trim()) p.set('where', whereInput.value.trim());
+  if (maxDistanceInput.value !== '') p.set('maxDistance', maxDistanceInput.value);
   return p.toString();
 }
 
@@ -390,7 +394,17 @@ document.addEventListener('paste', (e) => {
   if (file) void upload(file, file.name || 'pasted image');
 });
 results.addEventListener('keydown', onGridKey);
-for (const select of [kSelect, labelSelect]) select.addEventListener('change', () => lastQuery && void run(lastQuery));
+// A changed control re-runs the last search (the filter and the cut-off on Enter or when the field is left).
+for (const control of [kSelect, labelSelect, whereInput, maxDistanceInput])
+  control.addEventListener('change', () => lastQuery && void run(lastQuery));
+// Enter in a field commits it (not every browser fires change on Enter in a search field).
+for (const input of [whereInput, maxDistanceInput])
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      input.blur();
+    }
+  });
 window.addEventListener('popstate', fromLocation);
 void start();
 export {};
