@@ -109,13 +109,14 @@ export async function dedup(argv: string[]): Promise<void> {
   if (moveDir && (moveDir === dataDir || moveDir.startsWith(dataDir + sep)))
     throw new UsageError(`--move-to ${moveDir} is inside --data ${dataDir}: choose a folder outside it.`);
   const started = Date.now();
-  const data = await directoryDataset(dataDir, { size: 'original', orient: false });
-  const note = skippedNote(data);
+  // vector compares the feature file's rows: the folder is not walked, only its files in groups are read.
+  const data = method === 'vector' ? undefined : await directoryDataset(dataDir, { size: 'original', orient: false });
+  const note = data && skippedNote(data);
   if (note) process.stderr.write(`${note}\n`);
   const ctrlC = abortOnCtrlC('batch');
   let found: FoundDuplicates;
   try {
-    found = await findDuplicates(data, {
+    found = await findDuplicates(data ?? dataDir, {
       method,
       threshold,
       encodings: values.encodings && resolve(values.encodings),
