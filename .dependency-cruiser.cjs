@@ -22,7 +22,7 @@ const LAYERS = {
     ['optional', 'relaxed-simd', 'io', 'image', 'workers'],
     ['backend', 'webgpu', 'simd-threads', 'features', 'dataset'],
     ['indexes', 'encoder-pool', 'parallel-extractor'],
-    ['query', 'dedup'],
+    ['query', 'dedup', 'sync'],
     ['api', 'index'],
   ],
   cli: [

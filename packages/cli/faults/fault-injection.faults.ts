@@ -6,8 +6,8 @@
 // "hang" a case over HANG_MS; "silent" a mutated file with a checksum that loaded anyway; "lost" an output set that is
 // neither complete nor absent after a kill or a full disk, or a resumed run that ends elsewhere than an uninterrupted one.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
@@ -28,6 +28,7 @@ import {
   exportTorchCheckpoint,
   exportTorchWeights,
   initNodeBackend,
+  LanceIndex,
   loadModel,
   loadTorchWeights,
   modelFingerprint,
@@ -388,6 +389,117 @@ describe('processes killed at random moments, then resumed', () => {
       count('cbir index: killed', complete ? 'clear' : 'lost', `kill ${k}: exit ${started.code}, a partial ${idx}`);
     }
     expect(problems.filter((p) => p.includes('killed'))).toEqual([]);
+  }, 600_000);
+});
+
+describe('cbir sync killed at random moments', () => {
+  it('SIGKILL mid-sync, then a rerun: the index file and the LanceDB table equal a rebuild, nothing lost or held twice', async () => {
+    const photos = await imageFolder(join(work, 'sync-photos'), 8);
+    const feats = join(work, 'sync.cbirfeat');
+    const built = await cbir([
+      'features',
+      '--data',
+      photos,
+      '--kind',
+      'colorhist',
+      '--norm',
+      'hellinger',
+      '--out',
+      feats,
+    ]);
+    expect(built.code, built.stderr).toBe(0);
+    const base = join(work, 'sync-base.idx');
+    expect((await cbir(['index', '--features', feats, '--type', 'cosine', '--out', base])).code).toBe(0);
+    const baseDb = join(work, 'sync-base-db');
+    expect(
+      (await cbir(['index', '--features', feats, '--engine', 'lancedb', '--uri', baseDb, '--metric', 'cosine'])).code,
+    ).toBe(0);
+    // The folder moves on: 12 new files, 3 with new pictures under old names, 3 deleted.
+    const more = await imageFolder(join(work, 'sync-more'), 12);
+    for (const c of ['red', 'green', 'blue']) {
+      for (let i = 8; i < 12; i++) await cp(join(more, c, `${i}.png`), join(photos, c, `${i}.png`));
+      await cp(join(more, c, '11.png'), join(photos, c, '0.png'));
+      await rm(join(photos, c, '7.png'));
+    }
+    const rebuiltFeats = join(work, 'sync-rebuilt.cbirfeat');
+    await cbir(['features', '--data', photos, '--kind', 'colorhist', '--norm', 'hellinger', '--out', rebuiltFeats]);
+    const want = deserializeFeatures(new Uint8Array(await readFile(rebuiltFeats)));
+    const wantByPath = new Map(want.paths!.map((p, i) => [p, i]));
+    /** Whether `index` holds each file once, with the rebuilt vector and metadata, and nothing else. */
+    const equalsRebuild = async (index: {
+      idList(): number[] | Promise<number[]>;
+      vector(id: number): Float32Array | undefined | Promise<Float32Array | undefined>;
+      metadata(id: number): unknown;
+    }): Promise<string> => {
+      const seen = new Set<string>();
+      for (const id of await index.idList()) {
+        const m = (await index.metadata(id)) as { path: string };
+        const row = wantByPath.get(m.path);
+        if (row === undefined) return `holds ${m.path}, which the rebuild does not`;
+        if (seen.has(m.path)) return `holds ${m.path} twice`;
+        seen.add(m.path);
+        const expected = { ...want.info![row], path: want.paths![row], label: want.labels[row] };
+        const sorted = (o: object) => JSON.stringify(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+        if (sorted(m) !== sorted(expected)) return `${m.path}: metadata ${sorted(m)} is not the rebuild's`;
+        const v = (await index.vector(id))!;
+        const w = want.matrix.data.subarray(row * want.matrix.cols, (row + 1) * want.matrix.cols);
+        const norm = Math.hypot(...w);
+        if (w.some((x, j) => Math.abs(x / norm - v[j]) > 1e-5)) return `${m.path}: another vector`;
+      }
+      return seen.size === wantByPath.size ? '' : `holds ${seen.size} of the ${wantByPath.size} files`;
+    };
+    const args = (where: string[]) => ['sync', ...where, '--data', photos, '--batch', '2', '--save-every', '0'];
+    const whole = await cbir(args(['--index', base, '--dry-run']));
+    expect(whole.code, whole.stderr).toBe(0);
+    const uninterrupted = join(work, 'sync-whole.idx');
+    await cp(base, uninterrupted);
+    const timing = await cbir(args(['--index', uninterrupted]));
+    expect(timing.code, timing.stderr).toBe(0);
+    expect(await equalsRebuild(deserializeIndex(new Uint8Array(await readFile(uninterrupted))))).toBe('');
+    // Each kill lands 0 to 150 ms after the run's first write (its first checkpoint or commit): mid-sync.
+    const times = killTimes(35, 0, 150);
+    const versions = (db: string) => readdirSync(join(db, 'cbir.lance', '_versions')).length;
+    let midway = 0;
+    for (let k = 0; k < 4; k++) {
+      const file = join(work, `sync-killed-${k}.idx`);
+      await cp(base, file);
+      const before = statSync(file).mtimeMs;
+      const killed = await cbir(args(['--index', file]), {
+        when: () => statSync(file).mtimeMs !== before,
+        after: times.next().value,
+      });
+      if (killed.signal === 'SIGKILL') midway++;
+      const rerun = await cbir(args(['--index', file]));
+      const why =
+        rerun.code !== 0
+          ? `rerun exit ${rerun.code}: ${rerun.stderr.trim().split('\n').pop()}`
+          : await equalsRebuild(deserializeIndex(new Uint8Array(await readFile(file))));
+      count(
+        'cbir sync (index file): killed',
+        why ? 'lost' : 'clear',
+        `kill ${k} (${killed.signal ?? killed.code}): ${why}`,
+      );
+      const db = join(work, `sync-killed-db-${k}`);
+      await cp(baseDb, db, { recursive: true });
+      const dbArgs = ['--engine', 'lancedb', '--uri', db];
+      const committed = versions(db);
+      const killedDb = await cbir(args(dbArgs), { when: () => versions(db) > committed, after: times.next().value });
+      if (killedDb.signal === 'SIGKILL') midway++;
+      const rerunDb = await cbir(args(dbArgs));
+      let whyDb = rerunDb.code !== 0 ? `rerun exit ${rerunDb.code}: ${rerunDb.stderr.trim().split('\n').pop()}` : '';
+      if (!whyDb) {
+        const table = await LanceIndex.open(db);
+        whyDb = await equalsRebuild(table);
+        await table.close();
+      }
+      count(
+        'cbir sync (LanceDB): killed',
+        whyDb ? 'lost' : 'clear',
+        `kill ${k} (${killedDb.signal ?? killedDb.code}): ${whyDb}`,
+      );
+    }
+    expect(problems.filter((p) => p.includes('cbir sync'))).toEqual([]);
+    expect(midway, 'runs killed before they finished').toBeGreaterThanOrEqual(4);
   }, 600_000);
 });
 

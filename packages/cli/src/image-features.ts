@@ -5,10 +5,24 @@ import {
   mapImages,
   orbDescriptors,
   type ImageDataset,
+  type ImageInfo,
   type LongRunning,
   type PerImage,
 } from 'cbir-core';
-import { loadOpenCv } from 'cbir-node';
+import { loadOpenCv, readImageInfos } from 'cbir-node';
+
+/**
+ * The feature-file columns that say where each row's image is and what was read of its file (size, time, content
+ * hash, EXIF: `readImageInfo`), for `cbir index` to keep with each item.
+ */
+export async function fileColumns(
+  ids: readonly string[],
+  root: string,
+  options: LongRunning,
+): Promise<{ paths: string[]; info: (ImageInfo | undefined)[] }> {
+  const paths = ids.map((id) => join(root, id));
+  return { paths, info: await readImageInfos(paths, options) };
+}
 
 /** ORB descriptors of every image of a folder dataset (OpenCV.js), with ids, labels and skipped files. */
 export async function orbOfDataset(

@@ -3,6 +3,7 @@ import { AbortedError, CbirError } from 'cbir-core';
 import { add } from './commands/add.js';
 import { migrate } from './commands/migrate.js';
 import { remove } from './commands/remove.js';
+import { sync } from './commands/sync.js';
 import { dedup } from './commands/dedup.js';
 import { hash } from './commands/hash.js';
 import { bow } from './commands/bow.js';
@@ -44,6 +45,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   },
   add: { run: add, help: "embed a folder's new images as the index's were and add them to it" },
   remove: { run: remove, help: 'remove items from an index by id, or those whose files are gone' },
+  sync: {
+    run: sync,
+    help: 'bring an index up to date with a folder: embed new and changed files, remove the gone (resumable)',
+  },
   migrate: { run: migrate, help: 'copy an index file into a LanceDB table' },
   dedup: { run: dedup, help: 'find the duplicates in a folder of images: copies resized, cropped, rotated, flipped' },
   hash: { run: hash, help: "print each image's perceptual hash (imagededup's bits) as JSON" },
@@ -55,7 +60,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number | void>
   eval: { run: evalCmd, help: 'leave-one-out P@k and mAP by label' },
   cluster: { run: cluster, help: 'KMeans elbow and silhouette analysis of a feature file, with plots' },
   bow: { run: bow, help: 'ORB bag of visual words: descriptors, elbow, vocabulary and BoW features of a folder' },
-  features: { run: features, help: 'colour-histogram or BoW features of a folder, as a feature file' },
+  features: { run: features, help: 'hand-crafted, fused, tfjs-model or BoW features of a folder, as a feature file' },
   doctor: { run: doctor, help: 'print the backend cbir would use, why others were skipped, the tfjs version' },
 };
 

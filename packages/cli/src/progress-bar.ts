@@ -82,13 +82,25 @@ export function progressPrinter(
       console.log(
         `epoch ${ev.epoch + 1}/${ev.epochs}: train loss ${ev.trainLoss.toFixed(6)}, val loss ${ev.valLoss.toFixed(6)}${ev.best ? ' (best)' : ''}, ${ev.seconds.toFixed(1)} s`,
       );
-    } else if (ev.stage === 'embed' || ev.stage === 'load' || ev.stage === 'index') {
+    } else if (
+      ev.stage === 'embed' ||
+      ev.stage === 'load' ||
+      ev.stage === 'index' ||
+      ev.stage === 'metadata' ||
+      ev.stage === 'sync'
+    ) {
       if (!tty) return;
       let s = stages.get(ev.stage);
       if (!s || ev.done < s.from) stages.set(ev.stage, (s = { start: now(), from: ev.done }));
       const elapsed = (now() - s.start) / 1000;
       const rate = (ev.done - s.from) / Math.max(1e-3, elapsed);
-      const verb = ev.stage === 'embed' ? 'embedded' : ev.stage === 'load' ? 'loaded' : 'indexed';
+      const verb = {
+        embed: 'embedded',
+        load: 'loaded',
+        index: 'indexed',
+        metadata: 'read the metadata of',
+        sync: 'checked',
+      }[ev.stage];
       const total = ev.total;
       const finished = total !== undefined && ev.done >= total;
       draw(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { LanceIndex, loadIndex, type AsyncIndex, type Index } from 'cbir-node';
+import { LanceIndex, loadIndex, readMetadata, type AsyncIndex, type Index } from 'cbir-node';
 import { cbir, makeImageFolder } from './helpers.js';
 
 const json = async (...a: string[]) =>
@@ -103,10 +103,57 @@ describe('cbir add, remove and migrate', () => {
     expect(evalLance.queries).toBe(10);
     expect(evalLance.meanAveragePrecision).toBeCloseTo(evalFile.meanAveragePrecision, 10);
     expect(evalLance.precisionAtK).toEqual(evalFile.precisionAtK);
+    const only = ['--where', "label IN ('red', 'blue')"];
+    const whereFile = await json('eval', '--index', join(out, 'a.idx'), '-k', '1,3', ...only);
+    const whereLance = await json('eval', ...lance, '-k', '1,3', ...only);
+    expect(whereLance.queries).toBe(8);
+    expect(whereLance.meanAveragePrecision).toBeCloseTo(whereFile.meanAveragePrecision, 10);
+    expect(whereLance.perClass).toEqual(whereFile.perClass);
     await cbir('migrate', '--index', join(out, 'a.idx'), '--engine', 'lancedb', '--uri', join(out, 'db2'));
     expect(await neighbourhoods(['--engine', 'lancedb', '--uri', join(out, 'db2')])).toEqual(want);
     await rm(grown, { recursive: true, force: true });
   }, 300_000); // some 20 CLI runs through vite-node (5 s each to transform the sources): near the 120 s default alone
+
+  it('cbir sync keeps an index file and a LanceDB table equal to a rebuild after adds, changes and deletions', async () => {
+    const photos = await makeImageFolder(3);
+    const out = await mkdtemp(join(tmpdir(), 'cbir-sync-'));
+    const feats = join(out, 'f.cbirfeat');
+    await cbir('features', '--data', photos, '--kind', 'colorhist', '--norm', 'hellinger', '--out', feats);
+    await cbir('index', '--features', feats, '--type', 'cosine', '--out', join(out, 'a.idx'));
+    const lance = ['--engine', 'lancedb', '--uri', join(out, 'db')];
+    await cbir('index', '--features', feats, ...lance, '--metric', 'cosine');
+
+    await newImage(join(photos, 'green'), 'new.jpg', [20, 240, 20]);
+    await newImage(join(photos, 'red'), '0.jpg', [240, 240, 20]); // the same name, another picture
+    await rm(join(photos, 'blue', '2.jpg'));
+    const dry = await json('sync', '--index', join(out, 'a.idx'), '--data', photos, '--dry-run');
+    expect(dry).toMatchObject({ dryRun: true, added: 2, changed: 1, removed: 1, size: 9 }); // + corrupt.jpg, never held
+    const want = { added: 1, changed: 1, removed: 1, unchanged: 7, size: 9 };
+    const file = await json('sync', '--index', join(out, 'a.idx'), '--data', photos);
+    expect(file).toMatchObject(want);
+    expect(file.failed).toEqual([{ path: join(photos, 'red/corrupt.jpg'), reason: expect.stringMatching(/corrupt/) }]);
+    expect(await json('sync', ...lance, '--data', photos)).toMatchObject(want);
+    expect(await json('sync', ...lance, '--data', photos)).toMatchObject({ added: 0, changed: 0, unchanged: 9 });
+
+    const again = join(out, 'g.cbirfeat');
+    await cbir('features', '--data', photos, '--kind', 'colorhist', '--norm', 'hellinger', '--out', again);
+    await cbir('index', '--features', again, '--type', 'cosine', '--out', join(out, 'rebuilt.idx'));
+    const rebuilt = await neighbourhoods(['--index', join(out, 'rebuilt.idx')]);
+    expect(Object.keys(rebuilt)).toHaveLength(9);
+    expect(await neighbourhoods(['--index', join(out, 'a.idx')])).toEqual(rebuilt);
+    expect(await neighbourhoods(lance)).toEqual(rebuilt);
+    // Each item's metadata (size, time, content hash, pixels) is the rebuilt index's.
+    const byPath = async (index: Index | AsyncIndex) =>
+      Object.fromEntries([...(await readMetadata(index)).values()].map((m) => [m!.path, m]));
+    const table = await LanceIndex.open(join(out, 'db'));
+    const metaWant = await byPath(await loadIndex(join(out, 'rebuilt.idx')));
+    expect(metaWant[join(photos, 'green/new.jpg')]).toMatchObject({ width: 64, height: 52, label: 'green' });
+    expect(await byPath(await loadIndex(join(out, 'a.idx')))).toEqual(metaWant);
+    expect(await byPath(table)).toEqual(metaWant);
+    await table.close();
+    await rm(out, { recursive: true, force: true });
+    await rm(photos, { recursive: true, force: true });
+  }, 300_000);
 
   it('refuses bad index flags before any work, exit 1 with what to pass', async () => {
     const e1 = await cbir('remove', '--engine', 'lancedb', '--ids', '1').catch((x) => x);

@@ -6,7 +6,7 @@ import { loadIndex, serializeFeatures } from 'cbir-node';
 import { readNpy } from 'cbir-core/io';
 import { composeQuery } from 'cbir-core';
 import { describe, expect, it } from 'vitest';
-import { cbir, cbirResult, makeImageFolder, root } from './helpers.js';
+import { cbir, cbirResult, lastJson, makeImageFolder, root } from './helpers.js';
 
 describe('cbir index, search and eval', () => {
   it('index a feature file, search by a new image and by id with a montage, evaluate by label', async () => {
@@ -118,7 +118,9 @@ describe('cbir index, search and eval', () => {
     expect(bad.stderr).toMatch(/--min-similarity needs a cosine index; .*exact\.idx is euclidean: use --max-distance/);
     const typo = await cbirResult('search', '--index', join(out, 'exact.idx'), '--id', '0', '--where', "lable = 'red'");
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toMatch(/where: no column "lable" \(the columns: id, path, label\) at character 1/);
+    expect(typo.stderr).toMatch(
+      /where: no column "lable" \(the columns: id, path, label, width, .*gps\) at character 1/,
+    );
 
     const report = JSON.parse(
       (await cbir('eval', '--index', join(out, 'cosine.idx'), '-k', '1,3', '--json')).stdout
@@ -129,6 +131,13 @@ describe('cbir index, search and eval', () => {
     expect(Object.keys(report.perClass)).toEqual(['blue', 'green', 'red']);
     expect(report.meanAveragePrecision).toBeGreaterThan(0);
     expect(report.meanAveragePrecision).toBeLessThanOrEqual(1);
+    // Over the items a filter passes: they are the queries and the collection.
+    const some = lastJson(
+      (await cbir('eval', '--index', join(out, 'cosine.idx'), '-k', '1,3', '--where', "label != 'red'", '--json'))
+        .stdout,
+    );
+    expect(some).toMatchObject({ queries: 10, where: "label != 'red'" });
+    expect(Object.keys(some.perClass)).toEqual(['blue', 'green']);
   });
 
   it('names the file when an index is damaged, and exits 1', async () => {

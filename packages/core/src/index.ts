@@ -139,6 +139,13 @@ export {
   type WhereValue,
 } from './filter/where.js';
 export { ITEM_COLUMNS, itemRow } from './filter/item-columns.js';
+export {
+  ITEM_METADATA_FIELDS,
+  MAX_METADATA_TEXT,
+  checkItemMetadata,
+  type ImageInfo,
+  type MetadataFieldType,
+} from './indexes/item-metadata.js';
 export { vectorDuplicates, type VectorDuplicatesOptions, type VectorDuplicatePair } from './dedup/vector-duplicates.js';
 export {
   localFeatureDuplicates,
@@ -260,5 +267,6 @@ export {
   recallAtK,
   evaluateRetrieval,
   evaluateRetrievalAsync,
+  evaluateSearch,
   type RetrievalReport,
 } from './eval/metrics.js';

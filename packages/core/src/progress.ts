@@ -18,7 +18,7 @@ export type ProgressEvent =
       best: boolean;
       seconds: number;
     }
-  | { stage: 'embed' | 'load' | 'index' | 'dedup'; done: number; total?: number }
+  | { stage: 'embed' | 'load' | 'index' | 'dedup' | 'metadata' | 'sync'; done: number; total?: number }
   | { stage: 'kmeans'; iteration: number; inertia: number }
   | { stage: 'warning'; code: string; message: string };
 

@@ -42,6 +42,8 @@ export {
 } from './indexes/lance-index.js';
 export { openQueryEmbedder, queryNeedsModel, type QueryEmbedder, type QueryModel } from './query/query-embedder.js';
 export { fileFacts } from './dedup/file-facts.js';
+export { readImageInfo, readImageInfos } from './image/image-info.js';
+export { syncIndex, canonicalPath, type SyncOptions, type SyncReport } from './sync/sync-index.js';
 export {
   findDuplicates,
   duplicateReport,

@@ -1,4 +1,3 @@
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -19,6 +18,8 @@ import {
   type DirectoryDataset,
   loadOpenCv,
   loadTfjsModel,
+  readImageInfos,
+  canonicalPath,
 } from 'cbir-node';
 import { INDEX_FLAGS, INDEX_MEANINGS, INDEX_USAGE, checkIndexArgs, openIndexArg } from '../index-arg.js';
 import { loadModelArg, WEIGHT_FILE_MEANINGS } from '../model-args.js';
@@ -56,18 +57,9 @@ cbir index --rerank.
 
 ${flagList(ADD_OPTIONS, ADD_MEANINGS)}`;
 
-/** A path as the file system resolves it (symbolic links followed), or as given when it is gone. */
-function canonical(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    return resolve(path);
-  }
-}
-
 /** `data` without the items whose file is in `have` (canonical paths: a folder reached through a link is the same). */
 function without(data: DirectoryDataset, have: Set<string>): ImageDataset & { paths: string[] } {
-  const keep = Array.from({ length: data.size }, (_, i) => i).filter((i) => !have.has(canonical(data.path(i))));
+  const keep = Array.from({ length: data.size }, (_, i) => i).filter((i) => !have.has(canonicalPath(data.path(i))));
   return {
     size: keep.length,
     imageSize: data.imageSize,
@@ -96,7 +88,7 @@ export async function add(argv: string[]): Promise<void> {
       [...meta.values()]
         .map((m) => m?.path)
         .filter((p): p is string => p !== undefined)
-        .map(canonical),
+        .map(canonicalPath),
     );
     // Ids are never given twice: past every id the index holds or ever held (its saved nextId).
     let next = index.nextId ?? 0;
@@ -175,7 +167,8 @@ export async function add(argv: string[]): Promise<void> {
     dispose();
     if (matrix.rows > 0) {
       const ids = Array.from({ length: matrix.rows }, (_, i) => next + i);
-      const metadata = fresh.paths.map((path, i) => ({ path, label: fresh.entry(i).label }));
+      const info = await readImageInfos(fresh.paths, { onProgress: print });
+      const metadata = fresh.paths.map((path, i) => ({ ...info[i], path, label: fresh.entry(i).label }));
       const ctrlC = abortOnCtrlC('chunk');
       try {
         const { droppedReranker } = await retriever.add(matrix, ids, metadata, {

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { embedImages, readModelFingerprint, serializeFeatures, type ReduceSpec } from 'cbir-core';
 import { writeNpy } from 'cbir-core/io';
 import { initNodeBackend, directoryDataset, skippedNote, EncoderPool, type Fit, writeFileAtomic } from 'cbir-node';
 import { loadModelArg, positiveInt, WEIGHT_FILE_MEANINGS } from '../model-args.js';
+import { fileColumns } from '../image-features.js';
 import { progressPrinter } from '../progress-bar.js';
 import { UsageError } from '../usage.js';
 import { flagList, BACKEND_FLAG, BACKEND_MEANING, applyBackendFlag } from '../flags.js';
@@ -96,10 +97,8 @@ export async function embed(argv: string[]): Promise<void> {
       model: await readModelFingerprint(model),
       reducer: features.reducer,
     };
-    await writeFileAtomic(
-      resolve(values.out!),
-      serializeFeatures({ ...features, paths: features.ids.map((id) => join(data.root, id)), metadata, pipeline }),
-    );
+    const files = await fileColumns(features.ids, data.root, { onProgress: print });
+    await writeFileAtomic(resolve(values.out!), serializeFeatures({ ...features, ...files, metadata, pipeline }));
     if (values.npy)
       await writeFileAtomic(
         resolve(values.npy),

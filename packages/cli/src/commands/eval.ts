@@ -1,5 +1,15 @@
 import { parseArgs } from 'node:util';
-import { CbirError, evaluateRetrieval, evaluateRetrievalAsync, isInMemory, readRows } from 'cbir-core';
+import {
+  CbirError,
+  ITEM_COLUMNS,
+  evaluateRetrieval,
+  evaluateRetrievalAsync,
+  evaluateSearch,
+  isInMemory,
+  itemRow,
+  readRows,
+  whereFilter,
+} from 'cbir-core';
 import { INDEX_FLAGS, INDEX_USAGE, checkIndexArgs, openIndexArg, INDEX_MEANINGS } from '../index-arg.js';
 import { positiveInt } from '../model-args.js';
 import { chooseReranker, type RerankChoice } from '../rerank-arg.js';
@@ -10,6 +20,7 @@ const OPTIONS = {
   ...INDEX_FLAGS,
   k: { type: 'string', short: 'k', default: '1,5,10' },
   rerank: { type: 'string', default: 'auto' },
+  where: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -18,15 +29,20 @@ const MEANINGS = {
   ...INDEX_MEANINGS,
   k: ['LIST', 'the k of P@k: a list (1,5,10) or a range'],
   rerank: ['auto|diffusion|qe|none', "re-ranking: the index's saved re-ranker (auto), another, or none"],
+  where: [
+    'FILTER',
+    'evaluate over the items this filter passes only, as cbir search --where searches ("taken >= \'2024-01-01\'")',
+  ],
   json: 'machine-readable output: one JSON object per line',
   help: 'print this help and exit',
 } as const;
 
-const HELP = `Usage: cbir eval ${INDEX_USAGE} [-k 1,5,10] [--rerank auto|diffusion|qe|none] [--json]
+const HELP = `Usage: cbir eval ${INDEX_USAGE} [-k 1,5,10] [--rerank auto|diffusion|qe|none] [--where FILTER] [--json]
 
 Leave-one-out retrieval quality by label: every labelled item queries the index (itself excluded); P@k and mAP,
 overall and per class. --rerank auto (the default) re-ranks with the re-ranker saved with the index, if any (LanceDB
-tables have none).
+tables have none). With --where, the items the filter passes are both the queries and the collection, searched with
+the filter as cbir search --where searches (the same filtered search of each index kind).
 
 ${flagList(OPTIONS, MEANINGS)}`;
 
@@ -52,14 +68,35 @@ export async function evalCmd(argv: string[]): Promise<void> {
     const labels = metadata.map((m) => m?.label);
     if (labels.every((l) => l === undefined))
       throw new CbirError('INVALID_ARGUMENT', `${name} has no labels: embed a folder with class sub-folders.`);
-    const features = { matrix: vectors, ids, labels };
-    scored = isInMemory(index)
-      ? evaluateRetrieval(index, features, ks, { reranker })
-      : await evaluateRetrievalAsync(index, features, ks);
+    if (values.where !== undefined) {
+      const where = values.where;
+      const filter = whereFilter(where, ITEM_COLUMNS);
+      const keep = ids.map((_, i) => i).filter((i) => filter.test(itemRow(ids[i], metadata[i])));
+      if (!keep.some((i) => labels[i] !== undefined))
+        throw new CbirError('INVALID_ARGUMENT', `--where "${where}" passes no labelled item of ${name}.`);
+      const cols = vectors.cols;
+      const data = new Float32Array(keep.length * cols);
+      keep.forEach((r, j) => data.set(vectors.data.subarray(r * cols, (r + 1) * cols), j * cols));
+      const subset = {
+        matrix: { data, rows: keep.length, cols },
+        ids: keep.map((i) => ids[i]),
+        labels: keep.map((i) => labels[i]),
+      };
+      scored = await evaluateSearch((q, k, self) => retriever.search(q, k, { where, self }), subset, ks, keep.length);
+    } else {
+      const features = { matrix: vectors, ids, labels };
+      scored = isInMemory(index)
+        ? evaluateRetrieval(index, features, ks, { reranker })
+        : await evaluateRetrievalAsync(index, features, ks);
+    }
   } finally {
     await opened.close();
   }
-  const report = { ...scored, rerank: reranker?.kind ?? 'none' };
+  const report = {
+    ...scored,
+    rerank: reranker?.kind ?? 'none',
+    ...(values.where !== undefined ? { where: values.where } : {}),
+  };
   if (values.json) return console.log(JSON.stringify(report));
   const head = ['class', 'queries', ...ks.map((k) => `P@${k}`), 'mAP'];
   const row = (

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   BagOfVisualWords,
@@ -21,7 +21,7 @@ import {
   saveFeatures,
   loadTfjsModel,
 } from 'cbir-node';
-import { bowFeatureFile, orbOfDataset } from '../image-features.js';
+import { bowFeatureFile, fileColumns, orbOfDataset } from '../image-features.js';
 import { positiveInt } from '../model-args.js';
 import { progressPrinter } from '../progress-bar.js';
 import { UsageError } from '../usage.js';
@@ -179,7 +179,7 @@ export async function features(argv: string[]): Promise<void> {
     const fx = await PretrainedExtractor.create(model, pretrained);
     try {
       const f = await extractDataset(data, fx, { onProgress: print });
-      file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind } };
+      file = { ...f, metadata: { kind } };
     } finally {
       fx.dispose();
       model.dispose?.();
@@ -188,7 +188,7 @@ export async function features(argv: string[]): Promise<void> {
     // Raw vectors on every core (the calling thread and a worker per extra core), then fit and transform here.
     const fx = await ParallelExtractor.create(extractor.spec());
     const f = await extractDataset(data, fx, { onProgress: print }).finally(() => fx.close());
-    file = { ...f, paths: f.ids.map((id) => join(data.root, id)), metadata: { kind } };
+    file = { ...f, metadata: { kind } };
   } else {
     if (!values.vocab) throw new UsageError('--kind bow needs --vocab FILE (the vocabulary.bin that cbir bow wrote).');
     const vocabPath = resolve(values.vocab);
@@ -202,6 +202,8 @@ export async function features(argv: string[]): Promise<void> {
       Number(values['orb-features']),
     );
   }
+  // Where each image is and what was read of its file, kept with each item by cbir index.
+  file = { ...file, ...(await fileColumns(file.ids, data.root, { onProgress: print })) };
   await saveFeatures(file, values.out);
   const report = {
     stage: 'done',

@@ -141,7 +141,11 @@ export async function indexCmd(argv: string[]): Promise<void> {
   const numericIds =
     f.ids.every((id) => /^\d+$/.test(id) && Number.isSafeInteger(Number(id))) && new Set(f.ids).size === f.ids.length;
   const ids = numericIds ? f.ids.map(Number) : undefined;
-  const metadata = f.ids.map((id, i) => ({ path: f.paths?.[i] ?? (numericIds ? undefined : id), label: f.labels[i] }));
+  const metadata = f.ids.map((id, i) => ({
+    ...f.info?.[i],
+    path: f.paths?.[i] ?? (numericIds ? undefined : id),
+    label: f.labels[i],
+  }));
   if (lance) {
     const started = Date.now();
     const index = await LanceIndex.create(values.uri!, dim, {

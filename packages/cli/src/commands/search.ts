@@ -125,11 +125,16 @@ export async function search(argv: string[]): Promise<void> {
     const byId = async (text: string, flag: string) => {
       const id = Number(text);
       const v = Number.isInteger(id) && id >= 0 ? await index.vector(id) : undefined;
-      if (!v)
+      if (!v) {
+        // Ids are the feature file's rows until items are added or removed: then name the range held.
+        const ids = await index.idList();
+        const lo = ids.reduce((a, b) => Math.min(a, b), Infinity);
+        const hi = ids.reduce((a, b) => Math.max(a, b), -1);
         throw new CbirError(
           'INVALID_ARGUMENT',
-          `${flag} ${text} is not in ${source} (ids are the feature file's rows, 0..${index.size - 1}).`,
+          `${flag} ${text} is not in ${source} (it holds ${ids.length} ids${ids.length ? `, from ${lo} to ${hi}` : ''}; cbir search --json lists them with the results).`,
         );
+      }
       exclude.add(id);
       return { id, vector: v };
     };

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CbirError } from 'cbir-core';
-import { queryNeedsModel } from 'cbir-node';
+import { queryNeedsModel, type SyncReport } from 'cbir-node';
 import { openQueryEmbedderFor } from '../query-model.js';
 import { readClusterAssignments } from '../serve/clusters.js';
 import { readDuplicateReport } from '../serve/duplicates.js';
@@ -24,6 +24,8 @@ const OPTIONS = {
   clusters: { type: 'string' },
   'cluster-k': { type: 'string' },
   duplicates: { type: 'string' },
+  watch: { type: 'string' },
+  rescan: { type: 'string', default: '300' },
   'max-upload-mb': { type: 'string', default: '20' },
   'max-megapixels': { type: 'string', default: '40' },
   queue: { type: 'string', default: '32' },
@@ -45,6 +47,8 @@ const MEANINGS = {
   clusters: ['FILE', "cbir cluster's assignments.csv"],
   'cluster-k': ['K', 'its column (default: the largest k)'],
   duplicates: ['FILE', 'cbir dedup --report FILE: review its groups of duplicates on the page'],
+  watch: ['DIR', 'follow this folder: new, changed and deleted files are synced into the index and served'],
+  rescan: ['S', 'with --watch: a full rescan every S seconds, whatever the file events said'],
   'max-upload-mb': ['N', 'the largest upload'],
   'max-megapixels': ['N', 'the most pixels an upload may have'],
   queue: ['N', 'uploads received or embedded at once; more are answered 503 BUSY'],
@@ -58,7 +62,7 @@ const MEANINGS = {
 
 const HELP = `Usage: cbir serve ${INDEX_USAGE} [--model DIR|FILE.pt [--arch v1|v2] [--size S]]
                   [--port 8080] [--host 127.0.0.1] [--token TOKEN] [--clusters assignments.csv [--cluster-k K]]
-                  [--duplicates report.json] [--rerank auto|none] [--max-upload-mb 20] [--max-megapixels 40] [--queue 32]
+                  [--duplicates report.json] [--watch DIR [--rescan 300]] [--rerank auto|none] [--max-upload-mb 20] [--max-megapixels 40] [--queue 32]
                   [--request-timeout 60] [--shutdown-grace 10] [--log]
 
 Serves an index to a browser: open http://127.0.0.1:8080/ to drop in a photo and see the most similar ones, click a
@@ -70,6 +74,11 @@ copy to keep first). A JSON API underneath (POST /api/search with an image, GET 
 New images are embedded exactly as cbir search --query embeds them: the extractor saved in the index, or --model (the
 model that embedded the collection, checked against the index). Without --model, a model-made index is served for
 browsing and similar-item search only.
+
+With --watch DIR the index follows the folder as cbir sync would (new files embedded and added, changed ones embedded
+again, deleted ones removed), at start and then on every change (debounced file events, and a full rescan every
+--rescan seconds); the index file is rewritten after each sync (a LanceDB table commits as it goes) and the page shows
+the new items without a restart. It needs what embeds new images (the index's extractor, or --model).
 
 Binding an address other than 127.0.0.1 without --token prints a warning: anyone who reaches the port can search and
 see the thumbnails. CBIR_TOKEN keeps the token out of the process list.
@@ -127,6 +136,9 @@ export async function serve(argv: string[]): Promise<number> {
     throw new UsageError(
       '--token must be at least 8 characters: it is the only thing between the port and your photos.',
     );
+  const rescan = Number(values.rescan);
+  if (!(rescan >= 1 && rescan <= 86_400))
+    throw new UsageError(`--rescan must be a number of seconds in [1, 86400], got "${values.rescan}".`);
   const host = values.host!;
   const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
 
@@ -139,6 +151,10 @@ export async function serve(argv: string[]): Promise<number> {
     if (values.model || !queryNeedsModel(retriever)) {
       retriever.embedder = await openQueryEmbedderFor(retriever, values, (note) =>
         process.stderr.write(`cbir serve: ${note}\n`),
+      );
+    } else if (values.watch) {
+      throw new UsageError(
+        `--watch embeds the folder's new files: ${opened.name} was embedded by a model, so pass it with --model.`,
       );
     } else {
       process.stderr.write(
@@ -164,6 +180,24 @@ export async function serve(argv: string[]): Promise<number> {
       maxQueue: queue,
       timeouts,
       logger: values.log,
+      ...(values.watch
+        ? {
+            watch: {
+              dir: resolve(values.watch),
+              save: opened.save,
+              rescanMs: rescan * 1000,
+              onSync: ({ report, error }: { report?: SyncReport; error?: Error }) => {
+                if (error) return void process.stderr.write(`cbir serve: --watch: ${error.message}\n`);
+                const r = report!;
+                const n = r.added.length + r.changed.length + r.touched.length + r.removed.length + r.duplicates;
+                if (n || r.failed.length)
+                  process.stderr.write(
+                    `cbir serve: synced ${values.watch}: ${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed${r.failed.length ? `, ${r.failed.length} unreadable (${r.failed.map((f) => f.path).join(', ')})` : ''} (now ${r.size} items)\n`,
+                  );
+              },
+            },
+          }
+        : {}),
     });
     const address = await app.listen({ port, host });
     if (!loopback && token === undefined)

@@ -6,13 +6,12 @@ import type { ServedDuplicates } from './duplicates.js';
 import { ApiError } from './errors.js';
 import type { SearchBatcher } from './search-batcher.js';
 import type { ThumbnailCache } from './thumbnails.js';
+import type { FolderWatcher } from './watch.js';
 
-/** A hit as the API returns it. */
-export interface ApiHit {
+/** A hit as the API returns it: the item's id, distance, metadata (path, label, size, dates, camera) and cluster. */
+export interface ApiHit extends ItemMetadata {
   id: number;
   distance: number;
-  path?: string;
-  label?: string;
   cluster?: number;
 }
 
@@ -28,9 +27,14 @@ export interface ServerContext {
   /** Concurrent searches as one batched search (with the re-ranker). */
   batcher: SearchBatcher;
   thumbs: ThumbnailCache;
-  /** Every item's metadata, read once. */
+  /** Every item's metadata, read at start and again after each sync of a watched folder. */
   items: Map<number, ItemMetadata>;
+  /** The items' distinct labels, sorted. */
   labels: string[];
+  /** The items' distinct cameras (EXIF make and model), sorted: the page's camera choice. */
+  cameras: { make?: string; model: string }[];
+  /** What follows the folder of `cbir serve --watch`. */
+  watcher?: FolderWatcher;
   name: string;
   clusters?: ClusterAssignments;
   /** The duplicate report under review, joined to the index. */
@@ -40,7 +44,7 @@ export interface ServerContext {
   admitUpload: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
-/** An item as the API shows it: id, path, label and cluster. */
+/** An item as the API shows it: id, metadata and cluster. */
 export function itemView(ctx: ServerContext, id: number): Omit<ApiHit, 'distance'> {
   return {
     id,
@@ -161,4 +165,20 @@ export function searchQuery(maxK: number) {
 /** Milliseconds to 0.01, for `took`. */
 export function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+/** The distinct labels and cameras of the items, sorted: what the page offers to filter by. */
+export function collectionFacets(items: Map<number, ItemMetadata>): Pick<ServerContext, 'labels' | 'cameras'> {
+  const labels = new Set<string>();
+  const cameras = new Map<string, { make?: string; model: string }>();
+  for (const m of items.values()) {
+    if (m.label !== undefined) labels.add(m.label);
+    if (m.model !== undefined) cameras.set(`${m.make ?? ''}\u0000${m.model}`, { make: m.make, model: m.model });
+  }
+  return {
+    labels: [...labels].sort(),
+    cameras: [...cameras.values()].sort(
+      (a, b) => (a.make ?? '').localeCompare(b.make ?? '') || a.model.localeCompare(b.model),
+    ),
+  };
 }

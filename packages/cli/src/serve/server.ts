@@ -11,7 +11,7 @@ import {
 } from 'cbir-core';
 import type { ClusterAssignments } from './clusters.js';
 import { BatchQueue } from './batch-queue.js';
-import type { ServerContext } from './context.js';
+import { collectionFacets, type ServerContext } from './context.js';
 import { ApiError, answerClientError, describeError } from './errors.js';
 import { installGuards } from './guards.js';
 import { clusterRoutes } from './routes/clusters.js';
@@ -24,6 +24,8 @@ import { searchRoutes } from './routes/search.js';
 import { SearchBatcher } from './search-batcher.js';
 import { ThumbnailCache } from './thumbnails.js';
 import { uploadAdmission } from './uploads.js';
+import { FolderWatcher, type FolderWatchOptions } from './watch.js';
+import { syncIndex } from 'cbir-node';
 
 /** Options of {@link createSearchServer}. */
 export interface SearchServerOptions {
@@ -49,6 +51,24 @@ export interface SearchServerOptions {
   items?: Map<number, ItemMetadata>;
   /** When set, every `/api/` request needs it as `Authorization: Bearer TOKEN` or `?token=TOKEN`. */
   token?: string;
+  /**
+   * A folder the index follows (`cbir serve --watch`): its changes are synced into the index (`syncIndex`, with the
+   * retriever's embedder) and served without a restart; `/api/info` says what the last sync did. The first sync runs
+   * before the server answers. @defaultValue no folder is watched
+   */
+  watch?: {
+    dir: string;
+    /** Persists the index (rewrites its file; commits a LanceDB table's provenance): after each sync, and every `saveEveryMs` during a long one. */
+    save: () => Promise<void>;
+    /** How often a long sync saves its work so far. @defaultValue 30,000 ms */
+    saveEveryMs?: number;
+    /** Quiet time after the last file event. @defaultValue 1,000 ms */
+    debounceMs?: number;
+    /** A full rescan this often. @defaultValue 300,000 ms */
+    rescanMs?: number;
+    /** Told what each sync did, or why it failed. */
+    onSync?: FolderWatchOptions['onSync'];
+  };
   /**
    * The largest upload accepted, in bytes.
    * @defaultValue 20 MiB
@@ -141,9 +161,6 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     ? new BatchQueue((images: Uint8Array[]) => embedder.embedMany(images), options.maxBatch ?? 16, maxQueue)
     : undefined;
   const items = options.items ?? (await snapshotItems(index));
-  const labels = [
-    ...new Set([...items.values()].map((m) => m.label).filter((l): l is string => l !== undefined)),
-  ].sort();
   const name = options.name === undefined ? index.kind : basename(options.name);
 
   // Loaded here, not at import: `import 'cbir-node'` stays free of the HTTP stack.
@@ -215,7 +232,7 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
     batcher,
     thumbs,
     items,
-    labels,
+    ...collectionFacets(items),
     name,
     clusters,
     duplicates: options.duplicates && serveDuplicates(options.duplicates, items),
@@ -228,6 +245,40 @@ export async function createSearchServer(options: SearchServerOptions): Promise<
   await app.register(clusterRoutes, ctx);
   await app.register(duplicateRoutes, ctx);
   await app.register(pageRoutes);
+  if (options.watch) {
+    if (!embedder)
+      throw new CbirError(
+        'INVALID_ARGUMENT',
+        `createSearchServer: watching ${options.watch.dir} needs the retriever's query embedder, to embed new files.`,
+      );
+    const { dir, save, saveEveryMs = 30_000 } = options.watch;
+    // After each checkpoint of a sync: new items are served, gone ones no longer listed.
+    const refresh = async () => {
+      ctx.items = await snapshotItems(index);
+      Object.assign(ctx, collectionFacets(ctx.items));
+    };
+    const watcher = new FolderWatcher({
+      dir,
+      debounceMs: options.watch.debounceMs,
+      rescanMs: options.watch.rescanMs,
+      onSync: options.watch.onSync,
+      sync: async () => {
+        let saved = Date.now();
+        return syncIndex(retriever, dir, {
+          checkpoint: async (final) => {
+            if (final || Date.now() - saved >= saveEveryMs) {
+              await save();
+              saved = Date.now();
+            }
+            await refresh();
+          },
+        });
+      },
+    });
+    ctx.watcher = watcher;
+    app.addHook('onClose', () => watcher.close());
+    await watcher.start();
+  }
   return app;
 }
 

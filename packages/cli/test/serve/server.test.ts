@@ -541,7 +541,9 @@ describe('cbir serve: the search service', () => {
     expect(near).toEqual(all.slice(0, 3));
     const bad = await app.inject(`/api/similar/${first}?where=${q("colour = 'red'")}`);
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.message).toMatch(/no column "colour" \(the columns: id, path, label\)/);
+    expect(bad.json().error.message).toMatch(
+      /no column "colour" \(the columns: id, path, label, width, height, bytes, mtime, hash, taken, make, model, orientation, gps\)/,
+    );
     expect((await app.inject(`/api/similar/${first}?maxDistance=-1`)).statusCode).toBe(400);
     expect((await app.inject(`/api/similar/${first}?where=${'x'.repeat(10_001)}`)).statusCode).toBe(400);
     expect((await app.inject('/healthz')).statusCode).toBe(200);

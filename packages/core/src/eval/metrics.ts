@@ -146,16 +146,47 @@ export async function evaluateRetrievalAsync(
   features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] },
   ks: readonly number[],
 ): Promise<RetrievalReport> {
-  const { matrix, labels } = features;
-  const scorer = leaveOneOutScorer('evaluateRetrievalAsync', features, ks);
-  const depth = index.size;
+  return evaluateSearch((queries, k) => index.search(queries, k), features, ks, index.size);
+}
+
+/**
+ * Leave-one-out P@k and mAP by label through any search: `search(queries, k, self)` ranks `k` items for each query
+ * (`self` the queries' own ids, for a search that leaves them out), and `features` are the queries, which are also the
+ * whole collection the search ranks (what is relevant to a query: the other items of its label among them). What
+ * `cbir eval --where` runs over the items a filter passes, with the retriever's filtered search:
+ * {@link evaluateRetrievalAsync} is this over an index's own search.
+ *
+ * @param depth How many results each query ranks: the collection's size, for mAP over the full ranking.
+ * @example
+ * ```ts
+ * const beach = { matrix, ids, labels };   // the rows a filter passes
+ * const report = await evaluateSearch(
+ *   (q, k, self) => retriever.search(q, k, { where: "taken >= '2024-01-01'", self }),
+ *   beach, [10], beach.ids.length,
+ * );
+ * ```
+ */
+export async function evaluateSearch(
+  search: (queries: Matrix, k: number, self: number[]) => SearchResult | Promise<SearchResult>,
+  features: { matrix: Matrix; ids: readonly number[]; labels: readonly (string | undefined)[] },
+  ks: readonly number[],
+  depth: number,
+): Promise<RetrievalReport> {
+  const { matrix, ids, labels } = features;
+  const scorer = leaveOneOutScorer('evaluateSearch', features, ks);
+  if (!Number.isInteger(depth) || depth < 1)
+    throw new CbirError('INVALID_ARGUMENT', `evaluateSearch: depth must be a positive integer, got ${depth}.`);
   const rows = Array.from({ length: matrix.rows }, (_, i) => i).filter((i) => labels[i] !== undefined);
   for (let b = 0; b < rows.length; b += 64) {
     const batch = rows.slice(b, b + 64);
     const data = new Float32Array(batch.length * matrix.cols);
     batch.forEach((r, j) => data.set(matrix.data.subarray(r * matrix.cols, (r + 1) * matrix.cols), j * matrix.cols));
-    const res = await index.search({ data, rows: batch.length, cols: matrix.cols }, depth);
-    batch.forEach((r, j) => scorer.add(r, res.ids.subarray(j * depth, (j + 1) * depth)));
+    const res = await search(
+      { data, rows: batch.length, cols: matrix.cols },
+      depth,
+      batch.map((r) => ids[r]),
+    );
+    batch.forEach((r, j) => scorer.add(r, res.ids.subarray(j * res.k, (j + 1) * res.k)));
   }
   return scorer.report();
 }

@@ -3,6 +3,7 @@ import { readFramed, writeFramed } from '../io/framed-file.js';
 import type { Features } from '../embedding/embed-images.js';
 import type { ExtractorSpec } from './extractor.js';
 import { specFromFramed, specToFramed } from '../io/saved-spec.js';
+import { checkItemMetadata, type ImageInfo } from '../indexes/item-metadata.js';
 import { pipelineFromFramed, pipelineToFramed, type EmbeddingPipeline } from '../embedding/pipeline.js';
 
 const MAGIC = 'CBIRFEAT';
@@ -12,6 +13,11 @@ const VERSION = 1;
 export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
   /** Where each image was read from (absolute paths in Node), when known: for montages and search results. */
   paths?: string[];
+  /**
+   * What was read of each image's file (size, modification time, content hash, EXIF; cbir-node's `readImageInfo`),
+   * one per row (undefined where nothing was read): `cbir index` keeps it with each item.
+   */
+  info?: (ImageInfo | undefined)[];
   metadata?: Record<string, unknown>;
   /** The model and fitted reducer that made the features (absent for hand-crafted or imported features). */
   pipeline?: EmbeddingPipeline;
@@ -21,7 +27,7 @@ export type FeatureFile = Omit<Features, 'reducer' | 'skipped'> & {
 
 /**
  * Serialises features as a framed cbir file (`CBIRFEAT`; see `writeFramed`): the JSON header holds `rows`, `cols`,
- * `ids`, `labels`, optional `paths` and `metadata`; the body the float32 matrix, row-major.
+ * `ids`, `labels`, optional `paths`, `info` and `metadata`; the body the float32 matrix, row-major.
  *
  * @example
  * ```ts
@@ -34,6 +40,7 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
     ['ids', f.ids],
     ['labels', f.labels],
     ['paths', f.paths],
+    ['info', f.info],
   ] as const) {
     if (list !== undefined && list.length !== rows) {
       throw new FormatError(
@@ -49,6 +56,7 @@ export function serializeFeatures(f: FeatureFile): Uint8Array {
     ids: f.ids,
     labels: f.labels,
     paths: f.paths,
+    ...(f.info ? { info: f.info.map((m) => m ?? null) } : {}),
     metadata: f.metadata ?? {},
     pipeline: pipeline.header,
     extractor: extractor.header,
@@ -73,6 +81,7 @@ export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'):
     ids: string[];
     labels: (string | null)[];
     paths?: string[];
+    info?: unknown[];
     metadata?: Record<string, unknown>;
     pipeline?: unknown;
     extractor?: unknown;
@@ -89,6 +98,15 @@ export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'):
     bad(`has ${Array.isArray(h.labels) ? h.labels.length : 'no'} labels for ${h.rows} rows`);
   if (h.paths !== undefined && (!Array.isArray(h.paths) || h.paths.length !== h.rows))
     bad(`has ${Array.isArray(h.paths) ? h.paths.length : 'no'} paths for ${h.rows} rows`);
+  if (h.info !== undefined && (!Array.isArray(h.info) || h.info.length !== h.rows))
+    bad(`has ${Array.isArray(h.info) ? h.info.length : 'no'} info entries for ${h.rows} rows`);
+  const info = h.info?.map((m, i) => {
+    try {
+      return checkItemMetadata(m, `deserializeFeatures: ${source} row ${i}`) as ImageInfo | undefined;
+    } catch (e) {
+      throw new FormatError(`${(e as Error).message} Recreate it with \`cbir features\` or \`cbir embed\`.`);
+    }
+  });
   const data = f.take(h.rows * h.cols);
   const pipeline = pipelineFromFramed(h.pipeline, f, source);
   const extractor = specFromFramed(h.extractor, f, source, 'feature extractor');
@@ -98,6 +116,7 @@ export function deserializeFeatures(bytes: Uint8Array, source = 'feature file'):
     ids: h.ids,
     labels: h.labels.map((l) => l ?? undefined),
     ...(h.paths ? { paths: h.paths } : {}),
+    ...(info ? { info } : {}),
     metadata: h.metadata,
     ...(pipeline ? { pipeline } : {}),
     ...(extractor ? { extractor } : {}),

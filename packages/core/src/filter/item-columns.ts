@@ -1,14 +1,14 @@
-import type { ItemMetadata } from '../indexes/index.js';
+import { ITEM_METADATA_FIELDS, type ItemMetadata } from '../indexes/item-metadata.js';
 import type { ColumnType } from './where.js';
 
 /**
- * The columns a `where` filter over an index's items can read: the item's id and its metadata. The same names are
- * LanceDB's columns, so a filter means the same on every index kind.
+ * The columns a `where` filter over an index's items can read: the item's id and its metadata
+ * ({@link ITEM_METADATA_FIELDS}: path, label, width, height, bytes, mtime, hash, taken, make, model, orientation,
+ * gps). The same names are LanceDB's columns, so a filter means the same on every index kind.
  */
 export const ITEM_COLUMNS: Readonly<Record<string, ColumnType>> = Object.freeze({
   id: 'number',
-  path: 'string',
-  label: 'string',
+  ...ITEM_METADATA_FIELDS,
 });
 
 /**

@@ -1,6 +1,7 @@
 import { IndexFormatError } from '../errors.js';
 import { readFramed } from '../io/framed-file.js';
 import type { Index, ItemMetadata } from './index.js';
+import { checkItemMetadata } from './item-metadata.js';
 import { readLshashPickle } from './lshash-pickle.js';
 import { indexKind, indexKinds, type IndexFileReader } from './registry.js';
 
@@ -92,7 +93,13 @@ export function readIndexFile(bytes: Uint8Array, source = 'index'): { index: Ind
   }
   const reader: IndexFileReader = {
     header: h as unknown as IndexFileReader['header'],
-    metadata: h.metadata.map((m) => m ?? undefined),
+    metadata: h.metadata.map((m, i) => {
+      try {
+        return checkItemMetadata(m, `deserializeIndex: ${source} item ${String(h.ids[i])}`);
+      } catch (e) {
+        throw new IndexFormatError(`${(e as Error).message} Rebuild it with \`cbir index\`.`);
+      }
+    }),
     take: (n) => f.take(n),
     fail,
   };

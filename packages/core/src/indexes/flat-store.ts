@@ -3,6 +3,7 @@ import { framedParts, writeFramed } from '../io/framed-file.js';
 import type { Matrix } from '../matrix.js';
 import { SimdKernels, type SimdBuffer } from '../compute/wasm-simd/simd-kernels.js';
 import type { Index, ItemMetadata, OwnerSections } from './index.js';
+import { checkItemMetadata } from './item-metadata.js';
 
 /**
  * Row storage shared by the indexes: a growable row-major float32 buffer, ids, row lookup, and metadata.
@@ -85,6 +86,8 @@ export class FlatStore {
 
   /** Appends rows (already validated); returns the first new row. */
   append(vectors: Matrix, ids: number[], metadata?: readonly (ItemMetadata | undefined)[]): number {
+    // Checked before anything changes: a bad field (a date that is no instant) leaves the store as it was.
+    const checked = metadata?.map((m, i) => checkItemMetadata(m, `add: metadata[${i}]`));
     this.version++;
     const first = this.size;
     const need = (first + vectors.rows) * this.dim;
@@ -105,8 +108,8 @@ export class FlatStore {
       if (id >= this.nextFree) this.nextFree = id + 1;
       this.ids.push(id);
       this.rowOf.set(id, first + i);
-      const m = metadata?.[i];
-      if (m) this.meta.set(id, { ...m });
+      const m = checked?.[i];
+      if (m) this.meta.set(id, m);
     });
     return first;
   }

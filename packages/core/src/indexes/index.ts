@@ -1,6 +1,9 @@
 import { CbirError, DimensionMismatchError } from '../errors.js';
 import { checkFiniteMatrix, type Matrix } from '../matrix.js';
 import type { LongRunning } from '../progress.js';
+import type { ItemMetadata } from './item-metadata.js';
+
+export type { ItemMetadata } from './item-metadata.js';
 
 /**
  * What an index's reported distances are: `euclidean` (L2), `sqeuclidean` (squared L2), `cosine` (`1 - cos`), `l1`,
@@ -8,14 +11,6 @@ import type { LongRunning } from '../progress.js';
  * An LSH index's metric is the distance it ranks its candidates by (its `distanceFunc`), not 'lsh'.
  */
 export type Metric = 'euclidean' | 'sqeuclidean' | 'cosine' | 'l1' | 'centred_euclidean';
-
-/** Optional information kept with an id. */
-export interface ItemMetadata {
-  /** The image's file path (or URL), as given when it was added; absent when none was given. */
-  path?: string;
-  /** Its class label (the sub-folder's name, say); absent when none was given. */
-  label?: string;
-}
 
 /**
  * Results of a batched search, row-major `[nq, k]`: `ids[q * k + j]` is the j-th nearest item to query `q`.
@@ -137,6 +132,11 @@ export interface AsyncIndex {
    * itself (LanceDB's own `where`). Absent on kinds that cannot.
    */
   searchWhere?(queries: Matrix, k: number, sql: string): Promise<SearchResult>;
+  /**
+   * The metadata fields the store can hold and filter on, when it holds fewer than every one (a LanceDB table built
+   * before cbir kept more than path and label). @defaultValue every field of ITEM_METADATA_FIELDS
+   */
+  readonly metadataColumns?: readonly string[];
   /** As {@link Index.remove}. */
   remove(ids: ArrayLike<number>): Promise<number>;
   /** As {@link Index.vector}. */

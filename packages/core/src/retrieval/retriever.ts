@@ -216,6 +216,12 @@ export class Retriever<I = string | Uint8Array> {
       const store = index as AsyncIndex; // not in memory
       if (!store.searchWhere)
         throw new CbirError('INVALID_ARGUMENT', `Retriever.search: a ${index.kind} index cannot filter its items.`);
+      const missing = filter.columns.filter((c) => c !== 'id' && store.metadataColumns?.includes(c) === false);
+      if (missing.length)
+        throw new CbirError(
+          'INVALID_ARGUMENT',
+          `Retriever.search: ${this.source} has no ${missing.join(', ')} column (its table was built before cbir kept them; it holds ${store.metadataColumns!.join(', ')}). Rebuild it with cbir index --engine lancedb --overwrite to filter on them.`,
+        );
       res = await store.searchWhere(queries, depth, whereToSql(filter.expr, ITEM_COLUMNS));
     } else
       res =

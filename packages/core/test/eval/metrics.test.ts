@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ExactEuclideanIndex, averagePrecision, evaluateRetrieval, precisionAtK, recallAtK } from 'cbir-core';
+import {
+  ExactEuclideanIndex,
+  Retriever,
+  averagePrecision,
+  evaluateRetrieval,
+  evaluateSearch,
+  precisionAtK,
+  recallAtK,
+} from 'cbir-core';
 import { randomMatrix } from '../indexes/index-contract.js';
 
 describe('retrieval metrics', () => {
@@ -55,5 +63,45 @@ describe('retrieval metrics', () => {
     expect(report.meanAveragePrecision).toBeCloseTo(map / 60, 12);
     expect(Object.keys(report.perClass)).toEqual(['a', 'b', 'c']);
     expect(report.perClass.a.queries).toBe(20);
+  });
+});
+
+describe('evaluateSearch', () => {
+  it('over a filtered retriever equals evaluateRetrieval on an index of the rows the filter passes', async () => {
+    const n = 120;
+    const x = randomMatrix(n, 6, 21);
+    const labels = Array.from({ length: n }, (_, i) => ['a', 'b', 'c', 'd'][i % 4]);
+    const metadata = labels.map((label, i) => ({ label, width: 100 + (i % 7) * 50 }));
+    const full = new ExactEuclideanIndex(6);
+    full.add(x, undefined, metadata);
+    const where = "label IN ('a', 'b', 'c') AND width >= 200";
+    const keep = metadata
+      .map((_, i) => i)
+      .filter((i) => ['a', 'b', 'c'].includes(labels[i]) && metadata[i].width >= 200);
+    const rows = (list: number[]) => {
+      const data = new Float32Array(list.length * 6);
+      list.forEach((r, j) => data.set(x.data.subarray(r * 6, (r + 1) * 6), j * 6));
+      return { data, rows: list.length, cols: 6 };
+    };
+    const subset = { matrix: rows(keep), ids: keep, labels: keep.map((i) => labels[i]) };
+    const oracle = new ExactEuclideanIndex(6);
+    oracle.add(subset.matrix, keep);
+    const want = evaluateRetrieval(oracle, subset, [1, 5, 10]);
+    const retriever = new Retriever(full);
+    const got = await evaluateSearch(
+      (q, k, self) => retriever.search(q, k, { where, self }),
+      subset,
+      [1, 5, 10],
+      keep.length,
+    );
+    expect(got.queries).toBe(keep.length);
+    expect(got.precisionAtK).toEqual(want.precisionAtK);
+    expect(got.meanAveragePrecision).toBeCloseTo(want.meanAveragePrecision, 12);
+    expect(got.perClass).toEqual(want.perClass);
+    // Unfiltered, it is evaluateRetrieval itself.
+    const all = { matrix: x, ids: Array.from({ length: n }, (_, i) => i), labels };
+    const plain = await evaluateSearch((q, k, self) => retriever.search(q, k, { self }), all, [5], n);
+    expect(plain).toEqual(evaluateRetrieval(full, all, [5]));
+    await expect(evaluateSearch((q, k) => full.search(q, k), all, [5], 0)).rejects.toThrow(/depth must be a positive/);
   });
 });

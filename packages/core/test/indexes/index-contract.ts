@@ -12,6 +12,22 @@ import {
   type Matrix,
 } from 'cbir-core';
 
+/** An item with every metadata field. */
+export const FULL_METADATA = {
+  path: 'photos/a.jpg',
+  label: 'x',
+  width: 4000,
+  height: 3000,
+  bytes: 2_512_345,
+  mtime: '2024-06-02T08:00:00.125Z',
+  hash: 'ab'.repeat(32),
+  taken: '2024-06-01T17:45:00.000Z',
+  make: 'Canon',
+  model: "EOS 5D Mark 'IV'",
+  orientation: 6,
+  gps: true,
+};
+
 export function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
   return { data: Float32Array.from({ length: rows * cols }, () => rng.normal()), rows, cols };
@@ -158,10 +174,16 @@ export function describeIndexContract(
       await index.add(
         randomMatrix(3, 3, 5),
         [0, 2 ** 40, 9],
-        [{ path: 'a.jpg', label: 'x' }, undefined, { label: 'y' }],
+        [FULL_METADATA, undefined, { label: 'y', gps: false, bytes: 0 }],
       );
-      expect(await index.metadata(0)).toEqual({ path: 'a.jpg', label: 'x' });
+      expect(await index.metadata(0)).toEqual(FULL_METADATA);
+      expect(await index.metadata(9)).toEqual({ label: 'y', gps: false, bytes: 0 });
       expect(await index.metadata(2 ** 40)).toBeUndefined();
+      // A field of the wrong type is refused before anything is added.
+      await expect(
+        attempt(() => index.add(randomMatrix(1, 3, 8), [11], [{ taken: '2024-06-01 10:00' } as never])),
+      ).rejects.toThrow(/metadata\[0\]: metadata field "taken" must be a UTC ISO 8601 instant/);
+      expect(index.size).toBe(3);
       expect(new Set(await index.idList())).toEqual(new Set([0, 2 ** 40, 9]));
       const row = randomMatrix(3, 3, 5).data.subarray(6, 9);
       const scale = index.metric === 'cosine' ? 1 / Math.hypot(...row) : 1;
@@ -212,7 +234,7 @@ export function describeIndexContract(
         index.add(
           randomMatrix(100, 16, 3),
           undefined,
-          Array.from({ length: 100 }, (_, i) => ({ label: String(i % 4) })),
+          Array.from({ length: 100 }, (_, i) => (i === 7 ? FULL_METADATA : { label: String(i % 4) })),
         );
         const bytes = index.serialize();
         const back = deserializeIndex(bytes, 'x.cbirindex');
@@ -222,6 +244,7 @@ export function describeIndexContract(
         const q = randomMatrix(4, 16, 9);
         expect(back.search(q, 8)).toEqual(index.search(q, 8));
         expect(back.metadata(5)).toEqual({ label: '1' });
+        expect(back.metadata(7)).toEqual(FULL_METADATA);
         expect(() => deserializeIndex(bytes.subarray(0, bytes.length - 3), 'x.cbirindex')).toThrow(IndexFormatError);
         const bad = bytes.slice();
         bad[bad.length - 50] ^= 1;

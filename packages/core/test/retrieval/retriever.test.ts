@@ -118,7 +118,7 @@ describe('Retriever', () => {
     const near = await r.search(q, 10, { maxDistance: cut });
     expect(Array.from(near.ids)).toEqual([...Array.from(all.ids.subarray(0, 7)), -1, -1, -1]);
     await expect(r.search(q, 3, { where: 'colour = 1' })).rejects.toThrow(
-      /no column "colour" \(the columns: id, path, label\)/,
+      /no column "colour" \(the columns: id, path, label, width, height, bytes, mtime, hash, taken, make, model, orientation, gps\)/,
     );
     await expect(r.search(q, 3, { maxDistance: -1 })).rejects.toThrow(/maxDistance must be a number >= 0/);
     await expect(new Retriever(asAsyncIndex(index)).search(q, 3, { where })).rejects.toThrow(/cannot filter its items/);

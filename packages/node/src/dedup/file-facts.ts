@@ -1,12 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { CbirError, type FileFacts } from 'cbir-core';
-import { createRequire } from 'node:module';
-import type Exifr from 'exifr';
 import sharp from 'sharp';
-
-// Through require: exifr's package has no "exports", so Node's ES module loader takes its UMD build, which has no named
-// exports; its own ES module build cannot load node:fs by itself (it logs "Couldn't load fs" and reads nothing).
-const exifr = createRequire(import.meta.url)('exifr') as typeof Exifr;
+import { exifr } from '../image/image-info.js';
 
 /**
  * What the keeper rule (`chooseKeeper`) reads of an image file: its pixel count (from the header, as stored), size,

@@ -3,9 +3,12 @@ import {
   CbirError,
   ExactEuclideanIndex,
   IndexFormatError,
+  ITEM_METADATA_FIELDS,
+  checkItemMetadata,
   normalizeRows,
   type AsyncIndex,
   type ItemMetadata,
+  type MetadataFieldType,
   type Matrix,
   type SearchResult,
 } from 'cbir-core';
@@ -136,7 +139,9 @@ export class LanceIndex implements AsyncIndex {
     ids: number[],
     private owner: Uint8Array | undefined,
     /** The data version readers see; undefined until the first commit of a created table. */
-    private committed?: number,
+    private committed: number | undefined,
+    /** The metadata columns the table has (a table built by an earlier release has fewer). */
+    private readonly columns: readonly (keyof ItemMetadata)[],
   ) {
     this.ids = new Set(ids);
     this.next = config.nextId ?? 0;
@@ -156,6 +161,15 @@ export class LanceIndex implements AsyncIndex {
   /** The data table's version that readers see (the last commit), or undefined before the first. */
   get version(): number | undefined {
     return this.committed;
+  }
+
+  /**
+   * The metadata columns the table holds: every {@link cbir-core!ITEM_METADATA_FIELDS | ITEM_METADATA_FIELDS} for a
+   * table built by this release; `path` and `label` only for one built before cbir kept more (its other fields are
+   * dropped on add; rebuild it to keep them).
+   */
+  get metadataColumns(): readonly string[] {
+    return this.columns;
   }
 
   /** The vectors' dimension. */
@@ -232,7 +246,7 @@ export class LanceIndex implements AsyncIndex {
         : await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow)),
     }));
     const config: Config = { format: 'cbir-lance', version: 1, metric, dim };
-    return new LanceIndex(db, table, meta, uri, name, config, [], options.ownerData);
+    return new LanceIndex(db, table, meta, uri, name, config, [], options.ownerData, undefined, METADATA_COLUMNS);
   }
 
   /**
@@ -298,6 +312,7 @@ export class LanceIndex implements AsyncIndex {
     // Readers see the committed version: rows a killed writer left after it are not served.
     if (config.dataVersion !== undefined) await table.checkout(config.dataVersion);
     const ids = (await table.query().select(['id']).toArray()).map((r) => Number(r.id));
+    const schema = await table.schema();
     checkIds(ids, config, `LanceIndex.open: ${uri} table "${name}"`);
     const index = new LanceIndex(
       db,
@@ -309,6 +324,7 @@ export class LanceIndex implements AsyncIndex {
       ids,
       carrier.length ? new Uint8Array(carrier) : undefined,
       config.dataVersion ?? (await table.version()),
+      METADATA_COLUMNS.filter((c) => schema.fields.some((f) => f.name === c)),
     );
     index.annBuilt = (await table.listIndices()).some((i) => i.columns.includes('vector'));
     return index;
@@ -376,6 +392,7 @@ export class LanceIndex implements AsyncIndex {
   async add(vectors: Matrix, ids?: ArrayLike<number>, metadata?: readonly (ItemMetadata | undefined)[]): Promise<void> {
     checkMatrix('LanceIndex.add', vectors, this.dim, 'vectors');
     const resolved = resolveIds('LanceIndex.add', vectors.rows, ids, (id) => this.ids.has(id), this.next);
+    const checked = metadata?.map((m, i) => checkItemMetadata(m, `LanceIndex.add: metadata[${i}]`));
     const data =
       this.metric === 'cosine'
         ? normalizeRows('LanceIndex.add', vectors, 'vectors').data
@@ -388,7 +405,8 @@ export class LanceIndex implements AsyncIndex {
             this.dim,
             data.subarray(i * this.dim),
             resolved.slice(i, i + ADD_SLICE),
-            metadata?.slice(i, i + ADD_SLICE),
+            checked?.slice(i, i + ADD_SLICE),
+            this.columns,
           ),
         );
       }
@@ -498,19 +516,52 @@ export class LanceIndex implements AsyncIndex {
     return [...this.ids];
   }
 
-  /** The path and label of `id`, read from the table. */
+  /** The metadata of `id`, read from the table. */
   async metadata(id: number): Promise<ItemMetadata | undefined> {
     if (!this.ids.has(id)) return undefined;
     const [row] = await this.read(() =>
-      this.table.query().where(`id = ${id}`).select(['path', 'label']).limit(1).toArray(),
+      this.table
+        .query()
+        .where(`id = ${id}`)
+        .select([...this.columns])
+        .limit(1)
+        .toArray(),
     );
-    return row ? rowMetadata(row) : undefined;
+    return row ? this.rowMetadata(row) : undefined;
   }
 
   /** Every row's id and metadata, in one scan (for evaluation and migration). */
   async allMetadata(): Promise<Map<number, ItemMetadata>> {
-    const rows = await this.read(() => this.table.query().select(['id', 'path', 'label']).toArray());
-    return new Map(rows.map((r) => [Number(r.id), rowMetadata(r) ?? {}]));
+    const rows = await this.read(() =>
+      this.table
+        .query()
+        .select(['id', ...this.columns])
+        .toArray(),
+    );
+    return new Map(rows.map((r) => [Number(r.id), this.rowMetadata(r) ?? {}]));
+  }
+
+  /** A table row's metadata columns as cbir's metadata (checked); undefined when it has none. */
+  private rowMetadata(r: Record<string, unknown>): ItemMetadata | undefined {
+    const m: Record<string, unknown> = {};
+    for (const c of this.columns) {
+      const v = r[c];
+      if (v == null) continue;
+      const type = ITEM_METADATA_FIELDS[c];
+      m[c] =
+        type === 'date'
+          ? new Date(Number(v)).toISOString()
+          : type === 'number'
+            ? Number(v)
+            : type === 'boolean'
+              ? Boolean(v)
+              : String(v);
+    }
+    try {
+      return checkItemMetadata(m, `LanceIndex: ${this.uri} table "${this.tableName}" row ${String(r.id)}`);
+    } catch (e) {
+      throw new IndexFormatError(`${(e as Error).message} ${RESTORE_ADVICE}`);
+    }
   }
 
   /**
@@ -523,7 +574,12 @@ export class LanceIndex implements AsyncIndex {
    * ```
    */
   async allRows(): Promise<{ ids: number[]; vectors: Matrix; metadata: (ItemMetadata | undefined)[] }> {
-    const rows = await this.read(() => this.table.query().select(['id', 'vector', 'path', 'label']).toArray());
+    const rows = await this.read(() =>
+      this.table
+        .query()
+        .select(['id', 'vector', ...this.columns])
+        .toArray(),
+    );
     const data = new Float32Array(rows.length * this.dim);
     rows.forEach((r, i) => data.set(floats(r.vector), i * this.dim));
     for (let i = 0; i < data.length; i++)
@@ -534,7 +590,7 @@ export class LanceIndex implements AsyncIndex {
     return {
       ids: rows.map((r) => Number(r.id)),
       vectors: { data, rows: rows.length, cols: this.dim },
-      metadata: rows.map(rowMetadata),
+      metadata: rows.map((r) => this.rowMetadata(r)),
     };
   }
 
@@ -649,9 +705,19 @@ function rowSchema(arrow: typeof Arrow, dim: number): Arrow.Schema {
   return new arrow.Schema([
     new arrow.Field('id', new arrow.Int64(), false),
     new arrow.Field('vector', new arrow.FixedSizeList(dim, new arrow.Field('item', new arrow.Float32(), true)), false),
-    new arrow.Field('path', new arrow.Utf8(), true),
-    new arrow.Field('label', new arrow.Utf8(), true),
+    ...METADATA_COLUMNS.map((c) => new arrow.Field(c, columnType(arrow, ITEM_METADATA_FIELDS[c]), true)),
   ]);
+}
+
+/** Every metadata field, each a nullable column of the data table. */
+const METADATA_COLUMNS = Object.keys(ITEM_METADATA_FIELDS) as (keyof ItemMetadata)[];
+
+/** A metadata field's Arrow type: dates as millisecond timestamps (UTC instants, no zone), so that filters compare them. */
+function columnType(arrow: typeof Arrow, type: MetadataFieldType): Arrow.DataType {
+  if (type === 'number') return new arrow.Float64();
+  if (type === 'boolean') return new arrow.Bool();
+  if (type === 'date') return new arrow.TimestampMillisecond();
+  return new arrow.Utf8();
 }
 
 function metaSchema(arrow: typeof Arrow): Arrow.Schema {
@@ -662,25 +728,23 @@ function metaSchema(arrow: typeof Arrow): Arrow.Schema {
 }
 
 /** The rows to append, as LanceDB takes them (it converts them to the table's schema). */
-/** A table row's path and label as cbir's metadata; undefined when it has neither. */
-function rowMetadata(r: { path?: unknown; label?: unknown }): ItemMetadata | undefined {
-  if (r.path == null && r.label == null) return undefined;
-  return {
-    ...(r.path != null ? { path: String(r.path) } : {}),
-    ...(r.label != null ? { label: String(r.label) } : {}),
-  };
-}
-
 function rows(
   dim: number,
   data: Float32Array,
   ids: number[],
-  metadata?: readonly (ItemMetadata | undefined)[],
+  metadata: readonly (ItemMetadata | undefined)[] | undefined,
+  columns: readonly (keyof ItemMetadata)[],
 ): Record<string, unknown>[] {
-  return ids.map((id, i) => ({
-    id,
-    vector: Array.from(data.subarray(i * dim, (i + 1) * dim)),
-    path: metadata?.[i]?.path ?? null,
-    label: metadata?.[i]?.label ?? null,
-  }));
+  // A column with no value in the slice is left out of every row (LanceDB fills it with nulls): apache-arrow writes
+  // an all-null Boolean column without its bitmap, which LanceDB then refuses to read.
+  const present = columns.filter((c) => metadata?.some((m) => m?.[c] != null));
+  return ids.map((id, i) => {
+    const row: Record<string, unknown> = { id, vector: Array.from(data.subarray(i * dim, (i + 1) * dim)) };
+    const m = metadata?.[i];
+    for (const c of present) {
+      const v = m?.[c];
+      row[c] = v == null ? null : ITEM_METADATA_FIELDS[c] === 'date' ? Date.parse(v as string) : v;
+    }
+    return row;
+  });
 }

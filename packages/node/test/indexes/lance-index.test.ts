@@ -106,19 +106,63 @@ describe('LanceIndex', () => {
   it("a where filter is LanceDB's own, and equals the exact filtered search", async () => {
     const x = randomMatrix(400, 8, 5);
     const labels = Array.from({ length: 400 }, (_, i) => ['beach', 'food', 'bus'][i % 3]);
-    const metadata = labels.map((label, i) => ({ label, path: `/photos/${label}/${i}.jpg` }));
+    const metadata = labels.map((label, i) => ({
+      label,
+      path: `/photos/${label}/${i}.jpg`,
+      ...(i % 5 ? { width: 640 + (i % 7) * 320, gps: i % 2 === 0 } : {}),
+      ...(i % 3 ? { taken: new Date(Date.UTC(2022, 0, 1) + i * 86_400_000 * 2.5).toISOString() } : {}),
+    }));
     const lance = await fresh(8, 'cosine');
     await lance.add(x, undefined, metadata);
     const exact = new CosineIndex(8);
     exact.add(x, undefined, metadata);
     const q = { data: x.data.subarray(0, 3 * 8), rows: 3, cols: 8 };
-    for (const where of ["label = 'food'", "label != 'food' AND id < 100", "path LIKE '%/bus/1%' OR id IN (5, 7)"]) {
+    for (const where of [
+      "label = 'food'",
+      "label != 'food' AND id < 100",
+      "path LIKE '%/bus/1%' OR id IN (5, 7)",
+      "taken BETWEEN '2022-06-01' AND '2022-12-31T23:59:59Z' AND NOT gps",
+      'width >= 1600 OR taken IS NULL',
+    ]) {
       const got = await new Retriever(lance).search(q, 10, { where });
       const want = await new Retriever(exact).search(q, 10, { where });
       expect(Array.from(got.ids), where).toEqual(Array.from(want.ids));
       for (let t = 0; t < got.distances.length; t++) expect(got.distances[t]).toBeCloseTo(want.distances[t], 6);
     }
     await lance.close();
+  });
+
+  it('opens a table built before cbir kept more than path and label: reads, adds and filters what it has', async () => {
+    const uri = join(root, 'legacy');
+    const index = await LanceIndex.create(uri, 4);
+    await index.add(randomMatrix(3, 4, 1), undefined, [{ path: 'a.jpg', label: 'x', width: 10 }, undefined, {}]);
+    await index.close();
+    // What an earlier release wrote: the data table with id, vector, path and label only, committed as cbir commits.
+    const lancedb = await import('@lancedb/lancedb');
+    const db = await lancedb.connect(uri);
+    const table = await db.openTable('cbir');
+    const extra = (await table.schema()).fields.map((f) => f.name).filter((c) => !/^(id|vector|path|label)$/.test(c));
+    await table.dropColumns(extra);
+    const meta = await db.openTable('cbir__cbir');
+    const record = (await meta.query().toArray()).map((r) => ({ key: String(r.key), value: String(r.value) }));
+    const config = record.find((r) => r.key === 'config')!;
+    config.value = JSON.stringify({ ...JSON.parse(config.value), dataVersion: await table.version() });
+    await meta.add(record, { mode: 'overwrite' });
+    table.close();
+    meta.close();
+
+    const old = await LanceIndex.open(uri);
+    expect(old.metadataColumns).toEqual(['path', 'label']);
+    expect(await old.metadata(0)).toEqual({ path: 'a.jpg', label: 'x' });
+    await old.add(randomMatrix(1, 4, 2), undefined, [{ path: 'b.jpg', width: 20, gps: true }]);
+    expect(await old.metadata(3)).toEqual({ path: 'b.jpg' });
+    const q = randomMatrix(1, 4, 3);
+    const hits = await new Retriever(old).search(q, 4, { where: "path = 'b.jpg'" });
+    expect(Array.from(hits.ids)).toEqual([3, -1, -1, -1]);
+    await expect(new Retriever(old, { source: uri }).search(q, 4, { where: 'width > 5' })).rejects.toThrow(
+      /has no width column .* holds path, label\)\. Rebuild it/,
+    );
+    await old.close();
   });
 
   it('rejects a bad dim, metric and table name with what is expected', async () => {

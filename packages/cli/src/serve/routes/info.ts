@@ -6,7 +6,7 @@ import { FORMAT_NAMES } from '../errors.js';
 
 /** `GET /healthz` (public) and `GET /api/info`: what is served, how queries are embedded, the limits. */
 export const infoRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
-  const { retriever, index, embedder, clusters, duplicates, labels, name } = ctx;
+  const { retriever, index, embedder, clusters, duplicates, name } = ctx;
   const { maxUploadBytes, maxPixels, maxK } = ctx.limits;
   app.get('/healthz', async () => ({ status: 'ok', items: index.size }));
 
@@ -16,7 +16,9 @@ export const infoRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
     backend: embedder && queryNeedsModel(retriever) ? (tf.getBackend() ?? null) : null,
     query: embedder?.description ?? null,
     rerank: retriever.reranker?.kind ?? null,
-    labels,
+    labels: ctx.labels,
+    cameras: ctx.cameras,
+    watch: ctx.watcher?.status() ?? null,
     clusters: clusters ? { k: clusters.k } : null,
     duplicates: duplicates ? { groups: duplicates.report.groups.length, method: duplicates.report.method } : null,
     limits: { maxUploadBytes, maxPixels, maxK, formats: FORMAT_NAMES },

@@ -5,9 +5,15 @@ import { ApiError } from '../errors.js';
 
 /** `GET /api/items` (the collection in id order), `GET /api/items/:id` and `GET /api/thumb/:id` (a cached JPEG). */
 export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
-  const { items, thumbs } = ctx;
+  const { thumbs } = ctx;
   const item = (id: number) => itemView(ctx, id);
-  const ordered = [...items.keys()].sort((a, b) => a - b);
+  // The ids in order, sorted again only when the items change (cbir serve --watch replaces the map after a sync).
+  let orderedFor: Map<number, unknown> | undefined;
+  let ordered: number[] = [];
+  const inOrder = () => {
+    if (orderedFor !== ctx.items) [orderedFor, ordered] = [ctx.items, [...ctx.items.keys()].sort((a, b) => a - b)];
+    return ordered;
+  };
   app.get(
     '/api/items',
     {
@@ -17,7 +23,8 @@ export const itemRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
     },
     async (req) => {
       const { offset, limit } = req.query as { offset: number; limit: number };
-      return { size: ordered.length, offset, items: ordered.slice(offset, offset + limit).map(item) };
+      const ids = inOrder();
+      return { size: ids.length, offset, items: ids.slice(offset, offset + limit).map(item) };
     },
   );
 
