@@ -156,7 +156,7 @@ describe('cbir serve in Chromium', () => {
   });
 
   it('clicking a result searches from it; the keyboard moves between results and Enter searches', async () => {
-    const second = page.locator('#results button').nth(1);
+    const second = page.locator('#results button[data-id]').nth(1);
     const id = await second.getAttribute('data-id');
     await second.click();
     await waitResults(`nearest to item ${id}`);
@@ -164,7 +164,7 @@ describe('cbir serve in Chromium', () => {
     expect(await page.textContent('#query-caption')).toContain(`item ${id}`);
     expect((await labels()).slice(0, 7)).toEqual(Array(7).fill('red'));
     // Focus is on the first result after a search; ArrowRight moves on, Enter searches from there.
-    const third = await page.locator('#results button').nth(1).getAttribute('data-id');
+    const third = await page.locator('#results button[data-id]').nth(1).getAttribute('data-id');
     await page.keyboard.press('ArrowRight');
     expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.id)).toBe(third);
     await page.keyboard.press('Enter');
@@ -246,11 +246,13 @@ describe('cbir serve in Chromium', () => {
     const at = distances.findIndex((d, i) => i >= 2 && distances[i + 1] > d);
     await page.fill('#max-distance', String((distances[at] + distances[at + 1]) / 2));
     await page.press('#max-distance', 'Enter');
-    await page.waitForFunction((n) => document.querySelectorAll('#results button').length === n, at + 1);
+    await page.waitForFunction((n) => document.querySelectorAll('#results button[data-id]').length === n, at + 1);
     await page.fill('#where', 'colour = 1');
     await page.press('#where', 'Enter');
     await page.waitForSelector('#message:not([hidden])');
-    expect(await page.textContent('#message')).toMatch(/no column "colour" \(the columns: id, path, label\)/);
+    expect(await page.textContent('#message')).toMatch(
+      /no column "colour" \(the columns: id, path, label, width, .*gps\)/,
+    );
     await healthy();
     await page.fill('#where', '');
     await page.fill('#max-distance', '');
@@ -279,7 +281,7 @@ describe('cbir serve in Chromium', () => {
     await page.setViewportSize({ width: 320, height: 800 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     const columns = await page.$$eval(
-      '#results button',
+      '#results button[data-id]',
       (b) => new Set(b.map((x) => Math.round(x.getBoundingClientRect().left))).size,
     );
     expect(columns).toBeGreaterThanOrEqual(2);
@@ -296,6 +298,138 @@ describe('cbir serve in Chromium', () => {
 });
 
 /** A seeded scene of shapes (for keypoints to hold on to), `width` x `height`. */
+/** A JPEG with EXIF: camera, date taken. */
+function photo(rgb: [number, number, number], i: number, make: string, model: string, taken: string): Promise<Buffer> {
+  return picture(rgb, i).then((png) =>
+    sharp(png)
+      .withExif({ IFD0: { Make: make, Model: model }, IFD2: { DateTimeOriginal: taken } })
+      .jpeg({ quality: 90 })
+      .toBuffer(),
+  );
+}
+
+describe('cbir serve in Chromium: a living library', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let serverLog = '';
+  let browser: Browser;
+  let page: Page;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cbir-serve-living-e2e-'));
+    const photos = join(dir, 'photos');
+    for (const [colour, rgb] of Object.entries(COLOURS)) {
+      await mkdir(join(photos, colour), { recursive: true });
+      for (let i = 0; i < 4; i++) {
+        // Two cameras, two summers.
+        const [make, model] = i % 2 ? ['Canon', 'EOS R6'] : ['NIKON CORPORATION', 'NIKON D750'];
+        const taken = `${i < 2 ? 2023 : 2024}:07:${String(10 + i).padStart(2, '0')} 12:00:00`;
+        await writeFile(join(photos, colour, `${colour}-${i}.jpg`), await photo(rgb, i, make, model, taken));
+      }
+    }
+    const cbir = (...a: string[]) => run(process.execPath, [cli, ...a], { cwd: dir });
+    await cbir('features', '--data', photos, '--kind', 'colorhist', '--out', join(dir, 'f.cbirfeat'));
+    await cbir('index', '--features', join(dir, 'f.cbirfeat'), '--type', 'exact', '--out', join(dir, 'p.cbirindex'));
+    ({ server, browser, page } = await startServing(
+      dir,
+      ['--index', join(dir, 'p.cbirindex'), '--port', '0', '--watch', photos],
+      { width: 1200, height: 900 },
+      logs,
+      (d) => (serverLog += d),
+    ));
+  });
+  afterAll(() => stopServing(browser, server));
+
+  const tiles = () =>
+    page.$$eval('#results button[data-id]', (bs) => bs.map((b) => ({ id: b.dataset.id!, title: b.title })));
+
+  it('shows what each file records, and filters by camera and by the date taken', async () => {
+    const base = /listening on (http:\/\/[^/\s]+)\//.exec(serverLog)![1];
+    await page.goto(`${base}/#item=0`);
+    await page.waitForFunction(() => document.body.dataset.state === 'results');
+    const first = await tiles();
+    expect(first[0].title).toMatch(
+      /96 × 80, \d+ KiB, taken 202[34]-07-1\d 12:00, (Canon EOS R6|NIKON CORPORATION NIKON D750)/,
+    );
+    expect(await page.$$eval('#camera option', (o) => o.map((x) => x.textContent))).toEqual([
+      'any',
+      'Canon EOS R6',
+      'NIKON CORPORATION NIKON D750',
+    ]);
+    await page.selectOption('#camera', { label: 'Canon EOS R6' });
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLButtonElement>('#results button[data-id]')].every((b) =>
+        b.title.includes('Canon'),
+      ),
+    );
+    expect((await tiles()).length).toBe(8);
+    await page.fill('#taken-from', '2024-01-01');
+    await page.dispatchEvent('#taken-from', 'change');
+    await page.waitForFunction(() => document.querySelectorAll('#results button[data-id]').length === 4);
+    expect((await tiles()).every((t) => /taken 2024-07-13/.test(t.title))).toBe(true);
+    await page.fill('#taken-to', '2024-07-12');
+    await page.dispatchEvent('#taken-to', 'change');
+    await page.waitForFunction(() => document.querySelectorAll('#results button[data-id]').length === 0);
+    for (const id of ['#taken-from', '#taken-to']) {
+      await page.fill(id, '');
+      await page.dispatchEvent(id, 'change');
+    }
+    await page.selectOption('#camera', '');
+    await page.waitForFunction(() => document.querySelectorAll('#results button[data-id]').length === 15);
+  });
+
+  it('composes the query from the results: + and − add examples, which leave the results; Clear undoes them', async () => {
+    const before = await tiles();
+    const liked = before[3].id;
+    await page.click(`#results li:has(button[data-id="${liked}"]) .tools .more`);
+    await page.waitForSelector('#composition .chip.like');
+    await page.waitForFunction(
+      (id) =>
+        ![...document.querySelectorAll<HTMLButtonElement>('#results button[data-id]')].some((b) => b.dataset.id === id),
+      liked,
+    );
+    const unliked = (await tiles())[0].id;
+    await page.click(`#results li:has(button[data-id="${unliked}"]) .tools .less`);
+    await page.waitForSelector('#composition .chip.unlike');
+    await page.waitForFunction(
+      (id) =>
+        ![...document.querySelectorAll<HTMLButtonElement>('#results button[data-id]')].some((b) => b.dataset.id === id),
+      unliked,
+    );
+    await page.screenshot({ path: join(output, 'serve-living.png'), fullPage: true });
+    await page.click('#composition .clear');
+    await page.waitForSelector('#composition', { state: 'hidden' });
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#results button[data-id]').length === n,
+      before.length,
+    );
+    expect((await tiles()).map((t) => t.id)).toEqual(before.map((t) => t.id));
+  });
+
+  it('a photo added to the watched folder appears without a restart', async () => {
+    const base = /listening on (http:\/\/[^/\s]+)\//.exec(serverLog)![1];
+    await page.goto(`${base}/`);
+    await page.waitForFunction(
+      () => document.body.dataset.view === 'browse' && document.body.dataset.state === 'results',
+    );
+    await writeFile(
+      join(dir, 'photos', 'green', 'fresh.jpg'),
+      await photo([20, 250, 20], 9, 'FUJIFILM', 'X100V', '2025:01:02 08:00:00'),
+    );
+    await page.waitForFunction(() => document.body.dataset.size === '17', undefined, { timeout: 60_000 });
+    expect(await page.textContent('#status')).toMatch(/1 new items/);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLButtonElement>('#results button[data-id]')].some((b) =>
+        b.title.includes('fresh.jpg'),
+      ),
+    );
+    expect(await page.$$eval('#camera option', (o) => o.map((x) => x.textContent))).toContain('FUJIFILM X100V');
+    expect(serverLog).toMatch(/synced .*photos: 1 added, 0 changed, 0 removed/);
+    expect(logs.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+  });
+});
+
 function scene(seed: number, width = 480, height = 360): Promise<Buffer> {
   let s = seed;
   const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;

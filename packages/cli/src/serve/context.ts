@@ -1,4 +1,11 @@
-import type { AsyncIndex, Index, ItemMetadata, QueryEmbedder, Retriever } from 'cbir-core';
+import {
+  composeQuery,
+  type AsyncIndex,
+  type Index,
+  type ItemMetadata,
+  type QueryEmbedder,
+  type Retriever,
+} from 'cbir-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BatchQueue } from './batch-queue.js';
 import type { ClusterAssignments } from './clusters.js';
@@ -33,6 +40,8 @@ export interface ServerContext {
   labels: string[];
   /** The items' distinct cameras (EXIF make and model), sorted: the page's camera choice. */
   cameras: { make?: string; model: string }[];
+  /** The first and last dates taken among the items (EXIF), or null when none records one. */
+  taken: { first: string; last: string } | null;
   /** What follows the folder of `cbir serve --watch`. */
   watcher?: FolderWatcher;
   name: string;
@@ -67,6 +76,40 @@ export interface SearchNarrowing {
   maxDistance?: number;
 }
 
+/** What composes a query with the one given: items like it (`with`) and unlike it (`without`), as id lists. */
+export interface QueryComposition {
+  with?: string;
+  without?: string;
+  notWeight?: number;
+}
+
+/**
+ * The query `base` composed with indexed examples (`composeQuery`: Rocchio's weights, per example unit length on a
+ * cosine index), and the examples' ids, which the results leave out. Without examples, `base` itself.
+ */
+export async function composedQuery(
+  ctx: ServerContext,
+  base: Float32Array,
+  composition: QueryComposition,
+): Promise<{ vector: Float32Array; examples: number[] }> {
+  const ids = (list?: string) => (list ? [...new Set(list.split(',').map(Number))] : []);
+  const positive = ids(composition.with);
+  const negative = ids(composition.without);
+  if (positive.length + negative.length === 0) return { vector: base, examples: [] };
+  const example = async (id: number) => {
+    itemOf(ctx, id);
+    const vector = await ctx.index.vector(id);
+    if (!vector) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index.`);
+    return { vector };
+  };
+  const vector = composeQuery(
+    [{ vector: base }, ...(await Promise.all(positive.map(example)))],
+    await Promise.all(negative.map(example)),
+    { negativeWeight: composition.notWeight, metric: ctx.index.metric },
+  );
+  return { vector, examples: [...positive, ...negative] };
+}
+
 /**
  * The k nearest items to `vector` (without `exclude`, narrowed by `filter`): searches with a `where` filter go through
  * the retriever's filtered search (exact on exact kinds, LanceDB's own filter on a table), the others through the
@@ -78,7 +121,14 @@ export async function nearest(
   k: number,
   exclude?: number,
   filter: SearchNarrowing = {},
+  skip: readonly number[] = [],
 ): Promise<ApiHit[]> {
+  if (skip.length) {
+    // Deeper by the skipped ids, which are then left out: a composed query's examples are not its results.
+    const left = new Set(skip);
+    const hits = await nearest(ctx, vector, Math.min(k + skip.length, ctx.index.size), exclude, filter);
+    return hits.filter((h) => !left.has(h.id)).slice(0, k);
+  }
   const { label, where, maxDistance } = filter;
   const within = (hits: ApiHit[]) => (maxDistance === undefined ? hits : hits.filter((h) => h.distance <= maxDistance));
   if (where !== undefined) {
@@ -157,10 +207,17 @@ export function searchQuery(maxK: number) {
       label: { type: 'string', maxLength: 256 },
       where: { type: 'string', maxLength: 10_000 },
       maxDistance: { type: 'number', minimum: 0 },
+      // A composed query: more items like the query (with) and items unlike it (without), by id.
+      with: { type: 'string', pattern: ID_LIST, maxLength: 1000 },
+      without: { type: 'string', pattern: ID_LIST, maxLength: 1000 },
+      notWeight: { type: 'number', minimum: 0, maximum: 10 },
       token: { type: 'string' },
     },
   } as const;
 }
+
+/** A comma-separated list of ids (at most 1,000 characters: some hundred ids). */
+const ID_LIST = '^[0-9]{1,15}(,[0-9]{1,15})*$';
 
 /** Milliseconds to 0.01, for `took`. */
 export function round(ms: number): number {
@@ -168,15 +225,24 @@ export function round(ms: number): number {
 }
 
 /** The distinct labels and cameras of the items, sorted: what the page offers to filter by. */
-export function collectionFacets(items: Map<number, ItemMetadata>): Pick<ServerContext, 'labels' | 'cameras'> {
+export function collectionFacets(
+  items: Map<number, ItemMetadata>,
+): Pick<ServerContext, 'labels' | 'cameras' | 'taken'> {
   const labels = new Set<string>();
+  let first: string | undefined;
+  let last: string | undefined;
   const cameras = new Map<string, { make?: string; model: string }>();
   for (const m of items.values()) {
     if (m.label !== undefined) labels.add(m.label);
+    if (m.taken !== undefined) {
+      if (first === undefined || m.taken < first) first = m.taken; // canonical ISO instants sort as text
+      if (last === undefined || m.taken > last) last = m.taken;
+    }
     if (m.model !== undefined) cameras.set(`${m.make ?? ''}\u0000${m.model}`, { make: m.make, model: m.model });
   }
   return {
     labels: [...labels].sort(),
+    taken: first === undefined ? null : { first, last: last! },
     cameras: [...cameras.values()].sort(
       (a, b) => (a.make ?? '').localeCompare(b.make ?? '') || a.model.localeCompare(b.model),
     ),

@@ -549,6 +549,35 @@ describe('cbir serve: the search service', () => {
     expect((await app.inject('/healthz')).statusCode).toBe(200);
   });
 
+  it('composes a query: more like these ids, less like those (Rocchio), examples left out of the results', async () => {
+    const [first, a, b] = index.idList();
+    const [v0, va, vb] = [first, a, b].map((id) => index.vector(id)!);
+    // The formula in float64, by hand: the positives' mean minus notWeight times the negatives' mean.
+    const q = Float32Array.from(v0, (x, i) => (x + va[i]) / 2 - 0.5 * vb[i]);
+    const want = (await oracle(index, q, index.size)).filter((h) => ![first, a, b].includes(h.id)).slice(0, 5);
+    const res = (await app.inject(`/api/similar/${first}?k=5&with=${a}&without=${b}&notWeight=0.5`)).json();
+    expect(res.results.map((r: { id: number }) => r.id)).toEqual(want.map((h) => h.id));
+    res.results.forEach((r: { distance: number }, j: number) => expect(r.distance).toBeCloseTo(want[j].distance, 4));
+    // An uploaded image composes the same way: the indexed file's own bytes, with the same examples.
+    const bytes = await readFile(index.metadata(first)!.path!);
+    const upload = multipart('image', 'q.jpg', bytes, 'image/jpeg');
+    const viaUpload = (
+      await app.inject({
+        method: 'POST',
+        url: `/api/search?k=5&with=${a}&without=${b}&notWeight=0.5`,
+        ...upload,
+      })
+    ).json();
+    expect(viaUpload.results.map((r: { id: number }) => r.id).filter((id: number) => id !== first)).toEqual(
+      want.map((h) => h.id).slice(0, viaUpload.results.some((r: { id: number }) => r.id === first) ? 4 : 5),
+    );
+    for (const bad of ['with=1,,2', 'with=-1', 'without=x', 'notWeight=-1', `with=${'1,'.repeat(600)}1`])
+      expect((await app.inject(`/api/similar/${first}?${bad}`)).statusCode, bad).toBe(400);
+    const missing = await app.inject(`/api/similar/${first}?with=999999`);
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.message).toMatch(/item 999999 is not in the index/);
+  });
+
   it('serves a duplicate report for review: groups, keepers, indexed copies joined to their items, thumbnails', async () => {
     const rel = (p: string) => p.slice(dir.length + 1);
     const report: DuplicateReport = {

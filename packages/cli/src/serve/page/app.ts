@@ -6,6 +6,13 @@ interface Item {
   path?: string;
   label?: string;
   cluster?: number;
+  width?: number;
+  height?: number;
+  bytes?: number;
+  taken?: string;
+  make?: string;
+  model?: string;
+  gps?: boolean;
 }
 interface Hit extends Item {
   distance: number;
@@ -35,6 +42,9 @@ interface Info {
   backend: string | null;
   query: string | null;
   labels: string[];
+  cameras: { make?: string; model: string }[];
+  taken: { first: string; last: string } | null;
+  watch: { dir: string; syncing: boolean; syncs: number; last: { at: string; error?: string } | null } | null;
   clusters: { k: number } | null;
   duplicates: { groups: number; method: string } | null;
   limits: { maxUploadBytes: number; maxPixels: number; maxK: number; formats: string };
@@ -52,6 +62,13 @@ const kSelect = $<HTMLSelectElement>('k');
 const labelSelect = $<HTMLSelectElement>('label');
 const whereInput = $<HTMLInputElement>('where');
 const maxDistanceInput = $<HTMLInputElement>('max-distance');
+const takenFrom = $<HTMLInputElement>('taken-from');
+const takenTo = $<HTMLInputElement>('taken-to');
+const cameraSelect = $<HTMLSelectElement>('camera');
+const composition = $('composition');
+/** The composed query: items the results should be like (besides the query) and unlike, by id. */
+const like = new Map<number, string>();
+const unlike = new Map<number, string>();
 const drop = $('drop');
 const fileInput = $<HTMLInputElement>('file');
 let info: Info | undefined;
@@ -107,12 +124,94 @@ function setStatus(extra?: string): void {
   statusEl.textContent = [summary, extra].filter(Boolean).join(' · ');
 }
 
+/** A text literal of a where filter. */
+const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** The Filter field, the date range and the camera, as one where filter (each must hold). */
+function whereClause(): string {
+  const parts: string[] = [];
+  if (whereInput.value.trim()) parts.push(`(${whereInput.value.trim()})`);
+  if (takenFrom.value) parts.push(`taken >= ${sqlText(takenFrom.value)}`);
+  // The whole last day: before the next one.
+  if (takenTo.value) {
+    const next = new Date(`${takenTo.value}T00:00:00Z`);
+    next.setUTCDate(next.getUTCDate() + 1);
+    parts.push(`taken < ${sqlText(next.toISOString().slice(0, 10))}`);
+  }
+  if (cameraSelect.value) {
+    const { make, model } = JSON.parse(cameraSelect.value) as { make?: string; model: string };
+    parts.push(`model = ${sqlText(model)}${make === undefined ? '' : ` AND make = ${sqlText(make)}`}`);
+  }
+  return parts.join(' AND ');
+}
+
 function searchParams(): string {
   const p = new URLSearchParams({ k: kSelect.value });
   if (labelSelect.value) p.set('label', labelSelect.value);
-  if (whereInput.value.trim()) p.set('where', whereInput.value.trim());
+  const where = whereClause();
+  if (where) p.set('where', where);
   if (maxDistanceInput.value !== '') p.set('maxDistance', maxDistanceInput.value);
+  if (like.size) p.set('with', [...like.keys()].join(','));
+  if (unlike.size) p.set('without', [...unlike.keys()].join(','));
   return p.toString();
+}
+
+/** Shows the composed query's examples (each removable), or nothing when there are none. */
+function showComposition(): void {
+  const chips = (list: Map<number, string>, kind: 'like' | 'unlike') =>
+    [...list].map(([id, name]) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = `chip ${kind}`;
+      b.textContent = `${kind === 'like' ? '+' : '−'} ${name}`;
+      b.title = `remove ${name} from the query`;
+      b.setAttribute(
+        'aria-label',
+        `remove ${name} (${kind === 'like' ? 'more like it' : 'less like it'}) from the query`,
+      );
+      b.addEventListener('click', () => {
+        list.delete(id);
+        showComposition();
+        if (lastQuery) void run(lastQuery);
+      });
+      return b;
+    });
+  const parts = [...chips(like, 'like'), ...chips(unlike, 'unlike')];
+  composition.hidden = parts.length === 0;
+  if (!parts.length) return composition.replaceChildren();
+  const clear = document.createElement('button');
+  clear.type = 'button';
+  clear.className = 'clear';
+  clear.textContent = 'Clear';
+  clear.addEventListener('click', () => {
+    like.clear();
+    unlike.clear();
+    showComposition();
+    if (lastQuery) void run(lastQuery);
+  });
+  const title = document.createElement('span');
+  title.textContent = 'Query also:';
+  composition.replaceChildren(title, ...parts, clear);
+}
+
+/** Adds an item to the query's examples (more like it, or less) and runs the query again. */
+function compose(item: Item, more: boolean): void {
+  (more ? unlike : like).delete(item.id);
+  (more ? like : unlike).set(item.id, itemName(item));
+  showComposition();
+  if (lastQuery) void run(lastQuery);
+}
+
+/** What the page knows of an item's file: its pixels, size, when it was taken and with what. */
+function facts(item: Item): string {
+  const out: string[] = [];
+  if (item.width && item.height) out.push(`${item.width} × ${item.height}`);
+  if (item.bytes !== undefined) out.push(`${Math.max(1, Math.round(item.bytes / 1024))} KiB`);
+  if (item.taken) out.push(`taken ${item.taken.slice(0, 16).replace('T', ' ')}`);
+  const camera = [item.make, item.model].filter(Boolean).join(' ');
+  if (camera) out.push(camera);
+  if (item.gps) out.push('GPS');
+  return out.join(', ');
 }
 
 /** Fills the grid; each result is a button that searches from it. */
@@ -126,7 +225,8 @@ function render(items: (Item | Hit)[], title: string): void {
       button.type = 'button';
       button.dataset.id = String(item.id);
       const distance = 'distance' in item ? item.distance.toFixed(3) : '';
-      button.title = `${itemName(item)}${item.label ? ` (${item.label})` : ''}${distance ? `, distance ${distance}` : ''}: search from it`;
+      const known = facts(item);
+      button.title = `${itemName(item)}${item.label ? ` (${item.label})` : ''}${distance ? `, distance ${distance}` : ''}${known ? `\n${known}` : ''}\nsearch from it`;
       button.setAttribute(
         'aria-label',
         `${'distance' in item ? `result ${rank + 1}, ` : ''}${itemName(item)}${item.label ? `, ${item.label}` : ''}${distance ? `, distance ${distance}` : ''}`,
@@ -147,9 +247,34 @@ function render(items: (Item | Hit)[], title: string): void {
         d.textContent = distance;
         caption.append(d);
       }
+      if (item.taken) {
+        const when = document.createElement('span');
+        when.className = 'taken';
+        when.textContent = item.taken.slice(0, 10);
+        caption.append(when);
+      }
       button.append(img, caption);
       button.addEventListener('click', () => void similar(item.id, true));
       li.append(button);
+      if ('distance' in item) {
+        // Compose the query from the results: more like this one, or less.
+        const tools = document.createElement('div');
+        tools.className = 'tools';
+        for (const [more, text, hint] of [
+          [true, '+', 'more like this'],
+          [false, '−', 'less like this'],
+        ] as const) {
+          const b = document.createElement('button');
+          b.type = 'button';
+          b.className = more ? 'more' : 'less';
+          b.textContent = text;
+          b.title = `${hint}: add ${itemName(item)} to the query`;
+          b.setAttribute('aria-label', `${hint}: ${itemName(item)}`);
+          b.addEventListener('click', () => compose(item, more));
+          tools.append(b);
+        }
+        li.append(tools);
+      }
       return li;
     }),
   );
@@ -158,6 +283,7 @@ function render(items: (Item | Hit)[], title: string): void {
 
 async function run(query: () => Promise<void>): Promise<void> {
   lastQuery = query;
+  delete document.body.dataset.view;
   showMessage(undefined);
   document.body.dataset.state = 'busy';
   try {
@@ -173,6 +299,9 @@ async function upload(file: Blob, fileName: string): Promise<void> {
     return showMessage(
       'This server cannot embed new images (it was started without --model); click an item to search from it.',
     );
+  like.clear();
+  unlike.clear();
+  showComposition();
   if (queryUrl) URL.revokeObjectURL(queryUrl);
   queryUrl = URL.createObjectURL(file);
   queryImage.src = queryUrl;
@@ -196,6 +325,9 @@ async function upload(file: Blob, fileName: string): Promise<void> {
 
 async function similar(id: number, push: boolean): Promise<void> {
   if (push) history.pushState({ id }, '', `${location.search}#item=${id}`);
+  like.clear();
+  unlike.clear();
+  showComposition();
   await run(async () => {
     const t0 = performance.now();
     const res = await api<{ query: Item; results: Hit[]; took: { searchMs: number } }>(
@@ -206,12 +338,13 @@ async function similar(id: number, push: boolean): Promise<void> {
     queryCaption.textContent = `${itemName(res.query)}${res.query.label ? ` (${res.query.label})` : ''}, item ${id}`;
     render(res.results, `${res.results.length} nearest to item ${id}`);
     setStatus(`query ${Math.round(performance.now() - t0)} ms (search ${res.took.searchMs.toFixed(1)})`);
-    (results.querySelector('button') as HTMLButtonElement | null)?.focus({ preventScroll: true });
+    (results.querySelector('button[data-id]') as HTMLButtonElement | null)?.focus({ preventScroll: true });
   });
 }
 
 async function browse(): Promise<void> {
   await run(async () => {
+    document.body.dataset.view = 'browse';
     const res = await api<{ size: number; items: Item[] }>(`/api/items?limit=${kSelect.value}`);
     render(res.items, `The collection: the first ${res.items.length} of ${res.size}`);
   });
@@ -315,7 +448,7 @@ function firstImage(list: DataTransferItemList | FileList | null | undefined): F
 
 /** Arrow keys move between results, row by row as the grid lays them out. */
 function onGridKey(e: KeyboardEvent): void {
-  const buttons = Array.from(results.querySelectorAll('button'));
+  const buttons = Array.from(results.querySelectorAll<HTMLButtonElement>('button[data-id]'));
   const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
   if (at < 0) return;
   const top = buttons[0].getBoundingClientRect().top;
@@ -341,6 +474,58 @@ function fromLocation(): void {
   else void browse();
 }
 
+/** With cbir serve --watch: new items are told about, the labels and cameras refreshed, a browsed list reloaded. */
+async function follow(): Promise<void> {
+  let now: Info;
+  try {
+    now = await api<Info>('/api/info');
+  } catch {
+    return; // the status line already says when the server is gone; the next poll tries again
+  }
+  const before = info!.index.size;
+  const changed = now.index.size !== before || now.watch?.syncs !== info!.watch?.syncs;
+  if (!changed) return;
+  for (const [select, values, option] of [
+    [labelSelect, now.labels, (l: string) => new Option(l, l)],
+    [
+      cameraSelect,
+      now.cameras.map((c) => JSON.stringify(c)),
+      (c: string) => {
+        const { make, model } = JSON.parse(c) as { make?: string; model: string };
+        return new Option([make, model].filter(Boolean).join(' '), c);
+      },
+    ],
+  ] as const) {
+    const have = new Set(Array.from(select.options, (o) => o.value));
+    for (const v of values) if (!have.has(v)) select.append(option(v));
+    select.closest('label')!.hidden = select.options.length <= 1;
+  }
+  info = now;
+  showDates(now);
+  summary = summaryOf(now);
+  const delta = now.index.size - before;
+  setStatus(
+    `${delta >= 0 ? `${delta} new` : `${-delta} fewer`} items (synced ${now.watch?.last?.at.slice(11, 19) ?? ''} UTC)`,
+  );
+  document.body.dataset.size = String(now.index.size);
+  if (/^$|^#$/.test(location.hash) && document.body.dataset.view === 'browse') void browse();
+}
+
+/** The date range fields, when some item records when it was taken, bounded by the first and last dates. */
+function showDates(i: Info): void {
+  $('taken-filter').hidden = !i.taken;
+  if (!i.taken) return;
+  for (const input of [takenFrom, takenTo]) {
+    input.min = i.taken.first.slice(0, 10);
+    input.max = i.taken.last.slice(0, 10);
+  }
+}
+
+function summaryOf(i: Info): string {
+  const { index } = i;
+  return `${i.name}: ${index.kind} index, ${index.size.toLocaleString('en')} items, ${index.dim}-d, ${index.metric}${i.backend ? `, tfjs ${i.backend}` : ''}${i.watch ? `, following ${i.watch.dir.split(/[\\/]/).pop()}` : ''}`;
+}
+
 async function start(): Promise<void> {
   try {
     info = await api<Info>('/api/info');
@@ -348,13 +533,21 @@ async function start(): Promise<void> {
     statusEl.textContent = (e as Error).message;
     return showMessage((e as Error).message);
   }
-  const { index } = info;
-  summary = `${info.name}: ${index.kind} index, ${index.size.toLocaleString('en')} items, ${index.dim}-d, ${index.metric}${info.backend ? `, tfjs ${info.backend}` : ''}`;
+  summary = summaryOf(info);
+  document.body.dataset.size = String(info.index.size);
   setStatus(info.query ? `queries: ${info.query}` : 'no query model: search from indexed items');
   if (info.labels.length) {
     $('label-filter').hidden = false;
     labelSelect.append(...info.labels.map((l) => new Option(l, l)));
   }
+  if (info.cameras.length) {
+    $('camera-filter').hidden = false;
+    cameraSelect.append(
+      ...info.cameras.map((c) => new Option([c.make, c.model].filter(Boolean).join(' '), JSON.stringify(c))),
+    );
+  }
+  showDates(info);
+  if (info.watch) setInterval(() => void follow(), 5000);
   if (info.clusters) {
     const button = $<HTMLButtonElement>('show-clusters');
     button.hidden = false;
@@ -395,7 +588,7 @@ document.addEventListener('paste', (e) => {
 });
 results.addEventListener('keydown', onGridKey);
 // A changed control re-runs the last search (the filter and the cut-off on Enter or when the field is left).
-for (const control of [kSelect, labelSelect, whereInput, maxDistanceInput])
+for (const control of [kSelect, labelSelect, whereInput, maxDistanceInput, takenFrom, takenTo, cameraSelect])
   control.addEventListener('change', () => lastQuery && void run(lastQuery));
 // Enter in a field commits it (not every browser fires change on Enter in a search field).
 for (const input of [whereInput, maxDistanceInput])

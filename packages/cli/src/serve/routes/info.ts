@@ -18,6 +18,7 @@ export const infoRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) =>
     rerank: retriever.reranker?.kind ?? null,
     labels: ctx.labels,
     cameras: ctx.cameras,
+    taken: ctx.taken,
     watch: ctx.watcher?.status() ?? null,
     clusters: clusters ? { k: clusters.k } : null,
     duplicates: duplicates ? { groups: duplicates.report.groups.length, method: duplicates.report.method } : null,

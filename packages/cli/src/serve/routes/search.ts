@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
+  composedQuery,
   ID_PARAMS,
   itemOf,
   itemView,
   nearest,
   round,
   searchQuery,
+  type QueryComposition,
   type SearchNarrowing,
   type ServerContext,
 } from '../context.js';
@@ -18,7 +20,13 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
   const { maxPixels, maxQueue, maxK } = ctx.limits;
   const query = searchQuery(maxK);
   app.post('/api/search', { schema: { querystring: query }, onRequest: admitUpload }, async (req) => {
-    const { k, ...narrowing } = req.query as { k: number } & SearchNarrowing;
+    const {
+      k,
+      with: more,
+      without,
+      notWeight,
+      ...narrowing
+    } = req.query as { k: number } & SearchNarrowing & QueryComposition;
     if (!embedder || !encoder)
       throw new ApiError(
         400,
@@ -36,7 +44,12 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
       );
     const embedded = await queued;
     const t0 = performance.now();
-    const results = await nearest(ctx, checkVector(embedded.value), k, undefined, narrowing);
+    const { vector, examples } = await composedQuery(ctx, checkVector(embedded.value), {
+      with: more,
+      without,
+      notWeight,
+    });
+    const results = await nearest(ctx, vector, k, undefined, narrowing, examples);
     return {
       results,
       took: {
@@ -50,12 +63,19 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
 
   app.get('/api/similar/:id', { schema: { params: ID_PARAMS, querystring: query } }, async (req) => {
     const { id } = req.params as { id: number };
-    const { k, ...narrowing } = req.query as { k: number } & SearchNarrowing;
+    const {
+      k,
+      with: more,
+      without,
+      notWeight,
+      ...narrowing
+    } = req.query as { k: number } & SearchNarrowing & QueryComposition;
     itemOf(ctx, id);
     const t0 = performance.now();
-    const vector = await index.vector(id);
-    if (!vector) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index.`);
-    const results = await nearest(ctx, vector, k, id, narrowing);
+    const base = await index.vector(id);
+    if (!base) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index.`);
+    const { vector, examples } = await composedQuery(ctx, base, { with: more, without, notWeight });
+    const results = await nearest(ctx, vector, k, id, narrowing, examples);
     return { query: itemView(ctx, id), results, took: { searchMs: round(performance.now() - t0) } };
   });
 };
