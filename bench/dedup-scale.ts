@@ -6,45 +6,22 @@
 //   CBIR_DEDUP_DIR    keep the folder here (default: a temporary folder, removed)
 // Runs the built CLI under GNU time twice with --encodings: the first run hashes every file, the second only stats
 // them. Prints wall time, images/s and peak RSS of each, and how many of the planted copies were found.
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type Sharp from 'sharp';
 import { Rng } from 'cbir-core';
+import { scene, timed } from './scenes.js';
 
 // sharp by require: the repository's root does not resolve it as an ES module.
 const sharp = createRequire(import.meta.url)('sharp') as typeof Sharp;
-const root = resolve(import.meta.dirname, '..');
-const cli = join(root, 'packages/cli/dist/main.js');
 const n = Number(process.env.CBIR_DEDUP_N ?? 100_000);
 const method = process.env.CBIR_DEDUP_METHOD ?? 'phash';
 const dir = process.env.CBIR_DEDUP_DIR
   ? resolve(process.env.CBIR_DEDUP_DIR)
   : await mkdtemp(join(tmpdir(), 'cbir-dedup-scale-'));
 const [W, H] = [96, 72];
-
-/** A seeded scene: a gradient and 12 rectangles of random colours, as raw RGB. */
-function scene(rng: Rng): Buffer {
-  const px = Buffer.alloc(W * H * 3);
-  const [r0, g0, b0] = [rng.next() * 255, rng.next() * 255, rng.next() * 255];
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      const o = (y * W + x) * 3;
-      px[o] = r0 * (x / W);
-      px[o + 1] = g0 * (y / H);
-      px[o + 2] = b0;
-    }
-  for (let s = 0; s < 12; s++) {
-    const [x0, y0] = [Math.floor(rng.next() * W), Math.floor(rng.next() * H)];
-    const [w, h] = [4 + Math.floor(rng.next() * 40), 4 + Math.floor(rng.next() * 30)];
-    const c = [rng.next() * 255, rng.next() * 255, rng.next() * 255];
-    for (let y = y0; y < Math.min(H, y0 + h); y++)
-      for (let x = x0; x < Math.min(W, x0 + w); x++) for (let k = 0; k < 3; k++) px[(y * W + x) * 3 + k] = c[k];
-  }
-  return px;
-}
 
 const rng = new Rng(34);
 const distinct = Math.round(n * 0.9);
@@ -61,7 +38,7 @@ for (let i = 0; i < n; i += 64) {
       const id = i + j;
       if (id < distinct) {
         seeds[id] = Math.floor(rng.next() * 2 ** 31);
-        const bytes = await sharp(scene(new Rng(seeds[id])), raw)
+        const bytes = await sharp(scene(new Rng(seeds[id]), W, H), raw)
           .jpeg({ quality: 85 })
           .toBuffer();
         return writeFile(join(dir, fileOf(id)), bytes);
@@ -69,7 +46,7 @@ for (let i = 0; i < n; i += 64) {
       const of = Math.floor(rng.next() * distinct);
       const scale = rng.next() < 0.5 ? 2 : 0.5;
       planted.push([fileOf(of), fileOf(id)]);
-      const bytes = await sharp(scene(new Rng(seeds[of])), raw)
+      const bytes = await sharp(scene(new Rng(seeds[of]), W, H), raw)
         .resize(W * scale, H * scale, { kernel: 'lanczos3' })
         .jpeg({ quality: 50 })
         .toBuffer();
@@ -80,19 +57,6 @@ for (let i = 0; i < n; i += 64) {
 console.log(
   `bench:dedup-scale: ${n} images (${distinct} scenes, ${planted.length} copies) in ${dir} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
-
-/** Runs the CLI under GNU time: stdout, stderr, wall seconds and peak RSS in MB. */
-function timed(args: string[]) {
-  const run = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, ...args], {
-    maxBuffer: 1 << 30,
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) throw new Error(`cbir ${args.join(' ')} failed (${run.status}): ${run.stderr.slice(-800)}`);
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(run.stderr)!;
-  const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(run.stderr)![1]) / 1024;
-  return { stdout: run.stdout, stderr: run.stderr, seconds, rss };
-}
 
 const encodings = join(dir, '..', `cbir-dedup-scale-${method}.json`);
 await rm(encodings, { force: true });

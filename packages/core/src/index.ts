@@ -138,7 +138,7 @@ export {
   type WhereOperand,
   type WhereValue,
 } from './filter/where.js';
-export { ITEM_COLUMNS, itemRow } from './filter/item-columns.js';
+export { ITEM_COLUMNS, idsPassing, itemRow } from './filter/item-columns.js';
 export {
   ITEM_METADATA_FIELDS,
   MAX_METADATA_TEXT,

@@ -1,5 +1,5 @@
 import { ITEM_METADATA_FIELDS, type ItemMetadata } from '../indexes/item-metadata.js';
-import type { ColumnType } from './where.js';
+import type { ColumnType, WhereFilter } from './where.js';
 
 /**
  * The columns a `where` filter over an index's items can read: the item's id and its metadata
@@ -22,4 +22,29 @@ export const ITEM_COLUMNS: Readonly<Record<string, ColumnType>> = Object.freeze(
  */
 export function itemRow(id: number, metadata: ItemMetadata | undefined): Record<string, unknown> {
   return { ...metadata, id };
+}
+
+/**
+ * The ids of an index's items that pass `filter`, in the index's order: one pass over the metadata, with no object
+ * made per item (the filter reads one reused row holding only the columns it names), so 10^6 items take tens of ms.
+ *
+ * @example
+ * ```ts
+ * const beach = idsPassing(index, whereFilter("label = 'beach' AND width >= 1024", ITEM_COLUMNS));
+ * index.searchAmong(queries, 10, beach);
+ * ```
+ */
+export function idsPassing(
+  index: { idList(): number[]; metadata(id: number): ItemMetadata | undefined },
+  filter: WhereFilter,
+): number[] {
+  const row: Record<string, unknown> = {};
+  const columns = filter.columns as readonly (keyof ItemMetadata | 'id')[];
+  const out: number[] = [];
+  for (const id of index.idList()) {
+    const m = index.metadata(id);
+    for (const c of columns) row[c] = c === 'id' ? id : m?.[c];
+    if (filter.test(row)) out.push(id);
+  }
+  return out;
 }

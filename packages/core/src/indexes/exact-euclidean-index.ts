@@ -9,6 +9,7 @@ import { matMulScan } from './exact-scan/matmul-scan.js';
 import type { CandidateScan, ScanRows } from './exact-scan/scan-rows.js';
 import { simdScan } from './exact-scan/simd-scan.js';
 import { StoredIndex } from './flat-store.js';
+import { widenedSearch } from './widened-search.js';
 import {
   checkK,
   checkMatrix,
@@ -142,8 +143,9 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
 
   /**
    * The `k` nearest to each query among the items `among` (ids not in the index are ignored): a filtered search,
-   * exact, scanning only those rows (in float64, on cbir's SIMD kernel where it runs), so a filter that keeps few rows
-   * makes the search faster, never slower than {@link ExactEuclideanIndex.search}. Ties by id, as `search`.
+   * exact: a filter that keeps few rows has only those scanned (in float64, on cbir's SIMD kernel where it runs); one
+   * that keeps more than a quarter has the index's own batched search run deeper until `k` of them are found. Ties by
+   * id, as `search`.
    *
    * @example
    * ```ts
@@ -151,11 +153,41 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
    * index.searchAmong(queries, 10, beach);
    * ```
    */
-  searchAmong(queries: Matrix, k: number, among: ArrayLike<number>): SearchResult {
+  searchAmong(queries: Matrix, k: number, among: ArrayLike<number> | ReadonlySet<number>): SearchResult {
     const where = `${this.className}.searchAmong`;
     checkMatrix(where, queries, this.dim, 'queries');
     checkK(where, k);
-    return this.rankAmong(this.queryRows(queries), k, among);
+    const count = among instanceof Set ? among.size : (among as ArrayLike<number>).length;
+    // Past a quarter of the rows, the whole index's batched scan (its int16 pass) searched deeper is faster than a
+    // float64 scan of the matching rows one query at a time; both are exact, with ties by id.
+    if (count * 4 > this.size) return widenedSearch((q, depth) => this.search(q, depth), this.size, queries, k, among);
+    const list = among instanceof Set ? [...among] : (among as ArrayLike<number>);
+    // A batch over thousands of matching rows: those rows copied into an index of their own, searched by its batched
+    // scan (the int16 pass), which costs a twentieth of the float64 scan per row; the same distances as `search`.
+    if (queries.rows >= 16 && count >= 4096) return this.gathered(list).search(queries, k);
+    return this.rankAmong(this.queryRows(queries), k, list);
+  }
+
+  /** An index of this kind holding only the rows of `ids` (those in the index), under the same ids. */
+  private gathered(ids: ArrayLike<number>): ExactEuclideanIndex {
+    const { dim } = this;
+    const rows: number[] = [];
+    const keep: number[] = [];
+    const seen = new Set<number>();
+    for (let t = 0; t < ids.length; t++) {
+      const r = seen.has(ids[t]) ? undefined : this.store.row(ids[t]);
+      if (r === undefined) continue;
+      seen.add(ids[t]);
+      rows.push(r);
+      keep.push(ids[t]);
+    }
+    const sub = new (this.constructor as new (dim: number) => ExactEuclideanIndex)(dim);
+    if (rows.length === 0) return sub;
+    const data = new Float32Array(rows.length * dim);
+    const all = this.store.data;
+    rows.forEach((r, i) => data.set(all.subarray(r * dim, (r + 1) * dim), i * dim));
+    sub.add({ data, rows: rows.length, cols: dim }, keep);
+    return sub;
   }
 
   /** `queries` as the stored rows are compared with them (unit-normalised by the cosine index). */

@@ -241,6 +241,11 @@ export abstract class StoredIndex {
     return true;
   }
 
+  /** Changes with every add, remove and reset (see {@link Index.version}). */
+  get version(): number {
+    return this.store.version;
+  }
+
   /** Removes every vector, keeping the configuration. */
   reset(): void {
     this.store.clear();

@@ -75,7 +75,7 @@ export interface Index {
    * index can do better than searching deeper and dropping the rest: exact for the exact kinds. Absent on kinds that
    * cannot (`searchFiltered` then searches deeper).
    */
-  searchAmong?(queries: Matrix, k: number, among: ArrayLike<number>): SearchResult;
+  searchAmong?(queries: Matrix, k: number, among: ArrayLike<number> | ReadonlySet<number>): SearchResult;
   /** Removes `ids`; returns how many were present. */
   remove(ids: ArrayLike<number>): number;
   /** The vector stored for `id` (as the index keeps it: unit-normalised for cosine), or undefined. */
@@ -84,6 +84,11 @@ export interface Index {
   idList(): number[];
   /** The metadata stored with `id`, if any. */
   metadata(id: number): ItemMetadata | undefined;
+  /**
+   * A number that changes whenever the items change (add, remove, reset): what a cache of something derived from them
+   * (the ids a filter passes) is checked against. @defaultValue absent: nothing derived is cached
+   */
+  readonly version?: number;
   /**
    * The index as bytes (a framed cbir file), for `deserializeIndex`. `owner` is what the index's owner (a
    * {@link Retriever}: what made the vectors, the re-ranker's graph) keeps in the same file, opaque to the index.

@@ -18,8 +18,8 @@ import type { LongRunning } from '../progress.js';
 import { restoreReranker, searchReranked, type Reranker } from '../rerank/rerank.js';
 import { provenanceSections, readProvenance, type Provenance } from './provenance.js';
 import { searchFiltered, widenedSearch } from './filtered-search.js';
-import { ITEM_COLUMNS, itemRow } from '../filter/item-columns.js';
-import { whereFilter, whereToSql } from '../filter/where.js';
+import { ITEM_COLUMNS, idsPassing } from '../filter/item-columns.js';
+import { whereFilter, whereToSql, type WhereFilter } from '../filter/where.js';
 
 /**
  * Turns new images into vectors of an index's space, exactly as the index's collection was embedded (cbir-node's
@@ -109,6 +109,8 @@ export class Retriever<I = string | Uint8Array> {
   readonly source: string;
   private rr?: Reranker;
   private emb?: QueryEmbedder<I>;
+  /** The ids the last few filters passed, while the index is at the version they were computed at. */
+  private readonly passed = new Map<string, { version: number; ids: ReadonlySet<number> }>();
 
   constructor(index: Index | AsyncIndex, options: RetrieverOptions<I> = {}) {
     this.index = index;
@@ -208,7 +210,7 @@ export class Retriever<I = string | Uint8Array> {
     const filter = options.where === undefined ? undefined : whereFilter(options.where, ITEM_COLUMNS);
     let res: SearchResult;
     if (filter && isInMemory(index)) {
-      const among = index.idList().filter((id) => filter.test(itemRow(id, index.metadata(id))));
+      const among = this.passing(index, filter);
       res = reranker
         ? widenedSearch((q, d) => searchReranked(index, reranker, q, d, self), index.size, queries, depth, among)
         : searchFiltered(index, queries, depth, among);
@@ -240,6 +242,23 @@ export class Retriever<I = string | Uint8Array> {
       }
     }
     return out;
+  }
+
+  /**
+   * The ids that pass `filter`, remembered for the index's version (the search page re-runs a filter with every
+   * query; evaluating it reads every item's metadata): eight filters at most, the oldest forgotten first.
+   */
+  private passing(index: Index, filter: WhereFilter): ReadonlySet<number> {
+    const version = index.version;
+    const hit = version === undefined ? undefined : this.passed.get(filter.text);
+    if (hit && hit.version === version) return hit.ids;
+    const ids = new Set(idsPassing(index, filter));
+    if (version !== undefined) {
+      this.passed.delete(filter.text);
+      this.passed.set(filter.text, { version, ids });
+      if (this.passed.size > 8) this.passed.delete(this.passed.keys().next().value!);
+    }
+    return ids;
   }
 
   /** The `k` nearest items to each image, embedded by the retriever's {@link Retriever.embedder}. */

@@ -4,6 +4,9 @@ import {
   CosineIndex,
   DiffusionReranker,
   ExactEuclideanIndex,
+  ITEM_COLUMNS,
+  idsPassing,
+  whereFilter,
   QueryExpansionReranker,
   Retriever,
   searchReranked,
@@ -122,6 +125,27 @@ describe('Retriever', () => {
     );
     await expect(r.search(q, 3, { maxDistance: -1 })).rejects.toThrow(/maxDistance must be a number >= 0/);
     await expect(new Retriever(asAsyncIndex(index)).search(q, 3, { where })).rejects.toThrow(/cannot filter its items/);
+  });
+
+  it('a filter passes the items the index holds now: what it passed is remembered only until the items change', async () => {
+    const index = new ExactEuclideanIndex(2);
+    index.add({ data: Float32Array.from([0, 0, 1, 0, 0, 1]), rows: 3, cols: 2 }, undefined, [
+      { label: 'a', width: 100 },
+      { label: 'b', width: 2000 },
+      { label: 'a', width: 3000 },
+    ]);
+    const r = new Retriever(index);
+    const q = { data: Float32Array.from([0, 0]), rows: 1, cols: 2 };
+    const where = "label = 'a' AND width >= 1000";
+    expect(Array.from((await r.search(q, 3, { where })).ids)).toEqual([2, -1, -1]);
+    const before = index.version;
+    index.add({ data: Float32Array.from([0.1, 0]), rows: 1, cols: 2 }, undefined, [{ label: 'a', width: 1500 }]);
+    expect(index.version).not.toBe(before);
+    expect(Array.from((await r.search(q, 3, { where })).ids)).toEqual([3, 2, -1]);
+    await r.remove([2]);
+    expect(Array.from((await r.search(q, 3, { where })).ids)).toEqual([3, -1, -1]);
+    expect(idsPassing(index, whereFilter(where, ITEM_COLUMNS))).toEqual([3]);
+    expect(idsPassing(index, whereFilter('id < 2 OR width IS NULL', ITEM_COLUMNS))).toEqual([0, 1]);
   });
 
   it('query embeds the images with its embedder and searches; without one it says how to get one', async () => {

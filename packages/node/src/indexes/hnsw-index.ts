@@ -263,10 +263,11 @@ export class HnswIndex implements Index {
    * index.searchAmong(queries, 10, beach);
    * ```
    */
-  searchAmong(queries: Matrix, k: number, among: ArrayLike<number>): SearchResult {
+  searchAmong(queries: Matrix, k: number, among: ArrayLike<number> | ReadonlySet<number>): SearchResult {
     checkMatrix('HnswIndex.searchAmong', queries, this.dim, 'queries');
     checkK('HnswIndex.searchAmong', k);
-    if (among.length <= Math.max(EXACT_AMONG, this.flat.size * 0.02)) return this.flat.searchAmong(queries, k, among);
+    const count = among instanceof Set ? among.size : (among as ArrayLike<number>).length;
+    if (count <= Math.max(EXACT_AMONG, this.flat.size * 0.02)) return this.flat.searchAmong(queries, k, among);
     return widenedSearch((q, depth) => this.search(q, depth), this.flat.size, queries, k, among);
   }
 
@@ -366,6 +367,11 @@ export class HnswIndex implements Index {
 
   metadata(id: number): ItemMetadata | undefined {
     return this.flat.metadata(id);
+  }
+
+  /** Changes with every add, remove and reset (see {@link cbir-core!Index.version | Index.version}). */
+  get version(): number {
+    return this.flat.version ?? 0;
   }
 
   reset(): void {
