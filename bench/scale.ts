@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createIndex, ExactEuclideanIndex, recallAtK, type SearchResult } from 'cbir-core';
 import { HnswIndex, LanceIndex, initNodeBackend } from 'cbir-node';
 import { Rng } from 'cbir-core';
+import { latencies } from './synthetic.js';
 
 /** `n` data rows and `nq` query rows drawn from the same `centres` Gaussian clusters (seeded), as two matrices. */
 function clusteredSplit(n: number, nq: number, d: number, seed: number, centres: number) {
@@ -113,19 +114,6 @@ function du(dir: string): number {
     s += e.isDirectory() ? du(join(dir, e.name)) : statSync(join(dir, e.name)).size;
   return s;
 }
-function latencies(fn: (i: number) => void | Promise<void>, count: number): Promise<{ p50: number; p99: number }> {
-  return (async () => {
-    const t: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const t0 = performance.now();
-      await fn(i);
-      t.push(performance.now() - t0);
-    }
-    t.sort((a, b) => a - b);
-    return { p50: t[Math.floor(count * 0.5)], p99: t[Math.min(count - 1, Math.floor(count * 0.99))] };
-  })();
-}
-
 // Queries from the same clusters as the data, in buffers of their own (usearch's exactSearch reads a typed array's
 // whole buffer, not the view).
 const { x, q } = clusteredSplit(n, nq, d, 1, 1024);

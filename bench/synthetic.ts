@@ -11,3 +11,15 @@ export function clustered(n: number, d: number, seed: number, centres = 64, scal
   }
   return { data, rows: n, cols: d };
 }
+
+/** p50 and p99 in ms of `count` sequential calls of `fn(i)`. */
+export async function latencies(fn: (i: number) => unknown, count: number): Promise<{ p50: number; p99: number }> {
+  const t: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    t.push(performance.now() - t0);
+  }
+  t.sort((a, b) => a - b);
+  return { p50: t[Math.floor(count * 0.5)], p99: t[Math.min(count - 1, Math.floor(count * 0.99))] };
+}

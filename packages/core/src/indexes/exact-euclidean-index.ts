@@ -164,9 +164,18 @@ export class ExactEuclideanIndex extends StoredIndex implements Index {
     const list = among instanceof Set ? [...among] : (among as ArrayLike<number>);
     // A batch over thousands of matching rows: those rows copied into an index of their own, searched by its batched
     // scan (the int16 pass), which costs a twentieth of the float64 scan per row; the same distances as `search`.
-    if (queries.rows >= 16 && count >= 4096) return this.gathered(list).search(queries, k);
+    if (queries.rows >= 16 && count >= 4096) {
+      // The same selection again (a retriever passes the set it remembers for a filter): the same gathered rows.
+      const last = this.lastGathered;
+      const sub = last && last.among === among && last.version === this.store.version ? last.sub : this.gathered(list);
+      if (among instanceof Set) this.lastGathered = { among, version: this.store.version, sub };
+      return sub.search(queries, k);
+    }
     return this.rankAmong(this.queryRows(queries), k, list);
   }
+
+  /** The last selection gathered into an index of its own, while the rows are unchanged (at most a quarter of them). */
+  private lastGathered?: { among: ReadonlySet<number>; version: number; sub: ExactEuclideanIndex };
 
   /** An index of this kind holding only the rows of `ids` (those in the index), under the same ids. */
   private gathered(ids: ArrayLike<number>): ExactEuclideanIndex {

@@ -114,6 +114,16 @@ describe('searchFiltered', () => {
           }
         }
       }
+      // The same set again reuses the rows gathered for it, until the rows change.
+      const among = new Set(Array.from({ length: n }, (_, i) => i).filter((i) => (i * 7919) % 1000 < 225));
+      const qs = { data: q, rows: 20, cols: DIM };
+      const once = searchFiltered(index, qs, 10, among);
+      expect(searchFiltered(index, qs, 10, among)).toEqual(once);
+      const nearest = once.ids[0];
+      index.remove([nearest]);
+      const after = searchFiltered(index, qs, 10, among);
+      expect(Array.from(after.ids)).not.toContain(nearest);
+      expect(after.ids[0]).toBe(once.ids[1]);
     }
   });
 

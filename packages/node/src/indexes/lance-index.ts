@@ -62,6 +62,12 @@ const ID_CHUNK = 2000;
 const ADD_SLICE = 50_000;
 /** Query vectors per LanceDB multi-vector query. */
 const QUERY_BATCH = 64;
+/**
+ * What a batch of queries over a table without an ANN index may make LanceDB hold at once: its flat scan takes about
+ * the table's vectors again per query of the batch (64 queries over 10^5 x 256 held 4 to 8 GB, growing from batch to
+ * batch; 8 held 1.4 GB at the same speed), so such batches are cut to fit.
+ */
+const FLAT_SCAN_BYTES = 2 ** 29;
 
 let modules: Promise<{ lancedb: typeof Lance; arrow: typeof Arrow }> | undefined;
 
@@ -445,8 +451,11 @@ export class LanceIndex implements AsyncIndex {
     const q = this.metric === 'cosine' ? normalizeRows('LanceIndex.search', queries, 'queries').data : queries.data;
     // Exact scans fetch k + 16 by float32 distance and re-rank them in float64, as ExactEuclideanIndex does.
     const depth = Math.min(this.ids.size, this.annBuilt ? k : k + 16);
-    for (let b = 0; b < nq; b += QUERY_BATCH) {
-      const rows = Math.min(QUERY_BATCH, nq - b);
+    const perBatch = this.annBuilt
+      ? QUERY_BATCH
+      : Math.max(1, Math.min(QUERY_BATCH, Math.floor(FLAT_SCAN_BYTES / (this.ids.size * this.dim * 4))));
+    for (let b = 0; b < nq; b += perBatch) {
+      const rows = Math.min(perBatch, nq - b);
       let query = this.table
         .vectorSearch(Array.from(q.subarray(b * this.dim, (b + 1) * this.dim)))
         .distanceType(this.metric === 'cosine' ? 'cosine' : 'l2')

@@ -14,19 +14,25 @@ import {
 import { ApiError } from '../errors.js';
 import { checkImage, checkVector, uploadOf } from '../uploads.js';
 
+/** A search's query string (as `searchQuery` checked it) split into k, what narrows it and what composes it. */
+function searchOf(query: unknown): { k: number; narrowing: SearchNarrowing; composition: QueryComposition } {
+  const {
+    k,
+    with: more,
+    without,
+    notWeight,
+    ...narrowing
+  } = query as { k: number } & SearchNarrowing & QueryComposition;
+  return { k, narrowing, composition: { with: more, without, notWeight } };
+}
+
 /** `POST /api/search` (an uploaded image, embedded as the collection was) and `GET /api/similar/:id`. */
 export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) => {
   const { index, embedder, encoder, admitUpload } = ctx;
   const { maxPixels, maxQueue, maxK } = ctx.limits;
   const query = searchQuery(maxK);
   app.post('/api/search', { schema: { querystring: query }, onRequest: admitUpload }, async (req) => {
-    const {
-      k,
-      with: more,
-      without,
-      notWeight,
-      ...narrowing
-    } = req.query as { k: number } & SearchNarrowing & QueryComposition;
+    const { k, narrowing, composition } = searchOf(req.query);
     if (!embedder || !encoder)
       throw new ApiError(
         400,
@@ -44,11 +50,7 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
       );
     const embedded = await queued;
     const t0 = performance.now();
-    const { vector, examples } = await composedQuery(ctx, checkVector(embedded.value), {
-      with: more,
-      without,
-      notWeight,
-    });
+    const { vector, examples } = await composedQuery(ctx, checkVector(embedded.value), composition);
     const results = await nearest(ctx, vector, k, undefined, narrowing, examples);
     return {
       results,
@@ -63,18 +65,12 @@ export const searchRoutes: FastifyPluginAsync<ServerContext> = async (app, ctx) 
 
   app.get('/api/similar/:id', { schema: { params: ID_PARAMS, querystring: query } }, async (req) => {
     const { id } = req.params as { id: number };
-    const {
-      k,
-      with: more,
-      without,
-      notWeight,
-      ...narrowing
-    } = req.query as { k: number } & SearchNarrowing & QueryComposition;
+    const { k, narrowing, composition } = searchOf(req.query);
     itemOf(ctx, id);
     const t0 = performance.now();
     const base = await index.vector(id);
     if (!base) throw new ApiError(404, 'NOT_FOUND', `item ${id} is not in the index.`);
-    const { vector, examples } = await composedQuery(ctx, base, { with: more, without, notWeight });
+    const { vector, examples } = await composedQuery(ctx, base, composition);
     const results = await nearest(ctx, vector, k, id, narrowing, examples);
     return { query: itemView(ctx, id), results, took: { searchMs: round(performance.now() - t0) } };
   });
