@@ -5,7 +5,7 @@
 // without a checksum whose mutation left it well-formed, a correct load; "crash" any other exception or exit code;
 // "hang" a case over HANG_MS; "silent" a mutated file with a checksum that loaded anyway; "lost" an output set that is
 // neither complete nor absent after a kill or a full disk, or a resumed run that ends elsewhere than an uninterrupted one.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -393,7 +393,7 @@ describe('processes killed at random moments, then resumed', () => {
 });
 
 describe('cbir sync killed at random moments', () => {
-  it('SIGKILL mid-sync, then a rerun: the index file and the LanceDB table equal a rebuild, nothing lost or held twice', async () => {
+  it('SIGKILL mid-sync, then a rerun: the index file and the LanceDB table equal a rebuild, nothing lost or held twice; cbir serve --watch too', async () => {
     const photos = await imageFolder(join(work, 'sync-photos'), 8);
     const feats = join(work, 'sync.cbirfeat');
     const built = await cbir([
@@ -498,8 +498,37 @@ describe('cbir sync killed at random moments', () => {
         `kill ${k} (${killedDb.signal ?? killedDb.code}): ${whyDb}`,
       );
     }
-    expect(problems.filter((p) => p.includes('cbir sync'))).toEqual([]);
-    expect(midway, 'runs killed before they finished').toBeGreaterThanOrEqual(4);
+    // cbir serve --watch syncs at start, before it listens: killed in that sync, then started again, its file too
+    // ends equal to a rebuild once it listens (the restart's first sync finishes the job).
+    for (let k = 0; k < 2; k++) {
+      const file = join(work, `watch-killed-${k}.idx`);
+      await cp(base, file);
+      const serveArgs = ['serve', '--index', file, '--port', '0', '--watch', photos];
+      const before = statSync(file).mtimeMs;
+      const killed = await cbir(serveArgs, {
+        when: () => statSync(file).mtimeMs !== before,
+        after: times.next().value,
+      });
+      if (killed.signal === 'SIGKILL') midway++;
+      const again = await new Promise<string>((done) => {
+        const child = spawn(process.execPath, [cli, ...serveArgs], { cwd: root });
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (/listening on/.test(out)) child.kill('SIGTERM');
+        });
+        child.stderr.on('data', (d) => (out += d));
+        child.on('close', (code) => done(code === 0 ? '' : `restart exit ${code}: ${out.trim().split('\n').pop()}`));
+      });
+      const why = again || (await equalsRebuild(deserializeIndex(new Uint8Array(await readFile(file)))));
+      count(
+        'cbir serve --watch: killed',
+        why ? 'lost' : 'clear',
+        `kill ${k} (${killed.signal ?? killed.code}): ${why}`,
+      );
+    }
+    expect(problems.filter((p) => p.includes('cbir sync') || p.includes('--watch'))).toEqual([]);
+    expect(midway, 'runs killed before they finished').toBeGreaterThanOrEqual(5);
   }, 600_000);
 });
 

@@ -204,13 +204,8 @@ export async function serve(argv: string[]): Promise<number> {
       process.stderr.write(
         `cbir serve: warning: listening on ${host} without --token: anyone who can reach this port can search the collection and see its images.\n`,
       );
-    console.log(
-      `cbir serve: ${opened.name} (${index.kind}, ${index.size} items, ${index.dim}-d)${retriever.embedder ? `, queries by ${retriever.embedder.description}` : ''}`,
-    );
-    console.log(
-      `cbir serve: listening on ${address.replace('[::1]', 'localhost')}/${token ? ' (with a token: open /?token=TOKEN)' : ''}; Ctrl-C to stop`,
-    );
-    await new Promise<void>((done) => {
+    // The signals are handled before the address is printed: whoever reads it may stop the server at once.
+    const stopped = new Promise<void>((done) => {
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -226,6 +221,13 @@ export async function serve(argv: string[]): Promise<number> {
       process.on('SIGINT', () => stop('interrupted'));
       process.on('SIGTERM', () => stop('terminated'));
     });
+    console.log(
+      `cbir serve: ${opened.name} (${index.kind}, ${index.size} items, ${index.dim}-d)${retriever.embedder ? `, queries by ${retriever.embedder.description}` : ''}`,
+    );
+    console.log(
+      `cbir serve: listening on ${address.replace('[::1]', 'localhost')}/${token ? ' (with a token: open /?token=TOKEN)' : ''}; Ctrl-C to stop`,
+    );
+    await stopped;
     process.stderr.write('cbir serve: stopped.\n');
     return 0;
   } finally {

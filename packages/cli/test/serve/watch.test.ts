@@ -39,7 +39,7 @@ describe('cbir serve --watch', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('syncs at start, then follows new, changed and deleted files; the API serves them without a restart', async () => {
+  it('syncs at start, then follows new, changed and deleted files; the API serves them without a restart, equal to a sync from nothing', async () => {
     const retriever = new Retriever(new CosineIndex(extractor.dim), { extractor: extractor.spec() });
     retriever.embedder = await openQueryEmbedder(retriever, {});
     let saves = 0;
@@ -63,10 +63,15 @@ describe('cbir serve --watch', () => {
 
     await image(join(dir, 'green', 'fresh.jpg'), [10, 240, 10]);
     await unlink(join(dir, 'blue', '0.jpg'));
-    await eventually('the new file served and the deleted one gone', async () => {
-      const items = (await get('/api/items?limit=500')).items as { path: string }[];
+    await image(join(dir, 'red', '0.jpg'), [250, 250, 0]); // another picture under the same name (48 x 40, not 60 x 48)
+    await eventually('the new file served, the deleted one gone, the changed one embedded again', async () => {
+      const items = (await get('/api/items?limit=500')).items as { path: string; width: number }[];
       const paths = items.map((i) => i.path);
-      return paths.includes(join(dir, 'green/fresh.jpg')) && !paths.includes(join(dir, 'blue/0.jpg'));
+      return (
+        paths.includes(join(dir, 'green/fresh.jpg')) &&
+        !paths.includes(join(dir, 'blue/0.jpg')) &&
+        items.find((i) => i.path === join(dir, 'red/0.jpg'))?.width === 48
+      );
     });
     const fresh = ((await get('/api/items?limit=500')).items as { id: number; path: string }[]).find(
       (i) => i.path === join(dir, 'green/fresh.jpg'),
