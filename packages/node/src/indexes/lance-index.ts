@@ -221,21 +221,17 @@ export class LanceIndex implements AsyncIndex {
     const name = tableName(options.table);
     const { lancedb, arrow } = await load();
     const db = await lancedb.connect(uri, { storageOptions: options.storageOptions });
-    const names = await lanceCall(uri, name, () => db.tableNames());
+    const [existing, existingMeta] = await lanceCall(uri, name, () =>
+      Promise.all([openIfThere(db, name), openIfThere(db, name + META_SUFFIX)]),
+    );
+    existing?.close();
     // A table whose build never committed (a killed `cbir index`) holds nothing anyone reads: it is replaced.
-    const hasMeta = names.includes(name + META_SUFFIX);
     const committed =
-      names.includes(name) &&
-      hasMeta &&
-      (await lanceCall(uri, name, async () => {
-        const m = await db.openTable(name + META_SUFFIX);
-        try {
-          return (await m.query().toArray()).some((r) => r.key === 'config');
-        } finally {
-          m.close();
-        }
-      }));
+      existing !== undefined &&
+      existingMeta !== undefined &&
+      (await lanceCall(uri, name, async () => (await existingMeta.query().toArray()).some((r) => r.key === 'config')));
     if (committed && !options.overwrite) {
+      existingMeta.close();
       throw new CbirError(
         'INVALID_ARGUMENT',
         `LanceIndex.create: ${uri} already has a table "${name}"; open it with LanceIndex.open, or pass overwrite.`,
@@ -245,11 +241,9 @@ export class LanceIndex implements AsyncIndex {
     // see) is left as it is until the first commit.
     const { table, meta } = await lanceCall(uri, name, async () => ({
       table: await db.createEmptyTable(name, rowSchema(arrow, dim), {
-        mode: names.includes(name) ? 'overwrite' : 'create',
+        mode: existing ? 'overwrite' : 'create',
       }),
-      meta: hasMeta
-        ? await db.openTable(name + META_SUFFIX)
-        : await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow)),
+      meta: existingMeta ?? (await db.createEmptyTable(name + META_SUFFIX, metaSchema(arrow))),
     }));
     const config: Config = { format: 'cbir-lance', version: 1, metric, dim };
     return new LanceIndex(db, table, meta, uri, name, config, [], options.ownerData, undefined, METADATA_COLUMNS);
@@ -275,15 +269,16 @@ export class LanceIndex implements AsyncIndex {
   }
 
   private static async openIn(db: Lance.Connection, uri: string, name: string): Promise<LanceIndex> {
-    const names = await db.tableNames();
-    if (!names.includes(name) || !names.includes(name + META_SUFFIX)) {
+    const [table, meta] = await Promise.all([openIfThere(db, name), openIfThere(db, name + META_SUFFIX)]);
+    if (!table || !meta) {
+      table?.close();
+      meta?.close();
+      const names = await db.tableNames();
       throw new CbirError(
         'INVALID_ARGUMENT',
         `LanceIndex.open: ${uri} has no cbir table "${name}" (tables: ${names.join(', ') || 'none'}). Build one with cbir index --engine lancedb --uri ${uri}.`,
       );
     }
-    const table = await db.openTable(name);
-    const meta = await db.openTable(name + META_SUFFIX);
     const rows = await meta.query().toArray();
     const record = rows.find((r) => r.key === 'config');
     if (!record)
@@ -702,6 +697,20 @@ function checkIds(ids: number[], config: Config, where: string): void {
 function floats(cell: unknown): ArrayLike<number> {
   const v = cell as { toArray?: () => ArrayLike<number> } & ArrayLike<number>;
   return typeof v.toArray === 'function' ? v.toArray() : v;
+}
+
+/**
+ * The table `name` of `db`, or undefined when it has none. Tables are opened, not looked up in `tableNames()`: on an
+ * S3-compatible store whose listing LanceDB does not read (s3rver answers it with nothing), the list comes back empty
+ * though the tables are there, and a table built on it could not be opened again.
+ */
+async function openIfThere(db: Lance.Connection, name: string): Promise<Lance.Table | undefined> {
+  try {
+    return await db.openTable(name);
+  } catch (e) {
+    if (/was not found|not found|does not exist/i.test((e as Error).message)) return undefined;
+    throw e;
+  }
 }
 
 function tableName(name = 'cbir'): string {
