@@ -9,6 +9,7 @@ export const INDEX_FLAGS = {
   engine: { type: 'string' },
   uri: { type: 'string' },
   table: { type: 'string' },
+  'storage-option': { type: 'string', multiple: true },
 } as const;
 
 /** The lines of {@link INDEX_FLAGS} in a command's --help. */
@@ -17,6 +18,7 @@ export const INDEX_MEANINGS = {
   engine: ['lancedb', 'a LanceDB table instead of an index file (with --uri)'],
   uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
   table: ['NAME', 'the LanceDB table (default: cbir)'],
+  'storage-option': ['KEY=VALUE', "passed to LanceDB's object store (repeatable; AWS_* variables are read too)"],
 } as const;
 
 export const INDEX_USAGE = '--index FILE | --engine lancedb --uri DIR [--table cbir]';
@@ -36,7 +38,13 @@ export interface OpenedIndex {
 }
 
 /** Checks the flags that name an index and says what is missing; no file is opened. */
-export function checkIndexArgs(values: { index?: string; engine?: string; uri?: string; table?: string }): void {
+export function checkIndexArgs(values: {
+  index?: string;
+  engine?: string;
+  uri?: string;
+  table?: string;
+  'storage-option'?: string[];
+}): void {
   if (values.engine !== undefined && values.engine !== 'lancedb' && values.engine !== 'file')
     throw new UsageError(`--engine must be lancedb (or file, the default), got "${values.engine}".`);
   const lance = values.engine === 'lancedb';
@@ -44,8 +52,28 @@ export function checkIndexArgs(values: { index?: string; engine?: string; uri?: 
     throw new UsageError('--engine lancedb needs --uri DIR (the LanceDB database: a folder, or an s3:// / gs:// URI).');
   if (lance && values.index)
     throw new UsageError('--index names an index file; with --engine lancedb name the database with --uri instead.');
-  if (!lance && (values.uri || values.table)) throw new UsageError('--uri and --table go with --engine lancedb.');
+  if (!lance && (values.uri || values.table || values['storage-option']?.length))
+    throw new UsageError('--uri, --table and --storage-option go with --engine lancedb.');
   if (!lance && !values.index) throw new UsageError(`an index is required: ${INDEX_USAGE}.`);
+}
+
+/**
+ * `--storage-option key=value` flags as LanceDB's storage options (`endpoint=http://127.0.0.1:9000`,
+ * `allow_http=true`, keys, region). Their values are never printed: an error names the key only.
+ */
+export function storageOptionsArg(given: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!given?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const entry of given) {
+    const at = entry.indexOf('=');
+    const key = at > 0 ? entry.slice(0, at).trim() : '';
+    if (!/^[A-Za-z0-9_.-]+$/.test(key))
+      throw new UsageError(
+        `--storage-option takes KEY=VALUE (e.g. endpoint=http://127.0.0.1:9000), got an entry with ${key ? `key "${key}"` : 'no key'}.`,
+      );
+    out[key] = entry.slice(at + 1);
+  }
+  return out;
 }
 
 /** Opens the index the flags name (checked with {@link checkIndexArgs} first). */
@@ -54,10 +82,14 @@ export async function openIndexArg(values: {
   engine?: string;
   uri?: string;
   table?: string;
+  'storage-option'?: string[];
 }): Promise<OpenedIndex> {
   checkIndexArgs(values);
   if (values.engine === 'lancedb') {
-    const retriever = await openLanceRetriever(values.uri!, { table: values.table });
+    const retriever = await openLanceRetriever(values.uri!, {
+      table: values.table,
+      storageOptions: storageOptionsArg(values['storage-option']),
+    });
     return {
       retriever,
       name: retriever.source,

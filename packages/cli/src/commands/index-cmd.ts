@@ -13,6 +13,7 @@ import {
 } from 'cbir-core';
 import { readNpz } from 'cbir-core/io';
 import { loadFeatures, saveRetriever, registerNodeIndexKinds, LanceIndex, type LanceAnnOptions } from 'cbir-node';
+import { INDEX_MEANINGS, storageOptionsArg } from '../index-arg.js';
 import { progressPrinter } from '../progress-bar.js';
 import { positiveInt } from '../model-args.js';
 import { UsageError } from '../usage.js';
@@ -43,6 +44,7 @@ const OPTIONS = {
   engine: { type: 'string' },
   uri: { type: 'string' },
   table: { type: 'string' },
+  'storage-option': { type: 'string', multiple: true },
   ann: { type: 'string', default: 'none' },
   partitions: { type: 'string' },
   'sub-vectors': { type: 'string' },
@@ -73,6 +75,7 @@ const MEANINGS = {
   engine: ['lancedb', 'write a LanceDB table instead of a file (with --uri)'],
   uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
   table: ['NAME', 'the LanceDB table (default: cbir)'],
+  'storage-option': INDEX_MEANINGS['storage-option'],
   ann: ['KIND', 'lancedb: none, ivf_pq, ivf_flat or hnsw_sq'],
   partitions: ['N', 'lancedb: IVF partitions'],
   'sub-vectors': ['N', 'lancedb: PQ sub-vectors'],
@@ -149,6 +152,7 @@ export async function indexCmd(argv: string[]): Promise<void> {
   if (lance) {
     const started = Date.now();
     const index = await LanceIndex.create(values.uri!, dim, {
+      storageOptions: storageOptionsArg(values['storage-option']),
       table: values.table,
       metric: values.metric as 'euclidean' | 'cosine',
       overwrite: values.overwrite,

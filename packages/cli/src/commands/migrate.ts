@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Retriever, type Index } from 'cbir-core';
 import { LanceIndex } from 'cbir-node';
-import { openIndexArg } from '../index-arg.js';
+import { INDEX_MEANINGS, openIndexArg, storageOptionsArg } from '../index-arg.js';
 import { UsageError } from '../usage.js';
 import { flagList } from '../flags.js';
 
@@ -10,6 +10,7 @@ const MIGRATE_OPTIONS = {
   engine: { type: 'string' },
   uri: { type: 'string' },
   table: { type: 'string' },
+  'storage-option': { type: 'string', multiple: true },
   overwrite: { type: 'boolean', default: false },
   ann: { type: 'string', default: 'none' },
   json: { type: 'boolean', default: false },
@@ -21,6 +22,7 @@ const MIGRATE_MEANINGS = {
   engine: ['lancedb', 'the engine to copy into'],
   uri: ['DIR', 'the LanceDB database: a folder, or an s3:// or gs:// URI'],
   table: ['NAME', 'the LanceDB table (default: cbir)'],
+  'storage-option': INDEX_MEANINGS['storage-option'],
   overwrite: 'replace an existing table',
   ann: ['KIND', 'build an ANN index after copying: none, ivf_pq, ivf_flat or hnsw_sq'],
   json: 'machine-readable output: one JSON object per line',
@@ -52,6 +54,7 @@ export async function migrate(argv: string[]): Promise<void> {
   const metric = source.metric === 'cosine' ? 'cosine' : 'euclidean';
   const started = Date.now();
   const target = await LanceIndex.create(values.uri, source.dim, {
+    storageOptions: storageOptionsArg(values['storage-option']),
     table: values.table,
     metric,
     overwrite: values.overwrite,
