@@ -162,7 +162,8 @@ export async function syncIndex(retriever: Retriever, dir: string, options: Sync
     }
     const st = await stat(path).catch(() => undefined);
     const mtime = st ? new Date(Math.floor(st.mtimeMs)).toISOString() : undefined;
-    const same = ids.find((id) => meta.get(id)?.bytes === st?.size && meta.get(id)?.mtime === mtime);
+    // (A file gone since the walk, or an item with no size and time recorded, is never taken as unchanged.)
+    const same = st && ids.find((id) => meta.get(id)?.bytes === st.size && meta.get(id)?.mtime === mtime);
     if (same !== undefined) {
       report.unchanged++;
       stale.push(...ids.filter((id) => id !== same));
