@@ -108,7 +108,11 @@ describe('cbir add, remove and migrate', () => {
     const whereLance = await json('eval', ...lance, '-k', '1,3', ...only);
     expect(whereLance.queries).toBe(8);
     expect(whereLance.meanAveragePrecision).toBeCloseTo(whereFile.meanAveragePrecision, 10);
-    expect(whereLance.perClass).toEqual(whereFile.perClass);
+    // The same rankings; the per-class means may differ in the last bit (summed in another order).
+    for (const [label, c] of Object.entries(whereFile.perClass) as [string, { meanAveragePrecision: number }][]) {
+      expect(whereLance.perClass[label]).toMatchObject({ ...c, meanAveragePrecision: expect.any(Number) });
+      expect(whereLance.perClass[label].meanAveragePrecision).toBeCloseTo(c.meanAveragePrecision, 10);
+    }
     await cbir('migrate', '--index', join(out, 'a.idx'), '--engine', 'lancedb', '--uri', join(out, 'db2'));
     expect(await neighbourhoods(['--engine', 'lancedb', '--uri', join(out, 'db2')])).toEqual(want);
     await rm(grown, { recursive: true, force: true });
